@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the tests and the lab need, if they are missing.
+# Needs root (apt-get). Safe to run again: installed packages are left alone.
+set -euo pipefail
+
+PACKAGES=(
+  iproute2          # ip netns / veth / bridge for the test labs, and address changes by the agent
+  libpcap0.8        # pcap4j's native library (the agent's packet I/O)
+  libpcap-dev       # provides the unversioned libpcap.so that pcap4j loads by default
+  ucarp             # a real CARP peer for interop tests
+  nftables          # stateful firewall rules in the sync tests, hash rules for IP balancing
+  conntrack         # conntrack CLI, used by tests to inspect the kernel's table
+  iputils-ping      # reachability checks inside test namespaces
+  procps            # pkill/ps in test scripts
+  golang-go         # only used if no Go toolchain is on PATH (builds the control plane)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  [[ $p == golang-go ]] && command -v go >/dev/null && continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then echo "[deps] all Debian packages present"; exit 0; fi
+if [[ $(id -u) != 0 ]]; then
+  echo "[deps] missing Debian packages: ${missing[*]}; run as root: apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "[deps] installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "[deps] installed"
