@@ -1,0 +1,57 @@
+package dev.carpoperator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+
+/** How the operator runs the agent DaemonSet for a cluster. Unset fields take the operator's defaults. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class AgentSpec {
+  @JsonPropertyDescription("Agent image; defaults to the operator's configured agent image.")
+  private String image;
+
+  @Pattern("^(Always|IfNotPresent|Never)$")
+  @JsonPropertyDescription("Image pull policy: Always, IfNotPresent or Never.")
+  private String imagePullPolicy;
+
+  @JsonPropertyDescription("CPU and memory for the agent container.")
+  private ResourceRequirements resources;
+
+  @Default("9402")
+  @Min(1)
+  @Max(65535)
+  @JsonPropertyDescription("Port of the agent's Prometheus metrics and health endpoints (host network).")
+  private Integer metricsPort = 9402;
+
+  @Default("json")
+  @Pattern("^(json|text)$")
+  @JsonPropertyDescription("Log format: json or text.")
+  private String logFormat = "json";
+
+  @Default("info")
+  @Pattern("^(error|warn|info|debug|trace)$")
+  @JsonPropertyDescription("Log level.")
+  private String logLevel = "info";
+
+  @JsonPropertyDescription("PriorityClass of the agent pods (e.g. system-node-critical).")
+  private String priorityClassName;
+
+  public String getImage() { return image; }
+  public void setImage(String image) { this.image = image; }
+  public String getImagePullPolicy() { return imagePullPolicy; }
+  public void setImagePullPolicy(String imagePullPolicy) { this.imagePullPolicy = imagePullPolicy; }
+  public ResourceRequirements getResources() { return resources; }
+  public void setResources(ResourceRequirements resources) { this.resources = resources; }
+  public Integer getMetricsPort() { return metricsPort; }
+  public void setMetricsPort(Integer metricsPort) { this.metricsPort = metricsPort; }
+  public String getLogFormat() { return logFormat; }
+  public void setLogFormat(String logFormat) { this.logFormat = logFormat; }
+  public String getLogLevel() { return logLevel; }
+  public void setLogLevel(String logLevel) { this.logLevel = logLevel; }
+  public String getPriorityClassName() { return priorityClassName; }
+  public void setPriorityClassName(String priorityClassName) { this.priorityClassName = priorityClassName; }
+}

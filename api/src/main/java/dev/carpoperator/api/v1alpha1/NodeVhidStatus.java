@@ -1,0 +1,60 @@
+package dev.carpoperator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Required;
+
+/**
+ * What one node's agent reports for one vhid. Each agent writes only its own entries (server-side apply with its
+ * own field manager; the list is a map keyed by node and vhid), so many agents never conflict.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class NodeVhidStatus {
+  @Required
+  @JsonPropertyDescription("Node name.")
+  private String name;
+
+  @Required
+  @JsonPropertyDescription("The vhid this entry is about.")
+  private Integer vhid;
+
+  @JsonPropertyDescription("INIT, BACKUP or MASTER.")
+  private CarpState state;
+
+  @JsonPropertyDescription("advskew this node advertises.")
+  private Integer advskew;
+
+  @JsonPropertyDescription("Demotion count this node advertises (OpenBSD carpdemote).")
+  private Integer demotion;
+
+  @JsonPropertyDescription("When this node entered the state (RFC 3339).")
+  private String since;
+
+  @JsonPropertyDescription("Why the node is in this state, e.g. master-down-timeout, preempt, link-down.")
+  private String reason;
+
+  @JsonPropertyDescription("Adverts rejected for a bad password since the agent started.")
+  private Long authFailures;
+
+  @JsonPropertyDescription("When the agent last wrote this entry (RFC 3339).")
+  private String lastReport;
+
+  public String getName() { return name; }
+  public void setName(String name) { this.name = name; }
+  public Integer getVhid() { return vhid; }
+  public void setVhid(Integer vhid) { this.vhid = vhid; }
+  public CarpState getState() { return state; }
+  public void setState(CarpState state) { this.state = state; }
+  public Integer getAdvskew() { return advskew; }
+  public void setAdvskew(Integer advskew) { this.advskew = advskew; }
+  public Integer getDemotion() { return demotion; }
+  public void setDemotion(Integer demotion) { this.demotion = demotion; }
+  public String getSince() { return since; }
+  public void setSince(String since) { this.since = since; }
+  public String getReason() { return reason; }
+  public void setReason(String reason) { this.reason = reason; }
+  public Long getAuthFailures() { return authFailures; }
+  public void setAuthFailures(Long authFailures) { this.authFailures = authFailures; }
+  public String getLastReport() { return lastReport; }
+  public void setLastReport(String lastReport) { this.lastReport = lastReport; }
+}

@@ -1,0 +1,56 @@
+package dev.carpoperator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Connection-state sync between the nodes (pfsync-compatible, IP protocol 240), like {@code ifconfig pfsync0}. */
+@JsonInclude(JsonInclude.Include.NON_EMPTY)
+@ValidationRule(value = "self.mode == 'bsd-compatible' || has(self.keySecretRef)",
+    message = "authenticated sync needs sync.keySecretRef (a Secret with the shared key); set sync.mode: bsd-compatible to run unauthenticated like pfsync")
+public class SyncSpec {
+  @Required
+  @JsonProperty("interface")
+  @Pattern("^[a-zA-Z0-9_.:@-]{1,15}$")
+  @JsonPropertyDescription("The sync interface (pfsync syncdev), ideally a dedicated link.")
+  private String interfaceName;
+
+  @Size(max = 16)
+  @ItemMaxLength(45)
+  @ValidationRule(value = "self.all(p, isIP(p))", message = "every sync peer must be a plain IPv4 or IPv6 address")
+  @JsonPropertyDescription("Unicast peers (pfsync syncpeer) instead of the 224.0.0.240 multicast group.")
+  private List<String> peers = new ArrayList<>();
+
+  @JsonPropertyDescription("Secret holding the shared sync key (authenticated mode).")
+  private SecretKeyRef keySecretRef;
+
+  @Default("authenticated")
+  @JsonPropertyDescription("authenticated (default, between our own agents) or bsd-compatible (plain pfsync v6).")
+  private SyncMode mode = SyncMode.AUTHENTICATED;
+
+  @Default("30")
+  @Min(1)
+  @Max(3600)
+  @JsonPropertyDescription("How long a starting node waits for the bulk update before it stops holding CARP back.")
+  private Integer bulkUpdateTimeoutSeconds = 30;
+
+  public String getInterfaceName() { return interfaceName; }
+  public void setInterfaceName(String interfaceName) { this.interfaceName = interfaceName; }
+  public List<String> getPeers() { return peers; }
+  public void setPeers(List<String> peers) { this.peers = peers; }
+  public SecretKeyRef getKeySecretRef() { return keySecretRef; }
+  public void setKeySecretRef(SecretKeyRef keySecretRef) { this.keySecretRef = keySecretRef; }
+  public SyncMode getMode() { return mode; }
+  public void setMode(SyncMode mode) { this.mode = mode; }
+  public Integer getBulkUpdateTimeoutSeconds() { return bulkUpdateTimeoutSeconds; }
+  public void setBulkUpdateTimeoutSeconds(Integer bulkUpdateTimeoutSeconds) { this.bulkUpdateTimeoutSeconds = bulkUpdateTimeoutSeconds; }
+}
