@@ -1,0 +1,41 @@
+package dev.carpoperator.agent.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/**
+ * The standalone agent's configuration ({@code bin/carp-agent --config FILE.yaml}). Field names mirror the
+ * VirtualAddress/FirewallCluster CRD spec so a user can move between the two. Parsed by {@link ConfigLoader},
+ * which refuses unknown keys and bad values with a message naming the field.
+ */
+public record AgentConfig(
+    String node,
+    boolean preempt,
+    List<VirtualAddressConfig> virtualAddresses,
+    Integer metricsPort,
+    DemotionConfig demotion,
+    String logFormat) {
+
+  @JsonCreator
+  public AgentConfig(
+      @JsonProperty("node") String node,
+      @JsonProperty("preempt") Boolean preempt,
+      @JsonProperty("virtualAddresses") List<VirtualAddressConfig> virtualAddresses,
+      @JsonProperty("metricsPort") Integer metricsPort,
+      @JsonProperty("demotion") DemotionConfig demotion,
+      @JsonProperty("logFormat") String logFormat) {
+    this(node, Boolean.TRUE.equals(preempt), virtualAddresses == null ? List.of() : List.copyOf(virtualAddresses), metricsPort,
+        demotion == null ? DemotionConfig.DEFAULTS : demotion, logFormat == null ? "json" : logFormat);
+  }
+
+  /** Demotion settings, as in FirewallCluster.spec.demotion. */
+  public record DemotionConfig(boolean onInterfaceDown, int maintenance) {
+    static final DemotionConfig DEFAULTS = new DemotionConfig(true, 0);
+
+    @JsonCreator
+    public DemotionConfig(@JsonProperty("onInterfaceDown") Boolean onInterfaceDown, @JsonProperty("maintenance") Integer maintenance) {
+      this(!Boolean.FALSE.equals(onInterfaceDown), maintenance == null ? 0 : maintenance);
+    }
+  }
+}

@@ -1,0 +1,149 @@
+package dev.carpoperator.agent.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/** Reads and validates the standalone YAML; every problem is reported at once, each naming its field. */
+public final class ConfigLoader {
+  private static final Pattern INTERFACE_NAME = Pattern.compile("[a-zA-Z0-9_.:@-]{1,15}");
+  private static final Pattern IP_LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+  private ConfigLoader() {}
+
+  public static AgentConfig load(Path file) throws ConfigException {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ConfigException(file.toString(), List.of("cannot read the file: " + e.getMessage()));
+    }
+    return parse(text, file.toString(), file.toAbsolutePath().getParent());
+  }
+
+  /** Parses YAML text; relative passwordFile paths resolve against {@code baseDir}. */
+  public static AgentConfig parse(String yaml, String source, Path baseDir) throws ConfigException {
+    if (yaml.isBlank()) throw new ConfigException(source, List.of("the file is empty"));
+    AgentConfig config;
+    try {
+      config = YAML.readValue(yaml, AgentConfig.class);
+    } catch (UnrecognizedPropertyException e) {
+      throw new ConfigException(source, List.of(path(e) + ": unknown key '" + e.getPropertyName() + "' (known keys here: "
+          + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")) + ")"));
+    } catch (InvalidFormatException e) {
+      throw new ConfigException(source, List.of(path(e) + ": '" + e.getValue() + "' is not a valid " + e.getTargetType().getSimpleName()));
+    } catch (MismatchedInputException e) {
+      throw new ConfigException(source, List.of(path(e) + ": wrong type (" + e.getOriginalMessage().split("\n")[0] + ")"));
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(source, List.of("not valid YAML at line " + e.getLocation().getLineNr() + ": " + e.getOriginalMessage()));
+    }
+    if (config == null) throw new ConfigException(source, List.of("the file is empty"));
+    List<String> problems = validate(config, baseDir);
+    if (!problems.isEmpty()) throw new ConfigException(source, problems);
+    return config;
+  }
+
+  static List<String> validate(AgentConfig c, Path baseDir) {
+    List<String> p = new ArrayList<>();
+    if (c.node() == null || c.node().isBlank()) p.add("node: required (this host's name, as its peers and metrics will show it)");
+    if (c.metricsPort() != null && (c.metricsPort() < 1 || c.metricsPort() > 65535)) p.add("metricsPort: must be 1-65535, got " + c.metricsPort());
+    if (!Set.of("json", "text").contains(c.logFormat())) p.add("logFormat: must be json or text, got '" + c.logFormat() + "'");
+    if (c.demotion().maintenance() < 0 || c.demotion().maintenance() > 255) p.add("demotion.maintenance: must be 0-255, got " + c.demotion().maintenance());
+    if (c.virtualAddresses().isEmpty()) p.add("virtualAddresses: at least one entry is required");
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < c.virtualAddresses().size(); i++) {
+      VirtualAddressConfig va = c.virtualAddresses().get(i);
+      String at = "virtualAddresses[" + i + "]";
+      if (va == null) { p.add(at + ": empty entry"); continue; }
+      if (va.vhid() < 1 || va.vhid() > 255) p.add(at + ".vhid: required, 1-255" + (va.vhid() == -1 ? "" : ", got " + va.vhid()));
+      if (va.interfaceName() == null) p.add(at + ".interface: required (the NIC that carries the addresses, e.g. eth0)");
+      else if (!INTERFACE_NAME.matcher(va.interfaceName()).matches()) p.add(at + ".interface: '" + va.interfaceName() + "' is not a Linux interface name");
+      else if (!seen.add(va.interfaceName() + "/" + va.vhid())) p.add(at + ": vhid " + va.vhid() + " is configured twice on " + va.interfaceName());
+      if (!Set.of("bsd", "fast").contains(va.profile())) p.add(at + ".profile: must be bsd or fast, got '" + va.profile() + "'");
+      if (va.fastProfile()) {
+        if (va.advbase() != 0) p.add(at + ".advbase: must be 0 with profile: fast (the interval is advskew/256 s)");
+        if (va.advskew() < 1 || va.advskew() > 254) p.add(at + ".advskew: must be 1-254 with profile: fast, got " + va.advskew());
+      } else {
+        if (va.advbase() < 1 || va.advbase() > 255) p.add(at + ".advbase: must be 1-255 seconds, got " + va.advbase() + (va.advbase() == 0 ? " (0 is only for profile: fast)" : ""));
+        if (va.advskew() < 0 || va.advskew() > 254) p.add(at + ".advskew: must be 0-254, got " + va.advskew());
+      }
+      if (va.addresses().isEmpty()) p.add(at + ".addresses: at least one address with prefix length is required, e.g. [\"192.0.2.100/24\"]");
+      for (int j = 0; j < va.addresses().size(); j++) {
+        String problem = checkPrefix(va.addresses().get(j));
+        if (problem != null) p.add(at + ".addresses[" + j + "]: " + problem);
+      }
+      for (int j = 0; j < va.peers().size(); j++) {
+        if (parseIp(va.peers().get(j)) == null) p.add(at + ".peers[" + j + "]: '" + va.peers().get(j) + "' is not an IPv4 or IPv6 address");
+      }
+      if (va.password() != null && va.passwordFile() != null) p.add(at + ": set password or passwordFile, not both");
+      if (va.passwordFile() != null) {
+        Path f = baseDir == null ? Path.of(va.passwordFile()) : baseDir.resolve(va.passwordFile());
+        if (!Files.isReadable(f)) p.add(at + ".passwordFile: cannot read " + f);
+      }
+    }
+    return p;
+  }
+
+  /** Returns a problem description, or null when {@code s} is an address with a prefix length. */
+  static String checkPrefix(String s) {
+    if (s == null) return "empty";
+    int slash = s.indexOf('/');
+    if (slash < 0) return "'" + s + "' has no prefix length: write it like 192.0.2.100/24 or 2001:db8::100/64";
+    InetAddress addr = parseIp(s.substring(0, slash));
+    if (addr == null) return "'" + s.substring(0, slash) + "' is not an IPv4 or IPv6 address";
+    int max = addr.getAddress().length * 8;
+    try {
+      int len = Integer.parseInt(s.substring(slash + 1));
+      if (len < 1 || len > max) return "prefix length of '" + s + "' must be 1-" + max;
+    } catch (NumberFormatException e) {
+      return "prefix length of '" + s + "' is not a number";
+    }
+    return null;
+  }
+
+  /** Parses an IP literal without ever doing a DNS lookup. */
+  static InetAddress parseIp(String s) {
+    if (s == null || s.isEmpty() || !IP_LITERAL.matcher(s).matches()) return null;
+    if (s.contains(":") == false && s.chars().filter(ch -> ch == '.').count() != 3) return null;
+    try {
+      return InetAddress.ofLiteral(s);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static String path(MismatchedInputException e) {
+    StringBuilder sb = new StringBuilder();
+    for (var ref : e.getPath()) {
+      if (ref.getFieldName() != null) sb.append(sb.isEmpty() ? "" : ".").append(ref.getFieldName());
+      else sb.append('[').append(ref.getIndex()).append(']');
+    }
+    return sb.isEmpty() ? "(top level)" : sb.toString();
+  }
+
+  /** The passphrase for a vhid: inline, from passwordFile (first line), or empty (OpenBSD's all-zero key). */
+  public static String password(VirtualAddressConfig va, Path baseDir) throws IOException {
+    if (va.password() != null) return va.password();
+    if (va.passwordFile() == null) return "";
+    Path f = baseDir == null ? Path.of(va.passwordFile()) : baseDir.resolve(va.passwordFile());
+    return Files.readAllLines(f, StandardCharsets.UTF_8).stream().findFirst().orElse("").strip();
+  }
+}

@@ -1,0 +1,36 @@
+package dev.carpoperator.agent.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/** One vhid with its addresses, as in VirtualAddress.spec. */
+public record VirtualAddressConfig(
+    int vhid,
+    String interfaceName,
+    List<String> addresses,
+    int advbase,
+    int advskew,
+    String password,
+    String passwordFile,
+    List<String> peers,
+    String profile) {
+
+  @JsonCreator
+  public VirtualAddressConfig(
+      @JsonProperty("vhid") Integer vhid,
+      @JsonProperty("interface") String interfaceName,
+      @JsonProperty("addresses") List<String> addresses,
+      @JsonProperty("advbase") Integer advbase,
+      @JsonProperty("advskew") Integer advskew,
+      @JsonProperty("password") String password,
+      @JsonProperty("passwordFile") String passwordFile,
+      @JsonProperty("peers") List<String> peers,
+      @JsonProperty("profile") String profile) {
+    this(vhid == null ? -1 : vhid, interfaceName, addresses == null ? List.of() : List.copyOf(addresses),
+        advbase == null ? 1 : advbase, advskew == null ? 0 : advskew, password, passwordFile,
+        peers == null ? List.of() : List.copyOf(peers), profile == null ? "bsd" : profile);
+  }
+
+  public boolean fastProfile() { return "fast".equals(profile); }
+}

@@ -1,0 +1,123 @@
+package dev.carpoperator.agent.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+  /** Exactly the keys the issue documents for the standalone agent. */
+  static final String DOCUMENTED = """
+      node: fw0
+      preempt: true
+      virtualAddresses:
+        - vhid: 1
+          interface: eth0
+          addresses: ["192.0.2.100/24"]
+          advbase: 1
+          advskew: 0
+          password: "secret"        # or passwordFile: /path/to/file
+      metricsPort: 9402             # optional: Prometheus metrics on this port
+      """;
+
+  @Test
+  void theDocumentedExampleParses() throws Exception {
+    AgentConfig c = ConfigLoader.parse(DOCUMENTED, "test", null);
+    assertThat(c.node()).isEqualTo("fw0");
+    assertThat(c.preempt()).isTrue();
+    assertThat(c.metricsPort()).isEqualTo(9402);
+    VirtualAddressConfig va = c.virtualAddresses().getFirst();
+    assertThat(va.vhid()).isEqualTo(1);
+    assertThat(va.interfaceName()).isEqualTo("eth0");
+    assertThat(va.addresses()).containsExactly("192.0.2.100/24");
+    assertThat(va.advbase()).isEqualTo(1);
+    assertThat(va.advskew()).isZero();
+    assertThat(ConfigLoader.password(va, null)).isEqualTo("secret");
+  }
+
+  @Test
+  void passwordFileIsReadRelativeToTheConfig(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("carp.pass"), "from-file\n");
+    Path cfg = dir.resolve("agent.yaml");
+    Files.writeString(cfg, DOCUMENTED.replace("password: \"secret\"", "passwordFile: carp.pass"));
+    AgentConfig c = ConfigLoader.load(cfg);
+    assertThat(ConfigLoader.password(c.virtualAddresses().getFirst(), dir)).isEqualTo("from-file");
+  }
+
+  @Test
+  void defaultsMatchOpenBsd() throws Exception {
+    AgentConfig c = ConfigLoader.parse("""
+        node: fw1
+        virtualAddresses: [{vhid: 7, interface: eth1, addresses: ["2001:db8::7/64"]}]
+        """, "test", null);
+    assertThat(c.preempt()).isFalse();
+    assertThat(c.virtualAddresses().getFirst().advbase()).isEqualTo(1);
+    assertThat(c.virtualAddresses().getFirst().advskew()).isZero();
+    assertThat(c.metricsPort()).isNull();
+  }
+
+  @Test
+  void unknownKeysAreNamedWithTheKnownOnes() {
+    assertThatThrownBy(() -> ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskw: 0"), "agent.yaml", null))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("virtualAddresses[0].advskw: unknown key 'advskw'")
+        .hasMessageContaining("advskew");
+  }
+
+  @Test
+  void everyBadValueIsReportedWithItsField() {
+    String bad = """
+        virtualAddresses:
+          - vhid: 300
+            interface: eth0
+            addresses: ["192.0.2.100", "2001:db8::1/129", "not-an-ip/24"]
+            advbase: 0
+            advskew: 255
+            password: a
+            passwordFile: /nonexistent
+          - vhid: 1
+            addresses: []
+        metricsPort: 70000
+        """;
+    assertThatThrownBy(() -> ConfigLoader.parse(bad, "agent.yaml", null))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactlyInAnyOrder(
+            "node: required (this host's name, as its peers and metrics will show it)",
+            "metricsPort: must be 1-65535, got 70000",
+            "virtualAddresses[0].vhid: required, 1-255, got 300",
+            "virtualAddresses[0].advbase: must be 1-255 seconds, got 0 (0 is only for profile: fast)",
+            "virtualAddresses[0].advskew: must be 0-254, got 255",
+            "virtualAddresses[0].addresses[0]: '192.0.2.100' has no prefix length: write it like 192.0.2.100/24 or 2001:db8::100/64",
+            "virtualAddresses[0].addresses[1]: prefix length of '2001:db8::1/129' must be 1-128",
+            "virtualAddresses[0].addresses[2]: 'not-an-ip' is not an IPv4 or IPv6 address",
+            "virtualAddresses[0]: set password or passwordFile, not both",
+            "virtualAddresses[0].passwordFile: cannot read /nonexistent",
+            "virtualAddresses[1].interface: required (the NIC that carries the addresses, e.g. eth0)",
+            "virtualAddresses[1].addresses: at least one address with prefix length is required, e.g. [\"192.0.2.100/24\"]"));
+  }
+
+  @Test
+  void wrongTypesAndBrokenYamlAreExplained() {
+    assertThatThrownBy(() -> ConfigLoader.parse("node: fw0\nvirtualAddresses: [{vhid: one}]\n", "agent.yaml", null))
+        .hasMessageContaining("virtualAddresses[0].vhid");
+    assertThatThrownBy(() -> ConfigLoader.parse("node: \"unterminated\n", "agent.yaml", null))
+        .hasMessageContaining("not valid YAML at line");
+    assertThatThrownBy(() -> ConfigLoader.parse("", "agent.yaml", null)).hasMessageContaining("empty");
+  }
+
+  @Test
+  void fastProfileNeedsAdvbaseZero() throws Exception {
+    AgentConfig c = ConfigLoader.parse("""
+        node: fw0
+        virtualAddresses: [{vhid: 1, interface: eth0, addresses: ["192.0.2.1/24"], profile: fast, advbase: 0, advskew: 26}]
+        """, "test", null);
+    assertThat(c.virtualAddresses().getFirst().fastProfile()).isTrue();
+    assertThatThrownBy(() -> ConfigLoader.parse("""
+        node: fw0
+        virtualAddresses: [{vhid: 1, interface: eth0, addresses: ["192.0.2.1/24"], profile: fast, advbase: 1}]
+        """, "test", null)).hasMessageContaining("advbase: must be 0 with profile: fast");
+  }
+}
