@@ -29,7 +29,13 @@ import java.util.OptionalLong;
  *   <li>Master-down (BACKUP): <b>3 × advbase + advskew/256</b> s, FreeBSD's and ucarp's formula, not OpenBSD's
  *       3 × (advbase + advskew/256). It is faster (3.39 s instead of 4.17 s for advbase 1, advskew 100), it equals
  *       ucarp's, our main interop peer, and it keeps backups ordered by advskew: the backup with the lowest advskew
- *       still times out first. In the fast profile (advbase 0) it is 3 × advskew/256.</li>
+ *       still times out first.</li>
+ *   <li>Fast profile (advbase 0): master-down is 3 × advskew/256 until a master has been heard; after an advert
+ *       from a master it is <b>3 × the master's interval + our advskew/256</b> (the master's interval learned from
+ *       its advert, like VRRPv3's Master_Adver_Interval). Reason: with intervals of advskew/256, a backup whose
+ *       3 × advskew is below the master's advskew would otherwise time out between two adverts of a healthy master;
+ *       when the master also has a lower demotion the backup cannot win and flaps (takeover, step-down, takeover…
+ *       every few tens of ms). The discrete-event simulation test found this.</li>
  *   <li>Simplification: one master-down timer, re-armed by adverts of either address family (OpenBSD keeps one per
  *       family). A master reachable over only one family therefore keeps backups quiet for both.</li>
  * </ul>
@@ -41,10 +47,10 @@ import java.util.OptionalLong;
  *       Ties (same tv and demotion) make both masters step down, as in the BSDs.</li>
  *   <li>BACKUP, first match wins: (1) preempt && my_tv < their_tv && their_dem >= my_dem → MASTER;
  *       (2) their_dem > my_dem → MASTER; (3) our master-down interval < their_tv → MASTER (the master would time
- *       out anyway; this is what makes the 255/255 bow-out work); (4) re-arm master-down. Unlike OpenBSD, rule 3
- *       also applies in the fast profile (OpenBSD skips it when its advbase is 0): with master-down = 3 × advskew/256
- *       a slower master would otherwise be declared dead between two of its adverts, so taking over at once is the
- *       same outcome without the flap.</li>
+ *       out anyway; this is what makes the 255/255 bow-out work); (4) re-arm master-down. In the fast profile rule 3
+ *       is reduced to "the advert is a bow-out" (OpenBSD drops rule 3 entirely when advbase is 0, which would make
+ *       bow-outs useless): master-down there follows the master's interval, so no other master can be "too slow",
+ *       and preempt keeps its meaning.</li>
  *   <li>INIT ignores adverts.</li>
  * </ul>
  * Our own advskew is used as configured; demotion travels only in the demote byte (OpenBSD current).
@@ -219,9 +225,11 @@ public final class CarpStateMachine {
             case MASTER -> {
                 if (theirDem < myDem) {
                     stepDown(now, TransitionReason.DEMOTED, out);
+                    armMasterDown(now, advert);
                 } else if (myTv >= theirTv && theirDem <= myDem) {
                     stepDown(now, myTv == theirTv && theirDem == myDem
                             ? TransitionReason.EQUAL_PRIORITY_MASTER : TransitionReason.HIGHER_PRIORITY_MASTER, out);
+                    armMasterDown(now, advert);
                 }
             }
             case BACKUP -> {
@@ -229,11 +237,11 @@ public final class CarpStateMachine {
                     becomeMaster(now, TransitionReason.PREEMPT, out);
                 } else if (theirDem > myDem) {
                     becomeMaster(now, TransitionReason.PEER_DEMOTED, out);
-                } else if (config.masterDownInterval256() < theirTv) {
+                } else if (masterWillTimeOut(advert)) {
                     becomeMaster(now, advert.isBowOut() ? TransitionReason.BOW_OUT_RECEIVED
                             : TransitionReason.MASTER_TOO_SLOW, out);
                 } else {
-                    armMasterDown(now);
+                    armMasterDown(now, advert);
                 }
             }
         }
@@ -316,6 +324,30 @@ public final class CarpStateMachine {
     private void armMasterDown(long now) {
         masterDownArmed = true;
         masterDownDeadline = now + masterDownNanos;
+    }
+
+    /** Re-arms master-down after hearing {@code master}; the fast profile adapts to the master's own interval. */
+    private void armMasterDown(long now, CarpAdvert master) {
+        if (config.fastProfile()) {
+            masterDownArmed = true;
+            masterDownDeadline = now + fastMasterDown256(master) * NANOS_PER_TICK256;
+        } else {
+            armMasterDown(now);
+        }
+    }
+
+    /** Fast profile, after hearing a master: 3 × its interval + our advskew/256 (VRRPv3-like learned interval). */
+    private long fastMasterDown256(CarpAdvert master) {
+        return 3L * master.tv256() + config.advskew();
+    }
+
+    /**
+     * BACKUP rule 3. BSD profile: our master-down is shorter than the master's interval (true for any bow-out while
+     * advbase < 85). Fast profile: only the bow-out, because there master-down follows the master's interval and so
+     * can never be shorter than it.
+     */
+    private boolean masterWillTimeOut(CarpAdvert advert) {
+        return config.fastProfile() ? advert.isBowOut() : config.masterDownInterval256() < advert.tv256();
     }
 
     @Override

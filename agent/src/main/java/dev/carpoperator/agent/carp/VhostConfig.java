@@ -7,7 +7,8 @@ package dev.carpoperator.agent.carp;
  * FreeBSD and ucarp.
  *
  * <p>Fast profile ({@code fastProfile == true}): advbase must be 0 and advskew 1..254; the advert interval is
- * advskew/256 s (OpenBSD's formula advbase + advskew/256 with advbase 0) and master-down is 3 × advskew/256 s.
+ * advskew/256 s (OpenBSD's formula advbase + advskew/256 with advbase 0); master-down is 3 × advskew/256 s before a
+ * master has been heard and 3 × (master's interval) + advskew/256 after (see {@link CarpStateMachine}).
  * Linux-only and <b>not BSD wire-compatible</b>: ucarp rejects advbase 0, and OpenBSD (which does accept advbase 0)
  * disables its "master will time out" rule when its own advbase is 0, so mixed clusters would behave differently.
  * Advskew 0 is refused because the interval would be 0.
@@ -50,7 +51,8 @@ public record VhostConfig(int vhid, int advbase, int advskew, boolean preempt, b
 
     /**
      * Master-down interval in 1/256 s: FreeBSD/ucarp's 3 × advbase + advskew/256, or 3 × advskew/256 in the fast
-     * profile. See {@link CarpStateMachine} for why not OpenBSD's 3 × (advbase + advskew/256).
+     * profile (only until a master is heard there). See {@link CarpStateMachine} for why not OpenBSD's
+     * 3 × (advbase + advskew/256).
      */
     public int masterDownInterval256() {
         return fastProfile ? 3 * advskew : 3 * 256 * advbase + advskew;

@@ -277,12 +277,32 @@ class CarpStateMachineTest {
         assertThat(m.tick(117_187_500L)).contains(new SendAdvert(VHID, 0, 10, 0, COOKIE));
         assertThat(m.nextDeadline()).hasValue(117_187_500L + 39_062_500L);
 
-        // Rule 3 in the fast profile: a master slower than our master-down (30/256 s) is taken over at once.
+        // After hearing a master, master-down follows the master's interval: 3 * 100/256 + 10/256 s. Without that,
+        // this backup (3 * 10/256 s) would time out between two adverts of the healthy master.
         CarpStateMachine b = new CarpStateMachine(VhostConfig.fast(VHID, 10, false), COOKIE);
         b.start(0);
-        assertThat(b.advertReceived(MS, advert(0, 30, 0))).isEmpty();
-        assertThat(b.advertReceived(2 * MS, advert(0, 31, 0)).getFirst())
-                .isEqualTo(change(CarpState.BACKUP, CarpState.MASTER, TransitionReason.MASTER_TOO_SLOW));
+        assertThat(b.advertReceived(MS, advert(0, 100, 0))).isEmpty();
+        assertThat(b.nextDeadline()).hasValue(MS + 310 * CarpStateMachine.NANOS_PER_TICK256);
+        assertThat(b.tick(MS + 309 * CarpStateMachine.NANOS_PER_TICK256)).isEmpty();
+        assertThat(b.state()).isEqualTo(CarpState.BACKUP);
+        assertThat(b.tick(MS + 310 * CarpStateMachine.NANOS_PER_TICK256).getFirst())
+                .isEqualTo(change(CarpState.BACKUP, CarpState.MASTER, TransitionReason.MASTER_DOWN_TIMEOUT));
+        // Stepping down from MASTER also adopts the winner's pace.
+        assertThat(b.advertReceived(2 * S, advert(0, 5, 0)).getFirst())
+                .isEqualTo(change(CarpState.MASTER, CarpState.BACKUP, TransitionReason.HIGHER_PRIORITY_MASTER));
+        assertThat(b.nextDeadline()).hasValue(2 * S + 25 * CarpStateMachine.NANOS_PER_TICK256);
+
+        // Preempt keeps its meaning: no "master too slow" takeover, only preempt or a bow-out.
+        CarpStateMachine p = new CarpStateMachine(VhostConfig.fast(VHID, 10, true), COOKIE);
+        p.start(0);
+        assertThat(p.advertReceived(MS, advert(0, 100, 0)).getFirst())
+                .isEqualTo(change(CarpState.BACKUP, CarpState.MASTER, TransitionReason.PREEMPT));
+        CarpStateMachine d = new CarpStateMachine(VhostConfig.fast(VHID, 10, false), COOKIE);
+        d.start(0);
+        d.demotionChanged(0, 1, false);
+        assertThat(d.advertReceived(MS, advert(0, 200, 0))).isEmpty(); // demoted: must not flap
+        assertThat(d.advertReceived(2 * MS, advert(255, 255, 0)).getFirst())
+                .isEqualTo(change(CarpState.BACKUP, CarpState.MASTER, TransitionReason.BOW_OUT_RECEIVED));
     }
 
     @Test
