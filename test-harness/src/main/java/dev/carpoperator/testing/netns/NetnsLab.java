@@ -94,6 +94,11 @@ public final class NetnsLab implements AutoCloseable {
             ip(lab.switchNs, "link", "add", BRIDGE, "type", "bridge",
                     "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0");
             ip(lab.switchNs, "link", "set", BRIDGE, "up");
+            // with br_netfilter loaded the bridge validates IP headers and drops e.g. bad checksums; a lab
+            // switch must forward frames untouched (the keys are absent without br_netfilter: ignore failures)
+            Commands.run(Commands.DEFAULT_TIMEOUT, inNs(lab.switchNs, List.of("sysctl", "-q", "-w",
+                    "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
+                    "net.bridge.bridge-nf-call-arptables=0")));
         } catch (RuntimeException e) {
             lab.close();
             throw e;
