@@ -1,0 +1,89 @@
+package dev.carpoperator.agent;
+
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.joran.JoranConfigurator;
+import dev.carpoperator.agent.config.AgentConfig;
+import dev.carpoperator.agent.config.ConfigException;
+import dev.carpoperator.agent.config.ConfigLoader;
+import dev.carpoperator.agent.config.VirtualAddressConfig;
+import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.net.AddressManager;
+import dev.carpoperator.agent.net.PcapFrameIo;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@code carp-agent --config FILE.yaml}: runs the agent standalone (outside Kubernetes) from a YAML file. */
+public final class AgentMain {
+  private AgentMain() {}
+
+  public static void main(String[] args) throws Exception {
+    Path configFile = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--config", "-c" -> configFile = i + 1 < args.length ? Path.of(args[++i]) : null;
+        case "--help", "-h" -> { usage(); return; }
+        default -> { System.err.println("carp-agent: unknown argument '" + args[i] + "'"); usage(); System.exit(2); }
+      }
+    }
+    if (configFile == null) { usage(); System.exit(2); }
+    if (!Files.isReadable(configFile)) { System.err.println("carp-agent: cannot read " + configFile); System.exit(2); }
+
+    AgentConfig config;
+    try {
+      config = ConfigLoader.load(configFile);
+    } catch (ConfigException e) {
+      System.err.println("carp-agent: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    if ("text".equals(config.logFormat())) useTextLogs();
+    Logger log = LoggerFactory.getLogger(AgentMain.class);
+
+    Path baseDir = configFile.toAbsolutePath().getParent();
+    List<CarpEngine.VhostSpec> specs = new ArrayList<>();
+    for (VirtualAddressConfig va : config.virtualAddresses()) {
+      specs.add(new CarpEngine.VhostSpec(va.interfaceName(), va.vhid(), va.advbase(), va.advskew(), va.fastProfile(),
+          ConfigLoader.password(va, baseDir), va.addresses()));
+    }
+    CarpEngine engine = new CarpEngine(config.node(), config.preempt(), config.demotion().onInterfaceDown(),
+        config.demotion().maintenance(), specs, new AddressManager(), ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
+    HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsPort());
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      engine.close(); // bow out so a backup takes over at once
+      if (metricsServer != null) metricsServer.close();
+      stopped.countDown();
+    }, "carp-agent-stop"));
+    try {
+      engine.start();
+    } catch (IOException e) {
+      log.error("cannot start: {}", e.getMessage());
+      System.exit(1);
+    }
+    stopped.await();
+  }
+
+  private static void usage() {
+    System.err.println("usage: carp-agent --config FILE.yaml   (see docs/standalone.md)");
+  }
+
+  private static void useTextLogs() {
+    LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+    ctx.reset();
+    JoranConfigurator configurator = new JoranConfigurator();
+    configurator.setContext(ctx);
+    try {
+      configurator.doConfigure(AgentMain.class.getResource("/logback-text.xml"));
+    } catch (Exception e) {
+      System.err.println("carp-agent: cannot switch to text logs: " + e);
+    }
+  }
+}

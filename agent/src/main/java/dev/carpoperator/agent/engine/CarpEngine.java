@@ -1,0 +1,415 @@
+package dev.carpoperator.agent.engine;
+
+import static net.logstash.logback.argument.StructuredArguments.kv;
+
+import dev.carpoperator.agent.carp.AdvertValidator;
+import dev.carpoperator.agent.carp.CarpAction;
+import dev.carpoperator.agent.carp.CarpAdvert;
+import dev.carpoperator.agent.carp.CarpHmac;
+import dev.carpoperator.agent.carp.CarpState;
+import dev.carpoperator.agent.carp.CarpStateMachine;
+import dev.carpoperator.agent.carp.DemotionCounters;
+import dev.carpoperator.agent.carp.InboundPacket;
+import dev.carpoperator.agent.carp.RejectReason;
+import dev.carpoperator.agent.carp.RejectionCounters;
+import dev.carpoperator.agent.carp.ReplayCookie;
+import dev.carpoperator.agent.carp.ValidationResult;
+import dev.carpoperator.agent.carp.VhostConfig;
+import dev.carpoperator.agent.carp.VhostKeys;
+import dev.carpoperator.agent.metrics.AgentMetrics;
+import dev.carpoperator.agent.net.AddressManager;
+import dev.carpoperator.agent.net.AnnouncementFrames;
+import dev.carpoperator.agent.net.CarpFrames;
+import dev.carpoperator.agent.net.FrameIo;
+import dev.carpoperator.agent.net.FrameParser;
+import dev.carpoperator.agent.net.MacAddress;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the CARP state machines on real NICs. Threading: one event-loop thread owns every state machine (they are
+ * not thread-safe and need not be); receive threads parse and validate frames (pure and thread-safe) and post only
+ * accepted adverts to the loop; one serial worker makes the blocking address changes, so an election never waits
+ * for {@code ip} and the order take-over/release per vhid is kept.
+ */
+public final class CarpEngine implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CarpEngine.class);
+  /** OpenBSD's rc demotes by 128 until boot has finished; we do until every vhost has started. */
+  static final int STARTUP_DEMOTION = 128;
+  private static final long LINK_POLL_MILLIS = 200;
+
+  private final String node;
+  private final boolean demoteOnLinkDown;
+  private final LongSupplier clock;
+  private final AgentMetrics metrics;
+  private final AddressManager addresses;
+  private final Function<String, FrameIo> frameIoFactory;
+  private final DemotionCounters demotion = new DemotionCounters();
+  private final Map<String, Link> links = new LinkedHashMap<>();
+  private final Map<String, RejectionCounters> rejections;
+  private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "carp-engine"));
+  private final ExecutorService addressWorker = Executors.newSingleThreadExecutor(r -> new Thread(r, "carp-addresses"));
+  private volatile boolean stopped;
+
+  /** One vhid on one interface. */
+  public record VhostSpec(String interfaceName, int vhid, int advbase, int advskew, boolean fastProfile, String passphrase, List<String> prefixes) {}
+
+  /** Per-NIC runtime: frame I/O, validation, and the vhosts on it. */
+  private final class Link {
+    final String name;
+    final Map<Integer, Vhost> vhosts = new LinkedHashMap<>();
+    final RejectionCounters counters;
+    AdvertValidator validator;
+    FrameIo io;
+    MacAddress mac;
+    boolean carrier = true;
+
+    Link(String name, RejectionCounters counters) {
+      this.name = name;
+      this.counters = counters;
+    }
+  }
+
+  private final class Vhost {
+    final Link link;
+    final VhostSpec spec;
+    final CarpStateMachine sm;
+    final CarpHmac hmac;
+    final List<Inet4Address> v4 = new ArrayList<>();
+    final List<Inet6Address> v6 = new ArrayList<>();
+    final String vhidLabel;
+    ScheduledFuture<?> timer;
+
+    Vhost(Link link, VhostSpec spec, boolean preempt, long cookie) {
+      this.link = link;
+      this.spec = spec;
+      for (String p : spec.prefixes()) {
+        InetAddress a = InetAddress.ofLiteral(p.substring(0, p.indexOf('/')));
+        if (a instanceof Inet4Address a4) v4.add(a4); else v6.add((Inet6Address) a);
+      }
+      List<InetAddress> all = new ArrayList<>(v4);
+      all.addAll(v6);
+      this.hmac = CarpHmac.of(spec.passphrase(), spec.vhid(), all);
+      VhostConfig cfg = spec.fastProfile() ? VhostConfig.fast(spec.vhid(), spec.advskew(), preempt)
+          : VhostConfig.of(spec.vhid(), spec.advbase(), spec.advskew(), preempt);
+      this.sm = new CarpStateMachine(cfg, cookie);
+      this.vhidLabel = Integer.toString(spec.vhid());
+    }
+  }
+
+  public CarpEngine(String node, boolean preempt, boolean demoteOnLinkDown, int maintenanceDemotion, List<VhostSpec> specs,
+      AddressManager addresses, Function<String, FrameIo> frameIoFactory, LongSupplier clock) {
+    this.node = node;
+    this.demoteOnLinkDown = demoteOnLinkDown;
+    this.clock = clock;
+    this.addresses = addresses;
+    this.frameIoFactory = frameIoFactory;
+    SecureRandom random = new SecureRandom();
+    Map<String, RejectionCounters> counters = new LinkedHashMap<>();
+    for (VhostSpec s : specs) {
+      Link link = links.computeIfAbsent(s.interfaceName(), n -> new Link(n, counters.computeIfAbsent(n, x -> new RejectionCounters())));
+      link.vhosts.put(s.vhid(), new Vhost(link, s, preempt, ReplayCookie.draw(random)));
+    }
+    this.rejections = Collections.unmodifiableMap(counters);
+    this.metrics = new AgentMetrics(rejections);
+    demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.ADMIN, maintenanceDemotion);
+  }
+
+  public AgentMetrics metrics() { return metrics; }
+
+  /** Opens the NICs, removes stray copies of our addresses, and starts every vhost. */
+  public void start() throws IOException {
+    demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, STARTUP_DEMOTION);
+    for (Link link : links.values()) {
+      NetworkInterface nic = NetworkInterface.getByName(link.name);
+      if (nic == null) throw new IOException("interface " + link.name + " does not exist on this host");
+      link.mac = MacAddress.of(nic.getHardwareAddress());
+      // An address left on the NIC by a crashed agent would answer ARP while another node is master.
+      for (Vhost v : link.vhosts.values()) for (String p : v.spec.prefixes()) addresses.remove(link.name, p);
+      Map<Integer, VhostKeys> keys = new LinkedHashMap<>();
+      link.vhosts.forEach((vhid, v) -> keys.put(vhid, new VhostKeys(v.hmac, v.sm.replayCookie())));
+      link.validator = new AdvertValidator(keys::get, link.counters);
+      link.io = frameIoFactory.apply(link.name);
+      link.io.start(frame -> onFrame(link, frame));
+      link.carrier = carrier(link.name);
+    }
+    runOnLoop(() -> {
+      long now = clock.getAsLong();
+      for (Link link : links.values()) {
+        for (Vhost v : link.vhosts.values()) {
+          v.sm.demotionChanged(now, advertisedDemotion(), false);
+          execute(v, link.carrier ? v.sm.start(now) : v.sm.linkDown(now));
+        }
+      }
+      // Ready: every vhost runs. Dropping the start-up demotion announces nothing (only 0 -> positive does).
+      applyDemotion(demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, 0));
+    });
+    loop.scheduleWithFixedDelay(this::pollLinks, LINK_POLL_MILLIS, LINK_POLL_MILLIS, TimeUnit.MILLISECONDS);
+    log.info("agent started", kv("node", node), kv("vhosts", links.values().stream().mapToInt(l -> l.vhosts.size()).sum()));
+  }
+
+  /** Operator maintenance: set this node's administrative demotion (OpenBSD carpdemote). */
+  public void setMaintenanceDemotion(int count) {
+    runOnLoop(() -> applyDemotion(demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.ADMIN, count)));
+  }
+
+  /** The state of one vhid, read on the loop thread. */
+  public CarpState state(String interfaceName, int vhid) {
+    try {
+      return loop.submit(() -> links.get(interfaceName).vhosts.get(vhid).sm.state()).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot read the state of vhid " + vhid, e);
+    }
+  }
+
+  // ------------------------------------------------------------------ receive path (receive threads)
+
+  private void onFrame(Link link, byte[] frame) {
+    try {
+      if (!(FrameParser.parse(frame) instanceof FrameParser.Packet p)) {
+        metrics.framesDropped.labelValues("malformed").inc();
+        return;
+      }
+      if (p.protocol() != CarpFrames.IPPROTO_CARP) return;
+      if (link.mac != null && p.srcMac().equals(link.mac)) return; // our own announcement frames
+      ValidationResult r = link.validator.validate(new InboundPacket(p.hopLimit(), p.src(), p.dst(), p.payload()));
+      if (r instanceof ValidationResult.Rejected rejected) {
+        warnRejected(link, rejected.reason(), p);
+      } else if (r instanceof ValidationResult.Accepted a) {
+        CarpAdvert advert = a.advert();
+        runOnLoop(() -> {
+          Vhost v = link.vhosts.get(advert.vhid());
+          if (v == null) return;
+          metrics.advertsReceived.labelValues(link.name, v.vhidLabel).inc();
+          execute(v, v.sm.advertReceived(clock.getAsLong(), advert));
+        });
+      }
+    } catch (RuntimeException e) {
+      // Input from the network must never stop the agent: count it and go on.
+      metrics.framesDropped.labelValues("error").inc();
+      log.debug("frame dropped", e);
+    }
+  }
+
+  /** What a user should check for each rejection; logged at most every 30 s per interface and reason. */
+  private static final Map<RejectReason, String> REJECTION_HINTS = Map.of(
+      RejectReason.BAD_TTL, "TTL/hop limit is not 255: the packet was routed or forged",
+      RejectReason.BAD_LENGTH, "truncated CARP packet",
+      RejectReason.BAD_CHECKSUM, "corrupted CARP packet (bad checksum)",
+      RejectReason.UNKNOWN_VHID, "a peer advertises a vhid not configured here (another CARP or VRRP group on this segment)",
+      RejectReason.BAD_VERSION, "not CARP version 2 (a VRRPv3 router on this segment?)",
+      RejectReason.BAD_AUTH, "HMAC mismatch: the peer has another password or another address set for this vhid",
+      RejectReason.LOOP, "our own advert came back: a network loop or a reflecting switch port");
+  private final Map<String, Long> lastRejectionLog = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private void warnRejected(Link link, RejectReason reason, FrameParser.Packet p) {
+    long now = System.nanoTime();
+    String key = link.name + "/" + reason;
+    Long last = lastRejectionLog.get(key);
+    if (last != null && now - last < TimeUnit.SECONDS.toNanos(30)) return;
+    lastRejectionLog.put(key, now);
+    log.warn("advert rejected ({}): {}", reason.name().toLowerCase(), REJECTION_HINTS.get(reason),
+        kv("event", "advert-rejected"), kv("interface", link.name), kv("reason", reason.name().toLowerCase()),
+        kv("source", p.src().getHostAddress()), kv("count", link.counters.rejected(reason)));
+  }
+
+  // ------------------------------------------------------------------ loop thread
+
+  private void execute(Vhost v, List<CarpAction> actions) {
+    for (CarpAction action : actions) {
+      switch (action) {
+        case CarpAction.SendAdvert s -> sendAdvert(v, s);
+        case CarpAction.TakeOverAddresses t -> addressWorker.execute(() -> takeOver(v));
+        case CarpAction.Reannounce r -> addressWorker.execute(() -> announce(v));
+        case CarpAction.ReleaseAddresses r -> addressWorker.execute(() -> release(v));
+        case CarpAction.StateChanged c -> onStateChanged(v, c);
+      }
+    }
+    reschedule(v);
+  }
+
+  private void reschedule(Vhost v) {
+    if (v.timer != null) v.timer.cancel(false);
+    v.timer = null;
+    if (stopped) return;
+    var deadline = v.sm.nextDeadline();
+    if (deadline.isPresent()) {
+      long delay = Math.max(0, deadline.getAsLong() - clock.getAsLong());
+      v.timer = loop.schedule(() -> execute(v, v.sm.tick(clock.getAsLong())), delay, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void sendAdvert(Vhost v, CarpAction.SendAdvert s) {
+    byte[] carp = s.encode(v.hmac);
+    MacAddress src = MacAddress.virtual(v.spec.vhid());
+    try {
+      boolean v4 = !v.v4.isEmpty() || v.v6.isEmpty();
+      if (v4) {
+        Inet4Address from = sourceV4(v.link.name);
+        if (from == null) throw new IOException("no IPv4 address on " + v.link.name + " to send adverts from");
+        v.link.io.send(CarpFrames.ipv4Multicast(src, from, carp));
+      }
+      if (!v.v6.isEmpty()) {
+        Inet6Address from = linkLocalV6(v.link.name);
+        if (from == null) throw new IOException("no IPv6 link-local address on " + v.link.name + " to send adverts from");
+        v.link.io.send(CarpFrames.ipv6Multicast(src, from, carp));
+      }
+      metrics.advertsSent.labelValues(v.link.name, v.vhidLabel).inc();
+    } catch (IOException | RuntimeException e) {
+      metrics.sendErrors.labelValues(v.link.name).inc();
+      log.warn("cannot send advert", kv("interface", v.link.name), kv("vhid", v.spec.vhid()), kv("error", e.toString()));
+    }
+  }
+
+  private void onStateChanged(Vhost v, CarpAction.StateChanged c) {
+    metrics.vhidState.labelValues(v.link.name, v.vhidLabel).set(c.to().ordinal());
+    metrics.transitions.labelValues(v.link.name, v.vhidLabel, c.from().name(), c.to().name(), c.reason().code()).inc();
+    log.info("vhid {} {} -> {} ({})", v.spec.vhid(), c.from(), c.to(), c.reason().code(),
+        kv("event", "state-change"), kv("node", node), kv("interface", v.link.name), kv("vhid", v.spec.vhid()),
+        kv("from", c.from().name()), kv("to", c.to().name()), kv("reason", c.reason().code()));
+  }
+
+  private void pollLinks() {
+    long now = clock.getAsLong();
+    for (Link link : links.values()) {
+      boolean up = carrier(link.name);
+      if (up == link.carrier) continue;
+      link.carrier = up;
+      log.warn("link {}", up ? "up" : "down", kv("event", "link"), kv("interface", link.name), kv("up", up));
+      for (Vhost v : link.vhosts.values()) execute(v, up ? v.sm.linkUp(now) : v.sm.linkDown(now));
+      if (demoteOnLinkDown) applyDemotion(demotion.adjust(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.LINK_DOWN, up ? -1 : 1));
+    }
+  }
+
+  private void applyDemotion(DemotionCounters.Change change) {
+    int advertised = advertisedDemotion();
+    metrics.demotion.set(advertised);
+    long now = clock.getAsLong();
+    for (Link link : links.values()) for (Vhost v : link.vhosts.values()) execute(v, v.sm.demotionChanged(now, advertised, change.announce()));
+  }
+
+  private int advertisedDemotion() {
+    return demotion.advertised(List.of(DemotionCounters.CARP_GROUP));
+  }
+
+  private void runOnLoop(Runnable task) {
+    if (stopped) return;
+    loop.execute(() -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        log.error("engine task failed", e);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ address worker
+
+  private void takeOver(Vhost v) {
+    long t0 = System.nanoTime();
+    try {
+      for (String p : v.spec.prefixes()) addresses.add(v.link.name, p);
+      announce(v);
+      metrics.addressChangeSeconds.labelValues("add").observe((System.nanoTime() - t0) / 1e9);
+    } catch (IOException | RuntimeException e) {
+      metrics.addressChangeErrors.labelValues("add").inc();
+      log.error("cannot take over the addresses", kv("interface", v.link.name), kv("vhid", v.spec.vhid()), kv("error", e.toString()));
+    }
+  }
+
+  private void announce(Vhost v) {
+    try {
+      for (Inet4Address a : v.v4) v.link.io.send(AnnouncementFrames.gratuitousArp(v.link.mac, a));
+      Inet6Address ll = v.v6.isEmpty() ? null : linkLocalV6(v.link.name);
+      for (Inet6Address a : v.v6) v.link.io.send(AnnouncementFrames.unsolicitedNa(v.link.mac, ll == null ? a : ll, a, false));
+    } catch (IOException | RuntimeException e) {
+      log.warn("cannot announce the addresses", kv("interface", v.link.name), kv("vhid", v.spec.vhid()), kv("error", e.toString()));
+    }
+  }
+
+  private void release(Vhost v) {
+    long t0 = System.nanoTime();
+    try {
+      for (String p : v.spec.prefixes()) addresses.remove(v.link.name, p);
+      metrics.addressChangeSeconds.labelValues("remove").observe((System.nanoTime() - t0) / 1e9);
+    } catch (IOException | RuntimeException e) {
+      metrics.addressChangeErrors.labelValues("remove").inc();
+      log.error("cannot release the addresses", kv("interface", v.link.name), kv("vhid", v.spec.vhid()), kv("error", e.toString()));
+    }
+  }
+
+  // ------------------------------------------------------------------ interface facts
+
+  private static boolean carrier(String ifname) {
+    try {
+      return "1".equals(Files.readString(Path.of("/sys/class/net", ifname, "carrier")).strip());
+    } catch (IOException e) {
+      return false; // the file cannot be read while the interface is administratively down
+    }
+  }
+
+  /** OpenBSD sends adverts from the parent's first address; never from one of our virtual addresses. */
+  private Inet4Address sourceV4(String ifname) throws SocketException {
+    Link link = links.get(ifname);
+    NetworkInterface nic = NetworkInterface.getByName(ifname);
+    if (nic == null) return null;
+    return nic.inetAddresses().filter(a -> a instanceof Inet4Address).map(a -> (Inet4Address) a)
+        .filter(a -> link.vhosts.values().stream().noneMatch(v -> v.v4.contains(a))).findFirst().orElse(null);
+  }
+
+  private static Inet6Address linkLocalV6(String ifname) throws SocketException {
+    NetworkInterface nic = NetworkInterface.getByName(ifname);
+    if (nic == null) return null;
+    return nic.inetAddresses().filter(a -> a instanceof Inet6Address && a.isLinkLocalAddress())
+        .map(a -> (Inet6Address) a).findFirst().orElse(null);
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** Bows out (one advert with advbase and advskew 255 so a backup takes over at once), releases, stops. */
+  @Override
+  public void close() {
+    if (stopped) return;
+    try {
+      loop.submit(() -> {
+        long now = clock.getAsLong();
+        for (Link link : links.values()) for (Vhost v : link.vhosts.values()) execute(v, v.sm.shutdown(now));
+        stopped = true;
+        for (Link link : links.values()) for (Vhost v : link.vhosts.values()) if (v.timer != null) v.timer.cancel(false);
+      }).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("clean shutdown incomplete", e);
+    }
+    stopped = true;
+    loop.shutdownNow();
+    addressWorker.shutdown();
+    try {
+      addressWorker.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (Link link : links.values()) if (link.io != null) link.io.close();
+    log.info("agent stopped", kv("node", node));
+  }
+}

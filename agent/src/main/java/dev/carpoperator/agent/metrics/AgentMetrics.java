@@ -1,0 +1,58 @@
+package dev.carpoperator.agent.metrics;
+
+import dev.carpoperator.agent.carp.RejectReason;
+import dev.carpoperator.agent.carp.RejectionCounters;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.util.Map;
+
+/**
+ * The agent's Prometheus metrics (prometheus-metrics 1.x). One registry per agent so tests can run several agents
+ * in one JVM; {@link #serve(int)} exposes it on /metrics.
+ */
+public final class AgentMetrics {
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+
+  /** 0 INIT, 1 BACKUP, 2 MASTER (OpenBSD's numbering). */
+  public final Gauge vhidState = Gauge.builder().name("carp_vhid_state")
+      .help("CARP state per vhid: 0 INIT, 1 BACKUP, 2 MASTER").labelNames("interface", "vhid").register(registry);
+  public final Counter advertsSent = Counter.builder().name("carp_adverts_sent_total")
+      .help("CARP advertisements sent").labelNames("interface", "vhid").register(registry);
+  public final Counter advertsReceived = Counter.builder().name("carp_adverts_received_total")
+      .help("Valid CARP advertisements received").labelNames("interface", "vhid").register(registry);
+  public final Counter transitions = Counter.builder().name("carp_state_transitions_total")
+      .help("CARP state changes").labelNames("interface", "vhid", "from", "to", "reason").register(registry);
+  public final Counter sendErrors = Counter.builder().name("carp_send_errors_total")
+      .help("Advertisements that could not be sent").labelNames("interface").register(registry);
+  public final Counter framesDropped = Counter.builder().name("carp_frames_dropped_total")
+      .help("Received frames dropped before CARP validation (not IP, malformed IP header, ...)").labelNames("reason").register(registry);
+  public final Gauge demotion = Gauge.builder().name("carp_demotion")
+      .help("Demotion count this node advertises (sum of its demotion counters, capped at 255)").register(registry);
+  public final Histogram addressChangeSeconds = Histogram.builder().name("carp_address_change_seconds")
+      .help("Time to add or remove the virtual addresses and announce them").labelNames("operation")
+      .classicUpperBounds(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1).register(registry);
+  public final Counter addressChangeErrors = Counter.builder().name("carp_address_change_errors_total")
+      .help("Failed address changes").labelNames("operation").register(registry);
+
+  public AgentMetrics(Map<String, RejectionCounters> rejectionsByInterface) {
+    CounterWithCallback.builder().name("carp_adverts_rejected_total")
+        .help("Received CARP packets rejected, by interface and reason (checked in OpenBSD's order)")
+        .labelNames("interface", "reason")
+        .callback(cb -> rejectionsByInterface.forEach((ifname, counters) -> {
+          for (RejectReason r : RejectReason.values()) cb.call(counters.rejected(r), ifname, r.name().toLowerCase());
+        }))
+        .register(registry);
+  }
+
+  public PrometheusRegistry registry() { return registry; }
+
+  /** Starts the /metrics HTTP endpoint on all addresses (host network: Prometheus scrapes the node). */
+  public HTTPServer serve(int port) throws IOException {
+    return HTTPServer.builder().port(port).registry(registry).buildAndStart();
+  }
+}

@@ -1,0 +1,125 @@
+package dev.carpoperator.agent.lab;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.carpoperator.agent.AgentMain;
+import dev.carpoperator.testing.netns.LabProcess;
+import dev.carpoperator.testing.netns.NetnsLab;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Real agents (separate JVMs running {@link AgentMain}) on hosts of a {@link NetnsLab}: one bridge, hosts
+ * 192.0.2.11, .12, ... Observed the way an operator would: which host has the virtual address on its NIC, and the
+ * agents' JSON log lines.
+ */
+public final class AgentLab implements AutoCloseable {
+  public static final Duration SETTLE = Duration.ofSeconds(20);
+  public final NetnsLab lab = NetnsLab.create();
+  private final Map<String, LabProcess> agents = new LinkedHashMap<>();
+  private final Map<String, String> configs = new LinkedHashMap<>();
+
+  /** Adds hosts named as given, with 192.0.2.(11+i)/24 and 2001:db8::(11+i)/64. */
+  public AgentLab hosts(String... names) {
+    for (int i = 0; i < names.length; i++) lab.addHost(names[i], "192.0.2." + (11 + i) + "/24", "2001:db8::" + (11 + i) + "/64");
+    return this;
+  }
+
+  /** Writes the agent config for a host and starts it. */
+  public LabProcess startAgent(String host, String yaml) {
+    configs.put(host, yaml);
+    try {
+      Path file = lab.dir().resolve(host + "-agent.yaml");
+      Files.writeString(file, yaml);
+      LabProcess p = lab.host(host).startJava(host + "-agent", AgentMain.class, "--config", file.toString());
+      agents.put(host, p);
+      return p;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Starts the host's agent again with the config it last had. */
+  public LabProcess restartAgent(String host) {
+    return startAgent(host, configs.get(host));
+  }
+
+  public LabProcess agent(String host) { return agents.get(host); }
+
+  /** The standard single-vhid config used by most tests. */
+  public static String config(String node, int vhid, int advskew, boolean preempt, String password, String... addresses) {
+    return """
+        node: %s
+        preempt: %s
+        logFormat: json
+        virtualAddresses:
+          - vhid: %d
+            interface: eth0
+            addresses: [%s]
+            advbase: 1
+            advskew: %d
+            password: "%s"
+        """.formatted(node, preempt, vhid, String.join(", ", List.of(addresses).stream().map(a -> "\"" + a + "\"").toList()), advskew, password);
+  }
+
+  /** Hosts whose eth0 currently holds the address (without prefix length). */
+  public List<String> holders(String address) {
+    List<String> out = new ArrayList<>();
+    for (var h : lab.hosts()) {
+      String addrs = h.exec("ip", "-o", "addr", "show", "dev", NetnsLab.HOST_IF).stdout();
+      if (addrs.contains(" " + address + "/")) out.add(h.name());
+    }
+    return out;
+  }
+
+  /** Waits until exactly {@code expected} holds the address, and nobody else. */
+  public void awaitOnlyHolder(String address, String expected, Duration within) {
+    try {
+      await().atMost(within).pollInterval(Duration.ofMillis(100))
+          .until(() -> holders(address), h -> h.equals(List.of(expected)));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("expected only " + expected + " to hold " + address + " but holders are " + holders(address)
+          + "\n" + logTails(), e);
+    }
+  }
+
+  /** The last lines of every agent's output, for failure messages. */
+  public String logTails() {
+    StringBuilder sb = new StringBuilder();
+    agents.forEach((host, p) -> {
+      List<String> lines = p.output().lines().toList();
+      sb.append("--- agent on ").append(host).append(p.isAlive() ? "" : " (exited)").append('\n');
+      lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(l -> sb.append(l).append('\n'));
+    });
+    return sb.toString();
+  }
+
+  /** Number of state-change log lines of a host's agent that went to the given state. */
+  public long transitionsTo(String host, String state) {
+    return agents.get(host).output().lines()
+        .filter(l -> l.contains("\"event\":\"state-change\"") && l.contains("\"to\":\"" + state + "\"")).count();
+  }
+
+  /** Kills an agent without letting it bow out (SIGKILL), as a crash would. */
+  public void kill(String host) {
+    LabProcess p = agents.get(host);
+    p.process().destroyForcibly();
+    try {
+      p.waitFor(Duration.ofSeconds(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    lab.close();
+  }
+}
