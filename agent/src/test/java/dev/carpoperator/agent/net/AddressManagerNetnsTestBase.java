@@ -1,6 +1,7 @@
 package dev.carpoperator.agent.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatNoException;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.carpoperator.agent.net.AddressManager.IfAddress;
@@ -12,8 +13,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** AddressManager against a lab host's eth0 ({@code ip -n <ns>}), never the machine's own interfaces. */
-class AddressManagerNetnsTest {
+/**
+ * AddressManager against a lab host's eth0 ({@code ip -n <ns>}), never the machine's own interfaces.
+ * Run once per {@link AddressManager.Mode} by the two subclasses.
+ */
+abstract class AddressManagerNetnsTestBase {
+    abstract AddressManager.Mode mode();
     NetnsLab lab;
     NetnsLab.Host host;
     AddressManager am;
@@ -23,11 +28,14 @@ class AddressManagerNetnsTest {
         lab = NetnsLab.create();
         host = lab.addHost("a", "192.0.2.1/24", "2001:db8::1/64");
         lab.addHost("b", "192.0.2.2/24", "2001:db8::2/64");
-        am = new AddressManager(List.of("ip", "-n", host.namespace()), Duration.ofSeconds(5));
+        am = new AddressManager(List.of("ip", "-n", host.namespace()), Duration.ofSeconds(5), mode());
     }
 
     @AfterEach
     void close() {
+        if (am != null) {
+            am.close();
+        }
         if (lab != null) {
             lab.close();
         }
@@ -103,8 +111,12 @@ class AddressManagerNetnsTest {
                 .hasMessageContaining("nope0");
         assertThatThrownBy(() -> am.link("nope0")).isInstanceOf(AddressException.class).hasMessageContaining("nope0");
         assertThatThrownBy(() -> am.add("eth0", "not-an-address")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> am.add("eth0 x", "192.0.2.10/24")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> am.add("eth0", "192.0.2.10/24 dev lo")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> am.add("eth0", "192.0.2.10/99")).isInstanceOf(AddressException.class)
                 .hasMessageContaining("192.0.2.10/99");
+        // after errors the manager keeps working (batch mode: same ip process, or a restarted one)
+        assertThatNoException().isThrownBy(() -> am.add("eth0", "192.0.2.12/24"));
     }
 
     static InetAddress addr(String s) throws Exception {
