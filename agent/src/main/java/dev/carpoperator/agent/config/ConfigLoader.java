@@ -93,6 +93,8 @@ public final class ConfigLoader {
       for (int j = 0; j < va.peers().size(); j++) {
         if (parseIp(va.peers().get(j)) == null) p.add(at + ".peers[" + j + "]: '" + va.peers().get(j) + "' is not an IPv4 or IPv6 address");
       }
+      // Refused rather than silently ignored until the engine sends unicast adverts.
+      if (!va.peers().isEmpty()) p.add(at + ".peers: unicast adverts are not supported yet; remove peers to advertise by multicast (224.0.0.18 / ff02::12)");
       if (va.password() != null && va.passwordFile() != null) p.add(at + ": set password or passwordFile, not both");
       if (va.passwordFile() != null) {
         Path f = baseDir == null ? Path.of(va.passwordFile()) : baseDir.resolve(va.passwordFile());

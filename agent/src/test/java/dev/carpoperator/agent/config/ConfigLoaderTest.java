@@ -109,6 +109,12 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void unicastPeersAreRefusedUntilImplemented() {
+    assertThatThrownBy(() -> ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskew: 0\n    peers: [\"192.0.2.2\"]"), "agent.yaml", null))
+        .hasMessageContaining("virtualAddresses[0].peers: unicast adverts are not supported yet");
+  }
+
+  @Test
   void fastProfileNeedsAdvbaseZero() throws Exception {
     AgentConfig c = ConfigLoader.parse("""
         node: fw0
