@@ -28,7 +28,7 @@ public final class MulticastMembership implements AutoCloseable {
         if (nif == null) {
             throw new IOException("interface " + ifName + " does not exist");
         }
-        // an IPv6 socket joins IPv4 groups by interface index on Linux, so the NIC needs no IPv4 address for it
+        // one IPv6 socket can hold both memberships on Linux
         DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET6);
         List<MembershipKey> keys = new ArrayList<>();
         try {
