@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Threads.</b> Receiving runs {@code pcap_loop} on a platform daemon thread (a blocking native call would pin
  * a virtual thread's carrier). {@link #close()} calls {@code pcap_breakloop}, joins the thread, then closes the
- * handle. If the loop fails (e.g. the interface went down) the handle is reopened after a pause, so a link flap
- * does not end reception.
+ * handle. If the loop fails (e.g. the interface was deleted and recreated) the handle is reopened by name every
+ * 200 ms until that works. An admin down/up of the link causes no error: capture resumes by itself.
  */
 public final class PcapFrameIo implements FrameIo {
     /** BPF for CARP in both families. */
