@@ -52,13 +52,15 @@ public final class AgentMain {
       specs.add(new CarpEngine.VhostSpec(va.interfaceName(), va.vhid(), va.advbase(), va.advskew(), va.fastProfile(),
           ConfigLoader.password(va, baseDir), va.addresses()));
     }
+    AddressManager addressManager = new AddressManager(); // one long-lived `ip -batch` process
     CarpEngine engine = new CarpEngine(config.node(), config.preempt(), config.demotion().onInterfaceDown(),
-        config.demotion().maintenance(), specs, new AddressManager(), ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
+        config.demotion().maintenance(), specs, addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
     HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsPort());
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       engine.close(); // bow out so a backup takes over at once
+      addressManager.close();
       if (metricsServer != null) metricsServer.close();
       stopped.countDown();
     }, "carp-agent-stop"));

@@ -23,6 +23,7 @@ import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.FrameIo;
 import dev.carpoperator.agent.net.FrameParser;
 import dev.carpoperator.agent.net.MacAddress;
+import dev.carpoperator.agent.net.MulticastMembership;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -82,6 +83,7 @@ public final class CarpEngine implements AutoCloseable {
     final RejectionCounters counters;
     AdvertValidator validator;
     FrameIo io;
+    MulticastMembership membership;
     MacAddress mac;
     boolean carrier = true;
 
@@ -150,6 +152,10 @@ public final class CarpEngine implements AutoCloseable {
       Map<Integer, VhostKeys> keys = new LinkedHashMap<>();
       link.vhosts.forEach((vhid, v) -> keys.put(vhid, new VhostKeys(v.hmac, v.sm.replayCookie())));
       link.validator = new AdvertValidator(keys::get, link.counters);
+      // Real NICs filter multicast MACs nobody joined: without this, adverts never reach the capture (veth passes them).
+      boolean v4 = link.vhosts.values().stream().anyMatch(v -> !v.v4.isEmpty() || v.v6.isEmpty());
+      boolean v6 = link.vhosts.values().stream().anyMatch(v -> !v.v6.isEmpty());
+      link.membership = MulticastMembership.join(link.name, v4, v6);
       link.io = frameIoFactory.apply(link.name);
       link.io.start(frame -> onFrame(link, frame));
       link.carrier = carrier(link.name);
@@ -409,7 +415,14 @@ public final class CarpEngine implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (Link link : links.values()) if (link.io != null) link.io.close();
+    for (Link link : links.values()) {
+      if (link.io != null) link.io.close();
+      try {
+        if (link.membership != null) link.membership.close();
+      } catch (IOException e) {
+        log.debug("leaving the multicast groups on {} failed", link.name, e);
+      }
+    }
     log.info("agent stopped", kv("node", node));
   }
 }
