@@ -17,13 +17,18 @@ class ElectionTest {
   static final String VIP = "192.0.2.100";
   static final Duration ELECTION = Duration.ofSeconds(25);
 
+  /** a, b, c with advskew 0, 100, 200, no preemption: a must win. */
+  private static void startThreeAndElectA(AgentLab l) {
+    l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
+    l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
+    l.startAgent("c", AgentLab.config("c", 1, 200, false, "secret", VIP + "/24"));
+    l.awaitOnlyHolder(VIP, "a", ELECTION);
+  }
+
   @Test
   void threeNodesElectTheLowestAdvskewAndLogEachChangeAsJson() {
     try (AgentLab l = new AgentLab().hosts("a", "b", "c")) {
-      l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
-      l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
-      l.startAgent("c", AgentLab.config("c", 1, 200, false, "secret", VIP + "/24"));
-      l.awaitOnlyHolder(VIP, "a", ELECTION);
+      startThreeAndElectA(l);
       // Settled: it stays that way for several master-down periods.
       await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(8)).until(() -> l.holders(VIP).equals(List.of("a")));
       assertThat(l.agent("a").output()).contains("\"event\":\"state-change\"", "\"vhid\":1", "\"from\":\"BACKUP\"", "\"to\":\"MASTER\"");
@@ -35,10 +40,7 @@ class ElectionTest {
   @Test
   void killedMasterIsReplacedByTheNextBackup() {
     try (AgentLab l = new AgentLab().hosts("a", "b", "c")) {
-      l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
-      l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
-      l.startAgent("c", AgentLab.config("c", 1, 200, false, "secret", VIP + "/24"));
-      l.awaitOnlyHolder(VIP, "a", ELECTION);
+      startThreeAndElectA(l);
 
       l.kill("a"); // SIGKILL: no bow-out, the address stays on a's NIC as after a crash
       l.lab.host("a").exec("ip", "addr", "flush", "dev", NetnsLab.HOST_IF, "to", VIP + "/32");
