@@ -69,6 +69,12 @@ public final class AgentLab implements AutoCloseable {
         """.formatted(node, preempt, vhid, String.join(", ", List.of(addresses).stream().map(a -> "\"" + a + "\"").toList()), advskew, password);
   }
 
+  /** The Linux-only fast profile: advbase 0, interval advskew/256 s. */
+  public static String fastConfig(String node, int vhid, int advskew, boolean preempt, String address) {
+    return config(node, vhid, advskew, preempt, "secret", address)
+        .replace("advbase: 1", "advbase: 0\n    profile: fast");
+  }
+
   /** Hosts whose eth0 currently holds the address (without prefix length). */
   public List<String> holders(String address) {
     List<String> out = new ArrayList<>();

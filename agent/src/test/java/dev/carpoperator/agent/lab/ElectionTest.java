@@ -125,4 +125,22 @@ class ElectionTest {
       l.awaitOnlyHolder(vip6, "b", Duration.ofSeconds(10));
     }
   }
+
+  @Test
+  void fastProfileElectsAndFailsOverWithSubSecondAdverts() {
+    try (AgentLab l = new AgentLab().hosts("a", "b")) {
+      // advskew 26 and 52: adverts about every 100 ms and 200 ms
+      l.startAgent("a", AgentLab.fastConfig("a", 3, 26, true, VIP + "/24").replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
+      l.startAgent("b", AgentLab.fastConfig("b", 3, 52, true, VIP + "/24"));
+      l.awaitOnlyHolder(VIP, "a", ELECTION);
+      // Stable over many intervals: the backup learned the master's interval and does not flap.
+      await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> l.holders(VIP).equals(List.of("a")));
+      assertThat(l.transitionsTo("b", "MASTER")).isZero();
+      assertThat(Metrics.scrape(l.lab.host("a"), 9402)).containsPattern("carp_adverts_sent_total\\{interface=\"eth0\",vhid=\"3\"} [0-9]{2,}");
+
+      l.kill("a");
+      l.lab.host("a").exec("ip", "addr", "del", VIP + "/24", "dev", NetnsLab.HOST_IF);
+      l.awaitOnlyHolder(VIP, "b", Duration.ofSeconds(10));
+    }
+  }
 }

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Measures failover on real agents in network namespaces and prints the figures (no assertions on time). Not part
  * of the default test run (the name does not match surefire's includes); run it with
- * {@code ./mvnw -pl agent -am verify -Dtest=FailoverBench -Dsurefire.failIfNoSpecifiedTests=false -Dcarp.bench.rounds=20}.
+ * {@code ./mvnw -pl agent -am verify -Dtest=FailoverBench -Dsurefire.failIfNoSpecifiedTests=false -Dcarp.bench.rounds=20}
+ * (add {@code -Dcarp.bench.profile=fast} for the fast profile).
  *
  * <p>Two agents, advbase 1, advskew 0 (a) and 100 (b), preempt on. Unplanned: SIGKILL the master; planned: SIGTERM
  * (bow-out). The time is from the signal to the {@code @timestamp} of b's state-change line to MASTER, so it is the
@@ -25,11 +26,13 @@ class FailoverBench {
   @Test
   void failoverTimes() {
     int rounds = Integer.getInteger("carp.bench.rounds", 10);
+    boolean fast = "fast".equals(System.getProperty("carp.bench.profile", "bsd"));
     List<Double> unplanned = new ArrayList<>();
     List<Double> planned = new ArrayList<>();
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
-      l.startAgent("a", AgentLab.config("a", 1, 0, true, "secret", VIP + "/24"));
-      l.startAgent("b", AgentLab.config("b", 1, 100, true, "secret", VIP + "/24"));
+      // bsd: advbase 1, advskew 0 / 100. fast: advbase 0, advskew 26 / 52 (adverts every ~100 / ~200 ms).
+      l.startAgent("a", fast ? AgentLab.fastConfig("a", 1, 26, true, VIP + "/24") : AgentLab.config("a", 1, 0, true, "secret", VIP + "/24"));
+      l.startAgent("b", fast ? AgentLab.fastConfig("b", 1, 52, true, VIP + "/24") : AgentLab.config("b", 1, 100, true, "secret", VIP + "/24"));
       l.awaitOnlyHolder(VIP, "a", Duration.ofSeconds(25));
       for (int i = 0; i < rounds * 2; i++) {
         boolean kill = i % 2 == 0;
@@ -49,7 +52,7 @@ class FailoverBench {
         l.awaitOnlyHolder(VIP, "a", Duration.ofSeconds(25));
       }
     }
-    System.out.println("FAILOVER-BENCH advbase=1 backup-advskew=100 rounds=" + rounds);
+    System.out.println("FAILOVER-BENCH profile=" + (fast ? "fast advskew 26/52" : "bsd advbase=1 advskew 0/100") + " rounds=" + rounds);
     System.out.println("FAILOVER-BENCH unplanned (SIGKILL) ms: " + summary(unplanned));
     System.out.println("FAILOVER-BENCH planned (SIGTERM, bow-out) ms: " + summary(planned));
   }
