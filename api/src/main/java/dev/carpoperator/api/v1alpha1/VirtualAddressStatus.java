@@ -30,6 +30,9 @@ public class VirtualAddressStatus {
   @JsonPropertyDescription("Each node's state per vhid, as its agent reports it.")
   private List<NodeVhidStatus> nodes = new ArrayList<>();
 
+  @JsonPropertyDescription("The last node seen as master, kept while no node is (a failover passes through that).")
+  private String lastMaster;
+
   @JsonPropertyDescription("How many times the master moved to another node.")
   private Long failoverCount;
 
@@ -46,6 +49,8 @@ public class VirtualAddressStatus {
   public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
   public List<NodeVhidStatus> getNodes() { return nodes; }
   public void setNodes(List<NodeVhidStatus> nodes) { this.nodes = nodes; }
+  public String getLastMaster() { return lastMaster; }
+  public void setLastMaster(String lastMaster) { this.lastMaster = lastMaster; }
   public Long getFailoverCount() { return failoverCount; }
   public void setFailoverCount(Long failoverCount) { this.failoverCount = failoverCount; }
   public String getLastTransitionTime() { return lastTransitionTime; }

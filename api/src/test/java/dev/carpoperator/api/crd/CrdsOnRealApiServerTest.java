@@ -11,10 +11,10 @@ import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressSpec;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
 import dev.carpoperator.testing.kube.ControlPlane;
+import dev.carpoperator.testing.kube.Crds;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -24,7 +24,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,17 +41,7 @@ class CrdsOnRealApiServerTest {
   static void installCrds() throws IOException {
     controlPlane = ControlPlane.shared();
     client = controlPlane.adminClient();
-    try (Stream<Path> files = Files.list(ROOT.resolve("crds"))) {
-      for (Path f : files.sorted().toList()) {
-        try (InputStream in = Files.newInputStream(f)) {
-          CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-          client.resource(crd).forceConflicts().serverSideApply();
-          client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-              .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null && c.getStatus().getConditions().stream()
-                  .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())), 30, TimeUnit.SECONDS);
-        }
-      }
-    }
+    Crds.install(client);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
   }
 

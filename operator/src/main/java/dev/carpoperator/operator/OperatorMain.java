@@ -1,0 +1,51 @@
+package dev.carpoperator.operator;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.carpoperator.operator.address.VirtualAddressReconciler;
+import dev.carpoperator.operator.cluster.FirewallClusterReconciler;
+import io.javaoperatorsdk.operator.Operator;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+
+/** Runs the operator: both reconcilers, leader election, and /healthz and /readyz on the health port. */
+public final class OperatorMain {
+  private OperatorMain() {}
+
+  public static void main(String[] args) throws IOException {
+    OperatorSettings settings = OperatorSettings.fromEnvironment(System.getenv());
+    Operator operator = start(settings);
+    if (settings.healthPort() > 0) serveHealth(operator, settings.healthPort());
+    Runtime.getRuntime().addShutdownHook(new Thread(operator::stop, "carp-operator-stop"));
+  }
+
+  /** Builds, registers and starts the operator; the tests call this too. */
+  public static Operator start(OperatorSettings settings, java.util.function.Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
+    Operator operator = new Operator(o -> {
+      settings.configure(o);
+      extra.accept(o);
+    });
+    operator.register(new FirewallClusterReconciler(settings));
+    operator.register(new VirtualAddressReconciler());
+    operator.start();
+    return operator;
+  }
+
+  public static Operator start(OperatorSettings settings) {
+    return start(settings, o -> {});
+  }
+
+  private static void serveHealth(Operator operator, int port) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+    server.createContext("/healthz", ex -> respond(ex, operator.getRuntimeInfo().allEventSourcesAreHealthy()));
+    server.createContext("/readyz", ex -> respond(ex, operator.getRuntimeInfo().isStarted()));
+    server.start();
+  }
+
+  private static void respond(com.sun.net.httpserver.HttpExchange ex, boolean ok) throws IOException {
+    byte[] body = (ok ? "ok\n" : "not ready\n").getBytes();
+    ex.sendResponseHeaders(ok ? 200 : 503, body.length);
+    try (var out = ex.getResponseBody()) {
+      out.write(body);
+    }
+  }
+}

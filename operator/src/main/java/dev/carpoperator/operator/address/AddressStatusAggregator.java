@@ -1,0 +1,126 @@
+package dev.carpoperator.operator.address;
+
+import dev.carpoperator.api.v1alpha1.CarpApi;
+import dev.carpoperator.api.v1alpha1.CarpNode;
+import dev.carpoperator.api.v1alpha1.CarpState;
+import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import dev.carpoperator.operator.status.Conditions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * Turns what the agents wrote into {@code status.nodes} into the operator's part of the status: the vhid in use,
+ * the master, Ready/Degraded with a reason, the failover count, and the Events to emit. Pure: the reconciler feeds
+ * it the resource, whether the cluster exists, the vhids other addresses hold, and the time.
+ */
+public final class AddressStatusAggregator {
+  /** Degraded reasons a user can filter Events and alerts on. */
+  public static final String CLUSTER_NOT_FOUND = "ClusterNotFound";
+  public static final String VHID_COLLISION = "VhidCollision";
+  public static final String NO_VHID_LEFT = "NoVhidLeft";
+  public static final String NO_MASTER = "NoMaster";
+  public static final String MULTIPLE_MASTERS = "MultipleMasters";
+  public static final String AUTHENTICATION_FAILURES = "AuthenticationFailures";
+  public static final String MASTER_ELECTED = "MasterElected";
+  public static final String MASTER_CHANGED = "MasterChanged";
+
+  /** An Event to record on the VirtualAddress. */
+  public record Event(boolean warning, String reason, String message) {}
+
+  /** The new operator-owned status (nodes left out: the agents own them) and the Events. */
+  public record Result(VirtualAddressStatus status, List<Event> events) {}
+
+  private AddressStatusAggregator() {}
+
+  public static Result aggregate(VirtualAddress va, boolean clusterExists, Set<Integer> vhidsOfOthers, Instant now) {
+    VirtualAddressStatus old = va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
+    Long generation = va.getMetadata().getGeneration();
+    List<Event> events = new ArrayList<>();
+    List<String> problems = new ArrayList<>(); // "Reason: message", first one wins
+    List<Integer> vhids = new ArrayList<>();
+    Integer primaryVhid = null;
+
+    if (!va.getSpec().getCarpNodes().isEmpty()) {
+      for (CarpNode c : va.getSpec().getCarpNodes()) vhids.add(c.getVhid());
+      vhids.sort(null);
+      primaryVhid = vhids.getFirst(); // OpenBSD's leader: the lowest vhid
+    } else if (va.getSpec().getVhid() != null) {
+      primaryVhid = va.getSpec().getVhid();
+      vhids.add(primaryVhid);
+    } else {
+      primaryVhid = VhidAllocator.allocate(old.getVhid(), vhidsOfOthers);
+      if (primaryVhid == null) problems.add(NO_VHID_LEFT + ": all 255 vhids are in use on this cluster; set spec.vhid or remove an address");
+      else vhids.add(primaryVhid);
+    }
+    List<Integer> colliding = vhids.stream().filter(vhidsOfOthers::contains).toList();
+    if (!colliding.isEmpty()) {
+      problems.add(VHID_COLLISION + ": vhid " + colliding.stream().map(String::valueOf).collect(Collectors.joining(", "))
+          + " is also claimed by another VirtualAddress of cluster " + va.getSpec().getCluster() + "; give each address its own vhid");
+    }
+    if (!clusterExists) {
+      problems.addFirst(CLUSTER_NOT_FOUND + ": FirewallCluster " + va.getSpec().getCluster() + " does not exist");
+    }
+
+    List<NodeVhidStatus> reports = old.getNodes() == null ? List.of() : old.getNodes();
+    List<String> masters = new ArrayList<>();
+    for (int vhid : vhids) {
+      List<String> m = reports.stream().filter(n -> Objects.equals(n.getVhid(), vhid) && n.getState() == CarpState.MASTER)
+          .map(NodeVhidStatus::getName).sorted().toList();
+      if (m.isEmpty()) problems.add(NO_MASTER + ": no node is MASTER of vhid " + vhid
+          + (reports.isEmpty() ? " (no agent has reported yet)" : ""));
+      else if (m.size() > 1) problems.add(MULTIPLE_MASTERS + ": " + String.join(" and ", m) + " are all MASTER of vhid " + vhid
+          + " (split brain: check the link between them, passwords and vhids)");
+      if (!m.isEmpty()) masters.add(m.size() == 1 ? m.getFirst() : String.join("+", m));
+    }
+    Set<String> authFailing = new TreeSet<>();
+    for (NodeVhidStatus n : reports) if (n.getAuthFailures() != null && n.getAuthFailures() > 0 && vhids.contains(n.getVhid())) authFailing.add(n.getName());
+    if (!authFailing.isEmpty()) problems.add(AUTHENTICATION_FAILURES + ": " + String.join(", ", authFailing)
+        + " reject adverts with a wrong password or address set");
+
+    String master = masters.isEmpty() ? null : String.join(",", masters);
+    VirtualAddressStatus next = new VirtualAddressStatus();
+    next.setNodes(null); // owned by the agents
+    next.setObservedGeneration(generation);
+    next.setVhid(primaryVhid);
+    next.setMaster(master);
+    next.setFailoverCount(old.getFailoverCount() == null ? 0L : old.getFailoverCount());
+    next.setLastTransitionTime(old.getLastTransitionTime());
+    // A failover usually passes through "no master" (the backup waits out master-down), so compare with the last
+    // master seen rather than with the previous status.
+    String previous = old.getLastMaster() != null ? old.getLastMaster() : old.getMaster();
+    next.setLastMaster(master != null ? master : previous);
+    if (master != null && !master.equals(previous)) {
+      next.setLastTransitionTime(now.toString());
+      if (previous != null) {
+        next.setFailoverCount(next.getFailoverCount() + 1);
+        events.add(new Event(false, MASTER_CHANGED, "master moved from " + previous + " to " + master));
+      } else {
+        events.add(new Event(false, MASTER_ELECTED, master + " is master"));
+      }
+    }
+
+    // Authentication failures degrade but do not make the address unusable while one master holds it.
+    boolean ready = problems.stream().allMatch(p -> p.startsWith(AUTHENTICATION_FAILURES));
+    String firstProblem = problems.isEmpty() ? null : problems.getFirst();
+    String problemReason = firstProblem == null ? null : firstProblem.substring(0, firstProblem.indexOf(':'));
+    String problemMessage = firstProblem == null ? null : firstProblem.substring(firstProblem.indexOf(':') + 2);
+    List<io.fabric8.kubernetes.api.model.Condition> conditions = Conditions.set(old.getConditions(), CarpApi.CONDITION_READY, ready,
+        ready ? MASTER_ELECTED : problemReason,
+        ready ? master + " is master" : problemMessage, generation, now);
+    conditions = Conditions.set(conditions, CarpApi.CONDITION_DEGRADED, firstProblem != null,
+        firstProblem == null ? "AsExpected" : problemReason,
+        firstProblem == null ? "every vhid has exactly one master" : problemMessage, generation, now);
+    next.setConditions(conditions);
+
+    String oldProblem = Conditions.isTrue(old.getConditions(), CarpApi.CONDITION_DEGRADED) ? Conditions.reason(old.getConditions(), CarpApi.CONDITION_DEGRADED) : null;
+    if (firstProblem != null && !problemReason.equals(oldProblem)) events.add(new Event(true, problemReason, problemMessage));
+    return new Result(next, events);
+  }
+}

@@ -1,0 +1,89 @@
+package dev.carpoperator.operator.address;
+
+import dev.carpoperator.api.v1alpha1.CarpNode;
+import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import dev.carpoperator.operator.status.StatusPatches;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Validates a VirtualAddress's cluster, allocates its vhid, and turns the agents' per-node reports into Ready /
+ * Degraded, the master, failovers and Events. Agents write {@code status.nodes} (their own entries, by server-side
+ * apply); this reconciler never touches them.
+ */
+// Not generation-aware: the agents' reports change only the status, and each must be aggregated. The operator's
+// own status patches do not loop, because an unchanged status is never patched again.
+@ControllerConfiguration(name = "virtualaddress", generationAwareEventProcessing = false)
+public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
+  private static final Logger log = LoggerFactory.getLogger(VirtualAddressReconciler.class);
+  /** Events of cluster-scoped objects live in the default namespace, as kubectl expects. */
+  static final String EVENT_NAMESPACE = "default";
+  /** Vhids handed out but possibly not yet visible in the cache: two new addresses never get the same one. */
+  private final Map<String, Integer> recentAllocations = new HashMap<>();
+
+  @Override
+  public UpdateControl<VirtualAddress> reconcile(VirtualAddress va, Context<VirtualAddress> context) {
+    String cluster = va.getSpec().getCluster();
+    boolean clusterExists = context.getClient().resources(FirewallCluster.class).withName(cluster).get() != null;
+    AddressStatusAggregator.Result result;
+    synchronized (recentAllocations) {
+      Set<Integer> others = vhidsOfOthers(va, context);
+      result = AddressStatusAggregator.aggregate(va, clusterExists, others, Instant.now());
+      if (va.getSpec().getVhid() == null && result.status().getVhid() != null) recentAllocations.put(va.getMetadata().getName(), result.status().getVhid());
+    }
+    for (AddressStatusAggregator.Event e : result.events()) record(context, va, e);
+
+    UpdateControl<VirtualAddress> control = StatusPatches.sameStatus(va.getStatus(), result.status())
+        ? UpdateControl.noUpdate()
+        : UpdateControl.patchStatus(StatusPatches.fresh(va, new VirtualAddress(), result.status()));
+    // A missing cluster may appear later; look again instead of waiting for the next change.
+    return clusterExists ? control : control.rescheduleAfter(Duration.ofSeconds(10));
+  }
+
+  /** Vhids claimed by the other addresses of the same cluster (treated as one segment). */
+  private Set<Integer> vhidsOfOthers(VirtualAddress va, Context<VirtualAddress> context) {
+    Set<Integer> taken = new HashSet<>();
+    context.getPrimaryCache().list()
+        .filter(o -> !o.getMetadata().getName().equals(va.getMetadata().getName()))
+        .filter(o -> Objects.equals(o.getSpec().getCluster(), va.getSpec().getCluster()))
+        .forEach(o -> {
+          if (o.getSpec().getVhid() != null) taken.add(o.getSpec().getVhid());
+          else if (o.getStatus() != null && o.getStatus().getVhid() != null && o.getSpec().getCarpNodes().isEmpty()) taken.add(o.getStatus().getVhid());
+          for (CarpNode c : o.getSpec().getCarpNodes()) taken.add(c.getVhid());
+          Integer recent = recentAllocations.get(o.getMetadata().getName());
+          if (recent != null && o.getSpec().getVhid() == null) taken.add(recent);
+        });
+    return taken;
+  }
+
+  private void record(Context<VirtualAddress> context, VirtualAddress va, AddressStatusAggregator.Event e) {
+    String now = Instant.now().toString();
+    try {
+      context.getClient().v1().events().inNamespace(EVENT_NAMESPACE).resource(new EventBuilder()
+          .withNewMetadata().withGenerateName(va.getMetadata().getName() + ".").withNamespace(EVENT_NAMESPACE).endMetadata()
+          .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion(va.getApiVersion()).withKind(va.getKind())
+              .withName(va.getMetadata().getName()).withUid(va.getMetadata().getUid()).build())
+          .withType(e.warning() ? "Warning" : "Normal").withReason(e.reason()).withMessage(e.message())
+          .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
+          .withNewSource().withComponent("carp-operator").endSource()
+          .withReportingComponent("carp-operator").withReportingInstance(System.getenv().getOrDefault("POD_NAME", "carp-operator"))
+          .build()).create();
+    } catch (RuntimeException ex) {
+      log.warn("cannot record event {} on {}: {}", e.reason(), va.getMetadata().getName(), ex.toString());
+    }
+  }
+}

@@ -1,0 +1,102 @@
+package dev.carpoperator.operator.cluster;
+
+import dev.carpoperator.api.v1alpha1.AgentSpec;
+import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.operator.OperatorSettings;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ProbeBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The agent DaemonSet of a FirewallCluster: a pure function of the cluster and the operator settings. */
+public final class AgentDaemonSets {
+  public static final String MANAGED_BY = "carp-operator";
+  public static final String CLUSTER_LABEL = "carp-operator.dev/cluster";
+  public static final String AGENT_SERVICE_ACCOUNT = "carp-agent";
+
+  private AgentDaemonSets() {}
+
+  public static String name(FirewallCluster cluster) {
+    return "carp-agent-" + cluster.getMetadata().getName();
+  }
+
+  public static Map<String, String> selectorLabels(FirewallCluster cluster) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put("app.kubernetes.io/name", "carp-agent");
+    labels.put("app.kubernetes.io/instance", cluster.getMetadata().getName());
+    return labels;
+  }
+
+  public static DaemonSet desired(FirewallCluster cluster, OperatorSettings settings) {
+    AgentSpec agent = cluster.getSpec().getAgent() == null ? new AgentSpec() : cluster.getSpec().getAgent();
+    int metricsPort = agent.getMetricsPort() == null ? 9402 : agent.getMetricsPort();
+    Map<String, String> labels = new LinkedHashMap<>(selectorLabels(cluster));
+    labels.put("app.kubernetes.io/component", "agent");
+    labels.put("app.kubernetes.io/managed-by", MANAGED_BY);
+    labels.put(CLUSTER_LABEL, cluster.getMetadata().getName());
+
+    var container = new ContainerBuilder()
+        .withName("agent")
+        .withImage(agent.getImage() != null ? agent.getImage() : settings.agentImage())
+        .withImagePullPolicy(agent.getImagePullPolicy() != null ? agent.getImagePullPolicy() : settings.imagePullPolicy())
+        .withArgs("--kubernetes", "--cluster", cluster.getMetadata().getName())
+        .withEnv(
+            new EnvVarBuilder().withName("NODE_NAME").withNewValueFrom().withNewFieldRef().withFieldPath("spec.nodeName").endFieldRef().endValueFrom().build(),
+            new EnvVarBuilder().withName("POD_NAMESPACE").withNewValueFrom().withNewFieldRef().withFieldPath("metadata.namespace").endFieldRef().endValueFrom().build(),
+            new EnvVarBuilder().withName("CARP_METRICS_PORT").withValue(Integer.toString(metricsPort)).build(),
+            new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? "json" : agent.getLogFormat()).build(),
+            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build())
+        .addNewPort().withName("metrics").withContainerPort(metricsPort).withProtocol("TCP").endPort()
+        .withResources(agent.getResources() != null ? agent.getResources() : defaultResources())
+        .withLivenessProbe(probe("/healthz", metricsPort, 10))
+        .withReadinessProbe(probe("/readyz", metricsPort, 5))
+        // Only what CARP needs: raw frames (NET_RAW) and address changes (NET_ADMIN); nothing else.
+        .withNewSecurityContext()
+          .withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true).withRunAsNonRoot(false)
+          .withNewCapabilities().withAdd("NET_ADMIN", "NET_RAW").withDrop("ALL").endCapabilities()
+        .endSecurityContext()
+        .build();
+
+    return new DaemonSetBuilder()
+        .withNewMetadata().withName(name(cluster)).withNamespace(settings.agentNamespace()).withLabels(labels).endMetadata()
+        .withNewSpec()
+          .withNewSelector().withMatchLabels(selectorLabels(cluster)).endSelector()
+          // One node at a time: the stopping agent bows out, so its addresses move before the next node restarts.
+          .withNewUpdateStrategy().withType("RollingUpdate").withNewRollingUpdate().withMaxUnavailable(new IntOrString(1))
+            .withMaxSurge(new IntOrString(0)).endRollingUpdate().endUpdateStrategy()
+          .withNewTemplate()
+            .withNewMetadata().withLabels(labels).endMetadata()
+            .withNewSpec()
+              .withHostNetwork(true)
+              .withDnsPolicy("ClusterFirstWithHostNet")
+              .withServiceAccountName(AGENT_SERVICE_ACCOUNT)
+              .withPriorityClassName(agent.getPriorityClassName())
+              .withNodeSelector(cluster.getSpec().getNodeSelector().isEmpty() ? null : cluster.getSpec().getNodeSelector())
+              .withTolerations(cluster.getSpec().getTolerations())
+              .withTerminationGracePeriodSeconds(15L)
+              .withContainers(container)
+            .endSpec()
+          .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  private static Probe probe(String path, int port, int period) {
+    return new ProbeBuilder().withNewHttpGet().withPath(path).withPort(new IntOrString(port)).endHttpGet()
+        .withPeriodSeconds(period).withTimeoutSeconds(2).withFailureThreshold(3).build();
+  }
+
+  private static ResourceRequirements defaultResources() {
+    return new ResourceRequirementsBuilder()
+        .addToRequests("cpu", new Quantity("20m")).addToRequests("memory", new Quantity("96Mi"))
+        .addToLimits("memory", new Quantity("192Mi")).build();
+  }
+}

@@ -1,0 +1,92 @@
+package dev.carpoperator.operator.address;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.carpoperator.api.v1alpha1.CarpState;
+import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class AddressStatusAggregatorTest {
+  static final Instant T0 = Instant.parse("2026-11-24T12:00:00Z");
+
+  /** Applies one round of agent reports and the operator's aggregation, as the API server would merge them. */
+  static VirtualAddress step(VirtualAddress va, Instant now, Object... nodeStates) {
+    List<NodeVhidStatus> nodes = new ArrayList<>();
+    for (int i = 0; i < nodeStates.length; i += 2) {
+      NodeVhidStatus n = new NodeVhidStatus();
+      n.setName((String) nodeStates[i]);
+      n.setVhid(1);
+      n.setState((CarpState) nodeStates[i + 1]);
+      nodes.add(n);
+    }
+    VirtualAddressStatus reported = va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
+    reported.setNodes(nodes);
+    va.setStatus(reported);
+    var result = AddressStatusAggregator.aggregate(va, true, Set.of(), now);
+    result.status().setNodes(nodes);
+    va.setStatus(result.status());
+    lastEvents = result.events();
+    return va;
+  }
+
+  static List<AddressStatusAggregator.Event> lastEvents;
+
+  static VirtualAddress address() {
+    VirtualAddress va = new VirtualAddress();
+    va.setMetadata(new ObjectMetaBuilder().withName("lan").withGeneration(1L).build());
+    va.getSpec().setCluster("c");
+    va.getSpec().setVhid(1);
+    va.getSpec().setAddresses(List.of("192.0.2.1/24"));
+    return va;
+  }
+
+  @Test
+  void aFailoverThroughNoMasterIsCountedOnce() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
+    assertThat(va.getStatus().getMaster()).isEqualTo("a");
+    assertThat(lastEvents).extracting(AddressStatusAggregator.Event::reason).containsExactly("MasterElected");
+
+    step(va, T0.plusSeconds(1), "a", CarpState.INIT, "b", CarpState.BACKUP); // a died, b still waiting
+    assertThat(va.getStatus().getMaster()).isNull();
+    assertThat(va.getStatus().getLastMaster()).isEqualTo("a");
+    assertThat(lastEvents).extracting(AddressStatusAggregator.Event::reason).containsExactly("NoMaster");
+
+    step(va, T0.plusSeconds(4), "a", CarpState.INIT, "b", CarpState.MASTER);
+    assertThat(va.getStatus().getMaster()).isEqualTo("b");
+    assertThat(va.getStatus().getFailoverCount()).isEqualTo(1);
+    assertThat(va.getStatus().getLastTransitionTime()).isEqualTo(T0.plusSeconds(4).toString());
+    assertThat(lastEvents).extracting(AddressStatusAggregator.Event::message).containsExactly("master moved from a to b");
+
+    step(va, T0.plusSeconds(5), "a", CarpState.BACKUP, "b", CarpState.MASTER); // a returns as backup: no change
+    assertThat(va.getStatus().getFailoverCount()).isEqualTo(1);
+    assertThat(lastEvents).isEmpty();
+  }
+
+  @Test
+  void readyKeepsItsTransitionTimeWhileNothingChanges() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER);
+    String since = va.getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().orElseThrow().getLastTransitionTime();
+    step(va, T0.plusSeconds(60), "a", CarpState.MASTER);
+    assertThat(va.getStatus().getConditions()).filteredOn(c -> c.getType().equals("Ready"))
+        .singleElement().satisfies(c -> assertThat(c.getLastTransitionTime()).isEqualTo(since));
+  }
+
+  @Test
+  void vhidsAreAllocatedLowestFreeAndKeptWhileFree() {
+    assertThat(VhidAllocator.allocate(null, Set.of(1, 2, 4))).isEqualTo(3);
+    assertThat(VhidAllocator.allocate(7, Set.of(1, 2))).isEqualTo(7);
+    assertThat(VhidAllocator.allocate(2, Set.of(1, 2))).isEqualTo(3);
+    Set<Integer> all = new java.util.HashSet<>();
+    for (int i = 1; i <= 255; i++) all.add(i);
+    assertThat(VhidAllocator.allocate(null, all)).isNull();
+  }
+}
