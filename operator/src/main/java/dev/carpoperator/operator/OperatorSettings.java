@@ -13,9 +13,11 @@ import java.util.Map;
  * @param leaderElection whether to elect a leader among operator replicas (a Lease in agentNamespace)
  * @param identity this replica's name for leader election (the pod name)
  * @param healthPort port of /healthz, /readyz and /metrics; 0 to disable
+ * @param exitOnLostLeadership exit the process when leadership is lost (a pod restarts and campaigns again);
+ *     tests that stop an in-process operator turn it off
  */
 public record OperatorSettings(String agentNamespace, String agentImage, String imagePullPolicy, boolean leaderElection,
-    String identity, int healthPort) {
+    String identity, int healthPort, boolean exitOnLostLeadership) {
 
   public static final String DEFAULT_AGENT_IMAGE = "ghcr.io/carp-operator/carp-agent:0.1.0";
 
@@ -26,7 +28,8 @@ public record OperatorSettings(String agentNamespace, String agentImage, String 
         env.getOrDefault("CARP_AGENT_IMAGE_PULL_POLICY", "IfNotPresent"),
         !"false".equalsIgnoreCase(env.getOrDefault("CARP_LEADER_ELECTION", "true")),
         env.getOrDefault("POD_NAME", "carp-operator-local"),
-        Integer.parseInt(env.getOrDefault("CARP_HEALTH_PORT", "8080")));
+        Integer.parseInt(env.getOrDefault("CARP_HEALTH_PORT", "8080")),
+        true);
   }
 
   /** JOSDK settings. Server-side apply stays on (JOSDK's default): it is exercised against a real API server. */
@@ -34,7 +37,7 @@ public record OperatorSettings(String agentNamespace, String agentImage, String 
     o.withStopOnInformerErrorDuringStartup(false);
     if (leaderElection) {
       o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration("carp-operator")
-          .withLeaseNamespace(agentNamespace).withIdentity(identity).build());
+          .withLeaseNamespace(agentNamespace).withIdentity(identity).withExitOnStopLeading(exitOnLostLeadership).build());
     }
   }
 }

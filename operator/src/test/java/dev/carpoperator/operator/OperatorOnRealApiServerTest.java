@@ -48,7 +48,7 @@ class OperatorOnRealApiServerTest {
     client = ControlPlane.shared().adminClient();
     Crds.install(client);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
-    OperatorSettings settings = new OperatorSettings("carp-system", "example/carp-agent:test", "IfNotPresent", false, "test", 0);
+    OperatorSettings settings = new OperatorSettings("carp-system", "example/carp-agent:test", "IfNotPresent", false, "test", 0, false);
     operator = OperatorMain.start(settings, o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
     applyDir(ControlPlaneBinaries.repositoryRoot().resolve("examples/active-standby"));
   }
