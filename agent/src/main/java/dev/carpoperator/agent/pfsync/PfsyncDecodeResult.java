@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.pfsync;
 
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +26,7 @@ public sealed interface PfsyncDecodeResult {
             messages = List.copyOf(messages);
             EnumMap<PfsyncSkipReason, Integer> copy = new EnumMap<>(PfsyncSkipReason.class);
             copy.putAll(skippedSections);
-            skippedSections = java.util.Collections.unmodifiableMap(copy);
+            skippedSections = Collections.unmodifiableMap(copy);
         }
 
         /** Sections skipped for {@code reason}. */
