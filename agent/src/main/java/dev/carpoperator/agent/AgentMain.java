@@ -3,10 +3,12 @@ package dev.carpoperator.agent;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import dev.carpoperator.agent.config.AgentConfig;
+import dev.carpoperator.agent.config.CarpNodeConfig;
 import dev.carpoperator.agent.config.ConfigException;
 import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.config.VirtualAddressConfig;
 import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.agent.net.AddressManager;
 import dev.carpoperator.agent.net.PcapFrameIo;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -49,8 +51,19 @@ public final class AgentMain {
     Path baseDir = configFile.toAbsolutePath().getParent();
     List<CarpEngine.VhostSpec> specs = new ArrayList<>();
     for (VirtualAddressConfig va : config.virtualAddresses()) {
-      specs.add(new CarpEngine.VhostSpec(va.interfaceName(), va.vhid(), va.advbase(), va.advskew(), va.fastProfile(),
-          ConfigLoader.password(va, baseDir), va.addresses()));
+      String password = ConfigLoader.password(va, baseDir);
+      if (va.carpNodes().isEmpty()) {
+        specs.add(new CarpEngine.VhostSpec(va.interfaceName(), va.vhid(), va.advbase(), va.advskew(), va.fastProfile(),
+            password, va.addresses()));
+        continue;
+      }
+      // carpnodes: one vhost per vhid, same addresses and key, this node's advskew for each
+      Balancing mode = Balancing.parse(va.balancing()).orElseThrow();
+      var share = new CarpEngine.LoadShare(mode, va.carpNodes().stream().map(CarpNodeConfig::vhid).toList());
+      for (CarpNodeConfig n : va.carpNodes()) {
+        specs.add(new CarpEngine.VhostSpec(va.interfaceName(), n.vhid(), va.advbase(), va.advskew(n), va.fastProfile(),
+            password, va.addresses(), share));
+      }
     }
     AddressManager addressManager = new AddressManager(); // one long-lived `ip -batch` process
     CarpEngine engine = new CarpEngine(config.node(), config.preempt(), config.demotion().onInterfaceDown(),

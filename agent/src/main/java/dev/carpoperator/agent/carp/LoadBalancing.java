@@ -42,7 +42,7 @@ public final class LoadBalancing {
      * bucket) with Linux's {@code jhash} and scale it to {@code count} buckets with {@code reciprocal_scale}, which is
      * what nftables' {@code jhash <6-byte key> mod count seed <seed>} computes. This is not OpenBSD's byte-exact
      * hash (which was removed and whose key depends on the HMAC state); it only has to agree among our own nodes and
-     * with the nftables rule. The nftables equivalence is by construction and not yet verified against a kernel.
+     * with the nftables rule. Checked against the kernel (6.18) in the ARP-balancing netns test.
      */
     public static int arpBucket(byte[] senderMac, int count, int seed) {
         checkCount(count);
@@ -50,6 +50,25 @@ public final class LoadBalancing {
             throw new IllegalArgumentException("sender MAC must be 6 bytes");
         }
         return reciprocalScale(jhash(senderMac, 0, 6, seed), count);
+    }
+
+    /**
+     * The IP bucket the Linux data plane uses: nftables {@code jhash ip saddr . ip daddr mod count seed seed}, i.e.
+     * {@code jhash} over the 8 bytes source-then-destination, {@code reciprocal_scale}d. nftables cannot XOR two
+     * fields, so OpenBSD's {@link #ipBucket} is not expressible; this one differs from it and, unlike it, is not
+     * symmetric in source and destination (docs/load-sharing.md). Checked against the kernel in the netns tests.
+     */
+    public static int linuxIpBucket(InetAddress src, InetAddress dst, int count, int seed) {
+        checkCount(count);
+        byte[] s = src.getAddress();
+        byte[] d = dst.getAddress();
+        if (s.length != 4 || d.length != 4) {
+            throw new IllegalArgumentException("the Linux IP bucket is defined for IPv4 only");
+        }
+        byte[] key = new byte[8];
+        System.arraycopy(s, 0, key, 0, 4);
+        System.arraycopy(d, 0, key, 4, 4);
+        return reciprocalScale(jhash(key, 0, 8, seed), count);
     }
 
     /** Linux {@code reciprocal_scale}: maps a 32-bit hash to [0, n) as (hash × n) >> 32. */

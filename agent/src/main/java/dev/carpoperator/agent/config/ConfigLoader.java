@@ -73,18 +73,25 @@ public final class ConfigLoader {
       VirtualAddressConfig va = c.virtualAddresses().get(i);
       String at = "virtualAddresses[" + i + "]";
       if (va == null) { p.add(at + ": empty entry"); continue; }
-      if (va.vhid() < 1 || va.vhid() > 255) p.add(at + ".vhid: required, 1-255" + (va.vhid() == -1 ? "" : ", got " + va.vhid()));
+      boolean shared = !va.carpNodes().isEmpty();
+      boolean interfaceOk = va.interfaceName() != null && INTERFACE_NAME.matcher(va.interfaceName()).matches();
+      if (shared) {
+        if (va.vhid() != -1) p.add(at + ": set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid");
+      } else if (va.vhid() < 1 || va.vhid() > 255) {
+        p.add(at + ".vhid: required, 1-255" + (va.vhid() == -1 ? "" : ", got " + va.vhid()));
+      }
       if (va.interfaceName() == null) p.add(at + ".interface: required (the NIC that carries the addresses, e.g. eth0)");
-      else if (!INTERFACE_NAME.matcher(va.interfaceName()).matches()) p.add(at + ".interface: '" + va.interfaceName() + "' is not a Linux interface name");
-      else if (!seen.add(va.interfaceName() + "/" + va.vhid())) p.add(at + ": vhid " + va.vhid() + " is configured twice on " + va.interfaceName());
+      else if (!interfaceOk) p.add(at + ".interface: '" + va.interfaceName() + "' is not a Linux interface name");
+      else if (!shared && !seen.add(va.interfaceName() + "/" + va.vhid())) p.add(at + ": vhid " + va.vhid() + " is configured twice on " + va.interfaceName());
       if (!Set.of("bsd", "fast").contains(va.profile())) p.add(at + ".profile: must be bsd or fast, got '" + va.profile() + "'");
       if (va.fastProfile()) {
         if (va.advbase() != 0) p.add(at + ".advbase: must be 0 with profile: fast (the interval is advskew/256 s)");
-        if (va.advskew() < 1 || va.advskew() > 254) p.add(at + ".advskew: must be 1-254 with profile: fast, got " + va.advskew());
+        if (!shared && (va.advskew() < 1 || va.advskew() > 254)) p.add(at + ".advskew: must be 1-254 with profile: fast, got " + va.advskew());
       } else {
         if (va.advbase() < 1 || va.advbase() > 255) p.add(at + ".advbase: must be 1-255 seconds, got " + va.advbase() + (va.advbase() == 0 ? " (0 is only for profile: fast)" : ""));
-        if (va.advskew() < 0 || va.advskew() > 254) p.add(at + ".advskew: must be 0-254, got " + va.advskew());
+        if (!shared && (va.advskew() < 0 || va.advskew() > 254)) p.add(at + ".advskew: must be 0-254, got " + va.advskew());
       }
+      validateBalancing(va, at, interfaceOk, seen, p);
       if (va.addresses().isEmpty()) p.add(at + ".addresses: at least one address with prefix length is required, e.g. [\"192.0.2.100/24\"]");
       for (int j = 0; j < va.addresses().size(); j++) {
         String problem = checkPrefix(va.addresses().get(j));
@@ -102,6 +109,46 @@ public final class ConfigLoader {
       }
     }
     return p;
+  }
+
+  private static final List<String> BALANCING = List.of("none", "arp", "ip", "ip-stealth", "ip-unicast");
+
+  /** balancing and carpNodes, as the CRD's rules (VirtualAddressSpec) plus what the Linux data plane supports. */
+  private static void validateBalancing(VirtualAddressConfig va, String at, boolean interfaceOk, Set<String> seen, List<String> p) {
+    if (!BALANCING.contains(va.balancing())) {
+      p.add(at + ".balancing: must be one of " + String.join(", ", BALANCING) + ", got '" + va.balancing() + "'");
+      return;
+    }
+    boolean balanced = !"none".equals(va.balancing());
+    List<CarpNodeConfig> nodes = va.carpNodes();
+    if (!balanced) {
+      if (!nodes.isEmpty()) p.add(at + ".carpNodes: only used for load balancing: set balancing to arp, ip, ip-stealth or ip-unicast");
+      return;
+    }
+    if (nodes.size() < 2) {
+      p.add(at + ".balancing: load balancing needs per-node vhids: list at least two carpNodes entries (OpenBSD carpnodes), one preferring each node");
+    }
+    if (nodes.size() > 32) p.add(at + ".carpNodes: at most 32 entries (OpenBSD CARP_MAXNODES), got " + nodes.size());
+    Set<Integer> vhids = new HashSet<>();
+    for (int j = 0; j < nodes.size(); j++) {
+      CarpNodeConfig n = nodes.get(j);
+      String nat = at + ".carpNodes[" + j + "]";
+      if (n == null) { p.add(nat + ": empty entry (write it like {vhid: 3, advskew: 0})"); continue; }
+      if (n.vhid() < 1 || n.vhid() > 255) p.add(nat + ".vhid: required, 1-255" + (n.vhid() == -1 ? "" : ", got " + n.vhid()));
+      else if (!vhids.add(n.vhid())) p.add(nat + ".vhid: vhid " + n.vhid() + " is listed twice in carpNodes");
+      else if (interfaceOk && !seen.add(va.interfaceName() + "/" + n.vhid())) p.add(nat + ".vhid: vhid " + n.vhid() + " is configured twice on " + va.interfaceName());
+      int skew = va.advskew(n);
+      if (va.fastProfile() && (skew < 1 || skew > 254)) p.add(nat + ".advskew: must be 1-254 with profile: fast, got " + skew);
+      else if (skew < 0 || skew > 254) p.add(nat + ".advskew: must be 0-254, got " + skew);
+    }
+    for (int j = 0; j < va.addresses().size(); j++) {
+      String a = va.addresses().get(j);
+      // The shared MAC reaches clients through ARP answers; nothing rewrites neighbour advertisements yet.
+      if (a != null && a.contains(":")) {
+        p.add(at + ".addresses[" + j + "]: IPv6 addresses cannot be load-balanced yet (balancing works for IPv4 only); "
+            + "put '" + a + "' in a virtual address with balancing: none");
+      }
+    }
   }
 
   /** Returns a problem description, or null when {@code s} is an address with a prefix length. */

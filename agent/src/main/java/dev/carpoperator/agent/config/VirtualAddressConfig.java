@@ -2,9 +2,14 @@ package dev.carpoperator.agent.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
-/** One vhid with its addresses, as in VirtualAddress.spec. */
+/**
+ * One vhid with its addresses, as in VirtualAddress.spec; or, with {@code balancing} and {@code carpNodes}, one
+ * address set shared by several vhids (OpenBSD load balancing).
+ */
 public record VirtualAddressConfig(
     int vhid,
     String interfaceName,
@@ -14,7 +19,9 @@ public record VirtualAddressConfig(
     String password,
     String passwordFile,
     List<String> peers,
-    String profile) {
+    String profile,
+    String balancing,
+    List<CarpNodeConfig> carpNodes) {
 
   @JsonCreator
   public VirtualAddressConfig(
@@ -26,11 +33,19 @@ public record VirtualAddressConfig(
       @JsonProperty("password") String password,
       @JsonProperty("passwordFile") String passwordFile,
       @JsonProperty("peers") List<String> peers,
-      @JsonProperty("profile") String profile) {
+      @JsonProperty("profile") String profile,
+      @JsonProperty("balancing") String balancing,
+      @JsonProperty("carpNodes") List<CarpNodeConfig> carpNodes) {
     this(vhid == null ? -1 : vhid, interfaceName, addresses == null ? List.of() : List.copyOf(addresses),
         advbase == null ? 1 : advbase, advskew == null ? 0 : advskew, password, passwordFile,
-        peers == null ? List.of() : List.copyOf(peers), profile == null ? "bsd" : profile);
+        peers == null ? List.of() : List.copyOf(peers), profile == null ? "bsd" : profile,
+        balancing == null ? "none" : balancing, carpNodes == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(carpNodes))); // nulls kept for the validator
   }
 
   public boolean fastProfile() { return "fast".equals(profile); }
+
+  /** This node's advskew for one of the carpNodes vhids. */
+  public int advskew(CarpNodeConfig node) {
+    return node.advskew() == null ? advskew : node.advskew();
+  }
 }

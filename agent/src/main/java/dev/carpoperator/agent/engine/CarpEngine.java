@@ -15,7 +15,11 @@ import dev.carpoperator.agent.carp.RejectionCounters;
 import dev.carpoperator.agent.carp.ReplayCookie;
 import dev.carpoperator.agent.carp.ValidationResult;
 import dev.carpoperator.agent.carp.VhostConfig;
+import dev.carpoperator.agent.carp.VhidOrder;
 import dev.carpoperator.agent.carp.VhostKeys;
+import dev.carpoperator.agent.linux.Balancing;
+import dev.carpoperator.agent.linux.LoadShareDataplane;
+import dev.carpoperator.agent.linux.LoadShareRules;
 import dev.carpoperator.agent.metrics.AgentMetrics;
 import dev.carpoperator.agent.net.AddressManager;
 import dev.carpoperator.agent.net.AnnouncementFrames;
@@ -33,11 +37,14 @@ import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -53,6 +60,11 @@ import org.slf4j.LoggerFactory;
  * not thread-safe and need not be); receive threads parse and validate frames (pure and thread-safe) and post only
  * accepted adverts to the loop; one serial worker makes the blocking address changes, so an election never waits
  * for {@code ip} and the order take-over/release per vhid is kept.
+ *
+ * <p>Load sharing (OpenBSD carpnodes + balancing): several vhids share one address set, each with its own election.
+ * Every node keeps the addresses on its NIC while it runs; what follows the elections is the nftables rule set
+ * ({@link LoadShareRules}) deciding which traffic and which ARP requests this node takes, rewritten by the address
+ * worker after every state change of a member vhid.
  */
 public final class CarpEngine implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CarpEngine.class);
@@ -71,10 +83,51 @@ public final class CarpEngine implements AutoCloseable {
   private final Map<String, RejectionCounters> rejections;
   private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "carp-engine"));
   private final ExecutorService addressWorker = Executors.newSingleThreadExecutor(r -> new Thread(r, "carp-addresses"));
+  private final Map<String, Group> groups = new LinkedHashMap<>();
+  private final LoadShareDataplane dataplane;
+  /** Latest wanted rule set (written on the loop, applied by the address worker), and what nft last accepted. */
+  private volatile Map<Group, Set<Integer>> wantedMasters;
+  private Map<Group, Set<Integer>> appliedMasters;
   private volatile boolean stopped;
 
-  /** One vhid on one interface. */
-  public record VhostSpec(String interfaceName, int vhid, int advbase, int advskew, boolean fastProfile, String passphrase, List<String> prefixes) {}
+  /** One vhid on one interface; {@code share} is set when the vhid is one of a load-shared group's. */
+  public record VhostSpec(String interfaceName, int vhid, int advbase, int advskew, boolean fastProfile, String passphrase,
+      List<String> prefixes, LoadShare share) {
+    public VhostSpec(String interfaceName, int vhid, int advbase, int advskew, boolean fastProfile, String passphrase, List<String> prefixes) {
+      this(interfaceName, vhid, advbase, advskew, fastProfile, passphrase, prefixes, null);
+    }
+  }
+
+  /** The balancing mode and all vhids (carpNodes) of a load-shared address set. */
+  public record LoadShare(Balancing mode, List<Integer> vhids) {
+    public LoadShare {
+      vhids = List.copyOf(vhids);
+    }
+  }
+
+  /** The vhids sharing one address set on one NIC. */
+  private final class Group {
+    final Link link;
+    final Balancing mode;
+    final VhidOrder order;
+    final List<String> prefixes;
+    final List<Inet4Address> v4 = new ArrayList<>();
+    final Map<Integer, Vhost> members = new LinkedHashMap<>();
+
+    Group(Link link, LoadShare share, List<String> prefixes) {
+      this.link = link;
+      this.mode = share.mode();
+      this.order = new VhidOrder(share.vhids());
+      this.prefixes = List.copyOf(prefixes);
+      for (String p : prefixes) if (InetAddress.ofLiteral(p.substring(0, p.indexOf('/'))) instanceof Inet4Address a) v4.add(a);
+    }
+
+    Set<Integer> masters() {
+      Set<Integer> m = new TreeSet<>();
+      members.forEach((vhid, v) -> { if (v.sm.state() == CarpState.MASTER) m.add(vhid); });
+      return m;
+    }
+  }
 
   /** Per-NIC runtime: frame I/O, validation, and the vhosts on it. */
   private final class Link {
@@ -101,6 +154,7 @@ public final class CarpEngine implements AutoCloseable {
     final List<Inet4Address> v4 = new ArrayList<>();
     final List<Inet6Address> v6 = new ArrayList<>();
     final String vhidLabel;
+    Group group;
     ScheduledFuture<?> timer;
 
     Vhost(Link link, VhostSpec spec, boolean preempt, long cookie) {
@@ -122,7 +176,13 @@ public final class CarpEngine implements AutoCloseable {
 
   public CarpEngine(String node, boolean preempt, boolean demoteOnLinkDown, int maintenanceDemotion, List<VhostSpec> specs,
       AddressManager addresses, Function<String, FrameIo> frameIoFactory, LongSupplier clock) {
+    this(node, preempt, demoteOnLinkDown, maintenanceDemotion, specs, addresses, frameIoFactory, clock, new LoadShareDataplane());
+  }
+
+  public CarpEngine(String node, boolean preempt, boolean demoteOnLinkDown, int maintenanceDemotion, List<VhostSpec> specs,
+      AddressManager addresses, Function<String, FrameIo> frameIoFactory, LongSupplier clock, LoadShareDataplane dataplane) {
     this.node = node;
+    this.dataplane = dataplane;
     this.demoteOnLinkDown = demoteOnLinkDown;
     this.clock = clock;
     this.addresses = addresses;
@@ -131,7 +191,16 @@ public final class CarpEngine implements AutoCloseable {
     Map<String, RejectionCounters> counters = new LinkedHashMap<>();
     for (VhostSpec s : specs) {
       Link link = links.computeIfAbsent(s.interfaceName(), n -> new Link(n, counters.computeIfAbsent(n, x -> new RejectionCounters())));
-      link.vhosts.put(s.vhid(), new Vhost(link, s, preempt, ReplayCookie.draw(random)));
+      Vhost v = new Vhost(link, s, preempt, ReplayCookie.draw(random));
+      link.vhosts.put(s.vhid(), v);
+      if (s.share() != null) {
+        v.group = groups.computeIfAbsent(s.interfaceName() + "/" + new VhidOrder(s.share().vhids()).leader(),
+            k -> new Group(link, s.share(), s.prefixes()));
+        if (!v.group.prefixes.equals(s.prefixes()) || v.group.mode != s.share().mode()) {
+          throw new IllegalArgumentException("vhid " + s.vhid() + ": the vhids of a load-shared group need the same addresses and mode");
+        }
+        v.group.members.put(s.vhid(), v);
+      }
     }
     this.rejections = Collections.unmodifiableMap(counters);
     this.metrics = new AgentMetrics(rejections);
@@ -148,7 +217,7 @@ public final class CarpEngine implements AutoCloseable {
       if (nic == null) throw new IOException("interface " + link.name + " does not exist on this host");
       link.mac = MacAddress.of(nic.getHardwareAddress());
       // An address left on the NIC by a crashed agent would answer ARP while another node is master.
-      for (Vhost v : link.vhosts.values()) for (String p : v.spec.prefixes()) addresses.remove(link.name, p);
+      for (Vhost v : link.vhosts.values()) if (v.group == null) for (String p : v.spec.prefixes()) addresses.remove(link.name, p);
       Map<Integer, VhostKeys> keys = new LinkedHashMap<>();
       link.vhosts.forEach((vhid, v) -> keys.put(vhid, new VhostKeys(v.hmac, v.sm.replayCookie())));
       link.validator = new AdvertValidator(keys::get, link.counters);
@@ -160,6 +229,7 @@ public final class CarpEngine implements AutoCloseable {
       link.io.start(frame -> onFrame(link, frame));
       link.carrier = carrier(link.name);
     }
+    startLoadSharing();
     runOnLoop(() -> {
       long now = clock.getAsLong();
       for (Link link : links.values()) {
@@ -246,10 +316,21 @@ public final class CarpEngine implements AutoCloseable {
     for (CarpAction action : actions) {
       switch (action) {
         case CarpAction.SendAdvert s -> sendAdvert(v, s);
-        case CarpAction.TakeOverAddresses t -> addressWorker.execute(() -> takeOver(v));
-        case CarpAction.Reannounce r -> addressWorker.execute(() -> announce(v));
-        case CarpAction.ReleaseAddresses r -> addressWorker.execute(() -> release(v));
-        case CarpAction.StateChanged c -> onStateChanged(v, c);
+        case CarpAction.TakeOverAddresses t -> {
+          if (v.group == null) addressWorker.execute(() -> takeOver(v));
+          else if (announcesGroup(v)) addressWorker.execute(() -> announceGroup(v.group));
+        }
+        case CarpAction.Reannounce r -> {
+          if (v.group == null) addressWorker.execute(() -> announce(v));
+          else if (announcesGroup(v)) addressWorker.execute(() -> announceGroup(v.group));
+        }
+        case CarpAction.ReleaseAddresses r -> {
+          if (v.group == null) addressWorker.execute(() -> release(v)); // shared addresses stay while we run
+        }
+        case CarpAction.StateChanged c -> {
+          onStateChanged(v, c);
+          if (v.group != null) updateLoadSharing();
+        }
       }
     }
     reschedule(v);
@@ -268,7 +349,8 @@ public final class CarpEngine implements AutoCloseable {
 
   private void sendAdvert(Vhost v, CarpAction.SendAdvert s) {
     byte[] carp = s.encode(v.hmac);
-    MacAddress src = MacAddress.virtual(v.spec.vhid());
+    // ip-stealth: the virtual MAC must never be a source, or switches would learn it and stop flooding it.
+    MacAddress src = v.group != null && v.group.mode == Balancing.IP_STEALTH ? v.link.mac : MacAddress.virtual(v.spec.vhid());
     try {
       boolean v4 = !v.v4.isEmpty() || v.v6.isEmpty();
       if (v4) {
@@ -365,6 +447,101 @@ public final class CarpEngine implements AutoCloseable {
     }
   }
 
+  // ------------------------------------------------------------------ load sharing
+
+  /** Installs the rules (master of nothing yet) and MAC filters, then adds the shared addresses, before any election. */
+  private void startLoadSharing() throws IOException {
+    if (groups.isEmpty()) return;
+    Map<Group, Set<Integer>> none = new LinkedHashMap<>();
+    for (Group g : groups.values()) {
+      none.put(g, Set.of());
+      for (MacAddress m : rules(g, Set.of()).receiveMacs()) dataplane.acceptMac(g.link.name, m);
+    }
+    // Rules first: an address without them would be answered for (ARP) with the NIC's own MAC by every node.
+    Duration took = dataplane.apply(none.entrySet().stream().map(e -> rules(e.getKey(), e.getValue())).toList());
+    appliedMasters = none;
+    metrics.loadShareUpdateSeconds.observe(took.toNanos() / 1e9);
+    for (Group g : groups.values()) for (String p : g.prefixes) addresses.add(g.link.name, p);
+    for (Group g : groups.values()) {
+      log.info("load sharing {} on {} over vhids {} (rules installed in {} ms)", g.mode, g.link.name, g.members.keySet(),
+          took.toMillis(), kv("event", "load-share-start"), kv("interface", g.link.name), kv("balancing", g.mode.configName()));
+    }
+  }
+
+  /** Loop thread: snapshot which member vhids we master and have the address worker apply it. */
+  private void updateLoadSharing() {
+    Map<Group, Set<Integer>> wanted = new LinkedHashMap<>();
+    for (Group g : groups.values()) wanted.put(g, g.masters());
+    wantedMasters = wanted;
+    addressWorker.execute(this::applyLoadSharing);
+  }
+
+  /** Address worker: applies the latest snapshot only (queued older ones are skipped as already applied). */
+  private void applyLoadSharing() {
+    Map<Group, Set<Integer>> wanted = wantedMasters;
+    if (wanted == null || wanted.equals(appliedMasters)) return;
+    try {
+      Duration took = dataplane.apply(wanted.entrySet().stream().map(e -> rules(e.getKey(), e.getValue())).toList());
+      appliedMasters = wanted;
+      metrics.loadShareUpdateSeconds.observe(took.toNanos() / 1e9);
+      wanted.forEach((g, masters) -> log.info("load sharing on {}: master of vhids {} of {} (rules updated in {} ms)", g.link.name,
+          masters, g.members.keySet(), took.toMillis(), kv("event", "load-share"), kv("node", node), kv("interface", g.link.name),
+          kv("masters", List.copyOf(masters)), kv("updateMillis", took.toMillis())));
+    } catch (IOException | RuntimeException e) {
+      metrics.loadShareUpdateErrors.inc();
+      log.error("cannot update the load-sharing rules, retrying in 1 s", kv("error", e.getMessage()));
+      if (!stopped) loop.schedule(() -> { if (!stopped) addressWorker.execute(this::applyLoadSharing); }, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  private LoadShareRules.Group rules(Group g, Set<Integer> masters) {
+    Inet4Address own = null;
+    try {
+      own = sourceV4(g.link.name);
+    } catch (SocketException e) {
+      log.debug("no own IPv4 address on {}", g.link.name, e);
+    }
+    return new LoadShareRules.Group(g.link.name, g.mode, g.order, g.v4, masters, own);
+  }
+
+  /** In the IP modes the leader's master announces the group MAC (it is the one answering ARP, too). */
+  private static boolean announcesGroup(Vhost v) {
+    return v.group.mode.splitsByAddress() && v.spec.vhid() == v.group.order.leader();
+  }
+
+  /**
+   * Gratuitous ARP naming the group MAC, sent from the NIC's MAC. ARP mode sends none: it would point every
+   * neighbour at one MAC; there the adverts from each vhid's virtual MAC move it in the switches instead.
+   */
+  private void announceGroup(Group g) {
+    applyLoadSharing(); // take our buckets before pulling traffic
+    MacAddress groupMac = g.mode.groupMac(g.order.leader());
+    try {
+      for (Inet4Address a : g.v4) g.link.io.send(AnnouncementFrames.gratuitousArp(g.link.mac, groupMac, a));
+    } catch (RuntimeException e) {
+      log.warn("cannot announce the shared addresses", kv("interface", g.link.name), kv("error", e.toString()));
+    }
+  }
+
+  /** After the last election step: addresses off first (the kernel stops answering for them), then rules and MACs. */
+  private void stopLoadSharing() {
+    for (Group g : groups.values()) {
+      for (String p : g.prefixes) {
+        try {
+          addresses.remove(g.link.name, p);
+        } catch (IOException | RuntimeException e) {
+          log.warn("cannot remove a shared address", kv("interface", g.link.name), kv("address", p), kv("error", e.toString()));
+        }
+      }
+    }
+    try {
+      dataplane.clear();
+    } catch (IOException e) {
+      log.warn("cannot remove the load-sharing rules", kv("error", e.getMessage()));
+    }
+    for (Group g : groups.values()) for (MacAddress m : rules(g, Set.of()).receiveMacs()) dataplane.removeMac(g.link.name, m);
+  }
+
   // ------------------------------------------------------------------ interface facts
 
   private static boolean carrier(String ifname) {
@@ -415,6 +592,7 @@ public final class CarpEngine implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    if (!groups.isEmpty()) stopLoadSharing();
     for (Link link : links.values()) {
       if (link.io != null) link.io.close();
       try {

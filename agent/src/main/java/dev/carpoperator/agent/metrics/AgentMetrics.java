@@ -39,6 +39,12 @@ public final class AgentMetrics {
   public final Counter addressChangeErrors = Counter.builder().name("carp_address_change_errors_total")
       .help("Failed address changes").labelNames("operation").register(registry);
 
+  public final Histogram loadShareUpdateSeconds = Histogram.builder().name("carp_load_share_update_seconds")
+      .help("Time to replace the load-sharing nftables rules (one nft -f transaction)")
+      .classicUpperBounds(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1).register(registry);
+  public final Counter loadShareUpdateErrors = Counter.builder().name("carp_load_share_update_errors_total")
+      .help("Failed updates of the load-sharing nftables rules (retried every second)").register(registry);
+
   public AgentMetrics(Map<String, RejectionCounters> rejectionsByInterface) {
     CounterWithCallback.builder().name("carp_adverts_rejected_total")
         .help("Received CARP packets rejected, by interface and reason (checked in OpenBSD's order)")

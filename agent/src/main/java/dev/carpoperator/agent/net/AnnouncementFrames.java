@@ -19,8 +19,17 @@ public final class AnnouncementFrames {
      * sender hardware address = {@code mac}, target hardware address zero. Padded to 60 bytes.
      */
     public static byte[] gratuitousArp(MacAddress mac, Inet4Address vip) {
+        return gratuitousArp(mac, mac, vip);
+    }
+
+    /**
+     * Gratuitous ARP whose sender hardware address ({@code sender}) differs from the frame's source MAC: load
+     * sharing announces a group MAC that must never appear as an Ethernet source (switches would learn it).
+     */
+    public static byte[] gratuitousArp(MacAddress ethSource, MacAddress sender, Inet4Address vip) {
+        MacAddress mac = sender;
         byte[] f = new byte[MIN_FRAME];
-        CarpFrames.ethernet(f, MacAddress.BROADCAST, mac, CarpFrames.ETHERTYPE_ARP);
+        CarpFrames.ethernet(f, MacAddress.BROADCAST, ethSource, CarpFrames.ETHERTYPE_ARP);
         int a = 14;
         CarpFrames.put16(f, a, 1);                          // hardware type Ethernet
         CarpFrames.put16(f, a + 2, CarpFrames.ETHERTYPE_IPV4);

@@ -95,4 +95,23 @@ class LoadBalancingTest {
         assertThat(LoadBalancing.reciprocalScale(0x3fffffff, 4)).isEqualTo(0);
         assertThatThrownBy(() -> LoadBalancing.arpBucket(new byte[5], 2, 0)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    /** nftables jhash over "ip saddr . ip daddr"; the kernel's agreement is checked by LoadSharingTest. */
+    @Test
+    void linuxIpBucketHashesSourceThenDestination() throws Exception {
+        InetAddress vip = InetAddress.getByName("192.0.2.100");
+        int[] counts = new int[2];
+        for (int i = 1; i < 255; i++) {
+            InetAddress src = InetAddress.getByName("198.51.100." + i);
+            int b = LoadBalancing.linuxIpBucket(src, vip, 2, 7);
+            assertThat(b).isEqualTo(LoadBalancing.linuxIpBucket(src, vip, 2, 7));
+            counts[b]++;
+        }
+        assertThat(counts[0]).isBetween(90, 164);
+        byte[] key = {(byte) 198, 51, 100, 1, (byte) 192, 0, 2, 100};
+        assertThat(LoadBalancing.linuxIpBucket(InetAddress.getByName("198.51.100.1"), vip, 5, 7))
+            .isEqualTo(LoadBalancing.reciprocalScale(LoadBalancing.jhash(key, 0, 8, 7), 5));
+        assertThatThrownBy(() -> LoadBalancing.linuxIpBucket(InetAddress.getByName("2001:db8::1"), InetAddress.getByName("2001:db8::2"), 2, 0))
+            .isInstanceOf(IllegalArgumentException.class);
+    }
 }

@@ -126,4 +126,67 @@ class ConfigLoaderTest {
         virtualAddresses: [{vhid: 1, interface: eth0, addresses: ["192.0.2.1/24"], profile: fast, advbase: 1}]
         """, "test", null)).hasMessageContaining("advbase: must be 0 with profile: fast");
   }
+
+  static final String SHARED = """
+      node: fw1
+      preempt: true
+      virtualAddresses:
+        - interface: eth0
+          addresses: ["192.0.2.100/24"]
+          balancing: ip
+          advskew: 50
+          carpNodes: [{vhid: 3, advskew: 0}, {vhid: 4, advskew: 100}, {vhid: 5}]
+          password: "secret"
+      """;
+
+  @Test
+  void loadSharingLikeOpenBsdCarpnodes() throws Exception {
+    VirtualAddressConfig va = ConfigLoader.parse(SHARED, "test", null).virtualAddresses().getFirst();
+    assertThat(va.balancing()).isEqualTo("ip");
+    assertThat(va.carpNodes()).extracting(CarpNodeConfig::vhid).containsExactly(3, 4, 5);
+    assertThat(va.carpNodes()).extracting(va::advskew).as("without advskew the address's applies").containsExactly(0, 100, 50);
+    assertThat(ConfigLoader.parse(DOCUMENTED, "test", null).virtualAddresses().getFirst().balancing()).isEqualTo("none");
+  }
+
+  @Test
+  void loadSharingMistakesNameTheirField() {
+    String bad = """
+        node: fw1
+        virtualAddresses:
+          - vhid: 3
+            interface: eth0
+            addresses: ["192.0.2.100/24", "2001:db8::100/64"]
+            balancing: arp
+            carpNodes: [{vhid: 3, advskew: 0}, {vhid: 3, advskew: 255}, {advskew: 1}]
+          - interface: eth0
+            addresses: ["192.0.2.101/24"]
+            balancing: ip
+            carpNodes: [{vhid: 7}]
+          - vhid: 8
+            interface: eth0
+            addresses: ["192.0.2.102/24"]
+            carpNodes: [{vhid: 9}, {vhid: 10}]
+          - interface: eth0
+            addresses: ["192.0.2.103/24"]
+            balancing: round-robin
+            carpNodes: [{vhid: 11}, {vhid: 12}]
+          - vhid: 7
+            interface: eth0
+            addresses: ["192.0.2.104/24"]
+        """;
+    assertThatThrownBy(() -> ConfigLoader.parse(bad, "agent.yaml", null))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactlyInAnyOrder(
+            "virtualAddresses[0]: set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid",
+            "virtualAddresses[0].carpNodes[1].vhid: vhid 3 is listed twice in carpNodes",
+            "virtualAddresses[0].carpNodes[1].advskew: must be 0-254, got 255",
+            "virtualAddresses[0].carpNodes[2].vhid: required, 1-255",
+            "virtualAddresses[0].addresses[1]: IPv6 addresses cannot be load-balanced yet (balancing works for IPv4 only); "
+                + "put '2001:db8::100/64' in a virtual address with balancing: none",
+            "virtualAddresses[1].balancing: load balancing needs per-node vhids: list at least two carpNodes entries (OpenBSD carpnodes), one preferring each node",
+            "virtualAddresses[2]: set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid",
+            "virtualAddresses[2].carpNodes: only used for load balancing: set balancing to arp, ip, ip-stealth or ip-unicast",
+            "virtualAddresses[3].balancing: must be one of none, arp, ip, ip-stealth, ip-unicast, got 'round-robin'",
+            "virtualAddresses[4]: vhid 7 is configured twice on eth0"));
+  }
 }

@@ -70,6 +70,15 @@ class FramesTest {
     }
 
     @Test
+    void gratuitousArpCanNameAnotherMacThanItsSource() throws Exception {
+        // load sharing: sent from the NIC, announcing the group MAC 01:00:5e:00:01:03
+        byte[] f = AnnouncementFrames.gratuitousArp(NIC, MacAddress.parse("01:00:5e:00:01:03"), ip("198.51.100.7"));
+        assertThat(HEX.formatHex(f)).isEqualTo(
+                "ffffffffffff02000000000108060001080006040001" + "01005e000103" + "c6336407000000000000c6336407"
+                        + "000000000000000000000000000000000000");
+    }
+
+    @Test
     void unsolicitedNaIsByteExact() throws Exception {
         byte[] f = AnnouncementFrames.unsolicitedNa(NIC, ip("fe80::2"), ip("2001:db8::7"), false);
         assertThat(HEX.formatHex(f)).isEqualTo(
