@@ -54,7 +54,7 @@ public final class AgentMain {
       String password = ConfigLoader.password(va, baseDir);
       if (va.carpNodes().isEmpty()) {
         specs.add(new CarpEngine.VhostSpec(va.interfaceName(), va.vhid(), va.advbase(), va.advskew(), va.fastProfile(),
-            password, va.addresses()));
+            password, va.addresses(), null, va.peers()));
         continue;
       }
       // carpnodes: one vhost per vhid, same addresses and key, this node's advskew for each
@@ -62,7 +62,7 @@ public final class AgentMain {
       var share = new CarpEngine.LoadShare(mode, va.carpNodes().stream().map(CarpNodeConfig::vhid).toList());
       for (CarpNodeConfig n : va.carpNodes()) {
         specs.add(new CarpEngine.VhostSpec(va.interfaceName(), n.vhid(), va.advbase(), va.advskew(n), va.fastProfile(),
-            password, va.addresses(), share));
+            password, va.addresses(), share, va.peers()));
       }
     }
     AddressManager addressManager = new AddressManager(); // one long-lived `ip -batch` process

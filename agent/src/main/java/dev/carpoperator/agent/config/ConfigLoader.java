@@ -98,10 +98,12 @@ public final class ConfigLoader {
         if (problem != null) p.add(at + ".addresses[" + j + "]: " + problem);
       }
       for (int j = 0; j < va.peers().size(); j++) {
-        if (parseIp(va.peers().get(j)) == null) p.add(at + ".peers[" + j + "]: '" + va.peers().get(j) + "' is not an IPv4 or IPv6 address");
+        InetAddress peer = parseIp(va.peers().get(j));
+        if (peer == null) p.add(at + ".peers[" + j + "]: '" + va.peers().get(j) + "' is not an IPv4 or IPv6 address");
+        // As on OpenBSD, carppeer is for IPv4 adverts: IPv6 adverts always go to ff02::12.
+        else if (!(peer instanceof java.net.Inet4Address)) p.add(at + ".peers[" + j + "]: '" + va.peers().get(j)
+            + "' is IPv6; unicast peers are IPv4 only (IPv6 adverts always go to ff02::12, as on OpenBSD)");
       }
-      // Refused rather than silently ignored until the engine sends unicast adverts.
-      if (!va.peers().isEmpty()) p.add(at + ".peers: unicast adverts are not supported yet; remove peers to advertise by multicast (224.0.0.18 / ff02::12)");
       if (va.password() != null && va.passwordFile() != null) p.add(at + ": set password or passwordFile, not both");
       if (va.passwordFile() != null) {
         Path f = baseDir == null ? Path.of(va.passwordFile()) : baseDir.resolve(va.passwordFile());

@@ -28,6 +28,7 @@ import dev.carpoperator.agent.net.FrameIo;
 import dev.carpoperator.agent.net.FrameParser;
 import dev.carpoperator.agent.net.MacAddress;
 import dev.carpoperator.agent.net.MulticastMembership;
+import dev.carpoperator.agent.net.NeighbourTable;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -89,12 +90,21 @@ public final class CarpEngine implements AutoCloseable {
   private volatile Map<Group, Set<Integer>> wantedMasters;
   private Map<Group, Set<Integer>> appliedMasters;
   private volatile boolean stopped;
+  private final NeighbourTable neighbours = new NeighbourTable();
 
-  /** One vhid on one interface; {@code share} is set when the vhid is one of a load-shared group's. */
+  /**
+   * One vhid on one interface; {@code share} is set when the vhid is one of a load-shared group's; {@code peers}
+   * (IPv4, OpenBSD carppeer) replace the multicast group as destinations of the IPv4 adverts.
+   */
   public record VhostSpec(String interfaceName, int vhid, int advbase, int advskew, boolean fastProfile, String passphrase,
-      List<String> prefixes, LoadShare share) {
+      List<String> prefixes, LoadShare share, List<String> peers) {
     public VhostSpec(String interfaceName, int vhid, int advbase, int advskew, boolean fastProfile, String passphrase, List<String> prefixes) {
-      this(interfaceName, vhid, advbase, advskew, fastProfile, passphrase, prefixes, null);
+      this(interfaceName, vhid, advbase, advskew, fastProfile, passphrase, prefixes, null, List.of());
+    }
+
+    public VhostSpec(String interfaceName, int vhid, int advbase, int advskew, boolean fastProfile, String passphrase,
+        List<String> prefixes, LoadShare share) {
+      this(interfaceName, vhid, advbase, advskew, fastProfile, passphrase, prefixes, share, List.of());
     }
   }
 
@@ -153,6 +163,7 @@ public final class CarpEngine implements AutoCloseable {
     final CarpHmac hmac;
     final List<Inet4Address> v4 = new ArrayList<>();
     final List<Inet6Address> v6 = new ArrayList<>();
+    final List<Inet4Address> peers = new ArrayList<>();
     final String vhidLabel;
     Group group;
     ScheduledFuture<?> timer;
@@ -164,6 +175,7 @@ public final class CarpEngine implements AutoCloseable {
         InetAddress a = InetAddress.ofLiteral(p.substring(0, p.indexOf('/')));
         if (a instanceof Inet4Address a4) v4.add(a4); else v6.add((Inet6Address) a);
       }
+      for (String peer : spec.peers()) peers.add((Inet4Address) InetAddress.ofLiteral(peer));
       List<InetAddress> all = new ArrayList<>(v4);
       all.addAll(v6);
       this.hmac = CarpHmac.of(spec.passphrase(), spec.vhid(), all);
@@ -356,7 +368,15 @@ public final class CarpEngine implements AutoCloseable {
       if (v4) {
         Inet4Address from = sourceV4(v.link.name);
         if (from == null) throw new IOException("no IPv4 address on " + v.link.name + " to send adverts from");
-        v.link.io.send(CarpFrames.ipv4Multicast(src, from, carp));
+        if (v.peers.isEmpty()) {
+          v.link.io.send(CarpFrames.ipv4Multicast(src, from, carp));
+        } else {
+          for (Inet4Address peer : v.peers) {
+            MacAddress peerMac = neighbours.lookup(v.link.name, peer);
+            if (peerMac == null) throw new IOException("the MAC address of peer " + peer.getHostAddress() + " is not known yet (resolving)");
+            v.link.io.send(CarpFrames.ipv4(src, peerMac, from, peer, java.util.concurrent.ThreadLocalRandom.current().nextInt(0x10000), carp));
+          }
+        }
       }
       if (!v.v6.isEmpty()) {
         Inet6Address from = linkLocalV6(v.link.name);

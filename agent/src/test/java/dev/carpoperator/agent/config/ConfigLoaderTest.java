@@ -109,9 +109,11 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void unicastPeersAreRefusedUntilImplemented() {
-    assertThatThrownBy(() -> ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskew: 0\n    peers: [\"192.0.2.2\"]"), "agent.yaml", null))
-        .hasMessageContaining("virtualAddresses[0].peers: unicast adverts are not supported yet");
+  void unicastPeersAreIpv4Only() throws Exception {
+    AgentConfig c = ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskew: 0\n    peers: [\"192.0.2.2\"]"), "agent.yaml", null);
+    assertThat(c.virtualAddresses().getFirst().peers()).containsExactly("192.0.2.2");
+    assertThatThrownBy(() -> ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskew: 0\n    peers: [\"2001:db8::2\"]"), "agent.yaml", null))
+        .hasMessageContaining("virtualAddresses[0].peers[0]: '2001:db8::2' is IPv6; unicast peers are IPv4 only");
   }
 
   @Test

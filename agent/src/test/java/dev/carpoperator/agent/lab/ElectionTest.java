@@ -143,4 +143,25 @@ class ElectionTest {
       l.awaitOnlyHolder(VIP, "b", Duration.ofSeconds(10));
     }
   }
+
+  @Test
+  void unicastPeersElectAndFailOverWithoutMulticastAdverts() {
+    try (AgentLab l = new AgentLab().hosts("a", "b", "c")) {
+      String peersOfA = "\n    peers: [\"192.0.2.12\"]";
+      String peersOfB = "\n    peers: [\"192.0.2.11\"]";
+      l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24").replace("advskew: 0", "advskew: 0" + peersOfA));
+      l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24").replace("advskew: 100", "advskew: 100" + peersOfB));
+      l.awaitOnlyHolder(VIP, "a", ELECTION);
+      // c listens on the multicast group only: a's unicast adverts never reach it, so c claims the address too.
+      l.startAgent("c", AgentLab.config("c", 1, 200, false, "secret", VIP + "/24"));
+      await().atMost(ELECTION).until(() -> l.holders(VIP).contains("c"));
+      assertThat(l.holders(VIP)).contains("a").doesNotContain("b");
+      l.kill("c");
+      l.lab.host("c").exec("ip", "addr", "del", VIP + "/24", "dev", NetnsLab.HOST_IF);
+
+      l.kill("a");
+      l.lab.host("a").exec("ip", "addr", "del", VIP + "/24", "dev", NetnsLab.HOST_IF);
+      l.awaitOnlyHolder(VIP, "b", Duration.ofSeconds(15));
+    }
+  }
 }
