@@ -75,8 +75,9 @@ public class VirtualAddressSpec {
 
   @Size(max = 16)
   @ItemMaxLength(45)
-  @ValidationRule(value = "self.all(p, isIP(p))", message = "every peer must be a plain IPv4 or IPv6 address without prefix length")
-  @JsonPropertyDescription("Send adverts by unicast to these peers instead of multicast (OpenBSD carppeer).")
+  @ValidationRule(value = "self.all(p, isIP(p) && ip(p).family() == 4)",
+      message = "every peer must be a plain IPv4 address without prefix length (unicast adverts are IPv4 only; IPv6 adverts always go to ff02::12, as on OpenBSD)")
+  @JsonPropertyDescription("Send IPv4 adverts by unicast to these peers instead of 224.0.0.18 (OpenBSD carppeer).")
   private List<String> peers = new ArrayList<>();
 
   @Default("none")
