@@ -446,11 +446,16 @@ public final class CarpEngine implements AutoCloseable {
     }
   }
 
+  /** Frames of each announcement: a small burst, so one lost frame does not leave a stale neighbour cache. */
+  static final int ANNOUNCE_BURST = 3;
+
   private void announce(Vhost v) {
     try {
-      for (Inet4Address a : v.v4) v.link.io.send(AnnouncementFrames.gratuitousArp(v.link.mac, a));
       Inet6Address ll = v.v6.isEmpty() ? null : linkLocalV6(v.link.name);
-      for (Inet6Address a : v.v6) v.link.io.send(AnnouncementFrames.unsolicitedNa(v.link.mac, ll == null ? a : ll, a, false));
+      for (int i = 0; i < ANNOUNCE_BURST; i++) {
+        for (Inet4Address a : v.v4) v.link.io.send(AnnouncementFrames.gratuitousArp(v.link.mac, a));
+        for (Inet6Address a : v.v6) v.link.io.send(AnnouncementFrames.unsolicitedNa(v.link.mac, ll == null ? a : ll, a, false));
+      }
     } catch (IOException | RuntimeException e) {
       log.warn("cannot announce the addresses", kv("interface", v.link.name), kv("vhid", v.spec.vhid()), kv("error", e.toString()));
     }
