@@ -91,6 +91,7 @@ public final class CarpEngine implements AutoCloseable {
   private Map<Group, Set<Integer>> appliedMasters;
   private volatile boolean stopped;
   private final NeighbourTable neighbours = new NeighbourTable();
+  private final List<EngineListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /**
    * One vhid on one interface; {@code share} is set when the vhid is one of a load-shared group's; {@code peers}
@@ -221,6 +222,11 @@ public final class CarpEngine implements AutoCloseable {
 
   public AgentMetrics metrics() { return metrics; }
 
+  /** Registers a listener; add listeners before {@link #start()} to see every change. */
+  public void addListener(EngineListener listener) {
+    listeners.add(listener);
+  }
+
   /** Opens the NICs, removes stray copies of our addresses, and starts every vhost. */
   public void start() throws IOException {
     demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, STARTUP_DEMOTION);
@@ -242,6 +248,13 @@ public final class CarpEngine implements AutoCloseable {
       link.carrier = carrier(link.name);
     }
     startLoadSharing();
+    for (EngineListener l : listeners) {
+      try {
+        l.beforeFirstAdvert();
+      } catch (RuntimeException e) {
+        log.error("start-up listener failed; starting the election anyway", e);
+      }
+    }
     runOnLoop(() -> {
       long now = clock.getAsLong();
       for (Link link : links.values()) {
@@ -396,6 +409,16 @@ public final class CarpEngine implements AutoCloseable {
     log.info("vhid {} {} -> {} ({})", v.spec.vhid(), c.from(), c.to(), c.reason().code(),
         kv("event", "state-change"), kv("node", node), kv("interface", v.link.name), kv("vhid", v.spec.vhid()),
         kv("from", c.from().name()), kv("to", c.to().name()), kv("reason", c.reason().code()));
+    if (listeners.isEmpty()) return;
+    var change = new EngineListener.StateChange(node, v.link.name, v.spec.vhid(), c.from(), c.to(), c.reason().code(),
+        v.spec.advskew(), v.sm.demotion(), java.time.Instant.now());
+    for (EngineListener l : listeners) {
+      try {
+        l.stateChanged(change);
+      } catch (RuntimeException e) {
+        log.error("state-change listener failed", e); // never lets a listener stop the election
+      }
+    }
   }
 
   private void pollLinks() {

@@ -1,0 +1,24 @@
+package dev.carpoperator.agent.engine;
+
+import dev.carpoperator.agent.carp.CarpState;
+import java.time.Instant;
+
+/**
+ * What the engine tells the rest of the agent (status reporting, state-change actions, notifications). Called on
+ * the engine's loop thread: implementations must return quickly and hand slow work (API calls, commands, HTTP) to
+ * their own threads, so that nothing outside the election can delay it.
+ */
+public interface EngineListener {
+  /** A vhid changed state; {@code reason} is the stable code, e.g. "master-down-timeout". */
+  record StateChange(String node, String interfaceName, int vhid, CarpState from, CarpState to, String reason,
+      int advskew, int demotion, Instant at) {}
+
+  /**
+   * Called once in {@link CarpEngine#start()}, after the NICs are open and before any vhid starts, so before the
+   * first advert: the place for start-up actions such as holding a bridge down until the election has decided.
+   * May block (it runs before the election starts).
+   */
+  default void beforeFirstAdvert() {}
+
+  default void stateChanged(StateChange change) {}
+}
