@@ -3,19 +3,15 @@ package dev.carpoperator.agent;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import dev.carpoperator.agent.config.AgentConfig;
-import dev.carpoperator.agent.config.CarpNodeConfig;
 import dev.carpoperator.agent.config.ConfigException;
 import dev.carpoperator.agent.config.ConfigLoader;
-import dev.carpoperator.agent.config.VirtualAddressConfig;
 import dev.carpoperator.agent.engine.CarpEngine;
-import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.agent.net.AddressManager;
 import dev.carpoperator.agent.net.PcapFrameIo;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -49,30 +45,18 @@ public final class AgentMain {
     Logger log = LoggerFactory.getLogger(AgentMain.class);
 
     Path baseDir = configFile.toAbsolutePath().getParent();
-    List<CarpEngine.VhostSpec> specs = new ArrayList<>();
-    for (VirtualAddressConfig va : config.virtualAddresses()) {
-      String password = ConfigLoader.password(va, baseDir);
-      if (va.carpNodes().isEmpty()) {
-        specs.add(new CarpEngine.VhostSpec(va.interfaceName(), va.vhid(), va.advbase(), va.advskew(), va.fastProfile(),
-            password, va.addresses(), null, va.peers()));
-        continue;
-      }
-      // carpnodes: one vhost per vhid, same addresses and key, this node's advskew for each
-      Balancing mode = Balancing.parse(va.balancing()).orElseThrow();
-      var share = new CarpEngine.LoadShare(mode, va.carpNodes().stream().map(CarpNodeConfig::vhid).toList());
-      for (CarpNodeConfig n : va.carpNodes()) {
-        specs.add(new CarpEngine.VhostSpec(va.interfaceName(), n.vhid(), va.advbase(), va.advskew(n), va.fastProfile(),
-            password, va.addresses(), share, va.peers()));
-      }
-    }
+    List<CarpEngine.VhostSpec> specs = StandaloneConfig.vhostSpecs(config, baseDir);
     AddressManager addressManager = new AddressManager(); // one long-lived `ip -batch` process
     CarpEngine engine = new CarpEngine(config.node(), config.preempt(), config.demotion().onInterfaceDown(),
         config.demotion().maintenance(), specs, addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
+    var hooks = dev.carpoperator.agent.actions.StandaloneHooks.install(config, engine, addressManager); // actions, webhook
     HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsPort());
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      hooks.beforeEngineClose(); // onBackup actions (e.g. bridge down) before the bow-out
       engine.close(); // bow out so a backup takes over at once
+      hooks.close();
       addressManager.close();
       if (metricsServer != null) metricsServer.close();
       stopped.countDown();
@@ -83,6 +67,7 @@ public final class AgentMain {
       log.error("cannot start: {}", e.getMessage());
       System.exit(1);
     }
+    StandaloneConfig.watch(configFile, engine); // edits of the file are applied live
     stopped.await();
   }
 

@@ -40,7 +40,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -80,6 +79,8 @@ public final class CarpEngine implements AutoCloseable {
   private final AddressManager addresses;
   private final Function<String, FrameIo> frameIoFactory;
   private final DemotionCounters demotion = new DemotionCounters();
+  private final SecureRandom random = new SecureRandom();
+  private boolean preempt;
   private final Map<String, Link> links = new LinkedHashMap<>();
   private final Map<String, RejectionCounters> rejections;
   private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "carp-engine"));
@@ -144,10 +145,14 @@ public final class CarpEngine implements AutoCloseable {
   private final class Link {
     final String name;
     final Map<Integer, Vhost> vhosts = new LinkedHashMap<>();
+    /** What the validator checks adverts against; updated when vhids come and go. */
+    final Map<Integer, VhostKeys> keys = new java.util.concurrent.ConcurrentHashMap<>();
     final RejectionCounters counters;
     AdvertValidator validator;
     FrameIo io;
-    MulticastMembership membership;
+    final List<MulticastMembership> memberships = new ArrayList<>();
+    boolean joinedV4;
+    boolean joinedV6;
     MacAddress mac;
     boolean carrier = true;
 
@@ -200,8 +205,8 @@ public final class CarpEngine implements AutoCloseable {
     this.clock = clock;
     this.addresses = addresses;
     this.frameIoFactory = frameIoFactory;
-    SecureRandom random = new SecureRandom();
-    Map<String, RejectionCounters> counters = new LinkedHashMap<>();
+    this.preempt = preempt;
+    Map<String, RejectionCounters> counters = new java.util.concurrent.ConcurrentHashMap<>();
     for (VhostSpec s : specs) {
       Link link = links.computeIfAbsent(s.interfaceName(), n -> new Link(n, counters.computeIfAbsent(n, x -> new RejectionCounters())));
       Vhost v = new Vhost(link, s, preempt, ReplayCookie.draw(random));
@@ -215,7 +220,7 @@ public final class CarpEngine implements AutoCloseable {
         v.group.members.put(s.vhid(), v);
       }
     }
-    this.rejections = Collections.unmodifiableMap(counters);
+    this.rejections = counters; // grows when reconfigure adds an interface; read by the metrics callback
     this.metrics = new AgentMetrics(rejections);
     demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.ADMIN, maintenanceDemotion);
   }
@@ -230,23 +235,7 @@ public final class CarpEngine implements AutoCloseable {
   /** Opens the NICs, removes stray copies of our addresses, and starts every vhost. */
   public void start() throws IOException {
     demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, STARTUP_DEMOTION);
-    for (Link link : links.values()) {
-      NetworkInterface nic = NetworkInterface.getByName(link.name);
-      if (nic == null) throw new IOException("interface " + link.name + " does not exist on this host");
-      link.mac = MacAddress.of(nic.getHardwareAddress());
-      // An address left on the NIC by a crashed agent would answer ARP while another node is master.
-      for (Vhost v : link.vhosts.values()) if (v.group == null) for (String p : v.spec.prefixes()) addresses.remove(link.name, p);
-      Map<Integer, VhostKeys> keys = new LinkedHashMap<>();
-      link.vhosts.forEach((vhid, v) -> keys.put(vhid, new VhostKeys(v.hmac, v.sm.replayCookie())));
-      link.validator = new AdvertValidator(keys::get, link.counters);
-      // Real NICs filter multicast MACs nobody joined: without this, adverts never reach the capture (veth passes them).
-      boolean v4 = link.vhosts.values().stream().anyMatch(v -> !v.v4.isEmpty() || v.v6.isEmpty());
-      boolean v6 = link.vhosts.values().stream().anyMatch(v -> !v.v6.isEmpty());
-      link.membership = MulticastMembership.join(link.name, v4, v6);
-      link.io = frameIoFactory.apply(link.name);
-      link.io.start(frame -> onFrame(link, frame));
-      link.carrier = carrier(link.name);
-    }
+    for (Link link : links.values()) openLink(link);
     startLoadSharing();
     for (EngineListener l : listeners) {
       try {
@@ -268,6 +257,112 @@ public final class CarpEngine implements AutoCloseable {
     });
     loop.scheduleWithFixedDelay(this::pollLinks, LINK_POLL_MILLIS, LINK_POLL_MILLIS, TimeUnit.MILLISECONDS);
     log.info("agent started", kv("node", node), kv("vhosts", links.values().stream().mapToInt(l -> l.vhosts.size()).sum()));
+  }
+
+  /** Opens a NIC for CARP: MAC, stray addresses, validator keys, multicast groups, frame I/O, carrier. */
+  private void openLink(Link link) throws IOException {
+    NetworkInterface nic = NetworkInterface.getByName(link.name);
+    if (nic == null) throw new IOException("interface " + link.name + " does not exist on this host");
+    link.mac = MacAddress.of(nic.getHardwareAddress());
+    for (Vhost v : link.vhosts.values()) prepareVhost(v);
+    link.validator = new AdvertValidator(link.keys::get, link.counters);
+    link.io = frameIoFactory.apply(link.name);
+    link.io.start(frame -> onFrame(link, frame));
+    link.carrier = carrier(link.name);
+  }
+
+  /** Registers a vhost's keys, joins the groups its families need, and removes stray copies of its addresses. */
+  private void prepareVhost(Vhost v) throws IOException {
+    Link link = v.link;
+    link.keys.put(v.spec.vhid(), new VhostKeys(v.hmac, v.sm.replayCookie()));
+    // Real NICs filter multicast MACs nobody joined: without this, adverts never reach the capture (veth passes them).
+    boolean v4 = !v.v4.isEmpty() || v.v6.isEmpty();
+    boolean v6 = !v.v6.isEmpty();
+    if ((v4 && !link.joinedV4) || (v6 && !link.joinedV6)) {
+      link.memberships.add(MulticastMembership.join(link.name, v4 && !link.joinedV4, v6 && !link.joinedV6));
+      link.joinedV4 |= v4;
+      link.joinedV6 |= v6;
+    }
+    // An address left on the NIC by a crashed agent would answer ARP while another node is master.
+    if (v.group == null) for (String p : v.spec.prefixes()) addresses.remove(link.name, p);
+  }
+
+  /**
+   * Applies a new configuration without disturbing what did not change: vhids that are gone or changed bow out and
+   * release their addresses, new ones start, unchanged ones keep running untouched (changing one address never
+   * makes another fail over). A change of {@code preempt} changes every vhid. Load-shared groups are fixed at
+   * start: changes to them are refused with an exception (restart the agent).
+   */
+  public void reconfigure(boolean newPreempt, List<VhostSpec> specs) {
+    for (VhostSpec sp : specs) {
+      if (sp.share() != null) throw new IllegalArgumentException("vhid " + sp.vhid() + ": load-shared groups cannot be changed while running; restart the agent");
+    }
+    try {
+      loop.submit(() -> {
+        long now = clock.getAsLong();
+        boolean preemptChanged = newPreempt != preempt;
+        preempt = newPreempt;
+        Map<String, VhostSpec> wanted = new LinkedHashMap<>();
+        for (VhostSpec sp : specs) wanted.put(sp.interfaceName() + "/" + sp.vhid(), sp);
+        int removed = 0;
+        int added = 0;
+        for (Link link : List.copyOf(links.values())) {
+          for (Vhost v : List.copyOf(link.vhosts.values())) {
+            if (v.group != null) continue;
+            VhostSpec next = wanted.get(link.name + "/" + v.spec.vhid());
+            if (next != null && next.equals(v.spec) && !preemptChanged) {
+              wanted.remove(link.name + "/" + v.spec.vhid());
+              continue;
+            }
+            execute(v, v.sm.shutdown(now)); // bow out, release
+            if (v.timer != null) v.timer.cancel(false);
+            link.vhosts.remove(v.spec.vhid());
+            link.keys.remove(v.spec.vhid());
+            removed++;
+          }
+        }
+        for (VhostSpec sp : wanted.values()) {
+          Link link = links.get(sp.interfaceName());
+          boolean newLink = link == null;
+          if (newLink) {
+            link = new Link(sp.interfaceName(), rejections.computeIfAbsent(sp.interfaceName(), x -> new RejectionCounters()));
+            links.put(sp.interfaceName(), link);
+          }
+          Vhost v = new Vhost(link, sp, preempt, ReplayCookie.draw(random));
+          link.vhosts.put(sp.vhid(), v);
+          try {
+            if (newLink) openLink(link); else prepareVhost(v);
+          } catch (IOException e) {
+            link.vhosts.remove(sp.vhid());
+            log.error("cannot start vhid {} on {}: {}", sp.vhid(), sp.interfaceName(), e.getMessage(),
+                kv("event", "reconfigure-failed"), kv("interface", sp.interfaceName()), kv("vhid", sp.vhid()));
+            continue;
+          }
+          v.sm.demotionChanged(now, advertisedDemotion(), false);
+          execute(v, link.carrier ? v.sm.start(now) : v.sm.linkDown(now));
+          added++;
+        }
+        if (removed + added > 0) log.info("configuration applied", kv("event", "reconfigure"), kv("stopped", removed), kv("started", added));
+        return null;
+      }).get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("reconfiguration failed", e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("reconfiguration timed out", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The vhids this engine runs, as (interface, vhid) keys "eth0/1". */
+  public List<String> vhostKeys() {
+    try {
+      return loop.submit(() -> links.values().stream().flatMap(l -> l.vhosts.keySet().stream().map(v -> l.name + "/" + v)).toList())
+          .get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Operator maintenance: set this node's administrative demotion (OpenBSD carpdemote). */
@@ -644,7 +739,7 @@ public final class CarpEngine implements AutoCloseable {
     for (Link link : links.values()) {
       if (link.io != null) link.io.close();
       try {
-        if (link.membership != null) link.membership.close();
+        for (MulticastMembership m : link.memberships) m.close();
       } catch (IOException e) {
         log.debug("leaving the multicast groups on {} failed", link.name, e);
       }
