@@ -15,7 +15,9 @@ public record AgentConfig(
     List<VirtualAddressConfig> virtualAddresses,
     Integer metricsPort,
     DemotionConfig demotion,
-    String logFormat) {
+    String logFormat,
+    ActionsConfig actions,
+    NotificationsConfig notifications) {
 
   @JsonCreator
   public AgentConfig(
@@ -24,9 +26,12 @@ public record AgentConfig(
       @JsonProperty("virtualAddresses") List<VirtualAddressConfig> virtualAddresses,
       @JsonProperty("metricsPort") Integer metricsPort,
       @JsonProperty("demotion") DemotionConfig demotion,
-      @JsonProperty("logFormat") String logFormat) {
+      @JsonProperty("logFormat") String logFormat,
+      @JsonProperty("actions") ActionsConfig actions,
+      @JsonProperty("notifications") NotificationsConfig notifications) {
     this(node, Boolean.TRUE.equals(preempt), virtualAddresses == null ? List.of() : List.copyOf(virtualAddresses), metricsPort,
-        demotion == null ? DemotionConfig.DEFAULTS : demotion, logFormat == null ? "json" : logFormat);
+        demotion == null ? DemotionConfig.DEFAULTS : demotion, logFormat == null ? "json" : logFormat,
+        actions == null ? ActionsConfig.NONE : actions, notifications == null ? NotificationsConfig.NONE : notifications);
   }
 
   /** Demotion settings, as in FirewallCluster.spec.demotion. */

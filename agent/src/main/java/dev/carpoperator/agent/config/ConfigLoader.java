@@ -110,6 +110,7 @@ public final class ConfigLoader {
         if (!Files.isReadable(f)) p.add(at + ".passwordFile: cannot read " + f);
       }
     }
+    ActionsValidator.validate(c, p); // actions and notifications
     return p;
   }
 

@@ -45,6 +45,21 @@ public final class AgentMetrics {
   public final Counter loadShareUpdateErrors = Counter.builder().name("carp_load_share_update_errors_total")
       .help("Failed updates of the load-sharing nftables rules (retried every second)").register(registry);
 
+  // State-change actions and notifications (dev.carpoperator.agent.actions / .notify)
+  public final Counter actions = Counter.builder().name("carp_actions_total")
+      .help("State-change actions run, by trigger (startup, master, backup, shutdown), kind (link, address, route, command) and result (ok, failed, timeout, skipped)")
+      .labelNames("trigger", "kind", "result").register(registry);
+  public final Histogram actionSeconds = Histogram.builder().name("carp_action_seconds")
+      .help("Time one state-change action took").labelNames("kind")
+      .classicUpperBounds(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5, 30).register(registry);
+  public final Gauge actionsFailing = Gauge.builder().name("carp_actions_failing")
+      .help("Actions that failed or timed out in the latest run (0: the latest run succeeded)").register(registry);
+  public final Counter webhookDeliveries = Counter.builder().name("carp_webhook_notifications_total")
+      .help("State-change notifications to the webhook, by result (delivered, failed after all retries, dropped because the queue was full)")
+      .labelNames("result").register(registry);
+  public final Counter webhookAttempts = Counter.builder().name("carp_webhook_attempts_total")
+      .help("HTTP POSTs to the webhook, by outcome (2xx, 4xx, 5xx, error, timeout)").labelNames("outcome").register(registry);
+
   public AgentMetrics(Map<String, RejectionCounters> rejectionsByInterface) {
     CounterWithCallback.builder().name("carp_adverts_rejected_total")
         .help("Received CARP packets rejected, by interface and reason (checked in OpenBSD's order)")

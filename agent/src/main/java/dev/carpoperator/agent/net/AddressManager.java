@@ -169,6 +169,46 @@ public class AddressManager implements AutoCloseable {
         return list(ifName).stream().anyMatch(a -> a.address().equals(wanted));
     }
 
+    /**
+     * Adds (replaces) a route: {@code ip route replace DEST [via VIA] [dev IF]}; idempotent. {@code via} and
+     * {@code ifName} may be null, not both.
+     */
+    public void addRoute(String destination, String via, String ifName) throws IOException {
+        String error = change(routeArgs("replace", destination, via, ifName));
+        if (error != null) {
+            throw new AddressException("cannot add the route " + destination + ": " + error);
+        }
+    }
+
+    /** Removes a route; a route that is not there is not an error. */
+    public void removeRoute(String destination, String via, String ifName) throws IOException {
+        String error = change(routeArgs("del", destination, via, ifName));
+        // deleting a missing route: ESRCH, "No such process"
+        if (error != null && !error.toLowerCase(java.util.Locale.ROOT).contains("no such process")) {
+            throw new AddressException("cannot remove the route " + destination + ": " + error);
+        }
+    }
+
+    private static String[] routeArgs(String verb, String destination, String via, String ifName) {
+        if (destination == null || !destination.strip().matches("[0-9a-fA-F:.]+/[0-9]{1,3}")) {
+            throw new IllegalArgumentException("not a prefix: " + destination);
+        }
+        if (via == null && ifName == null) {
+            throw new IllegalArgumentException("a route needs via, an interface or both");
+        }
+        List<String> args = new ArrayList<>(List.of("route", verb, destination.strip()));
+        if (via != null) {
+            if (!via.strip().matches("[0-9a-fA-F:.]+")) {
+                throw new IllegalArgumentException("not an IP address literal: " + via);
+            }
+            args.addAll(List.of("via", via.strip()));
+        }
+        if (ifName != null) {
+            args.addAll(List.of("dev", checkName(ifName)));
+        }
+        return args.toArray(String[]::new);
+    }
+
     public void setLinkUp(String ifName, boolean up) throws IOException {
         Result r = run(ip("link", "set", "dev", ifName, up ? "up" : "down"));
         if (r.exit != 0) {

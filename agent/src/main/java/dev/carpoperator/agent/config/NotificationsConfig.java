@@ -1,0 +1,26 @@
+package dev.carpoperator.agent.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/** Where state changes are reported besides the log and metrics. */
+public record NotificationsConfig(WebhookConfig webhook) {
+  public static final NotificationsConfig NONE = new NotificationsConfig(null);
+
+  @JsonCreator
+  public NotificationsConfig(@JsonProperty("webhook") WebhookConfig webhook) {
+    this.webhook = webhook;
+  }
+
+  /** An HTTP POST with a JSON body per state change; {@code retries} more attempts after a failed one. */
+  public record WebhookConfig(String url, int timeoutSeconds, int retries) {
+    public static final int DEFAULT_TIMEOUT_SECONDS = 5;
+    public static final int DEFAULT_RETRIES = 3;
+
+    @JsonCreator
+    public WebhookConfig(@JsonProperty("url") String url, @JsonProperty("timeoutSeconds") Integer timeoutSeconds,
+        @JsonProperty("retries") Integer retries) {
+      this(url, timeoutSeconds == null ? DEFAULT_TIMEOUT_SECONDS : timeoutSeconds, retries == null ? DEFAULT_RETRIES : retries);
+    }
+  }
+}
