@@ -23,12 +23,20 @@ public final class AgentMain {
 
   public static void main(String[] args) throws Exception {
     Path configFile = null;
+    String cluster = null;
+    boolean kubernetes = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--config", "-c" -> configFile = i + 1 < args.length ? Path.of(args[++i]) : null;
+        case "--kubernetes" -> kubernetes = true;
+        case "--cluster" -> cluster = i + 1 < args.length ? args[++i] : null;
         case "--help", "-h" -> { usage(); return; }
         default -> { System.err.println("carp-agent: unknown argument '" + args[i] + "'"); usage(); System.exit(2); }
       }
+    }
+    if (kubernetes) {
+      KubernetesMode.run(cluster);
+      return;
     }
     if (configFile == null) { usage(); System.exit(2); }
     if (!Files.isReadable(configFile)) { System.err.println("carp-agent: cannot read " + configFile); System.exit(2); }
@@ -72,10 +80,11 @@ public final class AgentMain {
   }
 
   private static void usage() {
-    System.err.println("usage: carp-agent --config FILE.yaml   (see docs/standalone.md)");
+    System.err.println("usage: carp-agent --config FILE.yaml          (standalone, see docs/standalone.md)\n"
+        + "       carp-agent --kubernetes --cluster NAME  (in Kubernetes; NODE_NAME and POD_NAMESPACE from the environment)");
   }
 
-  private static void useTextLogs() {
+  static void useTextLogs() {
     LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
     ctx.reset();
     JoranConfigurator configurator = new JoranConfigurator();

@@ -235,7 +235,18 @@ public final class CarpEngine implements AutoCloseable {
   /** Opens the NICs, removes stray copies of our addresses, and starts every vhost. */
   public void start() throws IOException {
     demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, STARTUP_DEMOTION);
-    for (Link link : links.values()) openLink(link);
+    // A missing or unusable NIC takes out only its own vhids: the others still run.
+    for (Link link : List.copyOf(links.values())) {
+      try {
+        openLink(link);
+      } catch (IOException | RuntimeException e) {
+        log.error("cannot use interface {}: {}; its vhids do not run", link.name, e.getMessage(),
+            kv("event", "interface-failed"), kv("interface", link.name), kv("vhids", link.vhosts.keySet().toString()));
+        if (link.io != null) link.io.close();
+        links.remove(link.name);
+        groups.values().removeIf(g -> g.link == link);
+      }
+    }
     startLoadSharing();
     for (EngineListener l : listeners) {
       try {
@@ -334,6 +345,7 @@ public final class CarpEngine implements AutoCloseable {
             if (newLink) openLink(link); else prepareVhost(v);
           } catch (IOException e) {
             link.vhosts.remove(sp.vhid());
+            if (newLink) links.remove(sp.interfaceName());
             log.error("cannot start vhid {} on {}: {}", sp.vhid(), sp.interfaceName(), e.getMessage(),
                 kv("event", "reconfigure-failed"), kv("interface", sp.interfaceName()), kv("vhid", sp.vhid()));
             continue;

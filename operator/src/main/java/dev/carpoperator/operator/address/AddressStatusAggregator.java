@@ -39,6 +39,28 @@ public final class AddressStatusAggregator {
 
   private AddressStatusAggregator() {}
 
+  /**
+   * The nodes that are MASTER of a vhid now. A MASTER entry is superseded when another node became MASTER after
+   * the entry's last report: that node took over because this one went silent (crashed, or its node is gone) and
+   * this one has said nothing since. A master that is alive keeps reporting (agents refresh MASTER entries every
+   * few seconds), so a real split brain still shows as two masters.
+   */
+  static List<String> currentMasters(List<NodeVhidStatus> reports, int vhid) {
+    List<NodeVhidStatus> masters = reports.stream().filter(n -> Objects.equals(n.getVhid(), vhid) && n.getState() == CarpState.MASTER).toList();
+    return masters.stream()
+        .filter(a -> masters.stream().noneMatch(b -> b != a && isAfter(b.getSince(), a.getLastReport() != null ? a.getLastReport() : a.getSince())))
+        .map(NodeVhidStatus::getName).sorted().toList();
+  }
+
+  private static boolean isAfter(String a, String b) {
+    if (a == null || b == null) return false;
+    try {
+      return Instant.parse(a).isAfter(Instant.parse(b));
+    } catch (java.time.format.DateTimeParseException e) {
+      return false;
+    }
+  }
+
   public static Result aggregate(VirtualAddress va, boolean clusterExists, Set<Integer> vhidsOfOthers, Instant now) {
     VirtualAddressStatus old = va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
     Long generation = va.getMetadata().getGeneration();
@@ -71,8 +93,7 @@ public final class AddressStatusAggregator {
     List<NodeVhidStatus> reports = old.getNodes() == null ? List.of() : old.getNodes();
     List<String> masters = new ArrayList<>();
     for (int vhid : vhids) {
-      List<String> m = reports.stream().filter(n -> Objects.equals(n.getVhid(), vhid) && n.getState() == CarpState.MASTER)
-          .map(NodeVhidStatus::getName).sorted().toList();
+      List<String> m = currentMasters(reports, vhid);
       if (m.isEmpty()) problems.add(NO_MASTER + ": no node is MASTER of vhid " + vhid
           + (reports.isEmpty() ? " (no agent has reported yet)" : ""));
       else if (m.size() > 1) problems.add(MULTIPLE_MASTERS + ": " + String.join(" and ", m) + " are all MASTER of vhid " + vhid

@@ -56,8 +56,9 @@ public final class AgentDaemonSets {
             new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build())
         .addNewPort().withName("metrics").withContainerPort(metricsPort).withProtocol("TCP").endPort()
         .withResources(agent.getResources() != null ? agent.getResources() : defaultResources())
-        .withLivenessProbe(probe("/healthz", metricsPort, 10))
-        .withReadinessProbe(probe("/readyz", metricsPort, 5))
+        // The agent's metrics server answers /-/healthy (prometheus-metrics HTTPServer).
+        .withLivenessProbe(probe("/-/healthy", metricsPort, 10))
+        .withReadinessProbe(probe("/-/healthy", metricsPort, 5))
         // Only what CARP needs: raw frames (NET_RAW) and address changes (NET_ADMIN); nothing else.
         .withNewSecurityContext()
           .withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true).withRunAsNonRoot(false)

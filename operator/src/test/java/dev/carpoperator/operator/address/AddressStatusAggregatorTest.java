@@ -89,4 +89,26 @@ class AddressStatusAggregatorTest {
     for (int i = 1; i <= 255; i++) all.add(i);
     assertThat(VhidAllocator.allocate(null, all)).isNull();
   }
+
+  static NodeVhidStatus entry(String node, CarpState state, String since, String lastReport) {
+    NodeVhidStatus n = new NodeVhidStatus();
+    n.setName(node);
+    n.setVhid(1);
+    n.setState(state);
+    n.setSince(since);
+    n.setLastReport(lastReport);
+    return n;
+  }
+
+  @Test
+  void aSilentOldMasterIsSupersededButALiveOneIsASplitBrain() {
+    // a crashed at 12:00:05 (its last report); b took over at 12:00:08: b is the only master.
+    var crashed = List.of(entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:05Z"),
+        entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+    assertThat(AddressStatusAggregator.currentMasters(crashed, 1)).containsExactly("b");
+    // a reported again after b's takeover: a is alive and still MASTER, so both are.
+    var split = List.of(entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:15Z"),
+        entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+    assertThat(AddressStatusAggregator.currentMasters(split, 1)).containsExactly("a", "b");
+  }
 }

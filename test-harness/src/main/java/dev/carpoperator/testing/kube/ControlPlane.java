@@ -127,6 +127,9 @@ public final class ControlPlane implements AutoCloseable {
         "--controllers=" + String.join(",", controllers), "--use-service-account-credentials=false"));
   }
 
+  /** The API server's port on 127.0.0.1. */
+  public int port() { return apiPort; }
+
   /** HTTPS URL of the API server on loopback. */
   public String url() { return "https://127.0.0.1:" + apiPort; }
 
@@ -135,6 +138,29 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Directory holding the binaries, including kubectl. */
   public Path binDir() { return binDir; }
+
+  /** A kubeconfig for a client that reaches the API server at {@code server} with {@code token}. */
+  public static String kubeconfigYaml(String server, String token) {
+    return """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: carp-test
+          cluster:
+            server: %s
+            insecure-skip-tls-verify: true
+        users:
+        - name: carp-user
+          user:
+            token: %s
+        contexts:
+        - name: carp-test
+          context:
+            cluster: carp-test
+            user: carp-user
+        current-context: carp-test
+        """.formatted(server, token);
+  }
 
   /** fabric8 configuration with admin (system:masters) credentials. */
   public Config adminConfig() { return config(adminToken); }
@@ -224,25 +250,7 @@ public final class ControlPlane implements AutoCloseable {
 
   private Path writeKubeconfig() throws IOException {
     Path file = workDir.resolve("kubeconfig");
-    Files.writeString(file, """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: carp-test
-          cluster:
-            server: %s
-            insecure-skip-tls-verify: true
-        users:
-        - name: carp-admin
-          user:
-            token: %s
-        contexts:
-        - name: carp-test
-          context:
-            cluster: carp-test
-            user: carp-admin
-        current-context: carp-test
-        """.formatted(url(), adminToken));
+    Files.writeString(file, kubeconfigYaml(url(), adminToken));
     return file;
   }
 

@@ -1,0 +1,63 @@
+package dev.carpoperator.agent;
+
+import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.kube.KubeAgent;
+import dev.carpoperator.agent.kube.SubnetInterfaceFinder;
+import dev.carpoperator.agent.net.AddressManager;
+import dev.carpoperator.agent.net.PcapFrameIo;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * {@code carp-agent --kubernetes --cluster NAME}, as the DaemonSet runs it: the node name and namespace come from the
+ * downward API (NODE_NAME, POD_NAMESPACE), the API server from the in-cluster config or KUBECONFIG.
+ */
+final class KubernetesMode {
+  private KubernetesMode() {}
+
+  static void run(String cluster) throws InterruptedException {
+    String node = System.getenv("NODE_NAME");
+    if (cluster == null || cluster.isBlank() || node == null || node.isBlank()) {
+      System.err.println("carp-agent: --kubernetes needs --cluster NAME and the NODE_NAME environment variable (the DaemonSet sets it from spec.nodeName)");
+      System.exit(2);
+    }
+    if ("text".equals(System.getenv("CARP_LOG_FORMAT"))) AgentMain.useTextLogs();
+    String namespace = System.getenv().getOrDefault("POD_NAMESPACE", "carp-system");
+    int metricsPort = Integer.parseInt(System.getenv().getOrDefault("CARP_METRICS_PORT", "9402"));
+
+    // No client-side request retries: the status reporter retries with its own backoff, and says when the API
+    // server is unreachable and when it is back, instead of blocking inside the client.
+    KubernetesClient client = new KubernetesClientBuilder()
+        .withConfig(new ConfigBuilder(Config.autoConfigure(null)).withRequestRetryBackoffLimit(0).build()).build();
+    AddressManager addressManager = new AddressManager();
+    AtomicReference<HTTPServer> metrics = new AtomicReference<>();
+    KubeAgent agent = new KubeAgent(client, node, cluster, namespace, plan -> {
+      CarpEngine engine = new CarpEngine(node, plan.preempt(), plan.demoteOnLinkDown(), plan.maintenance(), plan.vhosts(),
+          addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
+      try {
+        if (metricsPort > 0) metrics.set(engine.metrics().serve(metricsPort));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot serve metrics on port " + metricsPort, e);
+      }
+      return engine;
+    }, new SubnetInterfaceFinder());
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      agent.close(); // bow out: a rolling update moves the addresses before this node goes
+      addressManager.close();
+      if (metrics.get() != null) metrics.get().close();
+      client.close();
+      stopped.countDown();
+    }, "carp-agent-stop"));
+    agent.start();
+    stopped.await();
+  }
+}

@@ -1,0 +1,160 @@
+package dev.carpoperator.agent.kube;
+
+import static net.logstash.logback.argument.StructuredArguments.kv;
+
+import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent in Kubernetes: watches only what concerns its node (its FirewallCluster, that cluster's addresses, the
+ * Secrets of its namespace, its own Node), turns them into a {@link KubePlan} and applies it to the engine without
+ * disturbing unchanged vhids. Elections never wait for the API server: the engine runs on the last plan it was
+ * given, and the informers reconnect by themselves.
+ */
+public final class KubeAgent implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(KubeAgent.class);
+  private static final long DEBOUNCE_MILLIS = 200;
+
+  private final KubernetesClient client;
+  private final String node;
+  private final String cluster;
+  private final String namespace;
+  private final Function<KubePlan, CarpEngine> engineFactory;
+  private final KubePlan.InterfaceFinder interfaces;
+  private final ScheduledExecutorService planner = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "carp-kube-plan"));
+  private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+  private volatile Map<String, String> addressOf = Map.of();
+  private SharedIndexInformer<FirewallCluster> clusters;
+  private SharedIndexInformer<VirtualAddress> addresses;
+  private SharedIndexInformer<Secret> secrets;
+  private SharedIndexInformer<Node> nodes;
+  private ScheduledFuture<?> pending;
+  private CarpEngine engine;
+  private StatusReporter reporter;
+  private Set<String> lastProblems = Set.of();
+  private KubePlan applied;
+
+  /** {@code engineFactory} builds (not starts) the engine for the first plan. */
+  public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
+      Function<KubePlan, CarpEngine> engineFactory, KubePlan.InterfaceFinder interfaces) {
+    this.client = client;
+    this.node = node;
+    this.cluster = cluster;
+    this.namespace = namespace;
+    this.engineFactory = engineFactory;
+    this.interfaces = interfaces;
+  }
+
+  public void start() {
+    ResourceEventHandler<Object> replan = new ResourceEventHandler<>() {
+      @Override public void onAdd(Object obj) { schedule(); }
+      @Override public void onUpdate(Object oldObj, Object newObj) { schedule(); }
+      @Override public void onDelete(Object obj, boolean deletedFinalStateUnknown) { schedule(); }
+    };
+    clusters = inform(client.resources(FirewallCluster.class).withField("metadata.name", cluster).inform(handler(replan)));
+    addresses = inform(client.resources(VirtualAddress.class).inform(handler(replan)));
+    secrets = inform(client.secrets().inNamespace(namespace).inform(handler(replan)));
+    nodes = inform(client.nodes().withField("metadata.name", node).inform(handler(replan)));
+    log.info("watching the API server", kv("node", node), kv("cluster", cluster), kv("namespace", namespace));
+    schedule();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> ResourceEventHandler<T> handler(ResourceEventHandler<Object> h) {
+    return (ResourceEventHandler<T>) (ResourceEventHandler<?>) h;
+  }
+
+  private <T> SharedIndexInformer<T> inform(SharedIndexInformer<T> informer) {
+    informers.add(informer);
+    return informer;
+  }
+
+  private synchronized void schedule() {
+    if (pending != null && !pending.isDone()) return;
+    pending = planner.schedule(this::replan, DEBOUNCE_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  private void replan() {
+    try {
+      if (clusters == null || addresses == null || secrets == null || nodes == null
+          || !(clusters.hasSynced() && addresses.hasSynced() && secrets.hasSynced() && nodes.hasSynced())) {
+        schedule(); // wait for a full picture rather than acting on half of it
+        return;
+      }
+      Node self = nodes.getStore().list().stream().findFirst().orElse(null);
+      Map<String, String> labels = self == null || self.getMetadata().getLabels() == null ? Map.of() : self.getMetadata().getLabels();
+      FirewallCluster fwc = clusters.getStore().list().stream().findFirst().orElse(null);
+      KubePlan plan = KubePlan.compute(node, labels, cluster, fwc, addresses.getStore().list(), this::secretValue, interfaces);
+      reportProblems(plan);
+      addressOf = Map.copyOf(plan.addressOf());
+      if (engine == null) {
+        engine = engineFactory.apply(plan);
+        reporter = new StatusReporter(client, node, () -> addressOf);
+        engine.addListener(reporter);
+        engine.start();
+      } else if (!samePlan(plan, applied)) { // status writes also wake the informers: act only on real changes
+        engine.reconfigure(plan.preempt(), plan.vhosts());
+        engine.setMaintenanceDemotion(plan.maintenance());
+        reporter.addressesChanged();
+      }
+      applied = plan;
+    } catch (Exception e) {
+      log.error("cannot apply the configuration from the API server; still running the previous one",
+          kv("event", "reconfigure-refused"), kv("error", e.toString()));
+    }
+  }
+
+  private static boolean samePlan(KubePlan a, KubePlan b) {
+    return b != null && a.preempt() == b.preempt() && a.maintenance() == b.maintenance() && a.vhosts().equals(b.vhosts());
+  }
+
+  private void reportProblems(KubePlan plan) {
+    Set<String> now = new HashSet<>(plan.problems());
+    for (String p : now) if (!lastProblems.contains(p)) log.warn(p, kv("event", "config-problem"));
+    lastProblems = now;
+    if (!plan.selected()) log.info("this node is not selected by FirewallCluster {}; running no vhid", cluster, kv("event", "not-selected"));
+  }
+
+  private Optional<String> secretValue(dev.carpoperator.api.v1alpha1.SecretKeyRef ref) {
+    if (!namespace.equals(ref.getNamespace())) return Optional.empty(); // agents may read their own namespace only
+    String key = ref.getKey() == null ? "password" : ref.getKey();
+    return secrets.getStore().list().stream().filter(s -> ref.getName().equals(s.getMetadata().getName())).findFirst()
+        .flatMap(s -> Optional.ofNullable(s.getData() == null ? null : s.getData().get(key))
+            .map(b64 -> new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8))
+            .or(() -> Optional.ofNullable(s.getStringData() == null ? null : s.getStringData().get(key))));
+  }
+
+  /** The engine, once the first plan has been applied (tests and metrics). */
+  public CarpEngine engine() {
+    return engine;
+  }
+
+  @Override
+  public void close() {
+    planner.shutdownNow();
+    informers.forEach(SharedIndexInformer::close);
+    if (engine != null) engine.close(); // bow out
+    if (reporter != null) reporter.close();
+  }
+}

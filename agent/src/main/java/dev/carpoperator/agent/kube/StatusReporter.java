@@ -1,0 +1,175 @@
+package dev.carpoperator.agent.kube;
+
+import static net.logstash.logback.argument.StructuredArguments.kv;
+
+import dev.carpoperator.agent.engine.EngineListener;
+import dev.carpoperator.api.v1alpha1.CarpState;
+import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes this node's state per vhid into {@code VirtualAddress.status.nodes}: server-side apply of its own entries
+ * only, with its own field manager, so many agents never conflict. Writes are coalesced per address (at most one
+ * every {@link #MIN_INTERVAL_MILLIS}) and made on a thread of their own; when the API server is unreachable they
+ * are retried with backoff and the election goes on regardless.
+ */
+public final class StatusReporter implements EngineListener, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(StatusReporter.class);
+  static final long MIN_INTERVAL_MILLIS = 250;
+  /** A MASTER entry is refreshed this often: the operator takes silence after another node's takeover as death. */
+  static final long MASTER_REFRESH_MILLIS = 10_000;
+  static final long REFRESH_MILLIS = 60_000;
+  private static final long MAX_BACKOFF_MILLIS = 30_000;
+
+  private final KubernetesClient client;
+  private final String node;
+  private final Supplier<Map<String, String>> addressOf; // "eth0/1" -> VirtualAddress name
+  private final Map<String, NodeVhidStatus> latest = new ConcurrentHashMap<>(); // "eth0/1" -> our entry
+  private final Set<String> dirty = ConcurrentHashMap.newKeySet(); // VirtualAddress names
+  private final Set<String> reportedTo = ConcurrentHashMap.newKeySet();
+  private final Map<String, Long> lastWrite = new ConcurrentHashMap<>();
+  private final Thread worker;
+  private volatile boolean stopped;
+  private volatile boolean unreachable;
+
+  public StatusReporter(KubernetesClient client, String node, Supplier<Map<String, String>> addressOf) {
+    this.client = client;
+    this.node = node;
+    this.addressOf = addressOf;
+    this.worker = Thread.ofPlatform().name("carp-status").daemon().start(this::run);
+  }
+
+  @Override
+  public void stateChanged(StateChange c) {
+    String key = c.interfaceName() + "/" + c.vhid();
+    NodeVhidStatus e = new NodeVhidStatus();
+    e.setName(node);
+    e.setVhid(c.vhid());
+    e.setState(CarpState.valueOf(c.to().name()));
+    e.setAdvskew(c.advskew());
+    e.setDemotion(c.demotion());
+    e.setSince(c.at().toString());
+    e.setReason(c.reason());
+    latest.put(key, e);
+    String va = addressOf.get().get(key);
+    if (va != null) markDirty(va);
+  }
+
+  /** The set of addresses changed: entries of addresses that are no longer ours are withdrawn. */
+  public void addressesChanged() {
+    Map<String, String> now = addressOf.get();
+    latest.keySet().removeIf(k -> !now.containsKey(k));
+    for (String va : List.copyOf(reportedTo)) if (!now.containsValue(va)) markDirty(va);
+  }
+
+  private void markDirty(String va) {
+    dirty.add(va);
+    synchronized (dirty) {
+      dirty.notifyAll();
+    }
+  }
+
+  private void run() {
+    long backoff = 1000;
+    long lastRefresh = System.currentTimeMillis();
+    long lastMasterRefresh = System.currentTimeMillis();
+    while (!stopped) {
+      try {
+        synchronized (dirty) {
+          if (dirty.isEmpty()) dirty.wait(1000);
+        }
+        long nowMillis = System.currentTimeMillis();
+        if (nowMillis - lastRefresh > REFRESH_MILLIS) { // lastReport stays fresh for "agent alive"
+          dirty.addAll(new LinkedHashSet<>(addressOf.get().values()));
+          lastRefresh = nowMillis;
+        } else if (nowMillis - lastMasterRefresh > MASTER_REFRESH_MILLIS) {
+          Map<String, String> owners = addressOf.get();
+          latest.forEach((key, e) -> {
+            if (e.getState() == CarpState.MASTER && owners.containsKey(key)) dirty.add(owners.get(key));
+          });
+          lastMasterRefresh = nowMillis;
+        }
+        boolean failed = false;
+        for (String va : List.copyOf(dirty)) {
+          Long last = lastWrite.get(va);
+          if (last != null && System.currentTimeMillis() - last < MIN_INTERVAL_MILLIS) continue;
+          dirty.remove(va);
+          try {
+            write(va);
+            lastWrite.put(va, System.currentTimeMillis());
+          } catch (RuntimeException e) {
+            dirty.add(va);
+            failed = true;
+            if (!unreachable) log.warn("cannot report status to the API server; CARP goes on, retrying",
+                kv("event", "status-report-failed"), kv("virtualAddress", va), kv("error", e.toString()));
+            unreachable = true;
+          }
+        }
+        if (failed) {
+          TimeUnit.MILLISECONDS.sleep(backoff);
+          backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+        } else {
+          if (unreachable) log.info("API server reachable again; status reported", kv("event", "status-report-recovered"));
+          unreachable = false;
+          backoff = 1000;
+          if (!dirty.isEmpty()) TimeUnit.MILLISECONDS.sleep(MIN_INTERVAL_MILLIS / 2);
+        }
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  private void write(String va) {
+    Map<String, String> owners = addressOf.get();
+    List<NodeVhidStatus> entries = new ArrayList<>();
+    String now = Instant.now().toString();
+    owners.forEach((key, name) -> {
+      NodeVhidStatus e = latest.get(key);
+      if (name.equals(va) && e != null) {
+        e.setLastReport(now);
+        entries.add(e);
+      }
+    });
+    VirtualAddress patch = new VirtualAddress();
+    patch.setMetadata(new ObjectMetaBuilder().withName(va).build());
+    patch.setSpec(null);
+    VirtualAddressStatus status = new VirtualAddressStatus();
+    status.setConditions(null);
+    status.setNodes(entries); // empty: withdraws our entries (the address is no longer ours)
+    patch.setStatus(status);
+    try {
+      client.resources(VirtualAddress.class).withName(va).subresource("status").patch(new PatchContext.Builder()
+          .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager("carp-agent-" + node).withForce(true).build(), patch);
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() == 404) { // the address was deleted: nothing to report
+        reportedTo.remove(va);
+        return;
+      }
+      throw e;
+    }
+    if (entries.isEmpty()) reportedTo.remove(va); else reportedTo.add(va);
+  }
+
+  @Override
+  public void close() {
+    stopped = true;
+    worker.interrupt();
+  }
+}
