@@ -64,6 +64,8 @@ public final class NetnsLab implements AutoCloseable {
     private final String switchNs;
     private final Path dir;
     private final Map<String, Host> hosts = new LinkedHashMap<>();
+    /** Extra switches ({@link #addSwitch}) by name, to their namespace. */
+    private final Map<String, String> switches = new LinkedHashMap<>();
     private final List<String> namespaces = new ArrayList<>();
     private final List<LabProcess> processes = new ArrayList<>();
     private boolean closed;
@@ -165,6 +167,66 @@ public final class NetnsLab implements AutoCloseable {
     /** Runs a command in the switch namespace (e.g. {@code bridge fdb show}). */
     public ExecResult execOnSwitch(String... command) {
         return Commands.run(Commands.DEFAULT_TIMEOUT, inNs(switchNs, List.of(command)));
+    }
+
+    /**
+     * Adds another switch: a bridge in its own namespace, configured like the lab's first one. Hosts join it with
+     * {@link #addHostOn} or {@link Host#addInterface}; e.g. two segments joined by bridging hosts.
+     */
+    public synchronized NetnsLab addSwitch(String name) {
+        ensureOpen();
+        if (!HOST_NAME.matcher(name).matches() || switches.containsKey(name)) {
+            throw new IllegalArgumentException("switch name must be new and match " + HOST_NAME + ": " + name);
+        }
+        String ns = id + "-sw-" + name; // "-sw-" cannot clash with a host: host names have no '-'
+        addNamespace(ns);
+        ip(ns, "link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0");
+        ip(ns, "link", "set", BRIDGE, "up");
+        Commands.run(Commands.DEFAULT_TIMEOUT, inNs(ns, List.of("sysctl", "-q", "-w",
+                "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
+                "net.bridge.bridge-nf-call-arptables=0")));
+        switches.put(name, ns);
+        return this;
+    }
+
+    /** Adds a host whose {@code eth0} is plugged into the switch {@code switchName} (see {@link #addSwitch}). */
+    public synchronized Host addHostOn(String switchName, String name, String... cidrs) {
+        ensureOpen();
+        String sw = switchNs(switchName);
+        if (!HOST_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("host name must match " + HOST_NAME + ": " + name);
+        }
+        if (hosts.containsKey(name)) {
+            throw new IllegalArgumentException("host exists: " + name);
+        }
+        String ns = id + "-" + name;
+        addNamespace(ns);
+        int index = hosts.size() + 1;
+        String mac = String.format("02:ca:00:00:%02x:%02x", seq & 0xff, index & 0xff);
+        String port = "p-" + name;
+        ip(sw, "link", "add", port, "type", "veth", "peer", "name", HOST_IF, "netns", ns);
+        ip(sw, "link", "set", port, "master", BRIDGE, "up");
+        ip(ns, "link", "set", "lo", "up");
+        ip(ns, "link", "set", HOST_IF, "address", mac, "up");
+        Host host = new Host(name, ns, port, mac);
+        hosts.put(name, host);
+        for (String cidr : cidrs) {
+            host.addAddress(cidr);
+        }
+        return host;
+    }
+
+    /** Runs a command in an extra switch's namespace. */
+    public ExecResult execOnSwitchNamed(String switchName, String... command) {
+        return Commands.run(Commands.DEFAULT_TIMEOUT, inNs(switchNs(switchName), List.of(command)));
+    }
+
+    private synchronized String switchNs(String switchName) {
+        String sw = switches.get(switchName);
+        if (sw == null) {
+            throw new IllegalArgumentException("no such switch: " + switchName + " (add it with addSwitch)");
+        }
+        return sw;
     }
 
     /** Stops the lab's processes and deletes its namespaces. Never throws; problems are logged. */
@@ -360,6 +422,24 @@ public final class NetnsLab implements AutoCloseable {
         /** MAC of the host's {@code eth0}, "02:ca:...". */
         public String mac() {
             return mac;
+        }
+
+        /**
+         * Adds a NIC {@code ifName} (up, no address unless given) plugged into the switch {@code switchName};
+         * the switch port is {@code p-<host>}. One NIC per host and switch.
+         */
+        public Host addInterface(String ifName, String switchName, String... cidrs) {
+            if (!ifName.matches("[a-z][a-z0-9]{0,14}") || HOST_IF.equals(ifName)) {
+                throw new IllegalArgumentException("not a new interface name: " + ifName);
+            }
+            String sw = switchNs(switchName);
+            ip(sw, "link", "add", "p-" + name, "type", "veth", "peer", "name", ifName, "netns", namespace);
+            ip(sw, "link", "set", "p-" + name, "master", BRIDGE, "up");
+            ip(namespace, "link", "set", ifName, "up");
+            for (String cidr : cidrs) {
+                ip(namespace, "addr", "add", cidr, "dev", ifName);
+            }
+            return this;
         }
 
         /** Adds an address in CIDR form to eth0; IPv6 gets {@code nodad} so it is usable at once. */
