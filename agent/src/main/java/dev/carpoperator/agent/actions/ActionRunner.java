@@ -211,7 +211,7 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
   }
 
   /** The handover delay; false when a newer change arrived meanwhile. */
-  private synchronized boolean waitOut(Task t) throws RuntimeException {
+  private synchronized boolean waitOut(Task t) {
     log.info("taking over from a running master ({}): onMaster actions in {} ms", t.context().reason(), plan.handoverDelay().toMillis(),
         kv("event", "action-handover"), kv("node", node), kv("vhid", t.context().vhid()));
     long deadline = System.nanoTime() + plan.handoverDelay().toNanos();
