@@ -409,6 +409,9 @@ public final class CarpEngine implements AutoCloseable {
         runOnLoop(() -> {
           Vhost v = link.vhosts.get(advert.vhid());
           if (v == null) return;
+          // The receive thread validated against the keys of that moment; if reconfigure replaced the vhost since
+          // (other addresses or password), the advert belongs to the old one and must not steer the new one.
+          if (!v.hmac.verify(advert.counter(), advert.digest(), 0)) return;
           metrics.advertsReceived.labelValues(link.name, v.vhidLabel).inc();
           execute(v, v.sm.advertReceived(clock.getAsLong(), advert));
         });

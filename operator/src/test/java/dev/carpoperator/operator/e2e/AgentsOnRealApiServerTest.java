@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.carpoperator.agent.AgentMain;
 import dev.carpoperator.api.v1alpha1.CarpApi;
+import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.operator.OperatorMain;
 import dev.carpoperator.operator.OperatorSettings;
@@ -59,6 +60,11 @@ class AgentsOnRealApiServerTest {
     admin = cp.adminClient();
     Crds.install(admin);
     admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
+    // The control plane is shared by the test classes of this JVM: start from no addresses and no clusters.
+    admin.resources(VirtualAddress.class).delete();
+    admin.resources(FirewallCluster.class).delete();
+    await().atMost(WAIT).until(() -> admin.resources(VirtualAddress.class).list().getItems().isEmpty()
+        && admin.resources(FirewallCluster.class).list().getItems().isEmpty());
     Path root = ControlPlaneBinaries.repositoryRoot();
     apply(root.resolve("deploy/rbac"));
     for (String node : List.of("mickey", "minnie")) {
@@ -99,6 +105,12 @@ class AgentsOnRealApiServerTest {
         "KUBECONFIG=" + agentKubeconfig, "CARP_METRICS_PORT=9402"));
     cmd.addAll(NetnsLab.javaCommand(AgentMain.class.getName(), List.of(), "--kubernetes", "--cluster", "mickey-minnie"));
     agents.put(node, lab.host(node).start(node + "-agent", cmd.toArray(String[]::new)));
+  }
+
+  static void isolate(boolean on) {
+    for (String n : List.of("mickey", "minnie")) {
+      lab.execOnSwitch("bridge", "link", "set", "dev", lab.host(n).switchPort(), "isolated", on ? "on" : "off").check();
+    }
   }
 
   static void crash(String node) {
@@ -177,5 +189,23 @@ class AgentsOnRealApiServerTest {
     awaitMaster("minnie");
     String minnieLog = agents.get("minnie").output();
     assertThat(minnieLog).contains("\"event\":\"status-report-failed\"", "\"event\":\"status-report-recovered\"");
+
+    // Split brain: mickey comes back but the two cannot hear each other (isolated switch ports: links stay up,
+    // frames between them are dropped), so both are MASTER and both alive.
+    isolate(true);
+    startAgent("mickey");
+    try {
+      VirtualAddress split = await().atMost(WAIT).pollInterval(Duration.ofMillis(300))
+          .until(() -> admin.resources(VirtualAddress.class).withName(VA).get(), v -> v.getStatus().getConditions().stream()
+              .anyMatch(c -> CarpApi.CONDITION_DEGRADED.equals(c.getType()) && "MultipleMasters".equals(c.getReason())));
+      assertThat(split.getStatus().getConditions()).anySatisfy(c -> {
+        assertThat(c.getType()).isEqualTo(CarpApi.CONDITION_READY);
+        assertThat(c.getStatus()).isEqualTo("False");
+        assertThat(c.getMessage()).contains("mickey and minnie are all MASTER of vhid 1");
+      });
+    } finally {
+      isolate(false);
+    }
+    awaitMaster("mickey"); // link back: mickey's faster adverts win (preempt), minnie steps down
   }
 }
