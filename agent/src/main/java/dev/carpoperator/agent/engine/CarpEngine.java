@@ -227,6 +227,12 @@ public final class CarpEngine implements AutoCloseable {
 
   public AgentMetrics metrics() { return metrics; }
 
+  /** Received adverts rejected for {@code reason} on an interface since start (0 for an unknown interface). */
+  public long rejected(String interfaceName, RejectReason reason) {
+    RejectionCounters c = rejections.get(interfaceName);
+    return c == null ? 0 : c.rejected(reason);
+  }
+
   /** Registers a listener; add listeners before {@link #start()} to see every change. */
   public void addListener(EngineListener listener) {
     listeners.add(listener);

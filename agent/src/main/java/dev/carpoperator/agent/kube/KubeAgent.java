@@ -110,7 +110,9 @@ public final class KubeAgent implements AutoCloseable {
       addressOf = Map.copyOf(plan.addressOf());
       if (engine == null) {
         engine = engineFactory.apply(plan);
-        reporter = new StatusReporter(client, node, () -> addressOf);
+        CarpEngine started = engine;
+        reporter = new StatusReporter(client, node, () -> addressOf,
+            ifName -> started.rejected(ifName, dev.carpoperator.agent.carp.RejectReason.BAD_AUTH));
         engine.addListener(reporter);
         engine.start();
       } else if (!samePlan(plan, applied)) { // status writes also wake the informers: act only on real changes

@@ -48,10 +48,21 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   private volatile boolean stopped;
   private volatile boolean unreachable;
 
+  private final java.util.function.ToLongFunction<String> authFailuresOf; // cumulative, per interface
+  private final Map<String, RecentCount> recentAuthFailures = new ConcurrentHashMap<>();
+  static final long AUTH_WINDOW_MILLIS = 5 * 60_000;
+
   public StatusReporter(KubernetesClient client, String node, Supplier<Map<String, String>> addressOf) {
+    this(client, node, addressOf, ifName -> 0);
+  }
+
+  /** {@code authFailuresOf} gives the adverts rejected for a bad HMAC on an interface since the agent started. */
+  public StatusReporter(KubernetesClient client, String node, Supplier<Map<String, String>> addressOf,
+      java.util.function.ToLongFunction<String> authFailuresOf) {
     this.client = client;
     this.node = node;
     this.addressOf = addressOf;
+    this.authFailuresOf = authFailuresOf;
     this.worker = Thread.ofPlatform().name("carp-status").daemon().start(this::run);
   }
 
@@ -144,6 +155,9 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
       NodeVhidStatus e = latest.get(key);
       if (name.equals(va) && e != null) {
         e.setLastReport(now);
+        String ifName = key.substring(0, key.indexOf('/'));
+        long cumulative = authFailuresOf.applyAsLong(ifName);
+        e.setAuthFailures(recentAuthFailures.computeIfAbsent(ifName, i -> new RecentCount(AUTH_WINDOW_MILLIS, System::currentTimeMillis)).read(cumulative));
         entries.add(e);
       }
     });

@@ -103,7 +103,7 @@ public final class AddressStatusAggregator {
     Set<String> authFailing = new TreeSet<>();
     for (NodeVhidStatus n : reports) if (n.getAuthFailures() != null && n.getAuthFailures() > 0 && vhids.contains(n.getVhid())) authFailing.add(n.getName());
     if (!authFailing.isEmpty()) problems.add(AUTHENTICATION_FAILURES + ": " + String.join(", ", authFailing)
-        + " reject adverts with a wrong password or address set");
+        + (authFailing.size() == 1 ? " rejects" : " reject") + " adverts with a wrong password or address set (in the last 5 minutes)");
 
     String master = masters.isEmpty() ? null : String.join(",", masters);
     VirtualAddressStatus next = new VirtualAddressStatus();

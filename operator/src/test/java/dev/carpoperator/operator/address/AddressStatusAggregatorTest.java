@@ -111,4 +111,23 @@ class AddressStatusAggregatorTest {
         entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
     assertThat(AddressStatusAggregator.currentMasters(split, 1)).containsExactly("a", "b");
   }
+
+  @Test
+  void recentAuthenticationFailuresDegradeButKeepTheAddressReady() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
+    va.getStatus().getNodes().get(1).setAuthFailures(3L); // b rejects adverts: another password on b
+    var result = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(30));
+    assertThat(result.status().getConditions()).anySatisfy(c -> {
+      assertThat(c.getType()).isEqualTo("Degraded");
+      assertThat(c.getStatus()).isEqualTo("True");
+      assertThat(c.getReason()).isEqualTo("AuthenticationFailures");
+      assertThat(c.getMessage()).isEqualTo("b rejects adverts with a wrong password or address set (in the last 5 minutes)");
+    });
+    assertThat(result.status().getConditions()).anySatisfy(c -> {
+      assertThat(c.getType()).isEqualTo("Ready");
+      assertThat(c.getStatus()).isEqualTo("True");
+    });
+    assertThat(result.events()).extracting(AddressStatusAggregator.Event::reason).contains("AuthenticationFailures");
+  }
 }
