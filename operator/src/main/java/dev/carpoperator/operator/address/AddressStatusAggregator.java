@@ -28,6 +28,9 @@ public final class AddressStatusAggregator {
   public static final String NO_MASTER = "NoMaster";
   public static final String MULTIPLE_MASTERS = "MultipleMasters";
   public static final String AUTHENTICATION_FAILURES = "AuthenticationFailures";
+  public static final String AGENT_MISSING = "AgentMissing";
+  /** An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone. */
+  static final java.time.Duration AGENT_SILENCE = java.time.Duration.ofMinutes(3);
   public static final String MASTER_ELECTED = "MasterElected";
   public static final String MASTER_CHANGED = "MasterChanged";
 
@@ -52,6 +55,14 @@ public final class AddressStatusAggregator {
         .map(NodeVhidStatus::getName).sorted().toList();
   }
 
+  private static Instant parse(String t) {
+    try {
+      return t == null ? null : Instant.parse(t);
+    } catch (java.time.format.DateTimeParseException e) {
+      return null;
+    }
+  }
+
   private static boolean isAfter(String a, String b) {
     if (a == null || b == null) return false;
     try {
@@ -62,6 +73,11 @@ public final class AddressStatusAggregator {
   }
 
   public static Result aggregate(VirtualAddress va, boolean clusterExists, Set<Integer> vhidsOfOthers, Instant now) {
+    return aggregate(va, clusterExists, List.of(), vhidsOfOthers, now);
+  }
+
+  /** {@code selectedNodes}: the nodes the cluster's selector picks, each of which should run an agent. */
+  public static Result aggregate(VirtualAddress va, boolean clusterExists, List<String> selectedNodes, Set<Integer> vhidsOfOthers, Instant now) {
     VirtualAddressStatus old = va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
     Long generation = va.getMetadata().getGeneration();
     List<Event> events = new ArrayList<>();
@@ -105,6 +121,16 @@ public final class AddressStatusAggregator {
     if (!authFailing.isEmpty()) problems.add(AUTHENTICATION_FAILURES + ": " + String.join(", ", authFailing)
         + (authFailing.size() == 1 ? " rejects" : " reject") + " adverts with a wrong password or address set (in the last 5 minutes)");
 
+    List<String> silent = new ArrayList<>();
+    for (String n : selectedNodes) {
+      Instant last = reports.stream().filter(r -> n.equals(r.getName())).map(r -> parse(r.getLastReport() != null ? r.getLastReport() : r.getSince()))
+          .filter(Objects::nonNull).max(Instant::compareTo).orElse(null);
+      if (last == null || last.isBefore(now.minus(AGENT_SILENCE))) silent.add(n);
+    }
+    if (!silent.isEmpty()) problems.add(AGENT_MISSING + ": " + String.join(", ", silent) + (silent.size() == 1 ? " is" : " are")
+        + " selected by FirewallCluster " + va.getSpec().getCluster() + " but " + (silent.size() == 1 ? "its agent has" : "their agents have")
+        + " not reported for " + AGENT_SILENCE.toMinutes() + " minutes (is the agent pod running on the node?)");
+
     String master = masters.isEmpty() ? null : String.join(",", masters);
     VirtualAddressStatus next = new VirtualAddressStatus();
     next.setNodes(null); // owned by the agents
@@ -127,8 +153,8 @@ public final class AddressStatusAggregator {
       }
     }
 
-    // Authentication failures degrade but do not make the address unusable while one master holds it.
-    boolean ready = problems.stream().allMatch(p -> p.startsWith(AUTHENTICATION_FAILURES));
+    // Authentication failures and a missing agent degrade, but the address works while one master holds it.
+    boolean ready = problems.stream().allMatch(p -> p.startsWith(AUTHENTICATION_FAILURES) || p.startsWith(AGENT_MISSING));
     String firstProblem = problems.isEmpty() ? null : problems.getFirst();
     String problemReason = firstProblem == null ? null : firstProblem.substring(0, firstProblem.indexOf(':'));
     String problemMessage = firstProblem == null ? null : firstProblem.substring(firstProblem.indexOf(':') + 2);

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -38,11 +39,14 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   @Override
   public UpdateControl<VirtualAddress> reconcile(VirtualAddress va, Context<VirtualAddress> context) {
     String cluster = va.getSpec().getCluster();
-    boolean clusterExists = context.getClient().resources(FirewallCluster.class).withName(cluster).get() != null;
+    FirewallCluster fwc = context.getClient().resources(FirewallCluster.class).withName(cluster).get();
+    boolean clusterExists = fwc != null;
+    List<String> selected = fwc == null || fwc.getStatus() == null ? List.of()
+        : fwc.getStatus().getNodes().stream().map(dev.carpoperator.api.v1alpha1.ClusterNodeStatus::getName).toList();
     AddressStatusAggregator.Result result;
     synchronized (recentAllocations) {
       Set<Integer> others = vhidsOfOthers(va, context);
-      result = AddressStatusAggregator.aggregate(va, clusterExists, others, Instant.now());
+      result = AddressStatusAggregator.aggregate(va, clusterExists, selected, others, Instant.now());
       if (va.getSpec().getVhid() == null && result.status().getVhid() != null) recentAllocations.put(va.getMetadata().getName(), result.status().getVhid());
     }
     for (AddressStatusAggregator.Event e : result.events()) record(context, va, e);
@@ -50,8 +54,8 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
     UpdateControl<VirtualAddress> control = StatusPatches.sameStatus(va.getStatus(), result.status())
         ? UpdateControl.noUpdate()
         : UpdateControl.patchStatus(StatusPatches.fresh(va, new VirtualAddress(), result.status()));
-    // A missing cluster may appear later; look again instead of waiting for the next change.
-    return clusterExists ? control : control.rescheduleAfter(Duration.ofSeconds(10));
+    // A missing cluster may appear later, and a silent agent is only noticed with time: look again.
+    return control.rescheduleAfter(clusterExists ? Duration.ofSeconds(60) : Duration.ofSeconds(10));
   }
 
   /** Vhids claimed by the other addresses of the same cluster (treated as one segment). */

@@ -1,6 +1,7 @@
 package dev.carpoperator.operator.cluster;
 
 import dev.carpoperator.api.v1alpha1.CarpApi;
+import dev.carpoperator.api.v1alpha1.ClusterNodeStatus;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
 import dev.carpoperator.operator.OperatorSettings;
@@ -39,7 +40,12 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
 
     FirewallClusterStatus old = cluster.getStatus() == null ? new FirewallClusterStatus() : cluster.getStatus();
     FirewallClusterStatus next = new FirewallClusterStatus();
-    next.setNodes(null); // not reported yet
+    // The nodes the selector picks: each should run an agent (VirtualAddress status says when one is silent).
+    next.setNodes(selectedNodes(cluster, context).stream().map(n -> {
+      ClusterNodeStatus s = new ClusterNodeStatus();
+      s.setName(n);
+      return s;
+    }).toList());
     next.setObservedGeneration(cluster.getMetadata().getGeneration());
     next.setDesiredAgents(desired);
     next.setReadyAgents(ready);
@@ -50,7 +56,15 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
         : ready + " of " + desired + " agents ready";
     next.setConditions(Conditions.set(old.getConditions(), CarpApi.CONDITION_READY, allReady, reason, message,
         cluster.getMetadata().getGeneration(), Instant.now()));
-    if (StatusPatches.sameStatus(old, next)) return UpdateControl.noUpdate();
-    return UpdateControl.patchStatus(StatusPatches.fresh(cluster, new FirewallCluster(), next));
+    UpdateControl<FirewallCluster> control = StatusPatches.sameStatus(old, next)
+        ? UpdateControl.noUpdate() : UpdateControl.patchStatus(StatusPatches.fresh(cluster, new FirewallCluster(), next));
+    return control.rescheduleAfter(java.time.Duration.ofSeconds(30)); // nodes come and go without touching the cluster
+  }
+
+  static List<String> selectedNodes(FirewallCluster cluster, Context<FirewallCluster> context) {
+    var selector = cluster.getSpec().getNodeSelector();
+    var nodes = selector == null || selector.isEmpty() ? context.getClient().nodes().list()
+        : context.getClient().nodes().withLabels(selector).list();
+    return nodes.getItems().stream().map(n -> n.getMetadata().getName()).sorted().toList();
   }
 }

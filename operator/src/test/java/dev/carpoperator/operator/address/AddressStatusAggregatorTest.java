@@ -130,4 +130,21 @@ class AddressStatusAggregatorTest {
     });
     assertThat(result.events()).extracting(AddressStatusAggregator.Event::reason).contains("AuthenticationFailures");
   }
+
+  @Test
+  void aSelectedNodeWhoseAgentIsSilentDegradesTheAddress() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER);
+    va.getStatus().getNodes().getFirst().setLastReport(T0.toString());
+    var fresh = AddressStatusAggregator.aggregate(va, true, List.of("a", "b"), Set.of(), T0.plusSeconds(10));
+    assertThat(fresh.status().getConditions()).anySatisfy(c -> {
+      assertThat(c.getType()).isEqualTo("Degraded");
+      assertThat(c.getReason()).isEqualTo("AgentMissing");
+      assertThat(c.getMessage()).startsWith("b is selected by FirewallCluster c but its agent has not reported");
+    });
+    assertThat(fresh.status().getConditions()).anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Ready=True"));
+    // Four minutes later a has not reported either: both are named.
+    var later = AddressStatusAggregator.aggregate(va, true, List.of("a", "b"), Set.of(), T0.plusSeconds(240));
+    assertThat(later.status().getConditions()).anySatisfy(c -> assertThat(c.getMessage()).startsWith("a, b are selected"));
+  }
 }

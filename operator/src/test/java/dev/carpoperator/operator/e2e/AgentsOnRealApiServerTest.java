@@ -166,6 +166,8 @@ class AgentsOnRealApiServerTest {
     assertThat(ControlPlane.shared().kubectl("get", "va", VA)).containsPattern(VA + "\\s+1\\s+\\S+\\s+mickey\\s+True");
     VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
     assertThat(va.getStatus().getNodes()).extracting(n -> n.getName() + "=" + n.getState()).contains("mickey=MASTER", "minnie=BACKUP");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(admin.resources(FirewallCluster.class).withName("mickey-minnie").get()
+        .getStatus().getNodes()).extracting(n -> n.getName()).containsExactly("mickey", "minnie"));
 
     // The master crashes: minnie takes over, status and an Event follow.
     crash("mickey");
