@@ -13,19 +13,26 @@ public final class OperatorMain {
 
   public static void main(String[] args) throws IOException {
     OperatorSettings settings = OperatorSettings.fromEnvironment(System.getenv());
-    Operator operator = start(settings);
-    if (settings.healthPort() > 0) serveHealth(operator, settings.healthPort());
+    OperatorMetrics metrics = new OperatorMetrics();
+    Operator operator = start(settings, metrics, o -> {});
+    if (settings.healthPort() > 0) serveHealth(operator, metrics, settings.healthPort());
     Runtime.getRuntime().addShutdownHook(new Thread(operator::stop, "carp-operator-stop"));
   }
 
   /** Builds, registers and starts the operator; the tests call this too. */
   public static Operator start(OperatorSettings settings, java.util.function.Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
+    return start(settings, new OperatorMetrics(), extra);
+  }
+
+  public static Operator start(OperatorSettings settings, OperatorMetrics metrics,
+      java.util.function.Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
     Operator operator = new Operator(o -> {
       settings.configure(o);
+      o.withMetrics(metrics.josdk());
       extra.accept(o);
     });
     operator.register(new FirewallClusterReconciler(settings));
-    operator.register(new VirtualAddressReconciler());
+    operator.register(new VirtualAddressReconciler(metrics));
     operator.start();
     return operator;
   }
@@ -34,11 +41,21 @@ public final class OperatorMain {
     return start(settings, o -> {});
   }
 
-  private static void serveHealth(Operator operator, int port) throws IOException {
+  /** /healthz, /readyz and /metrics on {@code port} (0: any free port); returns the running server. */
+  public static HttpServer serveHealth(Operator operator, OperatorMetrics metrics, int port) throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
     server.createContext("/healthz", ex -> respond(ex, operator.getRuntimeInfo().allEventSourcesAreHealthy()));
     server.createContext("/readyz", ex -> respond(ex, operator.getRuntimeInfo().isStarted()));
+    server.createContext("/metrics", ex -> {
+      byte[] body = metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      ex.sendResponseHeaders(200, body.length);
+      try (var out = ex.getResponseBody()) {
+        out.write(body);
+      }
+    });
     server.start();
+    return server;
   }
 
   private static void respond(com.sun.net.httpserver.HttpExchange ex, boolean ok) throws IOException {

@@ -42,6 +42,8 @@ class OperatorOnRealApiServerTest {
   static final Duration WAIT = Duration.ofSeconds(30);
   static KubernetesClient client;
   static Operator operator;
+  static OperatorMetrics metrics = new OperatorMetrics();
+  static com.sun.net.httpserver.HttpServer health;
 
   @BeforeAll
   static void startOperator() throws IOException {
@@ -49,12 +51,14 @@ class OperatorOnRealApiServerTest {
     Crds.install(client);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
     OperatorSettings settings = new OperatorSettings("carp-system", "example/carp-agent:test", "IfNotPresent", false, "test", 0, false);
-    operator = OperatorMain.start(settings, o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+    operator = OperatorMain.start(settings, metrics, o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+    health = OperatorMain.serveHealth(operator, metrics, 0);
     applyDir(ControlPlaneBinaries.repositoryRoot().resolve("examples/active-standby"));
   }
 
   @AfterAll
   static void stop() {
+    if (health != null) health.stop(0);
     if (operator != null) operator.stop();
     if (client != null) client.close();
   }
@@ -149,6 +153,21 @@ class OperatorOnRealApiServerTest {
     assertThat(orphan.getStatus().getConditions()).anySatisfy(c -> {
       assertThat(c.getReason()).isEqualTo(AddressStatusAggregator.CLUSTER_NOT_FOUND);
       assertThat(c.getMessage()).isEqualTo("FirewallCluster no-such-cluster does not exist");
+    });
+  }
+
+  @Test
+  void healthAndMetricsEndpointsServeWhatUsersScrape() throws Exception {
+    client.resource(address("metrics-check", "no-cluster-either", 11, "198.51.100.11/24")).create();
+    var http = java.net.http.HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + health.getAddress().getPort();
+    assertThat(http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/healthz")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    await().atMost(WAIT).untilAsserted(() -> {
+      String body = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      assertThat(body).contains("operator_sdk_reconciliations_started_total")
+          .containsPattern("carp_operator_events_total\\{reason=\"ClusterNotFound\",type=\"Warning\"} [1-9]");
     });
   }
 

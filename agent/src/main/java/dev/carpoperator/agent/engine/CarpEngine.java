@@ -484,7 +484,13 @@ public final class CarpEngine implements AutoCloseable {
     var deadline = v.sm.nextDeadline();
     if (deadline.isPresent()) {
       long delay = Math.max(0, deadline.getAsLong() - clock.getAsLong());
-      v.timer = loop.schedule(() -> execute(v, v.sm.tick(clock.getAsLong())), delay, TimeUnit.NANOSECONDS);
+      v.timer = loop.schedule(() -> {
+        try {
+          execute(v, v.sm.tick(clock.getAsLong()));
+        } catch (RuntimeException | LinkageError e) {
+          log.error("timer task failed", e); // the executor would swallow it, and the vhid would stop advertising unnoticed
+        }
+      }, delay, TimeUnit.NANOSECONDS);
     }
   }
 
@@ -565,7 +571,8 @@ public final class CarpEngine implements AutoCloseable {
     loop.execute(() -> {
       try {
         task.run();
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | LinkageError e) {
+        // The executor would swallow it silently; a linkage error means a broken installation: say so loudly.
         log.error("engine task failed", e);
       }
     });

@@ -35,6 +35,11 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   static final String EVENT_NAMESPACE = "default";
   /** Vhids handed out but possibly not yet visible in the cache: two new addresses never get the same one. */
   private final Map<String, Integer> recentAllocations = new HashMap<>();
+  private final dev.carpoperator.operator.OperatorMetrics metrics;
+
+  public VirtualAddressReconciler(dev.carpoperator.operator.OperatorMetrics metrics) {
+    this.metrics = metrics;
+  }
 
   @Override
   public UpdateControl<VirtualAddress> reconcile(VirtualAddress va, Context<VirtualAddress> context) {
@@ -49,7 +54,10 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
       result = AddressStatusAggregator.aggregate(va, clusterExists, selected, others, Instant.now());
       if (va.getSpec().getVhid() == null && result.status().getVhid() != null) recentAllocations.put(va.getMetadata().getName(), result.status().getVhid());
     }
-    for (AddressStatusAggregator.Event e : result.events()) record(context, va, e);
+    for (AddressStatusAggregator.Event e : result.events()) {
+      record(context, va, e);
+      metrics.event(e.reason(), e.warning());
+    }
 
     UpdateControl<VirtualAddress> control = StatusPatches.sameStatus(va.getStatus(), result.status())
         ? UpdateControl.noUpdate()
