@@ -36,6 +36,8 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   /** Vhids handed out but possibly not yet visible in the cache: two new addresses never get the same one. */
   private final Map<String, Integer> recentAllocations = new HashMap<>();
   private final dev.carpoperator.operator.OperatorMetrics metrics;
+  /** Last state seen per "address/node/vhid": each change becomes a StateChanged Event (ifstated users' log). */
+  private final Map<String, String> lastStates = new java.util.concurrent.ConcurrentHashMap<>();
 
   public VirtualAddressReconciler(dev.carpoperator.operator.OperatorMetrics metrics) {
     this.metrics = metrics;
@@ -54,6 +56,10 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
       result = AddressStatusAggregator.aggregate(va, clusterExists, selected, others, Instant.now());
       if (va.getSpec().getVhid() == null && result.status().getVhid() != null) recentAllocations.put(va.getMetadata().getName(), result.status().getVhid());
     }
+    for (AddressStatusAggregator.Event e : transitions(va)) {
+      record(context, va, e);
+      metrics.event(e.reason(), e.warning());
+    }
     for (AddressStatusAggregator.Event e : result.events()) {
       record(context, va, e);
       metrics.event(e.reason(), e.warning());
@@ -64,6 +70,24 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
         : UpdateControl.patchStatus(StatusPatches.fresh(va, new VirtualAddress(), result.status()));
     // A missing cluster may appear later, and a silent agent is only noticed with time: look again.
     return control.rescheduleAfter(clusterExists ? Duration.ofSeconds(60) : Duration.ofSeconds(10));
+  }
+
+  /** One Normal Event per node state change the agents reported since the last reconcile. */
+  private List<AddressStatusAggregator.Event> transitions(VirtualAddress va) {
+    if (va.getStatus() == null || va.getStatus().getNodes() == null) return List.of();
+    List<AddressStatusAggregator.Event> out = new java.util.ArrayList<>();
+    for (var n : va.getStatus().getNodes()) {
+      if (n.getState() == null) continue;
+      String key = va.getMetadata().getName() + "/" + n.getName() + "/" + n.getVhid();
+      String now = n.getState().name();
+      String before = lastStates.put(key, now);
+      // Seeded silently on first sight (e.g. after an operator restart) so old history is not replayed.
+      if (before != null && !before.equals(now)) {
+        out.add(new AddressStatusAggregator.Event(false, "StateChanged", n.getName() + ": vhid " + n.getVhid() + " " + before + " -> " + now
+            + (n.getReason() == null ? "" : " (" + n.getReason() + ")")));
+      }
+    }
+    return out;
   }
 
   /** Vhids claimed by the other addresses of the same cluster (treated as one segment). */

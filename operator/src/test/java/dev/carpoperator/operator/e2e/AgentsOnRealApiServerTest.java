@@ -189,6 +189,9 @@ class AgentsOnRealApiServerTest {
     await().atMost(WAIT).until(() -> admin.v1().events().inNamespace("default").list().getItems().stream()
         .anyMatch(e -> VA.equals(e.getInvolvedObject().getName()) && "MasterChanged".equals(e.getReason())
             && e.getMessage().contains("from mickey to minnie")));
+    await().atMost(WAIT).until(() -> admin.v1().events().inNamespace("default").list().getItems().stream()
+        .anyMatch(e -> VA.equals(e.getInvolvedObject().getName()) && "StateChanged".equals(e.getReason())
+            && e.getMessage().startsWith("minnie: vhid 1 BACKUP -> MASTER")));
 
     // mickey returns; with preempt (the example sets it) it takes back.
     startAgent("mickey");
