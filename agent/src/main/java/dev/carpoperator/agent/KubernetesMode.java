@@ -47,7 +47,7 @@ final class KubernetesMode {
         throw new UncheckedIOException("cannot serve metrics on port " + metricsPort, e);
       }
       return engine;
-    }, new SubnetInterfaceFinder());
+    }, new SubnetInterfaceFinder(), new dev.carpoperator.agent.actions.SystemActionExecutor(addressManager));
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -23,6 +23,24 @@ public record ActionPlan(List<Action> onStartup, List<Action> onMaster, List<Act
     return onStartup.isEmpty() && onMaster.isEmpty() && onBackup.isEmpty();
   }
 
+  /** Kubernetes mode: FirewallCluster.spec.actions (validated by the API server's schema). */
+  public static ActionPlan fromCrd(dev.carpoperator.api.v1alpha1.ActionsSpec spec, Duration handoverDelay) {
+    if (spec == null) return NONE;
+    return new ActionPlan(crd(spec.getOnStartup()), crd(spec.getOnMaster()), crd(spec.getOnBackup()), null, handoverDelay);
+  }
+
+  private static List<Action> crd(List<dev.carpoperator.api.v1alpha1.StateAction> list) {
+    return list == null ? List.of() : list.stream().map(ActionPlan::crdAction).toList();
+  }
+
+  static Action crdAction(dev.carpoperator.api.v1alpha1.StateAction a) {
+    if (a.getLink() != null) return new Action.Link(a.getLink().getName(), "up".equals(a.getLink().getState()));
+    if (a.getAddress() != null) return new Action.Address(a.getAddress().getInterfaceName(), a.getAddress().getAddress(),
+        !Boolean.FALSE.equals(a.getAddress().getPresent()));
+    var r = a.getRoute();
+    return new Action.Route(r.getDestination(), r.getVia(), r.getInterfaceName(), !Boolean.FALSE.equals(r.getPresent()));
+  }
+
   /** From a validated standalone config. */
   public static ActionPlan of(ActionsConfig c) {
     return new ActionPlan(actions(c.onStartup()), actions(c.onMaster()), actions(c.onBackup()), c.vhid(),

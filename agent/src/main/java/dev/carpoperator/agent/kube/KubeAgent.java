@@ -54,10 +54,23 @@ public final class KubeAgent implements AutoCloseable {
   private StatusReporter reporter;
   private Set<String> lastProblems = Set.of();
   private KubePlan applied;
+  private final dev.carpoperator.agent.actions.ActionExecutor actionExecutor;
+  private dev.carpoperator.agent.actions.ActionRunner actions;
+  /** How long onMaster waits when preempting a master that still runs, so its onBackup goes first. */
+  static final java.time.Duration HANDOVER_DELAY =
+      java.time.Duration.ofMillis(dev.carpoperator.agent.config.ActionsConfig.DEFAULT_HANDOVER_DELAY_MILLIS);
 
   /** {@code engineFactory} builds (not starts) the engine for the first plan. */
   public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
       Function<KubePlan, CarpEngine> engineFactory, KubePlan.InterfaceFinder interfaces) {
+    this(client, node, cluster, namespace, engineFactory, interfaces, null);
+  }
+
+  /** {@code actionExecutor} runs FirewallCluster.spec.actions; null runs none. */
+  public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
+      Function<KubePlan, CarpEngine> engineFactory, KubePlan.InterfaceFinder interfaces,
+      dev.carpoperator.agent.actions.ActionExecutor actionExecutor) {
+    this.actionExecutor = actionExecutor;
     this.client = client;
     this.node = node;
     this.cluster = cluster;
@@ -114,6 +127,12 @@ public final class KubeAgent implements AutoCloseable {
         reporter = new StatusReporter(client, node, () -> addressOf,
             ifName -> started.rejected(ifName, dev.carpoperator.agent.carp.RejectReason.BAD_AUTH));
         engine.addListener(reporter);
+        // Actions are read when the engine starts (like the standalone agent); onStartup runs before the first advert.
+        var plan0 = dev.carpoperator.agent.actions.ActionPlan.fromCrd(fwc == null ? null : fwc.getSpec().getActions(), HANDOVER_DELAY);
+        if (actionExecutor != null && !plan0.isEmpty()) {
+          actions = new dev.carpoperator.agent.actions.ActionRunner(plan0, actionExecutor, node, cluster, engine.metrics());
+          engine.addListener(actions);
+        }
         engine.start();
       } else if (!samePlan(plan, applied)) { // status writes also wake the informers: act only on real changes
         engine.reconfigure(plan.preempt(), plan.vhosts());
@@ -156,7 +175,9 @@ public final class KubeAgent implements AutoCloseable {
   public void close() {
     planner.shutdownNow();
     informers.forEach(SharedIndexInformer::close);
+    if (actions != null) actions.beforeShutdown(java.time.Duration.ofSeconds(15)); // onBackup before the bow-out
     if (engine != null) engine.close(); // bow out
+    if (actions != null) actions.close();
     if (reporter != null) reporter.close();
   }
 }

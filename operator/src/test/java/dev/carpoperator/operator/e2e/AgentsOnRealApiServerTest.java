@@ -74,6 +74,14 @@ class AgentsOnRealApiServerTest {
     operator = OperatorMain.start(new OperatorSettings("carp-system", "example/carp-agent:test", "IfNotPresent", false, "e2e", 0, false),
         o -> o.withKubernetesClient(admin).withCloseClientOnStop(false));
     apply(root.resolve("examples/active-standby"));
+    // ifstated-style actions from the CRD: the master carries a marker address, a backup drops it.
+    admin.resources(FirewallCluster.class).withName("mickey-minnie").edit(f -> {
+      var actions = new dev.carpoperator.api.v1alpha1.ActionsSpec();
+      actions.setOnMaster(List.of(markerAction(true)));
+      actions.setOnBackup(List.of(markerAction(false)));
+      f.getSpec().setActions(actions);
+      return f;
+    });
 
     lab = NetnsLab.create();
     lab.addHost("mickey", "192.0.2.11/24");
@@ -87,6 +95,26 @@ class AgentsOnRealApiServerTest {
       lab.host(node).startJava(node + "-api-bridge", ApiBridge.class.getName(), List.of(), Integer.toString(API_PORT_IN_HOSTS), bridge.socket().toString());
       startAgent(node);
     }
+  }
+
+  static final String MARKER = "203.0.113.1";
+
+  static dev.carpoperator.api.v1alpha1.StateAction markerAction(boolean present) {
+    var a = new dev.carpoperator.api.v1alpha1.StateAction.AddressAction();
+    a.setInterfaceName("eth0");
+    a.setAddress(MARKER + "/32");
+    a.setPresent(present);
+    var action = new dev.carpoperator.api.v1alpha1.StateAction();
+    action.setAddress(a);
+    return action;
+  }
+
+  static List<String> markerHolders() {
+    List<String> out = new ArrayList<>();
+    for (String n : List.of("mickey", "minnie")) {
+      if (lab.host(n).exec("ip", "-o", "addr", "show", "dev", NetnsLab.HOST_IF).stdout().contains(" " + MARKER + "/")) out.add(n);
+    }
+    return out;
   }
 
   static void apply(Path dir) throws IOException {
@@ -172,6 +200,7 @@ class AgentsOnRealApiServerTest {
     // Applying the example with agents running: mickey (advskew 0) is master, shown in status and kubectl.
     awaitMaster("mickey");
     await().atMost(WAIT).until(() -> holders().equals(List.of("mickey")));
+    await().atMost(WAIT).until(() -> markerHolders().equals(List.of("mickey"))); // onMaster ran on mickey only
     assertThat(ControlPlane.shared().kubectl("get", "va", VA)).containsPattern(VA + "\\s+1\\s+\\S+\\s+mickey\\s+True");
     VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
     assertThat(va.getStatus().getNodes()).extracting(n -> n.getName() + "=" + n.getState()).contains("mickey=MASTER", "minnie=BACKUP");
@@ -189,6 +218,7 @@ class AgentsOnRealApiServerTest {
     await().atMost(WAIT).until(() -> admin.v1().events().inNamespace("default").list().getItems().stream()
         .anyMatch(e -> VA.equals(e.getInvolvedObject().getName()) && "MasterChanged".equals(e.getReason())
             && e.getMessage().contains("from mickey to minnie")));
+    await().atMost(WAIT).until(() -> markerHolders().contains("minnie")); // minnie's onMaster followed the failover
     await().atMost(WAIT).until(() -> admin.v1().events().inNamespace("default").list().getItems().stream()
         .anyMatch(e -> VA.equals(e.getInvolvedObject().getName()) && "StateChanged".equals(e.getReason())
             && e.getMessage().startsWith("minnie: vhid 1 BACKUP -> MASTER")));
