@@ -56,6 +56,7 @@ public final class KubeAgent implements AutoCloseable {
   private KubePlan applied;
   private final dev.carpoperator.agent.actions.ActionExecutor actionExecutor;
   private dev.carpoperator.agent.actions.ActionRunner actions;
+  private dev.carpoperator.agent.notify.WebhookNotifier webhook;
   /** How long onMaster waits when preempting a master that still runs, so its onBackup goes first. */
   static final java.time.Duration HANDOVER_DELAY =
       java.time.Duration.ofMillis(dev.carpoperator.agent.config.ActionsConfig.DEFAULT_HANDOVER_DELAY_MILLIS);
@@ -133,6 +134,15 @@ public final class KubeAgent implements AutoCloseable {
           actions = new dev.carpoperator.agent.actions.ActionRunner(plan0, actionExecutor, node, cluster, engine.metrics());
           engine.addListener(actions);
         }
+        var hook = fwc == null || fwc.getSpec().getNotifications() == null ? null : fwc.getSpec().getNotifications().getWebhook();
+        if (hook != null) {
+          webhook = dev.carpoperator.agent.notify.WebhookNotifier.of(new dev.carpoperator.agent.config.NotificationsConfig.WebhookConfig(
+              hook.getUrl(),
+              hook.getTimeoutSeconds() == null ? dev.carpoperator.agent.config.NotificationsConfig.WebhookConfig.DEFAULT_TIMEOUT_SECONDS : hook.getTimeoutSeconds(),
+              hook.getRetries() == null ? dev.carpoperator.agent.config.NotificationsConfig.WebhookConfig.DEFAULT_RETRIES : hook.getRetries()),
+              cluster, engine.metrics());
+          engine.addListener(webhook);
+        }
         engine.start();
       } else if (!samePlan(plan, applied)) { // status writes also wake the informers: act only on real changes
         engine.reconfigure(plan.preempt(), plan.vhosts());
@@ -178,6 +188,7 @@ public final class KubeAgent implements AutoCloseable {
     if (actions != null) actions.beforeShutdown(java.time.Duration.ofSeconds(15)); // onBackup before the bow-out
     if (engine != null) engine.close(); // bow out
     if (actions != null) actions.close();
+    if (webhook != null) webhook.close(java.time.Duration.ofSeconds(3)); // deliver the shutdown's own changes
     if (reporter != null) reporter.close();
   }
 }

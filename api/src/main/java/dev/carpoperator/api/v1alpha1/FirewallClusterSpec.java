@@ -33,6 +33,9 @@ public class FirewallClusterSpec {
   @JsonPropertyDescription("Built-in actions on state changes (ifstated-style).")
   private ActionsSpec actions;
 
+  @JsonPropertyDescription("Notifications of state changes (a webhook).")
+  private NotificationsSpec notifications;
+
   @JsonPropertyDescription("Agent DaemonSet settings.")
   private AgentSpec agent = new AgentSpec();
 
@@ -48,6 +51,8 @@ public class FirewallClusterSpec {
   public void setSync(SyncSpec sync) { this.sync = sync; }
   public ActionsSpec getActions() { return actions; }
   public void setActions(ActionsSpec actions) { this.actions = actions; }
+  public NotificationsSpec getNotifications() { return notifications; }
+  public void setNotifications(NotificationsSpec notifications) { this.notifications = notifications; }
   public AgentSpec getAgent() { return agent; }
   public void setAgent(AgentSpec agent) { this.agent = agent; }
 }

@@ -52,6 +52,7 @@ class AgentsOnRealApiServerTest {
   static NetnsLab lab;
   static ApiBridge bridge;
   static Path agentKubeconfig;
+  static Path webhookLog;
   static final Map<String, LabProcess> agents = new java.util.HashMap<>();
 
   @BeforeAll
@@ -80,6 +81,11 @@ class AgentsOnRealApiServerTest {
       actions.setOnMaster(List.of(markerAction(true)));
       actions.setOnBackup(List.of(markerAction(false)));
       f.getSpec().setActions(actions);
+      var notifications = new dev.carpoperator.api.v1alpha1.NotificationsSpec();
+      var hook = new dev.carpoperator.api.v1alpha1.NotificationsSpec.Webhook();
+      hook.setUrl("http://192.0.2.12:8099/carp"); // the recorder in minnie's namespace, reached over the lab bridge
+      notifications.setWebhook(hook);
+      f.getSpec().setNotifications(notifications);
       return f;
     });
 
@@ -91,6 +97,9 @@ class AgentsOnRealApiServerTest {
         .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build()).getStatus().getToken();
     agentKubeconfig = lab.dir().resolve("agent-kubeconfig");
     Files.writeString(agentKubeconfig, ControlPlane.kubeconfigYaml("https://127.0.0.1:" + API_PORT_IN_HOSTS, token));
+    webhookLog = lab.dir().resolve("webhook.log");
+    lab.host("minnie").startJava("webhook-recorder", dev.carpoperator.testing.netns.WebhookRecorder.class.getName(), List.of(),
+        "192.0.2.12", "8099", webhookLog.toString());
     for (String node : List.of("mickey", "minnie")) {
       lab.host(node).startJava(node + "-api-bridge", ApiBridge.class.getName(), List.of(), Integer.toString(API_PORT_IN_HOSTS), bridge.socket().toString());
       startAgent(node);
@@ -107,6 +116,10 @@ class AgentsOnRealApiServerTest {
     var action = new dev.carpoperator.api.v1alpha1.StateAction();
     action.setAddress(a);
     return action;
+  }
+
+  static List<String> webhookLines() throws IOException {
+    return Files.exists(webhookLog) ? Files.readAllLines(webhookLog) : List.of();
   }
 
   static List<String> markerHolders() {
@@ -201,6 +214,8 @@ class AgentsOnRealApiServerTest {
     awaitMaster("mickey");
     await().atMost(WAIT).until(() -> holders().equals(List.of("mickey")));
     await().atMost(WAIT).until(() -> markerHolders().equals(List.of("mickey"))); // onMaster ran on mickey only
+    await().atMost(WAIT).until(() -> webhookLines().stream().anyMatch(l -> l.contains("\"node\":\"mickey\"") && l.contains("\"to\":\"MASTER\"")
+        && l.contains("\"cluster\":\"mickey-minnie\"")));
     assertThat(ControlPlane.shared().kubectl("get", "va", VA)).containsPattern(VA + "\\s+1\\s+\\S+\\s+mickey\\s+True");
     VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
     assertThat(va.getStatus().getNodes()).extracting(n -> n.getName() + "=" + n.getState()).contains("mickey=MASTER", "minnie=BACKUP");
@@ -219,6 +234,7 @@ class AgentsOnRealApiServerTest {
         .anyMatch(e -> VA.equals(e.getInvolvedObject().getName()) && "MasterChanged".equals(e.getReason())
             && e.getMessage().contains("from mickey to minnie")));
     await().atMost(WAIT).until(() -> markerHolders().contains("minnie")); // minnie's onMaster followed the failover
+    await().atMost(WAIT).until(() -> webhookLines().stream().anyMatch(l -> l.contains("\"node\":\"minnie\"") && l.contains("\"to\":\"MASTER\"")));
     await().atMost(WAIT).until(() -> admin.v1().events().inNamespace("default").list().getItems().stream()
         .anyMatch(e -> VA.equals(e.getInvolvedObject().getName()) && "StateChanged".equals(e.getReason())
             && e.getMessage().startsWith("minnie: vhid 1 BACKUP -> MASTER")));

@@ -1,0 +1,47 @@
+package dev.carpoperator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+
+/** Who is told about state changes, besides the Events on each VirtualAddress. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class NotificationsSpec {
+  @JsonPropertyDescription("An HTTP POST with a JSON body (cluster, vhid, interface, node, from, to, reason, time) for every state change, sent by the agent of the node that changed.")
+  private Webhook webhook;
+
+  public Webhook getWebhook() { return webhook; }
+  public void setWebhook(Webhook webhook) { this.webhook = webhook; }
+
+  public static class Webhook {
+    @Required
+    @Size(max = 2048)
+    @Pattern("^https?://.+")
+    @JsonPropertyDescription("Receiver URL (http or https), reachable from the nodes (agents run on the host network).")
+    private String url;
+
+    @Default("5")
+    @Min(1)
+    @Max(60)
+    @JsonPropertyDescription("Seconds to wait for each attempt.")
+    private Integer timeoutSeconds = 5;
+
+    @Default("3")
+    @Min(0)
+    @Max(10)
+    @JsonPropertyDescription("Retries after a failed attempt (transport errors, timeouts, 408, 429, 5xx), with backoff.")
+    private Integer retries = 3;
+
+    public String getUrl() { return url; }
+    public void setUrl(String url) { this.url = url; }
+    public Integer getTimeoutSeconds() { return timeoutSeconds; }
+    public void setTimeoutSeconds(Integer timeoutSeconds) { this.timeoutSeconds = timeoutSeconds; }
+    public Integer getRetries() { return retries; }
+    public void setRetries(Integer retries) { this.retries = retries; }
+  }
+}
