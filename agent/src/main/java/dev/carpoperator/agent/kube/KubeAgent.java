@@ -133,6 +133,9 @@ public final class KubeAgent implements AutoCloseable {
         if (actionExecutor != null && !plan0.isEmpty()) {
           actions = new dev.carpoperator.agent.actions.ActionRunner(plan0, actionExecutor, node, cluster, engine.metrics());
           engine.addListener(actions);
+          StatusReporter r = reporter;
+          actions.addReportListener(run -> r.actionsRan(run.failed(), run.results().stream()
+              .filter(x -> x.error() != null).map(x -> x.action().describe() + ": " + x.error()).findFirst().orElse(null)));
         }
         var hook = fwc == null || fwc.getSpec().getNotifications() == null ? null : fwc.getSpec().getNotifications().getWebhook();
         if (hook != null) {

@@ -47,6 +47,8 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   private final Thread worker;
   private volatile boolean stopped;
   private volatile boolean unreachable;
+  private volatile long failedActions;
+  private volatile String actionError;
 
   private final java.util.function.ToLongFunction<String> authFailuresOf; // cumulative, per interface
   private final Map<String, RecentCount> recentAuthFailures = new ConcurrentHashMap<>();
@@ -80,6 +82,14 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     latest.put(key, e);
     String va = addressOf.get().get(key);
     if (va != null) markDirty(va);
+  }
+
+  /** The outcome of the node's last action run (spec.actions); reported in every entry of this node. */
+  public void actionsRan(long failed, String firstError) {
+    boolean changed = failed != failedActions || !java.util.Objects.equals(firstError, actionError);
+    failedActions = failed;
+    actionError = firstError;
+    if (changed) for (String va : new LinkedHashSet<>(addressOf.get().values())) markDirty(va);
   }
 
   /** The set of addresses changed: entries of addresses that are no longer ours are withdrawn. */
@@ -155,6 +165,8 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
       NodeVhidStatus e = latest.get(key);
       if (name.equals(va) && e != null) {
         e.setLastReport(now);
+        e.setFailedActions(failedActions);
+        e.setActionError(actionError);
         String ifName = key.substring(0, key.indexOf('/'));
         long cumulative = authFailuresOf.applyAsLong(ifName);
         e.setAuthFailures(recentAuthFailures.computeIfAbsent(ifName, i -> new RecentCount(AUTH_WINDOW_MILLIS, System::currentTimeMillis)).read(cumulative));

@@ -36,6 +36,12 @@ public class NodeVhidStatus {
   @JsonPropertyDescription("Adverts rejected for a bad password since the agent started.")
   private Long authFailures;
 
+  @JsonPropertyDescription("Actions (spec.actions) that failed in the node's last run; 0 when they all succeeded.")
+  private Long failedActions;
+
+  @JsonPropertyDescription("The first failure of that run, e.g. \"link br0 up: Cannot find device\".")
+  private String actionError;
+
   @JsonPropertyDescription("When the agent last wrote this entry (RFC 3339).")
   private String lastReport;
 
@@ -55,6 +61,10 @@ public class NodeVhidStatus {
   public void setReason(String reason) { this.reason = reason; }
   public Long getAuthFailures() { return authFailures; }
   public void setAuthFailures(Long authFailures) { this.authFailures = authFailures; }
+  public Long getFailedActions() { return failedActions; }
+  public void setFailedActions(Long failedActions) { this.failedActions = failedActions; }
+  public String getActionError() { return actionError; }
+  public void setActionError(String actionError) { this.actionError = actionError; }
   public String getLastReport() { return lastReport; }
   public void setLastReport(String lastReport) { this.lastReport = lastReport; }
 }

@@ -29,6 +29,7 @@ public final class AddressStatusAggregator {
   public static final String MULTIPLE_MASTERS = "MultipleMasters";
   public static final String AUTHENTICATION_FAILURES = "AuthenticationFailures";
   public static final String AGENT_MISSING = "AgentMissing";
+  public static final String ACTIONS_FAILING = "ActionsFailing";
   /** An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone. */
   static final java.time.Duration AGENT_SILENCE = java.time.Duration.ofMinutes(3);
   public static final String MASTER_ELECTED = "MasterElected";
@@ -131,6 +132,14 @@ public final class AddressStatusAggregator {
         + " selected by FirewallCluster " + va.getSpec().getCluster() + " but " + (silent.size() == 1 ? "its agent has" : "their agents have")
         + " not reported for " + AGENT_SILENCE.toMinutes() + " minutes (is the agent pod running on the node?)");
 
+    List<String> failing = new ArrayList<>();
+    for (NodeVhidStatus n : reports) {
+      if (n.getFailedActions() != null && n.getFailedActions() > 0 && vhids.contains(n.getVhid()) && !failing.contains(n.getName())) {
+        failing.add(n.getName() + " (" + n.getFailedActions() + " failed" + (n.getActionError() == null ? "" : ": " + n.getActionError()) + ")");
+      }
+    }
+    if (!failing.isEmpty()) problems.add(ACTIONS_FAILING + ": state-change actions failed on " + String.join(", ", failing));
+
     String master = masters.isEmpty() ? null : String.join(",", masters);
     VirtualAddressStatus next = new VirtualAddressStatus();
     next.setNodes(null); // owned by the agents
@@ -153,8 +162,9 @@ public final class AddressStatusAggregator {
       }
     }
 
-    // Authentication failures and a missing agent degrade, but the address works while one master holds it.
-    boolean ready = problems.stream().allMatch(p -> p.startsWith(AUTHENTICATION_FAILURES) || p.startsWith(AGENT_MISSING));
+    // Authentication failures, a missing agent and failing actions degrade, but the address works while one master holds it.
+    boolean ready = problems.stream().allMatch(p -> p.startsWith(AUTHENTICATION_FAILURES) || p.startsWith(AGENT_MISSING)
+        || p.startsWith(ACTIONS_FAILING));
     String firstProblem = problems.isEmpty() ? null : problems.getFirst();
     String problemReason = firstProblem == null ? null : firstProblem.substring(0, firstProblem.indexOf(':'));
     String problemMessage = firstProblem == null ? null : firstProblem.substring(firstProblem.indexOf(':') + 2);

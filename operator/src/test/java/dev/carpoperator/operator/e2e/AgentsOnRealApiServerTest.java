@@ -78,7 +78,8 @@ class AgentsOnRealApiServerTest {
     // ifstated-style actions from the CRD: the master carries a marker address, a backup drops it.
     admin.resources(FirewallCluster.class).withName("mickey-minnie").edit(f -> {
       var actions = new dev.carpoperator.api.v1alpha1.ActionsSpec();
-      actions.setOnMaster(List.of(markerAction(true)));
+      // The second one fails (no such link): reported in status as ActionsFailing, and never blocks the election.
+      actions.setOnMaster(List.of(markerAction(true), dev.carpoperator.api.v1alpha1.StateAction.link("carp-none0", true)));
       actions.setOnBackup(List.of(markerAction(false)));
       f.getSpec().setActions(actions);
       var notifications = new dev.carpoperator.api.v1alpha1.NotificationsSpec();
@@ -216,6 +217,9 @@ class AgentsOnRealApiServerTest {
     await().atMost(WAIT).until(() -> markerHolders().equals(List.of("mickey"))); // onMaster ran on mickey only
     await().atMost(WAIT).until(() -> webhookLines().stream().anyMatch(l -> l.contains("\"node\":\"mickey\"") && l.contains("\"to\":\"MASTER\"")
         && l.contains("\"cluster\":\"mickey-minnie\"")));
+    await().atMost(WAIT).until(() -> admin.resources(VirtualAddress.class).withName(VA).get().getStatus().getConditions().stream()
+        .anyMatch(c -> CarpApi.CONDITION_DEGRADED.equals(c.getType()) && "ActionsFailing".equals(c.getReason())
+            && c.getMessage().contains("mickey (1 failed: link carp-none0 up")));
     assertThat(ControlPlane.shared().kubectl("get", "va", VA)).containsPattern(VA + "\\s+1\\s+\\S+\\s+mickey\\s+True");
     VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
     assertThat(va.getStatus().getNodes()).extracting(n -> n.getName() + "=" + n.getState()).contains("mickey=MASTER", "minnie=BACKUP");
@@ -251,8 +255,9 @@ class AgentsOnRealApiServerTest {
     // ...and when it is back, minnie's report catches up.
     bridge = ApiBridge.open(bridge.socket(), new InetSocketAddress("127.0.0.1", ControlPlane.shared().port()));
     awaitMaster("minnie");
-    String minnieLog = agents.get("minnie").output();
-    assertThat(minnieLog).contains("\"event\":\"status-report-failed\"", "\"event\":\"status-report-recovered\"");
+    // The "back" line follows the successful write, so it may come a moment after the status shows it.
+    await().atMost(WAIT).untilAsserted(() -> assertThat(agents.get("minnie").output())
+        .contains("\"event\":\"status-report-failed\"", "\"event\":\"status-report-recovered\""));
 
     // Split brain: mickey comes back but the two cannot hear each other (isolated switch ports: links stay up,
     // frames between them are dropped), so both are MASTER and both alive.
