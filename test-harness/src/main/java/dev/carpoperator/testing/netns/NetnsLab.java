@@ -129,6 +129,11 @@ public final class NetnsLab implements AutoCloseable {
      */
     public synchronized Host addHost(String name, String... cidrs) {
         ensureOpen();
+        return addHostIn(switchNs, name, cidrs);
+    }
+
+    /** A host whose {@code eth0} is plugged into the bridge of switch namespace {@code sw}. */
+    private Host addHostIn(String sw, String name, String... cidrs) {
         if (!HOST_NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("host name must match " + HOST_NAME + ": " + name);
         }
@@ -140,8 +145,8 @@ public final class NetnsLab implements AutoCloseable {
         String port = "p-" + name;
         int index = hosts.size() + 1;
         String mac = String.format("02:ca:00:00:%02x:%02x", seq & 0xff, index & 0xff);
-        ip(switchNs, "link", "add", port, "type", "veth", "peer", "name", HOST_IF, "netns", ns);
-        ip(switchNs, "link", "set", port, "master", BRIDGE, "up");
+        ip(sw, "link", "add", port, "type", "veth", "peer", "name", HOST_IF, "netns", ns);
+        ip(sw, "link", "set", port, "master", BRIDGE, "up");
         ip(ns, "link", "set", "lo", "up");
         ip(ns, "link", "set", HOST_IF, "address", mac, "up");
         Host host = new Host(name, ns, port, mac);
@@ -192,28 +197,7 @@ public final class NetnsLab implements AutoCloseable {
     /** Adds a host whose {@code eth0} is plugged into the switch {@code switchName} (see {@link #addSwitch}). */
     public synchronized Host addHostOn(String switchName, String name, String... cidrs) {
         ensureOpen();
-        String sw = switchNs(switchName);
-        if (!HOST_NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("host name must match " + HOST_NAME + ": " + name);
-        }
-        if (hosts.containsKey(name)) {
-            throw new IllegalArgumentException("host exists: " + name);
-        }
-        String ns = id + "-" + name;
-        addNamespace(ns);
-        int index = hosts.size() + 1;
-        String mac = String.format("02:ca:00:00:%02x:%02x", seq & 0xff, index & 0xff);
-        String port = "p-" + name;
-        ip(sw, "link", "add", port, "type", "veth", "peer", "name", HOST_IF, "netns", ns);
-        ip(sw, "link", "set", port, "master", BRIDGE, "up");
-        ip(ns, "link", "set", "lo", "up");
-        ip(ns, "link", "set", HOST_IF, "address", mac, "up");
-        Host host = new Host(name, ns, port, mac);
-        hosts.put(name, host);
-        for (String cidr : cidrs) {
-            host.addAddress(cidr);
-        }
-        return host;
+        return addHostIn(switchNs(switchName), name, cidrs);
     }
 
     /** Runs a command in an extra switch's namespace. */
