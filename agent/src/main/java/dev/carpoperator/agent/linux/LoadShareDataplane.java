@@ -73,6 +73,8 @@ public final class LoadShareDataplane {
     CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()), Thread::startVirtualThread);
     try (OutputStream in = p.getOutputStream()) {
       if (stdin != null) in.write(stdin.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      // The command died before reading its input (broken pipe): its exit status and output below say why.
     }
     try {
       if (!p.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
