@@ -18,9 +18,14 @@ COMPONENTS=(kube-apiserver kube-controller-manager kubectl)
 if [[ ${1:-} == --print ]]; then echo "$BIN_DIR"; exit 0; fi
 
 log() { printf '[control-plane] %s\n' "$*" >&2; }
-command -v go >/dev/null || { log "go is not installed: apt-get install golang-go (Go >= 1.24), or put go on PATH"; exit 1; }
+command -v go >/dev/null || { log "Go is not on PATH: install Go >= 1.21 (https://go.dev/dl or your distribution's backports) and retry"; exit 1; }
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [[ ! $go_minor =~ ^[0-9]+$ ]] || ((go_minor < 21)); then
+  log "$(go env GOVERSION) is too old: Go >= 1.21 is needed (it fetches the 1.24+ toolchain Kubernetes $K8S_VERSION requires)"; exit 1
+fi
 
-export GOFLAGS=-buildvcs=false CGO_ENABLED=0
+# GOTOOLCHAIN=auto lets Go 1.21-1.23 download the toolchain the modules ask for, through the Go module proxy.
+export GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTOOLCHAIN=auto
 mkdir -p "$BIN_DIR"
 work="$CACHE_ROOT/control-plane/src"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the tests and the lab need, if they are missing.
 # Needs root (apt-get). Safe to run again: installed packages are left alone.
+# Go is not installed from Debian (bookworm's 1.19 cannot build Kubernetes 1.34): scripts/build-control-plane.sh
+# needs Go >= 1.21 on PATH and fetches the toolchain it needs through the Go module proxy.
 set -euo pipefail
 
 PACKAGES=(
@@ -12,12 +14,10 @@ PACKAGES=(
   conntrack         # conntrack CLI, used by tests to inspect the kernel's table
   iputils-ping      # reachability checks inside test namespaces
   procps            # pkill/ps in test scripts
-  golang-go         # only used if no Go toolchain is on PATH (builds the control plane)
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
-  [[ $p == golang-go ]] && command -v go >/dev/null && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then echo "[deps] all Debian packages present"; exit 0; fi
