@@ -6,6 +6,8 @@ import dev.carpoperator.operator.cluster.FirewallClusterReconciler;
 import io.javaoperatorsdk.operator.Operator;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
 
 /** Runs the operator: both reconcilers, leader election, and /healthz and /readyz on the health port. */
 public final class OperatorMain {
@@ -20,12 +22,12 @@ public final class OperatorMain {
   }
 
   /** Builds, registers and starts the operator; the tests call this too. */
-  public static Operator start(OperatorSettings settings, java.util.function.Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
+  public static Operator start(OperatorSettings settings, Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
     return start(settings, new OperatorMetrics(), extra);
   }
 
   public static Operator start(OperatorSettings settings, OperatorMetrics metrics,
-      java.util.function.Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
+      Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
     Operator operator = new Operator(o -> {
       settings.configure(o);
       o.withMetrics(metrics.josdk());
@@ -47,7 +49,7 @@ public final class OperatorMain {
     server.createContext("/healthz", ex -> respond(ex, operator.getRuntimeInfo().allEventSourcesAreHealthy()));
     server.createContext("/readyz", ex -> respond(ex, operator.getRuntimeInfo().isStarted()));
     server.createContext("/metrics", ex -> {
-      byte[] body = metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      byte[] body = metrics.scrape().getBytes(StandardCharsets.UTF_8);
       ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
       ex.sendResponseHeaders(200, body.length);
       try (var out = ex.getResponseBody()) {

@@ -14,8 +14,8 @@ import dev.carpoperator.agent.carp.RejectReason;
 import dev.carpoperator.agent.carp.RejectionCounters;
 import dev.carpoperator.agent.carp.ReplayCookie;
 import dev.carpoperator.agent.carp.ValidationResult;
-import dev.carpoperator.agent.carp.VhostConfig;
 import dev.carpoperator.agent.carp.VhidOrder;
+import dev.carpoperator.agent.carp.VhostConfig;
 import dev.carpoperator.agent.carp.VhostKeys;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.agent.linux.LoadShareDataplane;
@@ -39,17 +39,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -92,7 +98,7 @@ public final class CarpEngine implements AutoCloseable {
   private Map<Group, Set<Integer>> appliedMasters;
   private volatile boolean stopped;
   private final NeighbourTable neighbours = new NeighbourTable();
-  private final List<EngineListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<EngineListener> listeners = new CopyOnWriteArrayList<>();
 
   /**
    * One vhid on one interface; {@code share} is set when the vhid is one of a load-shared group's; {@code peers}
@@ -146,7 +152,7 @@ public final class CarpEngine implements AutoCloseable {
     final String name;
     final Map<Integer, Vhost> vhosts = new LinkedHashMap<>();
     /** What the validator checks adverts against; updated when vhids come and go. */
-    final Map<Integer, VhostKeys> keys = new java.util.concurrent.ConcurrentHashMap<>();
+    final Map<Integer, VhostKeys> keys = new ConcurrentHashMap<>();
     final RejectionCounters counters;
     AdvertValidator validator;
     FrameIo io;
@@ -206,7 +212,7 @@ public final class CarpEngine implements AutoCloseable {
     this.addresses = addresses;
     this.frameIoFactory = frameIoFactory;
     this.preempt = preempt;
-    Map<String, RejectionCounters> counters = new java.util.concurrent.ConcurrentHashMap<>();
+    Map<String, RejectionCounters> counters = new ConcurrentHashMap<>();
     for (VhostSpec s : specs) {
       Link link = links.computeIfAbsent(s.interfaceName(), n -> new Link(n, counters.computeIfAbsent(n, x -> new RejectionCounters())));
       Vhost v = new Vhost(link, s, preempt, ReplayCookie.draw(random));
@@ -363,9 +369,9 @@ public final class CarpEngine implements AutoCloseable {
         if (removed + added > 0) log.info("configuration applied", kv("event", "reconfigure"), kv("stopped", removed), kv("started", added));
         return null;
       }).get(30, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       throw new IllegalStateException("reconfiguration failed", e.getCause());
-    } catch (java.util.concurrent.TimeoutException e) {
+    } catch (TimeoutException e) {
       throw new IllegalStateException("reconfiguration timed out", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -438,7 +444,7 @@ public final class CarpEngine implements AutoCloseable {
       RejectReason.BAD_VERSION, "not CARP version 2 (a VRRPv3 router on this segment?)",
       RejectReason.BAD_AUTH, "HMAC mismatch: the peer has another password or another address set for this vhid",
       RejectReason.LOOP, "our own advert came back: a network loop or a reflecting switch port");
-  private final Map<String, Long> lastRejectionLog = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, Long> lastRejectionLog = new ConcurrentHashMap<>();
 
   private void warnRejected(Link link, RejectReason reason, FrameParser.Packet p) {
     long now = System.nanoTime();
@@ -509,7 +515,7 @@ public final class CarpEngine implements AutoCloseable {
           for (Inet4Address peer : v.peers) {
             MacAddress peerMac = neighbours.lookup(v.link.name, peer);
             if (peerMac == null) throw new IOException("the MAC address of peer " + peer.getHostAddress() + " is not known yet (resolving)");
-            v.link.io.send(CarpFrames.ipv4(src, peerMac, from, peer, java.util.concurrent.ThreadLocalRandom.current().nextInt(0x10000), carp));
+            v.link.io.send(CarpFrames.ipv4(src, peerMac, from, peer, ThreadLocalRandom.current().nextInt(0x10000), carp));
           }
         }
       }
@@ -533,7 +539,7 @@ public final class CarpEngine implements AutoCloseable {
         kv("from", c.from().name()), kv("to", c.to().name()), kv("reason", c.reason().code()));
     if (listeners.isEmpty()) return;
     var change = new EngineListener.StateChange(node, v.link.name, v.spec.vhid(), c.from(), c.to(), c.reason().code(),
-        v.spec.advskew(), v.sm.demotion(), java.time.Instant.now());
+        v.spec.advskew(), v.sm.demotion(), Instant.now());
     for (EngineListener l : listeners) {
       try {
         l.stateChanged(change);

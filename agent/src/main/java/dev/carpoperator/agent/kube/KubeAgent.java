@@ -2,8 +2,16 @@ package dev.carpoperator.agent.kube;
 
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
+import dev.carpoperator.agent.actions.ActionExecutor;
+import dev.carpoperator.agent.actions.ActionPlan;
+import dev.carpoperator.agent.actions.ActionRunner;
+import dev.carpoperator.agent.carp.RejectReason;
+import dev.carpoperator.agent.config.ActionsConfig;
+import dev.carpoperator.agent.config.NotificationsConfig;
 import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.notify.WebhookNotifier;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.api.v1alpha1.SecretKeyRef;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -11,6 +19,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
@@ -54,12 +63,12 @@ public final class KubeAgent implements AutoCloseable {
   private StatusReporter reporter;
   private Set<String> lastProblems = Set.of();
   private KubePlan applied;
-  private final dev.carpoperator.agent.actions.ActionExecutor actionExecutor;
-  private dev.carpoperator.agent.actions.ActionRunner actions;
-  private dev.carpoperator.agent.notify.WebhookNotifier webhook;
+  private final ActionExecutor actionExecutor;
+  private ActionRunner actions;
+  private WebhookNotifier webhook;
   /** How long onMaster waits when preempting a master that still runs, so its onBackup goes first. */
-  static final java.time.Duration HANDOVER_DELAY =
-      java.time.Duration.ofMillis(dev.carpoperator.agent.config.ActionsConfig.DEFAULT_HANDOVER_DELAY_MILLIS);
+  static final Duration HANDOVER_DELAY =
+      Duration.ofMillis(ActionsConfig.DEFAULT_HANDOVER_DELAY_MILLIS);
 
   /** {@code engineFactory} builds (not starts) the engine for the first plan. */
   public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
@@ -70,7 +79,7 @@ public final class KubeAgent implements AutoCloseable {
   /** {@code actionExecutor} runs FirewallCluster.spec.actions; null runs none. */
   public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
       Function<KubePlan, CarpEngine> engineFactory, KubePlan.InterfaceFinder interfaces,
-      dev.carpoperator.agent.actions.ActionExecutor actionExecutor) {
+      ActionExecutor actionExecutor) {
     this.actionExecutor = actionExecutor;
     this.client = client;
     this.node = node;
@@ -126,12 +135,12 @@ public final class KubeAgent implements AutoCloseable {
         engine = engineFactory.apply(plan);
         CarpEngine started = engine;
         reporter = new StatusReporter(client, node, () -> addressOf,
-            ifName -> started.rejected(ifName, dev.carpoperator.agent.carp.RejectReason.BAD_AUTH));
+            ifName -> started.rejected(ifName, RejectReason.BAD_AUTH));
         engine.addListener(reporter);
         // Actions are read when the engine starts (like the standalone agent); onStartup runs before the first advert.
-        var plan0 = dev.carpoperator.agent.actions.ActionPlan.fromCrd(fwc == null ? null : fwc.getSpec().getActions(), HANDOVER_DELAY);
+        var plan0 = ActionPlan.fromCrd(fwc == null ? null : fwc.getSpec().getActions(), HANDOVER_DELAY);
         if (actionExecutor != null && !plan0.isEmpty()) {
-          actions = new dev.carpoperator.agent.actions.ActionRunner(plan0, actionExecutor, node, cluster, engine.metrics());
+          actions = new ActionRunner(plan0, actionExecutor, node, cluster, engine.metrics());
           engine.addListener(actions);
           StatusReporter r = reporter;
           actions.addReportListener(run -> r.actionsRan(run.failed(), run.results().stream()
@@ -139,10 +148,10 @@ public final class KubeAgent implements AutoCloseable {
         }
         var hook = fwc == null || fwc.getSpec().getNotifications() == null ? null : fwc.getSpec().getNotifications().getWebhook();
         if (hook != null) {
-          webhook = dev.carpoperator.agent.notify.WebhookNotifier.of(new dev.carpoperator.agent.config.NotificationsConfig.WebhookConfig(
+          webhook = WebhookNotifier.of(new NotificationsConfig.WebhookConfig(
               hook.getUrl(),
-              hook.getTimeoutSeconds() == null ? dev.carpoperator.agent.config.NotificationsConfig.WebhookConfig.DEFAULT_TIMEOUT_SECONDS : hook.getTimeoutSeconds(),
-              hook.getRetries() == null ? dev.carpoperator.agent.config.NotificationsConfig.WebhookConfig.DEFAULT_RETRIES : hook.getRetries()),
+              hook.getTimeoutSeconds() == null ? NotificationsConfig.WebhookConfig.DEFAULT_TIMEOUT_SECONDS : hook.getTimeoutSeconds(),
+              hook.getRetries() == null ? NotificationsConfig.WebhookConfig.DEFAULT_RETRIES : hook.getRetries()),
               cluster, engine.metrics());
           engine.addListener(webhook);
         }
@@ -170,7 +179,7 @@ public final class KubeAgent implements AutoCloseable {
     if (!plan.selected()) log.info("this node is not selected by FirewallCluster {}; running no vhid", cluster, kv("event", "not-selected"));
   }
 
-  private Optional<String> secretValue(dev.carpoperator.api.v1alpha1.SecretKeyRef ref) {
+  private Optional<String> secretValue(SecretKeyRef ref) {
     if (!namespace.equals(ref.getNamespace())) return Optional.empty(); // agents may read their own namespace only
     String key = ref.getKey() == null ? "password" : ref.getKey();
     return secrets.getStore().list().stream().filter(s -> ref.getName().equals(s.getMetadata().getName())).findFirst()
@@ -188,10 +197,10 @@ public final class KubeAgent implements AutoCloseable {
   public void close() {
     planner.shutdownNow();
     informers.forEach(SharedIndexInformer::close);
-    if (actions != null) actions.beforeShutdown(java.time.Duration.ofSeconds(15)); // onBackup before the bow-out
+    if (actions != null) actions.beforeShutdown(Duration.ofSeconds(15)); // onBackup before the bow-out
     if (engine != null) engine.close(); // bow out
     if (actions != null) actions.close();
-    if (webhook != null) webhook.close(java.time.Duration.ofSeconds(3)); // deliver the shutdown's own changes
+    if (webhook != null) webhook.close(Duration.ofSeconds(3)); // deliver the shutdown's own changes
     if (reporter != null) reporter.close();
   }
 }

@@ -16,10 +16,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +52,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   private volatile long failedActions;
   private volatile String actionError;
 
-  private final java.util.function.ToLongFunction<String> authFailuresOf; // cumulative, per interface
+  private final ToLongFunction<String> authFailuresOf; // cumulative, per interface
   private final Map<String, RecentCount> recentAuthFailures = new ConcurrentHashMap<>();
   static final long AUTH_WINDOW_MILLIS = 5 * 60_000;
 
@@ -60,7 +62,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
 
   /** {@code authFailuresOf} gives the adverts rejected for a bad HMAC on an interface since the agent started. */
   public StatusReporter(KubernetesClient client, String node, Supplier<Map<String, String>> addressOf,
-      java.util.function.ToLongFunction<String> authFailuresOf) {
+      ToLongFunction<String> authFailuresOf) {
     this.client = client;
     this.node = node;
     this.addressOf = addressOf;
@@ -86,7 +88,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
 
   /** The outcome of the node's last action run (spec.actions); reported in every entry of this node. */
   public void actionsRan(long failed, String firstError) {
-    boolean changed = failed != failedActions || !java.util.Objects.equals(firstError, actionError);
+    boolean changed = failed != failedActions || !Objects.equals(firstError, actionError);
     failedActions = failed;
     actionError = firstError;
     if (changed) for (String va : new LinkedHashSet<>(addressOf.get().values())) markDirty(va);

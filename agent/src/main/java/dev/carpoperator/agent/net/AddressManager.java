@@ -10,8 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Adds and removes virtual addresses and reads link state with iproute2's {@code ip}.
@@ -143,7 +146,7 @@ public class AddressManager implements AutoCloseable {
     public void remove(String ifName, String cidr) throws IOException {
         String c = normalise(cidr);
         String error = change("addr", "del", c, "dev", checkName(ifName));
-        if (error != null && NOT_PRESENT.stream().noneMatch(error.toLowerCase(java.util.Locale.ROOT)::contains)) {
+        if (error != null && NOT_PRESENT.stream().noneMatch(error.toLowerCase(Locale.ROOT)::contains)) {
             throw new AddressException("cannot remove " + c + " from " + ifName + ": " + error);
         }
     }
@@ -184,7 +187,7 @@ public class AddressManager implements AutoCloseable {
     public void removeRoute(String destination, String via, String ifName) throws IOException {
         String error = change(routeArgs("del", destination, via, ifName));
         // deleting a missing route: ESRCH, "No such process"
-        if (error != null && !error.toLowerCase(java.util.Locale.ROOT).contains("no such process")) {
+        if (error != null && !error.toLowerCase(Locale.ROOT).contains("no such process")) {
             throw new AddressException("cannot remove the route " + destination + ": " + error);
         }
     }
@@ -284,7 +287,7 @@ public class AddressManager implements AutoCloseable {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new AddressException(String.join(" ", cmd) + ": interrupted", e);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             throw new AddressException(String.join(" ", cmd) + ": cannot read its error output", e);
         }
     }

@@ -7,7 +7,9 @@ import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
 import dev.carpoperator.operator.status.Conditions;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -31,7 +33,7 @@ public final class AddressStatusAggregator {
   public static final String AGENT_MISSING = "AgentMissing";
   public static final String ACTIONS_FAILING = "ActionsFailing";
   /** An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone. */
-  static final java.time.Duration AGENT_SILENCE = java.time.Duration.ofMinutes(3);
+  static final Duration AGENT_SILENCE = Duration.ofMinutes(3);
   public static final String MASTER_ELECTED = "MasterElected";
   public static final String MASTER_CHANGED = "MasterChanged";
 
@@ -59,7 +61,7 @@ public final class AddressStatusAggregator {
   private static Instant parse(String t) {
     try {
       return t == null ? null : Instant.parse(t);
-    } catch (java.time.format.DateTimeParseException e) {
+    } catch (DateTimeParseException e) {
       return null;
     }
   }
@@ -68,7 +70,7 @@ public final class AddressStatusAggregator {
     if (a == null || b == null) return false;
     try {
       return Instant.parse(a).isAfter(Instant.parse(b));
-    } catch (java.time.format.DateTimeParseException e) {
+    } catch (DateTimeParseException e) {
       return false;
     }
   }

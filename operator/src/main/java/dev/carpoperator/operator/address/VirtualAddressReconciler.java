@@ -1,8 +1,10 @@
 package dev.carpoperator.operator.address;
 
 import dev.carpoperator.api.v1alpha1.CarpNode;
+import dev.carpoperator.api.v1alpha1.ClusterNodeStatus;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import dev.carpoperator.operator.OperatorMetrics;
 import dev.carpoperator.operator.status.StatusPatches;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
@@ -12,12 +14,14 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,11 +39,11 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   static final String EVENT_NAMESPACE = "default";
   /** Vhids handed out but possibly not yet visible in the cache: two new addresses never get the same one. */
   private final Map<String, Integer> recentAllocations = new HashMap<>();
-  private final dev.carpoperator.operator.OperatorMetrics metrics;
+  private final OperatorMetrics metrics;
   /** Last state seen per "address/node/vhid": each change becomes a StateChanged Event (ifstated users' log). */
-  private final Map<String, String> lastStates = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, String> lastStates = new ConcurrentHashMap<>();
 
-  public VirtualAddressReconciler(dev.carpoperator.operator.OperatorMetrics metrics) {
+  public VirtualAddressReconciler(OperatorMetrics metrics) {
     this.metrics = metrics;
   }
 
@@ -49,7 +53,7 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
     FirewallCluster fwc = context.getClient().resources(FirewallCluster.class).withName(cluster).get();
     boolean clusterExists = fwc != null;
     List<String> selected = fwc == null || fwc.getStatus() == null ? List.of()
-        : fwc.getStatus().getNodes().stream().map(dev.carpoperator.api.v1alpha1.ClusterNodeStatus::getName).toList();
+        : fwc.getStatus().getNodes().stream().map(ClusterNodeStatus::getName).toList();
     AddressStatusAggregator.Result result;
     synchronized (recentAllocations) {
       Set<Integer> others = vhidsOfOthers(va, context);
@@ -75,7 +79,7 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   /** One Normal Event per node state change the agents reported since the last reconcile. */
   private List<AddressStatusAggregator.Event> transitions(VirtualAddress va) {
     if (va.getStatus() == null || va.getStatus().getNodes() == null) return List.of();
-    List<AddressStatusAggregator.Event> out = new java.util.ArrayList<>();
+    List<AddressStatusAggregator.Event> out = new ArrayList<>();
     for (var n : va.getStatus().getNodes()) {
       if (n.getState() == null) continue;
       String key = va.getMetadata().getName() + "/" + n.getName() + "/" + n.getVhid();
