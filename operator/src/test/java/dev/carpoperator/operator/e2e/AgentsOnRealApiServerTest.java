@@ -76,19 +76,18 @@ class AgentsOnRealApiServerTest {
         o -> o.withKubernetesClient(admin).withCloseClientOnStop(false));
     apply(root.resolve("examples/active-standby"));
     // ifstated-style actions from the CRD: the master carries a marker address, a backup drops it.
-    admin.resources(FirewallCluster.class).withName("mickey-minnie").edit(f -> {
-      var actions = new dev.carpoperator.api.v1alpha1.ActionsSpec();
-      // The second one fails (no such link): reported in status as ActionsFailing, and never blocks the election.
-      actions.setOnMaster(List.of(markerAction(true), dev.carpoperator.api.v1alpha1.StateAction.link("carp-none0", true)));
-      actions.setOnBackup(List.of(markerAction(false)));
-      f.getSpec().setActions(actions);
-      var notifications = new dev.carpoperator.api.v1alpha1.NotificationsSpec();
-      var hook = new dev.carpoperator.api.v1alpha1.NotificationsSpec.Webhook();
-      hook.setUrl("http://192.0.2.12:8099/carp"); // the recorder in minnie's namespace, reached over the lab bridge
-      notifications.setWebhook(hook);
-      f.getSpec().setNotifications(notifications);
-      return f;
-    });
+    var actions = new dev.carpoperator.api.v1alpha1.ActionsSpec();
+    // The second one fails (no such link): reported in status as ActionsFailing, and never blocks the election.
+    actions.setOnMaster(List.of(markerAction(true), dev.carpoperator.api.v1alpha1.StateAction.link("carp-none0", true)));
+    actions.setOnBackup(List.of(markerAction(false)));
+    var notifications = new dev.carpoperator.api.v1alpha1.NotificationsSpec();
+    var hook = new dev.carpoperator.api.v1alpha1.NotificationsSpec.Webhook();
+    hook.setUrl("http://192.0.2.12:8099/carp"); // the recorder in minnie's namespace, reached over the lab bridge
+    notifications.setWebhook(hook);
+    // A merge patch of just these two fields: no resourceVersion, so no conflict with the operator's status writes.
+    String patch = admin.getKubernetesSerialization().asJson(Map.of("spec", Map.of("actions", actions, "notifications", notifications)));
+    admin.resources(FirewallCluster.class).withName("mickey-minnie")
+        .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch);
 
     lab = NetnsLab.create();
     lab.addHost("mickey", "192.0.2.11/24");
