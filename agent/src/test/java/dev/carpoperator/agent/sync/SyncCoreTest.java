@@ -1,0 +1,308 @@
+package dev.carpoperator.agent.sync;
+
+import static dev.carpoperator.agent.sync.ConntrackKernel.EventType.DESTROY;
+import static dev.carpoperator.agent.sync.ConntrackKernel.EventType.NEW;
+import static dev.carpoperator.agent.sync.ConntrackKernel.EventType.UPDATE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.carpoperator.agent.pfsync.Pfsync;
+import dev.carpoperator.agent.pfsync.PfsyncDecodeResult;
+import dev.carpoperator.agent.pfsync.PfsyncDecoder;
+import dev.carpoperator.agent.pfsync.PfsyncMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The sync protocol between two cores over an in-memory wire, with a fake clock and in-memory kernel tables. */
+class SyncCoreTest {
+  static final long MS = 1_000_000L;
+  static final long S = 1_000 * MS;
+
+  /** One node: its core, its kernel table, what it sent. */
+  static final class Node {
+    final InMemoryConntrack kernel = new InMemoryConntrack();
+    final List<BulkState> bulkStates = new ArrayList<>();
+    final SyncCore core;
+    final List<byte[]> sent = new ArrayList<>();
+
+    Node(int hostId) {
+      var settings = new SyncCore.Settings(hostId, (long) hostId << 32, Pfsync.payloadBudget(1500) - SyncEnvelope.TRAILER_LENGTH,
+          50 * MS, 2 * MS, 2 * S, 30 * S);
+      core = new SyncCore(settings, kernel, new SyncCore.Observer() {
+        @Override
+        public void bulkStateChanged(BulkState from, BulkState to, String detail) { bulkStates.add(to); }
+      }, new SyncCounters());
+    }
+  }
+
+  long now = 1_000 * S;
+  final Node a = new Node(0x0a0a0a0a);
+  final Node b = new Node(0x0b0b0b0b);
+
+  /** Advances the clock in steps, delivering every packet either node sends to the other. */
+  void run(long duration) {
+    long end = now + duration;
+    while (now < end) {
+      exchange();
+      now += MS;
+    }
+    exchange();
+  }
+
+  void exchange() {
+    for (int round = 0; round < 10; round++) {
+      List<byte[]> fromA = a.core.poll(now);
+      List<byte[]> fromB = b.core.poll(now);
+      a.sent.addAll(fromA);
+      b.sent.addAll(fromB);
+      if (fromA.isEmpty() && fromB.isEmpty()) return;
+      for (byte[] p : fromA) b.core.receive(p, 0, p.length, now);
+      for (byte[] p : fromB) a.core.receive(p, 0, p.length, now);
+    }
+  }
+
+  static List<PfsyncMessage> messages(List<byte[]> packets) {
+    List<PfsyncMessage> out = new ArrayList<>();
+    for (byte[] p : packets) out.addAll(((PfsyncDecodeResult.Decoded) PfsyncDecoder.decode(p)).messages());
+    return out;
+  }
+
+  void startBoth() {
+    a.core.start(now, List.of(), false);
+    b.core.start(now, List.of(), false);
+  }
+
+  @Test
+  void newConnectionReachesThePeerAsInsertAndLandsInItsKernelLiberally() {
+    startBoth();
+    ConntrackEntry e = Entries.tcp(40000, ConntrackEntry.TCP_ESTABLISHED);
+    a.kernel.apply(e);
+    a.core.kernelEvent(NEW, e, now);
+    run(100 * MS);
+
+    assertThat(messages(a.sent)).singleElement().isInstanceOf(PfsyncMessage.Ins.class);
+    ConntrackEntry copy = b.kernel.table.get(e.key());
+    assertThat(copy).isNotNull();
+    assertThat(copy.reply()).isEqualTo(e.reply());
+    assertThat(copy.tcpState()).isEqualTo(ConntrackEntry.TCP_ESTABLISHED);
+    assertThat(copy.tcpFlagsOriginal() & ConntrackEntry.TCP_FLAG_BE_LIBERAL).isNotZero();
+    assertThat(copy.wscaleOriginal()).isEqualTo(7);
+    assertThat(copy.wscaleReply()).isEqualTo(9);
+    assertThat(copy.timeoutSeconds()).isEqualTo(432000);
+    assertThat(b.core.counters().statesApplied.get()).isEqualTo(1);
+    assertThat(b.sent).as("the receiver does not echo").isEmpty();
+  }
+
+  @Test
+  void sourceNatMappingIsRecreatedOnThePeer() {
+    startBoth();
+    ConntrackEntry e = Entries.tcpSnat(40001, 61001);
+    a.core.kernelEvent(NEW, e, now);
+    run(100 * MS);
+    ConntrackEntry copy = b.kernel.table.get(e.key());
+    assertThat(copy.reply()).isEqualTo(e.reply());
+    assertThat(copy.sourceNat()).isTrue();
+    assertThat(copy.destinationNat()).isFalse();
+  }
+
+  @Test
+  void changesAreBatchedWithinTheDelayAndFillPackets() {
+    startBoth();
+    for (int i = 0; i < 100; i++) a.core.kernelEvent(NEW, Entries.tcp(41000 + i, ConntrackEntry.TCP_ESTABLISHED), now);
+    // Full packets go at once; the remainder waits for the delay.
+    List<byte[]> immediately = a.core.poll(now);
+    assertThat(immediately).hasSize(20); // 5 states of 264 bytes per 1444-byte budget
+    for (byte[] p : immediately) b.core.receive(p, 0, p.length, now);
+    assertThat(b.kernel.table).hasSize(100);
+
+    a.core.kernelEvent(NEW, Entries.tcp(42000, ConntrackEntry.TCP_ESTABLISHED), now);
+    assertThat(a.core.poll(now + 49 * MS)).isEmpty();
+    assertThat(a.core.poll(now + 50 * MS)).hasSize(1);
+  }
+
+  @Test
+  void updateTravelsCompressedAndDeleteRemovesThePeersCopy() {
+    startBoth();
+    ConntrackEntry e = Entries.tcp(40002, ConntrackEntry.TCP_ESTABLISHED);
+    a.core.kernelEvent(NEW, e, now);
+    run(100 * MS);
+    ConntrackEntry closing = e.withDynamic(e.status(), 120, ConntrackEntry.TCP_FIN_WAIT);
+    a.core.kernelEvent(UPDATE, closing, now);
+    run(100 * MS);
+    assertThat(messages(a.sent)).last().isInstanceOf(PfsyncMessage.UpdC.class);
+    assertThat(b.kernel.table.get(e.key()).tcpState()).isEqualTo(ConntrackEntry.TCP_FIN_WAIT);
+    assertThat(b.kernel.table.get(e.key()).timeoutSeconds()).isEqualTo(120);
+
+    a.core.kernelEvent(DESTROY, closing, now);
+    run(100 * MS);
+    assertThat(messages(a.sent)).last().isInstanceOf(PfsyncMessage.DelC.class);
+    assertThat(b.kernel.table).isEmpty();
+    assertThat(b.core.tableSize()).isZero();
+  }
+
+  @Test
+  void aConnectionOpenedAndClosedWithinTheDelayIsNeverSent() {
+    startBoth();
+    ConntrackEntry e = Entries.tcp(40003, ConntrackEntry.TCP_SYN_SENT);
+    a.core.kernelEvent(NEW, e, now);
+    a.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 100, ConntrackEntry.TCP_ESTABLISHED), now);
+    a.core.kernelEvent(DESTROY, e, now);
+    run(200 * MS);
+    assertThat(a.sent).isEmpty();
+  }
+
+  @Test
+  void compressedUpdateForAnUnknownStateIsAnsweredByRequestAndFullUpdate() {
+    startBoth();
+    ConntrackEntry e = Entries.tcp(40004, ConntrackEntry.TCP_ESTABLISHED);
+    a.core.kernelEvent(NEW, e, now);
+    a.core.poll(now + S); // the INS is lost on the wire
+    a.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 400000, ConntrackEntry.TCP_ESTABLISHED), now);
+    run(200 * MS);
+    assertThat(messages(b.sent)).singleElement().isEqualTo(new PfsyncMessage.UpdReq((long) 0x0a0a0a0a << 32, 0x0a0a0a0a));
+    assertThat(messages(a.sent)).last().isInstanceOf(PfsyncMessage.Upd.class);
+    assertThat(b.kernel.table).containsKey(e.key());
+    assertThat(b.core.counters().updatesRequested.get()).isEqualTo(1);
+  }
+
+  @Test
+  void anEntryThatMerelyExpiresOnTheBackupDoesNotDeleteTheMastersState() {
+    startBoth();
+    ConntrackEntry e = Entries.udp(5353, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED, 120);
+    a.core.kernelEvent(NEW, e, now);
+    run(100 * MS);
+    assertThat(b.kernel.table).containsKey(e.key());
+    b.kernel.table.clear();
+    b.core.kernelEvent(DESTROY, e, now); // timed out on b, where no traffic flows
+    run(100 * MS);
+    assertThat(b.sent).isEmpty();
+    assertThat(a.core.tableSize()).isEqualTo(1);
+  }
+
+  @Test
+  void afterFailoverTheNewMasterAnnouncesDeletionOfStatesItCarriedTraffic() {
+    startBoth();
+    ConntrackEntry e = Entries.tcp(40005, ConntrackEntry.TCP_ESTABLISHED);
+    a.core.kernelEvent(NEW, e, now);
+    run(100 * MS);
+    // b took over; the connection closes through b
+    b.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 120, ConntrackEntry.TCP_TIME_WAIT), now);
+    b.core.kernelEvent(DESTROY, e, now);
+    run(100 * MS);
+    assertThat(messages(b.sent)).last().isEqualTo(new PfsyncMessage.DelC((long) 0x0a0a0a0a << 32, 0x0a0a0a0a));
+    assertThat(a.core.tableSize()).isZero();
+  }
+
+  @Test
+  void staleUpdateIsRefusedAndTheNewerStateReannounced() {
+    startBoth();
+    ConntrackEntry e = Entries.tcp(40006, ConntrackEntry.TCP_ESTABLISHED);
+    a.core.kernelEvent(NEW, e, now);
+    run(100 * MS);
+    b.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 120, ConntrackEntry.TCP_FIN_WAIT), now);
+    // a's update saying ESTABLISHED crosses b's FIN_WAIT on the wire
+    a.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 431000, ConntrackEntry.TCP_ESTABLISHED), now);
+    run(200 * MS);
+    assertThat(b.core.counters().staleUpdates.get()).isEqualTo(1);
+    assertThat(a.kernel.table.get(e.key()).tcpState()).isEqualTo(ConntrackEntry.TCP_FIN_WAIT);
+  }
+
+  @Test
+  void lateJoinerGetsTheWholeTableByBulkUpdatePacedAndInOrder() {
+    a.core.start(now, List.of(), false);
+    for (int i = 0; i < 50; i++) {
+      ConntrackEntry e = Entries.tcp(43000 + i, ConntrackEntry.TCP_ESTABLISHED);
+      a.kernel.apply(e);
+      a.core.kernelEvent(NEW, e, now);
+    }
+    a.core.poll(now + S); // sent before b existed
+    b.core.start(now, List.of(), true);
+    assertThat(b.core.bulkState()).isEqualTo(BulkState.REQUESTING);
+    exchange();
+    assertThat(b.core.bulkState()).as("paced: one packet per 2 ms").isEqualTo(BulkState.RECEIVING);
+    run(100 * MS);
+    assertThat(b.bulkStates).containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
+    assertThat(b.kernel.table).hasSize(50);
+    assertThat(b.core.bulkReceived()).isEqualTo(50);
+    List<PfsyncMessage> bulk = messages(a.sent);
+    assertThat(bulk.getFirst()).isEqualTo(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.START));
+    assertThat(bulk.getLast()).isEqualTo(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.END));
+    assertThat(a.sent).hasSize(10); // 50 states at 5 per packet, the BUS messages ride along
+  }
+
+  @Test
+  void bulkRequestIsRepeatedThenGivenUpWhenNobodyAnswers() {
+    b.core.start(now, List.of(), true);
+    List<byte[]> sent = new ArrayList<>();
+    for (long t = 0; t <= 31 * S; t += 10 * MS) sent.addAll(b.core.poll(now + t));
+    assertThat(messages(sent)).hasSize(15).allMatch(PfsyncMessage.UpdReq.BULK::equals); // every 2 s for 30 s
+    assertThat(b.core.bulkState()).isEqualTo(BulkState.TIMED_OUT);
+  }
+
+  @Test
+  void refreshReannouncesStatesWhoseTimerTheKernelKeepsRefreshing() {
+    startBoth();
+    ConntrackEntry e = Entries.udp(5354, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED, 120);
+    a.core.kernelEvent(NEW, e, now);
+    run(100 * MS);
+    int before = a.sent.size();
+    now += 30 * S;
+    a.core.refresh(List.of(e), now); // traffic keeps the timer at 120 s: the peer copy has 90 s left
+    run(100 * MS);
+    assertThat(a.sent).hasSize(before);
+    now += 40 * S;
+    a.core.refresh(List.of(e), now); // peer copy has 50 s left, less than half of 120
+    run(100 * MS);
+    assertThat(messages(a.sent.subList(before, a.sent.size()))).singleElement().isInstanceOf(PfsyncMessage.UpdC.class);
+    assertThat(b.kernel.table.get(e.key()).timeoutSeconds()).isEqualTo(120);
+  }
+
+  @Test
+  void refreshAnnouncesEntriesWhoseEventsWereLostAndForgetsVanishedOnes() {
+    startBoth();
+    ConntrackEntry kept = Entries.tcp(40010, ConntrackEntry.TCP_ESTABLISHED);
+    ConntrackEntry gone = Entries.tcp(40011, ConntrackEntry.TCP_ESTABLISHED);
+    a.core.kernelEvent(NEW, gone, now);
+    run(100 * MS);
+    a.core.refresh(List.of(kept), now);
+    run(100 * MS);
+    assertThat(b.kernel.table).containsOnlyKeys(kept.key());
+  }
+
+  @Test
+  void kernelRefusalIsCountedAndNothingElseBreaks() {
+    startBoth();
+    b.kernel.refuseWrites = true;
+    a.core.kernelEvent(NEW, Entries.tcp(40020, ConntrackEntry.TCP_ESTABLISHED), now);
+    run(100 * MS);
+    assertThat(b.core.counters().statesRejected("kernel_create")).isEqualTo(1);
+    b.kernel.refuseWrites = false;
+    a.core.kernelEvent(NEW, Entries.tcp6(40021), now);
+    run(100 * MS);
+    assertThat(b.kernel.table).hasSize(1);
+  }
+
+  @Test
+  void clearRemovesEveryStateOfThatCreator() {
+    startBoth();
+    for (int i = 0; i < 3; i++) a.core.kernelEvent(NEW, Entries.tcp(44000 + i, ConntrackEntry.TCP_ESTABLISHED), now);
+    run(100 * MS);
+    byte[] clr = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(List.of(new PfsyncMessage.Clr("", 0x0a0a0a0a)), 1480).getFirst();
+    b.core.receive(clr, 0, clr.length, now);
+    assertThat(b.kernel.table).isEmpty();
+  }
+
+  @Test
+  void hostileBytesNeverThrowAndAreCounted() {
+    startBoth();
+    Random r = new Random(5);
+    for (int i = 0; i < 20_000; i++) {
+      byte[] p = new byte[r.nextInt(400)];
+      r.nextBytes(p);
+      if (p.length > 4 && r.nextBoolean()) { p[0] = 6; p[2] = (byte) (p.length >> 8); p[3] = (byte) p.length; }
+      b.core.receive(p, 0, p.length, now);
+    }
+    assertThat(b.core.counters().packetsRejected()).isNotEmpty();
+  }
+}
