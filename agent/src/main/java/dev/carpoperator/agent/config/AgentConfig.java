@@ -17,7 +17,8 @@ public record AgentConfig(
     DemotionConfig demotion,
     String logFormat,
     ActionsConfig actions,
-    NotificationsConfig notifications) {
+    NotificationsConfig notifications,
+    SyncConfig sync) {
 
   @JsonCreator
   public AgentConfig(
@@ -28,10 +29,11 @@ public record AgentConfig(
       @JsonProperty("demotion") DemotionConfig demotion,
       @JsonProperty("logFormat") String logFormat,
       @JsonProperty("actions") ActionsConfig actions,
-      @JsonProperty("notifications") NotificationsConfig notifications) {
+      @JsonProperty("notifications") NotificationsConfig notifications,
+      @JsonProperty("sync") SyncConfig sync) {
     this(node, Boolean.TRUE.equals(preempt), virtualAddresses == null ? List.of() : List.copyOf(virtualAddresses), metricsPort,
         demotion == null ? DemotionConfig.DEFAULTS : demotion, logFormat == null ? "json" : logFormat,
-        actions == null ? ActionsConfig.NONE : actions, notifications == null ? NotificationsConfig.NONE : notifications);
+        actions == null ? ActionsConfig.NONE : actions, notifications == null ? NotificationsConfig.NONE : notifications, sync);
   }
 
   /** Demotion settings, as in FirewallCluster.spec.demotion. */

@@ -111,7 +111,41 @@ public final class ConfigLoader {
       }
     }
     ActionsValidator.validate(c, p); // actions and notifications
+    if (c.sync() != null) validateSync(c.sync(), baseDir, p);
     return p;
+  }
+
+  private static void validateSync(SyncConfig s, Path baseDir, List<String> p) {
+    if (s.interfaceName() == null) p.add("sync.interface: required (the link the firewalls sync over, ideally dedicated)");
+    else if (!INTERFACE_NAME.matcher(s.interfaceName()).matches()) p.add("sync.interface: '" + s.interfaceName() + "' is not a Linux interface name");
+    for (int j = 0; j < s.peers().size(); j++) {
+      InetAddress peer = parseIp(s.peers().get(j));
+      if (peer == null) p.add("sync.peers[" + j + "]: '" + s.peers().get(j) + "' is not an IP address");
+      else if (!(peer instanceof java.net.Inet4Address)) p.add("sync.peers[" + j + "]: '" + s.peers().get(j) + "' is IPv6; sync peers are IPv4 (as OpenBSD's pfsync)");
+    }
+    if (!Set.of(SyncConfig.AUTHENTICATED, SyncConfig.BSD_COMPATIBLE).contains(s.mode())) {
+      p.add("sync.mode: must be authenticated or bsd-compatible, got '" + s.mode() + "'");
+    } else if (s.authenticated()) {
+      if (s.keyFile() == null) {
+        p.add("sync.keyFile: required in authenticated mode (a file with a shared secret of at least 16 bytes, e.g. "
+            + "head -c 32 /dev/urandom | base64 > sync.key); set sync.mode: bsd-compatible to run unauthenticated like pfsync");
+      } else {
+        Path f = baseDir == null ? Path.of(s.keyFile()) : baseDir.resolve(s.keyFile());
+        try {
+          long size = Files.size(f);
+          if (!Files.isReadable(f)) p.add("sync.keyFile: cannot read " + f);
+          else if (Files.readString(f, StandardCharsets.ISO_8859_1).strip().length() < 16) p.add("sync.keyFile: " + f + " holds fewer than 16 bytes of key (" + size + " bytes)");
+        } catch (IOException e) {
+          p.add("sync.keyFile: cannot read " + f + " (" + e.getMessage() + ")");
+        }
+      }
+    } else {
+      if (s.keyFile() != null) p.add("sync.keyFile: bsd-compatible sync is unauthenticated; remove keyFile or use mode: authenticated");
+      if (s.encrypt()) p.add("sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)");
+    }
+    if (s.bulkUpdateTimeoutSeconds() < 1 || s.bulkUpdateTimeoutSeconds() > 3600) p.add("sync.bulkUpdateTimeoutSeconds: must be 1-3600, got " + s.bulkUpdateTimeoutSeconds());
+    if (s.hostId() != null && (s.hostId() < 1 || s.hostId() > 0xffffffffL)) p.add("sync.hostId: must be 1-4294967295, got " + s.hostId());
+    if (s.maxDelayMillis() < 0 || s.maxDelayMillis() > 1000) p.add("sync.maxDelayMillis: must be 0-1000, got " + s.maxDelayMillis());
   }
 
   private static final List<String> BALANCING = List.of("none", "arp", "ip", "ip-stealth", "ip-unicast");

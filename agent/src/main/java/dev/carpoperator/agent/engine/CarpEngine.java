@@ -394,6 +394,11 @@ public final class CarpEngine implements AutoCloseable {
     runOnLoop(() -> applyDemotion(demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.ADMIN, count)));
   }
 
+  /** State sync: demoted while the start-up bulk update is pending (OpenBSD pfsync's +32), 0 once the table is in. */
+  public void setSyncDemotion(int count) {
+    runOnLoop(() -> applyDemotion(demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.SYNC_BULK, count)));
+  }
+
   /** The state of one vhid, read on the loop thread. */
   public CarpState state(String interfaceName, int vhid) {
     try {

@@ -41,7 +41,16 @@ public final class CarpFrames {
      */
     public static byte[] ipv4(MacAddress srcMac, MacAddress dstMac, Inet4Address src, Inet4Address dst,
                               int ipId, byte[] carp) {
-        if (carp.length > MAX_IPV4_PAYLOAD) {
+        return ipv4(srcMac, dstMac, src, dst, ipId, IPPROTO_CARP, carp);
+    }
+
+    /**
+     * An IPv4 frame as CARP and pfsync send them (TTL 255, TOS lowdelay, DF) for any IP protocol. The payload may
+     * exceed 1480 bytes on a link with a larger MTU; the caller sizes it.
+     */
+    public static byte[] ipv4(MacAddress srcMac, MacAddress dstMac, Inet4Address src, Inet4Address dst,
+                              int ipId, int protocol, byte[] carp) {
+        if (carp.length > 0xffff - 20) {
             throw new IllegalArgumentException("payload too long: " + carp.length);
         }
         byte[] f = new byte[14 + 20 + carp.length];
@@ -54,7 +63,7 @@ public final class CarpFrames {
         put16(f, ip + 4, ipId & 0xffff);
         put16(f, ip + 6, 0x4000);           // DF, fragment offset 0
         f[ip + 8] = (byte) CARP_TTL;
-        f[ip + 9] = (byte) IPPROTO_CARP;
+        f[ip + 9] = (byte) protocol;
         System.arraycopy(src.getAddress(), 0, f, ip + 12, 4);
         System.arraycopy(dst.getAddress(), 0, f, ip + 16, 4);
         put16(f, ip + 10, Checksums.internet(f, ip, 20));

@@ -23,6 +23,21 @@ public final class MulticastMembership implements AutoCloseable {
         this.keys = keys;
     }
 
+    /** Joins one IPv4 group on the interface (pfsync's 224.0.0.240), so a real NIC's multicast filter lets it in. */
+    public static MulticastMembership joinV4(String ifName, java.net.Inet4Address group) throws IOException {
+        NetworkInterface nif = NetworkInterface.getByName(ifName);
+        if (nif == null) {
+            throw new IOException("interface " + ifName + " does not exist");
+        }
+        DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET);
+        try {
+            return new MulticastMembership(ch, List.of(ch.join(group, nif)));
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw new IOException("cannot join " + group.getHostAddress() + " on " + ifName + ": " + e.getMessage(), e);
+        }
+    }
+
     public static MulticastMembership join(String ifName, boolean ipv4, boolean ipv6) throws IOException {
         NetworkInterface nif = NetworkInterface.getByName(ifName);
         if (nif == null) {

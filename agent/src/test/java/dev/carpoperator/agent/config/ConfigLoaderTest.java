@@ -191,4 +191,50 @@ class ConfigLoaderTest {
             "virtualAddresses[3].balancing: must be one of none, arp, ip, ip-stealth, ip-unicast, got 'round-robin'",
             "virtualAddresses[4]: vhid 7 is configured twice on eth0"));
   }
+
+  static final String BASE = """
+      node: fw0
+      virtualAddresses: [{vhid: 1, interface: eth0, addresses: ["192.0.2.1/24"]}]
+      """;
+
+  @Test
+  void syncSectionWithDefaultsAndAKeyFileNextToTheConfig(@TempDir Path dir) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve("sync.key"), "0123456789abcdef0123456789abcdef\n");
+    AgentConfig c = ConfigLoader.parse(BASE + "sync: {interface: sync0, keyFile: sync.key}\n", "agent.yaml", dir);
+    SyncConfig s = c.sync();
+    assertThat(s.interfaceName()).isEqualTo("sync0");
+    assertThat(s.mode()).isEqualTo("authenticated");
+    assertThat(s.peers()).isEmpty();
+    assertThat(s.encrypt()).isFalse();
+    assertThat(s.bulkUpdateTimeoutSeconds()).isEqualTo(30);
+    assertThat(s.maxDelayMillis()).isEqualTo(50);
+    assertThat(s.hostId()).isNull();
+    assertThat(ConfigLoader.parse(BASE, "agent.yaml", dir).sync()).as("no section, no sync").isNull();
+    assertThat(ConfigLoader.parse(BASE + "sync: {interface: sync0, mode: bsd-compatible, peers: [192.0.2.2], hostId: 4207849484}\n",
+        "agent.yaml", dir).sync().hostId()).isEqualTo(4207849484L);
+  }
+
+  @Test
+  void syncMistakesNameTheirField(@TempDir Path dir) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve("short.key"), "tiny\n");
+    assertThatThrownBy(() -> ConfigLoader.parse(BASE + "sync: {interface: sync0}\n", "agent.yaml", dir))
+        .hasMessageContaining("sync.keyFile: required in authenticated mode").hasMessageContaining("mode: bsd-compatible");
+    assertThatThrownBy(() -> ConfigLoader.parse(BASE + "sync: {interface: sync0, keyFile: short.key}\n", "agent.yaml", dir))
+        .hasMessageContaining("fewer than 16 bytes");
+    assertThatThrownBy(() -> ConfigLoader.parse(BASE + "sync: {interface: sync0, keyFile: missing.key}\n", "agent.yaml", dir))
+        .hasMessageContaining("sync.keyFile: cannot read");
+    assertThatThrownBy(() -> ConfigLoader.parse(BASE + """
+        sync: {peers: ["2001:db8::1", "nope"], mode: bsd-compatible, encrypt: true, bulkUpdateTimeoutSeconds: 0, hostId: 0, maxDelayMillis: 5000}
+        """, "agent.yaml", dir))
+        .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactlyInAnyOrder(
+            "sync.interface: required (the link the firewalls sync over, ideally dedicated)",
+            "sync.peers[0]: '2001:db8::1' is IPv6; sync peers are IPv4 (as OpenBSD's pfsync)",
+            "sync.peers[1]: 'nope' is not an IP address",
+            "sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)",
+            "sync.bulkUpdateTimeoutSeconds: must be 1-3600, got 0",
+            "sync.hostId: must be 1-4294967295, got 0",
+            "sync.maxDelayMillis: must be 0-1000, got 5000"));
+    assertThatThrownBy(() -> ConfigLoader.parse(BASE + "sync: {interface: sync0, mode: pfsync}\n", "agent.yaml", dir))
+        .hasMessageContaining("sync.mode: must be authenticated or bsd-compatible, got 'pfsync'");
+  }
 }

@@ -1,0 +1,397 @@
+package dev.carpoperator.agent.engine;
+
+import static net.logstash.logback.argument.StructuredArguments.kv;
+
+import dev.carpoperator.agent.net.CarpFrames;
+import dev.carpoperator.agent.net.FrameIo;
+import dev.carpoperator.agent.net.FrameParser;
+import dev.carpoperator.agent.net.MacAddress;
+import dev.carpoperator.agent.net.MulticastMembership;
+import dev.carpoperator.agent.net.NeighbourTable;
+import dev.carpoperator.agent.pfsync.Pfsync;
+import dev.carpoperator.agent.sync.BulkState;
+import dev.carpoperator.agent.sync.ConntrackEntry;
+import dev.carpoperator.agent.sync.ConntrackException;
+import dev.carpoperator.agent.sync.ConntrackKernel;
+import dev.carpoperator.agent.sync.ReplayWindow;
+import dev.carpoperator.agent.sync.SyncCore;
+import dev.carpoperator.agent.sync.SyncCounters;
+import dev.carpoperator.agent.sync.SyncEnvelope;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.IntConsumer;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the state sync on a real interface: the pure {@link SyncCore} on one thread, fed by the kernel's conntrack
+ * events, by pfsync packets from the sync interface (IP protocol 240, TTL 255, to 224.0.0.240 or unicast peers) and
+ * by timers; what the core sends goes out through {@link FrameIo}, sealed by {@link SyncEnvelope} unless the mode is
+ * bsd-compatible. While the start-up bulk update is pending, CARP is demoted by {@link #BULK_DEMOTION} (OpenBSD's
+ * "pfsync bulk start" weight) through {@code demotion}, so this node does not become master with an empty table.
+ */
+public final class SyncEngine implements AutoCloseable {
+  /** OpenBSD demotes carp by 32 for the whole bulk update (protocols.md §5.9). */
+  public static final int BULK_DEMOTION = 32;
+  static final Inet4Address GROUP = (Inet4Address) literal(Pfsync.GROUP_V4);
+  static final long TICK_MILLIS = 10;
+  static final long REFRESH_SECONDS = 10;
+
+  private static final Logger LOG = LoggerFactory.getLogger(SyncEngine.class);
+  private static final long WARN_EVERY_NANOS = 10_000_000_000L;
+
+  /**
+   * @param interfaceName    the sync interface
+   * @param peers            unicast peers; empty = multicast
+   * @param key              shared secret, or null for bsd-compatible (unauthenticated) mode
+   * @param encrypt          encrypt the states as well (needs a key)
+   * @param hostId           creatorid
+   * @param maxDelayMillis   batching delay
+   * @param bulkTimeoutSeconds give up waiting for the peers' table after this long without progress
+   */
+  public record Settings(String interfaceName, List<Inet4Address> peers, byte[] key, boolean encrypt, int hostId,
+      int maxDelayMillis, int bulkTimeoutSeconds) {}
+
+  private final Settings settings;
+  private final ConntrackKernel kernel;
+  private final FrameIo io;
+  private final IntConsumer demotion;
+  private final LongSupplier clock;
+  private final SyncCounters counters = new SyncCounters();
+  private final SyncCore core;
+  private final ScheduledExecutorService loop;
+  private final SyncEnvelope sealer;   // loop thread only
+  private final SyncEnvelope opener;   // receive thread only
+  private final ReplayWindow replay = new ReplayWindow();
+  private final NeighbourTable neighbours = new NeighbourTable();
+  private final MacAddress mac;
+  private final int mtu;
+  private final AtomicLong counter = new AtomicLong();
+  private final Map<String, long[]> lastWarning = new ConcurrentHashMap<>(); // reason -> {at, suppressed}
+  private volatile BulkState bulkState = BulkState.IDLE;
+  private MulticastMembership membership;
+  private volatile boolean closed;
+
+  public SyncEngine(Settings settings, ConntrackKernel kernel, Function<String, FrameIo> frameIoFactory, IntConsumer demotion)
+      throws IOException {
+    this.settings = settings;
+    this.kernel = kernel;
+    this.demotion = demotion;
+    this.clock = System::nanoTime;
+    NetworkInterface nic = NetworkInterface.getByName(settings.interfaceName());
+    if (nic == null) throw new IOException("sync interface " + settings.interfaceName() + " does not exist");
+    this.mac = MacAddress.of(nic.getHardwareAddress());
+    this.mtu = nic.getMTU() > 0 ? nic.getMTU() : 1500;
+    this.sealer = settings.key() == null ? null : new SyncEnvelope(settings.key(), settings.encrypt());
+    this.opener = settings.key() == null ? null : new SyncEnvelope(settings.key(), settings.encrypt());
+    // Counters continue above anything sent before a restart: wall-clock microseconds (ReplayWindow).
+    counter.set(System.currentTimeMillis() * 1000);
+    int budget = Pfsync.payloadBudget(mtu) - (sealer == null ? 0 : SyncEnvelope.TRAILER_LENGTH);
+    long idBase = (System.currentTimeMillis() / 1000) << 32; // OpenBSD: boot time << 32
+    var coreSettings = new SyncCore.Settings(settings.hostId(), idBase, budget, settings.maxDelayMillis() * 1_000_000L,
+        1_000_000L, 2_000_000_000L, settings.bulkTimeoutSeconds() * 1_000_000_000L);
+    this.core = new SyncCore(coreSettings, kernel, new CoreObserver(), counters);
+    this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "sync-loop");
+      t.setDaemon(true);
+      return t;
+    });
+    this.io = frameIoFactory.apply(settings.interfaceName());
+  }
+
+  /** A random non-zero hostid, as OpenBSD draws one at boot. */
+  public static int randomHostId() {
+    int id;
+    do id = ThreadLocalRandom.current().nextInt(); while (id == 0);
+    return id;
+  }
+
+  public SyncCounters counters() { return counters; }
+
+  public BulkState bulkState() { return bulkState; }
+
+  /** Starts following the kernel, asks the peers for their table (holding CARP demoted meanwhile) and serves theirs. */
+  public void start() throws IOException {
+    if (settings.peers().isEmpty()) membership = MulticastMembership.joinV4(settings.interfaceName(), GROUP);
+    demotion.accept(BULK_DEMOTION); // before anything can make us master
+    List<ConntrackEntry> table;
+    try {
+      table = kernel.dump();
+    } catch (ConntrackException e) {
+      throw new IOException("cannot read the conntrack table: " + e.getMessage(), e);
+    }
+    submit(() -> core.start(clock.getAsLong(), table, true));
+    kernel.listen(new ConntrackKernel.Listener() {
+      @Override
+      public void event(ConntrackKernel.EventType type, ConntrackEntry entry) {
+        submit(() -> core.kernelEvent(type, entry, clock.getAsLong()));
+      }
+
+      @Override
+      public void overrun() {
+        warn("overrun", "conntrack events were lost (netlink buffer overrun); resynchronising from a full dump");
+        submit(SyncEngine.this::refresh);
+      }
+    });
+    io.start(this::onFrame);
+    loop.schedule(this::tick, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    loop.scheduleWithFixedDelay(this::refresh, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
+    LOG.info("state sync started", kv("event", "sync-start"), kv("interface", settings.interfaceName()),
+        kv("mode", sealer == null ? "bsd-compatible" : sealer.encrypts() ? "encrypted" : "authenticated"),
+        kv("peers", settings.peers().isEmpty() ? GROUP.getHostAddress() : settings.peers().toString()),
+        kv("hostid", Integer.toHexString(settings.hostId())), kv("states", table.size()), kv("mtu", mtu));
+  }
+
+  /** Registers the sync metrics (states sent, received, applied, rejected; bulk progress) in {@code registry}. */
+  public void registerMetrics(PrometheusRegistry registry) {
+    CounterWithCallback.builder().name("carp_sync_states_sent").help("State messages sent (INS, UPD, UPD_C, DEL_C)")
+        .callback(cb -> cb.call(counters.statesSent.get())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_states_received").help("State messages received")
+        .callback(cb -> cb.call(counters.statesReceived.get())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_states_applied").help("Received states written to the kernel's conntrack table")
+        .callback(cb -> cb.call(counters.statesApplied.get())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_states_rejected").help("Received states not applied, by reason")
+        .labelNames("reason").callback(cb -> counters.statesRejected().forEach((r, n) -> cb.call(n, r))).register(registry);
+    CounterWithCallback.builder().name("carp_sync_packets_sent").help("Sync packets sent")
+        .callback(cb -> cb.call(counters.packetsSent.get())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_packets_received").help("Sync packets accepted")
+        .callback(cb -> cb.call(counters.packetsReceived.get())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_packets_rejected")
+        .help("Sync packets dropped, by reason (bad_tag = wrong key or forged, replay, unauthenticated, freebsd_version, ...)")
+        .labelNames("reason").callback(cb -> counters.packetsRejected().forEach((r, n) -> cb.call(n, r))).register(registry);
+    CounterWithCallback.builder().name("carp_sync_bulk_states_received").help("States received in bulk updates")
+        .callback(cb -> cb.call(counters.bulkStatesReceived.get())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_bulk_states_sent").help("States sent in bulk updates to peers")
+        .callback(cb -> cb.call(counters.bulkStatesSent.get())).register(registry);
+    GaugeWithCallback.builder().name("carp_sync_bulk_state")
+        .help("This node's start-up bulk update: 1 for the current state (idle, requesting, receiving, done, timed_out)")
+        .labelNames("state").callback(cb -> {
+          for (BulkState s : BulkState.values()) cb.call(s == bulkState ? 1 : 0, s.name().toLowerCase());
+        }).register(registry);
+    GaugeWithCallback.builder().name("carp_sync_table_states").help("States the sync tracks (local and from peers)")
+        .callback(cb -> cb.call(tableSize)).register(registry);
+  }
+
+  private volatile int tableSize;
+
+  // ------------------------------------------------------------------ loop thread
+
+  private void tick() {
+    if (closed) return;
+    try {
+      long now = clock.getAsLong();
+      for (byte[] pfsync : core.poll(now)) send(pfsync);
+      tableSize = core.tableSize();
+    } catch (RuntimeException | Error e) {
+      LOG.error("sync tick failed", kv("event", "sync-error"), kv("error", e.toString()), e);
+    } finally {
+      if (!closed) loop.schedule(this::tick, core.bulkSending() ? 1 : TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void refresh() {
+    try {
+      core.refresh(kernel.dump(), clock.getAsLong());
+    } catch (ConntrackException e) {
+      warn("dump", "cannot dump the conntrack table: " + e.getMessage());
+    }
+  }
+
+  private void send(byte[] pfsync) {
+    Inet4Address src;
+    try {
+      src = sourceAddress();
+    } catch (SocketException e) {
+      src = null;
+    }
+    if (src == null) {
+      warn("no-source", "the sync interface " + settings.interfaceName() + " has no IPv4 address; sync packets are not sent");
+      return;
+    }
+    byte[] payload = sealer == null ? pfsync : sealer.seal(pfsync, src.getAddress(), settings.hostId(), counter.incrementAndGet());
+    int ipId = ThreadLocalRandom.current().nextInt(0x10000);
+    try {
+      if (settings.peers().isEmpty()) {
+        io.send(CarpFrames.ipv4(mac, MacAddress.forMulticast(GROUP), src, GROUP, ipId, Pfsync.IPPROTO_PFSYNC, payload));
+      } else {
+        for (Inet4Address peer : settings.peers()) {
+          MacAddress peerMac = neighbours.lookup(settings.interfaceName(), peer);
+          if (peerMac == null) {
+            warn("peer-unresolved", "sync peer " + peer.getHostAddress() + " has no ARP entry yet; a packet to it was dropped");
+            continue;
+          }
+          io.send(CarpFrames.ipv4(mac, peerMac, src, peer, ipId, Pfsync.IPPROTO_PFSYNC, payload));
+        }
+      }
+    } catch (RuntimeException e) {
+      warn("send", "cannot send a sync packet on " + settings.interfaceName() + ": " + e.getMessage());
+    }
+  }
+
+  private Inet4Address sourceAddress() throws SocketException {
+    NetworkInterface nic = NetworkInterface.getByName(settings.interfaceName());
+    if (nic == null) return null;
+    return nic.inetAddresses().filter(a -> a instanceof Inet4Address).map(a -> (Inet4Address) a).findFirst().orElse(null);
+  }
+
+  // ------------------------------------------------------------------ receive thread
+
+  private void onFrame(byte[] frame) {
+    if (!(FrameParser.parse(frame) instanceof FrameParser.Packet p) || p.protocol() != Pfsync.IPPROTO_PFSYNC) return;
+    if (p.srcMac().equals(mac)) return; // our own multicast, looped back by the capture
+    String source = p.src().getHostAddress();
+    if (p.hopLimit() != Pfsync.TTL) {
+      reject("bad_ttl", "sync packet from " + source + " with TTL " + p.hopLimit() + " (must be 255: it was routed, so it is not from this link)");
+      return;
+    }
+    if (!settings.peers().isEmpty() && !settings.peers().contains(p.src())) {
+      reject("unknown_peer", "sync packet from " + source + ", which is not among the configured sync peers");
+      return;
+    }
+    byte[] pfsync;
+    int offset;
+    int length;
+    if (opener == null) {
+      pfsync = p.frame();
+      offset = p.payloadOffset();
+      length = p.payloadLength();
+    } else {
+      int declared = p.payloadLength() >= 4 ? ((p.frame()[p.payloadOffset() + 2] & 0xff) << 8 | (p.frame()[p.payloadOffset() + 3] & 0xff)) : -1;
+      if (declared < Pfsync.HEADER_LENGTH || declared > p.payloadLength()) {
+        reject("bad_length", "sync packet from " + source + " with an impossible pfsync length");
+        return;
+      }
+      SyncEnvelope.Opened o = opener.open(p.frame(), p.payloadOffset(), p.payloadLength(), declared, p.src().getAddress());
+      if (!o.ok()) {
+        String reason = o.failure() == SyncEnvelope.Failure.NO_TRAILER ? "unauthenticated" : o.failure().name().toLowerCase();
+        reject(reason, switch (o.failure()) {
+          case NO_TRAILER -> "unauthenticated sync packet from " + source + " dropped: this node runs authenticated sync; "
+              + "a pfsync peer needs sync mode bsd-compatible on both sides";
+          case BAD_TAG -> "sync packet from " + source + " failed authentication: a different key, or forged";
+          case ENCRYPTION_MISMATCH -> "sync packet from " + source + " disagrees about encryption: set sync encrypt the same on every node";
+          default -> "sync packet from " + source + " has no valid envelope (" + o.failure() + ")";
+        });
+        return;
+      }
+      if (!replay.accept(o.sender(), o.counter())) {
+        reject("replay", "replayed sync packet from " + source + " dropped (counter " + o.counter() + " already seen)");
+        return;
+      }
+      pfsync = o.pfsync();
+      offset = 0;
+      length = pfsync.length;
+    }
+    byte[] copy = opener == null ? java.util.Arrays.copyOfRange(pfsync, offset, offset + length) : pfsync;
+    submit(() -> core.receive(copy, 0, copy.length, clock.getAsLong()));
+  }
+
+  private void reject(String reason, String message) {
+    counters.packetRejected(reason);
+    warn(reason, message);
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  private void submit(Runnable task) {
+    if (closed) return;
+    try {
+      loop.execute(() -> {
+        try {
+          task.run();
+        } catch (RuntimeException | Error e) {
+          LOG.error("sync task failed", kv("event", "sync-error"), kv("error", e.toString()), e);
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing
+    }
+  }
+
+  /** At most one line per reason per 10 s, saying how many were suppressed. */
+  private void warn(String reason, String message) {
+    long now = clock.getAsLong();
+    long[] state = lastWarning.computeIfAbsent(reason, r -> new long[] {now - WARN_EVERY_NANOS, 0});
+    synchronized (state) {
+      if (now - state[0] < WARN_EVERY_NANOS) { state[1]++; return; }
+      long suppressed = state[1];
+      state[0] = now;
+      state[1] = 0;
+      LOG.warn(message, kv("event", "sync-warning"), kv("reason", reason), kv("suppressed", suppressed));
+    }
+  }
+
+  private final class CoreObserver implements SyncCore.Observer {
+    @Override
+    public void bulkStateChanged(BulkState from, BulkState to, String detail) {
+      bulkState = to;
+      if (!to.pending()) demotion.accept(0);
+      if (to == BulkState.TIMED_OUT) {
+        LOG.warn("bulk update gave up: {}", detail, kv("event", "sync-bulk"), kv("from", from.name()), kv("to", to.name()));
+      } else {
+        LOG.info("bulk update {}: {}", to.name().toLowerCase(), detail, kv("event", "sync-bulk"), kv("from", from.name()), kv("to", to.name()));
+      }
+    }
+
+    @Override
+    public void kernelWriteFailed(String what, ConntrackEntry entry, ConntrackException e) {
+      warn("kernel_" + what, "cannot " + what + " conntrack entry " + (entry == null ? "" : entry + " ") + ": " + e.getMessage());
+    }
+
+    @Override
+    public void packetRejected(String reason, String detail) {
+      warn(reason, reason.equals("freebsd_version")
+          ? "pfsync packet of version 5 (FreeBSD) dropped: only OpenBSD's version 6 is understood (" + detail + ")"
+          : "sync packet dropped: " + detail);
+    }
+
+    @Override
+    public void bulkServed(int states) {
+      LOG.info("sending our table to a peer", kv("event", "sync-bulk-send"), kv("states", states));
+    }
+  }
+
+  /** Stops the threads and the capture; the conntrack table is left as it is (the states stay valid). */
+  @Override
+  public void close() {
+    if (closed) return;
+    closed = true;
+    loop.shutdownNow();
+    try {
+      loop.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    io.close();
+    kernel.close();
+    if (membership != null) {
+      try {
+        membership.close();
+      } catch (IOException ignored) {
+        // the channel goes with the process anyway
+      }
+    }
+  }
+
+  private static java.net.InetAddress literal(String ip) {
+    try {
+      return java.net.InetAddress.getByName(ip);
+    } catch (java.net.UnknownHostException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
