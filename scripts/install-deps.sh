@@ -12,6 +12,7 @@ PACKAGES=(
   ucarp             # a real CARP peer for interop tests
   nftables          # stateful firewall rules in the sync tests, hash rules for IP balancing
   conntrack         # conntrack CLI, used by tests to inspect the kernel's table
+  libnetfilter-conntrack3  # libnetfilter_conntrack.so.3, loaded through JNA by the agent's state sync (ctnetlink)
   iputils-ping      # reachability checks inside test namespaces
   procps            # pkill/ps in test scripts
 )
