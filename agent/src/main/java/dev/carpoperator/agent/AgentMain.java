@@ -6,6 +6,7 @@ import dev.carpoperator.agent.config.AgentConfig;
 import dev.carpoperator.agent.config.ConfigException;
 import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.engine.SyncEngine;
 import dev.carpoperator.agent.net.AddressManager;
 import dev.carpoperator.agent.net.PcapFrameIo;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -58,12 +59,23 @@ public final class AgentMain {
     CarpEngine engine = new CarpEngine(config.node(), config.preempt(), config.demotion().onInterfaceDown(),
         config.demotion().maintenance(), specs, addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
     var hooks = dev.carpoperator.agent.actions.StandaloneHooks.install(config, engine, addressManager); // actions, webhook
+    SyncEngine sync = null;
+    if (config.sync() != null) {
+      try {
+        sync = StateSync.start(config.sync(), baseDir, engine, engine.metrics().registry()); // demotes CARP until the bulk is in
+      } catch (IOException | RuntimeException e) {
+        log.error("cannot start the state sync: {}", e.getMessage());
+        System.exit(1);
+      }
+    }
+    SyncEngine runningSync = sync;
     HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsPort());
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       hooks.beforeEngineClose(); // onBackup actions (e.g. bridge down) before the bow-out
       engine.close(); // bow out so a backup takes over at once
+      if (runningSync != null) runningSync.close();
       hooks.close();
       addressManager.close();
       if (metricsServer != null) metricsServer.close();

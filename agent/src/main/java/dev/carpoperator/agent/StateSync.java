@@ -1,0 +1,66 @@
+package dev.carpoperator.agent;
+
+import dev.carpoperator.agent.config.SyncConfig;
+import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.engine.SyncEngine;
+import dev.carpoperator.agent.linux.conntrack.NetfilterConntrack;
+import dev.carpoperator.agent.net.PcapFrameIo;
+import dev.carpoperator.agent.pfsync.Pfsync;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/** Builds and starts the state sync from its settings, for both the standalone and the Kubernetes mode. */
+final class StateSync {
+  private StateSync() {}
+
+  /** Starts the sync described by the standalone {@code sync:} section; CARP is demoted until the bulk update is in. */
+  static SyncEngine start(SyncConfig config, Path baseDir, CarpEngine engine, PrometheusRegistry registry) throws IOException {
+    byte[] key = null;
+    if (config.authenticated()) {
+      Path file = baseDir == null ? Path.of(config.keyFile()) : baseDir.resolve(config.keyFile());
+      key = trimKey(Files.readAllBytes(file));
+    }
+    List<Inet4Address> peers = config.peers().stream().map(StateSync::ipv4).toList();
+    int hostId = config.hostId() == null ? SyncEngine.randomHostId() : (int) (long) config.hostId();
+    var settings = new SyncEngine.Settings(config.interfaceName(), peers, key, config.encrypt(), hostId,
+        config.maxDelayMillis(), config.bulkUpdateTimeoutSeconds());
+    return start(settings, engine, registry);
+  }
+
+  static SyncEngine start(SyncEngine.Settings settings, CarpEngine engine, PrometheusRegistry registry) throws IOException {
+    NetfilterConntrack kernel = NetfilterConntrack.open();
+    SyncEngine sync;
+    try {
+      sync = new SyncEngine(settings, kernel,
+          ifName -> PcapFrameIo.builder(ifName).filter("ip proto " + Pfsync.IPPROTO_PFSYNC).snaplen(65535).open(),
+          engine::setSyncDemotion);
+    } catch (IOException | RuntimeException e) {
+      kernel.close();
+      throw e;
+    }
+    sync.registerMetrics(registry);
+    sync.start();
+    return sync;
+  }
+
+  /** The key as stored in a file or Secret, without the trailing newline an editor or {@code echo} adds. */
+  static byte[] trimKey(byte[] raw) {
+    int end = raw.length;
+    while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r' || raw[end - 1] == ' ' || raw[end - 1] == '\t')) end--;
+    return Arrays.copyOf(raw, end);
+  }
+
+  private static Inet4Address ipv4(String literal) {
+    try {
+      return (Inet4Address) InetAddress.getByName(literal); // validated as an IPv4 literal by ConfigLoader
+    } catch (IOException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+}
