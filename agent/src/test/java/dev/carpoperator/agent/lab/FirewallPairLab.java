@@ -1,0 +1,393 @@
+package dev.carpoperator.agent.lab;
+
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.carpoperator.testing.netns.ExecResult;
+import dev.carpoperator.testing.netns.LabProcess;
+import dev.carpoperator.testing.netns.NetnsLab;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
+
+/**
+ * Two routing firewalls with CARP gateways between a client and a server network, stateful nftables on both, real
+ * agents (separate JVMs, {@link AgentLab}):
+ *
+ * <pre>
+ *   client 198.51.100.10 ── lan (the lab's first switch) ── fw1 eth0 .2 / fw2 eth0 .3, VIP 198.51.100.1 (vhid 1)
+ *   server 203.0.113.10  ── wan ─────────────────────────── fw1 eth1 .2 / fw2 eth1 .3, VIP 203.0.113.1 (vhid 2)
+ *                            sync ────────────────────────── fw1 sync0 192.0.2.1 / fw2 sync0 192.0.2.2
+ * </pre>
+ *
+ * The client's default route is the lan VIP, the server's the wan VIP. Both firewalls get the same ruleset
+ * ({@link #ruleset}): forward policy drop, established/related accepted, new connections only from the lan side
+ * and only with a pure SYN, {@code nf_conntrack_tcp_loose=0} so a mid-stream packet of a connection the firewall
+ * does not know is INVALID and dropped. Named counters tell what was forwarded and dropped ({@link #counters}).
+ * With {@code sourceNat} lan → wan traffic leaves as the wan VIP (snat, not masquerade: masquerade would pick each
+ * firewall's own address and the state could not move), so the server replies to the VIP; without it the server
+ * routes the replies via the VIP.
+ *
+ * <p>Both vhids must be held by the same firewall (traffic in through one and out through the other would be
+ * dropped as unknown). The agent keeps them together: the demotion is node-wide (link down or start-up demotes
+ * every vhid) and with preempt the node with the lower advskew takes every vhid. {@link #awaitMaster} checks both.
+ */
+public final class FirewallPairLab implements AutoCloseable {
+  public static final String LAN_IF = "eth0";
+  public static final String WAN_IF = "eth1";
+  public static final String SYNC_IF = "sync0";
+  public static final String CLIENT = "198.51.100.10";
+  public static final String SERVER = "203.0.113.10";
+  public static final String LAN_VIP = "198.51.100.1";
+  public static final String WAN_VIP = "203.0.113.1";
+  public static final int PORT = 5001;
+  public static final List<String> FIREWALLS = List.of("fw1", "fw2");
+  /** The nftables table holding the filter chains and the counters. */
+  public static final String TABLE = "carplab";
+  public static final List<String> COUNTERS = List.of("fwd_established", "fwd_new", "drop_invalid", "drop_other", "in_invalid");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern CT_LINE = Pattern.compile("^tcp\\s+\\d+\\s+\\d+\\s+(\\S+)\\s+src=(\\S+) dst=(\\S+) sport=(\\d+) dport=(\\d+)");
+
+  public final AgentLab agents = new AgentLab();
+  public final NetnsLab lab = agents.lab;
+  public final boolean sourceNat;
+  private final Map<String, NetnsLab.Host> fws = new LinkedHashMap<>();
+  private final NetnsLab.Host client;
+  private final NetnsLab.Host server;
+  private final List<LabProcess> streams = new ArrayList<>();
+
+  private FirewallPairLab(boolean sourceNat) {
+    this.sourceNat = sourceNat;
+    try {
+      lab.addSwitch("wan").addSwitch("sync");
+      client = lab.addHost("client", CLIENT + "/24");
+      server = lab.addHostOn("wan", "server", SERVER + "/24");
+      client.exec("ip", "route", "add", "default", "via", LAN_VIP).check();
+      server.exec("ip", "route", "add", "default", "via", WAN_VIP).check();
+      for (int i = 0; i < FIREWALLS.size(); i++) fws.put(FIREWALLS.get(i), firewall(FIREWALLS.get(i), i + 2));
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** Builds the networks and both firewalls (rules loaded, no agent running yet). */
+  public static FirewallPairLab create(boolean sourceNat) {
+    return new FirewallPairLab(sourceNat);
+  }
+
+  private NetnsLab.Host firewall(String name, int octet) {
+    NetnsLab.Host fw = lab.addHost(name, "198.51.100." + octet + "/24");
+    fw.addInterface(WAN_IF, "wan", "203.0.113." + octet + "/24");
+    fw.addInterface(SYNC_IF, "sync", "192.0.2." + (octet - 1) + "/24");
+    fw.exec("sysctl", "-q", "-w", "net.ipv4.ip_forward=1").check();
+    try {
+      Path rules = lab.dir().resolve(name + "-ruleset.nft");
+      Files.writeString(rules, ruleset(sourceNat));
+      fw.exec("nft", "-f", rules.toString()).check();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    // after the ruleset: its ct expressions load conntrack, whose sysctls are per namespace
+    fw.exec("sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_loose=0", "net.netfilter.nf_conntrack_tcp_be_liberal=0").check();
+    return fw;
+  }
+
+  /** The same on both firewalls; {@code sourceNat} adds the nat table. */
+  public static String ruleset(boolean sourceNat) {
+    String filter = """
+        table inet %1$s {
+          counter fwd_established {}
+          counter fwd_new {}
+          counter drop_invalid {}
+          counter drop_other {}
+          counter in_invalid {}
+          chain forward {
+            type filter hook forward priority filter; policy drop;
+            ct state established,related counter name "fwd_established" accept
+            ct state invalid counter name "drop_invalid" drop
+            iifname "%2$s" oifname "%3$s" ct state new tcp flags & (syn | ack | fin | rst) == syn counter name "fwd_new" accept
+            iifname "%2$s" oifname "%3$s" ct state new icmp type echo-request accept
+            counter name "drop_other" drop
+          }
+          chain input {
+            type filter hook input priority filter; policy accept;
+            ct state invalid counter name "in_invalid" drop
+          }
+        }
+        """.formatted(TABLE, LAN_IF, WAN_IF);
+    if (!sourceNat) return filter;
+    return filter + """
+        table ip %1$s_nat {
+          chain prerouting {
+            type nat hook prerouting priority dstnat; policy accept;
+          }
+          chain postrouting {
+            type nat hook postrouting priority srcnat; policy accept;
+            oifname "%2$s" ip saddr 198.51.100.0/24 snat ip to %3$s
+          }
+        }
+        """.formatted(TABLE, WAN_IF, WAN_VIP);
+  }
+
+  public NetnsLab.Host client() {
+    return client;
+  }
+
+  public NetnsLab.Host server() {
+    return server;
+  }
+
+  public NetnsLab.Host fw(String name) {
+    NetnsLab.Host h = fws.get(name);
+    if (h == null) throw new IllegalArgumentException("no firewall " + name);
+    return h;
+  }
+
+  // ---- agents ---------------------------------------------------------------------------------------------
+
+  /** Both vhids, advbase 1, the same password; without {@code sync:} (see {@link #withSync}). */
+  public static String agentConfig(String node, int advskew, boolean preempt) {
+    return """
+        node: %1$s
+        preempt: %2$s
+        logFormat: json
+        virtualAddresses:
+          - vhid: 1
+            interface: %3$s
+            addresses: ["%4$s/24"]
+            advbase: 1
+            advskew: %6$d
+            password: "fwpair"
+          - vhid: 2
+            interface: %5$s
+            addresses: ["%7$s/24"]
+            advbase: 1
+            advskew: %6$d
+            password: "fwpair"
+        """.formatted(node, preempt, LAN_IF, LAN_VIP, WAN_IF, advskew, WAN_VIP);
+  }
+
+  /** The config with a {@code sync:} section on the sync link, key file {@code sync.key} beside the configs. */
+  public String withSync(String config) {
+    writeSyncKey();
+    return config + """
+        sync:
+          interface: %s
+          mode: authenticated
+          keyFile: sync.key
+        """.formatted(SYNC_IF);
+  }
+
+  /** {@code sync.key} in the lab directory (where {@link AgentLab#startAgent} writes the configs): 32 bytes of text. */
+  public Path writeSyncKey() {
+    Path key = lab.dir().resolve("sync.key");
+    try {
+      if (!Files.exists(key)) Files.writeString(key, "lab-sync-key-0123456789abcdefghij\n", StandardCharsets.US_ASCII);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return key;
+  }
+
+  public LabProcess startAgent(String fw, String config) {
+    fw(fw);
+    return agents.startAgent(fw, config);
+  }
+
+  /** The VIPs (lan, wan) on this firewall's interfaces. */
+  public List<String> vipsOn(String fw) {
+    NetnsLab.Host h = fw(fw);
+    List<String> out = new ArrayList<>();
+    if (h.exec("ip", "-o", "-4", "addr", "show", "dev", LAN_IF).stdout().contains(" " + LAN_VIP + "/")) out.add(LAN_VIP);
+    if (h.exec("ip", "-o", "-4", "addr", "show", "dev", WAN_IF).stdout().contains(" " + WAN_VIP + "/")) out.add(WAN_VIP);
+    return out;
+  }
+
+  /**
+   * Waits until {@code fw} holds both VIPs and every other firewall that is still connected ({@code dead} excluded:
+   * a crashed firewall keeps its addresses on cut links) holds none.
+   */
+  public void awaitMaster(String fw, Duration within, String... dead) {
+    List<String> others = FIREWALLS.stream().filter(f -> !f.equals(fw) && !List.of(dead).contains(f)).toList();
+    try {
+      await().atMost(within).pollInterval(Duration.ofMillis(100)).until(() -> {
+        for (String f : FIREWALLS) {
+          LabProcess agent = agents.agent(f);
+          if (!List.of(dead).contains(f) && agent != null && !agent.isAlive()) {
+            throw new AssertionError("the agent on " + f + " exited while waiting for " + fw + " to become master\n" + diagnostics());
+          }
+        }
+        return vipsOn(fw).size() == 2 && others.stream().allMatch(o -> vipsOn(o).isEmpty());
+      });
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError("expected " + fw + " to hold both VIPs and " + others + " none\n" + diagnostics(), e);
+    }
+  }
+
+  /**
+   * The firewall dies: its agent is killed (SIGKILL, no bow-out) and every link cut at both ends, as if its power
+   * went. Its addresses and conntrack stay on the dead box.
+   */
+  public void crash(String fw) {
+    NetnsLab.Host h = fw(fw);
+    agents.kill(fw);
+    h.cut(NetnsLab.Side.BOTH); // eth0 on the lab's first switch (lan)
+    for (var port : Map.of(WAN_IF, "wan", SYNC_IF, "sync").entrySet()) {
+      lab.execOnSwitchNamed(port.getValue(), "ip", "link", "set", "p-" + fw, "down").check();
+      h.exec("ip", "link", "set", port.getKey(), "down").check();
+    }
+  }
+
+  // ---- traffic --------------------------------------------------------------------------------------------
+
+  /** Starts the echo server on {@value #PORT} and waits until it listens. */
+  public LabProcess startServer() {
+    LabProcess p = server.startJava("streams-server", TcpStreamsMain.class, "server", String.valueOf(PORT));
+    streams.add(p);
+    await().atMost(Duration.ofSeconds(20)).until(() -> p.output().contains("\"type\":\"listening\"") || !p.isAlive());
+    if (!p.isAlive()) throw new AssertionError("streams server exited:\n" + p.output());
+    return p;
+  }
+
+  /** Starts a client with {@code connections} streams of 1 KB every 50 ms each ({@code seconds} 0: until stopped). */
+  public LabProcess startClient(String label, int connections, int seconds) {
+    LabProcess p = client.startJava(label, TcpStreamsMain.class, "client", SERVER, String.valueOf(PORT),
+        String.valueOf(connections), "1024", "50", String.valueOf(seconds));
+    streams.add(p);
+    return p;
+  }
+
+  /** The client's progress and summary lines so far. */
+  public static List<TcpStreamsMain.Progress> progress(LabProcess client) {
+    return TcpStreamsMain.Progress.parse(client.output());
+  }
+
+  /** The latest line, or null. */
+  public static TcpStreamsMain.Progress latest(LabProcess client) {
+    List<TcpStreamsMain.Progress> all = progress(client);
+    return all.isEmpty() ? null : all.getLast();
+  }
+
+  /** Waits for a line printed after {@code epochMillis}. */
+  public TcpStreamsMain.Progress awaitProgressAfter(LabProcess client, long epochMillis) {
+    try {
+      return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+          .until(() -> latest(client), p -> p != null && p.at() > epochMillis);
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError("no progress line from the client after " + epochMillis + "\n" + tail(client, 20) + diagnostics(), e);
+    }
+  }
+
+  /**
+   * Waits until every connection of the client has verified more than {@code bytes} since {@code since} (null:
+   * since the start) without an error. Fails at once when a connection reports an error.
+   */
+  public TcpStreamsMain.Progress awaitAllProgress(LabProcess client, TcpStreamsMain.Progress since, long bytes, int connections,
+      Duration within, String what) {
+    try {
+      return await().atMost(within).pollInterval(Duration.ofMillis(200)).until(() -> latest(client), p -> {
+        if (p == null || p.connections() != connections) return false;
+        if (!p.failed().isEmpty()) throw new AssertionError(what + ": connections failed: " + p.describe() + "\n" + diagnostics());
+        for (int i = 0; i < connections; i++) if (p.verified()[i] - (since == null ? 0 : since.verified()[i]) <= bytes) return false;
+        return true;
+      });
+    } catch (ConditionTimeoutException e) {
+      TcpStreamsMain.Progress p = latest(client);
+      throw new AssertionError(what + ": not every connection verified " + bytes + " more bytes within " + within + "\nbefore: "
+          + (since == null ? "-" : since.describe()) + "\nnow: " + (p == null ? "no progress line\n" + tail(client, 20) : p.describe())
+          + "\n" + diagnostics(), e);
+    }
+  }
+
+  /** Stops the client (SIGTERM: it drains and prints its summary) and returns the summary line. */
+  public TcpStreamsMain.Progress stopClient(LabProcess client) {
+    client.stop(Duration.ofMillis(TcpStreamsMain.DRAIN_MILLIS + 5000));
+    TcpStreamsMain.Progress last = latest(client);
+    if (last == null || !last.type().equals("summary")) throw new AssertionError("no summary from the client\n" + tail(client, 20));
+    return last;
+  }
+
+  // ---- firewall state -------------------------------------------------------------------------------------
+
+  /** The named counters of a firewall's table: name → packets. */
+  public Map<String, Long> counters(String fw) {
+    ExecResult r = fw(fw).exec("nft", "-j", "list", "counters", "table", "inet", TABLE);
+    Map<String, Long> out = new TreeMap<>();
+    if (!r.ok()) return out;
+    try {
+      for (JsonNode n : JSON.readTree(r.stdout()).path("nftables")) {
+        JsonNode c = n.get("counter");
+        if (c != null) out.put(c.get("name").asText(), c.get("packets").asLong());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  /** Packets counted by a named counter. */
+  public long counter(String fw, String name) {
+    return counters(fw).getOrDefault(name, 0L);
+  }
+
+  /** One TCP conntrack entry to the server port: its state and the client's port (original direction). */
+  public record CtEntry(String state, String src, int sport) {}
+
+  /** The firewall's conntrack entries of connections to the server's {@value #PORT}, by client port. */
+  public Map<Integer, CtEntry> conntrack(String fw) {
+    ExecResult r = fw(fw).exec("conntrack", "-L", "-p", "tcp", "--dport", String.valueOf(PORT));
+    Map<Integer, CtEntry> out = new TreeMap<>();
+    for (String l : r.stdout().lines().toList()) {
+      Matcher m = CT_LINE.matcher(l);
+      if (m.find() && m.group(3).equals(SERVER)) out.put(Integer.parseInt(m.group(4)), new CtEntry(m.group(1), m.group(2), Integer.parseInt(m.group(4))));
+    }
+    return out;
+  }
+
+  /** Client ports of {@code p} that are not in the firewall's conntrack table. */
+  public List<Integer> missingFromConntrack(String fw, TcpStreamsMain.Progress p) {
+    Map<Integer, CtEntry> ct = conntrack(fw);
+    List<Integer> missing = new ArrayList<>();
+    for (int port : p.ports()) if (!ct.containsKey(port)) missing.add(port);
+    return missing;
+  }
+
+  /** Counters and conntrack summaries of both firewalls, VIP holders, agent log tails, server errors. */
+  public String diagnostics() {
+    StringBuilder sb = new StringBuilder();
+    for (String fw : FIREWALLS) {
+      Map<String, Long> states = new TreeMap<>();
+      conntrack(fw).values().forEach(e -> states.merge(e.state(), 1L, Long::sum));
+      sb.append(fw).append(": VIPs ").append(vipsOn(fw)).append(", nft counters ").append(counters(fw))
+          .append(", conntrack to :").append(PORT).append(' ').append(states).append('\n');
+    }
+    for (LabProcess p : streams) {
+      List<String> errors = p.output().lines().filter(l -> l.contains("server-error") || l.contains("Exception")).toList();
+      if (!errors.isEmpty()) sb.append("--- ").append(p.label()).append(" errors: ").append(errors.subList(0, Math.min(10, errors.size()))).append('\n');
+    }
+    return sb.append(agents.logTails()).toString();
+  }
+
+  static String tail(LabProcess p, int lines) {
+    List<String> all = p.output().lines().toList();
+    return "--- " + p.label() + (p.isAlive() ? "" : " (exited)") + "\n" + String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size())) + "\n";
+  }
+
+  @Override
+  public void close() {
+    agents.close();
+  }
+}
