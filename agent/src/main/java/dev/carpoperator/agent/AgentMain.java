@@ -62,7 +62,7 @@ public final class AgentMain {
     SyncEngine sync = null;
     if (config.sync() != null) {
       try {
-        sync = StateSync.start(config.sync(), baseDir, engine, engine.metrics().registry()); // demotes CARP until the bulk is in
+        sync = StateSync.start(config.sync(), baseDir, engine, engine.metrics().registry(), config.demotion().whileSyncPending()); // demotes CARP until the bulk is in
       } catch (IOException | RuntimeException e) {
         log.error("cannot start the state sync: {}", e.getMessage());
         System.exit(1);

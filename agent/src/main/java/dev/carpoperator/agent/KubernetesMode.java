@@ -47,7 +47,8 @@ final class KubernetesMode {
         throw new UncheckedIOException("cannot serve metrics on port " + metricsPort, e);
       }
       return engine;
-    }, new SubnetInterfaceFinder(), new dev.carpoperator.agent.actions.SystemActionExecutor(addressManager));
+    }, new SubnetInterfaceFinder(), new dev.carpoperator.agent.actions.SystemActionExecutor(addressManager),
+        (settings, engine, demote) -> StateSync.start(settings, engine, engine.metrics().registry(), demote));
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

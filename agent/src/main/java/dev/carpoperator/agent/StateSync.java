@@ -20,7 +20,8 @@ final class StateSync {
   private StateSync() {}
 
   /** Starts the sync described by the standalone {@code sync:} section; CARP is demoted until the bulk update is in. */
-  static SyncEngine start(SyncConfig config, Path baseDir, CarpEngine engine, PrometheusRegistry registry) throws IOException {
+  static SyncEngine start(SyncConfig config, Path baseDir, CarpEngine engine, PrometheusRegistry registry,
+      boolean demoteWhilePending) throws IOException {
     byte[] key = null;
     if (config.authenticated()) {
       Path file = baseDir == null ? Path.of(config.keyFile()) : baseDir.resolve(config.keyFile());
@@ -30,16 +31,18 @@ final class StateSync {
     int hostId = config.hostId() == null ? SyncEngine.randomHostId() : (int) (long) config.hostId();
     var settings = new SyncEngine.Settings(config.interfaceName(), peers, key, config.encrypt(), hostId,
         config.maxDelayMillis(), config.bulkUpdateTimeoutSeconds());
-    return start(settings, engine, registry);
+    return start(settings, engine, registry, demoteWhilePending);
   }
 
-  static SyncEngine start(SyncEngine.Settings settings, CarpEngine engine, PrometheusRegistry registry) throws IOException {
+  /** Starts a sync; with {@code demoteWhilePending} CARP stays demoted by 32 until the bulk update is in. */
+  static SyncEngine start(SyncEngine.Settings settings, CarpEngine engine, PrometheusRegistry registry,
+      boolean demoteWhilePending) throws IOException {
     NetfilterConntrack kernel = NetfilterConntrack.open();
     SyncEngine sync;
     try {
       sync = new SyncEngine(settings, kernel,
           ifName -> PcapFrameIo.builder(ifName).filter("ip proto " + Pfsync.IPPROTO_PFSYNC).snaplen(65535).open(),
-          engine::setSyncDemotion);
+          demoteWhilePending ? engine::setSyncDemotion : count -> {});
     } catch (IOException | RuntimeException e) {
       kernel.close();
       throw e;

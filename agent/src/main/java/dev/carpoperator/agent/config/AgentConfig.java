@@ -37,12 +37,13 @@ public record AgentConfig(
   }
 
   /** Demotion settings, as in FirewallCluster.spec.demotion. */
-  public record DemotionConfig(boolean onInterfaceDown, int maintenance) {
-    static final DemotionConfig DEFAULTS = new DemotionConfig(true, 0);
+  public record DemotionConfig(boolean onInterfaceDown, int maintenance, boolean whileSyncPending) {
+    static final DemotionConfig DEFAULTS = new DemotionConfig(true, 0, true);
 
     @JsonCreator
-    public DemotionConfig(@JsonProperty("onInterfaceDown") Boolean onInterfaceDown, @JsonProperty("maintenance") Integer maintenance) {
-      this(!Boolean.FALSE.equals(onInterfaceDown), maintenance == null ? 0 : maintenance);
+    public DemotionConfig(@JsonProperty("onInterfaceDown") Boolean onInterfaceDown, @JsonProperty("maintenance") Integer maintenance,
+        @JsonProperty("whileSyncPending") Boolean whileSyncPending) {
+      this(!Boolean.FALSE.equals(onInterfaceDown), maintenance == null ? 0 : maintenance, !Boolean.FALSE.equals(whileSyncPending));
     }
   }
 }

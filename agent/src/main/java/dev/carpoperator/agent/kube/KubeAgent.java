@@ -12,6 +12,16 @@ import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.notify.WebhookNotifier;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.SecretKeyRef;
+import dev.carpoperator.agent.engine.SyncEngine;
+import dev.carpoperator.agent.sync.SyncEnvelope;
+import dev.carpoperator.api.v1alpha1.DemotionSpec;
+import dev.carpoperator.api.v1alpha1.SyncMode;
+import dev.carpoperator.api.v1alpha1.SyncSpec;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -66,6 +76,14 @@ public final class KubeAgent implements AutoCloseable {
   private final ActionExecutor actionExecutor;
   private ActionRunner actions;
   private WebhookNotifier webhook;
+  private final SyncStarter syncStarter;
+  private SyncEngine sync;
+
+  /** Starts the state sync for FirewallCluster.spec.sync (the real one needs root and the sync NIC; null runs none). */
+  @FunctionalInterface
+  public interface SyncStarter {
+    SyncEngine start(SyncEngine.Settings settings, CarpEngine engine, boolean demoteWhilePending) throws IOException;
+  }
   /** How long onMaster waits when preempting a master that still runs, so its onBackup goes first. */
   static final Duration HANDOVER_DELAY =
       Duration.ofMillis(ActionsConfig.DEFAULT_HANDOVER_DELAY_MILLIS);
@@ -73,14 +91,15 @@ public final class KubeAgent implements AutoCloseable {
   /** {@code engineFactory} builds (not starts) the engine for the first plan. */
   public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
       Function<KubePlan, CarpEngine> engineFactory, KubePlan.InterfaceFinder interfaces) {
-    this(client, node, cluster, namespace, engineFactory, interfaces, null);
+    this(client, node, cluster, namespace, engineFactory, interfaces, null, null);
   }
 
   /** {@code actionExecutor} runs FirewallCluster.spec.actions; null runs none. */
   public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
       Function<KubePlan, CarpEngine> engineFactory, KubePlan.InterfaceFinder interfaces,
-      ActionExecutor actionExecutor) {
+      ActionExecutor actionExecutor, SyncStarter syncStarter) {
     this.actionExecutor = actionExecutor;
+    this.syncStarter = syncStarter;
     this.client = client;
     this.node = node;
     this.cluster = cluster;
@@ -155,6 +174,7 @@ public final class KubeAgent implements AutoCloseable {
               cluster, engine.metrics());
           engine.addListener(webhook);
         }
+        startSync(fwc);
         engine.start();
       } else if (!samePlan(plan, applied)) { // status writes also wake the informers: act only on real changes
         engine.reconfigure(plan.preempt(), plan.vhosts());
@@ -165,6 +185,36 @@ public final class KubeAgent implements AutoCloseable {
     } catch (Exception e) {
       log.error("cannot apply the configuration from the API server; still running the previous one",
           kv("event", "reconfigure-refused"), kv("error", e.toString()));
+    }
+  }
+
+  /** Sync is read once, like actions: the agent restarts to change it. Problems are logged, CARP runs regardless. */
+  private void startSync(FirewallCluster fwc) {
+    SyncSpec spec = fwc == null ? null : fwc.getSpec().getSync();
+    if (spec == null || syncStarter == null) return;
+    byte[] key = null;
+    if (spec.getMode() != SyncMode.BSD_COMPATIBLE) {
+      SecretKeyRef ref = spec.getKeySecretRef();
+      Optional<byte[]> value = ref == null ? Optional.empty() : secretBytes(ref, "key");
+      if (value.isEmpty() || value.get().length < SyncEnvelope.MIN_SECRET_BYTES) {
+        log.error("state sync not started: the sync key Secret {} is missing, unreadable here or shorter than {} bytes "
+                + "(agents read Secrets of their own namespace {} only)", ref == null ? "(none)" : ref.getNamespace() + "/" + ref.getName(),
+            SyncEnvelope.MIN_SECRET_BYTES, namespace, kv("event", "sync-not-started"));
+        return;
+      }
+      key = value.get();
+    }
+    try {
+      List<Inet4Address> peers = new ArrayList<>();
+      for (String p : spec.getPeers()) peers.add((Inet4Address) InetAddress.getByName(p)); // IPv4 literals (CRD rule)
+      var settings = new SyncEngine.Settings(spec.getInterfaceName(), peers, key, Boolean.TRUE.equals(spec.getEncrypt()),
+          SyncEngine.randomHostId(), spec.getMaxDelayMillis() == null ? 50 : spec.getMaxDelayMillis(),
+          spec.getBulkUpdateTimeoutSeconds() == null ? 30 : spec.getBulkUpdateTimeoutSeconds());
+      DemotionSpec demotion = fwc.getSpec().getDemotion();
+      boolean demote = demotion == null || demotion.getWhileSyncPending() == null || demotion.getWhileSyncPending();
+      sync = syncStarter.start(settings, engine, demote);
+    } catch (IOException | RuntimeException e) {
+      log.error("state sync not started: {}", e.getMessage(), kv("event", "sync-not-started"));
     }
   }
 
@@ -180,12 +230,22 @@ public final class KubeAgent implements AutoCloseable {
   }
 
   private Optional<String> secretValue(SecretKeyRef ref) {
+    return secretBytes(ref, "password").map(b -> new String(b, StandardCharsets.UTF_8));
+  }
+
+  private Optional<byte[]> secretBytes(SecretKeyRef ref, String defaultKey) {
     if (!namespace.equals(ref.getNamespace())) return Optional.empty(); // agents may read their own namespace only
-    String key = ref.getKey() == null ? "password" : ref.getKey();
+    String key = ref.getKey() == null ? defaultKey : ref.getKey();
     return secrets.getStore().list().stream().filter(s -> ref.getName().equals(s.getMetadata().getName())).findFirst()
         .flatMap(s -> Optional.ofNullable(s.getData() == null ? null : s.getData().get(key))
-            .map(b64 -> new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8))
-            .or(() -> Optional.ofNullable(s.getStringData() == null ? null : s.getStringData().get(key))));
+            .map(b64 -> Base64.getDecoder().decode(b64))
+            .or(() -> Optional.ofNullable(s.getStringData() == null ? null : s.getStringData().get(key))
+                .map(v -> v.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  /** The state sync, when FirewallCluster.spec.sync asked for one and it started. */
+  public SyncEngine sync() {
+    return sync;
   }
 
   /** The engine, once the first plan has been applied (tests and metrics). */
@@ -199,6 +259,7 @@ public final class KubeAgent implements AutoCloseable {
     informers.forEach(SharedIndexInformer::close);
     if (actions != null) actions.beforeShutdown(Duration.ofSeconds(15)); // onBackup before the bow-out
     if (engine != null) engine.close(); // bow out
+    if (sync != null) sync.close();
     if (actions != null) actions.close();
     if (webhook != null) webhook.close(Duration.ofSeconds(3)); // deliver the shutdown's own changes
     if (reporter != null) reporter.close();

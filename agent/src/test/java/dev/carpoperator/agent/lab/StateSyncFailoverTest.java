@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.core.ConditionTimeoutException;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -115,7 +114,6 @@ class StateSyncFailoverTest {
     }
   }
 
-  @Disabled("enabled when the sync (issue 5) lands")
   @ParameterizedTest(name = "source NAT {0}")
   @ValueSource(booleans = {false, true})
   void failoverWithSyncKeepsEveryConnection(boolean sourceNat) {
@@ -144,7 +142,6 @@ class StateSyncFailoverTest {
     }
   }
 
-  @Disabled("enabled when the sync (issue 5) lands")
   @Test
   void lateJoinerGetsTableByBulkUpdate() {
     try (FirewallPairLab l = FirewallPairLab.create(true)) {

@@ -17,6 +17,8 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 @ValidationRule(value = "self.mode == 'bsd-compatible' || has(self.keySecretRef)",
     message = "authenticated sync needs sync.keySecretRef (a Secret with the shared key); set sync.mode: bsd-compatible to run unauthenticated like pfsync")
+@ValidationRule(value = "!has(self.encrypt) || !self.encrypt || self.mode == 'authenticated'",
+    message = "sync.encrypt needs mode: authenticated (pfsync peers cannot read encrypted states)")
 public class SyncSpec {
   @Required
   @JsonProperty("interface")
@@ -26,7 +28,7 @@ public class SyncSpec {
 
   @Size(max = 16)
   @ItemMaxLength(45)
-  @ValidationRule(value = "self.all(p, isIP(p))", message = "every sync peer must be a plain IPv4 or IPv6 address")
+  @ValidationRule(value = "self.all(p, isIP(p) && ip(p).family() == 4)", message = "every sync peer must be a plain IPv4 address (pfsync syncs over IPv4)")
   @JsonPropertyDescription("Unicast peers (pfsync syncpeer) instead of the 224.0.0.240 multicast group.")
   private List<String> peers = new ArrayList<>();
 
@@ -37,12 +39,26 @@ public class SyncSpec {
   @JsonPropertyDescription("authenticated (default, between our own agents) or bsd-compatible (plain pfsync v6).")
   private SyncMode mode = SyncMode.AUTHENTICATED;
 
+  @Default("false")
+  @JsonPropertyDescription("Also encrypt the states (AES-256-GCM with the shared key); authenticated mode only.")
+  private Boolean encrypt = false;
+
+  @Default("50")
+  @Min(0)
+  @Max(1000)
+  @JsonPropertyDescription("Longest a state change waits to be batched with others into one packet, in milliseconds.")
+  private Integer maxDelayMillis = 50;
+
   @Default("30")
   @Min(1)
   @Max(3600)
   @JsonPropertyDescription("How long a starting node waits for the bulk update before it stops holding CARP back.")
   private Integer bulkUpdateTimeoutSeconds = 30;
 
+  public Boolean getEncrypt() { return encrypt; }
+  public void setEncrypt(Boolean encrypt) { this.encrypt = encrypt; }
+  public Integer getMaxDelayMillis() { return maxDelayMillis; }
+  public void setMaxDelayMillis(Integer maxDelayMillis) { this.maxDelayMillis = maxDelayMillis; }
   public String getInterfaceName() { return interfaceName; }
   public void setInterfaceName(String interfaceName) { this.interfaceName = interfaceName; }
   public List<String> getPeers() { return peers; }
