@@ -22,7 +22,8 @@ import java.net.InetAddress;
  *       with the §6.2 heuristic. Linux exposes no sequence windows, so none are sent (seqlo/seqhi 0) and states we
  *       export carry PFSTATE_SLOPPY, asking a pf peer for loose tracking; entries written from any peer's state get
  *       IP_CT_TCP_FLAG_BE_LIBERAL, as conntrackd does, so the kernel relearns the windows from the next packets.</li>
- *   <li>Counters, creation time, rule numbers, route-to and scrub data are not carried.</li>
+ *   <li>The conntrack zone travels as the key's rdomain (pf's routing domain is the nearest thing).</li>
+ *   <li>Counters, creation time, marks, rule numbers, route-to and scrub data are not carried.</li>
  *   <li>ICMP: pf's key carries the echo id only; imported ICMP states are echo requests (type 8 / 128, code 0).</li>
  * </ul>
  */
@@ -42,8 +43,9 @@ public final class StateMapper {
     int af = entry.family() == ConntrackEntry.AF_INET ? Pfsync.AF_INET : Pfsync.AF_INET6;
     var orig = entry.original();
     var reply = entry.reply();
-    StateKey wire = new StateKey(PfAddr.of(orig.source()), PfAddr.of(orig.destination()), orig.sourcePort(), orig.destinationPort(), 0, af);
-    StateKey stack = new StateKey(PfAddr.of(reply.destination()), PfAddr.of(reply.source()), reply.destinationPort(), reply.sourcePort(), 0, af);
+    int rdomain = entry.zone(); // conntrack zones play the part of pf's routing domains
+    StateKey wire = new StateKey(PfAddr.of(orig.source()), PfAddr.of(orig.destination()), orig.sourcePort(), orig.destinationPort(), rdomain, af);
+    StateKey stack = new StateKey(PfAddr.of(reply.destination()), PfAddr.of(reply.source()), reply.destinationPort(), reply.sourcePort(), rdomain, af);
     StatePeer[] peers = peersFor(entry);
     return PfsyncState.builder()
         .id(id)
@@ -110,7 +112,7 @@ public final class StateMapper {
       icmpCode = 0;
     }
     return new Import(new ConntrackEntry(family, proto, original, reply, status, Integer.toUnsignedLong(s.expire()), tcpState,
-        flagsOrig, flagsReply, wsOrig, wsReply, icmpType, icmpCode, 0, 0), null);
+        flagsOrig, flagsReply, wsOrig, wsReply, icmpType, icmpCode, 0, w.rdomain()), null);
   }
 
   /** src (initiator) and dst (responder) peers for an entry; no sequence windows (Linux does not expose them). */

@@ -111,4 +111,14 @@ class StateMapperTest {
     assertThat(StateMapper.toEntry(ok.toBuilder().af(28).build()).refusal()).isEqualTo(StateMapper.Refusal.UNSUPPORTED_FAMILY);
     assertThat(StateMapper.toEntry(ok.toBuilder().direction(0).build()).refusal()).isEqualTo(StateMapper.Refusal.UNSUPPORTED_DIRECTION);
   }
+
+  @Test
+  void conntrackZoneTravelsAsTheRoutingDomain() {
+    ConntrackEntry e = Entries.tcp(40000, ConntrackEntry.TCP_ESTABLISHED);
+    ConntrackEntry zoned = new ConntrackEntry(e.family(), e.protocol(), e.original(), e.reply(), e.status(), e.timeoutSeconds(),
+        e.tcpState(), e.tcpFlagsOriginal(), e.tcpFlagsReply(), e.wscaleOriginal(), e.wscaleReply(), -1, -1, 0, 7);
+    PfsyncState s = StateMapper.toState(zoned, 1, 7);
+    assertThat(s.wireKey().rdomain()).isEqualTo(7);
+    assertThat(StateMapper.toEntry(s).entry().key()).isEqualTo(zoned.key());
+  }
 }
