@@ -213,12 +213,7 @@ public final class SyncEngine implements AutoCloseable {
   }
 
   private void send(byte[] pfsync) {
-    Inet4Address src;
-    try {
-      src = sourceAddress();
-    } catch (SocketException e) {
-      src = null;
-    }
+    Inet4Address src = sourceAddress();
     if (src == null) {
       warn("no-source", "the sync interface " + settings.interfaceName() + " has no IPv4 address; sync packets are not sent");
       return;
@@ -243,11 +238,24 @@ public final class SyncEngine implements AutoCloseable {
     }
   }
 
-  private Inet4Address sourceAddress() throws SocketException {
-    NetworkInterface nic = NetworkInterface.getByName(settings.interfaceName());
-    if (nic == null) return null;
-    return nic.inetAddresses().filter(a -> a instanceof Inet4Address).map(a -> (Inet4Address) a).findFirst().orElse(null);
+  /** The sync interface's first IPv4 address, looked up at most once a second (a bulk sends a packet per ms). */
+  private Inet4Address sourceAddress() {
+    long now = clock.getAsLong();
+    if (cachedSource == null || now - cachedSourceAt > 1_000_000_000L) {
+      try {
+        NetworkInterface nic = NetworkInterface.getByName(settings.interfaceName());
+        cachedSource = nic == null ? null
+            : nic.inetAddresses().filter(a -> a instanceof Inet4Address).map(a -> (Inet4Address) a).findFirst().orElse(null);
+      } catch (SocketException e) {
+        cachedSource = null;
+      }
+      cachedSourceAt = now;
+    }
+    return cachedSource;
   }
+
+  private Inet4Address cachedSource; // loop thread only
+  private long cachedSourceAt;
 
   // ------------------------------------------------------------------ receive thread
 
