@@ -1,5 +1,7 @@
 package dev.carpoperator.operator;
 
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.joran.JoranConfigurator;
 import com.sun.net.httpserver.HttpServer;
 import dev.carpoperator.operator.address.VirtualAddressReconciler;
 import dev.carpoperator.operator.cluster.FirewallClusterReconciler;
@@ -8,12 +10,14 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
+import org.slf4j.LoggerFactory;
 
 /** Runs the operator: both reconcilers, leader election, and /healthz and /readyz on the health port. */
 public final class OperatorMain {
   private OperatorMain() {}
 
   public static void main(String[] args) throws IOException {
+    if ("text".equals(System.getenv("CARP_LOG_FORMAT"))) useTextLogs();
     OperatorSettings settings = OperatorSettings.fromEnvironment(System.getenv());
     OperatorMetrics metrics = new OperatorMetrics();
     Operator operator = start(settings, metrics, o -> {});
@@ -58,6 +62,19 @@ public final class OperatorMain {
     });
     server.start();
     return server;
+  }
+
+  /** Switches from the default JSON lines to logback-text.xml (CARP_LOG_FORMAT=text). */
+  static void useTextLogs() {
+    LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+    ctx.reset();
+    JoranConfigurator configurator = new JoranConfigurator();
+    configurator.setContext(ctx);
+    try {
+      configurator.doConfigure(OperatorMain.class.getResource("/logback-text.xml"));
+    } catch (Exception e) {
+      System.err.println("carp-operator: cannot switch to text logs: " + e);
+    }
   }
 
   private static void respond(com.sun.net.httpserver.HttpExchange ex, boolean ok) throws IOException {

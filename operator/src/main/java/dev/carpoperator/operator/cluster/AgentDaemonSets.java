@@ -8,9 +8,6 @@ import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.ProbeBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.api.model.ResourceRequirements;
-import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
 import java.util.LinkedHashMap;
@@ -37,7 +34,8 @@ public final class AgentDaemonSets {
 
   public static DaemonSet desired(FirewallCluster cluster, OperatorSettings settings) {
     AgentSpec agent = cluster.getSpec().getAgent() == null ? new AgentSpec() : cluster.getSpec().getAgent();
-    int metricsPort = agent.getMetricsPort() == null ? 9402 : agent.getMetricsPort();
+    OperatorSettings.AgentDefaults defaults = settings.agentDefaults();
+    int metricsPort = agent.getMetricsPort() == null ? defaults.metricsPort() : agent.getMetricsPort();
     Map<String, String> labels = new LinkedHashMap<>(selectorLabels(cluster));
     labels.put("app.kubernetes.io/component", "agent");
     labels.put("app.kubernetes.io/managed-by", MANAGED_BY);
@@ -52,10 +50,10 @@ public final class AgentDaemonSets {
             new EnvVarBuilder().withName("NODE_NAME").withNewValueFrom().withNewFieldRef().withFieldPath("spec.nodeName").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("POD_NAMESPACE").withNewValueFrom().withNewFieldRef().withFieldPath("metadata.namespace").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("CARP_METRICS_PORT").withValue(Integer.toString(metricsPort)).build(),
-            new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? "json" : agent.getLogFormat()).build(),
-            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build())
+            new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? defaults.logFormat() : agent.getLogFormat()).build(),
+            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? defaults.logLevel() : agent.getLogLevel()).build())
         .addNewPort().withName("metrics").withContainerPort(metricsPort).withProtocol("TCP").endPort()
-        .withResources(agent.getResources() != null ? agent.getResources() : defaultResources())
+        .withResources(agent.getResources() != null ? agent.getResources() : defaults.resources())
         // The agent's metrics server answers /-/healthy (prometheus-metrics HTTPServer).
         .withLivenessProbe(probe("/-/healthy", metricsPort, 10))
         .withReadinessProbe(probe("/-/healthy", metricsPort, 5))
@@ -79,7 +77,7 @@ public final class AgentDaemonSets {
               .withHostNetwork(true)
               .withDnsPolicy("ClusterFirstWithHostNet")
               .withServiceAccountName(AGENT_SERVICE_ACCOUNT)
-              .withPriorityClassName(agent.getPriorityClassName())
+              .withPriorityClassName(agent.getPriorityClassName() != null ? agent.getPriorityClassName() : defaults.priorityClassName())
               .withNodeSelector(cluster.getSpec().getNodeSelector().isEmpty() ? null : cluster.getSpec().getNodeSelector())
               .withTolerations(cluster.getSpec().getTolerations())
               .withTerminationGracePeriodSeconds(15L)
@@ -93,11 +91,5 @@ public final class AgentDaemonSets {
   private static Probe probe(String path, int port, int period) {
     return new ProbeBuilder().withNewHttpGet().withPath(path).withPort(new IntOrString(port)).endHttpGet()
         .withPeriodSeconds(period).withTimeoutSeconds(2).withFailureThreshold(3).build();
-  }
-
-  private static ResourceRequirements defaultResources() {
-    return new ResourceRequirementsBuilder()
-        .addToRequests("cpu", new Quantity("20m")).addToRequests("memory", new Quantity("96Mi"))
-        .addToLimits("memory", new Quantity("192Mi")).build();
   }
 }
