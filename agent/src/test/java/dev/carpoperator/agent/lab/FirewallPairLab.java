@@ -2,11 +2,10 @@ package dev.carpoperator.agent.lab;
 
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.carpoperator.testing.netns.ExecResult;
 import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
+import dev.carpoperator.testing.netns.StatefulFirewall;
+import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -18,8 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.awaitility.core.ConditionTimeoutException;
 
 /**
@@ -33,8 +30,8 @@ import org.awaitility.core.ConditionTimeoutException;
  * </pre>
  *
  * The client's default route is the lan VIP, the server's the wan VIP. Both firewalls get the same ruleset
- * ({@link #ruleset}): forward policy drop, established/related accepted, new connections only from the lan side
- * and only with a pure SYN, {@code nf_conntrack_tcp_loose=0} so a mid-stream packet of a connection the firewall
+ * ({@link StatefulFirewall}): forward policy drop, established/related accepted, new connections only from the lan
+ * side and only with a pure SYN, {@code nf_conntrack_tcp_loose=0} so a mid-stream packet of a connection the firewall
  * does not know is INVALID and dropped. Named counters tell what was forwarded and dropped ({@link #counters}).
  * With {@code sourceNat} lan → wan traffic leaves as the wan VIP (snat, not masquerade: masquerade would pick each
  * firewall's own address and the state could not move), so the server replies to the VIP; without it the server
@@ -55,10 +52,8 @@ public final class FirewallPairLab implements AutoCloseable {
   public static final int PORT = 5001;
   public static final List<String> FIREWALLS = List.of("fw1", "fw2");
   /** The nftables table holding the filter chains and the counters. */
-  public static final String TABLE = "carplab";
-  public static final List<String> COUNTERS = List.of("fwd_established", "fwd_new", "drop_invalid", "drop_other", "in_invalid");
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern CT_LINE = Pattern.compile("^tcp\\s+\\d+\\s+\\d+\\s+(\\S+)\\s+src=(\\S+) dst=(\\S+) sport=(\\d+) dport=(\\d+)");
+  public static final String TABLE = StatefulFirewall.TABLE;
+  public static final List<String> COUNTERS = StatefulFirewall.COUNTERS;
 
   public final AgentLab agents = new AgentLab();
   public final NetnsLab lab = agents.lab;
@@ -92,54 +87,13 @@ public final class FirewallPairLab implements AutoCloseable {
     NetnsLab.Host fw = lab.addHost(name, "198.51.100." + octet + "/24");
     fw.addInterface(WAN_IF, "wan", "203.0.113." + octet + "/24");
     fw.addInterface(SYNC_IF, "sync", "192.0.2." + (octet - 1) + "/24");
-    fw.exec("sysctl", "-q", "-w", "net.ipv4.ip_forward=1").check();
-    try {
-      Path rules = lab.dir().resolve(name + "-ruleset.nft");
-      Files.writeString(rules, ruleset(sourceNat));
-      fw.exec("nft", "-f", rules.toString()).check();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    // after the ruleset: its ct expressions load conntrack, whose sysctls are per namespace
-    fw.exec("sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_loose=0", "net.netfilter.nf_conntrack_tcp_be_liberal=0").check();
+    StatefulFirewall.install(fw, lab.dir(), ruleset(sourceNat));
     return fw;
   }
 
   /** The same on both firewalls; {@code sourceNat} adds the nat table. */
   public static String ruleset(boolean sourceNat) {
-    String filter = """
-        table inet %1$s {
-          counter fwd_established {}
-          counter fwd_new {}
-          counter drop_invalid {}
-          counter drop_other {}
-          counter in_invalid {}
-          chain forward {
-            type filter hook forward priority filter; policy drop;
-            ct state established,related counter name "fwd_established" accept
-            ct state invalid counter name "drop_invalid" drop
-            iifname "%2$s" oifname "%3$s" ct state new tcp flags & (syn | ack | fin | rst) == syn counter name "fwd_new" accept
-            iifname "%2$s" oifname "%3$s" ct state new icmp type echo-request accept
-            counter name "drop_other" drop
-          }
-          chain input {
-            type filter hook input priority filter; policy accept;
-            ct state invalid counter name "in_invalid" drop
-          }
-        }
-        """.formatted(TABLE, LAN_IF, WAN_IF);
-    if (!sourceNat) return filter;
-    return filter + """
-        table ip %1$s_nat {
-          chain prerouting {
-            type nat hook prerouting priority dstnat; policy accept;
-          }
-          chain postrouting {
-            type nat hook postrouting priority srcnat; policy accept;
-            oifname "%2$s" ip saddr 198.51.100.0/24 snat ip to %3$s
-          }
-        }
-        """.formatted(TABLE, WAN_IF, WAN_VIP);
+    return StatefulFirewall.ruleset(LAN_IF, WAN_IF, sourceNat ? "198.51.100.0/24" : null, WAN_VIP);
   }
 
   public NetnsLab.Host client() {
@@ -324,18 +278,7 @@ public final class FirewallPairLab implements AutoCloseable {
 
   /** The named counters of a firewall's table: name → packets. */
   public Map<String, Long> counters(String fw) {
-    ExecResult r = fw(fw).exec("nft", "-j", "list", "counters", "table", "inet", TABLE);
-    Map<String, Long> out = new TreeMap<>();
-    if (!r.ok()) return out;
-    try {
-      for (JsonNode n : JSON.readTree(r.stdout()).path("nftables")) {
-        JsonNode c = n.get("counter");
-        if (c != null) out.put(c.get("name").asText(), c.get("packets").asLong());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out;
+    return StatefulFirewall.counters(fw(fw));
   }
 
   /** Packets counted by a named counter. */
@@ -343,23 +286,14 @@ public final class FirewallPairLab implements AutoCloseable {
     return counters(fw).getOrDefault(name, 0L);
   }
 
-  /** One TCP conntrack entry to the server port: its state and the client's port (original direction). */
-  public record CtEntry(String state, String src, int sport) {}
-
   /** The firewall's conntrack entries of connections to the server's {@value #PORT}, by client port. */
-  public Map<Integer, CtEntry> conntrack(String fw) {
-    ExecResult r = fw(fw).exec("conntrack", "-L", "-p", "tcp", "--dport", String.valueOf(PORT));
-    Map<Integer, CtEntry> out = new TreeMap<>();
-    for (String l : r.stdout().lines().toList()) {
-      Matcher m = CT_LINE.matcher(l);
-      if (m.find() && m.group(3).equals(SERVER)) out.put(Integer.parseInt(m.group(4)), new CtEntry(m.group(1), m.group(2), Integer.parseInt(m.group(4))));
-    }
-    return out;
+  public Map<Integer, StatefulFirewall.CtEntry> conntrack(String fw) {
+    return StatefulFirewall.conntrack(fw(fw), SERVER, PORT);
   }
 
   /** Client ports of {@code p} that are not in the firewall's conntrack table. */
   public List<Integer> missingFromConntrack(String fw, TcpStreamsMain.Progress p) {
-    Map<Integer, CtEntry> ct = conntrack(fw);
+    Map<Integer, StatefulFirewall.CtEntry> ct = conntrack(fw);
     List<Integer> missing = new ArrayList<>();
     for (int port : p.ports()) if (!ct.containsKey(port)) missing.add(port);
     return missing;

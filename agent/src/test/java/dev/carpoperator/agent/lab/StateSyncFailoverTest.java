@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.carpoperator.testing.netns.LabProcess;
+import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

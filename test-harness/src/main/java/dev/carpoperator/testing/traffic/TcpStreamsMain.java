@@ -1,4 +1,4 @@
-package dev.carpoperator.agent.lab;
+package dev.carpoperator.testing.traffic;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,11 +37,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * "errors":[null or "reset", "EOF after N bytes", "mismatch at byte N", ...]}}, and at the end the same with
  * {@code "type":"summary"} and {@code "drained":[sent == verified per connection]}. Reads time out every second,
  * so a stalled connection shows as a {@code lastProgressAt} that stops moving, never as a hung program.
- * {@link Progress#parse} reads those lines back in the test.
+ * {@link Progress#parse} reads those lines back (the sync failover tests, the lab).
  */
 public final class TcpStreamsMain {
-  static final int MAX_OUTSTANDING = 64 * 1024;
-  static final long DRAIN_MILLIS = 3000;
+  public static final int MAX_OUTSTANDING = 64 * 1024;
+  public static final long DRAIN_MILLIS = 3000;
   static final long SEED_BASE = 1000;
 
   private TcpStreamsMain() {}
