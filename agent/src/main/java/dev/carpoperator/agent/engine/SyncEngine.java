@@ -84,6 +84,7 @@ public final class SyncEngine implements AutoCloseable {
   private final AtomicLong counter = new AtomicLong();
   private final Map<String, long[]> lastWarning = new ConcurrentHashMap<>(); // reason -> {at, suppressed}
   private volatile BulkState bulkState = BulkState.IDLE;
+  private final List<java.util.function.Consumer<BulkState>> bulkListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private MulticastMembership membership;
   private volatile boolean closed;
 
@@ -124,6 +125,12 @@ public final class SyncEngine implements AutoCloseable {
   public SyncCounters counters() { return counters; }
 
   public BulkState bulkState() { return bulkState; }
+
+  /** Called (on the sync thread) whenever the start-up bulk state changes; e.g. the Kubernetes status reporter. */
+  public void addBulkListener(java.util.function.Consumer<BulkState> listener) {
+    bulkListeners.add(listener);
+    listener.accept(bulkState);
+  }
 
   /** Starts following the kernel, asks the peers for their table (holding CARP demoted meanwhile) and serves theirs. */
   public void start() throws IOException {
@@ -348,6 +355,7 @@ public final class SyncEngine implements AutoCloseable {
     public void bulkStateChanged(BulkState from, BulkState to, String detail) {
       bulkState = to;
       if (!to.pending()) demotion.accept(0);
+      for (var l : bulkListeners) l.accept(to);
       if (to == BulkState.TIMED_OUT) {
         LOG.warn("bulk update gave up: {}", detail, kv("event", "sync-bulk"), kv("from", from.name()), kv("to", to.name()));
       } else {

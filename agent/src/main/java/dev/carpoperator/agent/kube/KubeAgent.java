@@ -213,6 +213,8 @@ public final class KubeAgent implements AutoCloseable {
       DemotionSpec demotion = fwc.getSpec().getDemotion();
       boolean demote = demotion == null || demotion.getWhileSyncPending() == null || demotion.getWhileSyncPending();
       sync = syncStarter.start(settings, engine, demote);
+      StatusReporter r = reporter;
+      sync.addBulkListener(state -> r.syncChanged(state.name().toLowerCase(java.util.Locale.ROOT)));
     } catch (IOException | RuntimeException e) {
       log.error("state sync not started: {}", e.getMessage(), kv("event", "sync-not-started"));
     }

@@ -86,6 +86,15 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     if (va != null) markDirty(va);
   }
 
+  /** The state sync's start-up bulk state (lower case), reported in every entry of this node; null without sync. */
+  public void syncChanged(String state) {
+    if (Objects.equals(state, syncState)) return;
+    syncState = state;
+    for (String va : new LinkedHashSet<>(addressOf.get().values())) markDirty(va);
+  }
+
+  private volatile String syncState;
+
   /** The outcome of the node's last action run (spec.actions); reported in every entry of this node. */
   public void actionsRan(long failed, String firstError) {
     boolean changed = failed != failedActions || !Objects.equals(firstError, actionError);
@@ -169,6 +178,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
         e.setLastReport(now);
         e.setFailedActions(failedActions);
         e.setActionError(actionError);
+        e.setSync(syncState);
         String ifName = key.substring(0, key.indexOf('/'));
         long cumulative = authFailuresOf.applyAsLong(ifName);
         e.setAuthFailures(recentAuthFailures.computeIfAbsent(ifName, i -> new RecentCount(AUTH_WINDOW_MILLIS, System::currentTimeMillis)).read(cumulative));

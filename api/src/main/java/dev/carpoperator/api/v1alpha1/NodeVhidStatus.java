@@ -45,6 +45,9 @@ public class NodeVhidStatus {
   @JsonPropertyDescription("When the agent last wrote this entry (RFC 3339).")
   private String lastReport;
 
+  @JsonPropertyDescription("The node's state-sync start-up bulk update: requesting, receiving, done or timed_out; absent without sync.")
+  private String sync;
+
   public String getName() { return name; }
   public void setName(String name) { this.name = name; }
   public Integer getVhid() { return vhid; }
@@ -63,6 +66,8 @@ public class NodeVhidStatus {
   public void setAuthFailures(Long authFailures) { this.authFailures = authFailures; }
   public Long getFailedActions() { return failedActions; }
   public void setFailedActions(Long failedActions) { this.failedActions = failedActions; }
+  public String getSync() { return sync; }
+  public void setSync(String sync) { this.sync = sync; }
   public String getActionError() { return actionError; }
   public void setActionError(String actionError) { this.actionError = actionError; }
   public String getLastReport() { return lastReport; }

@@ -32,6 +32,8 @@ public final class AddressStatusAggregator {
   public static final String AUTHENTICATION_FAILURES = "AuthenticationFailures";
   public static final String AGENT_MISSING = "AgentMissing";
   public static final String ACTIONS_FAILING = "ActionsFailing";
+  /** A node is still receiving its peers' connection states (its start-up bulk update); CARP holds it demoted. */
+  public static final String SYNC_BEHIND = "SyncBehind";
   /** An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone. */
   static final Duration AGENT_SILENCE = Duration.ofMinutes(3);
   public static final String MASTER_ELECTED = "MasterElected";
@@ -142,6 +144,14 @@ public final class AddressStatusAggregator {
     }
     if (!failing.isEmpty()) problems.add(ACTIONS_FAILING + ": state-change actions failed on " + String.join(", ", failing));
 
+    Set<String> syncing = new TreeSet<>();
+    for (NodeVhidStatus n : reports) {
+      if (vhids.contains(n.getVhid()) && ("requesting".equals(n.getSync()) || "receiving".equals(n.getSync()))) syncing.add(n.getName() + " (" + n.getSync() + ")");
+    }
+    if (!syncing.isEmpty()) problems.add(SYNC_BEHIND + ": " + String.join(", ", syncing) + (syncing.size() == 1 ? " has" : " have")
+        + " not received the peers' connection states yet (start-up bulk update); a failover to "
+        + (syncing.size() == 1 ? "it" : "them") + " now would break connections, so CARP keeps " + (syncing.size() == 1 ? "it" : "them") + " demoted");
+
     String master = masters.isEmpty() ? null : String.join(",", masters);
     VirtualAddressStatus next = new VirtualAddressStatus();
     next.setNodes(null); // owned by the agents
@@ -164,9 +174,9 @@ public final class AddressStatusAggregator {
       }
     }
 
-    // Authentication failures, a missing agent and failing actions degrade, but the address works while one master holds it.
+    // Authentication failures, a missing agent, failing actions and a pending sync degrade, but the address works while one master holds it.
     boolean ready = problems.stream().allMatch(p -> p.startsWith(AUTHENTICATION_FAILURES) || p.startsWith(AGENT_MISSING)
-        || p.startsWith(ACTIONS_FAILING));
+        || p.startsWith(ACTIONS_FAILING) || p.startsWith(SYNC_BEHIND));
     String firstProblem = problems.isEmpty() ? null : problems.getFirst();
     String problemReason = firstProblem == null ? null : firstProblem.substring(0, firstProblem.indexOf(':'));
     String problemMessage = firstProblem == null ? null : firstProblem.substring(firstProblem.indexOf(':') + 2);

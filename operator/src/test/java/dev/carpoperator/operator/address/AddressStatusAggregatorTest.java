@@ -132,6 +132,31 @@ class AddressStatusAggregatorTest {
   }
 
   @Test
+  void aNodeStillReceivingThePeersConnectionStatesDegradesUntilItsBulkUpdateIsDone() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
+    va.getStatus().getNodes().get(0).setSync("done");
+    va.getStatus().getNodes().get(1).setSync("receiving");
+    var pending = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(5));
+    assertThat(pending.status().getConditions()).anySatisfy(c -> {
+      assertThat(c.getType()).isEqualTo("Degraded");
+      assertThat(c.getStatus()).isEqualTo("True");
+      assertThat(c.getReason()).isEqualTo("SyncBehind");
+      assertThat(c.getMessage()).startsWith("b (receiving) has not received the peers' connection states yet");
+    });
+    assertThat(pending.status().getConditions()).anySatisfy(c -> {
+      assertThat(c.getType()).isEqualTo("Ready");
+      assertThat(c.getStatus()).isEqualTo("True");
+    });
+    va.getStatus().getNodes().get(1).setSync("done");
+    var done = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(6));
+    assertThat(done.status().getConditions()).anySatisfy(c -> {
+      assertThat(c.getType()).isEqualTo("Degraded");
+      assertThat(c.getStatus()).isEqualTo("False");
+    });
+  }
+
+  @Test
   void aSelectedNodeWhoseAgentIsSilentDegradesTheAddress() {
     VirtualAddress va = address();
     step(va, T0, "a", CarpState.MASTER);
