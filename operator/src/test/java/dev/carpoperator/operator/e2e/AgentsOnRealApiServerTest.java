@@ -33,19 +33,30 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The whole product on one machine: the seeds' active/standby example applied to a real API server, the operator
  * in-process, and a real agent (AgentMain --kubernetes, as the DaemonSet runs it) for each of the nodes mickey and
  * minnie, each a network namespace on one bridge, authenticating with the carp-agent ServiceAccount. Only the
  * DaemonSet's scheduling is replaced (no kubelet here): the test starts the agent processes itself.
+ *
+ * <p>The agents first start with a {@code spec.sync} whose key Secret does not exist (the sync does not start, CARP
+ * runs regardless); the last test creates the Secret and restarts them, as a rollout restart would.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AgentsOnRealApiServerTest {
   static final String VA = "mickey-minnie-lan";
   static final String VIP = "192.0.2.1";
   static final int API_PORT_IN_HOSTS = 16443;
   static final Duration WAIT = Duration.ofSeconds(40);
+  /** The sync key Secret the test creates (in the agents' own namespace), under a non-default key name. */
+  static final String SYNC_SECRET = "carp-e2e-sync";
+  static final String SYNC_SECRET_ABSENT = "carp-e2e-sync-absent";
+  static final String SYNC_KEY = "e2e-sync-key";
 
   static KubernetesClient admin;
   static Operator operator;
@@ -84,8 +95,16 @@ class AgentsOnRealApiServerTest {
     var hook = new dev.carpoperator.api.v1alpha1.NotificationsSpec.Webhook();
     hook.setUrl("http://192.0.2.12:8099/carp"); // the recorder in minnie's namespace, reached over the lab bridge
     notifications.setWebhook(hook);
-    // A merge patch of just these two fields: no resourceVersion, so no conflict with the operator's status writes.
-    String patch = admin.getKubernetesSerialization().asJson(Map.of("spec", Map.of("actions", actions, "notifications", notifications)));
+    // State sync over the lab link, authenticated with a key from a Secret that does not exist yet: the agents log
+    // sync-not-started and run CARP without it (the sync test then creates the Secret and restarts them).
+    admin.secrets().inNamespace("carp-system").withName(SYNC_SECRET_ABSENT).delete();
+    var sync = new dev.carpoperator.api.v1alpha1.SyncSpec();
+    sync.setInterfaceName(NetnsLab.HOST_IF);
+    sync.setMode(dev.carpoperator.api.v1alpha1.SyncMode.AUTHENTICATED);
+    sync.setKeySecretRef(new dev.carpoperator.api.v1alpha1.SecretKeyRef(SYNC_SECRET_ABSENT, "carp-system", SYNC_KEY));
+    sync.setBulkUpdateTimeoutSeconds(10);
+    // A merge patch of just these fields: no resourceVersion, so no conflict with the operator's status writes.
+    String patch = admin.getKubernetesSerialization().asJson(Map.of("spec", Map.of("actions", actions, "notifications", notifications, "sync", sync)));
     admin.resources(FirewallCluster.class).withName("mickey-minnie")
         .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch);
 
@@ -209,6 +228,7 @@ class AgentsOnRealApiServerTest {
   }
 
   @Test
+  @Order(1)
   void theExampleElectsReportsFailsOverAndSurvivesAnApiOutage() {
     // Applying the example with agents running: mickey (advskew 0) is master, shown in status and kubectl.
     awaitMaster("mickey");
@@ -275,5 +295,92 @@ class AgentsOnRealApiServerTest {
       isolate(false);
     }
     awaitMaster("mickey"); // link back: mickey's faster adverts win (preempt), minnie steps down
+  }
+
+  /** Where each node's current agent starts in its log (a restarted agent appends to the file of the one before). */
+  static final Map<String, Integer> logStart = new java.util.HashMap<>();
+
+  /** The current agent's output. */
+  static String agentLog(String node) {
+    return agents.get(node).output().substring(logStart.getOrDefault(node, 0));
+  }
+
+  /** The current agent's log lines (JSON) holding every one of {@code parts}. */
+  static List<String> logLines(String node, String... parts) {
+    return agentLog(node).lines().filter(l -> Stream.of(parts).allMatch(l::contains)).toList();
+  }
+
+  static String conntrack(String node) {
+    return lab.host(node).exec("conntrack", "-L", "-p", "tcp").stdout();
+  }
+
+  static String syncDiagnostics() {
+    StringBuilder sb = new StringBuilder();
+    for (String n : List.of("mickey", "minnie")) {
+      List<String> lines = agentLog(n).lines().toList();
+      sb.append("--- ").append(n).append(" conntrack:\n").append(conntrack(n)).append("--- ").append(n).append(" agent:\n")
+          .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()))).append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** Issue 5: Kubernetes mode takes the state sync from FirewallCluster.spec.sync, its key from a Secret. */
+  @Test
+  @Order(2)
+  void theStateSyncComesFromTheFirewallClusterAndItsKeySecret() throws Exception {
+    // As started in setUp: the key Secret does not exist, so no sync; the log names the Secret, CARP runs regardless.
+    for (String n : List.of("mickey", "minnie")) {
+      await().atMost(WAIT).until(() -> !logLines(n, "\"event\":\"sync-not-started\"", "carp-system/" + SYNC_SECRET_ABSENT).isEmpty());
+      assertThat(agentLog(n)).doesNotContain("\"event\":\"sync-start\"");
+    }
+    awaitMaster("mickey");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(admin.resources(VirtualAddress.class).withName(VA).get().getStatus().getNodes())
+        .extracting(s -> s.getName() + "=" + s.getState()).contains("mickey=MASTER", "minnie=BACKUP"));
+
+    // The Secret (32 random bytes under a non-default key name) and the reference to it; then a rollout restart.
+    byte[] key = new byte[32];
+    new java.security.SecureRandom().nextBytes(key);
+    admin.secrets().resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
+        .withNewMetadata().withName(SYNC_SECRET).withNamespace("carp-system").endMetadata()
+        .addToData(SYNC_KEY, java.util.Base64.getEncoder().encodeToString(key)).build()).forceConflicts().serverSideApply();
+    admin.resources(FirewallCluster.class).withName("mickey-minnie").patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        admin.getKubernetesSerialization().asJson(Map.of("spec", Map.of("sync", Map.of("keySecretRef", Map.of("name", SYNC_SECRET))))));
+    List<LabProcess> old = List.copyOf(agents.values());
+    old.forEach(p -> p.process().destroy()); // SIGTERM to both at once, as the DaemonSet's pods are replaced
+    old.forEach(p -> p.stop(Duration.ofSeconds(20)));
+    for (String n : List.of("mickey", "minnie")) {
+      logStart.put(n, agents.get(n).output().length());
+      startAgent(n);
+    }
+
+    for (String n : List.of("mickey", "minnie")) {
+      await().atMost(WAIT).untilAsserted(() -> assertThat(agentLog(n)).as(n).contains("\"event\":\"sync-start\"")); // else the log says why
+      assertThat(logLines(n, "\"event\":\"sync-start\"").getFirst())
+          .as(n).contains("\"interface\":\"eth0\"", "\"mode\":\"authenticated\"", "\"peers\":\"224.0.0.240\"");
+      assertThat(agentLog(n)).as(n).doesNotContain("\"event\":\"sync-not-started\"");
+    }
+    assertThat(conntrack("minnie")).doesNotContain("sport=40000");
+
+    // A connection mickey's kernel tracks shows up in minnie's table, sent over the authenticated sync.
+    lab.host("mickey").exec("conntrack", "-I", "-p", "tcp", "-s", "198.51.100.10", "-d", "203.0.113.10", "--sport", "40000",
+        "--dport", "80", "--state", "ESTABLISHED", "-t", "600", "-u", "SEEN_REPLY,ASSURED").check();
+    long inserted = System.nanoTime();
+    try {
+      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> conntrack("minnie").lines().anyMatch(l ->
+          l.contains("ESTABLISHED src=198.51.100.10 dst=203.0.113.10 sport=40000 dport=80 src=203.0.113.10 dst=198.51.100.10 sport=80 dport=40000")
+              && l.contains("[ASSURED]")));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("the conntrack entry inserted on mickey did not reach minnie\n" + syncDiagnostics(), e);
+    }
+    System.out.println("E2E-SYNC-CONNTRACK-LATENCY-MS " + (System.nanoTime() - inserted) / 1_000_000);
+
+    // Both ended their start-up bulk update (each holds CARP demoted until then), and the election ran as before.
+    for (String n : List.of("mickey", "minnie")) {
+      await().atMost(WAIT).until(() -> !logLines(n, "\"event\":\"sync-bulk\"", "\"to\":\"DONE\"").isEmpty()
+          || !logLines(n, "\"event\":\"sync-bulk\"", "\"to\":\"TIMED_OUT\"").isEmpty());
+      System.out.println("E2E-SYNC-BULK " + n + " " + logLines(n, "\"event\":\"sync-bulk\"").getLast());
+    }
+    awaitMaster("mickey");
   }
 }
