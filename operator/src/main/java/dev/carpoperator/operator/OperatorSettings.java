@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -55,32 +54,17 @@ public record OperatorSettings(String agentNamespace, String agentImage, String 
   }
 
   /**
-   * Defaults for the fields of FirewallCluster.spec.agent (the Helm chart's {@code agent.*} values), from
-   * CARP_AGENT_LOG_LEVEL, CARP_AGENT_LOG_FORMAT, CARP_AGENT_METRICS_PORT, CARP_AGENT_PRIORITY_CLASS_NAME and
-   * CARP_AGENT_RESOURCES (a JSON ResourceRequirements).
+   * Defaults for the fields of FirewallCluster.spec.agent that the API leaves unset (the Helm chart's
+   * {@code agent.*} values), from CARP_AGENT_PRIORITY_CLASS_NAME and CARP_AGENT_RESOURCES (a JSON
+   * ResourceRequirements). The image and pull policy are {@link #agentImage} and {@link #imagePullPolicy}; logLevel,
+   * logFormat and metricsPort have defaults in the API itself (the CRD's), so they are set per FirewallCluster.
    */
-  public record AgentDefaults(String logLevel, String logFormat, int metricsPort, String priorityClassName,
-      ResourceRequirements resources) {
-    static final List<String> LOG_LEVELS = List.of("error", "warn", "info", "debug", "trace");
-    static final List<String> LOG_FORMATS = List.of("json", "text");
-
-    public static final AgentDefaults BUILT_IN = new AgentDefaults("info", "json", 9402, null, new ResourceRequirementsBuilder()
+  public record AgentDefaults(String priorityClassName, ResourceRequirements resources) {
+    public static final AgentDefaults BUILT_IN = new AgentDefaults(null, new ResourceRequirementsBuilder()
         .addToRequests("cpu", new Quantity("20m")).addToRequests("memory", new Quantity("96Mi"))
         .addToLimits("memory", new Quantity("192Mi")).build());
 
     public static AgentDefaults fromEnvironment(Map<String, String> env) {
-      String level = oneOf(env, "CARP_AGENT_LOG_LEVEL", BUILT_IN.logLevel, LOG_LEVELS);
-      String format = oneOf(env, "CARP_AGENT_LOG_FORMAT", BUILT_IN.logFormat, LOG_FORMATS);
-      int port = BUILT_IN.metricsPort;
-      String portText = blankToNull(env.get("CARP_AGENT_METRICS_PORT"));
-      if (portText != null) {
-        try {
-          port = Integer.parseInt(portText);
-        } catch (NumberFormatException e) {
-          port = -1;
-        }
-        if (port < 1 || port > 65535) throw new IllegalArgumentException("CARP_AGENT_METRICS_PORT must be a port number (1-65535), not " + portText);
-      }
       ResourceRequirements resources = BUILT_IN.resources;
       String json = blankToNull(env.get("CARP_AGENT_RESOURCES"));
       if (json != null) {
@@ -90,14 +74,7 @@ public record OperatorSettings(String agentNamespace, String agentImage, String 
           throw new IllegalArgumentException("CARP_AGENT_RESOURCES must be a JSON object like {\"requests\":{\"cpu\":\"20m\"}}: " + e.getMessage(), e);
         }
       }
-      return new AgentDefaults(level, format, port, blankToNull(env.get("CARP_AGENT_PRIORITY_CLASS_NAME")), resources);
-    }
-
-    private static String oneOf(Map<String, String> env, String name, String fallback, List<String> allowed) {
-      String value = blankToNull(env.get(name));
-      if (value == null) return fallback;
-      if (!allowed.contains(value)) throw new IllegalArgumentException(name + " must be one of " + allowed + ", not " + value);
-      return value;
+      return new AgentDefaults(blankToNull(env.get("CARP_AGENT_PRIORITY_CLASS_NAME")), resources);
     }
 
     private static String blankToNull(String s) {

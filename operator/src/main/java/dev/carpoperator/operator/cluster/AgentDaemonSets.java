@@ -35,7 +35,7 @@ public final class AgentDaemonSets {
   public static DaemonSet desired(FirewallCluster cluster, OperatorSettings settings) {
     AgentSpec agent = cluster.getSpec().getAgent() == null ? new AgentSpec() : cluster.getSpec().getAgent();
     OperatorSettings.AgentDefaults defaults = settings.agentDefaults();
-    int metricsPort = agent.getMetricsPort() == null ? defaults.metricsPort() : agent.getMetricsPort();
+    int metricsPort = agent.getMetricsPort() == null ? 9402 : agent.getMetricsPort();
     Map<String, String> labels = new LinkedHashMap<>(selectorLabels(cluster));
     labels.put("app.kubernetes.io/component", "agent");
     labels.put("app.kubernetes.io/managed-by", MANAGED_BY);
@@ -50,8 +50,8 @@ public final class AgentDaemonSets {
             new EnvVarBuilder().withName("NODE_NAME").withNewValueFrom().withNewFieldRef().withFieldPath("spec.nodeName").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("POD_NAMESPACE").withNewValueFrom().withNewFieldRef().withFieldPath("metadata.namespace").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("CARP_METRICS_PORT").withValue(Integer.toString(metricsPort)).build(),
-            new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? defaults.logFormat() : agent.getLogFormat()).build(),
-            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? defaults.logLevel() : agent.getLogLevel()).build())
+            new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? "json" : agent.getLogFormat()).build(),
+            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build())
         .addNewPort().withName("metrics").withContainerPort(metricsPort).withProtocol("TCP").endPort()
         .withResources(agent.getResources() != null ? agent.getResources() : defaults.resources())
         // The agent's metrics server answers /-/healthy (prometheus-metrics HTTPServer).
