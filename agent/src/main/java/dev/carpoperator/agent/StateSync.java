@@ -6,13 +6,13 @@ import dev.carpoperator.agent.engine.SyncEngine;
 import dev.carpoperator.agent.linux.conntrack.NetfilterConntrack;
 import dev.carpoperator.agent.net.PcapFrameIo;
 import dev.carpoperator.agent.pfsync.Pfsync;
+import dev.carpoperator.agent.sync.SyncEnvelope;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 
 /** Builds and starts the state sync from its settings, for both the standalone and the Kubernetes mode. */
@@ -25,7 +25,7 @@ final class StateSync {
     byte[] key = null;
     if (config.authenticated()) {
       Path file = baseDir == null ? Path.of(config.keyFile()) : baseDir.resolve(config.keyFile());
-      key = trimKey(Files.readAllBytes(file));
+      key = SyncEnvelope.trimKey(Files.readAllBytes(file));
     }
     List<Inet4Address> peers = config.peers().stream().map(StateSync::ipv4).toList();
     int hostId = config.hostId() == null ? SyncEngine.randomHostId() : (int) (long) config.hostId();
@@ -50,13 +50,6 @@ final class StateSync {
     sync.registerMetrics(registry);
     sync.start();
     return sync;
-  }
-
-  /** The key as stored in a file or Secret, without the trailing newline an editor or {@code echo} adds. */
-  static byte[] trimKey(byte[] raw) {
-    int end = raw.length;
-    while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r' || raw[end - 1] == ' ' || raw[end - 1] == '\t')) end--;
-    return Arrays.copyOf(raw, end);
   }
 
   private static Inet4Address ipv4(String literal) {

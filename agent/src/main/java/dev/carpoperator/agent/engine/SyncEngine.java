@@ -136,13 +136,7 @@ public final class SyncEngine implements AutoCloseable {
   public void start() throws IOException {
     if (settings.peers().isEmpty()) membership = MulticastMembership.joinV4(settings.interfaceName(), GROUP);
     demotion.accept(BULK_DEMOTION); // before anything can make us master
-    List<ConntrackEntry> table;
-    try {
-      table = kernel.dump();
-    } catch (ConntrackException e) {
-      throw new IOException("cannot read the conntrack table: " + e.getMessage(), e);
-    }
-    submit(() -> core.start(clock.getAsLong(), table, true));
+    // Listen before dumping: a connection opened in between then shows up twice, which is harmless, not never.
     kernel.listen(new ConntrackKernel.Listener() {
       @Override
       public void event(ConntrackKernel.EventType type, ConntrackEntry entry) {
@@ -155,6 +149,13 @@ public final class SyncEngine implements AutoCloseable {
         submit(SyncEngine.this::refresh);
       }
     });
+    List<ConntrackEntry> table;
+    try {
+      table = kernel.dump();
+    } catch (ConntrackException e) {
+      throw new IOException("cannot read the conntrack table: " + e.getMessage(), e);
+    }
+    submit(() -> core.start(clock.getAsLong(), table, true));
     io.start(this::onFrame);
     loop.schedule(this::tick, TICK_MILLIS, TimeUnit.MILLISECONDS);
     loop.scheduleWithFixedDelay(this::refresh, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);

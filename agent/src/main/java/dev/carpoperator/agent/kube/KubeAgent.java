@@ -195,7 +195,7 @@ public final class KubeAgent implements AutoCloseable {
     byte[] key = null;
     if (spec.getMode() != SyncMode.BSD_COMPATIBLE) {
       SecretKeyRef ref = spec.getKeySecretRef();
-      Optional<byte[]> value = ref == null ? Optional.empty() : secretBytes(ref, "key");
+      Optional<byte[]> value = ref == null ? Optional.empty() : secretBytes(ref).map(SyncEnvelope::trimKey);
       if (value.isEmpty() || value.get().length < SyncEnvelope.MIN_SECRET_BYTES) {
         log.error("state sync not started: the sync key Secret {} is missing, unreadable here or shorter than {} bytes "
                 + "(agents read Secrets of their own namespace {} only)", ref == null ? "(none)" : ref.getNamespace() + "/" + ref.getName(),
@@ -232,12 +232,12 @@ public final class KubeAgent implements AutoCloseable {
   }
 
   private Optional<String> secretValue(SecretKeyRef ref) {
-    return secretBytes(ref, "password").map(b -> new String(b, StandardCharsets.UTF_8));
+    return secretBytes(ref).map(b -> new String(b, StandardCharsets.UTF_8));
   }
 
-  private Optional<byte[]> secretBytes(SecretKeyRef ref, String defaultKey) {
+  private Optional<byte[]> secretBytes(SecretKeyRef ref) {
     if (!namespace.equals(ref.getNamespace())) return Optional.empty(); // agents may read their own namespace only
-    String key = ref.getKey() == null ? defaultKey : ref.getKey();
+    String key = ref.getKey() == null ? "password" : ref.getKey(); // SecretKeyRef's default, as the CRD fills it in
     return secrets.getStore().list().stream().filter(s -> ref.getName().equals(s.getMetadata().getName())).findFirst()
         .flatMap(s -> Optional.ofNullable(s.getData() == null ? null : s.getData().get(key))
             .map(b64 -> Base64.getDecoder().decode(b64))

@@ -228,7 +228,13 @@ public final class SyncCore {
     if (d.skippedMessages() > 0) {
       d.skippedSections().forEach((reason, n) -> counters.stateRejected("skipped_" + reason.name().toLowerCase(Locale.ROOT)));
     }
-    for (PfsyncMessage m : d.messages()) handle(m, now);
+    // Sections come grouped by action, so a BUS END may precede the states it closes: take it last.
+    for (PfsyncMessage m : d.messages()) if (!isBusEnd(m)) handle(m, now);
+    for (PfsyncMessage m : d.messages()) if (isBusEnd(m)) handle(m, now);
+  }
+
+  private static boolean isBusEnd(PfsyncMessage m) {
+    return m instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.END;
   }
 
   private void handle(PfsyncMessage m, long now) {
@@ -351,6 +357,7 @@ public final class SyncCore {
   }
 
   private void deleteById(GlobalId gid) {
+    counters.statesReceived.incrementAndGet();
     Tracked t = byId.get(gid);
     if (t == null) return;
     untrack(t);
@@ -409,10 +416,10 @@ public final class SyncCore {
   /** The packets (pfsync bytes) due now: queued changes whose delay is up or that fill a packet, and bulk packets. */
   public List<byte[]> poll(long now) {
     List<byte[]> out = new ArrayList<>();
-    if (bulkState == BulkState.REQUESTING && now - lastBulkActivity >= settings.bulkRetryNanos()) {
+    if (bulkState == BulkState.REQUESTING) {
       if (now - bulkStartedAt >= settings.bulkTimeoutNanos()) {
         setBulkState(BulkState.TIMED_OUT, "no peer answered within " + settings.bulkTimeoutNanos() / NANOS + " s");
-      } else {
+      } else if (now - lastBulkActivity >= settings.bulkRetryNanos()) {
         lastBulkActivity = now;
         control(PfsyncMessage.UpdReq.BULK, now);
       }
@@ -424,7 +431,10 @@ public final class SyncCore {
     if (due) out.addAll(flush(now));
     if (!bulkOut.isEmpty() && now >= nextBulkPacketAt) {
       PfsyncPacketBuilder b = new PfsyncPacketBuilder(settings.packetBudget());
-      while (!bulkOut.isEmpty() && b.add(bulkOut.peek())) bulkOut.poll();
+      // BUS START goes alone: a packet groups messages by action, and START must reach the peer before the states.
+      while (!bulkOut.isEmpty() && b.add(bulkOut.peek())) {
+        if (bulkOut.poll() instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.START) break;
+      }
       out.add(b.build());
       nextBulkPacketAt = now + settings.bulkIntervalNanos();
     }

@@ -68,6 +68,16 @@ public final class SyncEnvelope {
 
   public boolean encrypts() { return encrypt; }
 
+  /**
+   * The key as stored in a file or Secret, without the trailing newline an editor, {@code echo} or
+   * {@code kubectl create secret --from-file} keeps, so every node derives the same key from the same file.
+   */
+  public static byte[] trimKey(byte[] raw) {
+    int end = raw.length;
+    while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r' || raw[end - 1] == ' ' || raw[end - 1] == '\t')) end--;
+    return Arrays.copyOf(raw, end);
+  }
+
   /** Seals pfsync bytes (a whole pfsync packet, header included) sent from {@code source} (4 or 16 address bytes). */
   public byte[] seal(byte[] pfsync, byte[] source, int sender, long counter) {
     if (pfsync.length < Pfsync.HEADER_LENGTH) throw new IllegalArgumentException("not a pfsync packet");

@@ -23,6 +23,7 @@ class SyncCoreTest {
   static final class Node {
     final InMemoryConntrack kernel = new InMemoryConntrack();
     final List<BulkState> bulkStates = new ArrayList<>();
+    int tableSizeWhenDone = -1;
     final SyncCore core;
     final List<byte[]> sent = new ArrayList<>();
 
@@ -31,7 +32,10 @@ class SyncCoreTest {
           50 * MS, 2 * MS, 2 * S, 30 * S);
       core = new SyncCore(settings, kernel, new SyncCore.Observer() {
         @Override
-        public void bulkStateChanged(BulkState from, BulkState to, String detail) { bulkStates.add(to); }
+        public void bulkStateChanged(BulkState from, BulkState to, String detail) {
+          bulkStates.add(to);
+          if (to == BulkState.DONE) tableSizeWhenDone = kernel.table.size();
+        }
       }, new SyncCounters());
     }
   }
@@ -228,7 +232,38 @@ class SyncCoreTest {
     List<PfsyncMessage> bulk = messages(a.sent);
     assertThat(bulk.getFirst()).isEqualTo(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.START));
     assertThat(bulk.getLast()).isEqualTo(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.END));
-    assertThat(a.sent).hasSize(10); // 50 states at 5 per packet, the BUS messages ride along
+    assertThat(a.sent).hasSize(11); // BUS START alone, then 50 states at 5 per packet, BUS END riding along
+  }
+
+  @Test
+  void aBulkThatFitsOnePacketIsCountedAndAppliedBeforeItIsDone() {
+    a.core.start(now, List.of(), false);
+    for (int i = 0; i < 3; i++) {
+      ConntrackEntry e = Entries.tcp(45000 + i, ConntrackEntry.TCP_ESTABLISHED);
+      a.kernel.apply(e);
+      a.core.kernelEvent(NEW, e, now);
+    }
+    a.core.poll(now + S);
+    b.core.start(now, List.of(), true);
+    run(100 * MS);
+    assertThat(b.bulkStates).containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
+    assertThat(b.core.bulkReceived()).isEqualTo(3);
+    assertThat(b.tableSizeWhenDone).as("CARP is released only once the states are in").isEqualTo(3);
+  }
+
+  @Test
+  void aBusEndGroupedBeforeTheStatesOfItsPacketIsTakenLast() {
+    b.core.start(now, List.of(), true);
+    byte[] start = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(List.of(new PfsyncMessage.Bus(7, 0, PfsyncMessage.Bus.START)), 1444).getFirst();
+    b.core.receive(start, 0, start.length, now);
+    // A sender that adds END first gets a packet whose BUS section precedes the UPD section.
+    var msgs = new ArrayList<PfsyncMessage>();
+    msgs.add(new PfsyncMessage.Bus(7, 0, PfsyncMessage.Bus.END));
+    msgs.add(new PfsyncMessage.Upd(StateMapper.toState(Entries.tcp(46000, ConntrackEntry.TCP_ESTABLISHED), 1, 7)));
+    byte[] p = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(msgs, 1444).getFirst();
+    b.core.receive(p, 0, p.length, now);
+    assertThat(b.core.bulkState()).isEqualTo(BulkState.DONE);
+    assertThat(b.tableSizeWhenDone).isEqualTo(1);
   }
 
   @Test
