@@ -140,7 +140,10 @@ public final class SyncEngine implements AutoCloseable {
     kernel.listen(new ConntrackKernel.Listener() {
       @Override
       public void event(ConntrackKernel.EventType type, ConntrackEntry entry) {
-        submit(() -> core.kernelEvent(type, entry, clock.getAsLong()));
+        submit(() -> {
+          core.kernelEvent(type, entry, clock.getAsLong());
+          sendDue(); // full packets, and everything when maxDelayMillis is 0, go now rather than at the next tick
+        });
       }
 
       @Override
@@ -202,14 +205,17 @@ public final class SyncEngine implements AutoCloseable {
   private void tick() {
     if (closed) return;
     try {
-      long now = clock.getAsLong();
-      for (byte[] pfsync : core.poll(now)) send(pfsync);
+      sendDue();
       tableSize = core.tableSize();
     } catch (RuntimeException | Error e) {
       LOG.error("sync tick failed", kv("event", "sync-error"), kv("error", e.toString()), e);
     } finally {
       if (!closed) loop.schedule(this::tick, core.bulkSending() ? 1 : TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
+  }
+
+  private void sendDue() {
+    for (byte[] pfsync : core.poll(clock.getAsLong())) send(pfsync);
   }
 
   private void refresh() {
@@ -313,7 +319,10 @@ public final class SyncEngine implements AutoCloseable {
       length = pfsync.length;
     }
     byte[] copy = opener == null ? java.util.Arrays.copyOfRange(pfsync, offset, offset + length) : pfsync;
-    submit(() -> core.receive(copy, 0, copy.length, clock.getAsLong()));
+    submit(() -> {
+      core.receive(copy, 0, copy.length, clock.getAsLong());
+      sendDue(); // a requested bulk starts at once; other answers wait for the batch delay like any change
+    });
   }
 
   private void reject(String reason, String message) {

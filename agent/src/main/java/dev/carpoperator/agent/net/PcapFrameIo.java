@@ -202,6 +202,7 @@ public final class PcapFrameIo implements FrameIo {
                     .promiscuousMode(c.promiscuous ? PromiscuousMode.PROMISCUOUS : PromiscuousMode.NONPROMISCUOUS)
                     .timeoutMillis(100)
                     .immediateMode(true)
+                    .bufferSize(c.bufferBytes)
                     .build();
             if (c.direction == Direction.IN) {
                 h.setDirection(PcapDirection.IN);
@@ -226,6 +227,7 @@ public final class PcapFrameIo implements FrameIo {
         private boolean promiscuous;
         private Direction direction = Direction.IN;
         private int snaplen = SNAPLEN;
+        private int bufferBytes = 2 << 20; // libpcap's default
 
         private Builder(String ifName) {
             this.ifName = Objects.requireNonNull(ifName, "ifName");
@@ -245,6 +247,16 @@ public final class PcapFrameIo implements FrameIo {
 
         public Builder direction(Direction d) {
             this.direction = Objects.requireNonNull(d);
+            return this;
+        }
+
+        /**
+         * The kernel capture ring. libpcap cuts it into slots of the snaplen (on links with offloads), so a large
+         * snaplen means few slots: 64 KiB frames in the 2 MiB default leave 32, and a burst beyond that is dropped.
+         */
+        public Builder bufferBytes(int bytes) {
+            if (bytes < (64 << 10)) throw new IllegalArgumentException("buffer too small: " + bytes);
+            this.bufferBytes = bytes;
             return this;
         }
 

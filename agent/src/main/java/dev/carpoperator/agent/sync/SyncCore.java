@@ -80,6 +80,8 @@ public final class SyncCore {
     boolean localActivity;
     /** When the peers' copy expires, as far as we know (nanos); Long.MIN_VALUE if never announced. */
     long peerExpiry = Long.MIN_VALUE;
+    /** When we last sent this state (nanos); Long.MIN_VALUE if never. */
+    long lastAnnounced = Long.MIN_VALUE;
 
     Tracked(GlobalId id, ConntrackEntry entry) {
       this.id = id;
@@ -91,6 +93,12 @@ public final class SyncCore {
   private enum Pending { INS, UPD, UPD_C, DEL_C }
 
   private static final long NANOS = 1_000_000_000L;
+  /**
+   * States this node owns are re-sent at least this often: pfsync has no acknowledgements, so a lost INS would
+   * otherwise leave the peers without the state until it changes (OpenBSD repairs it with the updates that every
+   * packet of the connection triggers; Linux gives us no per-packet events).
+   */
+  static final long REANNOUNCE_NANOS = 60 * NANOS;
   /** Status bits a peer cares about; the kernel sets others (CONFIRMED, NAT_DONE) on entries we wrote. */
   private static final int SIGNIFICANT_STATUS = ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED;
 
@@ -144,6 +152,7 @@ public final class SyncCore {
       if (byKey.containsKey(e.key())) continue;
       Tracked t = track(new GlobalId(nextId++, settings.hostId()), e);
       t.peerExpiry = now + e.timeoutSeconds() * NANOS; // treat as known: no announcement storm at start
+      t.lastAnnounced = now; // the periodic re-announcement brings them to peers that lack them
     }
     if (requestBulk) {
       bulkStartedAt = now;
@@ -181,7 +190,8 @@ public final class SyncCore {
   /**
    * Reconciles with a full dump of the kernel table: announces states whose timer the kernel refreshed (traffic
    * here) once the peers' copy has less than half of the local lifetime left, picks up entries whose events were lost
-   * (netlink overrun), and forgets entries that vanished.
+   * (netlink overrun), forgets entries that vanished, and re-sends the states this node owns every
+   * {@link #REANNOUNCE_NANOS} (repairing lost packets).
    */
   public void refresh(List<ConntrackEntry> dump, long now) {
     Set<ConntrackEntry.Key> seen = new HashSet<>();
@@ -195,8 +205,10 @@ public final class SyncCore {
       boolean changed = e.tcpState() != t.entry.tcpState() || (e.status() & ~t.entry.status() & SIGNIFICANT_STATUS) != 0;
       long peerLeft = t.peerExpiry == Long.MIN_VALUE ? Long.MIN_VALUE : t.peerExpiry - now;
       boolean peerCopyAging = peerLeft < e.timeoutSeconds() * NANOS / 2;
+      boolean owned = t.id.creator() == settings.hostId() || t.localActivity;
+      boolean due = owned && (t.lastAnnounced == Long.MIN_VALUE || now - t.lastAnnounced >= REANNOUNCE_NANOS);
       t.entry = e;
-      if (changed || peerCopyAging) {
+      if (changed || peerCopyAging || due) {
         t.localActivity = true;
         queue(t.id, Pending.UPD_C, now);
       }
@@ -461,6 +473,7 @@ public final class SyncCore {
             default -> new PfsyncMessage.UpdC(s.id(), s.src(), s.dst(), s.creatorid(), s.expire(), s.timeout(), s.stateFlags() & 0xff);
           });
           t.peerExpiry = now + t.entry.timeoutSeconds() * NANOS;
+          t.lastAnnounced = now;
         }
       }
       counters.statesSent.incrementAndGet();

@@ -294,6 +294,29 @@ class SyncCoreTest {
   }
 
   @Test
+  void aLostInsertIsRepairedByThePeriodicReannouncement() {
+    startBoth();
+    ConntrackEntry e = Entries.tcp(40030, ConntrackEntry.TCP_ESTABLISHED);
+    a.core.kernelEvent(NEW, e, now);
+    a.core.poll(now + S); // lost on the wire
+    now += 2 * S;
+    a.core.refresh(List.of(e), now);
+    run(100 * MS);
+    assertThat(b.kernel.table).as("not yet due").isEmpty();
+    now += SyncCore.REANNOUNCE_NANOS;
+    a.core.refresh(List.of(e), now);
+    run(200 * MS); // UPD_C, UPD_REQ, UPD
+    assertThat(b.kernel.table).containsKey(e.key());
+    int sent = a.sent.size();
+    now += 10 * S;
+    a.core.refresh(List.of(e), now);
+    b.core.refresh(b.kernel.dump(), now);
+    run(100 * MS);
+    assertThat(a.sent).as("not again before the interval").hasSize(sent);
+    assertThat(b.sent).as("the backup does not re-send copies it only holds").hasSize(1); // its UPD_REQ
+  }
+
+  @Test
   void refreshAnnouncesEntriesWhoseEventsWereLostAndForgetsVanishedOnes() {
     startBoth();
     ConntrackEntry kept = Entries.tcp(40010, ConntrackEntry.TCP_ESTABLISHED);
