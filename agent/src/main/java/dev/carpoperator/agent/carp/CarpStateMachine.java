@@ -62,7 +62,7 @@ public final class CarpStateMachine {
     static final int DELAYED_REANNOUNCE_ADVERTS = 2;
     public static final int MAX_DEMOTE = 255;
 
-    private final VhostConfig config;
+    private VhostConfig config;
     private final long replayCookie;
     private final long advertIntervalNanos;
     private final long masterDownNanos;
@@ -92,6 +92,14 @@ public final class CarpStateMachine {
 
     public VhostConfig config() {
         return config;
+    }
+
+    /**
+     * Turns preemption on or off in place, like OpenBSD's {@code net.inet.carp.preempt} sysctl: nothing is sent and no
+     * state changes now; the next advert received is judged with the new setting.
+     */
+    public void setPreempt(boolean preempt) {
+        config = new VhostConfig(config.vhid(), config.advbase(), config.advskew(), preempt, config.fastProfile());
     }
 
     public int vhid() {

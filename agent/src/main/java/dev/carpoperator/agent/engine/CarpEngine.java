@@ -313,8 +313,9 @@ public final class CarpEngine implements AutoCloseable {
   /**
    * Applies a new configuration without disturbing what did not change: vhids that are gone or changed bow out and
    * release their addresses, new ones start, unchanged ones keep running untouched (changing one address never
-   * makes another fail over). A change of {@code preempt} changes every vhid. Load-shared groups are fixed at
-   * start: changes to them are refused with an exception (restart the agent).
+   * makes another fail over). A change of {@code preempt} is applied in place to every vhid, load-shared ones
+   * included, without a bow-out (as OpenBSD's sysctl): it takes effect with the next advert heard. Load-shared groups
+   * are fixed at start otherwise: changes to them are refused with an exception (restart the agent).
    */
   public void reconfigure(boolean newPreempt, List<VhostSpec> specs) {
     for (VhostSpec sp : specs) {
@@ -323,7 +324,10 @@ public final class CarpEngine implements AutoCloseable {
     try {
       loop.submit(() -> {
         long now = clock.getAsLong();
-        boolean preemptChanged = newPreempt != preempt;
+        if (newPreempt != preempt) {
+          for (Link link : links.values()) for (Vhost v : link.vhosts.values()) v.sm.setPreempt(newPreempt);
+          log.info("preempt {}", newPreempt ? "on" : "off", kv("event", "reconfigure"), kv("preempt", newPreempt));
+        }
         preempt = newPreempt;
         Map<String, VhostSpec> wanted = new LinkedHashMap<>();
         for (VhostSpec sp : specs) wanted.put(sp.interfaceName() + "/" + sp.vhid(), sp);
@@ -333,7 +337,7 @@ public final class CarpEngine implements AutoCloseable {
           for (Vhost v : List.copyOf(link.vhosts.values())) {
             if (v.group != null) continue;
             VhostSpec next = wanted.get(link.name + "/" + v.spec.vhid());
-            if (next != null && next.equals(v.spec) && !preemptChanged) {
+            if (next != null && next.equals(v.spec)) {
               wanted.remove(link.name + "/" + v.spec.vhid());
               continue;
             }

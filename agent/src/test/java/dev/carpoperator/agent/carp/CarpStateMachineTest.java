@@ -96,6 +96,26 @@ class CarpStateMachineTest {
     }
 
     @Test
+    void preemptCanBeTurnedOnAndOffWhileRunning() {
+        CarpStateMachine m = machine(0, false);
+        m.start(0);
+        assertThat(m.advertReceived(S, advert(1, 100, 0))).isEmpty(); // a slower master: no preempt yet
+        m.setPreempt(true);
+        assertThat(m.state()).isEqualTo(CarpState.BACKUP); // nothing happens until the next advert
+        assertThat(m.config().preempt()).isTrue();
+        assertThat(m.advertReceived(2 * S, advert(1, 100, 0))).containsExactly(
+                change(CarpState.BACKUP, CarpState.MASTER, TransitionReason.PREEMPT),
+                new SendAdvert(VHID, 1, 0, 0, COOKIE),
+                new TakeOverAddresses(VHID));
+
+        CarpStateMachine b = machine(0, true);
+        b.start(0);
+        b.setPreempt(false);
+        assertThat(b.advertReceived(S, advert(1, 100, 0))).isEmpty();
+        assertThat(b.state()).isEqualTo(CarpState.BACKUP);
+    }
+
+    @Test
     void preemptNeedsStrictlyFasterTimingAndNoWorseDemotion() {
         CarpStateMachine m = machine(100, true);
         m.start(0);
