@@ -3,10 +3,12 @@ package dev.carpoperator.operator;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import java.util.Map;
+import org.slf4j.LoggerFactory;
 
 /**
  * Everything the operator is configured with, read once from the environment (the Helm chart sets these) and
@@ -48,9 +50,31 @@ public record OperatorSettings(String agentNamespace, String agentImage, String 
   public void configure(ConfigurationServiceOverrider o) {
     o.withStopOnInformerErrorDuringStartup(false);
     if (leaderElection) {
-      o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration("carp-operator")
-          .withLeaseNamespace(agentNamespace).withIdentity(identity).withExitOnStopLeading(exitOnLostLeadership).build());
+      // Not JOSDK's exitOnStopLeading: it calls System.exit from the leader elector, also when the shutdown hook
+      // stops the operator after SIGTERM, and System.exit inside a shutdown hook blocks forever (the pod then
+      // waits for SIGKILL at the end of its grace period).
+      var builder = LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration("carp-operator")
+          .withLeaseNamespace(agentNamespace).withIdentity(identity).withExitOnStopLeading(false);
+      if (exitOnLostLeadership) builder.withLeaderCallbacks(new LeaderCallbacks(() -> {}, OperatorSettings::exitAfterLostLeadership, id -> {}));
+      o.withLeaderElectionConfiguration(builder.build());
     }
+  }
+
+  /**
+   * Leadership lost while running: exit, so that the pod restarts and campaigns again. Not when the JVM is already
+   * shutting down (then the operator is being stopped on purpose). The exit runs on its own thread so that the
+   * leader elector's thread returns and the shutdown hook can stop the operator.
+   */
+  static void exitAfterLostLeadership() {
+    Thread probe = new Thread(() -> {});
+    try {
+      Runtime.getRuntime().addShutdownHook(probe); // throws IllegalStateException once shutdown has begun
+      Runtime.getRuntime().removeShutdownHook(probe);
+    } catch (IllegalStateException shuttingDown) {
+      return;
+    }
+    LoggerFactory.getLogger(OperatorSettings.class).warn("lost the leadership of carp-operator: exiting so that a restart campaigns again");
+    new Thread(() -> System.exit(1), "carp-operator-exit").start();
   }
 
   /**
