@@ -26,7 +26,7 @@ import java.util.Set;
  * <p>What it does, following OpenBSD's pfsync (protocols.md §5.7–5.9) where Linux allows:
  * <ul>
  *   <li>Local changes: a new entry goes out as INS, a change as UPD_C, a deletion as DEL_C. Messages wait at most
- *       {@code maxDelay} (or until a packet is full), and several changes of one state collapse into one message.</li>
+ *       {@code maxDelay} (or until {@link #FULL_PACKETS} packets are full), and several changes of one state collapse into one message.</li>
  *   <li>Received INS/UPD are written into the kernel (BE_LIBERAL, NAT from the reply tuple); UPD_C updates a known
  *       state, or asks for the full state with UPD_REQ when unknown; DEL_C and CLR delete; UPD_REQ(0,0) starts a bulk
  *       send (BUS START, every state as UPD paced one packet per {@code bulkInterval}, BUS END).</li>
@@ -99,6 +99,8 @@ public final class SyncCore {
    * packet of the connection triggers; Linux gives us no per-packet events).
    */
   static final long REANNOUNCE_NANOS = 60 * NANOS;
+  /** Queued bytes, in packets, that are sent without waiting for the delay. */
+  static final int FULL_PACKETS = 8;
   /** Status bits a peer cares about; the kernel sets others (CONFIRMED, NAT_DONE) on entries we wrote. */
   private static final int SIGNIFICANT_STATUS = ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED;
 
@@ -438,8 +440,9 @@ public final class SyncCore {
     } else if (bulkState == BulkState.RECEIVING && now - lastBulkActivity >= settings.bulkTimeoutNanos()) {
       setBulkState(BulkState.TIMED_OUT, "the peer's bulk stalled after " + bulkReceivedThisRun + " states");
     }
+    // A burst is sent once several packets' worth is queued, so that only the last of them goes out part-filled.
     boolean due = oldestPendingAt != Long.MIN_VALUE
-        && (now - oldestPendingAt >= settings.maxDelayNanos() || pendingBytes >= settings.packetBudget());
+        && (now - oldestPendingAt >= settings.maxDelayNanos() || pendingBytes >= (long) FULL_PACKETS * settings.packetBudget());
     if (due) out.addAll(flush(now));
     if (!bulkOut.isEmpty() && now >= nextBulkPacketAt) {
       PfsyncPacketBuilder b = new PfsyncPacketBuilder(settings.packetBudget());
