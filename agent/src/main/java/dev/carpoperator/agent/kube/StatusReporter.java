@@ -185,6 +185,9 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
         entries.add(e);
       }
     });
+    // Still ours but no vhid has a state yet (e.g. the sync's start-up state came first): nothing to say, and an empty
+    // list would withdraw the entries of the agent before this one, which the operator would read as a missing agent.
+    if (entries.isEmpty() && owners.containsValue(va)) return;
     VirtualAddress patch = new VirtualAddress();
     patch.setMetadata(new ObjectMetaBuilder().withName(va).build());
     patch.setSpec(null);

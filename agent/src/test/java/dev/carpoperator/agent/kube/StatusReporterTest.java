@@ -1,0 +1,69 @@
+package dev.carpoperator.agent.kube;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.carpoperator.agent.carp.CarpState;
+import dev.carpoperator.agent.engine.EngineListener.StateChange;
+import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import dev.carpoperator.api.v1alpha1.VirtualAddressSpec;
+import dev.carpoperator.testing.kube.ControlPlane;
+import dev.carpoperator.testing.kube.Crds;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The agent's status entries on a real API server (server-side apply under the agent's own field manager). */
+class StatusReporterTest {
+  static final String VA = "status-reporter-test";
+  static final Map<String, String> OWNERS = Map.of("eth0/7", VA);
+
+  static StateChange change(CarpState from, CarpState to, String reason) {
+    return new StateChange("n1", "eth0", 7, from, to, reason, 0, 0, Instant.now());
+  }
+
+  static List<String> entries(KubernetesClient admin) {
+    VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
+    if (va.getStatus() == null || va.getStatus().getNodes() == null) return List.of();
+    return va.getStatus().getNodes().stream().map(NodeVhidStatus::getName).map(n -> n + "=" + stateOf(va, n)).toList();
+  }
+
+  static String stateOf(VirtualAddress va, String node) {
+    return va.getStatus().getNodes().stream().filter(n -> n.getName().equals(node)).map(n -> String.valueOf(n.getState())).findFirst().orElse("-");
+  }
+
+  /** A restarted agent first reports its sync state (before any vhid has one): that must not withdraw its entries. */
+  @Test
+  void aRestartedAgentKeepsItsEntriesUntilItsVhidsHaveAState() {
+    try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
+      Crds.install(admin);
+      VirtualAddress va = new VirtualAddress();
+      va.setMetadata(new ObjectMetaBuilder().withName(VA).build());
+      VirtualAddressSpec spec = new VirtualAddressSpec();
+      spec.setCluster("status-test");
+      spec.setVhid(7);
+      spec.setAddresses(List.of("192.0.2.1/24"));
+      va.setSpec(spec);
+      admin.resource(va).forceConflicts().serverSideApply();
+
+      try (StatusReporter first = new StatusReporter(admin, "n1", () -> OWNERS)) {
+        first.stateChanged(change(CarpState.BACKUP, CarpState.MASTER, "master-down-timeout"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> entries(admin).equals(List.of("n1=MASTER")));
+      }
+      try (StatusReporter second = new StatusReporter(admin, "n1", () -> OWNERS)) {
+        second.syncChanged("requesting");
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> entries(admin).equals(List.of("n1=MASTER")));
+        second.stateChanged(change(CarpState.INIT, CarpState.BACKUP, "startup"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> entries(admin).equals(List.of("n1=BACKUP")));
+        assertThat(admin.resources(VirtualAddress.class).withName(VA).get().getStatus().getNodes().getFirst().getSync()).isEqualTo("requesting");
+      } finally {
+        admin.resources(VirtualAddress.class).withName(VA).delete();
+      }
+    }
+  }
+}
