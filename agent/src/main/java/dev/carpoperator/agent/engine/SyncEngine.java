@@ -194,6 +194,9 @@ public final class SyncEngine implements AutoCloseable {
         .labelNames("state").callback(cb -> {
           for (BulkState s : BulkState.values()) cb.call(s == bulkState ? 1 : 0, s.name().toLowerCase());
         }).register(registry);
+    CounterWithCallback.builder().name("carp_sync_capture_drops")
+        .help("Sync packets the kernel dropped before the agent read them (capture buffer full): lost states")
+        .callback(cb -> { long d = io.captureDrops(); if (d >= 0) cb.call(d); }).register(registry);
     GaugeWithCallback.builder().name("carp_sync_table_states").help("States the sync tracks (local and from peers)")
         .callback(cb -> cb.call(tableSize)).register(registry);
   }

@@ -20,6 +20,11 @@ public interface FrameIo extends AutoCloseable {
     /** Counters since open. */
     Stats stats();
 
+    /** Frames the kernel dropped because the capture buffer was full (since the current handle opened); -1 if unknown. */
+    default long captureDrops() {
+        return -1;
+    }
+
     /** Stops the receive thread (waiting for it) and releases the interface. Idempotent. */
     @Override
     void close();

@@ -165,6 +165,15 @@ public final class PcapFrameIo implements FrameIo {
     }
 
     @Override
+    public long captureDrops() {
+        try {
+            return closed ? -1 : handle.getStats().getNumPacketsDropped();
+        } catch (PcapNativeException | NotOpenException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    @Override
     public void close() {
         Thread t;
         synchronized (lock) {
