@@ -141,6 +141,12 @@ public final class ControlPlane implements AutoCloseable {
   /** Directory holding the binaries, including kubectl. */
   public Path binDir() { return binDir; }
 
+  /** Directory holding the data, certificates, kubeconfig and logs; deleted by {@link #close()}. */
+  public Path workDir() { return workDir; }
+
+  /** Process ids of the running control-plane processes (etcd, kube-apiserver, ...), e.g. for a lab's state file. */
+  public synchronized List<Long> pids() { return processes.stream().filter(Process::isAlive).map(Process::pid).toList(); }
+
   /** A kubeconfig for a client that reaches the API server at {@code server} with {@code token}. */
   public static String kubeconfigYaml(String server, String token) {
     return """

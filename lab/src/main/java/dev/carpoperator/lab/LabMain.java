@@ -1,0 +1,136 @@
+package dev.carpoperator.lab;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * {@code ./carp lab}: runs the story ({@link Story}) on a fresh lab and cleans up; with {@code --keep} the lab stays up
+ * afterwards (this process keeps running the operator, the control plane and the pods) and its state file lets
+ * {@code ./carp lab down} ({@code LabMain down}) tear it down from another shell.
+ *
+ * <pre>
+ *   LabMain [--keep] [--dir DIR]     the story; DIR (default /run/carp-lab) holds lab.log and, with --keep, state.properties
+ *   LabMain down [--dir DIR]         stops a kept lab and removes what it left
+ * </pre>
+ */
+public final class LabMain {
+  static final Path DEFAULT_DIR = Path.of("/run/carp-lab");
+
+  private LabMain() {}
+
+  public static void main(String[] args) {
+    boolean keep = false;
+    boolean down = false;
+    Path dir = DEFAULT_DIR;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--keep" -> keep = true;
+        case "down" -> down = true;
+        case "--dir" -> dir = Path.of(args[++i]);
+        default -> {
+          System.err.println("usage: LabMain [--keep] [--dir DIR] | LabMain down [--dir DIR]");
+          System.exit(2);
+        }
+      }
+    }
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      die("cannot create " + dir + ": " + e.getMessage());
+    }
+    // The operator's and the harness's logs go to a file: the terminal shows the story. Before any logger exists.
+    System.setProperty("carp.lab.log", dir.resolve(down ? "down.log" : "lab.log").toString());
+    if (System.getProperty("logback.configurationFile") == null) System.setProperty("logback.configurationFile", "carp-lab-logback.xml");
+    if (!"0".equals(uid())) die("the lab needs root (network namespaces, raw sockets): run it with sudo");
+
+    LabState state = new LabState(dir);
+    System.exit(down ? state.tearDown(System.out) : run(state, keep));
+  }
+
+  private static int run(LabState state, boolean keep) {
+    LabState.Running running = state.running();
+    if (running != null) {
+      die("a lab is already running (pid " + running.pid() + "): see its KUBECONFIG in " + state.file() + ", or stop it with: sudo ./carp lab down");
+    }
+    state.clearStale(System.out);
+    Printer out = new Printer(System.out);
+    Lab lab = new Lab();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      lab.close();
+      state.delete();
+    }, "carp-lab-stop"));
+    out.raw("carp-operator lab: the operator, a real API server and three firewall nodes on this machine, then a failover story."
+        + "\nThe operator's log: " + state.dir().resolve("lab.log"));
+    try {
+      new Story(lab, out).run();
+    } catch (RuntimeException e) {
+      // Keep the logs for a look afterwards.
+      System.setProperty("carp.netns.keepLogs", "true");
+      System.setProperty("carp.keepControlPlaneDir", "true");
+      out.raw("");
+      out.raw("FAILED: " + (e instanceof StoryFailure ? e.getMessage() : e.toString()));
+      if (!(e instanceof StoryFailure)) e.printStackTrace(System.out);
+      out.raw("Logs kept: " + (lab.net == null ? "-" : lab.net.lab.dir()) + " (pods, traffic), "
+          + (lab.controlPlane == null ? "-" : lab.controlPlane.workDir()) + " (control plane), " + state.dir().resolve("lab.log") + " (operator)");
+      lab.close();
+      return 1;
+    }
+    if (keep) {
+      printHints(out, lab, state);
+      state.write(lab); // last: ./carp lab --keep stops following the output when the state file appears
+      try {
+        Thread.currentThread().join(); // until ./carp lab down (SIGTERM) or Ctrl-C: the shutdown hook cleans up
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return 0;
+    }
+    out.step("Cleaning up: pods, namespaces, operator, control plane");
+    long t0 = System.nanoTime();
+    lab.close();
+    out.say("done in " + Printer.seconds(java.time.Duration.ofNanos(System.nanoTime() - t0)) + "; the whole story took "
+        + Printer.seconds(out.elapsed()) + ". Run it with --keep to explore the lab with kubectl afterwards.");
+    return 0;
+  }
+
+  private static void printHints(Printer out, Lab lab, LabState state) {
+    Path bin = lab.controlPlane.binDir();
+    List<String> nodes = LabNetwork.NODES;
+    String ns = lab.net.node("minnie").namespace();
+    String mickeyPod = lab.pods.pod("mickey") == null ? "?" : Long.toString(lab.pods.pod("mickey").pid());
+    out.raw("""
+
+        The lab keeps running (pid %d). Explore it from another shell:
+
+          export KUBECONFIG=%s
+          export PATH=%s:$PATH        # kubectl, built with the control plane
+          kubectl get va -w                                   # the addresses, live
+          kubectl get fwc %s -o yaml
+          kubectl get events --field-selector involvedObject.kind=VirtualAddress
+          sudo ip netns exec %s ip -br addr                   # a node's NICs and virtual addresses
+          sudo ip netns exec %s conntrack -L -p tcp           # its connection table, filled by the state sync
+          sudo kill %s                                        # stop mickey's agent (it bows out: minnie takes over at once)
+
+        Namespaces: %s (nodes %s); logs: %s (one per pod and program), %s (operator).
+        Nothing restarts a stopped agent (there is no kubelet). Tear the lab down with: sudo ./carp lab down
+        """.formatted(ProcessHandle.current().pid(), lab.controlPlane.kubeconfig(), bin, Lab.CLUSTER, ns, ns, mickeyPod,
+        lab.net.lab.id() + "-*", String.join(", ", nodes), lab.net.lab.dir(), state.dir().resolve("lab.log")));
+  }
+
+  private static String uid() {
+    try {
+      Process p = new ProcessBuilder("id", "-u").redirectErrorStream(true).start();
+      return new String(p.getInputStream().readAllBytes()).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void die(String message) {
+    System.err.println("carp lab: " + message);
+    System.exit(1);
+  }
+}
