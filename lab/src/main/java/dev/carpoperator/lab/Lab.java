@@ -16,6 +16,8 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.Operator;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -95,13 +97,32 @@ final class Lab implements AutoCloseable {
   }
 
   LabProcess startAgent(String node) {
-    return pods.start(node, agentDaemonSet);
+    LabProcess p = pods.start(node, agentDaemonSet);
+    reportPods();
+    return p;
+  }
+
+  /**
+   * What the DaemonSet controller and the kubelets would write in the DaemonSet's status: one pod per node, ready
+   * while its process runs (the operator shows it in the FirewallCluster's AGENTS and READY columns). A merge patch of
+   * the status subresource, so it never conflicts with the operator's writes.
+   */
+  void reportPods() {
+    int ready = (int) LabNetwork.NODES.stream().map(pods::pod).filter(p -> p != null && p.isAlive()).count();
+    int nodes = LabNetwork.NODES.size();
+    String status = admin.getKubernetesSerialization().asJson(Map.of("status", Map.of("desiredNumberScheduled", nodes,
+        "currentNumberScheduled", nodes, "updatedNumberScheduled", nodes, "numberReady", ready, "numberAvailable", ready,
+        "numberUnavailable", nodes - ready, "numberMisscheduled", 0,
+        "observedGeneration", agentDaemonSet.getMetadata().getGeneration())));
+    admin.apps().daemonSets().inNamespace(NAMESPACE).withName(agentDaemonSet.getMetadata().getName()).subresource("status")
+        .patch(PatchContext.of(PatchType.JSON_MERGE), status);
   }
 
   /** The node loses power: its agent is SIGKILLed (no bow-out) and every link cut. */
   void powerOff(String node) {
     pods.kill(node);
     net.powerOff(node);
+    reportPods();
   }
 
   /** The node boots and the DaemonSet's pod starts on it again. */

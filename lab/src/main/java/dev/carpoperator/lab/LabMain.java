@@ -106,16 +106,19 @@ public final class LabMain {
         The lab keeps running (pid %d). Explore it from another shell:
 
           export KUBECONFIG=%s
-          export PATH=%s:$PATH        # kubectl, built with the control plane
-          kubectl get va -w                                   # the addresses, live
+          export PATH=%s:$PATH
+          kubectl get va -w
           kubectl get fwc %s -o yaml
           kubectl get events --field-selector involvedObject.kind=VirtualAddress
-          sudo ip netns exec %s ip -br addr                   # a node's NICs and virtual addresses
-          sudo ip netns exec %s conntrack -L -p tcp           # its connection table, filled by the state sync
-          sudo kill %s                                        # stop mickey's agent (it bows out: minnie takes over at once)
 
-        Namespaces: %s (nodes %s); logs: %s (one per pod and program), %s (operator).
-        Nothing restarts a stopped agent (there is no kubelet). Tear the lab down with: sudo ./carp lab down
+          # a node's NICs (the virtual addresses on the master) and its connection table, filled by the state sync:
+          sudo ip netns exec %s ip -br addr
+          sudo ip netns exec %s conntrack -L -p tcp
+          # stop mickey's agent: it bows out and minnie takes over at once (nothing restarts it: there is no kubelet)
+          sudo kill %s
+
+        Namespaces %s (nodes %s); logs in %s (one per pod and program) and %s (operator).
+        Tear the lab down with: sudo ./carp lab down
         """.formatted(ProcessHandle.current().pid(), lab.controlPlane.kubeconfig(), bin, Lab.CLUSTER, ns, ns, mickeyPod,
         lab.net.lab.id() + "-*", String.join(", ", nodes), lab.net.lab.dir(), state.dir().resolve("lab.log")));
   }

@@ -86,7 +86,8 @@ final class Story {
     var container = ds.getSpec().getTemplate().getSpec().getContainers().getFirst();
     out.say("DaemonSet " + Lab.NAMESPACE + "/" + ds.getMetadata().getName() + ": carp-agent " + String.join(" ", container.getArgs())
         + ", NODE_NAME from spec.nodeName, ServiceAccount " + ds.getSpec().getTemplate().getSpec().getServiceAccountName() + ";");
-    out.say("each pod is that command with that environment and a token of that ServiceAccount, run in its node's namespace.");
+    out.say("each pod is that command with that environment and a token of that ServiceAccount, run in its node's namespace;");
+    out.say("the lab also writes the DaemonSet's status, as the kubelets would (kubectl get fwc shows the agents).");
     long agentsStarted = System.nanoTime();
     for (String node : LabNetwork.NODES) {
       LabProcess p = lab.startAgent(node);
@@ -99,6 +100,9 @@ final class Story {
     out.say("elected " + seconds(since(agentsStarted)) + " after the pods started (each node first waits for the others' connection"
         + " table, the sync's bulk update)");
     awaitEvents("mickey is master", 2);
+    await(Duration.ofSeconds(40), "the FirewallCluster to count 3 ready agents", () -> lab.kubectl("get", "fwc", Lab.CLUSTER, "--no-headers")
+        .matches("(?s)\\S+\\s+true\\s+3\\s+True.*"));
+    out.command("kubectl get fwc", lab.kubectl("get", "fwc"));
     showAddresses();
     showEvents();
     String firstMaster = lab.readyMaster(LAN_VA);
