@@ -9,21 +9,20 @@ import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.operator.OperatorMain;
 import dev.carpoperator.operator.OperatorSettings;
+import dev.carpoperator.testing.kube.AgentPods;
 import dev.carpoperator.testing.kube.ControlPlane;
 import dev.carpoperator.testing.kube.ControlPlaneBinaries;
 import dev.carpoperator.testing.kube.Crds;
-import dev.carpoperator.testing.netns.ApiBridge;
 import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,7 +41,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * The whole product on one machine: the seeds' active/standby example applied to a real API server, the operator
  * in-process, and a real agent (AgentMain --kubernetes, as the DaemonSet runs it) for each of the nodes mickey and
  * minnie, each a network namespace on one bridge, authenticating with the carp-agent ServiceAccount. Only the
- * DaemonSet's scheduling is replaced (no kubelet here): the test starts the agent processes itself.
+ * kubelet is replaced: {@link AgentPods} runs the operator's DaemonSet container (its args and env) on each node.
  *
  * <p>The agents first start with a {@code spec.sync} whose key Secret does not exist (the sync does not start, CARP
  * runs regardless); the last test creates the Secret and restarts them, as a rollout restart would.
@@ -51,7 +50,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 class AgentsOnRealApiServerTest {
   static final String VA = "mickey-minnie-lan";
   static final String VIP = "192.0.2.1";
-  static final int API_PORT_IN_HOSTS = 16443;
   static final Duration WAIT = Duration.ofSeconds(40);
   /** The sync key Secret the test creates (in the agents' own namespace), under a non-default key name. */
   static final String SYNC_SECRET = "carp-e2e-sync";
@@ -61,8 +59,8 @@ class AgentsOnRealApiServerTest {
   static KubernetesClient admin;
   static Operator operator;
   static NetnsLab lab;
-  static ApiBridge bridge;
-  static Path agentKubeconfig;
+  static AgentPods pods;
+  static DaemonSet agentDaemonSet;
   static Path webhookLog;
   static final Map<String, LabProcess> agents = new java.util.HashMap<>();
 
@@ -111,16 +109,12 @@ class AgentsOnRealApiServerTest {
     lab = NetnsLab.create();
     lab.addHost("mickey", "192.0.2.11/24");
     lab.addHost("minnie", "192.0.2.12/24");
-    bridge = ApiBridge.open(lab.dir().resolve("api.sock"), new InetSocketAddress("127.0.0.1", cp.port()));
-    String token = admin.serviceAccounts().inNamespace("carp-system").withName("carp-agent")
-        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build()).getStatus().getToken();
-    agentKubeconfig = lab.dir().resolve("agent-kubeconfig");
-    Files.writeString(agentKubeconfig, ControlPlane.kubeconfigYaml("https://127.0.0.1:" + API_PORT_IN_HOSTS, token));
+    pods = AgentPods.open(cp, admin, lab, AgentMain.class.getName());
+    agentDaemonSet = pods.awaitDaemonSet("carp-system", "carp-agent-mickey-minnie", WAIT);
     webhookLog = lab.dir().resolve("webhook.log");
     lab.host("minnie").startJava("webhook-recorder", dev.carpoperator.testing.netns.WebhookRecorder.class.getName(), List.of(),
         "192.0.2.12", "8099", webhookLog.toString());
     for (String node : List.of("mickey", "minnie")) {
-      lab.host(node).startJava(node + "-api-bridge", ApiBridge.class.getName(), List.of(), Integer.toString(API_PORT_IN_HOSTS), bridge.socket().toString());
       startAgent(node);
     }
   }
@@ -159,12 +153,9 @@ class AgentsOnRealApiServerTest {
     }
   }
 
-  /** As the DaemonSet would run it: the node name and namespace from the downward API. */
+  /** As the DaemonSet would run it (AgentPods: its args and env, the node name and namespace from the downward API). */
   static void startAgent(String node) {
-    List<String> cmd = new ArrayList<>(List.of("env", "NODE_NAME=" + node, "POD_NAMESPACE=carp-system",
-        "KUBECONFIG=" + agentKubeconfig, "CARP_METRICS_PORT=9402"));
-    cmd.addAll(NetnsLab.javaCommand(AgentMain.class.getName(), List.of(), "--kubernetes", "--cluster", "mickey-minnie"));
-    agents.put(node, lab.host(node).start(node + "-agent", cmd.toArray(String[]::new)));
+    agents.put(node, pods.start(node, agentDaemonSet));
   }
 
   static void isolate(boolean on) {
@@ -186,8 +177,8 @@ class AgentsOnRealApiServerTest {
 
   @AfterAll
   static void tearDown() {
+    if (pods != null) pods.close();
     if (lab != null) lab.close();
-    if (bridge != null) bridge.close();
     if (operator != null) operator.stop();
     if (admin != null) admin.close();
   }
@@ -268,11 +259,11 @@ class AgentsOnRealApiServerTest {
     await().atMost(WAIT).until(() -> holders().equals(List.of("mickey")));
 
     // The API server becomes unreachable for the agents: failover still happens.
-    bridge.close();
+    pods.apiDown();
     crash("mickey");
     await().atMost(WAIT).until(() -> holders().equals(List.of("minnie")));
     // ...and when it is back, minnie's report catches up.
-    bridge = ApiBridge.open(bridge.socket(), new InetSocketAddress("127.0.0.1", ControlPlane.shared().port()));
+    pods.apiUp();
     awaitMaster("minnie");
     // The "back" line follows the successful write, so it may come a moment after the status shows it.
     await().atMost(WAIT).untilAsserted(() -> assertThat(agents.get("minnie").output())
