@@ -521,11 +521,15 @@ public final class CarpEngine implements AutoCloseable {
         if (v.peers.isEmpty()) {
           v.link.io.send(CarpFrames.ipv4Multicast(src, from, carp));
         } else {
+          List<String> unresolved = new ArrayList<>();
           for (Inet4Address peer : v.peers) {
+            // In Kubernetes every node gets the same peer list, its own address included: skip ourselves.
+            if (NetworkInterface.getByInetAddress(peer) != null) continue;
             MacAddress peerMac = neighbours.lookup(v.link.name, peer);
-            if (peerMac == null) throw new IOException("the MAC address of peer " + peer.getHostAddress() + " is not known yet (resolving)");
+            if (peerMac == null) { unresolved.add(peer.getHostAddress()); continue; } // the others still get theirs
             v.link.io.send(CarpFrames.ipv4(src, peerMac, from, peer, ThreadLocalRandom.current().nextInt(0x10000), carp));
           }
+          if (!unresolved.isEmpty()) throw new IOException("the MAC address of peer " + String.join(", ", unresolved) + " is not known yet (resolving)");
         }
       }
       if (!v.v6.isEmpty()) {

@@ -242,6 +242,7 @@ public final class SyncEngine implements AutoCloseable {
         io.send(CarpFrames.ipv4(mac, MacAddress.forMulticast(GROUP), src, GROUP, ipId, Pfsync.IPPROTO_PFSYNC, payload));
       } else {
         for (Inet4Address peer : settings.peers()) {
+          if (localPeers.contains(peer)) continue; // a shared peer list (FirewallCluster) names this node too
           MacAddress peerMac = neighbours.lookup(settings.interfaceName(), peer);
           if (peerMac == null) {
             warn("peer-unresolved", "sync peer " + peer.getHostAddress() + " has no ARP entry yet; a packet to it was dropped");
@@ -255,7 +256,10 @@ public final class SyncEngine implements AutoCloseable {
     }
   }
 
-  /** The sync interface's first IPv4 address, looked up at most once a second (a bulk sends a packet per ms). */
+  /**
+   * The sync interface's first IPv4 address, looked up at most once a second (a bulk sends a packet per ms), and
+   * which configured peers are this node's own addresses.
+   */
   private Inet4Address sourceAddress() {
     long now = clock.getAsLong();
     if (cachedSource == null || now - cachedSourceAt > 1_000_000_000L) {
@@ -266,12 +270,20 @@ public final class SyncEngine implements AutoCloseable {
       } catch (SocketException e) {
         cachedSource = null;
       }
+      localPeers = settings.peers().stream().filter(p -> {
+        try {
+          return NetworkInterface.getByInetAddress(p) != null;
+        } catch (SocketException e) {
+          return false;
+        }
+      }).collect(java.util.stream.Collectors.toSet());
       cachedSourceAt = now;
     }
     return cachedSource;
   }
 
   private Inet4Address cachedSource; // loop thread only
+  private java.util.Set<Inet4Address> localPeers = java.util.Set.of(); // peers that are this node's own addresses
   private long cachedSourceAt;
 
   // ------------------------------------------------------------------ receive thread

@@ -147,7 +147,8 @@ class ElectionTest {
   @Test
   void unicastPeersElectAndFailOverWithoutMulticastAdverts() {
     try (AgentLab l = new AgentLab().hosts("a", "b", "c")) {
-      String peersOfA = "\n    peers: [\"192.0.2.12\"]";
+      // a's list names a itself first, as the one list a VirtualAddress gives every node in Kubernetes does.
+      String peersOfA = "\n    peers: [\"192.0.2.11\", \"192.0.2.12\"]";
       String peersOfB = "\n    peers: [\"192.0.2.11\"]";
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24").replace("advskew: 0", "advskew: 0" + peersOfA));
       l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24").replace("advskew: 100", "advskew: 100" + peersOfB));
