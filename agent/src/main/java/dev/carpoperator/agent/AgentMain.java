@@ -69,7 +69,9 @@ public final class AgentMain {
       }
     }
     SyncEngine runningSync = sync;
-    HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsPort());
+    java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+    HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsPort(),
+        () -> started.get() && (runningSync == null || !runningSync.bulkState().pending()));
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -83,6 +85,7 @@ public final class AgentMain {
     }, "carp-agent-stop"));
     try {
       engine.start();
+      started.set(true);
     } catch (IOException e) {
       log.error("cannot start: {}", e.getMessage());
       System.exit(1);

@@ -38,17 +38,19 @@ final class KubernetesMode {
         .withConfig(new ConfigBuilder(Config.autoConfigure(null)).withRequestRetryBackoffLimit(0).build()).build();
     AddressManager addressManager = new AddressManager();
     AtomicReference<HTTPServer> metrics = new AtomicReference<>();
+    AtomicReference<KubeAgent> self = new AtomicReference<>();
     KubeAgent agent = new KubeAgent(client, node, cluster, namespace, plan -> {
       CarpEngine engine = new CarpEngine(node, plan.preempt(), plan.demoteOnLinkDown(), plan.maintenance(), plan.vhosts(),
           addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
       try {
-        if (metricsPort > 0) metrics.set(engine.metrics().serve(metricsPort));
+        if (metricsPort > 0) metrics.set(engine.metrics().serve(metricsPort, () -> self.get() != null && self.get().ready()));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot serve metrics on port " + metricsPort, e);
       }
       return engine;
     }, new SubnetInterfaceFinder(), new dev.carpoperator.agent.actions.SystemActionExecutor(addressManager),
         (settings, engine, demote) -> StateSync.start(settings, engine, engine.metrics().registry(), demote));
+    self.set(agent);
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

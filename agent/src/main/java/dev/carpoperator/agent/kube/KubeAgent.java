@@ -176,6 +176,7 @@ public final class KubeAgent implements AutoCloseable {
         }
         startSync(fwc);
         engine.start();
+        engineStarted = true;
       } else if (!samePlan(plan, applied)) { // status writes also wake the informers: act only on real changes
         engine.reconfigure(plan.preempt(), plan.vhosts());
         engine.setMaintenanceDemotion(plan.maintenance());
@@ -243,6 +244,14 @@ public final class KubeAgent implements AutoCloseable {
             .map(b64 -> Base64.getDecoder().decode(b64))
             .or(() -> Optional.ofNullable(s.getStringData() == null ? null : s.getStringData().get(key))
                 .map(v -> v.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  private volatile boolean engineStarted;
+
+  /** Ready for the DaemonSet's readiness probe: CARP runs, and the state sync (if any) has its peers' table. */
+  public boolean ready() {
+    SyncEngine s = sync;
+    return engineStarted && (s == null || !s.bulkState().pending());
   }
 
   /** The state sync, when FirewallCluster.spec.sync asked for one and it started. */

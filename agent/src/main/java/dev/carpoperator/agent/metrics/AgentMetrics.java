@@ -74,6 +74,24 @@ public final class AgentMetrics {
 
   /** Starts the /metrics HTTP endpoint on all addresses (host network: Prometheus scrapes the node). */
   public HTTPServer serve(int port) throws IOException {
-    return HTTPServer.builder().port(port).registry(registry).buildAndStart();
+    return serve(port, () -> true);
+  }
+
+  /**
+   * /metrics, /-/healthy (alive) and /-/ready: 200 once {@code ready} says so, else 503. The DaemonSet's readiness
+   * probe uses /-/ready, so a rolling update waits until the restarted agent runs and has its peers' connection
+   * states (the sync's bulk update) before it restarts the next node, the master perhaps.
+   */
+  public HTTPServer serve(int port, java.util.function.BooleanSupplier ready) throws IOException {
+    return HTTPServer.builder().port(port).registry(registry).defaultHandler(exchange -> {
+      try (exchange) {
+        boolean isReady = "/-/ready".equals(exchange.getRequestURI().getPath());
+        int code = !isReady ? 404 : ready.getAsBoolean() ? 200 : 503;
+        byte[] body = (!isReady ? "carp-agent: /metrics, /-/healthy, /-/ready\n" : code == 200 ? "ready\n"
+            : "not ready: starting, or waiting for the peers' connection states\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(code, body.length);
+        exchange.getResponseBody().write(body);
+      }
+    }).buildAndStart();
   }
 }

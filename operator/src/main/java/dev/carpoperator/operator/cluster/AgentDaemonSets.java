@@ -54,9 +54,10 @@ public final class AgentDaemonSets {
             new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build())
         .addNewPort().withName("metrics").withContainerPort(metricsPort).withProtocol("TCP").endPort()
         .withResources(agent.getResources() != null ? agent.getResources() : defaults.resources())
-        // The agent's metrics server answers /-/healthy (prometheus-metrics HTTPServer).
+        // The agent's metrics server answers /-/healthy (alive) and /-/ready (running, with its peers' connection
+        // states): a rolling update (maxUnavailable 1) waits for the restarted agent's sync before the next node.
         .withLivenessProbe(probe("/-/healthy", metricsPort, 10))
-        .withReadinessProbe(probe("/-/healthy", metricsPort, 5))
+        .withReadinessProbe(probe("/-/ready", metricsPort, 5))
         // Only what CARP needs: raw frames (NET_RAW) and address changes (NET_ADMIN); nothing else.
         .withNewSecurityContext()
           .withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true).withRunAsNonRoot(false)
