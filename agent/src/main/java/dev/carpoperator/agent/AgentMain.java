@@ -58,6 +58,7 @@ public final class AgentMain {
     AddressManager addressManager = new AddressManager(); // one long-lived `ip -batch` process
     CarpEngine engine = new CarpEngine(config.node(), config.preempt(), config.demotion().onInterfaceDown(),
         config.demotion().maintenance(), specs, addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
+    engine.demoteUntilReady(config.demotion().untilReady());
     var hooks = dev.carpoperator.agent.actions.StandaloneHooks.install(config, engine, addressManager); // actions, webhook
     SyncEngine sync = null;
     if (config.sync() != null) {

@@ -37,13 +37,14 @@ public record AgentConfig(
   }
 
   /** Demotion settings, as in FirewallCluster.spec.demotion. */
-  public record DemotionConfig(boolean onInterfaceDown, int maintenance, boolean whileSyncPending) {
-    static final DemotionConfig DEFAULTS = new DemotionConfig(true, 0, true);
+  public record DemotionConfig(boolean onInterfaceDown, int maintenance, boolean whileSyncPending, boolean untilReady) {
+    static final DemotionConfig DEFAULTS = new DemotionConfig(true, 0, true, true);
 
     @JsonCreator
     public DemotionConfig(@JsonProperty("onInterfaceDown") Boolean onInterfaceDown, @JsonProperty("maintenance") Integer maintenance,
-        @JsonProperty("whileSyncPending") Boolean whileSyncPending) {
-      this(!Boolean.FALSE.equals(onInterfaceDown), maintenance == null ? 0 : maintenance, !Boolean.FALSE.equals(whileSyncPending));
+        @JsonProperty("whileSyncPending") Boolean whileSyncPending, @JsonProperty("untilReady") Boolean untilReady) {
+      this(!Boolean.FALSE.equals(onInterfaceDown), maintenance == null ? 0 : maintenance, !Boolean.FALSE.equals(whileSyncPending),
+          !Boolean.FALSE.equals(untilReady));
     }
   }
 }

@@ -244,9 +244,19 @@ public final class CarpEngine implements AutoCloseable {
     listeners.add(listener);
   }
 
+  /**
+   * Whether to demote by {@link #STARTUP_DEMOTION} until every vhost runs (FirewallCluster demotion.untilReady,
+   * default true). Call before {@link #start}.
+   */
+  public void demoteUntilReady(boolean on) {
+    demoteUntilReady = on;
+  }
+
+  private volatile boolean demoteUntilReady = true;
+
   /** Opens the NICs, removes stray copies of our addresses, and starts every vhost. */
   public void start() throws IOException {
-    demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, STARTUP_DEMOTION);
+    demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, demoteUntilReady ? STARTUP_DEMOTION : 0);
     // A missing or unusable NIC takes out only its own vhids: the others still run.
     for (Link link : List.copyOf(links.values())) {
       try {

@@ -174,6 +174,8 @@ public final class KubeAgent implements AutoCloseable {
               cluster, engine.metrics());
           engine.addListener(webhook);
         }
+        DemotionSpec demotionSpec = fwc == null ? null : fwc.getSpec().getDemotion();
+        engine.demoteUntilReady(demotionSpec == null || !Boolean.FALSE.equals(demotionSpec.getUntilReady()));
         startSync(fwc);
         engine.start();
         engineStarted = true;

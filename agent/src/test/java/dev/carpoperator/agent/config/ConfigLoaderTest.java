@@ -210,6 +210,11 @@ class ConfigLoaderTest {
     assertThat(s.maxDelayMillis()).isEqualTo(50);
     assertThat(s.hostId()).isNull();
     assertThat(ConfigLoader.parse(BASE, "agent.yaml", dir).sync()).as("no section, no sync").isNull();
+    assertThat(c.demotion().whileSyncPending()).isTrue();
+    assertThat(c.demotion().untilReady()).isTrue();
+    var off = ConfigLoader.parse(BASE + "demotion: {whileSyncPending: false, untilReady: false}\n", "agent.yaml", dir).demotion();
+    assertThat(off.whileSyncPending()).isFalse();
+    assertThat(off.untilReady()).isFalse();
     assertThat(ConfigLoader.parse(BASE + "sync: {interface: sync0, mode: bsd-compatible, peers: [192.0.2.2], hostId: 4207849484}\n",
         "agent.yaml", dir).sync().hostId()).isEqualTo(4207849484L);
   }
