@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** {@code carp-agent --config FILE.yaml}: runs the agent standalone (outside Kubernetes) from a YAML file. */
 public final class AgentMain {
@@ -70,7 +71,7 @@ public final class AgentMain {
       }
     }
     SyncEngine runningSync = sync;
-    java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicBoolean started = new AtomicBoolean();
     HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsPort(),
         () -> started.get() && (runningSync == null || !runningSync.bulkState().pending()));
 

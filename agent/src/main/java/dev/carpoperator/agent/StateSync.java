@@ -14,6 +14,8 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 
 /** Builds and starts the state sync from its settings, for both the standalone and the Kubernetes mode. */
 final class StateSync {
@@ -59,10 +61,10 @@ final class StateSync {
    */
   static int captureLength(String ifName) {
     try {
-      java.net.NetworkInterface nic = java.net.NetworkInterface.getByName(ifName);
+      NetworkInterface nic = NetworkInterface.getByName(ifName);
       int mtu = nic == null || nic.getMTU() <= 0 ? 1500 : nic.getMTU();
       return mtu + 14 + 4;
-    } catch (java.net.SocketException e) {
+    } catch (SocketException e) {
       return 1500 + 14 + 4;
     }
   }

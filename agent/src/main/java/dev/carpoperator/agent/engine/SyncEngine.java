@@ -37,6 +37,14 @@ import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * Runs the state sync on a real interface: the pure {@link SyncCore} on one thread, fed by the kernel's conntrack
@@ -84,7 +92,8 @@ public final class SyncEngine implements AutoCloseable {
   private final AtomicLong counter = new AtomicLong();
   private final Map<String, long[]> lastWarning = new ConcurrentHashMap<>(); // reason -> {at, suppressed}
   private volatile BulkState bulkState = BulkState.IDLE;
-  private final List<java.util.function.Consumer<BulkState>> bulkListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile int tableSize; // for the metrics scrape; written by the loop thread
+  private final List<Consumer<BulkState>> bulkListeners = new CopyOnWriteArrayList<>();
   private MulticastMembership membership;
   private volatile boolean closed;
 
@@ -127,7 +136,7 @@ public final class SyncEngine implements AutoCloseable {
   public BulkState bulkState() { return bulkState; }
 
   /** Called (on the sync thread) whenever the start-up bulk state changes; e.g. the Kubernetes status reporter. */
-  public void addBulkListener(java.util.function.Consumer<BulkState> listener) {
+  public void addBulkListener(Consumer<BulkState> listener) {
     bulkListeners.add(listener);
     listener.accept(bulkState);
   }
@@ -201,7 +210,6 @@ public final class SyncEngine implements AutoCloseable {
         .callback(cb -> cb.call(tableSize)).register(registry);
   }
 
-  private volatile int tableSize;
 
   // ------------------------------------------------------------------ loop thread
 
@@ -276,14 +284,14 @@ public final class SyncEngine implements AutoCloseable {
         } catch (SocketException e) {
           return false;
         }
-      }).collect(java.util.stream.Collectors.toSet());
+      }).collect(Collectors.toSet());
       cachedSourceAt = now;
     }
     return cachedSource;
   }
 
   private Inet4Address cachedSource; // loop thread only
-  private java.util.Set<Inet4Address> localPeers = java.util.Set.of(); // peers that are this node's own addresses
+  private Set<Inet4Address> localPeers = Set.of(); // peers that are this node's own addresses
   private long cachedSourceAt;
 
   // ------------------------------------------------------------------ receive thread
@@ -333,7 +341,7 @@ public final class SyncEngine implements AutoCloseable {
       offset = 0;
       length = pfsync.length;
     }
-    byte[] copy = opener == null ? java.util.Arrays.copyOfRange(pfsync, offset, offset + length) : pfsync;
+    byte[] copy = opener == null ? Arrays.copyOfRange(pfsync, offset, offset + length) : pfsync;
     submit(() -> {
       core.receive(copy, 0, copy.length, clock.getAsLong());
       sendDue(); // a requested bulk starts at once; other answers wait for the batch delay like any change
@@ -357,7 +365,7 @@ public final class SyncEngine implements AutoCloseable {
           LOG.error("sync task failed", kv("event", "sync-error"), kv("error", e.toString()), e);
         }
       });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       // closing
     }
   }
@@ -428,10 +436,10 @@ public final class SyncEngine implements AutoCloseable {
     }
   }
 
-  private static java.net.InetAddress literal(String ip) {
+  private static InetAddress literal(String ip) {
     try {
-      return java.net.InetAddress.getByName(ip);
-    } catch (java.net.UnknownHostException e) {
+      return InetAddress.getByName(ip);
+    } catch (UnknownHostException e) {
       throw new AssertionError(e);
     }
   }

@@ -10,6 +10,8 @@ import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.util.Map;
+import java.nio.charset.StandardCharsets;
+import java.util.function.BooleanSupplier;
 
 /**
  * The agent's Prometheus metrics (prometheus-metrics 1.x). One registry per agent so tests can run several agents
@@ -82,13 +84,13 @@ public final class AgentMetrics {
    * probe uses /-/ready, so a rolling update waits until the restarted agent runs and has its peers' connection
    * states (the sync's bulk update) before it restarts the next node, the master perhaps.
    */
-  public HTTPServer serve(int port, java.util.function.BooleanSupplier ready) throws IOException {
+  public HTTPServer serve(int port, BooleanSupplier ready) throws IOException {
     return HTTPServer.builder().port(port).registry(registry).defaultHandler(exchange -> {
       try (exchange) {
         boolean isReady = "/-/ready".equals(exchange.getRequestURI().getPath());
         int code = !isReady ? 404 : ready.getAsBoolean() ? 200 : 503;
         byte[] body = (!isReady ? "carp-agent: /metrics, /-/healthy, /-/ready\n" : code == 200 ? "ready\n"
-            : "not ready: starting, or waiting for the peers' connection states\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            : "not ready: starting, or waiting for the peers' connection states\n").getBytes(StandardCharsets.UTF_8);
         exchange.sendResponseHeaders(code, body.length);
         exchange.getResponseBody().write(body);
       }
