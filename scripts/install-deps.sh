@@ -15,6 +15,8 @@ PACKAGES=(
   libnetfilter-conntrack3  # libnetfilter_conntrack.so.3, loaded through JNA by the agent's state sync (ctnetlink)
   iputils-ping      # reachability checks inside test namespaces
   procps            # pkill/ps in test scripts
+  keepalived        # VRRP peer measured beside the agent by ./carp bench
+  conntrackd        # conntrack state replication measured beside the state sync by ./carp bench
 )
 
 missing=()
