@@ -338,15 +338,21 @@ public final class CarpStateMachine {
     private void armMasterDown(long now, CarpAdvert master) {
         if (config.fastProfile()) {
             masterDownArmed = true;
-            masterDownDeadline = now + fastMasterDown256(master) * NANOS_PER_TICK256;
+            masterDownDeadline = now + fastMasterDownNanos(master);
         } else {
             armMasterDown(now);
         }
     }
 
-    /** Fast profile, after hearing a master: 3 × its interval + our advskew/256 (VRRPv3-like learned interval). */
-    private long fastMasterDown256(CarpAdvert master) {
-        return 3L * master.tv256() + config.advskew();
+    /**
+     * Fast profile, after hearing a master: 3 × its interval + a skew of advskew/256 of its interval, VRRPv3's
+     * Master_Down_Interval with advskew in the place of 256 − priority. The skew is a fraction of one interval (not
+     * our own advskew/256 s, a whole interval of ours) so that a failover takes 3–3.2 intervals, and backups still
+     * time out in advskew order.
+     */
+    private long fastMasterDownNanos(CarpAdvert master) {
+        long tv = master.tv256();
+        return 3L * tv * NANOS_PER_TICK256 + config.advskew() * tv * NANOS_PER_TICK256 / 256;
     }
 
     /**

@@ -297,20 +297,33 @@ class CarpStateMachineTest {
         assertThat(m.tick(117_187_500L)).contains(new SendAdvert(VHID, 0, 10, 0, COOKIE));
         assertThat(m.nextDeadline()).hasValue(117_187_500L + 39_062_500L);
 
-        // After hearing a master, master-down follows the master's interval: 3 * 100/256 + 10/256 s. Without that,
-        // this backup (3 * 10/256 s) would time out between two adverts of the healthy master.
+        // After hearing a master, master-down follows the master's interval (VRRPv3's Master_Down_Interval):
+        // 3 * 100/256 s + 10/256 of that interval. Without that, this backup (3 * 10/256 s) would time out between
+        // two adverts of the healthy master.
+        long masterDown = 300 * CarpStateMachine.NANOS_PER_TICK256 + 10 * 100 * CarpStateMachine.NANOS_PER_TICK256 / 256;
+        assertThat(masterDown).isEqualTo(1_187_133_789L); // 1.172 s + 15.3 ms
         CarpStateMachine b = new CarpStateMachine(VhostConfig.fast(VHID, 10, false), COOKIE);
         b.start(0);
         assertThat(b.advertReceived(MS, advert(0, 100, 0))).isEmpty();
-        assertThat(b.nextDeadline()).hasValue(MS + 310 * CarpStateMachine.NANOS_PER_TICK256);
-        assertThat(b.tick(MS + 309 * CarpStateMachine.NANOS_PER_TICK256)).isEmpty();
+        assertThat(b.nextDeadline()).hasValue(MS + masterDown);
+        assertThat(b.tick(MS + masterDown - 1)).isEmpty();
         assertThat(b.state()).isEqualTo(CarpState.BACKUP);
-        assertThat(b.tick(MS + 310 * CarpStateMachine.NANOS_PER_TICK256).getFirst())
+        assertThat(b.tick(MS + masterDown).getFirst())
                 .isEqualTo(change(CarpState.BACKUP, CarpState.MASTER, TransitionReason.MASTER_DOWN_TIMEOUT));
-        // Stepping down from MASTER also adopts the winner's pace.
+        // Stepping down from MASTER also adopts the winner's pace: 3 * 5/256 s + 10/256 of 5/256 s.
         assertThat(b.advertReceived(2 * S, advert(0, 5, 0)).getFirst())
                 .isEqualTo(change(CarpState.MASTER, CarpState.BACKUP, TransitionReason.HIGHER_PRIORITY_MASTER));
-        assertThat(b.nextDeadline()).hasValue(2 * S + 25 * CarpStateMachine.NANOS_PER_TICK256);
+        assertThat(b.nextDeadline()).hasValue(2 * S + 15 * CarpStateMachine.NANOS_PER_TICK256 + 10 * 5 * CarpStateMachine.NANOS_PER_TICK256 / 256);
+
+        // Backups behind the same master time out in advskew order, each within 3.25 of the master's intervals here.
+        CarpStateMachine early = new CarpStateMachine(VhostConfig.fast(VHID, 52, false), COOKIE);
+        CarpStateMachine late = new CarpStateMachine(VhostConfig.fast(VHID, 53, false), COOKIE);
+        early.start(0);
+        late.start(0);
+        early.advertReceived(MS, advert(0, 26, 0));
+        late.advertReceived(MS, advert(0, 26, 0));
+        assertThat(early.nextDeadline().getAsLong()).isLessThan(late.nextDeadline().getAsLong());
+        assertThat(late.nextDeadline().getAsLong() - MS).isLessThan(325 * 26 * CarpStateMachine.NANOS_PER_TICK256 / 100);
 
         // Preempt keeps its meaning: no "master too slow" takeover, only preempt or a bow-out.
         CarpStateMachine p = new CarpStateMachine(VhostConfig.fast(VHID, 10, true), COOKIE);
