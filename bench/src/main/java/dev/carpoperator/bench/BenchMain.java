@@ -1,6 +1,8 @@
 package dev.carpoperator.bench;
 
+import dev.carpoperator.bench.footprint.FootprintBench;
 import dev.carpoperator.bench.report.ReportWriter;
+import dev.carpoperator.bench.scale.ScaleBench;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,6 +25,9 @@ public final class BenchMain {
   static List<BenchPart> parts() {
     List<BenchPart> parts = new ArrayList<>();
     // parts register here
+    parts.add(new dev.carpoperator.bench.sync.SyncPart());
+    parts.add(new FootprintBench());
+    parts.add(new ScaleBench());
     return parts;
   }
 
