@@ -25,7 +25,6 @@ public final class BenchMain {
   static List<BenchPart> parts() {
     List<BenchPart> parts = new ArrayList<>();
     // parts register here
-    parts.add(new dev.carpoperator.bench.sync.SyncPart());
     parts.add(new FootprintBench());
     parts.add(new ScaleBench());
     return parts;
