@@ -147,14 +147,17 @@ public final class CarpStateMachine {
     }
 
     /**
-     * Administrative down / clean exit. If not INIT: one bow-out advert (advbase 255, advskew 255; a backup that
-     * hears it takes over at once), addresses released if MASTER, then INIT. The timer is not re-armed.
+     * Administrative down / clean exit. If MASTER: one bow-out advert (advbase 255, advskew 255; a backup that
+     * hears it takes over at once) and the addresses released; then INIT. A BACKUP leaves silently, as OpenBSD's
+     * carp_vhe_send_ad_all (bow-out only from MASTER vhosts): its bow-out would make every other backup take over
+     * while the real master runs (a dual master for up to an advert interval, seen in the four-node torture run).
+     * The timer is not re-armed.
      */
     public List<CarpAction> shutdown(long now) {
         adminUp = false;
         List<CarpAction> out = new ArrayList<>(3);
         if (state != CarpState.INIT) {
-            out.add(new CarpAction.SendAdvert(vhid(), 255, 255, demotion, replayCookie));
+            if (state == CarpState.MASTER) out.add(new CarpAction.SendAdvert(vhid(), 255, 255, demotion, replayCookie));
             toInit(TransitionReason.SHUTDOWN, out);
         }
         return out;

@@ -189,8 +189,9 @@ class CarpStateMachineTest {
 
         CarpStateMachine backup = machine(0, false);
         backup.start(0);
+        // A backup leaves without a bow-out (OpenBSD bows out MASTER vhosts only): with three or more nodes, a
+        // backup's bow-out would make the other backups take over from the running master.
         assertThat(backup.shutdown(S)).containsExactly(
-                new SendAdvert(VHID, 255, 255, 0, COOKIE),
                 change(CarpState.BACKUP, CarpState.INIT, TransitionReason.SHUTDOWN));
         // A shut-down vhost does not come back on link-up.
         assertThat(backup.linkUp(2 * S)).isEmpty();
