@@ -53,7 +53,9 @@ public final class ConfigLoader {
     } catch (MismatchedInputException e) {
       throw new ConfigException(source, List.of(path(e) + ": wrong type (" + e.getOriginalMessage().split("\n")[0] + ")"));
     } catch (JsonProcessingException e) {
-      throw new ConfigException(source, List.of("not valid YAML at line " + e.getLocation().getLineNr() + ": " + e.getOriginalMessage()));
+      // Some parser errors carry no location (found by ConfigFuzzTest: it threw a NullPointerException here).
+      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+      throw new ConfigException(source, List.of("not valid YAML" + where + ": " + e.getOriginalMessage()));
     }
     if (config == null) throw new ConfigException(source, List.of("the file is empty"));
     List<String> problems = validate(config, baseDir);
