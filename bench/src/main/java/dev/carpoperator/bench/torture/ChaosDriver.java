@@ -1,0 +1,418 @@
+package dev.carpoperator.bench.torture;
+
+import dev.carpoperator.testing.netns.LabProcess;
+import dev.carpoperator.testing.traffic.TcpStreamsMain;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * The chaos: with a seeded RNG, at random pauses, disturbs a node or brings a disturbed one back, and after each
+ * step waits until the cluster has converged (the best healthy node holds both VIPs alone) and every session flows.
+ *
+ * <p>Actions (each undone by a later step, when the RNG picks that node for recovery):
+ * <ul>
+ *   <li>{@code kill}: SIGKILL the agent (the box stays up: its addresses stay on its NICs); recovery restarts it.
+ *   <li>{@code stop}: SIGTERM, a planned stop (the agent bows out); recovery restarts it.
+ *   <li>{@code cut}: every link of the node down at both ends (lan, wan, sync), the agent keeps running; recovery
+ *       brings the links back.
+ *   <li>{@code crash}: SIGKILL and every link cut (power loss); recovery is a reboot: the VIPs and the conntrack
+ *       table are gone, the agent starts with the links still down, then the links come back.
+ * </ul>
+ * Rule: at most {@link TortureOptions#maxDisturbed} nodes disturbed at once (default 2 of 4), so at least two stay
+ * healthy. Half the time the node disturbed is the current master (a failover), otherwise a random healthy node.
+ */
+public final class ChaosDriver {
+  public enum Action { KILL, STOP, CUT, CRASH }
+
+  private static final Duration POLL = Duration.ofMillis(500);
+  /**
+   * Two masters for up to this long count as a handover overlap, not a split brain: a preempting node takes over
+   * before the old master hears its advert, and a master's bow-out makes every backup master until they hear each
+   * other (both OpenBSD behaviour); with the address changes on a loaded machine and the sampling, about a second.
+   */
+  static final long OVERLAP_MILLIS = 3000;
+  /** Bytes each session must verify after a step for it to count as flowing again (a second of traffic is 20 KB). */
+  private static final long FLOWING_BYTES = 8 * 1024;
+
+  private final TortureLab lab;
+  private final TortureOptions options;
+  private final Consumer<String> out;
+  private final Random rng;
+  private final Map<String, Action> disturbed = new LinkedHashMap<>();
+  private final Map<String, Integer> actionCounts = new TreeMap<>();
+  private final List<Double> convergeMillis = new ArrayList<>();
+  private final List<String> events = new ArrayList<>();
+  private final long t0 = System.currentTimeMillis();
+  private Monitor monitor;
+  private StreamWatch streams;
+  private int notConverged;
+  private int failoversSurvived;
+
+  public ChaosDriver(TortureLab lab, TortureOptions options, Consumer<String> out) {
+    this.lab = lab;
+    this.options = options;
+    this.out = out;
+    this.rng = new Random(options.seed());
+  }
+
+  /** Builds up the cluster and the traffic, runs the chaos for the duration, brings every node back, reports. */
+  public TortureReport run() throws InterruptedException {
+    say("seed " + options.seed() + " (rerun with --seed " + options.seed() + "), " + options.duration().toSeconds() + " s of chaos, "
+        + options.connections() + " sessions, at most " + options.maxDisturbed() + " nodes disturbed at once, source NAT "
+        + options.sourceNat() + "; lab " + lab.dir());
+    for (String n : TortureLab.NODES) lab.startAgent(n);
+    if (awaitConverged("start-up", Duration.ofSeconds(120)) < 0) throw new IllegalStateException("the cluster did not form\n" + lab.diagnostics(30));
+    say("cluster formed: fw1 holds both VIPs");
+
+    LabProcess server = lab.startServer();
+    awaitUntil(Duration.ofSeconds(30), () -> server.output().contains("\"type\":\"listening\"") || !server.isAlive());
+    if (!server.isAlive()) throw new IllegalStateException("the streams server exited:\n" + server.output());
+    LabProcess client = lab.startClient(options.connections());
+    streams = new StreamWatch(client, options.stallLimit());
+    monitor = new Monitor(lab, streams);
+    monitor.start();
+    TcpStreamsMain.Progress started = awaitFlowing(null, Duration.ofSeconds(60));
+    if (started == null) throw new IllegalStateException("the sessions did not start flowing\n" + lab.diagnostics(10));
+    say(options.connections() + " sessions flowing through fw1");
+
+    long chaosStart = System.currentTimeMillis();
+    long deadline = chaosStart + options.duration().toMillis();
+    int step = 0;
+    try {
+      while (System.currentTimeMillis() < deadline) {
+        Thread.sleep(pause());
+        step++;
+        step(step);
+      }
+      say("chaos over: bringing every node back");
+      while (!disturbed.isEmpty()) {
+        step++;
+        recover(step, disturbed.keySet().iterator().next());
+      }
+    } finally {
+      monitor.close();
+    }
+    long chaosMillis = System.currentTimeMillis() - chaosStart;
+
+    TcpStreamsMain.Progress end = stopClient(client);
+    streams.poll();
+    Map<Integer, String> interrupted = streams.interrupted();
+    if (end != null) {
+      for (int i = 0; i < end.connections(); i++) {
+        if (end.errors()[i] != null) interrupted.putIfAbsent(i, end.errors()[i] + " (port " + end.ports()[i] + ")");
+        else if (!end.drained()[i]) interrupted.putIfAbsent(i, "not every byte came back at the end (port " + end.ports()[i] + ")");
+      }
+    } else {
+      events.add("no summary from the streams client");
+    }
+    Map<String, Integer> perVip = monitor.failoversByVip();
+    monitor.splitEpisodes().forEach(e -> events.add("two masters: " + e));
+    TortureReport report = new TortureReport(options.seed(), chaosMillis, step, actionCounts, perVip,
+        perVip.getOrDefault(TortureLab.LAN_VIP, 0), failoversSurvived, options.connections(), interrupted, streams.longestStallMillis(),
+        monitor.splitBrainSamples(), monitor.overlapEpisodes(), monitor.splitBrainEpisodes(), monitor.splitBrainLongestMillis(), monitor.vipsApartSamples(), notConverged, convergeMillis,
+        List.copyOf(events));
+    say("summary\n" + report.summary() + (events.isEmpty() ? "" : "\nevents:\n" + String.join("\n", events)));
+    return report;
+  }
+
+  // ---- one step -------------------------------------------------------------------------------------------
+
+  private void step(int step) throws InterruptedException {
+    boolean recover = !disturbed.isEmpty() && (disturbed.size() >= options.maxDisturbed() || rng.nextBoolean());
+    if (recover) {
+      List<String> nodes = new ArrayList<>(disturbed.keySet());
+      recover(step, nodes.get(rng.nextInt(nodes.size())));
+      return;
+    }
+    List<String> healthy = TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).toList();
+    String master = expectedMaster();
+    String node = rng.nextBoolean() ? master : healthy.get(rng.nextInt(healthy.size()));
+    Action action = Action.values()[rng.nextInt(Action.values().length)];
+    disturbed.put(node, action);
+    actionCounts.merge(action.name().toLowerCase(), 1, Integer::sum);
+    String what = action.name().toLowerCase() + " " + node + (node.equals(master) ? " (master)" : "");
+    switch (action) {
+      case KILL -> lab.killAgent(node);
+      case STOP -> lab.stopAgent(node);
+      case CUT -> lab.cutLinks(node);
+      case CRASH -> {
+        lab.killAgent(node);
+        lab.cutLinks(node);
+      }
+    }
+    settle(step, what);
+  }
+
+  private void recover(int step, String node) throws InterruptedException {
+    Action was = disturbed.remove(node);
+    String what = switch (was) {
+      case KILL, STOP -> {
+        lab.startAgent(node);
+        yield "restart " + node;
+      }
+      case CUT -> {
+        lab.restoreLinks(node);
+        yield "restore links of " + node;
+      }
+      case CRASH -> {
+        // a reboot: no addresses, an empty connection table; the agent starts before the links come up
+        for (String vip : TortureLab.VIPS) {
+          lab.fw(node).exec("ip", "addr", "del", vip + "/24", "dev", vip.equals(TortureLab.LAN_VIP) ? TortureLab.LAN_IF : TortureLab.WAN_IF);
+        }
+        lab.flushConntrack(node);
+        lab.startAgent(node);
+        lab.restoreLinks(node);
+        yield "reboot " + node + " (empty conntrack)";
+      }
+    };
+    settle(step, what);
+  }
+
+  /** Waits for convergence and for every session to flow again; prints the step's line. */
+  private void settle(int step, String what) throws InterruptedException {
+    int failoversBefore = monitor.failovers();
+    int interruptedBefore = streams.interrupted().size();
+    long start = System.currentTimeMillis();
+    long converged = awaitConverged(what, options.settle());
+    String result;
+    if (converged < 0) {
+      notConverged++;
+      result = "NOT converged within " + options.settle().toSeconds() + " s";
+      String diag = lab.diagnostics(15);
+      events.add(elapsed() + " step " + step + " (" + what + "): not converged:\n" + diag);
+      say("step " + step + ": " + what + ": " + result + "\n" + diag);
+    } else {
+      convergeMillis.add((double) (converged - start));
+      result = expectedMaster() + " master after " + String.format("%.1f s", (converged - start) / 1000.0);
+    }
+    monitor.sample(); // the step's failover counted in this step, not at the monitor's next tick
+    // every session must carry traffic again before the next action (TCP may be backing off after the outage)
+    TcpStreamsMain.Progress mark = streams.poll();
+    TcpStreamsMain.Progress flowing = awaitFlowing(mark, options.stallLimit().plusSeconds(10));
+    int failovers = monitor.failovers() - failoversBefore;
+    Map<Integer, String> interrupted = streams.interrupted();
+    boolean intact = flowing != null && interrupted.size() == interruptedBefore;
+    if (intact) failoversSurvived += failovers;
+    String sessions = intact ? "sessions ok" : "SESSIONS INTERRUPTED " + newSince(interrupted, interruptedBefore)
+        + (flowing == null ? " (not all flowing)" : "");
+    if (!intact) {
+      String diag = lab.diagnostics(15);
+      events.add(elapsed() + " step " + step + " (" + what + "): " + sessions + "\n" + diag);
+      say(diag);
+    }
+    say(String.format("step %d: %s → %s; %d failover(s), %s; disturbed %s; failovers so far %d", step, what, result, failovers, sessions,
+        disturbed, monitor.failovers()));
+  }
+
+  private static Map<Integer, String> newSince(Map<Integer, String> all, int before) {
+    Map<Integer, String> out = new LinkedHashMap<>();
+    int i = 0;
+    for (var e : all.entrySet()) if (i++ >= before) out.put(e.getKey(), e.getValue());
+    return out;
+  }
+
+  // ---- convergence ----------------------------------------------------------------------------------------
+
+  /** The healthy node (not disturbed) with the lowest advskew: with preempt it ends up holding both VIPs. */
+  private String expectedMaster() {
+    return TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).findFirst().orElseThrow();
+  }
+
+  /**
+   * Waits until the expected master holds both VIPs and no other node with a running agent and connected links holds
+   * either (a node whose agent was killed keeps its addresses; it does not count). Returns when, or -1.
+   */
+  private long awaitConverged(String what, Duration within) throws InterruptedException {
+    String expected = expectedMaster();
+    long until = System.currentTimeMillis() + within.toMillis();
+    while (System.currentTimeMillis() < until) {
+      Map<String, Set<String>> vips = lab.vipsByNode();
+      boolean ok = vips.get(expected).size() == TortureLab.VIPS.size();
+      for (String n : TortureLab.NODES) {
+        if (!n.equals(expected) && lab.agentAlive(n) && lab.linksUp(n) && !vips.get(n).isEmpty()) ok = false;
+      }
+      if (ok) return System.currentTimeMillis();
+      Thread.sleep(200);
+    }
+    return -1;
+  }
+
+  /**
+   * Waits until every session verified {@value #FLOWING_BYTES} more bytes than at {@code since} (null: than 0), or a
+   * session is interrupted, or the time is up. Returns the progress line, or null when not all flow.
+   */
+  private TcpStreamsMain.Progress awaitFlowing(TcpStreamsMain.Progress since, Duration within) throws InterruptedException {
+    long until = System.currentTimeMillis() + within.toMillis();
+    while (System.currentTimeMillis() < until) {
+      TcpStreamsMain.Progress p = streams.poll();
+      if (p != null && p.connections() == options.connections()) {
+        boolean all = true;
+        for (int i = 0; i < p.connections(); i++) {
+          if (p.errors()[i] != null) return null;
+          if (p.verified()[i] - (since == null ? 0 : since.verified()[i]) <= FLOWING_BYTES) all = false;
+        }
+        if (all) return p;
+      }
+      Thread.sleep(250);
+    }
+    return null;
+  }
+
+  private static void awaitUntil(Duration within, java.util.function.BooleanSupplier done) throws InterruptedException {
+    long until = System.currentTimeMillis() + within.toMillis();
+    while (!done.getAsBoolean() && System.currentTimeMillis() < until) Thread.sleep(100);
+  }
+
+  private TcpStreamsMain.Progress stopClient(LabProcess client) {
+    client.stop(Duration.ofMillis(TcpStreamsMain.DRAIN_MILLIS + 5000));
+    List<TcpStreamsMain.Progress> all = TcpStreamsMain.Progress.parse(client.output());
+    TcpStreamsMain.Progress last = all.isEmpty() ? null : all.getLast();
+    return last != null && last.type().equals("summary") ? last : null;
+  }
+
+  private long pause() {
+    long min = options.minPause().toMillis();
+    long max = options.maxPause().toMillis();
+    return min + (max > min ? (long) (rng.nextDouble() * (max - min)) : 0);
+  }
+
+  private String elapsed() {
+    long s = (System.currentTimeMillis() - t0) / 1000;
+    return String.format("%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+  }
+
+  private void say(String message) {
+    out.accept("[torture " + elapsed() + "] " + message);
+  }
+
+  // ---- the monitor ----------------------------------------------------------------------------------------
+
+  /**
+   * Samples every {@link #POLL}: which node holds which VIP (failovers, split brain, VIPs apart) and the sessions.
+   * Only nodes whose agent runs (and has started its vhosts) and whose links are up count as holders: a killed
+   * agent's box keeps its addresses until the next agent removes them at start, and a cut-off node is on no network.
+   */
+  private static final class Monitor implements AutoCloseable {
+    private final TortureLab lab;
+    private final StreamWatch streams;
+    private final Thread thread;
+    private final Map<String, String> lastHolder = new LinkedHashMap<>();
+    private final Map<String, Integer> failovers = new TreeMap<>();
+    private final Map<String, Long> splitSince = new LinkedHashMap<>();
+    /** VIP → what the current split-brain episode looked like when it started (holders and their agents' age). */
+    private final Map<String, String> splitWhat = new LinkedHashMap<>();
+    private final List<String> splitEpisodes = new ArrayList<>();
+    private int splitBrainSamples;
+    private int splitBrainEpisodes;
+    private int overlapEpisodes;
+    private long splitBrainLongest;
+    private int vipsApartSamples;
+    private volatile boolean stop;
+
+    Monitor(TortureLab lab, StreamWatch streams) {
+      this.lab = lab;
+      this.streams = streams;
+      this.thread = Thread.ofPlatform().daemon().name("torture-monitor").unstarted(this::loop);
+    }
+
+    void start() {
+      thread.start();
+    }
+
+    private void loop() {
+      while (!stop) {
+        try {
+          sample();
+          streams.poll();
+          Thread.sleep(POLL.toMillis());
+        } catch (InterruptedException e) {
+          return;
+        } catch (RuntimeException e) {
+          if (!stop) System.err.println("[torture] monitor: " + e); // e.g. a command timed out on a loaded machine
+        }
+      }
+    }
+
+    private synchronized void sample() {
+      long now = System.currentTimeMillis();
+      Map<String, Set<String>> vips = lab.vipsByNode();
+      Map<String, String> single = new LinkedHashMap<>();
+      for (String vip : TortureLab.VIPS) {
+        List<String> holders = TortureLab.NODES.stream()
+            .filter(n -> lab.agentElecting(n) && lab.linksUp(n) && vips.get(n).contains(vip)).toList();
+        if (holders.size() == 1) {
+          String h = holders.getFirst();
+          single.put(vip, h);
+          String last = lastHolder.put(vip, h);
+          if (last != null && !last.equals(h)) failovers.merge(vip, 1, Integer::sum);
+        }
+        if (holders.size() > 1) {
+          splitBrainSamples++;
+          long since = splitSince.computeIfAbsent(vip, k -> now);
+          splitWhat.computeIfAbsent(vip, k -> vip + " on " + holders.stream()
+              .map(n -> n + " (agent up " + lab.agentUptimeMillis(n) + " ms)").toList());
+          splitBrainLongest = Math.max(splitBrainLongest, now - since);
+        } else if (splitSince.containsKey(vip)) {
+          long millis = now - splitSince.remove(vip);
+          if (millis > OVERLAP_MILLIS) splitBrainEpisodes++;
+          else overlapEpisodes++;
+          splitEpisodes.add(String.format("%s for %.1f s", splitWhat.remove(vip), millis / 1000.0));
+        }
+      }
+      if (single.size() == 2 && !single.get(TortureLab.LAN_VIP).equals(single.get(TortureLab.WAN_VIP))) vipsApartSamples++;
+    }
+
+    synchronized int failovers() {
+      return failovers.getOrDefault(TortureLab.LAN_VIP, 0);
+    }
+
+    synchronized Map<String, Integer> failoversByVip() {
+      Map<String, Integer> out = new LinkedHashMap<>();
+      for (String vip : TortureLab.VIPS) out.put(vip, failovers.getOrDefault(vip, 0));
+      return out;
+    }
+
+    synchronized int splitBrainSamples() {
+      return splitBrainSamples;
+    }
+
+    synchronized int splitBrainEpisodes() {
+      return splitBrainEpisodes;
+    }
+
+    synchronized int overlapEpisodes() {
+      return overlapEpisodes;
+    }
+
+    synchronized long splitBrainLongestMillis() {
+      return splitBrainLongest;
+    }
+
+    /** Each split-brain episode seen: the VIP, its holders and how long, e.g. for the report's events. */
+    synchronized List<String> splitEpisodes() {
+      return List.copyOf(splitEpisodes);
+    }
+
+    synchronized int vipsApartSamples() {
+      return vipsApartSamples;
+    }
+
+    @Override
+    public void close() {
+      stop = true;
+      thread.interrupt();
+      try {
+        thread.join(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

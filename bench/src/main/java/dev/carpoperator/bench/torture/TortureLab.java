@@ -1,0 +1,339 @@
+package dev.carpoperator.bench.torture;
+
+import dev.carpoperator.agent.AgentMain;
+import dev.carpoperator.testing.netns.LabProcess;
+import dev.carpoperator.testing.netns.NetnsLab;
+import dev.carpoperator.testing.netns.StatefulFirewall;
+import dev.carpoperator.testing.traffic.TcpStreamsMain;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The torture lab: four routing firewalls with real agents between a client and a server network.
+ *
+ * <pre>
+ *   client 198.51.100.10 ── lan ── fw1..fw4 eth0 198.51.100.2-5, VIP 198.51.100.1 (vhid 1)
+ *   server 203.0.113.10  ── wan ── fw1..fw4 eth1 203.0.113.2-5,  VIP 203.0.113.1  (vhid 2)
+ *                           sync ── fw1..fw4 sync0 192.0.2.1-4: state sync to the multicast group 224.0.0.240
+ * </pre>
+ *
+ * Every firewall runs {@link StatefulFirewall}'s ruleset (forward policy drop, loose pickup off), so a firewall that
+ * does not know a connection drops its packets: a session survives a failover only if the state sync gave the new
+ * master its state. Both vhids have the same advskew per node (fw1 0, fw2 50, fw3 100, fw4 150) and preempt is on,
+ * so the best healthy node holds both VIPs (traffic in through one node and out through another would be dropped:
+ * the second has no state for the first's half-open connection). Node-wide demotion (link down, start-up, sync
+ * pending) keeps the two vhids together.
+ */
+public final class TortureLab implements AutoCloseable {
+  public static final String LAN_IF = "eth0";
+  public static final String WAN_IF = "eth1";
+  public static final String SYNC_IF = "sync0";
+  public static final String CLIENT = "198.51.100.10";
+  public static final String SERVER = "203.0.113.10";
+  public static final String LAN_VIP = "198.51.100.1";
+  public static final String WAN_VIP = "203.0.113.1";
+  public static final List<String> VIPS = List.of(LAN_VIP, WAN_VIP);
+  public static final int PORT = 5001;
+  public static final List<String> NODES = List.of("fw1", "fw2", "fw3", "fw4");
+  /** The other switches a firewall's NICs plug into (eth0 is on the lab's first switch, the lan). */
+  private static final Map<String, String> OTHER_PORTS = Map.of(WAN_IF, "wan", SYNC_IF, "sync");
+
+  private final NetnsLab lab = NetnsLab.create();
+  private final boolean sourceNat;
+  private final Map<String, NetnsLab.Host> fws = new LinkedHashMap<>();
+  private final Map<String, LabProcess> agents = new LinkedHashMap<>();
+  private final Set<String> cut = new LinkedHashSet<>();
+  /** Per node: the agent log's length when the current agent was started, and whether it has started its vhosts since. */
+  private final Map<String, Long> logOffsetAtStart = new LinkedHashMap<>();
+  private final Set<String> electing = new LinkedHashSet<>();
+  private final NetnsLab.Host client;
+  private final NetnsLab.Host server;
+
+  private TortureLab(boolean sourceNat) {
+    this.sourceNat = sourceNat;
+    try {
+      lab.addSwitch("wan").addSwitch("sync");
+      client = lab.addHost("client", CLIENT + "/24");
+      server = lab.addHostOn("wan", "server", SERVER + "/24");
+      client.exec("ip", "route", "add", "default", "via", LAN_VIP).check();
+      server.exec("ip", "route", "add", "default", "via", WAN_VIP).check();
+      for (int i = 0; i < NODES.size(); i++) {
+        String name = NODES.get(i);
+        NetnsLab.Host fw = lab.addHost(name, "198.51.100." + (i + 2) + "/24");
+        fw.addInterface(WAN_IF, "wan", "203.0.113." + (i + 2) + "/24");
+        fw.addInterface(SYNC_IF, "sync", "192.0.2." + (i + 1) + "/24");
+        StatefulFirewall.install(fw, lab.dir(), StatefulFirewall.ruleset(LAN_IF, WAN_IF, sourceNat ? "198.51.100.0/24" : null, WAN_VIP));
+        fws.put(name, fw);
+      }
+      Files.writeString(lab.dir().resolve("sync.key"), "torture-sync-key-0123456789abcdef\n", StandardCharsets.US_ASCII);
+    } catch (IOException e) {
+      close();
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** Builds the networks and the four firewalls (rules loaded, no agent running yet). */
+  public static TortureLab create(boolean sourceNat) {
+    return new TortureLab(sourceNat);
+  }
+
+  public boolean sourceNat() {
+    return sourceNat;
+  }
+
+  public Path dir() {
+    return lab.dir();
+  }
+
+  /** fw1 0, fw2 50, fw3 100, fw4 150: with preempt the healthy node with the lowest advskew holds the VIPs. */
+  public static int advskew(String node) {
+    return NODES.indexOf(node) * 50;
+  }
+
+  static String agentConfig(String node) {
+    return """
+        node: %1$s
+        preempt: true
+        logFormat: json
+        virtualAddresses:
+          - vhid: 1
+            interface: %2$s
+            addresses: ["%3$s/24"]
+            advbase: 1
+            advskew: %4$d
+            password: "torture"
+          - vhid: 2
+            interface: %5$s
+            addresses: ["%6$s/24"]
+            advbase: 1
+            advskew: %4$d
+            password: "torture"
+        sync:
+          interface: %7$s
+          mode: authenticated
+          keyFile: sync.key
+        """.formatted(node, LAN_IF, LAN_VIP, advskew(node), WAN_IF, WAN_VIP, SYNC_IF);
+  }
+
+  // ---- agents ---------------------------------------------------------------------------------------------
+
+  /** Starts (or restarts) the node's agent; its output is appended to {@code <node>-agent.log} across restarts. */
+  public synchronized LabProcess startAgent(String node) {
+    LabProcess old = agents.get(node);
+    if (old != null && old.isAlive()) throw new IllegalStateException("the agent on " + node + " is running");
+    try {
+      Path file = lab.dir().resolve(node + "-agent.yaml");
+      Path log = lab.dir().resolve(node + "-agent.log");
+      logOffsetAtStart.put(node, Files.exists(log) ? Files.size(log) : 0L);
+      electing.remove(node);
+      Files.writeString(file, agentConfig(node));
+      // a small heap: seven JVMs share the machine
+      LabProcess p = fw(node).startJava("agent", AgentMain.class.getName(), List.of("-Xmx128m", "-XX:+UseSerialGC"), "--config", file.toString());
+      agents.put(node, p);
+      return p;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * The agent runs and has started its vhosts (logged its first state change): before that, addresses on its NICs are
+   * the strays of a killed predecessor, which the starting agent removes first.
+   */
+  public boolean agentElecting(String node) {
+    long offset;
+    Path log;
+    synchronized (this) {
+      if (!agentAlive(node)) return false;
+      if (electing.contains(node)) return true;
+      offset = logOffsetAtStart.getOrDefault(node, 0L);
+      log = agents.get(node).log();
+    }
+    try (var f = new java.io.RandomAccessFile(log.toFile(), "r")) {
+      if (f.length() <= offset) return false;
+      f.seek(offset);
+      byte[] b = new byte[(int) Math.min(f.length() - offset, 4 * 1024 * 1024)];
+      f.readFully(b);
+      if (!new String(b, StandardCharsets.UTF_8).contains("\"event\":\"state-change\"")) return false;
+    } catch (IOException e) {
+      return false;
+    }
+    synchronized (this) {
+      if (agentAlive(node)) electing.add(node);
+    }
+    return true;
+  }
+
+  /** Milliseconds since the node's agent process started (-1 when it is not running). */
+  public synchronized long agentUptimeMillis(String node) {
+    LabProcess p = agents.get(node);
+    if (p == null || !p.isAlive()) return -1;
+    return p.process().info().startInstant().map(i -> System.currentTimeMillis() - i.toEpochMilli()).orElse(-1L);
+  }
+
+  public synchronized boolean agentAlive(String node) {
+    LabProcess p = agents.get(node);
+    return p != null && p.isAlive();
+  }
+
+  /** SIGKILL: the agent has no chance to bow out; its addresses stay on the NICs until it starts again. */
+  public void killAgent(String node) {
+    LabProcess p = agent(node);
+    p.process().destroyForcibly();
+    waitExit(p, Duration.ofSeconds(10));
+  }
+
+  /** SIGTERM: a planned stop; the agent bows out (advskew 255) and releases its addresses. */
+  public void stopAgent(String node) {
+    agent(node).stop(Duration.ofSeconds(15));
+  }
+
+  private synchronized LabProcess agent(String node) {
+    LabProcess p = agents.get(node);
+    if (p == null) throw new IllegalStateException("no agent on " + node);
+    return p;
+  }
+
+  private static void waitExit(LabProcess p, Duration within) {
+    try {
+      p.process().waitFor(within.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The agent's whole log (every run of it). */
+  public String agentLog(String node) {
+    LabProcess p;
+    synchronized (this) {
+      p = agents.get(node);
+    }
+    return p == null ? "" : p.output();
+  }
+
+  // ---- links ----------------------------------------------------------------------------------------------
+
+  /** Takes every link of the node down at both ends (lan, wan, sync): the node is cut off, its agent keeps running. */
+  public void cutLinks(String node) {
+    setLinks(node, "down");
+    synchronized (this) {
+      cut.add(node);
+    }
+  }
+
+  public void restoreLinks(String node) {
+    setLinks(node, "up");
+    synchronized (this) {
+      cut.remove(node);
+    }
+  }
+
+  public synchronized boolean linksUp(String node) {
+    return !cut.contains(node);
+  }
+
+  private void setLinks(String node, String state) {
+    NetnsLab.Host h = fw(node);
+    // eth0 sits on the lab's first switch, which Host.cut/restore handle; the others are on named switches
+    if (state.equals("down")) h.cut(NetnsLab.Side.BOTH);
+    else h.restore(NetnsLab.Side.BOTH);
+    for (var port : OTHER_PORTS.entrySet()) {
+      lab.execOnSwitchNamed(port.getValue(), "ip", "link", "set", "p-" + node, state).check();
+      h.exec("ip", "link", "set", port.getKey(), state).check();
+    }
+  }
+
+  /** A reboot loses the kernel's connection table: the node comes back with an empty one. */
+  public void flushConntrack(String node) {
+    fw(node).exec("conntrack", "-F"); // exits 1 when the table is already empty
+  }
+
+  // ---- observation ----------------------------------------------------------------------------------------
+
+  /** The VIPs configured on each node's NICs right now (what an operator would see with ip addr). */
+  public Map<String, Set<String>> vipsByNode() {
+    Map<String, Set<String>> out = new LinkedHashMap<>();
+    for (String n : NODES) {
+      String addrs = fw(n).exec("ip", "-o", "-4", "addr", "show").stdout();
+      Set<String> vips = new LinkedHashSet<>();
+      for (String vip : VIPS) if (addrs.contains(" " + vip + "/")) vips.add(vip);
+      out.put(n, vips);
+    }
+    return out;
+  }
+
+  /** The named nftables counters of a node. */
+  public Map<String, Long> counters(String node) {
+    return StatefulFirewall.counters(fw(node));
+  }
+
+  /** The node's conntrack entries of connections to the server, by client port. */
+  public Map<Integer, StatefulFirewall.CtEntry> conntrack(String node) {
+    return StatefulFirewall.conntrack(fw(node), SERVER, PORT);
+  }
+
+  /** Per node: agent running, links, VIPs, counters, conntrack states; the last lines of each agent log. */
+  public String diagnostics(int logLines) {
+    StringBuilder sb = new StringBuilder();
+    Map<String, Set<String>> vips = vipsByNode();
+    for (String n : NODES) {
+      Map<String, Long> states = new TreeMap<>();
+      conntrack(n).values().forEach(e -> states.merge(e.state(), 1L, Long::sum));
+      sb.append(n).append(": agent ").append(agentAlive(n) ? "running" : "down").append(", links ").append(linksUp(n) ? "up" : "cut")
+          .append(", VIPs ").append(vips.get(n)).append(", counters ").append(counters(n)).append(", conntrack to :").append(PORT)
+          .append(' ').append(states).append('\n');
+    }
+    if (logLines > 0) {
+      for (String n : NODES) {
+        List<String> lines = agentLog(n).lines().toList();
+        sb.append("--- agent log ").append(n).append('\n');
+        lines.subList(Math.max(0, lines.size() - logLines), lines.size()).forEach(l -> sb.append(l).append('\n'));
+      }
+    }
+    return sb.toString();
+  }
+
+  // ---- traffic --------------------------------------------------------------------------------------------
+
+  public LabProcess startServer() {
+    return server.startJava("streams-server", TcpStreamsMain.class.getName(), List.of("-Xmx128m", "-XX:+UseSerialGC"), "server",
+        String.valueOf(PORT));
+  }
+
+  /** {@code connections} byte-checked echo streams, 1 KB every 50 ms each, until stopped. */
+  public LabProcess startClient(int connections) {
+    return client.startJava("streams", TcpStreamsMain.class.getName(), List.of("-Xmx128m", "-XX:+UseSerialGC"), "client", SERVER,
+        String.valueOf(PORT), String.valueOf(connections), "1024", "50", "0");
+  }
+
+  NetnsLab.Host fw(String node) {
+    NetnsLab.Host h = fws.get(node);
+    if (h == null) throw new IllegalArgumentException("no firewall " + node);
+    return h;
+  }
+
+  /** Nodes, in order. */
+  public List<String> nodes() {
+    return new ArrayList<>(NODES);
+  }
+
+  @Override
+  public void close() {
+    lab.close();
+  }
+}
