@@ -10,11 +10,11 @@ import java.nio.file.Path;
  * {@code /proc/PID/smaps_rollup} (Pss: shared pages divided among their users), and CPU time from
  * {@code /proc/PID/stat} (utime + stime, in clock ticks).
  */
-record ProcStats(long rssKiB, long hwmKiB, long pssKiB, long cpuTicks) {
+public record ProcStats(long rssKiB, long hwmKiB, long pssKiB, long cpuTicks) {
   /** USER_HZ: the unit of utime and stime. 100 on every Linux architecture we run on (sysconf(_SC_CLK_TCK)). */
-  static final double TICKS_PER_SECOND = 100.0;
+  public static final double TICKS_PER_SECOND = 100.0;
 
-  static ProcStats of(long pid) {
+  public static ProcStats of(long pid) {
     Path proc = Path.of("/proc", Long.toString(pid));
     try {
       String status = Files.readString(proc.resolve("status"));

@@ -7,6 +7,7 @@ import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.bench.BenchContext;
 import dev.carpoperator.bench.BenchPart;
+import dev.carpoperator.bench.footprint.ProcStats;
 import dev.carpoperator.bench.report.Machine;
 import dev.carpoperator.bench.report.Plots;
 import dev.carpoperator.bench.report.Result;
@@ -85,6 +86,7 @@ public final class ScaleBench implements BenchPart {
     int settleSeconds = ctx.intOption("settleSeconds", 30, 10);
     int timeoutSeconds = ctx.intOption("readyTimeoutSeconds", 600, 180);
     int parallel = ctx.intOption("applyThreads", 8, 8);
+    int agentSettleSeconds = ctx.intOption("agentSettleSeconds", 15, 5);
     int clusters = (count + PER_CLUSTER - 1) / PER_CLUSTER;
     BenchContext.say(name(), String.format("%d VirtualAddresses on %d FirewallClusters (%d agents); about %d s: ~40 s set-up, "
         + "the time to Ready (target %.0f s, at most %d s), %d s settle, %d s steady-state window",
@@ -137,6 +139,7 @@ public final class ScaleBench implements BenchPart {
         reportPods(admin, ds, 2);
       }
       awaitAgentsWatching(agents, Duration.ofSeconds(120));
+      Thread.sleep(agentSettleSeconds * 1000L); // a running fleet, not JVMs still warming up, receives the addresses
       BenchContext.say(name(), agents.size() + " agents watch the API server; applying " + count + " VirtualAddresses");
 
       ReadyTracker tracker = new ReadyTracker();
@@ -185,11 +188,38 @@ public final class ScaleBench implements BenchPart {
       BenchContext.say(name(), String.format(Locale.ROOT, "steady state: operator %.0f API calls/min (%s); all clients %.0f/min",
           perMinute, steady, serverPerMinute));
       int stillReady = tracker.readyNow();
+      List<List<String>> processes = processRows(env, agents);
+      double maxAgentRssMiB = agents.stream().filter(LabProcess::isAlive).mapToDouble(p -> ProcStats.of(p.pid()).rssKiB() / 1024.0).max().orElse(Double.NaN);
+      double wallSeconds = (System.nanoTime() - t0) / 1e9;
 
       ctx.save(result(ctx, count, clusters, appliedSeconds, readyCount, lastReady, lastAllocated, lastMastered, tracker,
           allocatedSeries, masterSeries, readySeries, steady, perMinute, serverPerMinute, minutes, stillReady, settleSeconds,
-          counter.snapshot(), parallel));
+          counter.snapshot(), parallel, processes, wallSeconds, maxAgentRssMiB));
     }
+  }
+
+  /**
+   * RSS and CPU seconds of every process of the run (each agent, kube-apiserver, etcd, and this JVM with the operator
+   * in it): where the machine's time went.
+   */
+  private static List<List<String>> processRows(Env env, List<LabProcess> agents) {
+    List<List<String>> rows = new ArrayList<>();
+    for (LabProcess p : agents) {
+      if (p.isAlive()) rows.add(processRow("agent " + p.host(), p.pid()));
+    }
+    List<Long> cp = env.controlPlane.pids();
+    for (long pid : cp) {
+      String cmd = ProcessHandle.of(pid).flatMap(h -> h.info().command()).orElse("?");
+      rows.add(processRow(cmd.substring(cmd.lastIndexOf('/') + 1), pid));
+    }
+    rows.add(processRow("bench JVM (the operator, the bench's client)", ProcessHandle.current().pid()));
+    return rows;
+  }
+
+  private static List<String> processRow(String name, long pid) {
+    ProcStats s = ProcStats.of(pid);
+    return List.of(name, String.format(Locale.ROOT, "%.0f", s.rssKiB() / 1024.0),
+        String.format(Locale.ROOT, "%.0f", s.cpuTicks() / ProcStats.TICKS_PER_SECOND));
   }
 
   /** Creates the VirtualAddresses from {@code parallel} threads; returns the seconds from t0 until the last was accepted. */
@@ -341,7 +371,8 @@ public final class ScaleBench implements BenchPart {
   private Result result(BenchContext ctx, int count, int clusters, double appliedSeconds, int readyCount, double lastReady,
       double lastAllocated, double lastMastered, ReadyTracker tracker, List<double[]> allocatedSeries, List<double[]> masterSeries,
       List<double[]> readySeries, Map<String, Long> steady, double perMinute, double serverPerMinute, double minutes, int stillReady,
-      int settleSeconds, Map<String, Long> wholeRun, int parallel) {
+      int settleSeconds, Map<String, Long> wholeRun, int parallel, List<List<String>> processes, double wallSeconds,
+      double maxAgentRssMiB) {
     List<List<String>> rows = new ArrayList<>();
     rows.add(List.of("VirtualAddresses", Integer.toString(count)));
     rows.add(List.of("FirewallClusters / agents", clusters + " / " + 2 * clusters));
@@ -389,6 +420,18 @@ public final class ScaleBench implements BenchPart {
     notes.add("Applied with " + parallel + " parallel creates by an admin client; Ready is observed by a watch of the bench (not counted as the operator's).");
     notes.add("API calls: counted in the operator's own client by an HTTP interceptor (every request it sends, watches once when opened); "
         + "apiserver_request_total is every client's (the operator, the " + 2 * clusters + " agents' status reports, the bench's watch and kubectl).");
+    long fwcGets = steady.getOrDefault("get firewallclusters", 0L);
+    if (fwcGets > RequestCounter.total(steady) / 2) {
+      notes.add(String.format(Locale.ROOT, "At steady state %.0f of the operator's %.0f calls per minute are GETs of a FirewallCluster: "
+          + "VirtualAddressReconciler.reconcile reads the address's FirewallCluster from the API server (not from an informer cache) on every "
+          + "reconcile, and every agent's status refresh triggers one (a MASTER entry is refreshed every 10 s, every entry every 60 s, "
+          + "plus the 60 s reschedule). Reading it from a cache would leave the periodic node lists and DaemonSet patches.",
+          fwcGets / minutes, perMinute));
+    }
+    notes.add(String.format(Locale.ROOT, "The largest agent's RSS at the end (watching all %d VirtualAddresses, running %d vhids) was %.0f MiB; "
+        + "the DaemonSet's default memory limit is 192Mi.", count, Math.min(count, PER_CLUSTER), maxAgentRssMiB));
+    notes.add("Here the " + 2 * clusters + " agents, the API server, etcd and the operator share this machine's "
+        + Runtime.getRuntime().availableProcessors() + " cores (see the process table); in a cluster each agent has its own node.");
     if (count == TARGET_ADDRESSES || count > TARGET_ADDRESSES) {
       boolean met = readyCount == count && lastReady <= READY_TARGET_SECONDS;
       notes.add(String.format(Locale.ROOT, "Target: %d VirtualAddresses Ready within %.0f s: %s (%d Ready, the last at %.1f s%s).", count,
@@ -398,7 +441,9 @@ public final class ScaleBench implements BenchPart {
       notes.add(String.format(Locale.ROOT, "Quick run with %d addresses (the target is for %d): the last Ready at %.1f s.", count, TARGET_ADDRESSES, lastReady));
     }
     return new Result(name(), "Scale: operator with " + count + " VirtualAddresses", Instant.now(), command(ctx), Machine.describe(),
-        List.of(summary, breakdown, whole), List.of(new Result.Plot(plot, "Per second since the first create: addresses with a vhid (operator), "
+        List.of(summary, breakdown, new Result.Table("Processes at the end of the run: memory and CPU time since they started", List.of("process", "RSS MiB",
+            "CPU seconds"), processes, "everything shares this machine's " + Runtime.getRuntime().availableProcessors()
+            + String.format(Locale.ROOT, " cores; %.0f s passed from the first create to the end of the steady-state window", wallSeconds)), whole), List.of(new Result.Plot(plot, "Per second since the first create: addresses with a vhid (operator), "
             + "with a master reported (agents), and Ready (operator).")), samples, notes);
   }
 
