@@ -25,6 +25,7 @@ public final class BenchMain {
   static List<BenchPart> parts() {
     List<BenchPart> parts = new ArrayList<>();
     // parts register here
+    parts.add(new dev.carpoperator.bench.failover.FailoverBench());
     parts.add(new FootprintBench());
     parts.add(new ScaleBench());
     return parts;
