@@ -98,7 +98,7 @@ public final class FailoverBench implements BenchPart {
     ctx.save(report.result(ctx));
   }
 
-  /** Rough: a settle, the master-down time for the unplanned cases, and the restart (a JVM for the agent). */
+  /** Rough: per case a settle and a restart (a JVM for the agent), plus the master-down time of the unplanned cases. */
   static double estimateSeconds(int rounds, List<Profile> profiles, List<Contender> contenders) {
     double total = 0;
     for (Profile p : profiles) {
@@ -106,7 +106,7 @@ public final class FailoverBench implements BenchPart {
         if (!c.supports(p)) continue;
         double restart = c instanceof AgentContender ? 3 : 1;
         double planned = c instanceof UcarpContender ? 3 * p.intervalSeconds : 0.05;
-        total += rounds * (3 * (p.intervalSeconds + 1.5) + 2 * 2.7 * p.intervalSeconds + planned + 2 * restart + 1) + 10;
+        total += rounds * (3 * (p.intervalSeconds + 1.5 + restart) + 2 * 2.7 * p.intervalSeconds + planned + 1) + 10;
       }
     }
     return total;
