@@ -41,6 +41,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,6 +89,8 @@ public final class CarpEngine implements AutoCloseable {
   private final SecureRandom random = new SecureRandom();
   private boolean preempt;
   private final Map<String, Link> links = new LinkedHashMap<>();
+  /** This host's addresses as of the last link poll (a Kubernetes peer list includes the node's own address). */
+  private volatile Set<InetAddress> localAddresses = Set.of();
   private final Map<String, RejectionCounters> rejections;
   private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "carp-engine"));
   private final ExecutorService addressWorker = Executors.newSingleThreadExecutor(r -> new Thread(r, "carp-addresses"));
@@ -161,6 +164,13 @@ public final class CarpEngine implements AutoCloseable {
     boolean joinedV6;
     MacAddress mac;
     boolean carrier = true;
+    /**
+     * Where adverts go from, looked up when the link opens and at each link poll, not per advert: a lookup lists the
+     * NIC's addresses, and with 255 vhids (255 adverts/s, each checked against every virtual address) that cost a
+     * master a fifth of a core at idle. Volatile: the load-sharing rules read the IPv4 one on the address worker.
+     */
+    volatile Inet4Address sourceV4;
+    volatile Inet6Address linkLocalV6;
 
     Link(String name, RejectionCounters counters) {
       this.name = name;
@@ -257,6 +267,7 @@ public final class CarpEngine implements AutoCloseable {
   /** Opens the NICs, removes stray copies of our addresses, and starts every vhost. */
   public void start() throws IOException {
     demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, demoteUntilReady ? STARTUP_DEMOTION : 0);
+    refreshLocalAddresses();
     // A missing or unusable NIC takes out only its own vhids: the others still run.
     for (Link link : List.copyOf(links.values())) {
       try {
@@ -302,6 +313,7 @@ public final class CarpEngine implements AutoCloseable {
     link.io = frameIoFactory.apply(link.name);
     link.io.start(frame -> onFrame(link, frame));
     link.carrier = carrier(link.name);
+    refreshSources(link);
   }
 
   /** Registers a vhost's keys, joins the groups its families need, and removes stray copies of its addresses. */
@@ -368,7 +380,12 @@ public final class CarpEngine implements AutoCloseable {
           Vhost v = new Vhost(link, sp, preempt, ReplayCookie.draw(random));
           link.vhosts.put(sp.vhid(), v);
           try {
-            if (newLink) openLink(link); else prepareVhost(v);
+            if (newLink) {
+              openLink(link);
+            } else {
+              prepareVhost(v);
+              refreshSources(link); // the new vhid's addresses must never become the advert source
+            }
           } catch (IOException e) {
             link.vhosts.remove(sp.vhid());
             if (newLink) links.remove(sp.interfaceName());
@@ -526,7 +543,7 @@ public final class CarpEngine implements AutoCloseable {
     try {
       boolean v4 = !v.v4.isEmpty() || v.v6.isEmpty();
       if (v4) {
-        Inet4Address from = sourceV4(v.link.name);
+        Inet4Address from = v.link.sourceV4 != null ? v.link.sourceV4 : refreshSources(v.link).sourceV4;
         if (from == null) throw new IOException("no IPv4 address on " + v.link.name + " to send adverts from");
         if (v.peers.isEmpty()) {
           v.link.io.send(CarpFrames.ipv4Multicast(src, from, carp));
@@ -534,7 +551,7 @@ public final class CarpEngine implements AutoCloseable {
           List<String> unresolved = new ArrayList<>();
           for (Inet4Address peer : v.peers) {
             // In Kubernetes every node gets the same peer list, its own address included: skip ourselves.
-            if (NetworkInterface.getByInetAddress(peer) != null) continue;
+            if (localAddresses.contains(peer)) continue;
             MacAddress peerMac = neighbours.lookup(v.link.name, peer);
             if (peerMac == null) { unresolved.add(peer.getHostAddress()); continue; } // the others still get theirs
             v.link.io.send(CarpFrames.ipv4(src, peerMac, from, peer, ThreadLocalRandom.current().nextInt(0x10000), carp));
@@ -543,7 +560,7 @@ public final class CarpEngine implements AutoCloseable {
         }
       }
       if (!v.v6.isEmpty()) {
-        Inet6Address from = linkLocalV6(v.link.name);
+        Inet6Address from = v.link.linkLocalV6 != null ? v.link.linkLocalV6 : refreshSources(v.link).linkLocalV6;
         if (from == null) throw new IOException("no IPv6 link-local address on " + v.link.name + " to send adverts from");
         v.link.io.send(CarpFrames.ipv6Multicast(src, from, carp));
       }
@@ -574,7 +591,9 @@ public final class CarpEngine implements AutoCloseable {
 
   private void pollLinks() {
     long now = clock.getAsLong();
+    refreshLocalAddresses();
     for (Link link : links.values()) {
+      refreshSources(link);
       boolean up = carrier(link.name);
       if (up == link.carrier) continue;
       link.carrier = up;
@@ -626,12 +645,12 @@ public final class CarpEngine implements AutoCloseable {
 
   private void announce(Vhost v) {
     try {
-      Inet6Address ll = v.v6.isEmpty() ? null : linkLocalV6(v.link.name);
+      Inet6Address ll = v.link.linkLocalV6;
       for (int i = 0; i < ANNOUNCE_BURST; i++) {
         for (Inet4Address a : v.v4) v.link.io.send(AnnouncementFrames.gratuitousArp(v.link.mac, a));
         for (Inet6Address a : v.v6) v.link.io.send(AnnouncementFrames.unsolicitedNa(v.link.mac, ll == null ? a : ll, a, false));
       }
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       log.warn("cannot announce the addresses", kv("interface", v.link.name), kv("vhid", v.spec.vhid()), kv("error", e.toString()));
     }
   }
@@ -697,7 +716,7 @@ public final class CarpEngine implements AutoCloseable {
   private LoadShareRules.Group rules(Group g, Set<Integer> masters) {
     Inet4Address own = null;
     try {
-      own = sourceV4(g.link.name);
+      own = g.link.sourceV4 != null ? g.link.sourceV4 : lookUpSourceV4(g.link);
     } catch (SocketException e) {
       log.debug("no own IPv4 address on {}", g.link.name, e);
     }
@@ -752,13 +771,36 @@ public final class CarpEngine implements AutoCloseable {
     }
   }
 
+  /** Looks up the link's advert sources again (a changed host address is picked up within one link poll). */
+  private Link refreshSources(Link link) {
+    try {
+      link.sourceV4 = lookUpSourceV4(link);
+      link.linkLocalV6 = linkLocalV6(link.name);
+    } catch (SocketException e) {
+      log.debug("cannot list the addresses of {}", link.name, e);
+    }
+    return link;
+  }
+
   /** OpenBSD sends adverts from the parent's first address; never from one of our virtual addresses. */
-  private Inet4Address sourceV4(String ifname) throws SocketException {
-    Link link = links.get(ifname);
-    NetworkInterface nic = NetworkInterface.getByName(ifname);
+  private static Inet4Address lookUpSourceV4(Link link) throws SocketException {
+    NetworkInterface nic = NetworkInterface.getByName(link.name);
     if (nic == null) return null;
-    return nic.inetAddresses().filter(a -> a instanceof Inet4Address).map(a -> (Inet4Address) a)
-        .filter(a -> link.vhosts.values().stream().noneMatch(v -> v.v4.contains(a))).findFirst().orElse(null);
+    Set<InetAddress> virtual = new HashSet<>();
+    for (Vhost v : link.vhosts.values()) virtual.addAll(v.v4);
+    return nic.inetAddresses().filter(a -> a instanceof Inet4Address && !virtual.contains(a)).map(a -> (Inet4Address) a)
+        .findFirst().orElse(null);
+  }
+
+  /** The host's own addresses (all NICs), refreshed each link poll: unicast peer lists skip these. */
+  private void refreshLocalAddresses() {
+    try {
+      Set<InetAddress> all = new HashSet<>();
+      NetworkInterface.networkInterfaces().forEach(nic -> nic.inetAddresses().forEach(all::add));
+      localAddresses = Set.copyOf(all);
+    } catch (SocketException e) {
+      log.debug("cannot list the host's addresses", e);
+    }
   }
 
   private static Inet6Address linkLocalV6(String ifname) throws SocketException {
