@@ -26,6 +26,7 @@ public final class BenchMain {
     List<BenchPart> parts = new ArrayList<>();
     // parts register here
     parts.add(new dev.carpoperator.bench.failover.FailoverBench());
+    parts.add(new dev.carpoperator.bench.sync.SyncPart());
     parts.add(new FootprintBench());
     parts.add(new ScaleBench());
     return parts;
