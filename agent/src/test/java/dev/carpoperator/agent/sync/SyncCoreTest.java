@@ -245,6 +245,28 @@ class SyncCoreTest {
   }
 
   @Test
+  void bulkPacketsFollowTheIntervalNotThePollFrequencyAndALatePollCatchesUpOnlySoFar() {
+    a.core.start(now, List.of(), false);
+    for (int i = 0; i < 500; i++) {
+      ConntrackEntry e = Entries.tcp(20000 + i, ConntrackEntry.TCP_ESTABLISHED);
+      a.kernel.apply(e);
+      a.core.kernelEvent(NEW, e, now);
+    }
+    a.core.poll(now + S); // sent before b existed
+    now += S;
+    b.core.start(now, List.of(), true);
+    exchange(); // b asks, a starts serving (BUS START)
+    int before = a.sent.size();
+    // polled every 10 ms, an interval of 2 ms: 5 packets per poll, as when polled every 2 ms
+    for (int i = 1; i <= 3; i++) a.sent.addAll(a.core.poll(now + i * 10 * MS));
+    assertThat(a.sent.size() - before).isEqualTo(15);
+    // a poll a second late sends the packets of MAX_BULK_PACKETS_PER_POLL slots, not 500
+    before = a.sent.size();
+    a.sent.addAll(a.core.poll(now + 1030 * MS));
+    assertThat(a.sent.size() - before).isEqualTo(SyncCore.MAX_BULK_PACKETS_PER_POLL + 1);
+  }
+
+  @Test
   void aBulkThatFitsOnePacketIsCountedAndAppliedBeforeItIsDone() {
     a.core.start(now, List.of(), false);
     for (int i = 0; i < 3; i++) {
