@@ -34,4 +34,9 @@ if $build; then
   "${lock[@]}" ./mvnw -B -q -Dmaven.test.skip=true package -pl bench -am
 fi
 [[ -f $JAR ]] || die "$JAR is missing: run ./carp torture without --no-build"
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp "$JAR" dev.carpoperator.bench.torture.TortureMain "${args[@]}"
+# A private copy of the jar and its lib/: a run lasts long, and a rebuild of bench/target meanwhile (another
+# checkout user, an IDE) would pull classes from under the running JVMs.
+RUN=$(mktemp -d /tmp/carp-torture-XXXXXX)
+trap 'rm -rf "$RUN"' EXIT
+cp "$JAR" "$RUN/" && cp -r "$ROOT/bench/target/lib" "$RUN/lib"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp "$RUN/carp-bench.jar" dev.carpoperator.bench.torture.TortureMain "${args[@]}"

@@ -32,6 +32,8 @@ public final class ChaosDriver {
   public enum Action { KILL, STOP, CUT, CRASH }
 
   private static final Duration POLL = Duration.ofMillis(500);
+  /** Waves of sessions running at once (each a client JVM): the oldest is stopped and checked when another starts. */
+  private static final int MAX_WAVES = 3;
   /**
    * Two masters for up to this long count as a handover overlap, not a split brain: a preempting node takes over
    * before the old master hears its advert, and a master's bow-out makes every backup master until they hear each
@@ -51,7 +53,7 @@ public final class ChaosDriver {
   private final List<String> events = new ArrayList<>();
   private final long t0 = System.currentTimeMillis();
   private Monitor monitor;
-  private StreamWatch streams;
+  private Traffic traffic;
   private int notConverged;
   private int failoversSurvived;
 
@@ -74,12 +76,11 @@ public final class ChaosDriver {
     LabProcess server = lab.startServer();
     awaitUntil(Duration.ofSeconds(30), () -> server.output().contains("\"type\":\"listening\"") || !server.isAlive());
     if (!server.isAlive()) throw new IllegalStateException("the streams server exited:\n" + server.output());
-    LabProcess client = lab.startClient(options.connections());
-    streams = new StreamWatch(client, options.stallLimit());
-    monitor = new Monitor(lab, streams);
+    traffic = new Traffic(lab, options.stallLimit(), MAX_WAVES);
+    traffic.start("streams", options.connections());
+    monitor = new Monitor(lab, traffic);
     monitor.start();
-    TcpStreamsMain.Progress started = awaitFlowing(null, Duration.ofSeconds(60));
-    if (started == null) throw new IllegalStateException("the sessions did not start flowing\n" + lab.diagnostics(10));
+    if (!awaitFlowing(Map.of(), Duration.ofSeconds(60))) throw new IllegalStateException("the sessions did not start flowing\n" + lab.diagnostics(10));
     say(options.connections() + " sessions flowing through fw1");
 
     long chaosStart = System.currentTimeMillis();
@@ -101,21 +102,12 @@ public final class ChaosDriver {
     }
     long chaosMillis = System.currentTimeMillis() - chaosStart;
 
-    TcpStreamsMain.Progress end = stopClient(client);
-    streams.poll();
-    Map<Integer, String> interrupted = streams.interrupted();
-    if (end != null) {
-      for (int i = 0; i < end.connections(); i++) {
-        if (end.errors()[i] != null) interrupted.putIfAbsent(i, end.errors()[i] + " (port " + end.ports()[i] + ")");
-        else if (!end.drained()[i]) interrupted.putIfAbsent(i, "not every byte came back at the end (port " + end.ports()[i] + ")");
-      }
-    } else {
-      events.add("no summary from the streams client");
-    }
+    traffic.stopAll();
+    Map<String, String> interrupted = traffic.interrupted();
     Map<String, Integer> perVip = monitor.failoversByVip();
     monitor.splitEpisodes().forEach(e -> events.add("two masters: " + e));
     TortureReport report = new TortureReport(options.seed(), chaosMillis, step, actionCounts, perVip,
-        perVip.getOrDefault(TortureLab.LAN_VIP, 0), failoversSurvived, options.connections(), interrupted, streams.longestStallMillis(),
+        perVip.getOrDefault(TortureLab.LAN_VIP, 0), failoversSurvived, traffic.sessions(), interrupted, traffic.longestStallMillis(),
         monitor.splitBrainSamples(), monitor.overlapEpisodes(), monitor.splitBrainEpisodes(), monitor.splitBrainLongestMillis(), monitor.vipsApartSamples(), notConverged, convergeMillis,
         List.copyOf(events));
     say("summary\n" + report.summary() + (events.isEmpty() ? "" : "\nevents:\n" + String.join("\n", events)));
@@ -131,6 +123,8 @@ public final class ChaosDriver {
       recover(step, nodes.get(rng.nextInt(nodes.size())));
       return;
     }
+    int failoversBefore = monitor.failovers();
+    int interruptedBefore = traffic.interrupted().size();
     List<String> healthy = TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).toList();
     String master = expectedMaster();
     String node = rng.nextBoolean() ? master : healthy.get(rng.nextInt(healthy.size()));
@@ -147,10 +141,19 @@ public final class ChaosDriver {
         lab.cutLinks(node);
       }
     }
-    settle(step, what);
+    settle(step, what, failoversBefore, interruptedBefore);
+    if (options.waveConnections() > 0) {
+      // sessions opened while the node is away: it has never seen them when it comes back
+      traffic.startWave(options.waveConnections());
+      if (!awaitFlowing(Map.of(), options.stallLimit())) {
+        say("a new wave of sessions did not start flowing\n" + lab.diagnostics(10));
+      }
+    }
   }
 
   private void recover(int step, String node) throws InterruptedException {
+    int failoversBefore = monitor.failovers();
+    int interruptedBefore = traffic.interrupted().size();
     Action was = disturbed.remove(node);
     String what = switch (was) {
       case KILL, STOP -> {
@@ -172,13 +175,11 @@ public final class ChaosDriver {
         yield "reboot " + node + " (empty conntrack)";
       }
     };
-    settle(step, what);
+    settle(step, what, failoversBefore, interruptedBefore);
   }
 
   /** Waits for convergence and for every session to flow again; prints the step's line. */
-  private void settle(int step, String what) throws InterruptedException {
-    int failoversBefore = monitor.failovers();
-    int interruptedBefore = streams.interrupted().size();
+  private void settle(int step, String what, int failoversBefore, int interruptedBefore) throws InterruptedException {
     long start = System.currentTimeMillis();
     long converged = awaitConverged(what, options.settle());
     String result;
@@ -194,14 +195,13 @@ public final class ChaosDriver {
     }
     monitor.sample(); // the step's failover counted in this step, not at the monitor's next tick
     // every session must carry traffic again before the next action (TCP may be backing off after the outage)
-    TcpStreamsMain.Progress mark = streams.poll();
-    TcpStreamsMain.Progress flowing = awaitFlowing(mark, options.stallLimit().plusSeconds(10));
+    boolean flowing = awaitFlowing(traffic.mark(), options.stallLimit().plusSeconds(10));
     int failovers = monitor.failovers() - failoversBefore;
-    Map<Integer, String> interrupted = streams.interrupted();
-    boolean intact = flowing != null && interrupted.size() == interruptedBefore;
+    Map<String, String> interrupted = traffic.interrupted();
+    boolean intact = flowing && interrupted.size() == interruptedBefore;
     if (intact) failoversSurvived += failovers;
     String sessions = intact ? "sessions ok" : "SESSIONS INTERRUPTED " + newSince(interrupted, interruptedBefore)
-        + (flowing == null ? " (not all flowing)" : "");
+        + (flowing ? "" : " (not all flowing)");
     if (!intact) {
       String diag = lab.diagnostics(15);
       events.add(elapsed() + " step " + step + " (" + what + "): " + sessions + "\n" + diag);
@@ -211,8 +211,8 @@ public final class ChaosDriver {
         disturbed, monitor.failovers()));
   }
 
-  private static Map<Integer, String> newSince(Map<Integer, String> all, int before) {
-    Map<Integer, String> out = new LinkedHashMap<>();
+  private static Map<String, String> newSince(Map<String, String> all, int before) {
+    Map<String, String> out = new LinkedHashMap<>();
     int i = 0;
     for (var e : all.entrySet()) if (i++ >= before) out.put(e.getKey(), e.getValue());
     return out;
@@ -245,36 +245,22 @@ public final class ChaosDriver {
   }
 
   /**
-   * Waits until every session verified {@value #FLOWING_BYTES} more bytes than at {@code since} (null: than 0), or a
-   * session is interrupted, or the time is up. Returns the progress line, or null when not all flow.
+   * Waits until every running session verified {@value #FLOWING_BYTES} more bytes than at {@code mark} (clients not
+   * in it: since their start), or a session failed, or the time is up. True when all flow.
    */
-  private TcpStreamsMain.Progress awaitFlowing(TcpStreamsMain.Progress since, Duration within) throws InterruptedException {
+  private boolean awaitFlowing(Map<StreamWatch, TcpStreamsMain.Progress> mark, Duration within) throws InterruptedException {
     long until = System.currentTimeMillis() + within.toMillis();
     while (System.currentTimeMillis() < until) {
-      TcpStreamsMain.Progress p = streams.poll();
-      if (p != null && p.connections() == options.connections()) {
-        boolean all = true;
-        for (int i = 0; i < p.connections(); i++) {
-          if (p.errors()[i] != null) return null;
-          if (p.verified()[i] - (since == null ? 0 : since.verified()[i]) <= FLOWING_BYTES) all = false;
-        }
-        if (all) return p;
-      }
+      if (traffic.flowingSince(mark, FLOWING_BYTES)) return true;
+      if (traffic.anyFailed()) return false;
       Thread.sleep(250);
     }
-    return null;
+    return false;
   }
 
   private static void awaitUntil(Duration within, java.util.function.BooleanSupplier done) throws InterruptedException {
     long until = System.currentTimeMillis() + within.toMillis();
     while (!done.getAsBoolean() && System.currentTimeMillis() < until) Thread.sleep(100);
-  }
-
-  private TcpStreamsMain.Progress stopClient(LabProcess client) {
-    client.stop(Duration.ofMillis(TcpStreamsMain.DRAIN_MILLIS + 5000));
-    List<TcpStreamsMain.Progress> all = TcpStreamsMain.Progress.parse(client.output());
-    TcpStreamsMain.Progress last = all.isEmpty() ? null : all.getLast();
-    return last != null && last.type().equals("summary") ? last : null;
   }
 
   private long pause() {
@@ -301,7 +287,7 @@ public final class ChaosDriver {
    */
   private static final class Monitor implements AutoCloseable {
     private final TortureLab lab;
-    private final StreamWatch streams;
+    private final Traffic traffic;
     private final Thread thread;
     private final Map<String, String> lastHolder = new LinkedHashMap<>();
     private final Map<String, Integer> failovers = new TreeMap<>();
@@ -316,9 +302,9 @@ public final class ChaosDriver {
     private int vipsApartSamples;
     private volatile boolean stop;
 
-    Monitor(TortureLab lab, StreamWatch streams) {
+    Monitor(TortureLab lab, Traffic traffic) {
       this.lab = lab;
-      this.streams = streams;
+      this.traffic = traffic;
       this.thread = Thread.ofPlatform().daemon().name("torture-monitor").unstarted(this::loop);
     }
 
@@ -330,7 +316,7 @@ public final class ChaosDriver {
       while (!stop) {
         try {
           sample();
-          streams.poll();
+          traffic.poll();
           Thread.sleep(POLL.toMillis());
         } catch (InterruptedException e) {
           return;

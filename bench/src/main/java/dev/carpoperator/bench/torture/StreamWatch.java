@@ -11,39 +11,95 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Follows the streams client ({@link TcpStreamsMain}) and decides which sessions were interrupted: a connection that
- * reported an error (reset, EOF, byte mismatch) or verified no byte for longer than the stall limit. A session is
- * counted once, with the first reason seen; it stays counted even if it recovers later.
+ * Follows one streams client ({@link TcpStreamsMain}) and decides which of its sessions were interrupted: a
+ * connection that reported an error (reset, EOF, byte mismatch) or verified no byte for longer than the stall limit,
+ * and, once stopped, one whose bytes did not all come back. A session is counted once, with the first reason seen;
+ * it stays counted even if it recovers later. Sessions are named {@code <label>#<index>}.
  */
 final class StreamWatch {
+  private final String label;
   private final LabProcess client;
+  private final int connections;
   private final long stallLimitMillis;
-  /** Connection index → why it counts as interrupted (first reason). */
-  private final Map<Integer, String> interrupted = new LinkedHashMap<>();
+  private final Map<String, String> interrupted = new LinkedHashMap<>();
   private long longestStallMillis;
   private TcpStreamsMain.Progress latest;
+  private boolean stopped;
 
-  StreamWatch(LabProcess client, Duration stallLimit) {
+  StreamWatch(String label, LabProcess client, int connections, Duration stallLimit) {
+    this.label = label;
     this.client = client;
+    this.connections = connections;
     this.stallLimitMillis = stallLimit.toMillis();
+  }
+
+  String label() {
+    return label;
+  }
+
+  int connections() {
+    return connections;
   }
 
   /** Reads the client's newest progress line and updates the verdicts; returns it (null before the first line). */
   synchronized TcpStreamsMain.Progress poll() {
+    if (stopped) return latest;
     TcpStreamsMain.Progress p = newestLine();
     if (p == null) return latest;
     latest = p;
     for (int i = 0; i < p.connections(); i++) {
-      if (p.errors()[i] != null) interrupted.putIfAbsent(i, p.errors()[i] + " (port " + p.ports()[i] + ")");
+      if (p.errors()[i] != null) interrupt(i, p.errors()[i] + " (port " + p.ports()[i] + ")");
       if (p.lastProgressAt()[i] == 0) continue; // not connected yet
       long stall = p.at() - p.lastProgressAt()[i];
       longestStallMillis = Math.max(longestStallMillis, stall);
-      if (stall > stallLimitMillis) interrupted.putIfAbsent(i, "stalled " + stall / 1000 + " s (port " + p.ports()[i] + ")");
+      if (stall > stallLimitMillis) interrupt(i, "stalled " + stall / 1000 + " s (port " + p.ports()[i] + ")");
     }
     return p;
   }
 
-  synchronized Map<Integer, String> interrupted() {
+  /**
+   * True when every session verified more than {@code bytes} since {@code since} (null: since it started); false
+   * while not, or when a session failed.
+   */
+  synchronized boolean flowingSince(TcpStreamsMain.Progress since, long bytes) {
+    TcpStreamsMain.Progress p = latest;
+    if (p == null || p.connections() != connections) return false;
+    for (int i = 0; i < connections; i++) {
+      if (p.errors()[i] != null) return false;
+      long base = since == null || since.connections() != connections ? 0 : since.verified()[i];
+      if (p.verified()[i] - base <= bytes) return false;
+    }
+    return true;
+  }
+
+  synchronized boolean failed() {
+    return latest != null && !latest.failed().isEmpty();
+  }
+
+  /** Stops the client (SIGTERM: it drains and prints a summary) and checks that every byte came back. */
+  void stop() {
+    client.stop(Duration.ofMillis(TcpStreamsMain.DRAIN_MILLIS + 5000));
+    List<TcpStreamsMain.Progress> all = TcpStreamsMain.Progress.parse(client.output());
+    synchronized (this) {
+      stopped = true;
+      TcpStreamsMain.Progress end = all.isEmpty() ? null : all.getLast();
+      if (end == null || !end.type().equals("summary")) {
+        for (int i = 0; i < connections; i++) interrupt(i, "no summary from the client");
+        return;
+      }
+      latest = end;
+      for (int i = 0; i < end.connections(); i++) {
+        if (end.errors()[i] != null) interrupt(i, end.errors()[i] + " (port " + end.ports()[i] + ")");
+        else if (!end.drained()[i]) interrupt(i, "not every byte came back at the end (port " + end.ports()[i] + ")");
+      }
+    }
+  }
+
+  private void interrupt(int i, String why) {
+    interrupted.putIfAbsent(label + "#" + i, why);
+  }
+
+  synchronized Map<String, String> interrupted() {
     return new LinkedHashMap<>(interrupted);
   }
 

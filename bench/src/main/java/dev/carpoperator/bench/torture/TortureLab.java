@@ -315,9 +315,9 @@ public final class TortureLab implements AutoCloseable {
         String.valueOf(PORT));
   }
 
-  /** {@code connections} byte-checked echo streams, 1 KB every 50 ms each, until stopped. */
-  public LabProcess startClient(int connections) {
-    return client.startJava("streams", TcpStreamsMain.class.getName(), List.of("-Xmx128m", "-XX:+UseSerialGC"), "client", SERVER,
+  /** {@code connections} byte-checked echo streams, 1 KB every 50 ms each, until stopped; output in {@code client-<label>.log}. */
+  public LabProcess startClient(String label, int connections) {
+    return client.startJava(label, TcpStreamsMain.class.getName(), List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), "client", SERVER,
         String.valueOf(PORT), String.valueOf(connections), "1024", "50", "0");
   }
 

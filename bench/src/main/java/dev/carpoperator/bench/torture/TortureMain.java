@@ -20,7 +20,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * session was interrupted and every step converged.
  *
  * <pre>
- *   TortureMain [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--nat] [--out bench-results]
+ *   TortureMain [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--out bench-results]
  * </pre>
  */
 public final class TortureMain {
@@ -33,6 +33,7 @@ public final class TortureMain {
     int connections = 24;
     Duration stall = Duration.ofSeconds(30);
     boolean nat = false;
+    int wave = 4;
     Path out = Path.of("bench-results");
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -41,9 +42,10 @@ public final class TortureMain {
         case "--connections" -> connections = Integer.parseInt(args[++i]);
         case "--stall" -> stall = parseDuration(args[++i]);
         case "--nat" -> nat = true;
+        case "--wave" -> wave = Integer.parseInt(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         case "-h", "--help" -> {
-          System.out.println("usage: ./carp torture [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--nat] [--out DIR]");
+          System.out.println("usage: ./carp torture [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--out DIR]");
           return;
         }
         default -> {
@@ -52,7 +54,8 @@ public final class TortureMain {
         }
       }
     }
-    TortureOptions options = TortureOptions.of(seed, duration).withConnections(connections).withStallLimit(stall).withSourceNat(nat);
+    TortureOptions options = TortureOptions.of(seed, duration).withConnections(connections).withStallLimit(stall).withSourceNat(nat)
+        .withWaveConnections(wave);
     TortureReport report;
     try (TortureLab lab = TortureLab.create(nat)) {
       report = new ChaosDriver(lab, options, line -> {
@@ -61,7 +64,7 @@ public final class TortureMain {
       }).run();
     }
     String command = "sudo ./carp torture --duration " + args(duration) + " --seed " + seed + (connections != 24 ? " --connections " + connections : "")
-        + (nat ? " --nat" : "");
+        + (wave != 4 ? " --wave " + wave : "") + (nat ? " --nat" : "");
     ResultStore store = new ResultStore(out.toAbsolutePath());
     store.write(result(report, options, command));
     Path md = ReportWriter.write(store.dir());
@@ -76,7 +79,8 @@ public final class TortureMain {
     rows.add(List.of("failovers (lan VIP master changes)", Integer.toString(r.failovers())));
     rows.add(List.of("master changes per VIP", r.failoversByVip().toString()));
     rows.add(List.of("failovers survived (every session intact and flowing after the step)", Integer.toString(r.failoversSurvived())));
-    rows.add(List.of("sessions", Integer.toString(r.sessions())));
+    rows.add(List.of("sessions (long-lived + opened during the chaos, " + o.waveConnections() + " after each disturbing step)",
+        r.sessions() + " (" + o.connections() + " + " + (r.sessions() - o.connections()) + ")"));
     rows.add(List.of("sessions interrupted (reset, mismatch, EOF or stalled > " + o.stallLimit().toSeconds() + " s)",
         r.interrupted().size() + (r.interrupted().isEmpty() ? "" : " " + r.interrupted())));
     rows.add(List.of("longest stall of a session", String.format("%.1f s", r.longestStallMillis() / 1000.0)));
@@ -93,7 +97,7 @@ public final class TortureMain {
     samples.put("convergeMillis", r.convergeMillis());
     List<String> notes = new ArrayList<>();
     notes.add("Four firewalls, CARP (2 vhids, advskew 0/50/100/150, preempt) and multicast state sync; " + r.sessions()
-        + " byte-checked TCP sessions through the VIPs; seed " + r.seed() + ". See docs/torture.md.");
+        + " byte-checked TCP sessions through the VIPs (long-lived and opened during the chaos); seed " + r.seed() + ". See docs/torture.md.");
     notes.addAll(r.events());
     return new Result("torture", "Torture: four nodes killed, stopped, cut off and rebooted under long-lived TCP sessions", Instant.now(),
         command, Machine.describe(), List.of(new Result.Table("Torture run", List.of("", "value"), rows, null)), List.of(), samples, notes);

@@ -14,9 +14,11 @@ import java.time.Duration;
  * @param maxPause longest pause between two actions
  * @param settle how long the cluster may take to converge after an action before the step counts as not converged
  * @param sourceNat lan → wan traffic leaves as the wan VIP (the NAT mapping must move with the state)
+ * @param waveConnections sessions opened after each disturbing step (0: none), so that some sessions start while a
+ *     node is away and are unknown to it when it comes back
  */
 public record TortureOptions(long seed, Duration duration, int connections, Duration stallLimit, int maxDisturbed, Duration minPause,
-    Duration maxPause, Duration settle, boolean sourceNat) {
+    Duration maxPause, Duration settle, boolean sourceNat, int waveConnections) {
 
   public TortureOptions {
     if (maxDisturbed < 1 || maxDisturbed > TortureLab.NODES.size() - 1) {
@@ -28,18 +30,22 @@ public record TortureOptions(long seed, Duration duration, int connections, Dura
   /** Defaults for a run of the given length. */
   public static TortureOptions of(long seed, Duration duration) {
     return new TortureOptions(seed, duration, 24, Duration.ofSeconds(30), 2, Duration.ofSeconds(1), Duration.ofSeconds(8),
-        Duration.ofSeconds(90), false);
+        Duration.ofSeconds(90), false, 4);
   }
 
   public TortureOptions withConnections(int n) {
-    return new TortureOptions(seed, duration, n, stallLimit, maxDisturbed, minPause, maxPause, settle, sourceNat);
+    return new TortureOptions(seed, duration, n, stallLimit, maxDisturbed, minPause, maxPause, settle, sourceNat, waveConnections);
   }
 
   public TortureOptions withSourceNat(boolean nat) {
-    return new TortureOptions(seed, duration, connections, stallLimit, maxDisturbed, minPause, maxPause, settle, nat);
+    return new TortureOptions(seed, duration, connections, stallLimit, maxDisturbed, minPause, maxPause, settle, nat, waveConnections);
+  }
+
+  public TortureOptions withWaveConnections(int n) {
+    return new TortureOptions(seed, duration, connections, stallLimit, maxDisturbed, minPause, maxPause, settle, sourceNat, n);
   }
 
   public TortureOptions withStallLimit(Duration d) {
-    return new TortureOptions(seed, duration, connections, d, maxDisturbed, minPause, maxPause, settle, sourceNat);
+    return new TortureOptions(seed, duration, connections, d, maxDisturbed, minPause, maxPause, settle, sourceNat, waveConnections);
   }
 }

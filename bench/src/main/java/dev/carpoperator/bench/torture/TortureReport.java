@@ -8,7 +8,8 @@ import java.util.Map;
  *
  * @param failoversByVip master changes per VIP (the VIP moved from one node with a running, connected agent to another)
  * @param failoversSurvived failovers of the steps after which every session was still intact and flowing
- * @param interrupted connection index → why it counts as interrupted (reset, EOF, mismatch, stall)
+ * @param sessions sessions in all: the long-lived ones plus every wave opened during the chaos
+ * @param interrupted session ({@code <client>#<index>}) → why it counts as interrupted (reset, EOF, mismatch, stall)
  * @param splitBrainSamples monitor samples (every 500 ms) in which two connected, running agents held the same VIP
  * @param overlapEpisodes episodes of two holders lasting at most {@link ChaosDriver#OVERLAP_MILLIS} (a handover)
  * @param splitBrainEpisodes episodes of two holders lasting longer: a split brain
@@ -19,7 +20,7 @@ import java.util.Map;
  * @param actions action → times done
  */
 public record TortureReport(long seed, long durationMillis, int steps, Map<String, Integer> actions, Map<String, Integer> failoversByVip,
-    int failovers, int failoversSurvived, int sessions, Map<Integer, String> interrupted, long longestStallMillis, int splitBrainSamples,
+    int failovers, int failoversSurvived, int sessions, Map<String, String> interrupted, long longestStallMillis, int splitBrainSamples,
     int overlapEpisodes, int splitBrainEpisodes, long splitBrainLongestMillis, int vipsApartSamples, int notConverged, List<Double> convergeMillis, List<String> events) {
 
   public String summary() {
