@@ -393,6 +393,10 @@ public final class SyncCore {
   // ---------------------------------------------------------------- bulk update
 
   private void serveBulk(long now) {
+    if (!bulkOut.isEmpty()) {
+      extendBulk();
+      return;
+    }
     try {
       refresh(kernel.dump(), now); // send what the kernel has now, not what we last heard
     } catch (ConntrackException e) {
@@ -406,6 +410,24 @@ public final class SyncCore {
     counters.bulksServed.incrementAndGet();
     counters.bulkStatesSent.addAndGet(byKey.size());
     observer.bulkServed(byKey.size());
+  }
+
+  /**
+   * A request while a bulk is under way (the requester's retry, or another peer): as OpenBSD's pfsync_bulk_start,
+   * go on from where the bulk is and wrap around to the states already sent, behind a new BUS START, instead of
+   * dumping the table and starting over. At 250 000 states the dump alone outlasts the requester's 2 s retry, and
+   * each retry restarted the bulk (./carp bench sync: 305 454 states sent for 250 000).
+   */
+  private void extendBulk() {
+    if (bulkOut.peekFirst() instanceof PfsyncMessage.Bus first && first.status() == PfsyncMessage.Bus.START) return; // nothing sent yet
+    Set<GlobalId> queued = new HashSet<>();
+    for (PfsyncMessage m : bulkOut) {
+      if (m instanceof PfsyncMessage.Upd u) queued.add(new GlobalId(u.state().id(), u.state().creatorid()));
+    }
+    PfsyncMessage end = bulkOut.pollLast();
+    bulkOut.addFirst(new PfsyncMessage.Bus(settings.hostId(), 0, PfsyncMessage.Bus.START));
+    for (Tracked t : byKey.values()) if (!queued.contains(t.id)) bulkOut.add(new PfsyncMessage.Upd(stateOf(t)));
+    bulkOut.add(end);
   }
 
   private void bulkStatus(PfsyncMessage.Bus bus, long now) {

@@ -15,11 +15,13 @@ final class InMemoryConntrack implements ConntrackKernel {
   int creates;
   int updates;
   int deletes;
+  int dumps;
   /** When set, apply() fails like the kernel refusing an entry. */
   boolean refuseWrites;
 
   @Override
   public List<ConntrackEntry> dump() {
+    dumps++;
     return new ArrayList<>(table.values());
   }
 

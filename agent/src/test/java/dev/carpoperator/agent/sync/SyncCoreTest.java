@@ -267,6 +267,41 @@ class SyncCoreTest {
   }
 
   @Test
+  void aRequestDuringABulkWrapsAroundInsteadOfStartingOver() {
+    a.core.start(now, List.of(), false);
+    for (int i = 0; i < 500; i++) {
+      ConntrackEntry e = Entries.tcp(20000 + i, ConntrackEntry.TCP_ESTABLISHED);
+      a.kernel.apply(e);
+      a.core.kernelEvent(NEW, e, now);
+    }
+    a.core.poll(now + S);
+    now += S;
+    a.sent.clear();
+    b.core.start(now, List.of(), true);
+    exchange(); // b asks, a starts serving (BUS START)
+    for (int i = 1; i <= 3; i++) a.sent.addAll(a.core.poll(now + i * 10 * MS));
+    long sentBefore = messages(a.sent).stream().filter(m -> m instanceof PfsyncMessage.Upd).count();
+    assertThat(sentBefore).isPositive().isLessThan(500);
+    int dumps = a.kernel.dumps;
+
+    // The same request again (a retry, or a second peer joining): no new dump, no restart from the first state.
+    byte[] again = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(List.of(new PfsyncMessage.UpdReq(0, 0)), 1444).getFirst();
+    a.core.receive(again, 0, again.length, now + 30 * MS);
+    now += 30 * MS;
+    run(S);
+
+    List<PfsyncMessage> all = messages(a.sent);
+    assertThat(a.kernel.dumps).isEqualTo(dumps);
+    assertThat(all.stream().filter(m -> m instanceof PfsyncMessage.Upd).count()).isEqualTo(500 + sentBefore);
+    assertThat(all.stream().filter(m -> m instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.START).count()).isEqualTo(2);
+    // Everything after the second START is every state once: what a peer that joined there needs.
+    List<PfsyncMessage> afterSecondStart = all.subList(all.lastIndexOf(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.START)), all.size());
+    assertThat(afterSecondStart.stream().filter(m -> m instanceof PfsyncMessage.Upd).map(m -> ((PfsyncMessage.Upd) m).state().id()).distinct().count()).isEqualTo(500);
+    assertThat(b.core.bulkState()).isEqualTo(BulkState.DONE);
+    assertThat(b.kernel.table).hasSize(500);
+  }
+
+  @Test
   void aBulkThatFitsOnePacketIsCountedAndAppliedBeforeItIsDone() {
     a.core.start(now, List.of(), false);
     for (int i = 0; i < 3; i++) {
