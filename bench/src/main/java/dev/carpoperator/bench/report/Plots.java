@@ -29,6 +29,7 @@ public final class Plots {
   public static String box(Path dir, String file, String title, String yTitle, Map<String, List<Double>> series) {
     BoxChart chart = new BoxChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(yTitle).build();
     chart.getStyler().setChartBackgroundColor(Color.WHITE).setLegendVisible(false);
+    if (series.size() > 6) chart.getStyler().setXAxisLabelRotation(30); // long names side by side would overlap
     series.forEach((name, values) -> {
       if (!values.isEmpty()) chart.addSeries(name, new ArrayList<>(values)); // XChart calls contains(null): no immutable lists
     });
