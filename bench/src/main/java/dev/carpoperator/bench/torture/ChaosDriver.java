@@ -200,8 +200,10 @@ public final class ChaosDriver {
     Map<String, String> interrupted = traffic.interrupted();
     boolean intact = flowing && interrupted.size() == interruptedBefore;
     if (intact) failoversSurvived += failovers;
-    String sessions = intact ? "sessions ok" : "SESSIONS INTERRUPTED " + newSince(interrupted, interruptedBefore)
-        + (flowing ? "" : " (not all flowing)");
+    Map<String, String> newly = newSince(interrupted, interruptedBefore);
+    String sessions = intact ? "sessions ok"
+        : newly.isEmpty() ? "not all sessions flowing (interrupted earlier: " + interrupted.keySet() + ")"
+        : "SESSIONS INTERRUPTED " + newly + (flowing ? "" : " (not all flowing)");
     if (!intact) {
       String diag = lab.diagnostics(15);
       events.add(elapsed() + " step " + step + " (" + what + "): " + sessions + "\n" + diag);

@@ -20,7 +20,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * session was interrupted and every step converged.
  *
  * <pre>
- *   TortureMain [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--out bench-results]
+ *   TortureMain [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--keep-logs] [--out bench-results]
  * </pre>
  */
 public final class TortureMain {
@@ -42,10 +42,11 @@ public final class TortureMain {
         case "--connections" -> connections = Integer.parseInt(args[++i]);
         case "--stall" -> stall = parseDuration(args[++i]);
         case "--nat" -> nat = true;
+        case "--keep-logs" -> System.setProperty("carp.netns.keepLogs", "true"); // NetnsLab keeps its directory
         case "--wave" -> wave = Integer.parseInt(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         case "-h", "--help" -> {
-          System.out.println("usage: ./carp torture [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--out DIR]");
+          System.out.println("usage: ./carp torture [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--keep-logs] [--out DIR]");
           return;
         }
         default -> {
