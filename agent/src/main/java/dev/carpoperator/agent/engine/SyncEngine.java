@@ -24,6 +24,8 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.NetworkInterface;
 import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -64,6 +66,13 @@ public final class SyncEngine implements AutoCloseable {
    */
   static final long BULK_INTERVAL_NANOS = 250_000L;
   static final long REFRESH_SECONDS = 10;
+  /**
+   * OpenBSD's pfsync demotes carp by 1 while its sync interface is down ("pfsync link state down") and asks for a
+   * bulk update when it is back: a node that was cut off must not preempt with a table that lacks what was created
+   * meanwhile. 1 is enough: a demoted node never preempts a less demoted master.
+   */
+  public static final int LINK_DOWN_DEMOTION = 1;
+  static final long LINK_POLL_MILLIS = 200;
 
   private static final Logger LOG = LoggerFactory.getLogger(SyncEngine.class);
   private static final long WARN_EVERY_NANOS = 10_000_000_000L;
@@ -101,6 +110,7 @@ public final class SyncEngine implements AutoCloseable {
   private final List<Consumer<BulkState>> bulkListeners = new CopyOnWriteArrayList<>();
   private MulticastMembership membership;
   private volatile boolean closed;
+  private boolean syncLinkDown; // loop thread
 
   public SyncEngine(Settings settings, ConntrackKernel kernel, Function<String, FrameIo> frameIoFactory, IntConsumer demotion)
       throws IOException {
@@ -176,6 +186,7 @@ public final class SyncEngine implements AutoCloseable {
     io.start(this::onFrame);
     loop.schedule(this::tick, TICK_MILLIS, TimeUnit.MILLISECONDS);
     loop.scheduleWithFixedDelay(this::refresh, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
+    loop.scheduleWithFixedDelay(this::pollLink, LINK_POLL_MILLIS, LINK_POLL_MILLIS, TimeUnit.MILLISECONDS);
     LOG.info("state sync started", kv("event", "sync-start"), kv("interface", settings.interfaceName()),
         kv("mode", sealer == null ? "bsd-compatible" : sealer.encrypts() ? "encrypted" : "authenticated"),
         kv("peers", settings.peers().isEmpty() ? GROUP.getHostAddress() : settings.peers().toString()),
@@ -232,6 +243,37 @@ public final class SyncEngine implements AutoCloseable {
 
   private void sendDue() {
     for (byte[] pfsync : core.poll(clock.getAsLong())) send(pfsync);
+  }
+
+  /** Sync link down: demote; back: ask the peers for their table again (demoted by 32 until it is in). */
+  private void pollLink() {
+    if (closed) return;
+    boolean down = !carrier(settings.interfaceName());
+    if (down == syncLinkDown) return;
+    syncLinkDown = down;
+    if (down) {
+      LOG.warn("sync link down: CARP demoted by {} until it is back and the peers' table is in", LINK_DOWN_DEMOTION,
+          kv("event", "sync-link"), kv("interface", settings.interfaceName()), kv("up", false));
+      updateDemotion();
+    } else {
+      LOG.info("sync link up: asking the peers for their table", kv("event", "sync-link"),
+          kv("interface", settings.interfaceName()), kv("up", true));
+      core.requestBulk(clock.getAsLong(), "the sync link is back: asking peers for the states created meanwhile");
+      sendDue();
+    }
+  }
+
+  private static boolean carrier(String ifname) {
+    try {
+      return "1".equals(Files.readString(Path.of("/sys/class/net", ifname, "carrier")).strip());
+    } catch (IOException e) {
+      return false; // unreadable while the interface is administratively down
+    }
+  }
+
+  /** The sync's share of CARP demotion: 32 while a bulk update is pending, 1 while the sync link is down. */
+  private void updateDemotion() {
+    demotion.accept(bulkState.pending() ? BULK_DEMOTION : syncLinkDown ? LINK_DOWN_DEMOTION : 0);
   }
 
   private void refresh() {
@@ -392,7 +434,7 @@ public final class SyncEngine implements AutoCloseable {
     @Override
     public void bulkStateChanged(BulkState from, BulkState to, String detail) {
       bulkState = to;
-      if (!to.pending()) demotion.accept(0);
+      updateDemotion();
       for (var l : bulkListeners) l.accept(to);
       if (to == BulkState.TIMED_OUT) {
         LOG.warn("bulk update gave up: {}", detail, kv("event", "sync-bulk"), kv("from", from.name()), kv("to", to.name()));

@@ -158,12 +158,19 @@ public final class SyncCore {
       t.peerExpiry = now + e.timeoutSeconds() * NANOS; // treat as known: no announcement storm at start
       t.lastAnnounced = now; // the periodic re-announcement brings them to peers that lack them
     }
-    if (requestBulk) {
-      bulkStartedAt = now;
-      lastBulkActivity = now;
-      setBulkState(BulkState.REQUESTING, "asking peers for their states");
-      control(PfsyncMessage.UpdReq.BULK, now);
-    }
+    if (requestBulk) requestBulk(now, "asking peers for their states");
+  }
+
+  /**
+   * Asks the peers for their whole table (again), as at start: e.g. when the sync link comes back, since the
+   * states created while it was down never reached us. The runtime holds CARP demoted while it is pending.
+   */
+  public void requestBulk(long now, String why) {
+    bulkStartedAt = now;
+    lastBulkActivity = now;
+    bulkReceivedThisRun = 0;
+    setBulkState(BulkState.REQUESTING, why);
+    control(PfsyncMessage.UpdReq.BULK, now);
   }
 
   // ---------------------------------------------------------------- local kernel changes

@@ -205,6 +205,20 @@ public final class FirewallPairLab implements AutoCloseable {
     }
   }
 
+  /**
+   * Cuts every link of the firewall on the switch side (its NICs lose carrier, its agent keeps running), as a pulled
+   * cable or a dead switch port; {@link #restoreLinks} plugs them back.
+   */
+  public void cutLinks(String fw) {
+    fw(fw).cut(NetnsLab.Side.SWITCH); // eth0 on the lab's first switch (lan)
+    for (String sw : List.of("wan", "sync")) lab.execOnSwitchNamed(sw, "ip", "link", "set", "p-" + fw, "down").check();
+  }
+
+  public void restoreLinks(String fw) {
+    fw(fw).restore(NetnsLab.Side.SWITCH);
+    for (String sw : List.of("wan", "sync")) lab.execOnSwitchNamed(sw, "ip", "link", "set", "p-" + fw, "up").check();
+  }
+
   // ---- traffic --------------------------------------------------------------------------------------------
 
   /** Starts the echo server on {@value #PORT} and waits until it listens. */

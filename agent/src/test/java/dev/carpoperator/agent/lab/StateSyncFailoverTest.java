@@ -181,6 +181,58 @@ class StateSyncFailoverTest {
     }
   }
 
+  /**
+   * The torture test's finding: a firewall cut off from all its links while connections are opened through the
+   * other, then plugged back, must ask for the states created meanwhile and hold back (demoted) until they are in,
+   * before it preempts; otherwise it takes the VIPs with a table that lacks them and drops their packets.
+   */
+  @Test
+  void firewallBackFromALinkCutResyncsBeforeItPreempts() {
+    try (FirewallPairLab l = FirewallPairLab.create(false)) {
+      startPair(l, true);
+      l.cutLinks("fw1");
+      l.awaitMaster("fw2", ELECTION, "fw1");
+      LabProcess client = startTrafficThrough(l, "fw2");
+      TcpStreamsMain.Progress running = latestOrFail(l, client);
+      assertThat(l.missingFromConntrack("fw1", running)).as("fw1 was cut off: it cannot know these connections").isNotEmpty();
+
+      LabProcess fw1 = l.agents.agent("fw1");
+      int mark = fw1.output().length();
+      l.restoreLinks("fw1");
+      try {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+            .until(() -> firstLine(fw1.output().substring(mark), BULK_DONE) >= 0 || firstLine(fw1.output().substring(mark), MASTER_TRANSITION) >= 0);
+      } catch (ConditionTimeoutException e) {
+        throw new AssertionError("fw1 neither re-synced nor became master after its links came back\n" + l.diagnostics(), e);
+      }
+      List<Integer> missing = l.missingFromConntrack("fw1", running);
+      String out = fw1.output().substring(mark);
+      int bulkDone = firstLine(out, BULK_DONE);
+      int firstMaster = firstLine(out, MASTER_TRANSITION);
+      assertThat(bulkDone >= 0 && (firstMaster < 0 || firstMaster > bulkDone))
+          .as("fw1 became MASTER before it had the states created while it was cut off (missing then: " + missing + ")\n" + l.diagnostics())
+          .isTrue();
+      assertThat(missing).as("client ports missing from fw1's conntrack once its bulk update is done\n" + l.diagnostics()).isEmpty();
+      assertThat(firstLine(out, List.of("\"event\":\"sync-link\"", "\"up\":true"))).as("fw1 logs its sync link back").isNotNegative();
+
+      l.awaitMaster("fw1", ELECTION);
+      TcpStreamsMain.Progress base = l.awaitProgressAfter(client, System.currentTimeMillis());
+      l.awaitAllProgress(client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after fw1 took back over");
+      TcpStreamsMain.Progress end = l.stopClient(client);
+      assertThat(end.failed()).as("connections with an error: " + end.describe() + "\n" + l.diagnostics()).isEmpty();
+      assertThat(end.drained()).as("every connection got every byte it sent back: " + end.describe()).doesNotContain(false);
+    }
+  }
+
+  /** Server and client started; returns once every connection carries data through {@code fw}. */
+  private static LabProcess startTrafficThrough(FirewallPairLab l, String fw) {
+    l.startServer();
+    LabProcess client = l.startClient("streams", CONNECTIONS, 0);
+    TcpStreamsMain.Progress p = l.awaitAllProgress(client, null, FLOWING_BYTES, CONNECTIONS, Duration.ofSeconds(40), "before the restore");
+    assertThat(l.missingFromConntrack(fw, p)).as("client ports not in " + fw + "'s conntrack\n" + l.diagnostics()).isEmpty();
+    return client;
+  }
+
   private static void awaitStatesOn(FirewallPairLab l, String fw, LabProcess client, Duration within, String what) {
     TcpStreamsMain.Progress p = latestOrFail(l, client);
     try {

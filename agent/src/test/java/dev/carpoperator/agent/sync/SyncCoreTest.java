@@ -302,6 +302,31 @@ class SyncCoreTest {
   }
 
   @Test
+  void aSecondBulkRequestBringsTheStatesCreatedWhileCutOff() {
+    a.core.start(now, List.of(), false);
+    b.core.start(now, List.of(), true);
+    run(100 * MS);
+    assertThat(b.core.bulkState()).isEqualTo(BulkState.DONE);
+    // b is cut off: a's new states never reach it
+    for (int i = 0; i < 20; i++) {
+      ConntrackEntry e = Entries.tcp(47000 + i, ConntrackEntry.TCP_ESTABLISHED);
+      a.kernel.apply(e);
+      a.core.kernelEvent(NEW, e, now);
+    }
+    a.core.poll(now + S);
+    now += S;
+    assertThat(b.kernel.table).isEmpty();
+
+    b.core.requestBulk(now, "the sync link is back");
+    assertThat(b.core.bulkState()).isEqualTo(BulkState.REQUESTING);
+    run(100 * MS);
+    assertThat(b.bulkStates).containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE,
+        BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
+    assertThat(b.kernel.table).hasSize(20);
+    assertThat(b.core.bulkReceived()).isEqualTo(20);
+  }
+
+  @Test
   void aBulkThatFitsOnePacketIsCountedAndAppliedBeforeItIsDone() {
     a.core.start(now, List.of(), false);
     for (int i = 0; i < 3; i++) {
