@@ -22,9 +22,9 @@ class TortureTest {
 
   @Test
   void sessionsSurviveTwoMinutesOfChaos() throws Exception {
-    // No waves of sessions opened during the chaos: a node whose links come back preempts with the table it had
-    // before the cut (no bulk update on sync link-up), so sessions opened while it was away stall until the 60 s
-    // re-announcement (docs/torture.md, findings). ./carp torture runs with waves and reports it.
+    // No waves of sessions opened during the chaos: one timing-dependent miss of new states by a node back from a
+    // cut is not explained yet (docs/torture.md, findings) and would make CI flaky. The re-sync after a link cut is
+    // checked by StateSyncFailoverTest; ./carp torture runs with waves and reports them.
     TortureOptions options = TortureOptions.of(SEED, CHAOS).withConnections(16).withWaveConnections(0);
     TortureReport r;
     try (TortureLab lab = TortureLab.create(false)) {
