@@ -31,8 +31,6 @@ final class LabNetwork implements AutoCloseable {
   static final String LAN_VIP6 = "2001:db8:1::1";
   static final String DMZ_VIP = "198.51.100.1";
   static final int PORT = 5001;
-  /** A node's extra NICs and the switch each is plugged into. */
-  private static final Map<String, String> SWITCH_OF = Map.of(DMZ_IF, "dmz", SYNC_IF, "sync");
 
   final NetnsLab lab;
   /** Nodes powered off: their NICs keep whatever addresses they had, but their links are cut. */
@@ -75,11 +73,7 @@ final class LabNetwork implements AutoCloseable {
   void powerOff(String name) {
     off.add(name);
     NetnsLab.Host h = node(name);
-    h.cut(NetnsLab.Side.BOTH);
-    SWITCH_OF.forEach((nic, sw) -> {
-      lab.execOnSwitchNamed(sw, "ip", "link", "set", "p-" + name, "down").check();
-      h.exec("ip", "link", "set", nic, "down").check();
-    });
+    h.cutAll(NetnsLab.Side.BOTH);
   }
 
   /**
@@ -92,11 +86,7 @@ final class LabNetwork implements AutoCloseable {
     h.exec("ip", "addr", "del", LAN_VIP6 + "/64", "dev", LAN_IF);
     h.exec("ip", "addr", "del", DMZ_VIP + "/24", "dev", DMZ_IF);
     h.exec("conntrack", "-F");
-    h.restore(NetnsLab.Side.BOTH);
-    SWITCH_OF.forEach((nic, sw) -> {
-      lab.execOnSwitchNamed(sw, "ip", "link", "set", "p-" + name, "up").check();
-      h.exec("ip", "link", "set", nic, "up").check();
-    });
+    h.restoreAll(NetnsLab.Side.BOTH);
     off.remove(name);
   }
 

@@ -198,11 +198,7 @@ public final class FirewallPairLab implements AutoCloseable {
   public void crash(String fw) {
     NetnsLab.Host h = fw(fw);
     agents.kill(fw);
-    h.cut(NetnsLab.Side.BOTH); // eth0 on the lab's first switch (lan)
-    for (var port : Map.of(WAN_IF, "wan", SYNC_IF, "sync").entrySet()) {
-      lab.execOnSwitchNamed(port.getValue(), "ip", "link", "set", "p-" + fw, "down").check();
-      h.exec("ip", "link", "set", port.getKey(), "down").check();
-    }
+    h.cutAll(NetnsLab.Side.BOTH);
   }
 
   /**
@@ -210,13 +206,11 @@ public final class FirewallPairLab implements AutoCloseable {
    * cable or a dead switch port; {@link #restoreLinks} plugs them back.
    */
   public void cutLinks(String fw) {
-    fw(fw).cut(NetnsLab.Side.SWITCH); // eth0 on the lab's first switch (lan)
-    for (String sw : List.of("wan", "sync")) lab.execOnSwitchNamed(sw, "ip", "link", "set", "p-" + fw, "down").check();
+    fw(fw).cutAll(NetnsLab.Side.SWITCH);
   }
 
   public void restoreLinks(String fw) {
-    fw(fw).restore(NetnsLab.Side.SWITCH);
-    for (String sw : List.of("wan", "sync")) lab.execOnSwitchNamed(sw, "ip", "link", "set", "p-" + fw, "up").check();
+    fw(fw).restoreAll(NetnsLab.Side.SWITCH);
   }
 
   // ---- traffic --------------------------------------------------------------------------------------------

@@ -47,8 +47,6 @@ public final class TortureLab implements AutoCloseable {
   public static final List<String> VIPS = List.of(LAN_VIP, WAN_VIP);
   public static final int PORT = 5001;
   public static final List<String> NODES = List.of("fw1", "fw2", "fw3", "fw4");
-  /** The other switches a firewall's NICs plug into (eth0 is on the lab's first switch, the lan). */
-  private static final Map<String, String> OTHER_PORTS = Map.of(WAN_IF, "wan", SYNC_IF, "sync");
 
   private final NetnsLab lab = NetnsLab.create();
   private final boolean sourceNat;
@@ -249,13 +247,8 @@ public final class TortureLab implements AutoCloseable {
 
   private void setLinks(String node, String state) {
     NetnsLab.Host h = fw(node);
-    // eth0 sits on the lab's first switch, which Host.cut/restore handle; the others are on named switches
-    if (state.equals("down")) h.cut(NetnsLab.Side.BOTH);
-    else h.restore(NetnsLab.Side.BOTH);
-    for (var port : OTHER_PORTS.entrySet()) {
-      lab.execOnSwitchNamed(port.getValue(), "ip", "link", "set", "p-" + node, state).check();
-      h.exec("ip", "link", "set", port.getKey(), state).check();
-    }
+    if (state.equals("down")) h.cutAll(NetnsLab.Side.BOTH);
+    else h.restoreAll(NetnsLab.Side.BOTH);
   }
 
   /** A reboot loses the kernel's connection table: the node comes back with an empty one. */

@@ -149,7 +149,7 @@ public final class NetnsLab implements AutoCloseable {
         ip(sw, "link", "set", port, "master", BRIDGE, "up");
         ip(ns, "link", "set", "lo", "up");
         ip(ns, "link", "set", HOST_IF, "address", mac, "up");
-        Host host = new Host(name, ns, port, mac);
+        Host host = new Host(name, ns, sw, port, mac);
         hosts.put(name, host);
         for (String cidr : cidrs) {
             host.addAddress(cidr);
@@ -376,12 +376,15 @@ public final class NetnsLab implements AutoCloseable {
         private final String namespace;
         private final String switchPort;
         private final String mac;
+        /** Every NIC of the host and the switch namespace its peer port is in; eth0 first. */
+        private final Map<String, String> switchOfNic = new LinkedHashMap<>();
 
-        private Host(String name, String namespace, String switchPort, String mac) {
+        private Host(String name, String namespace, String switchNamespace, String switchPort, String mac) {
             this.name = name;
             this.namespace = namespace;
             this.switchPort = switchPort;
             this.mac = mac;
+            switchOfNic.put(HOST_IF, switchNamespace);
         }
 
         public String name() {
@@ -422,6 +425,9 @@ public final class NetnsLab implements AutoCloseable {
             ip(namespace, "link", "set", ifName, "up");
             for (String cidr : cidrs) {
                 ip(namespace, "addr", "add", cidr, "dev", ifName);
+            }
+            synchronized (switchOfNic) {
+                switchOfNic.put(ifName, sw);
             }
             return this;
         }
@@ -481,13 +487,37 @@ public final class NetnsLab implements AutoCloseable {
             restore(Side.BOTH);
         }
 
+        /** Takes every NIC of the host down ({@code eth0} and those of {@link #addInterface}), as a dead box. */
+        public void cutAll(Side side) {
+            for (String nic : nics()) setLink(nic, side, "down");
+        }
+
+        /** Brings every NIC of the host back up on the given side(s). */
+        public void restoreAll(Side side) {
+            for (String nic : nics()) setLink(nic, side, "up");
+        }
+
+        private List<String> nics() {
+            synchronized (switchOfNic) {
+                return List.copyOf(switchOfNic.keySet());
+            }
+        }
+
         private void setLink(Side side, String state) {
+            setLink(HOST_IF, side, state);
+        }
+
+        private void setLink(String nic, Side side, String state) {
             ensureOpen();
+            String sw;
+            synchronized (switchOfNic) {
+                sw = switchOfNic.get(nic);
+            }
             if (side != Side.HOST) {
-                ip(switchNs, "link", "set", switchPort, state);
+                ip(sw, "link", "set", switchPort, state); // every port of the host is named p-<host>, one per switch
             }
             if (side != Side.SWITCH) {
-                ip(namespace, "link", "set", HOST_IF, state);
+                ip(namespace, "link", "set", nic, state);
             }
         }
 

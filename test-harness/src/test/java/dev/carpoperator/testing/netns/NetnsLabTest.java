@@ -40,6 +40,30 @@ class NetnsLabTest {
     }
 
     @Test
+    void cutAllTakesEveryNicDownWhicheverSwitchItIsOn() {
+        try (NetnsLab lab = NetnsLab.create()) {
+            lab.addSwitch("wan");
+            NetnsLab.Host fw = lab.addHost("fw", "198.51.100.1/24");
+            fw.addInterface("eth1", "wan", "203.0.113.1/24");
+            lab.addHost("a", "198.51.100.2/24");
+            NetnsLab.Host b = lab.addHostOn("wan", "b", "203.0.113.2/24");
+
+            fw.cutAll(NetnsLab.Side.SWITCH);
+            assertThat(fw.exec("ping", "-c", "1", "-W", "1", "198.51.100.2").ok()).isFalse();
+            assertThat(fw.exec("ping", "-c", "1", "-W", "1", "203.0.113.2").ok()).isFalse();
+            fw.restoreAll(NetnsLab.Side.SWITCH);
+            assertThat(fw.exec("ping", "-c", "1", "-w", "5", "198.51.100.2").ok()).isTrue();
+            assertThat(fw.exec("ping", "-c", "1", "-w", "5", "203.0.113.2").ok()).isTrue();
+
+            // eth0 of a host on another switch: cut() acts on that switch, not the lab's first one
+            b.cut();
+            assertThat(fw.exec("ping", "-c", "1", "-W", "1", "203.0.113.2").ok()).isFalse();
+            b.restore();
+            assertThat(fw.exec("ping", "-c", "1", "-w", "5", "203.0.113.2").ok()).isTrue();
+        }
+    }
+
+    @Test
     void execReportsFailureAndTimeout() {
         try (NetnsLab lab = NetnsLab.create()) {
             NetnsLab.Host a = lab.addHost("a");
