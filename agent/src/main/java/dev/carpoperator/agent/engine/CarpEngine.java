@@ -23,6 +23,7 @@ import dev.carpoperator.agent.linux.LoadShareRules;
 import dev.carpoperator.agent.metrics.AgentMetrics;
 import dev.carpoperator.agent.net.AddressManager;
 import dev.carpoperator.agent.net.AnnouncementFrames;
+import dev.carpoperator.agent.net.Carrier;
 import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.FrameIo;
 import dev.carpoperator.agent.net.FrameParser;
@@ -35,8 +36,6 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -312,7 +311,7 @@ public final class CarpEngine implements AutoCloseable {
     link.validator = new AdvertValidator(link.keys::get, link.counters);
     link.io = frameIoFactory.apply(link.name);
     link.io.start(frame -> onFrame(link, frame));
-    link.carrier = carrier(link.name);
+    link.carrier = Carrier.isUp(link.name);
     refreshSources(link);
   }
 
@@ -594,7 +593,7 @@ public final class CarpEngine implements AutoCloseable {
     refreshLocalAddresses();
     for (Link link : links.values()) {
       refreshSources(link);
-      boolean up = carrier(link.name);
+      boolean up = Carrier.isUp(link.name);
       if (up == link.carrier) continue;
       link.carrier = up;
       log.warn("link {}", up ? "up" : "down", kv("event", "link"), kv("interface", link.name), kv("up", up));
@@ -762,14 +761,6 @@ public final class CarpEngine implements AutoCloseable {
   }
 
   // ------------------------------------------------------------------ interface facts
-
-  private static boolean carrier(String ifname) {
-    try {
-      return "1".equals(Files.readString(Path.of("/sys/class/net", ifname, "carrier")).strip());
-    } catch (IOException e) {
-      return false; // the file cannot be read while the interface is administratively down
-    }
-  }
 
   /** Looks up the link's advert sources again (a changed host address is picked up within one link poll). */
   private Link refreshSources(Link link) {

@@ -2,6 +2,7 @@ package dev.carpoperator.agent.engine;
 
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
+import dev.carpoperator.agent.net.Carrier;
 import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.FrameIo;
 import dev.carpoperator.agent.net.FrameParser;
@@ -24,8 +25,6 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.NetworkInterface;
 import java.net.SocketException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -248,7 +247,7 @@ public final class SyncEngine implements AutoCloseable {
   /** Sync link down: demote; back: ask the peers for their table again (demoted by 32 until it is in). */
   private void pollLink() {
     if (closed) return;
-    boolean down = !carrier(settings.interfaceName());
+    boolean down = !Carrier.isUp(settings.interfaceName());
     if (down == syncLinkDown) return;
     syncLinkDown = down;
     if (down) {
@@ -260,14 +259,6 @@ public final class SyncEngine implements AutoCloseable {
           kv("interface", settings.interfaceName()), kv("up", true));
       core.requestBulk(clock.getAsLong(), "the sync link is back: asking peers for the states created meanwhile");
       sendDue();
-    }
-  }
-
-  private static boolean carrier(String ifname) {
-    try {
-      return "1".equals(Files.readString(Path.of("/sys/class/net", ifname, "carrier")).strip());
-    } catch (IOException e) {
-      return false; // unreadable while the interface is administratively down
     }
   }
 
