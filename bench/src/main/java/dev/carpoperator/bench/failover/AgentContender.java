@@ -55,11 +55,7 @@ final class AgentContender implements Contender {
   public Optional<Role> role(String line) {
     Matcher m = STATE.matcher(line);
     if (!m.find()) return Optional.empty();
-    return Optional.of(switch (m.group(1)) {
-      case "MASTER" -> Role.MASTER;
-      case "BACKUP" -> Role.BACKUP;
-      default -> Role.OTHER;
-    });
+    return Optional.of(Role.ofCarpState(m.group(1)));
   }
 
   @Override

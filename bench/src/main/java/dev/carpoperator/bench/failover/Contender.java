@@ -8,7 +8,18 @@ import java.util.Optional;
 /** One implementation under test (this agent, ucarp, keepalived): how to start it and how to read its output. */
 interface Contender {
   /** What a state line of the daemon's output says it became. */
-  enum Role { MASTER, BACKUP, OTHER }
+  enum Role {
+    MASTER, BACKUP, OTHER;
+
+    /** A CARP state name as the agent and ucarp log it ("MASTER", "BACKUP", "INIT"). */
+    static Role ofCarpState(String state) {
+      return switch (state) {
+        case "MASTER" -> MASTER;
+        case "BACKUP" -> BACKUP;
+        default -> OTHER;
+      };
+    }
+  }
 
   /** A router node of the lab: its host and its own address. */
   record Node(NetnsLab.Host host, String ip) {

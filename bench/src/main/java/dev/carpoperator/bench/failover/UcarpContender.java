@@ -66,11 +66,7 @@ final class UcarpContender implements Contender {
   public Optional<Role> role(String line) {
     Matcher m = STATE.matcher(line);
     if (!m.find()) return Optional.empty();
-    return Optional.of(switch (m.group(2)) {
-      case "MASTER" -> Role.MASTER;
-      case "BACKUP" -> Role.BACKUP;
-      default -> Role.OTHER;
-    });
+    return Optional.of(Role.ofCarpState(m.group(2)));
   }
 
   @Override
