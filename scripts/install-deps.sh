@@ -11,12 +11,22 @@ PACKAGES=(
   libpcap-dev       # provides the unversioned libpcap.so that pcap4j loads by default
   ucarp             # a real CARP peer for interop tests
   nftables          # stateful firewall rules in the sync tests, hash rules for IP balancing
-  conntrack         # conntrack CLI, used by tests to inspect the kernel's table
+  conntrack         # conntrack CLI, used by tests to inspect the kernel's table (kube-proxy needs it too)
   libnetfilter-conntrack3  # libnetfilter_conntrack.so.3, loaded through JNA by the agent's state sync (ctnetlink)
   iputils-ping      # reachability checks inside test namespaces
   procps            # pkill/ps in test scripts
   keepalived        # VRRP peer measured beside the agent by ./carp bench
   conntrackd        # conntrack state replication measured beside the state sync by ./carp bench
+  # Real Kubernetes nodes (the lab and the end-to-end tests): each node namespace runs its own containerd + runc
+  containerd        # the container runtime behind each lab node's kubelet (CRI)
+  runc              # the OCI runtime containerd starts containers with
+  containernetworking-plugins  # CNI bridge, host-local, loopback, portmap for pods that are not on the host network
+  socat             # forwards the test JVM's loopback to the API server inside the control plane's namespace
+  openssl           # the lab cluster's CA, serving and client certificates
+  iptables          # kube-proxy's iptables mode programs Services inside each node namespace
+  # Images built here with no registry (scripts/build-images.sh --offline)
+  mmdebstrap        # the base root filesystem from Debian packages
+  podman            # builds the images from images/*/Containerfile on that base, with no network in the build
 )
 
 missing=()
