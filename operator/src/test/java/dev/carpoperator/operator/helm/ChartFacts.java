@@ -1,5 +1,6 @@
 package dev.carpoperator.operator.helm;
 
+import dev.carpoperator.testing.kube.Helm;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,5 +1,6 @@
 package dev.carpoperator.operator.helm;
 
+import dev.carpoperator.testing.kube.Helm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,10 +1,9 @@
-package dev.carpoperator.operator.helm;
+package dev.carpoperator.testing.kube;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import dev.carpoperator.testing.kube.ControlPlaneBinaries;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -19,27 +18,27 @@ import java.util.concurrent.TimeUnit;
  * HELM_*_HOME, so nothing of the user's helm configuration leaks in. Fails with the command that installs helm
  * when it is missing: like the control plane, helm is never silently skipped.
  */
-final class Helm {
-  static final ObjectMapper YAML = new YAMLMapper();
-  static final ObjectMapper JSON = new ObjectMapper();
+public final class Helm {
+  public static final ObjectMapper YAML = new YAMLMapper();
+  public static final ObjectMapper JSON = new ObjectMapper();
 
-  record Result(int exit, String out, String err) {}
+  public record Result(int exit, String out, String err) {}
 
   private final Path binary;
   private final Path home;
   private final Path kubeconfig;
 
-  Helm(Path home, Path kubeconfig) {
+  public Helm(Path home, Path kubeconfig) {
     this.binary = locate();
     this.home = home;
     this.kubeconfig = kubeconfig;
   }
 
-  static Path repositoryRoot() { return ControlPlaneBinaries.repositoryRoot(); }
+  public static Path repositoryRoot() { return ControlPlaneBinaries.repositoryRoot(); }
 
-  static Path chart() { return repositoryRoot().resolve("helm/carp-operator"); }
+  public static Path chart() { return repositoryRoot().resolve("helm/carp-operator"); }
 
-  static Path locate() {
+  public static Path locate() {
     String fromEnv = System.getenv("CARP_HELM");
     Path helm;
     if (fromEnv != null && !fromEnv.isBlank()) {
@@ -57,7 +56,7 @@ final class Helm {
   }
 
   /** Runs helm; returns whatever happened. */
-  Result run(String... args) {
+  public Result run(String... args) {
     List<String> cmd = new ArrayList<>(List.of(binary.toString()));
     cmd.addAll(List.of(args));
     if (kubeconfig != null) cmd.add("--kubeconfig=" + kubeconfig);
@@ -65,21 +64,21 @@ final class Helm {
   }
 
   /** Runs helm and returns its standard output; fails with its error output when it exits non-zero. */
-  String ok(String... args) {
+  public String ok(String... args) {
     Result r = run(args);
     if (r.exit != 0) throw new AssertionError("helm " + String.join(" ", args) + " exited " + r.exit + ":\n" + r.err + r.out);
     return r.out;
   }
 
   /** Runs helm, expecting it to fail; returns its error output. */
-  String fails(String... args) {
+  public String fails(String... args) {
     Result r = run(args);
     if (r.exit == 0) throw new AssertionError("helm " + String.join(" ", args) + " succeeded, expected a failure:\n" + r.out);
     return r.err;
   }
 
   /** The objects of a multi-document YAML stream (empty documents left out). */
-  static List<JsonNode> documents(String yaml) {
+  public static List<JsonNode> documents(String yaml) {
     try (var parser = new YAMLFactory().createParser(yaml)) {
       List<JsonNode> docs = new ArrayList<>();
       for (var it = YAML.readValues(parser, JsonNode.class); it.hasNext(); ) {
