@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# ./carp lab: checks what the lab needs (root, network namespaces, packages, JDK 25, the control plane built from
-# source), builds the jars, then runs the story (lab/: dev.carpoperator.lab.LabMain).
+# ./carp lab: checks what the lab needs (root, network namespaces, packages, JDK 25, Kubernetes built from source,
+# helm), builds the jars, then runs the story (lab/: dev.carpoperator.lab.LabMain), which builds the images offline,
+# starts real nodes and installs the chart.
 #
 #   ./carp lab              the story, then everything is cleaned up
 #   ./carp lab --keep       the story, then the lab stays up (in the background) for kubectl; prints how to reach it
@@ -61,13 +62,13 @@ ip netns exec "$probe" nft list tables >/dev/null 2>&1 || die "nftables does not
 ip netns delete "$probe"
 trap - EXIT
 
-# The control plane (kube-apiserver, etcd, kubectl) is built from source once and cached.
+# Kubernetes (control plane, and the nodes' kubelet and kube-proxy) is built from source once and cached.
 bin=$(scripts/build-control-plane.sh --print)
-if [[ -x $bin/kube-apiserver && -x $bin/etcd && -x $bin/kubectl ]]; then
-  say "Kubernetes control plane: cached in $bin"
+if [[ -x $bin/kube-apiserver && -x $bin/etcd && -x $bin/kubectl && -x $bin/kubelet && -x $bin/kube-proxy && -x $bin/kube-scheduler ]]; then
+  say "Kubernetes (control plane, kubelet, kube-proxy): cached in $bin"
 else
   command -v go >/dev/null || die "Go >= 1.21 is needed once, to build the Kubernetes control plane from source: install it (https://go.dev/dl) and retry"
-  say "building the Kubernetes control plane from source (etcd, kube-apiserver, kube-controller-manager, kubectl)."
+  say "building Kubernetes from source (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy)."
   say "The first build takes about 5 minutes on 2 cores; it is cached in ${bin%/bin} for the next runs."
   t0=$SECONDS
   ( while sleep 30; do say "... still building ($((SECONDS - t0)) s)"; done ) &
@@ -76,8 +77,10 @@ else
   scripts/build-control-plane.sh >/dev/null
   kill $ticker 2>/dev/null || true
   trap - EXIT
-  say "control plane built in $((SECONDS - t0)) s"
+  say "Kubernetes built in $((SECONDS - t0)) s"
 fi
+helm=$(scripts/install-helm.sh) || die "helm could not be installed (scripts/install-helm.sh)"
+say "helm: $helm"
 
 if $build; then
   say "building the operator, the agent and the lab (Maven; a minute or two the first time)"

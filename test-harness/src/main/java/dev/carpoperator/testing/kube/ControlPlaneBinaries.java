@@ -3,6 +3,7 @@ package dev.carpoperator.testing.kube;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Finds the control-plane binaries built by {@code scripts/build-control-plane.sh}. */
 public final class ControlPlaneBinaries {
@@ -26,10 +27,27 @@ public final class ControlPlaneBinaries {
     return dir;
   }
 
-  private static Path askBuildScript() {
+  /**
+   * etcd and kube-apiserver of the oldest Kubernetes the chart claims ({@code scripts/build-control-plane.sh --oldest}),
+   * for the tests that apply the CRDs and install the chart there.
+   */
+  public static Path oldest() {
+    Path dir = askBuildScript("--oldest");
+    for (String b : new String[] {"etcd", "kube-apiserver"}) {
+      if (!Files.isExecutable(dir.resolve(b))) {
+        throw new IllegalStateException(dir.resolve(b) + " is missing: run scripts/build-control-plane.sh --oldest (./carp deps runs it; "
+            + "it builds the oldest supported kube-apiserver from Go modules, a few minutes cold)");
+      }
+    }
+    return dir;
+  }
+
+  private static Path askBuildScript(String... options) {
     Path script = repositoryRoot().resolve("scripts/build-control-plane.sh");
     try {
-      Process p = new ProcessBuilder("bash", script.toString(), "--print").redirectErrorStream(false).start();
+      List<String> cmd = new java.util.ArrayList<>(List.of("bash", script.toString(), "--print"));
+      cmd.addAll(List.of(options));
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
       String out = new String(p.getInputStream().readAllBytes()).strip();
       if (p.waitFor() != 0 || out.isEmpty()) throw new IllegalStateException(script + " --print failed");
       return Path.of(out);
