@@ -1,5 +1,6 @@
 package dev.carpoperator.testing.kube;
 
+import dev.carpoperator.testing.netns.NetnsLab;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -40,22 +41,40 @@ import org.slf4j.LoggerFactory;
  * server-side apply, status subresources and watches behave as in a cluster. There are no nodes or kubelets.
  *
  * <p>Tests share one instance per JVM through {@link #shared()}; it stops when the JVM exits.
+ *
+ * <p>{@link #startForNodes} starts one for real nodes instead ({@link NodeCluster}): inside a network namespace of its
+ * own, on an address the nodes reach, with a CA that the kubelets and pods trust, client certificates, Node
+ * authorization, the ServiceAccount and NodeRestriction admission, and kube-controller-manager and kube-scheduler
+ * beside it. This JVM still reaches it on loopback, through socat and a Unix socket.
  */
 public final class ControlPlane implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
   private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
   private static ControlPlane shared;
 
+  /** The API server's port inside the namespace of a control plane for real nodes. */
+  public static final int NODES_API_PORT = 6443;
+
   private final Path binDir;
   private final Path workDir;
   private final String adminToken = UUID.randomUUID().toString();
   private final List<Process> processes = new ArrayList<>();
+  /** For real nodes: the control plane's namespace, its address there, the cluster's certificates; else null. */
+  private final NetnsLab.Host host;
+  private final String address;
+  private final ClusterPki pki;
+  private final String serviceCidr;
   private int apiPort;
   private Path kubeconfig;
+  private Path innerKubeconfig;
 
-  private ControlPlane(Path binDir, Path workDir) {
+  private ControlPlane(Path binDir, Path workDir, NetnsLab.Host host, String address, ClusterPki pki, String serviceCidr) {
     this.binDir = binDir;
     this.workDir = workDir;
+    this.host = host;
+    this.address = address;
+    this.pki = pki;
+    this.serviceCidr = serviceCidr;
   }
 
   /** The JVM-wide control plane, started on first use. */
@@ -70,8 +89,28 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Starts a new control plane in a fresh temporary directory. */
   public static ControlPlane start() {
+    return start(ControlPlaneBinaries.locate());
+  }
+
+  /** The same from the etcd and kube-apiserver in {@code binDir} (e.g. an older Kubernetes: {@link ControlPlaneBinaries#oldest()}). */
+  public static ControlPlane start(Path binDir) {
     try {
-      ControlPlane cp = new ControlPlane(ControlPlaneBinaries.locate(), Files.createTempDirectory("carp-control-plane-"));
+      ControlPlane cp = new ControlPlane(binDir, Files.createTempDirectory("carp-control-plane-"), null, null, null, "10.0.0.0/24");
+      cp.boot();
+      return cp;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * A control plane for real nodes in {@code host}'s network namespace, serving on {@code address}:{@value
+   * #NODES_API_PORT} with certificates from {@code pki} (which gains the API server's serving and kubelet-client
+   * certificates), Services from {@code serviceCidr}; kube-controller-manager and kube-scheduler run beside it.
+   */
+  public static ControlPlane startForNodes(Path binDir, NetnsLab.Host host, String address, ClusterPki pki, String serviceCidr) {
+    try {
+      ControlPlane cp = new ControlPlane(binDir, Files.createTempDirectory("carp-control-plane-"), host, address, pki, serviceCidr);
       cp.boot();
       return cp;
     } catch (IOException e) {
@@ -81,9 +120,12 @@ public final class ControlPlane implements AutoCloseable {
 
   private void boot() throws IOException {
     Instant t0 = Instant.now();
-    int etcdClientPort = freePort();
-    int etcdPeerPort = freePort();
-    apiPort = freePort();
+    boolean forNodes = host != null;
+    // In a namespace of its own the ports are the usual ones; on the shared loopback they must be free ones.
+    int etcdClientPort = forNodes ? 2379 : freePort();
+    int etcdPeerPort = forNodes ? 2380 : freePort();
+    int innerApiPort = forNodes ? NODES_API_PORT : freePort();
+    apiPort = forNodes ? freePort() : innerApiPort;
 
     Path etcdData = Files.createDirectories(workDir.resolve("etcd"));
     String etcdUrl = "http://127.0.0.1:" + etcdClientPort;
@@ -102,24 +144,65 @@ public final class ControlPlane implements AutoCloseable {
     Path tokens = workDir.resolve("tokens.csv");
     Files.writeString(tokens, adminToken + ",carp-admin,carp-admin,\"system:masters\"\n");
 
-    launch("kube-apiserver", List.of(binDir.resolve("kube-apiserver").toString(),
+    List<String> api = new ArrayList<>(List.of(binDir.resolve("kube-apiserver").toString(),
         "--etcd-servers=" + etcdUrl,
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + apiPort,
-        "--cert-dir=" + workDir.resolve("certs"),
+        "--secure-port=" + innerApiPort,
         "--token-auth-file=" + tokens,
-        "--authorization-mode=RBAC",
-        "--service-account-issuer=https://127.0.0.1:" + apiPort,
         "--service-account-key-file=" + saPub, "--service-account-signing-key-file=" + saKey,
-        "--service-cluster-ip-range=10.0.0.0/24",
+        "--service-cluster-ip-range=" + serviceCidr,
         "--allow-privileged=true",
-        // No controller-manager creates default ServiceAccounts, and there are no pods to admit.
-        "--disable-admission-plugins=ServiceAccount",
         "--profiling=false"));
+    if (forNodes) {
+      String serviceIp = firstServiceIp(serviceCidr);
+      pki.server("kube-apiserver", List.of(address, "127.0.0.1", serviceIp),
+          List.of("kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"));
+      pki.client("kube-apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters");
+      api.addAll(List.of("--bind-address=0.0.0.0", "--advertise-address=" + address,
+          "--tls-cert-file=" + pki.cert("kube-apiserver"), "--tls-private-key-file=" + pki.key("kube-apiserver"),
+          "--client-ca-file=" + pki.caCert(),
+          "--kubelet-client-certificate=" + pki.cert("kube-apiserver-kubelet-client"),
+          "--kubelet-client-key=" + pki.key("kube-apiserver-kubelet-client"),
+          "--kubelet-preferred-address-types=InternalIP",
+          "--authorization-mode=Node,RBAC",
+          "--enable-admission-plugins=NodeRestriction",
+          "--service-account-issuer=https://kubernetes.default.svc"));
+    } else {
+      api.addAll(List.of("--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+          "--cert-dir=" + workDir.resolve("certs"),
+          "--authorization-mode=RBAC",
+          "--service-account-issuer=https://127.0.0.1:" + apiPort,
+          // No controller-manager creates default ServiceAccounts, and there are no pods to admit.
+          "--disable-admission-plugins=ServiceAccount"));
+    }
+    launch("kube-apiserver", api);
+    if (forNodes) {
+      // This JVM (and kubectl, helm) reach the API server on loopback: socat here, a Unix socket, socat in the namespace.
+      Path socket = workDir.resolve("api.sock");
+      launch("api-socket", List.of("socat", "UNIX-LISTEN:" + socket + ",fork", "TCP:127.0.0.1:" + innerApiPort));
+      processes.add(new ProcessBuilder("socat", "TCP-LISTEN:" + apiPort + ",bind=127.0.0.1,reuseaddr,fork", "UNIX-CONNECT:" + socket)
+          .redirectErrorStream(true).redirectOutput(workDir.resolve("api-loopback.log").toFile()).start());
+    }
 
     kubeconfig = writeKubeconfig();
+    innerKubeconfig = workDir.resolve("kubeconfig-inside");
+    Files.writeString(innerKubeconfig, kubeconfigYaml("https://127.0.0.1:" + innerApiPort, adminToken));
     awaitReady();
-    log.info("control plane ready at https://127.0.0.1:{} in {} ms (work dir {})", apiPort,
-        Duration.between(t0, Instant.now()).toMillis(), workDir);
+    if (forNodes) {
+      launch("kube-controller-manager", List.of(binDir.resolve("kube-controller-manager").toString(),
+          "--kubeconfig=" + innerKubeconfig, "--leader-elect=false", "--secure-port=0", "--controllers=*",
+          "--root-ca-file=" + pki.caCert(), "--service-account-private-key-file=" + saKey,
+          "--use-service-account-credentials=false", "--service-cluster-ip-range=" + serviceCidr));
+      launch("kube-scheduler", List.of(binDir.resolve("kube-scheduler").toString(),
+          "--kubeconfig=" + innerKubeconfig, "--leader-elect=false", "--secure-port=0"));
+    }
+    log.info("control plane ready at {} in {} ms (work dir {})", forNodes ? "https://" + address + ":" + innerApiPort + " in " + host.namespace()
+        + ", " + url() + " here" : url(), Duration.between(t0, Instant.now()).toMillis(), workDir);
+  }
+
+  /** The first address of a Service range: the {@code kubernetes} Service's cluster IP. */
+  static String firstServiceIp(String cidr) {
+    String[] parts = cidr.split("/")[0].split("\\.");
+    return parts[0] + "." + parts[1] + "." + parts[2] + "." + (Integer.parseInt(parts[3]) + 1);
   }
 
   /** Starts kube-controller-manager with the given controllers (e.g. "garbagecollector", "daemonset"). */
@@ -127,6 +210,12 @@ public final class ControlPlane implements AutoCloseable {
     launch("kube-controller-manager", List.of(binDir.resolve("kube-controller-manager").toString(),
         "--kubeconfig=" + kubeconfig, "--leader-elect=false", "--secure-port=0",
         "--controllers=" + String.join(",", controllers), "--use-service-account-credentials=false"));
+  }
+
+  /** For real nodes: the API server's URL on the nodes' network (what kubelets and kube-proxy use). */
+  public String nodesUrl() {
+    if (host == null) throw new IllegalStateException("this control plane serves loopback only");
+    return "https://" + address + ":" + NODES_API_PORT;
   }
 
   /** The API server's port on 127.0.0.1. */
@@ -208,9 +297,14 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private void launch(String name, List<String> command) {
+    List<String> cmd = new ArrayList<>();
+    // nsenter --net only: the processes share the machine's file system (kubeconfigs, certificates, the socket)
+    if (host != null) cmd.add("nsenter");
+    if (host != null) cmd.add("--net=/run/netns/" + host.namespace());
+    cmd.addAll(command);
     try {
       Path logFile = workDir.resolve(name + ".log");
-      Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
       processes.add(p);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name + " from " + binDir, e);

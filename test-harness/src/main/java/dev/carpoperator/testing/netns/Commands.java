@@ -12,12 +12,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /** Runs short commands with a timeout, capturing both streams. */
-final class Commands {
-    static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(20);
+public final class Commands {
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(20);
 
     private Commands() {}
 
-    static ExecResult run(Duration timeout, List<String> command) {
+    public static ExecResult run(Duration timeout, List<String> command) {
         Process p;
         try {
             p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
@@ -47,7 +47,7 @@ final class Commands {
         }
     }
 
-    static ExecResult run(String... command) {
+    public static ExecResult run(String... command) {
         return run(DEFAULT_TIMEOUT, List.of(command));
     }
 

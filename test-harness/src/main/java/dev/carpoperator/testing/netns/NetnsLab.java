@@ -319,12 +319,26 @@ public final class NetnsLab implements AutoCloseable {
     }
 
     private synchronized LabProcess start(Host host, String label, List<String> command) {
+        return launch(host, label, inNs(host.namespace, command));
+    }
+
+    /**
+     * The command in the host's network namespace only ({@code nsenter --net}), not {@code ip netns exec}: that one
+     * also unshares the mount namespace and remounts /sys, which hides /sys/fs/cgroup from a kubelet and keeps the
+     * mounts a kubelet makes for its pods away from the runc that containerd starts.
+     */
+    static List<String> inNetOnly(String ns, List<String> command) {
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + ns));
+        cmd.addAll(command);
+        return cmd;
+    }
+
+    private synchronized LabProcess launch(Host host, String label, List<String> cmd) {
         ensureOpen();
         if (!label.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("label must be a simple file name: " + label);
         }
         Path log = dir.resolve(host.name + "-" + label + ".log");
-        List<String> cmd = inNs(host.namespace, command);
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -333,7 +347,7 @@ public final class NetnsLab implements AutoCloseable {
             processes.add(lp);
             return lp;
         } catch (IOException e) {
-            throw new NetnsException("cannot start in " + host.namespace + ": " + String.join(" ", command), e);
+            throw new NetnsException("cannot start in " + host.namespace + ": " + String.join(" ", cmd), e);
         }
     }
 
@@ -455,6 +469,20 @@ public final class NetnsLab implements AutoCloseable {
         /** Starts a long-running command inside the host; output goes to {@code <dir>/<host>-<label>.log}. */
         public LabProcess start(String label, String... command) {
             return NetnsLab.this.start(this, label, List.of(command));
+        }
+
+        /**
+         * Starts a daemon in the host's network namespace that shares the machine's mount namespace and /sys
+         * ({@code nsenter --net}): containerd, a kubelet, kube-proxy. Output goes to {@code <dir>/<host>-<label>.log}.
+         */
+        public LabProcess startSharingMounts(String label, List<String> command) {
+            return NetnsLab.this.launch(this, label, inNetOnly(namespace, command));
+        }
+
+        /** Runs a short command in the host's network namespace only (see {@link #startSharingMounts}). */
+        public ExecResult execSharingMounts(Duration timeout, String... command) {
+            ensureOpen();
+            return Commands.run(timeout, inNetOnly(namespace, List.of(command)));
         }
 
         /**
