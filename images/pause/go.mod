@@ -1,0 +1,3 @@
+module carp-operator/pause
+
+go 1.19
