@@ -174,7 +174,8 @@ EOF
     for f in /etc/apt/sources.list.d/*.sources; do
       [[ -f $f ]] || continue
       awk 'function flush(   n, m, u, s, uris, suites, opt) {
-             if (f["types"] ~ /(^| )deb( |$)/ && tolower(f["enabled"]) != "no" && f["uris"] != "" && f["suites"] != "") {
+             if (f["types"] ~ /(^| )deb( |$)/ && tolower(f["enabled"]) != "no" && f["uris"] != "" \
+                 && f["suites"] != "") {
                opt = (f["signed-by"] ~ /^\/[^ ]*$/) ? "[signed-by=" f["signed-by"] "] " : ""
                n = split(f["uris"], uris, " "); m = split(f["suites"], suites, " ")
                for (u = 1; u <= n; u++) for (s = 1; s <= m; s++)
@@ -247,7 +248,8 @@ EOF
         2>"$scratch/jdeps.err" || { cat "$scratch/jdeps.err" >&2; die "jdeps failed on $1"; }
     }
     { jdeps_of operator/target/carp-operator.jar operator/target/lib | tail -1
-      jdeps_of agent/target/carp-agent.jar agent/target/lib | tail -1; } | tr ',' '\n' | sort -u | paste -sd, >"$modules_file.tmp"
+      jdeps_of agent/target/carp-agent.jar agent/target/lib | tail -1; } \
+      | tr ',' '\n' | sort -u | paste -sd, >"$modules_file.tmp"
     mv "$modules_file.tmp" "$modules_file"
     rm -rf "$scratch"; trap - EXIT
   fi
@@ -297,8 +299,9 @@ EOF
   mkdir -p "$stage/pause"
   cp images/pause/Containerfile "$stage/pause/"
   (cd images/pause && CGO_ENABLED=0 GOOS=linux GOARCH=$(dpkg --print-architecture) GOTOOLCHAIN=local GOPROXY=off \
-     GOFLAGS='' GOWORK=off "${GO:-go}" build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=${PAUSE_REF##*:}" \
-     -o "$stage/pause/pause" .) || die "go build of images/pause failed"
+     GOFLAGS='' GOWORK=off "${GO:-go}" build -trimpath -buildvcs=false \
+     -ldflags "-s -w -X main.version=${PAUSE_REF##*:}" -o "$stage/pause/pause" .) \
+    || die "go build of images/pause failed"
 fi
 
 built=()
