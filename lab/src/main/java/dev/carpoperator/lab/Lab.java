@@ -1,134 +1,185 @@
 package dev.carpoperator.lab;
 
-import dev.carpoperator.agent.AgentMain;
 import dev.carpoperator.api.v1alpha1.CarpApi;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
-import dev.carpoperator.operator.OperatorMain;
-import dev.carpoperator.operator.OperatorSettings;
 import dev.carpoperator.operator.cluster.AgentDaemonSets;
-import dev.carpoperator.testing.kube.AgentPods;
 import dev.carpoperator.testing.kube.ControlPlane;
 import dev.carpoperator.testing.kube.ControlPlaneBinaries;
-import dev.carpoperator.testing.kube.Crds;
+import dev.carpoperator.testing.kube.Helm;
+import dev.carpoperator.testing.kube.KubeNode;
+import dev.carpoperator.testing.kube.LocalImages;
+import dev.carpoperator.testing.kube.NodeCluster;
 import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.traffic.TcpStreamsMain;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.javaoperatorsdk.operator.Operator;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The running lab: a real control plane, the operator in this JVM, the network of {@link LabNetwork}, the agents' pods
- * on the three nodes (started from the DaemonSet the operator creates, {@link AgentPods}), and the traffic. Each
- * part is started by the story; {@link #close()} stops whatever was started, in reverse order.
+ * The running lab: the network of {@link LabNetwork}, a Kubernetes cluster with real nodes on it ({@link NodeCluster}:
+ * the control plane's namespace is node "control", mickey, minnie and goofy are nodes too, each with containerd, a
+ * kubelet and kube-proxy), the project installed by its Helm chart from images built here, and the traffic. Each part
+ * is started by the story; {@link #close()} stops whatever was started, in reverse order.
  */
 final class Lab implements AutoCloseable {
   static final String NAMESPACE = "carp-system";
+  static final String RELEASE = "carp";
   static final String CLUSTER = "mickey-minnie";
   static final String LAN_VA = "mickey-minnie-lan";
   static final String DMZ_VA = "mickey-minnie-dmz";
   static final List<String> ADDRESSES = List.of(LAN_VA, DMZ_VA);
   static final String NODE_LABEL = AgentDaemonSets.CLUSTER_LABEL;
+  static final String AGENT_DAEMONSET = "carp-agent-" + CLUSTER;
 
   final Path root = ControlPlaneBinaries.repositoryRoot();
+  LabNetwork net;
+  LocalImages images;
+  NodeCluster cluster;
   ControlPlane controlPlane;
   KubernetesClient admin;
-  Operator operator;
-  LabNetwork net;
-  AgentPods pods;
-  DaemonSet agentDaemonSet;
+  Helm helm;
   LabProcess server;
   LabProcess client;
+  private Path helmHome;
   private Process vaWatch;
   private boolean closed;
-
-  void startControlPlane() {
-    controlPlane = ControlPlane.start();
-    admin = controlPlane.adminClient();
-  }
-
-  /** The CRDs from crds/, the operator's namespace and the RBAC of deploy/rbac (what the Helm chart installs). */
-  void installCrdsAndRbac() {
-    Crds.install(admin);
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build()).serverSideApply();
-    kubectl("apply", "-f", root.resolve("deploy/rbac").toString());
-  }
-
-  /** The operator as its Deployment runs it (OperatorMain with its settings), without leader election or health port. */
-  void startOperator() {
-    operator = OperatorMain.start(new OperatorSettings(NAMESPACE, "carp-operator.dev/lab/carp-agent:local", "IfNotPresent", false, "lab", 0, false),
-        o -> o.withKubernetesClient(admin).withCloseClientOnStop(false));
-  }
 
   void createNetwork() {
     net = LabNetwork.create();
   }
 
-  /** A Node object per lab node, labelled so that the example's FirewallCluster selects it. */
-  void createNodes() {
-    for (String node : LabNetwork.NODES) {
-      admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(node).addToLabels(NODE_LABEL, CLUSTER).endMetadata().build())
-          .serverSideApply();
+  /** The images from the jars just built, with no registry ({@code scripts/build-images.sh --offline}). */
+  void buildImages() {
+    images = LocalImages.build(null);
+  }
+
+  /** The control plane in its own namespace, which is also node "control" (the operator's pod runs there). */
+  void startCluster() {
+    cluster = NodeCluster.start(net.lab, images);
+    controlPlane = cluster.controlPlane();
+    admin = cluster.admin();
+    try {
+      helmHome = Files.createTempDirectory("carp-lab-helm-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+    helm = new Helm(helmHome, controlPlane.kubeconfig());
   }
 
-  /** Waits for the operator's agent DaemonSet; the lab then runs its pod on every node (there is no kubelet). */
-  DaemonSet awaitAgentDaemonSet() {
-    // The operator's and the agent's jars both hold a logback.xml (the agent's comes first): no status chatter about it.
-    pods = AgentPods.open(controlPlane, admin, net.lab, AgentMain.class.getName(),
-        List.of("-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener"));
-    agentDaemonSet = pods.awaitDaemonSet(NAMESPACE, "carp-agent-" + CLUSTER, Duration.ofSeconds(60));
-    return agentDaemonSet;
+  /** mickey, minnie and goofy become nodes (their "k8s0" NIC on the cluster switch); returns once all are Ready. */
+  void addFirewallNodes() {
+    List<NodeCluster.NodeSpec> specs = new ArrayList<>();
+    for (int i = 0; i < LabNetwork.NODES.size(); i++) {
+      specs.add(new NodeCluster.NodeSpec(net.node(LabNetwork.NODES.get(i)), 2 + i, List.of(images.pause(), images.agent())));
+    }
+    cluster.addNodes(specs);
+    cluster.awaitNodesReady(Duration.ofSeconds(120));
   }
 
-  LabProcess startAgent(String node) {
-    LabProcess p = pods.start(node, agentDaemonSet);
-    reportPods();
-    return p;
+  /** The helm install command line of the lab: the images built here, the operator on the control node. */
+  List<String> helmInstallArgs() {
+    return List.of("install", RELEASE, Helm.chart().toString(), "--namespace", NAMESPACE, "--create-namespace",
+        "--set", "operator.image.repository=" + LocalImages.repository(images.operatorRef()),
+        "--set", "operator.image.tag=" + images.tag(),
+        "--set", "agent.image.repository=" + LocalImages.repository(images.agentRef()),
+        "--set", "agent.image.tag=" + images.tag(),
+        "--set", "operator.nodeSelector.kubernetes\\.io/hostname=" + NodeCluster.CONTROL_NODE);
   }
 
-  /**
-   * What the DaemonSet controller and the kubelets would write in the DaemonSet's status: one pod per node, ready
-   * while its process runs (the operator shows it in the FirewallCluster's AGENTS and READY columns). A merge patch of
-   * the status subresource, so it never conflicts with the operator's writes.
-   */
-  void reportPods() {
-    int ready = (int) LabNetwork.NODES.stream().map(pods::pod).filter(p -> p != null && p.isAlive()).count();
-    int nodes = LabNetwork.NODES.size();
-    String status = admin.getKubernetesSerialization().asJson(Map.of("status", Map.of("desiredNumberScheduled", nodes,
-        "currentNumberScheduled", nodes, "updatedNumberScheduled", nodes, "numberReady", ready, "numberAvailable", ready,
-        "numberUnavailable", nodes - ready, "numberMisscheduled", 0,
-        "observedGeneration", agentDaemonSet.getMetadata().getGeneration())));
-    admin.apps().daemonSets().inNamespace(NAMESPACE).withName(agentDaemonSet.getMetadata().getName()).subresource("status")
-        .patch(PatchContext.of(PatchType.JSON_MERGE), status);
+  String helmInstall() {
+    return helm.ok(helmInstallArgs().toArray(String[]::new));
   }
 
-  /** The node loses power: its agent is SIGKILLed (no bow-out) and every link cut. */
+  /** Waits for the operator's Deployment to be available (its pod Running and ready on the control node). */
+  Pod awaitOperator(Duration within) {
+    await(within, "the operator's Deployment to be available", () -> {
+      Deployment d = admin.apps().deployments().inNamespace(NAMESPACE).withName("carp-operator").get();
+      return d != null && d.getStatus() != null && d.getStatus().getAvailableReplicas() != null && d.getStatus().getAvailableReplicas() >= 1;
+    });
+    return admin.pods().inNamespace(NAMESPACE).withLabel("app.kubernetes.io/component", "operator").list().getItems().getFirst();
+  }
+
+  /** Labels the firewall nodes so that the example's FirewallCluster selects them (what its README says to do). */
+  String labelNodes() {
+    List<String> args = new ArrayList<>(List.of("label", "node"));
+    args.addAll(LabNetwork.NODES);
+    args.add(NODE_LABEL + "=" + CLUSTER);
+    return kubectl(args.toArray(String[]::new));
+  }
+
+  DaemonSet awaitAgentDaemonSet(Duration within) {
+    await(within, "the operator to create DaemonSet " + AGENT_DAEMONSET,
+        () -> admin.apps().daemonSets().inNamespace(NAMESPACE).withName(AGENT_DAEMONSET).get() != null);
+    return admin.apps().daemonSets().inNamespace(NAMESPACE).withName(AGENT_DAEMONSET).get();
+  }
+
+  /** Waits for an agent pod Running and ready on every firewall node. */
+  void awaitAgentPods(Duration within) {
+    await(within, "an agent pod ready on each of " + LabNetwork.NODES, () -> LabNetwork.NODES.stream().allMatch(n -> agentPod(n)
+        .map(Lab::ready).orElse(false)));
+  }
+
+  /** The agent DaemonSet's pod on {@code node}. */
+  Optional<Pod> agentPod(String node) {
+    return admin.pods().inNamespace(NAMESPACE).withField("spec.nodeName", node).list().getItems().stream()
+        .filter(p -> p.getMetadata().getOwnerReferences() != null && p.getMetadata().getOwnerReferences().stream()
+            .anyMatch(o -> "DaemonSet".equals(o.getKind()) && AGENT_DAEMONSET.equals(o.getName())))
+        .findFirst();
+  }
+
+  static boolean ready(Pod p) {
+    return p.getStatus() != null && p.getStatus().getConditions() != null && p.getStatus().getConditions().stream()
+        .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  /** When the agent container on {@code node} last started, if it runs. */
+  Optional<Instant> agentStartedAt(String node) {
+    return agentPod(node).flatMap(p -> Optional.ofNullable(p.getStatus().getContainerStatuses()).flatMap(cs -> cs.stream().findFirst()))
+        .map(ContainerStatus::getState).filter(s -> s.getRunning() != null).map(s -> Instant.parse(s.getRunning().getStartedAt()));
+  }
+
+  /** The log of the agent container on {@code node} ({@code kubectl logs}, through the API server and its kubelet). */
+  String agentLog(String node) {
+    return agentPod(node).map(p -> {
+      try {
+        return kubectl("logs", "-n", NAMESPACE, p.getMetadata().getName());
+      } catch (RuntimeException e) {
+        return "";
+      }
+    }).orElse("");
+  }
+
+  /** The node loses power: its kubelet, containerd and containers are SIGKILLed, and every link is cut. */
   void powerOff(String node) {
-    pods.kill(node);
+    cluster.node(node).powerOff();
     net.powerOff(node);
-    reportPods();
   }
 
-  /** The node boots and the DaemonSet's pod starts on it again. */
-  LabProcess powerOn(String node) {
+  /** The node boots: links up, then containerd, kubelet and kube-proxy, and the kubelet starts its pods again. */
+  void powerOn(String node) {
     net.powerOn(node);
-    return startAgent(node);
+    cluster.node(node).powerOn();
+  }
+
+  KubeNode node(String name) {
+    return cluster.node(name);
   }
 
   /** The echo server on the server host; returns once it listens. */
@@ -222,13 +273,23 @@ final class Lab implements AutoCloseable {
     vaWatch = null;
   }
 
-  /** Every process the lab runs (control plane, pods, traffic), for the state file of a kept lab. */
+  /** Processes of the lab outside the nodes (control plane, traffic), for the state file of a kept lab. */
   List<Long> pids() {
     List<Long> out = new ArrayList<>();
     if (controlPlane != null) out.addAll(controlPlane.pids());
-    if (pods != null) pods.processes().forEach(p -> out.add(p.pid()));
     for (LabProcess p : new LabProcess[] {server, client}) if (p != null && p.isAlive()) out.add(p.pid());
     return out;
+  }
+
+  /** Waits for {@code condition}; a {@link StoryFailure} with the cluster's state when it does not come. */
+  void await(Duration within, String what, java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new StoryFailure("waited " + Printer.seconds(within) + " for " + what + "\n" + (cluster == null ? "" : cluster.diagnostics()));
+      }
+      sleep(250);
+    }
   }
 
   static void sleep(long ms) {
@@ -248,10 +309,17 @@ final class Lab implements AutoCloseable {
     stopWatch();
     if (client != null) client.close();
     if (server != null) server.close();
-    if (pods != null) pods.close();
+    if (cluster != null) cluster.close();
     if (net != null) net.close();
-    if (operator != null) operator.stop();
-    if (admin != null) admin.close();
-    if (controlPlane != null) controlPlane.close();
+    if (helmHome != null) deleteTree(helmHome);
+  }
+
+  /** Deletes a small directory tree of the lab's own (helm's home). */
+  private static void deleteTree(Path dir) {
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      // best effort
+    }
   }
 }

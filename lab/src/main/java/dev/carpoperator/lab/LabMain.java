@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * {@code ./carp lab}: runs the story ({@link Story}) on a fresh lab and cleans up; with {@code --keep} the lab stays up
- * afterwards (this process keeps running the operator, the control plane and the pods) and its state file lets
+ * afterwards (this process keeps the control plane and the nodes running) and its state file lets
  * {@code ./carp lab down} ({@code LabMain down}) tear it down from another shell.
  *
  * <pre>
@@ -62,8 +62,8 @@ public final class LabMain {
       lab.close();
       state.delete();
     }, "carp-lab-stop"));
-    out.raw("carp-operator lab: the operator, a real API server and three firewall nodes on this machine, then a failover story."
-        + "\nThe operator's log: " + state.dir().resolve("lab.log"));
+    out.raw("carp-operator lab: a Kubernetes cluster with real nodes on this machine, carp-operator installed by its Helm chart,"
+        + "\nthree firewall nodes, then a failover story. This program's log: " + state.dir().resolve("lab.log"));
     try {
       new Story(lab, out).run();
     } catch (RuntimeException e) {
@@ -73,8 +73,8 @@ public final class LabMain {
       out.raw("");
       out.raw("FAILED: " + (e instanceof StoryFailure ? e.getMessage() : e.toString()));
       if (!(e instanceof StoryFailure)) e.printStackTrace(System.out);
-      out.raw("Logs kept: " + (lab.net == null ? "-" : lab.net.lab.dir()) + " (pods, traffic), "
-          + (lab.controlPlane == null ? "-" : lab.controlPlane.workDir()) + " (control plane), " + state.dir().resolve("lab.log") + " (operator)");
+      out.raw("Logs kept: " + (lab.net == null ? "-" : lab.net.lab.dir()) + " (containerd, kubelets, kube-proxy, traffic), "
+          + (lab.controlPlane == null ? "-" : lab.controlPlane.workDir()) + " (control plane), " + state.dir().resolve("lab.log") + " (this program)");
       lab.close();
       return 1;
     }
@@ -88,7 +88,7 @@ public final class LabMain {
       }
       return 0;
     }
-    out.step("Cleaning up: pods, namespaces, operator, control plane");
+    out.step("Cleaning up: nodes (kubelets, containerd, containers), namespaces, control plane");
     long t0 = System.nanoTime();
     lab.close();
     out.say("done in " + Printer.seconds(java.time.Duration.ofNanos(System.nanoTime() - t0)) + "; the whole story took "
@@ -98,29 +98,32 @@ public final class LabMain {
 
   private static void printHints(Printer out, Lab lab, LabState state) {
     Path bin = lab.controlPlane.binDir();
-    List<String> nodes = LabNetwork.NODES;
     String ns = lab.net.node("minnie").namespace();
-    String mickeyPod = lab.pods.pod("mickey") == null ? "?" : Long.toString(lab.pods.pod("mickey").pid());
     out.raw("""
 
         The lab keeps running (pid %d). Explore it from another shell:
 
           export KUBECONFIG=%s
           export PATH=%s:$PATH
+          kubectl get nodes -o wide
+          kubectl get pods -n %s -o wide
           kubectl get va -w
           kubectl get fwc %s -o yaml
           kubectl get events --field-selector involvedObject.kind=VirtualAddress
+          kubectl logs -n %s -l app.kubernetes.io/component=agent --prefix
+          helm list -n %s     # helm from %s
 
           # a node's NICs (the virtual addresses on the master) and its connection table, filled by the state sync:
           sudo ip netns exec %s ip -br addr
           sudo ip netns exec %s conntrack -L -p tcp
-          # stop mickey's agent: it bows out and minnie takes over at once (nothing restarts it: there is no kubelet)
-          sudo kill %s
+          # delete mickey's agent pod: the agent bows out, minnie takes over at once, the kubelet starts a new pod
+          kubectl delete pod -n %s --field-selector spec.nodeName=mickey
 
-        Namespaces %s (nodes %s); logs in %s (one per pod and program) and %s (operator).
+        Namespaces %s (nodes control, %s); logs in %s (daemons, traffic) and %s (this program).
         Tear the lab down with: sudo ./carp lab down
-        """.formatted(ProcessHandle.current().pid(), lab.controlPlane.kubeconfig(), bin, Lab.CLUSTER, ns, ns, mickeyPod,
-        lab.net.lab.id() + "-*", String.join(", ", nodes), lab.net.lab.dir(), state.dir().resolve("lab.log")));
+        """.formatted(ProcessHandle.current().pid(), lab.controlPlane.kubeconfig(), bin, Lab.NAMESPACE, Lab.CLUSTER, Lab.NAMESPACE,
+        Lab.NAMESPACE, dev.carpoperator.testing.kube.Helm.locate().getParent(), ns, ns, Lab.NAMESPACE, lab.net.lab.id() + "-*",
+        String.join(", ", LabNetwork.NODES), lab.net.lab.dir(), state.dir().resolve("lab.log")));
   }
 
   private static String uid() {

@@ -1,5 +1,6 @@
 package dev.carpoperator.lab;
 
+import dev.carpoperator.testing.kube.NodeCluster;
 import dev.carpoperator.testing.netns.NetnsLab;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,8 +20,8 @@ import java.util.stream.Stream;
 /**
  * The state file of a kept lab ({@code DIR/state.properties}): the lab process, every process it started (with their
  * start times, so that a reused pid is never killed), its directories and namespaces. {@link #tearDown} stops the lab
- * process (its shutdown hook cleans up), then removes whatever is left: processes, namespaces (by the dead owner's pid,
- * {@link NetnsLab#sweepStale}) and directories.
+ * process (its shutdown hook cleans up), then removes whatever is left: processes, the nodes' containers, mounts and
+ * cgroups ({@link NodeCluster#sweepStale}), namespaces (by the dead owner's pid, {@link NetnsLab#sweepStale}) and directories.
  */
 final class LabState {
   private final Path dir;
@@ -96,6 +97,7 @@ final class LabState {
   int tearDown(PrintStream out) {
     Properties p = read();
     if (p == null) {
+      NodeCluster.sweepStale();
       List<String> swept = NetnsLab.sweepStale();
       out.println("carp lab: no lab is running (no " + file() + ")" + (swept.isEmpty() ? "" : "; removed stale namespaces " + swept));
       return 0;
@@ -120,6 +122,7 @@ final class LabState {
         killed++;
       }
     }
+    NodeCluster.sweepStale(); // the nodes' containers, mounts and cgroups, before their namespaces go
     List<String> swept = NetnsLab.sweepStale();
     for (String d : List.of(p.getProperty("controlPlaneDir", ""), p.getProperty("labDir", ""))) deleteTree(d);
     delete();

@@ -17,10 +17,11 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 /**
- * The lab's scripted story, told on a {@link Printer}: the control plane, the CRDs and the operator come up, the seeds'
- * active/standby example is applied to three nodes, a TCP session runs through the virtual addresses, the master is
- * killed, the session survives on the new master thanks to the state sync, and the node comes back, first without
- * preemption (it stays backup), then with it (it takes its addresses back). Every step waits for what it claims and
+ * The lab's scripted story, told on a {@link Printer}: the images are built, a Kubernetes cluster with real nodes comes
+ * up, the Helm chart installs the operator, the seeds' active/standby example is applied to three nodes whose kubelets
+ * run the agents, a TCP session runs through the virtual addresses, the master loses power, the session survives on
+ * the new master thanks to the state sync, and the node comes back, first without preemption (it stays backup), then
+ * with it (it takes its addresses back). Every step waits for what it claims and
  * fails with a {@link StoryFailure} saying what it saw instead; {@link #run} returns what was observed.
  */
 final class Story {
@@ -47,30 +48,46 @@ final class Story {
   }
 
   Result run() {
-    out.step("Starting a real Kubernetes control plane: etcd and kube-apiserver, built from source, on 127.0.0.1");
-    lab.startControlPlane();
-    out.say("kube-apiserver ready at " + lab.controlPlane.url());
-
-    out.step("Installing the CRDs (crds/), the carp-system namespace and the RBAC (deploy/rbac), then starting the operator");
-    lab.installCrdsAndRbac();
-    lab.startOperator();
-    out.say("CRDs VirtualAddress (va) and FirewallCluster (fwc) installed; the operator runs in this process, as its Deployment would");
-
     out.step("Building the network: three firewall nodes, a client and a server, each a Linux network namespace");
     lab.createNetwork();
-    lab.createNodes();
     out.raw("""
 
                   client 192.0.2.10 ─── lan (eth0) ──┬── mickey  .2 ──┬── dmz (eth1) ─── server 198.51.100.10
                   gateway 192.0.2.1                  ├── minnie  .3 ──┤               gateway 198.51.100.1
                                                      └── goofy   .4 ──┘
                                           sync (eth2): 203.0.113.2, .3, .4 (the connection-state sync)
+                                          k8s (k8s0):  198.18.0.2, .3, .4 (Kubernetes; the control plane is .1)
         """);
     out.say("Every node routes with the same stateful nftables rules: only connections it knows pass (nf_conntrack_tcp_loose=0),");
     out.say("so a node that takes over can carry an existing session only if the state sync told it about the session.");
-    out.say("Node objects mickey, minnie and goofy carry the label " + Lab.NODE_LABEL + "=" + Lab.CLUSTER + ".");
 
-    out.step("Applying the seeds' active/standby example (examples/active-standby)");
+    out.step("Building the container images from the jars, with no registry (scripts/build-images.sh --offline)");
+    long t0 = System.nanoTime();
+    lab.buildImages();
+    out.say(lab.images.operatorRef() + ", " + lab.images.agentRef() + " and " + lab.images.pauseRef() + " in " + lab.images.dir()
+        + " (" + seconds(since(t0)) + "; cached when nothing changed)");
+
+    out.step("Starting Kubernetes: etcd, kube-apiserver, kube-controller-manager and kube-scheduler in namespace 'control', which is a node too");
+    t0 = System.nanoTime();
+    lab.startCluster();
+    out.say("kube-apiserver at " + lab.controlPlane.nodesUrl() + " (here: " + lab.controlPlane.url() + "), node 'control' started in "
+        + seconds(since(t0)));
+
+    out.step("Making mickey, minnie and goofy Kubernetes nodes: containerd, kubelet and kube-proxy in each namespace");
+    t0 = System.nanoTime();
+    lab.addFirewallNodes();
+    out.say("the images were imported into each node's containerd (nothing is pulled); all nodes Ready in " + seconds(since(t0)));
+    out.command("kubectl get nodes -o wide", lab.kubectl("get", "nodes", "-o", "wide"));
+
+    out.step("Installing carp-operator with its Helm chart (the images built here; the operator's pod on node 'control')");
+    out.command("helm " + String.join(" ", lab.helmInstallArgs()).replace(lab.root + "/", ""), lab.helmInstall());
+    long installedAt = System.nanoTime();
+    lab.awaitOperator(Duration.ofSeconds(120));
+    out.say("the operator's Deployment is available " + seconds(since(installedAt)) + " after helm install (leader election on)");
+    out.command("kubectl get pods -n " + Lab.NAMESPACE + " -o wide", lab.kubectl("get", "pods", "-n", Lab.NAMESPACE, "-o", "wide"));
+
+    out.step("Labelling the firewall nodes for the example's FirewallCluster and applying it (examples/active-standby)");
+    out.command("kubectl label node mickey minnie goofy " + Lab.NODE_LABEL + "=" + Lab.CLUSTER, lab.labelNodes());
     lab.watchAddresses(row -> out.watch("kubectl get va -w", row));
     out.command("kubectl apply -f examples/active-standby", lab.kubectl("apply", "-f", lab.root.resolve("examples/active-standby").toString()));
     out.say("Lab overlay: the example names only mickey and minnie in spec.nodes. goofy, the lab's third node, joins as the last");
@@ -81,24 +98,21 @@ final class Story {
       out.command("kubectl patch va " + va + " --type=json -p '" + patch + "'", lab.kubectl("patch", "va", va, "--type=json", "-p", patch));
     }
 
-    out.step("The operator made the agent DaemonSet; the lab runs its pod on every node (there is no kubelet here)");
-    var ds = lab.awaitAgentDaemonSet();
+    out.step("The operator made the agent DaemonSet; the kubelets run its pods on the labelled nodes");
+    var ds = lab.awaitAgentDaemonSet(Duration.ofSeconds(60));
     var container = ds.getSpec().getTemplate().getSpec().getContainers().getFirst();
-    out.say("DaemonSet " + Lab.NAMESPACE + "/" + ds.getMetadata().getName() + ": carp-agent " + String.join(" ", container.getArgs())
-        + ", NODE_NAME from spec.nodeName, ServiceAccount " + ds.getSpec().getTemplate().getSpec().getServiceAccountName() + ";");
-    out.say("each pod is that command with that environment and a token of that ServiceAccount, run in its node's namespace;");
-    out.say("the lab also writes the DaemonSet's status, as the kubelets would (kubectl get fwc shows the agents).");
+    out.say("DaemonSet " + Lab.NAMESPACE + "/" + ds.getMetadata().getName() + ": " + container.getImage() + " " + String.join(" ", container.getArgs())
+        + ", host network, ServiceAccount " + ds.getSpec().getTemplate().getSpec().getServiceAccountName());
     long agentsStarted = System.nanoTime();
-    for (String node : LabNetwork.NODES) {
-      LabProcess p = lab.startAgent(node);
-      out.say("pod on " + node + ": pid " + p.pid() + ", log " + p.log());
-    }
+    lab.awaitAgentPods(ELECTION);
+    out.say("an agent pod is ready on every node " + seconds(since(agentsStarted)) + " after the DaemonSet appeared (ready: CARP runs and");
+    out.say("the node has its peers' connection table, the sync's bulk update)");
+    out.command("kubectl get pods -n " + Lab.NAMESPACE + " -o wide", lab.kubectl("get", "pods", "-n", Lab.NAMESPACE, "-o", "wide"));
 
     out.step("Election: mickey (advskew 0) becomes master of both addresses, minnie (100) and goofy (200) are backups");
     await(ELECTION, "mickey master of both addresses, every node reporting", () -> "mickey".equals(lab.readyMaster(LAN_VA))
         && "mickey".equals(lab.readyMaster(DMZ_VA)) && Lab.ADDRESSES.stream().allMatch(va -> lab.nodeStates(va).size() == LabNetwork.NODES.size()));
-    out.say("elected " + seconds(since(agentsStarted)) + " after the pods started (each node first waits for the others' connection"
-        + " table, the sync's bulk update)");
+    out.say("elected " + seconds(since(agentsStarted)) + " after the DaemonSet appeared");
     // Usually "mickey is master"; when minnie's agent started a little earlier, minnie wins the first round and mickey
     // preempts a few milliseconds later ("master moved from minnie to mickey"): both end with mickey master.
     await(Duration.ofSeconds(30), "an Event per address announcing mickey as master", () -> eventCount("mickey is master")
@@ -123,7 +137,7 @@ final class Story {
     out.say("Secret carp-system/mickey-minnie-sync):");
     for (String node : LabNetwork.NODES) out.say("  " + pad(node, 7) + lab.net.conntrackLine(node, sessionPort));
 
-    out.step("Killing mickey, the master: its agent is SIGKILLed and its links cut, as if it lost power");
+    out.step("mickey, the master, loses power: its kubelet, containerd and every container are SIGKILLed and its links cut");
     long minnieForwardedBefore = lab.net.counters("minnie").getOrDefault("fwd_established", 0L);
     TcpStreamsMain.Progress beforeCrash = awaitLine(System.currentTimeMillis());
     long minnieVhid1Before = eventCount("minnie: vhid 1 BACKUP -> MASTER");
@@ -151,14 +165,17 @@ final class Story {
     String off = "{\"spec\":{\"preempt\":false}}";
     out.command("kubectl patch fwc " + Lab.CLUSTER + " --type=merge -p '" + off + "'",
         lab.kubectl("patch", "fwc", Lab.CLUSTER, "--type=merge", "-p", off));
-    await(Duration.ofSeconds(20), "minnie and goofy to apply preempt: false", () -> List.of("minnie", "goofy").stream()
-        .allMatch(n -> lab.pods.pod(n).output().lines().anyMatch(l -> l.contains("\"event\":\"reconfigure\"") && l.contains("\"preempt\":false"))));
-    out.say("minnie and goofy applied it live, without a failover; mickey boots (empty connection table) and its pod starts again");
-    LabProcess mickey = lab.powerOn("mickey");
-    long mickeyLogStart = mickey.output().length(); // the restarted pod appends to the log of the one before
+    await(Duration.ofSeconds(30), "minnie and goofy to apply preempt: false", () -> List.of("minnie", "goofy").stream()
+        .allMatch(n -> lab.agentLog(n).lines().anyMatch(l -> l.contains("\"event\":\"reconfigure\"") && l.contains("\"preempt\":false"))));
+    out.say("minnie and goofy applied it live, without a failover (kubectl logs shows their reconfigure events)");
+    java.time.Instant bootedAt = java.time.Instant.now().minusSeconds(1); // pod times have a resolution of a second
+    lab.powerOn("mickey");
+    out.say("mickey boots (no virtual address, empty connection table): containerd, kubelet and kube-proxy start, the kubelet");
+    out.say("restarts the agent's pod");
+    await(FAILOVER, "the agent container on mickey to run again", () -> lab.agentStartedAt("mickey").map(t -> !t.isBefore(bootedAt)).orElse(false));
     await(FAILOVER, "mickey back as backup of both addresses", () -> Lab.ADDRESSES.stream()
         .allMatch(va -> "BACKUP".equals(lab.nodeStates(va).get("mickey")) && "minnie".equals(lab.readyMaster(va))));
-    await(Duration.ofSeconds(40), "mickey's bulk update", () -> bulkDone(mickey, mickeyLogStart));
+    await(Duration.ofSeconds(40), "mickey's bulk update", () -> bulkDone(lab.agentLog("mickey")));
     out.say("mickey reports BACKUP and has received the connection table from its peers (bulk update): "
         + lab.net.conntrackLine("mickey", sessionPort));
     long holdUntil = System.nanoTime() + STAYS_BACKUP.toNanos();
@@ -277,10 +294,8 @@ final class Story {
     }
   }
 
-  private static boolean bulkDone(LabProcess agent, long logStart) {
-    String log = agent.output();
-    return log.substring((int) Math.min(logStart, log.length())).lines()
-        .anyMatch(l -> l.contains("\"event\":\"sync-bulk\"") && (l.contains("\"to\":\"DONE\"") || l.contains("\"to\":\"TIMED_OUT\"")));
+  private static boolean bulkDone(String agentLog) {
+    return agentLog.lines().anyMatch(l -> l.contains("\"event\":\"sync-bulk\"") && (l.contains("\"to\":\"DONE\"") || l.contains("\"to\":\"TIMED_OUT\"")));
   }
 
   /** Waits until {@code count} Events of the addresses have a message containing {@code fragment}. */
@@ -337,9 +352,12 @@ final class Story {
       sb.append("(status unavailable: ").append(e.getMessage()).append(")\n");
     }
     for (String node : LabNetwork.NODES) {
-      LabProcess p = lab.pods == null ? null : lab.pods.pod(node);
-      if (p != null) sb.append(tail(p, 12));
+      if (lab.cluster == null || lab.net.isOff(node)) continue;
+      List<String> lines = lab.agentLog(node).lines().toList();
+      sb.append("--- kubectl logs of the agent on ").append(node).append('\n')
+          .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 12), lines.size()))).append('\n');
     }
+    if (lab.cluster != null) sb.append(lab.cluster.diagnostics());
     if (lab.client != null) sb.append(tail(lab.client, 5));
     return sb.toString();
   }

@@ -45,10 +45,12 @@ public final class KubeNode {
   private final String pauseImage;
   private final ClusterPki pki;
   private final String apiUrl;
+  private final String clusterIf;
   private final List<LabProcess> processes = new ArrayList<>();
 
   KubeNode(NetnsLab.Host host, String name, String address, String podSubnet, Path dir, Path binDir, String labId, String pauseImage,
-      ClusterPki pki, String apiUrl) {
+      ClusterPki pki, String apiUrl, String clusterIf) {
+    this.clusterIf = clusterIf;
     this.host = host;
     this.name = name;
     this.address = address;
@@ -92,6 +94,10 @@ public final class KubeNode {
       throw new UncheckedIOException(e);
     }
     createCgroups();
+    // A route for the Services' range: a host-network client (the agent) connecting to the kubernetes Service needs
+    // one before kube-proxy's DNAT can send it to the API server (nodes elsewhere have a default route). Set at every
+    // boot: taking the link down (a power-off) removes it.
+    host.exec("ip", "route", "replace", NodeCluster.SERVICE_CIDR, "dev", clusterIf).check();
     Commands.run("rm", "-f", containerdSocket().toString());
     processes.add(host.startSharingMounts("containerd", List.of("containerd", "--config", dir.resolve("containerd.toml").toString())));
     awaitTrue(Duration.ofSeconds(30), "containerd of " + name + " to answer", () -> ctr("version").ok());
@@ -122,6 +128,7 @@ public final class KubeNode {
     }
     processes.add(host.startSharingMounts("kubelet", List.of(binDir.resolve("kubelet").toString(),
         "--config=" + dir.resolve("kubelet.yaml"), "--kubeconfig=" + kubeconfig, "--root-dir=" + dir.resolve("kubelet"),
+        "--cert-dir=" + dir.resolve("kubelet/pki"), // the default is /var/lib/kubelet/pki whatever the root directory
         "--hostname-override=" + name, "--node-ip=" + address)));
     processes.add(host.startSharingMounts("kube-proxy", List.of(binDir.resolve("kube-proxy").toString(),
         "--config=" + dir.resolve("kube-proxy.yaml"))));

@@ -107,7 +107,7 @@ public final class NodeCluster implements AutoCloseable {
       String name = s.host().name();
       if (!name.equals(CONTROL_NODE)) s.host().addInterface(CLUSTER_IF, SWITCH, NETWORK_PREFIX + s.octet() + "/24");
       KubeNode node = new KubeNode(s.host(), name, NETWORK_PREFIX + s.octet(), "198.19." + s.octet() + ".0/24", dir.resolve(name), binDir,
-          lab.id(), images.pauseRef(), pki, controlPlane.nodesUrl());
+          lab.id(), images.pauseRef(), pki, controlPlane.nodesUrl(), name.equals(CONTROL_NODE) ? NetnsLab.HOST_IF : CLUSTER_IF);
       synchronized (this) {
         nodes.put(name, node);
       }
@@ -186,6 +186,23 @@ public final class NodeCluster implements AutoCloseable {
     try {
       sb.append(controlPlane.kubectl("get", "nodes", "-o", "wide"));
       sb.append(controlPlane.kubectl("get", "pods", "-A", "-o", "wide"));
+      // The last words of every container that is not ready (of its previous run when it restarted).
+      for (Pod p : admin.pods().inAnyNamespace().list().getItems()) {
+        if (p.getStatus() == null || p.getStatus().getContainerStatuses() == null) continue;
+        for (var c : p.getStatus().getContainerStatuses()) {
+          if (Boolean.TRUE.equals(c.getReady())) continue;
+          boolean restarted = c.getRestartCount() != null && c.getRestartCount() > 0;
+          sb.append("--- kubectl logs ").append(restarted ? "--previous " : "").append(p.getMetadata().getName()).append('\n');
+          try {
+            List<String> args = new ArrayList<>(List.of("logs", "-n", p.getMetadata().getNamespace(), p.getMetadata().getName(), "-c", c.getName(),
+                "--tail=15"));
+            if (restarted) args.add("--previous");
+            sb.append(controlPlane.kubectl(args.toArray(String[]::new)));
+          } catch (RuntimeException e) {
+            sb.append("(").append(e.getMessage()).append(")\n");
+          }
+        }
+      }
     } catch (RuntimeException e) {
       sb.append("(API unavailable: ").append(e.getMessage()).append(")\n");
     }
