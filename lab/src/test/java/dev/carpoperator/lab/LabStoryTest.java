@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.carpoperator.testing.kube.Helm;
 import dev.carpoperator.testing.kube.LocalImages;
+import dev.carpoperator.testing.netns.NetnsLab;
 import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -47,9 +48,19 @@ class LabStoryTest {
     lab = new Lab();
   }
 
+  /** Closing the lab leaves nothing of the nodes behind: processes, mounts, cgroups, files, namespaces. */
   @AfterAll
-  void close() {
-    if (lab != null) lab.close();
+  void closeLeavesNothingBehind() throws Exception {
+    if (lab == null) return;
+    String id = lab.net == null ? null : lab.net.lab.id();
+    lab.close();
+    if (id == null) return;
+    assertThat(java.nio.file.Path.of("/var/lib/carp-lab-nodes", id)).doesNotExist();
+    assertThat(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/mountinfo"))).doesNotContain("/carp-lab-nodes/" + id);
+    assertThat(java.nio.file.Path.of("/sys/fs/cgroup/memory/carp-lab", id)).doesNotExist();
+    assertThat(NetnsLab.listNamespaces()).noneMatch(ns -> ns.startsWith(id));
+    assertThat(ProcessHandle.allProcesses().map(h -> h.info().commandLine().orElse(""))
+        .filter(c -> c.contains("/carp-lab-nodes/" + id + "/"))).as("processes of the lab's nodes").isEmpty();
   }
 
   @Test
