@@ -390,7 +390,8 @@ public final class ControlPlane implements AutoCloseable {
     }
   }
 
-  private static void sleep(long ms) {
+  /** Sleeps; an interrupt becomes an IllegalStateException (the harness's waits are not cancellable). */
+  static void sleep(long ms) {
     try {
       Thread.sleep(ms);
     } catch (InterruptedException e) {

@@ -177,7 +177,7 @@ public final class KubeNode {
       pids.addAll(cgroupPids(cgroupRoot));
       if (pids.isEmpty()) return;
       pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
-      sleep(100);
+      ControlPlane.sleep(100);
     }
     log.warn("processes of node {} survived SIGKILL: {} {}", name, netnsPids(), cgroupPids(cgroupRoot));
   }
@@ -391,18 +391,10 @@ public final class KubeNode {
     long deadline = System.nanoTime() + within.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) throw new IllegalStateException("waited " + within.toSeconds() + " s for " + what);
-      sleep(200);
+      ControlPlane.sleep(200);
     }
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
 
   @Override
   public String toString() {

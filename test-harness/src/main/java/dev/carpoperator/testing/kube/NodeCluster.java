@@ -138,7 +138,7 @@ public final class NodeCluster implements AutoCloseable {
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException("nodes not Ready after " + within.toSeconds() + " s: " + notReady + "\n" + diagnostics());
       }
-      sleep(500);
+      ControlPlane.sleep(500);
     }
   }
 
@@ -247,7 +247,7 @@ public final class NodeCluster implements AutoCloseable {
       String root = "/" + KubeNode.CGROUP_PARENT + "/" + id;
       for (int i = 0; i < 20 && !KubeNode.cgroupPids(root).isEmpty(); i++) {
         KubeNode.cgroupPids(root).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
-        sleep(100);
+        ControlPlane.sleep(100);
       }
       KubeNode.unmountUnder(base.resolve(id));
       KubeNode.removeCgroups(root);
@@ -263,14 +263,6 @@ public final class NodeCluster implements AutoCloseable {
     return ProcessHandle.of(Long.parseLong(parts[1])).map(ProcessHandle::isAlive).orElse(false);
   }
 
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
 
   /** Stops every node (a power-off, then their files and cgroups go) and the control plane. Never throws. */
   @Override
