@@ -311,15 +311,6 @@ final class Lab implements AutoCloseable {
     if (server != null) server.close();
     if (cluster != null) cluster.close();
     if (net != null) net.close();
-    if (helmHome != null) deleteTree(helmHome);
-  }
-
-  /** Deletes a small directory tree of the lab's own (helm's home). */
-  private static void deleteTree(Path dir) {
-    try (var walk = Files.walk(dir)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    } catch (IOException e) {
-      // best effort
-    }
+    if (helmHome != null) LabState.deleteTree(helmHome.toString());
   }
 }

@@ -144,7 +144,7 @@ final class LabState {
         .filter(h -> parts[1].equals(String.valueOf(h.info().startInstant().map(Instant::toEpochMilli).orElse(0L))));
   }
 
-  private static void deleteTree(String dir) {
+  static void deleteTree(String dir) {
     if (dir.isBlank() || !Files.isDirectory(Path.of(dir))) return;
     try (Stream<Path> walk = Files.walk(Path.of(dir))) {
       walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());

@@ -297,11 +297,8 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private void launch(String name, List<String> command) {
-    List<String> cmd = new ArrayList<>();
     // nsenter --net only: the processes share the machine's file system (kubeconfigs, certificates, the socket)
-    if (host != null) cmd.add("nsenter");
-    if (host != null) cmd.add("--net=/run/netns/" + host.namespace());
-    cmd.addAll(command);
+    List<String> cmd = host == null ? command : NetnsLab.inNetOnly(host.namespace(), command);
     try {
       Path logFile = workDir.resolve(name + ".log");
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();

@@ -327,7 +327,7 @@ public final class NetnsLab implements AutoCloseable {
      * also unshares the mount namespace and remounts /sys, which hides /sys/fs/cgroup from a kubelet and keeps the
      * mounts a kubelet makes for its pods away from the runc that containerd starts.
      */
-    static List<String> inNetOnly(String ns, List<String> command) {
+    public static List<String> inNetOnly(String ns, List<String> command) {
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + ns));
         cmd.addAll(command);
         return cmd;
