@@ -1,10 +1,10 @@
 package dev.carpoperator.agent.config;
 
+import dev.carpoperator.agent.notify.WebhookUrl;
+
 import dev.carpoperator.agent.config.ActionsConfig.ActionConfig;
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -47,17 +47,8 @@ final class ActionsValidator {
     var hook = c.notifications().webhook();
     if (hook != null) {
       String at = "notifications.webhook";
-      if (hook.url() == null || hook.url().isBlank()) p.add(at + ".url: required, e.g. http://192.0.2.50:8080/carp");
-      else {
-        try {
-          URI u = new URI(hook.url());
-          if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
-            p.add(at + ".url: '" + hook.url() + "' must be an absolute http:// or https:// URL with a host");
-          }
-        } catch (URISyntaxException e) {
-          p.add(at + ".url: '" + hook.url() + "' is not a URL (" + e.getReason() + ")");
-        }
-      }
+      String urlProblem = WebhookUrl.problem(hook.url());
+      if (urlProblem != null) p.add(at + ".url: " + urlProblem);
       if (hook.timeoutSeconds() < 1 || hook.timeoutSeconds() > 60) p.add(at + ".timeoutSeconds: must be 1-60, got " + hook.timeoutSeconds());
       if (hook.retries() < 0 || hook.retries() > 10) p.add(at + ".retries: must be 0-10, got " + hook.retries());
     }

@@ -156,24 +156,11 @@ public final class KubeAgent implements AutoCloseable {
         reporter = new StatusReporter(client, node, () -> addressOf,
             ifName -> started.rejected(ifName, RejectReason.BAD_AUTH));
         engine.addListener(reporter);
-        // Actions are read when the engine starts (like the standalone agent); onStartup runs before the first advert.
-        var plan0 = ActionPlan.fromCrd(fwc == null ? null : fwc.getSpec().getActions(), HANDOVER_DELAY);
-        if (actionExecutor != null && !plan0.isEmpty()) {
-          actions = new ActionRunner(plan0, actionExecutor, node, cluster, engine.metrics());
-          engine.addListener(actions);
-          StatusReporter r = reporter;
-          actions.addReportListener(run -> r.actionsRan(run.failed(), run.results().stream()
-              .filter(x -> x.error() != null).map(x -> x.action().describe() + ": " + x.error()).findFirst().orElse(null)));
-        }
-        var hook = fwc == null || fwc.getSpec().getNotifications() == null ? null : fwc.getSpec().getNotifications().getWebhook();
-        if (hook != null) {
-          webhook = WebhookNotifier.of(new NotificationsConfig.WebhookConfig(
-              hook.getUrl(),
-              hook.getTimeoutSeconds() == null ? NotificationsConfig.WebhookConfig.DEFAULT_TIMEOUT_SECONDS : hook.getTimeoutSeconds(),
-              hook.getRetries() == null ? NotificationsConfig.WebhookConfig.DEFAULT_RETRIES : hook.getRetries()),
-              cluster, engine.metrics());
-          engine.addListener(webhook);
-        }
+        // Optional features (actions, the webhook) are read once, when the engine starts; a problem with one is
+        // logged and the election starts without it: a typo in a notification setting must not leave a node unable
+        // to take over.
+        startOptional("actions", () -> startActions(fwc));
+        startOptional("webhook", () -> startWebhook(fwc));
         DemotionSpec demotionSpec = fwc == null ? null : fwc.getSpec().getDemotion();
         engine.demoteUntilReady(demotionSpec == null || !Boolean.FALSE.equals(demotionSpec.getUntilReady()));
         startSync(fwc);
@@ -188,6 +175,39 @@ public final class KubeAgent implements AutoCloseable {
     } catch (Exception e) {
       log.error("cannot apply the configuration from the API server; still running the previous one",
           kv("event", "reconfigure-refused"), kv("error", e.toString()));
+    }
+  }
+
+  private void startActions(FirewallCluster fwc) {
+    var plan0 = ActionPlan.fromCrd(fwc == null ? null : fwc.getSpec().getActions(), HANDOVER_DELAY);
+    if (actionExecutor == null || plan0.isEmpty()) return;
+    actions = new ActionRunner(plan0, actionExecutor, node, cluster, engine.metrics());
+    engine.addListener(actions);
+    StatusReporter r = reporter;
+    actions.addReportListener(run -> r.actionsRan(run.failed(), run.results().stream()
+        .filter(x -> x.error() != null).map(x -> x.action().describe() + ": " + x.error()).findFirst().orElse(null)));
+  }
+
+  private void startWebhook(FirewallCluster fwc) {
+    var hook = fwc == null || fwc.getSpec().getNotifications() == null ? null : fwc.getSpec().getNotifications().getWebhook();
+    if (hook == null) return;
+    webhook = WebhookNotifier.of(new NotificationsConfig.WebhookConfig(
+        hook.getUrl(),
+        hook.getTimeoutSeconds() == null ? NotificationsConfig.WebhookConfig.DEFAULT_TIMEOUT_SECONDS : hook.getTimeoutSeconds(),
+        hook.getRetries() == null ? NotificationsConfig.WebhookConfig.DEFAULT_RETRIES : hook.getRetries()),
+        cluster, engine.metrics());
+    engine.addListener(webhook);
+  }
+
+  /** Runs an optional feature's start; its failure is logged (the agent restarts to retry it), never thrown. */
+  public static boolean startOptional(String feature, Runnable start) {
+    try {
+      start.run();
+      return true;
+    } catch (RuntimeException e) {
+      log.error("cannot start the {}; CARP runs without it (fix the FirewallCluster and restart the agent pods)", feature,
+          kv("event", "feature-refused"), kv("feature", feature), kv("error", e.getMessage()));
+      return false;
     }
   }
 

@@ -64,7 +64,10 @@ public final class WebhookNotifier implements EngineListener, AutoCloseable {
     this.worker = Thread.ofPlatform().name("carp-webhook").daemon().start(this::work);
   }
 
+  /** @throws IllegalArgumentException when the URL fails {@link WebhookUrl#problem} */
   public static WebhookNotifier of(WebhookConfig c, String cluster, AgentMetrics metrics) {
+    String problem = WebhookUrl.problem(c.url());
+    if (problem != null) throw new IllegalArgumentException("notifications.webhook.url: " + problem);
     return new WebhookNotifier(URI.create(c.url()), Duration.ofSeconds(c.timeoutSeconds()), c.retries(), Duration.ofMillis(500),
         cluster, metrics);
   }
@@ -168,7 +171,8 @@ public final class WebhookNotifier implements EngineListener, AutoCloseable {
       if (closing && attempt < retries) break; // do not hold the shutdown up with backoffs
     }
     count("failed");
-    log.warn("webhook {} failed: {}", url, problem, kv("event", "webhook"), kv("result", "failed"), kv("url", url.toString()),
+    String shown = WebhookUrl.redacted(url.toString());
+    log.warn("webhook {} failed: {}", shown, problem, kv("event", "webhook"), kv("result", "failed"), kv("url", shown),
         kv("error", problem));
   }
 

@@ -8,6 +8,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** Who is told about state changes, besides the Events on each VirtualAddress. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -21,8 +22,12 @@ public class NotificationsSpec {
   public static class Webhook {
     @Required
     @Size(max = 2048)
-    @Pattern("^https?://.+")
-    @JsonPropertyDescription("Receiver URL (http or https), reachable from the nodes (agents run on the host network).")
+    // The old pattern ^https?://.+ let through URLs that Java's URI refuses (a space, a bad escape), and so does CEL's
+    // isURL: only RFC 3986 characters and complete %-escapes, then CEL checks the scheme and the host.
+    @Pattern("^https?://([A-Za-z0-9._~:/?#\\[\\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+$")
+    @ValidationRule(value = "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",
+        message = "must be an absolute http:// or https:// URL with a host, e.g. http://192.0.2.50:8080/carp")
+    @JsonPropertyDescription("Receiver URL (http or https), reachable from the nodes (agents run on the host network). A token in it is not logged.")
     private String url;
 
     @Default("5")
