@@ -45,7 +45,7 @@ final class Lab implements AutoCloseable {
   static final String LAN_VA = "mickey-minnie-lan";
   static final String DMZ_VA = "mickey-minnie-dmz";
   static final List<String> ADDRESSES = List.of(LAN_VA, DMZ_VA);
-  static final String NODE_LABEL = AgentDaemonSets.CLUSTER_LABEL;
+  static final String NODE_LABEL = AgentDaemonSets.RECOMMENDED_NODE_LABEL;
   static final String AGENT_DAEMONSET = "carp-agent-" + CLUSTER;
 
   final Path root = ControlPlaneBinaries.repositoryRoot();

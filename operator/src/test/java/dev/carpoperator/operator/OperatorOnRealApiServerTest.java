@@ -79,10 +79,12 @@ class OperatorOnRealApiServerTest {
         () -> client.apps().daemonSets().inNamespace("carp-system").withName("carp-agent-mickey-minnie").get(), d -> d != null);
     var pod = ds.getSpec().getTemplate().getSpec();
     assertThat(pod.getHostNetwork()).isTrue();
-    assertThat(pod.getNodeSelector()).containsEntry("carp-operator.dev/cluster", "mickey-minnie");
+    assertThat(pod.getNodeSelector()).containsEntry("node-restriction.kubernetes.io/carp-cluster", "mickey-minnie");
     var container = pod.getContainers().getFirst();
     assertThat(container.getSecurityContext().getCapabilities().getAdd()).containsExactlyInAnyOrder("NET_ADMIN", "NET_RAW");
     assertThat(container.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+    assertThat(container.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+    assertThat(container.getImage()).isEqualTo("example/carp-agent:test");
     assertThat(container.getEnv()).anySatisfy(e -> {
       assertThat(e.getName()).isEqualTo("NODE_NAME");
       assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
@@ -99,6 +101,32 @@ class OperatorOnRealApiServerTest {
       assertThat(c.getStatus()).isEqualTo("False");
       assertThat(c.getReason()).isEqualTo("NoNodesSelected");
     });
+  }
+
+  /**
+   * Whoever may create a FirewallCluster must not choose what runs privileged on the nodes: spec.agent.image is
+   * ignored with a Warning Event; a nodeSelector a kubelet could set on its own Node gets a Warning Event too.
+   */
+  @Test
+  void theAgentImageIsTheOperatorsAndRiskySelectorsAreWarnedAbout() {
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("image-override").build());
+    fwc.getSpec().getAgent().setImage("attacker.example/rootkit:1");
+    fwc.getSpec().setNodeSelector(java.util.Map.of("firewall", "true"));
+    client.resource(fwc).create();
+    try {
+      DaemonSet ds = await().atMost(WAIT).until(
+          () -> client.apps().daemonSets().inNamespace("carp-system").withName("carp-agent-image-override").get(), d -> d != null);
+      assertThat(ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getImage()).isEqualTo("example/carp-agent:test");
+      await().atMost(WAIT).until(() -> events("image-override").stream().anyMatch(e -> e.startsWith("Warning AgentImageIgnored")
+          && e.contains("attacker.example/rootkit:1") && e.contains("example/carp-agent:test")));
+      await().atMost(WAIT).until(() -> events("image-override").stream().anyMatch(e -> e.startsWith("Warning NodeSelectorSelfAssignable")
+          && e.contains("firewall") && e.contains("node-restriction.kubernetes.io/carp-cluster")));
+      // the example's selector is under node-restriction.kubernetes.io/: no warning there
+      assertThat(events("mickey-minnie")).noneMatch(e -> e.contains("NodeSelectorSelfAssignable"));
+    } finally {
+      client.resource(fwc).delete();
+    }
   }
 
   @Test

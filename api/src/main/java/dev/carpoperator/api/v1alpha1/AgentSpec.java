@@ -11,7 +11,9 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 /** How the operator runs the agent DaemonSet for a cluster. Unset fields take the operator's defaults. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class AgentSpec {
-  @JsonPropertyDescription("Agent image; defaults to the operator's configured agent image.")
+  // Kept so that existing objects stay valid; never run: whoever may create a FirewallCluster would otherwise choose
+  // what runs as root with NET_ADMIN on the selected nodes.
+  @JsonPropertyDescription("Deprecated and ignored: the agent image is the operator's setting (the Helm chart's agent.image), so that creating a FirewallCluster cannot choose what runs privileged on the nodes. A value here gets a Warning Event.")
   private String image;
 
   @Pattern("^(Always|IfNotPresent|Never)$")
@@ -34,12 +36,13 @@ public class AgentSpec {
 
   @Default("info")
   @Pattern("^(error|warn|info|debug|trace)$")
-  @JsonPropertyDescription("Log level.")
+  @JsonPropertyDescription("Log level of the agent's own loggers (libraries stay at info: at trace the Kubernetes client would log Secrets).")
   private String logLevel = "info";
 
   @JsonPropertyDescription("PriorityClass of the agent pods (e.g. system-node-critical).")
   private String priorityClassName;
 
+  /** Deprecated, ignored by the operator. */
   public String getImage() { return image; }
   public void setImage(String image) { this.image = image; }
   public String getImagePullPolicy() { return imagePullPolicy; }

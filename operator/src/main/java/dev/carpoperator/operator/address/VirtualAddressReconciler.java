@@ -5,9 +5,8 @@ import dev.carpoperator.api.v1alpha1.ClusterNodeStatus;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.operator.OperatorMetrics;
+import dev.carpoperator.operator.status.EventRecorder;
 import dev.carpoperator.operator.status.StatusPatches;
-import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -41,8 +40,7 @@ import org.slf4j.LoggerFactory;
 @ControllerConfiguration(name = "virtualaddress", generationAwareEventProcessing = false)
 public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   private static final Logger log = LoggerFactory.getLogger(VirtualAddressReconciler.class);
-  /** Events of cluster-scoped objects live in the default namespace, as kubectl expects. */
-  static final String EVENT_NAMESPACE = "default";
+  static final String EVENT_NAMESPACE = EventRecorder.EVENT_NAMESPACE;
   /** Vhids handed out but possibly not yet visible in the cache: two new addresses never get the same one. */
   private final Map<String, Integer> recentAllocations = new HashMap<>();
   private final OperatorMetrics metrics;
@@ -135,19 +133,6 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   }
 
   private void record(Context<VirtualAddress> context, VirtualAddress va, AddressStatusAggregator.Event e) {
-    String now = Instant.now().toString();
-    try {
-      context.getClient().v1().events().inNamespace(EVENT_NAMESPACE).resource(new EventBuilder()
-          .withNewMetadata().withGenerateName(va.getMetadata().getName() + ".").withNamespace(EVENT_NAMESPACE).endMetadata()
-          .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion(va.getApiVersion()).withKind(va.getKind())
-              .withName(va.getMetadata().getName()).withUid(va.getMetadata().getUid()).build())
-          .withType(e.warning() ? "Warning" : "Normal").withReason(e.reason()).withMessage(e.message())
-          .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
-          .withNewSource().withComponent("carp-operator").endSource()
-          .withReportingComponent("carp-operator").withReportingInstance(System.getenv().getOrDefault("POD_NAME", "carp-operator"))
-          .build()).create();
-    } catch (RuntimeException ex) {
-      log.warn("cannot record event {} on {}: {}", e.reason(), va.getMetadata().getName(), ex.toString());
-    }
+    EventRecorder.record(context.getClient(), va, e.warning(), e.reason(), e.message());
   }
 }

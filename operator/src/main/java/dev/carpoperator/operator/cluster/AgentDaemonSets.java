@@ -18,6 +18,13 @@ public final class AgentDaemonSets {
   public static final String MANAGED_BY = "carp-operator";
   public static final String CLUSTER_LABEL = "carp-operator.dev/cluster";
   public static final String AGENT_SERVICE_ACCOUNT = "carp-agent";
+  /**
+   * The node label the examples and docs select agent nodes with: the NodeRestriction admission plugin keeps a
+   * kubelet from setting labels under this prefix on its own Node, so a node cannot volunteer for the agents (and
+   * their CARP and sync keys).
+   */
+  public static final String RESTRICTED_LABEL_PREFIX = "node-restriction.kubernetes.io/";
+  public static final String RECOMMENDED_NODE_LABEL = RESTRICTED_LABEL_PREFIX + "carp-cluster";
 
   private AgentDaemonSets() {}
 
@@ -43,7 +50,7 @@ public final class AgentDaemonSets {
 
     var container = new ContainerBuilder()
         .withName("agent")
-        .withImage(agent.getImage() != null ? agent.getImage() : settings.agentImage())
+        .withImage(settings.agentImage()) // never spec.agent.image: see AgentSpec
         .withImagePullPolicy(agent.getImagePullPolicy() != null ? agent.getImagePullPolicy() : settings.imagePullPolicy())
         .withArgs("--kubernetes", "--cluster", cluster.getMetadata().getName())
         .withEnv(
@@ -62,6 +69,9 @@ public final class AgentDaemonSets {
         .withNewSecurityContext()
           .withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true).withRunAsNonRoot(false)
           .withNewCapabilities().withAdd("NET_ADMIN", "NET_RAW").withDrop("ALL").endCapabilities()
+          // The runtime's default syscall filter: raw sockets, netlink and ip(8) need nothing beyond it (the
+          // end-to-end tests on real nodes run the agent so).
+          .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
         .endSecurityContext()
         .build();
 

@@ -6,6 +6,7 @@ import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
 import dev.carpoperator.operator.OperatorSettings;
 import dev.carpoperator.operator.status.Conditions;
+import dev.carpoperator.operator.status.EventRecorder;
 import dev.carpoperator.operator.status.StatusPatches;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -16,13 +17,21 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Owns each FirewallCluster's agent DaemonSet and reports the agents' readiness in the cluster's status. */
 @ControllerConfiguration(name = "firewallcluster")
 public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
   private final AgentDaemonSetDependent daemonSet;
+  private final OperatorSettings settings;
+  /** The generation whose ignored spec.agent.image was last reported, per cluster (one entry per such cluster). */
+  private final Map<String, Long> imageWarnedAt = new ConcurrentHashMap<>();
+  private final Map<String, Long> selectorWarnedAt = new ConcurrentHashMap<>();
 
   public FirewallClusterReconciler(OperatorSettings settings) {
+    this.settings = settings;
     this.daemonSet = new AgentDaemonSetDependent(settings);
   }
 
@@ -33,6 +42,8 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
 
   @Override
   public UpdateControl<FirewallCluster> reconcile(FirewallCluster cluster, Context<FirewallCluster> context) {
+    warnAboutIgnoredImage(cluster, context);
+    warnAboutSelfAssignableSelector(cluster, context);
     daemonSet.reconcile(cluster, context);
     DaemonSet ds = daemonSet.getSecondaryResource(cluster, context).orElse(null);
     int desired = ds == null || ds.getStatus() == null || ds.getStatus().getDesiredNumberScheduled() == null ? 0 : ds.getStatus().getDesiredNumberScheduled();
@@ -59,6 +70,48 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
     UpdateControl<FirewallCluster> control = StatusPatches.sameStatus(old, next)
         ? UpdateControl.noUpdate() : UpdateControl.patchStatus(StatusPatches.fresh(cluster, new FirewallCluster(), next));
     return control.rescheduleAfter(java.time.Duration.ofSeconds(30)); // nodes come and go without touching the cluster
+  }
+
+  /** spec.agent.image is ignored (the operator's setting decides what runs privileged): say so once per generation. */
+  private void warnAboutIgnoredImage(FirewallCluster cluster, Context<FirewallCluster> context) {
+    var agent = cluster.getSpec().getAgent();
+    String name = cluster.getMetadata().getName();
+    Long generation = cluster.getMetadata().getGeneration();
+    if (agent == null || agent.getImage() == null || agent.getImage().isBlank()) {
+      imageWarnedAt.remove(name);
+      return;
+    }
+    if (Objects.equals(imageWarnedAt.put(name, generation), generation)) return;
+    EventRecorder.record(context.getClient(), cluster, true, "AgentImageIgnored", "spec.agent.image (" + agent.getImage()
+        + ") is ignored: the agents run the operator's agent image " + settings.agentImage()
+        + " (set it with the Helm chart's agent.image); remove the field");
+  }
+
+  /**
+   * A nodeSelector key that a kubelet may set on its own Node lets a compromised node attract an agent, and with it
+   * the cluster's keys: say so once per generation (a warning, not a refusal: single-node labs and existing
+   * installations use such labels).
+   */
+  private void warnAboutSelfAssignableSelector(FirewallCluster cluster, Context<FirewallCluster> context) {
+    String name = cluster.getMetadata().getName();
+    Long generation = cluster.getMetadata().getGeneration();
+    List<String> open = selfAssignableKeys(cluster.getSpec().getNodeSelector());
+    if (open.isEmpty()) {
+      selectorWarnedAt.remove(name);
+      return;
+    }
+    if (Objects.equals(selectorWarnedAt.put(name, generation), generation)) return;
+    EventRecorder.record(context.getClient(), cluster, true, "NodeSelectorSelfAssignable", "spec.nodeSelector "
+        + String.join(", ", open) + ": a node's kubelet may set such a label on its own Node and so receive an agent and the"
+        + " cluster's keys; prefer a label under " + AgentDaemonSets.RESTRICTED_LABEL_PREFIX + " (e.g. "
+        + AgentDaemonSets.RECOMMENDED_NODE_LABEL + "), which only administrators can set");
+  }
+
+  /** The selector keys a kubelet may set on its own Node (empty selects every node: nothing to attract). */
+  static List<String> selfAssignableKeys(Map<String, String> selector) {
+    if (selector == null) return List.of();
+    return selector.keySet().stream().filter(k -> !k.startsWith(AgentDaemonSets.RESTRICTED_LABEL_PREFIX)
+        && !k.contains("." + AgentDaemonSets.RESTRICTED_LABEL_PREFIX)).sorted().toList();
   }
 
   static List<String> selectedNodes(FirewallCluster cluster, Context<FirewallCluster> context) {

@@ -82,7 +82,7 @@ class AgentsOnRealApiServerTest {
     apply(root.resolve("deploy/rbac"));
     for (String node : List.of("mickey", "minnie")) {
       admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(node)
-          .addToLabels("carp-operator.dev/cluster", "mickey-minnie").endMetadata().build()).serverSideApply();
+          .addToLabels("node-restriction.kubernetes.io/carp-cluster", "mickey-minnie").endMetadata().build()).serverSideApply();
     }
     operator = OperatorMain.start(new OperatorSettings("carp-system", "example/carp-agent:test", "IfNotPresent", false, "e2e", 0, false),
         o -> o.withKubernetesClient(admin).withCloseClientOnStop(false));
