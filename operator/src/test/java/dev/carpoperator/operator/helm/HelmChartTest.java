@@ -93,7 +93,8 @@ class HelmChartTest {
         "Role carp-system/carp-agent-secrets", "Role carp-system/carp-operator", "Role default/carp-operator-events",
         "RoleBinding carp-system/carp-agent-secrets", "RoleBinding carp-system/carp-operator", "RoleBinding default/carp-operator-events",
         "Service carp-system/carp-operator-metrics",
-        "ServiceAccount carp-system/carp-agent", "ServiceAccount carp-system/carp-operator");
+        "ServiceAccount carp-system/carp-agent", "ServiceAccount carp-system/carp-operator",
+        "ValidatingAdmissionPolicy -/carp-operator-agent-status", "ValidatingAdmissionPolicyBinding -/carp-operator-agent-status");
     for (JsonNode o : objects) {
       JsonNode labels = o.path("metadata").path("labels");
       assertThat(labels.properties().stream().map(Map.Entry::getKey).toList()).as("labels of %s %s", o.path("kind").asText(), o.path("metadata").path("name").asText())
