@@ -58,6 +58,9 @@ import java.util.OptionalLong;
 public final class CarpStateMachine {
     /** 1/256 s in nanoseconds (exact: 10^9 / 2^8). */
     public static final long NANOS_PER_TICK256 = 3_906_250L;
+    /** The range of intervals (1/256 s) a fast-profile master can advertise; a received one is clamped to it. */
+    static final int FAST_MIN_TV256 = 1;
+    static final int FAST_MAX_TV256 = 255;
     /** OpenBSD's sc_delayed_arp: re-announce after this many further adverts. */
     static final int DELAYED_REANNOUNCE_ADVERTS = 2;
     public static final int MAX_DEMOTE = 255;
@@ -354,7 +357,9 @@ public final class CarpStateMachine {
      * time out in advskew order.
      */
     private long fastMasterDownNanos(CarpAdvert master) {
-        long tv = master.tv256();
+        // Clamped to what a fast-profile master can advertise (advbase 0, advskew 1-255): an altered or misconfigured
+        // advert of 0/0 would make this backup time out every few ms, one of 255/254 would keep it waiting 13 minutes.
+        long tv = Math.clamp(master.tv256(), FAST_MIN_TV256, FAST_MAX_TV256);
         return 3L * tv * NANOS_PER_TICK256 + config.advskew() * tv * NANOS_PER_TICK256 / 256;
     }
 

@@ -340,6 +340,23 @@ class CarpStateMachineTest {
     }
 
     @Test
+    void fastProfileClampsTheIntervalItLearnsFromAnAdvert() {
+        long tick = CarpStateMachine.NANOS_PER_TICK256;
+        // 255/254 is not a bow-out: unclamped, master-down would be 3 * 65,534/256 s, about 13 minutes
+        CarpStateMachine slow = new CarpStateMachine(VhostConfig.fast(VHID, 10, false), COOKIE);
+        slow.start(0);
+        assertThat(slow.advertReceived(MS, advert(255, 254, 0))).isEmpty();
+        assertThat(slow.nextDeadline()).hasValue(MS + 3 * 255 * tick + 10 * 255 * tick / 256);
+        // 0/0: unclamped, master-down would be 0 and the backup would take over at once, after every advert
+        CarpStateMachine fast = new CarpStateMachine(VhostConfig.fast(VHID, 10, false), COOKIE);
+        fast.start(0);
+        assertThat(fast.advertReceived(MS, advert(0, 0, 0))).isEmpty();
+        assertThat(fast.nextDeadline()).hasValue(MS + 3 * tick + 10 * tick / 256);
+        assertThat(fast.tick(MS + 1)).isEmpty();
+        assertThat(fast.state()).isEqualTo(CarpState.BACKUP);
+    }
+
+    @Test
     void configValidation() {
         assertThatThrownBy(() -> VhostConfig.of(5, 0, 10, false)).hasMessageContaining("fast profile");
         assertThatThrownBy(() -> VhostConfig.fast(5, 0, false)).hasMessageContaining("advskew >= 1");
