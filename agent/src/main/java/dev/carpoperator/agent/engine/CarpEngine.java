@@ -116,6 +116,14 @@ public final class CarpEngine implements AutoCloseable {
         List<String> prefixes, LoadShare share) {
       this(interfaceName, vhid, advbase, advskew, fastProfile, passphrase, prefixes, share, List.of());
     }
+
+    /** Without the passphrase: specs end up in logs and exception messages. */
+    @Override
+    public String toString() {
+      return "VhostSpec[interfaceName=" + interfaceName + ", vhid=" + vhid + ", advbase=" + advbase + ", advskew=" + advskew
+          + ", fastProfile=" + fastProfile + ", passphrase=" + (passphrase == null || passphrase.isEmpty() ? "(none)" : "(set)")
+          + ", prefixes=" + prefixes + ", share=" + share + ", peers=" + peers + "]";
+    }
   }
 
   /** The balancing mode and all vhids (carpNodes) of a load-shared address set. */
