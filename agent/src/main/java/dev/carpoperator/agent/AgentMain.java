@@ -72,7 +72,7 @@ public final class AgentMain {
     }
     SyncEngine runningSync = sync;
     AtomicBoolean started = new AtomicBoolean();
-    HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsPort(),
+    HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsAddress(), config.metricsPort(),
         () -> started.get() && (runningSync == null || !runningSync.bulkState().pending()));
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -31,6 +31,8 @@ final class KubernetesMode {
     if ("text".equals(System.getenv("CARP_LOG_FORMAT"))) AgentMain.useTextLogs();
     String namespace = System.getenv().getOrDefault("POD_NAMESPACE", "carp-system");
     int metricsPort = Integer.parseInt(System.getenv().getOrDefault("CARP_METRICS_PORT", "9402"));
+    // The DaemonSet sets the node's own address (status.hostIP): not the outside NICs, not the virtual addresses.
+    String metricsAddress = System.getenv("CARP_METRICS_ADDRESS");
 
     // No client-side request retries: the status reporter retries with its own backoff, and says when the API
     // server is unreachable and when it is back, instead of blocking inside the client.
@@ -43,7 +45,7 @@ final class KubernetesMode {
       CarpEngine engine = new CarpEngine(node, plan.preempt(), plan.demoteOnLinkDown(), plan.maintenance(), plan.vhosts(),
           addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
       try {
-        if (metricsPort > 0) metrics.set(engine.metrics().serve(metricsPort, () -> self.get() != null && self.get().ready()));
+        if (metricsPort > 0) metrics.set(engine.metrics().serve(metricsAddress, metricsPort, () -> self.get() != null && self.get().ready()));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot serve metrics on port " + metricsPort, e);
       }

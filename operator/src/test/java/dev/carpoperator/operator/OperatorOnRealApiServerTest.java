@@ -89,6 +89,11 @@ class OperatorOnRealApiServerTest {
       assertThat(e.getName()).isEqualTo("NODE_NAME");
       assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
     });
+    assertThat(container.getEnv()).as("metrics and probes on the node's own address, not on every address of the host")
+        .anySatisfy(e -> {
+          assertThat(e.getName()).isEqualTo("CARP_METRICS_ADDRESS");
+          assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.hostIP");
+        });
     assertThat(ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isEqualTo(1);
     assertThat(ds.getMetadata().getOwnerReferences()).singleElement()
         .satisfies(o -> assertThat(o.getKind()).isEqualTo("FirewallCluster"));

@@ -14,6 +14,7 @@ public record AgentConfig(
     boolean preempt,
     List<VirtualAddressConfig> virtualAddresses,
     Integer metricsPort,
+    String metricsAddress,
     DemotionConfig demotion,
     String logFormat,
     ActionsConfig actions,
@@ -26,12 +27,13 @@ public record AgentConfig(
       @JsonProperty("preempt") Boolean preempt,
       @JsonProperty("virtualAddresses") List<VirtualAddressConfig> virtualAddresses,
       @JsonProperty("metricsPort") Integer metricsPort,
+      @JsonProperty("metricsAddress") String metricsAddress,
       @JsonProperty("demotion") DemotionConfig demotion,
       @JsonProperty("logFormat") String logFormat,
       @JsonProperty("actions") ActionsConfig actions,
       @JsonProperty("notifications") NotificationsConfig notifications,
       @JsonProperty("sync") SyncConfig sync) {
-    this(node, Boolean.TRUE.equals(preempt), virtualAddresses == null ? List.of() : List.copyOf(virtualAddresses), metricsPort,
+    this(node, Boolean.TRUE.equals(preempt), virtualAddresses == null ? List.of() : List.copyOf(virtualAddresses), metricsPort, metricsAddress,
         demotion == null ? DemotionConfig.DEFAULTS : demotion, logFormat == null ? "json" : logFormat,
         actions == null ? ActionsConfig.NONE : actions, notifications == null ? NotificationsConfig.NONE : notifications, sync);
   }

@@ -67,6 +67,9 @@ public final class ConfigLoader {
     List<String> p = new ArrayList<>();
     if (c.node() == null || c.node().isBlank()) p.add("node: required (this host's name, as its peers and metrics will show it)");
     if (c.metricsPort() != null && (c.metricsPort() < 1 || c.metricsPort() > 65535)) p.add("metricsPort: must be 1-65535, got " + c.metricsPort());
+    if (c.metricsAddress() != null && !isIpLiteral(c.metricsAddress())) {
+      p.add("metricsAddress: must be an IP address of this host (e.g. 192.0.2.1, ::1), got '" + c.metricsAddress() + "'");
+    }
     if (!Set.of("json", "text").contains(c.logFormat())) p.add("logFormat: must be json or text, got '" + c.logFormat() + "'");
     if (c.demotion().maintenance() < 0 || c.demotion().maintenance() > 255) p.add("demotion.maintenance: must be 0-255, got " + c.demotion().maintenance());
     if (c.virtualAddresses().isEmpty()) p.add("virtualAddresses: at least one entry is required");
@@ -233,5 +236,19 @@ public final class ConfigLoader {
     if (va.passwordFile() == null) return "";
     Path f = baseDir == null ? Path.of(va.passwordFile()) : baseDir.resolve(va.passwordFile());
     return Files.readAllLines(f, StandardCharsets.UTF_8).stream().findFirst().orElse("").strip();
+  }
+
+  /** An IPv4 or IPv6 literal (never a name: binding must not depend on DNS). */
+  static boolean isIpLiteral(String s) {
+    if (s.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
+      for (String part : s.split("\\.")) if (Integer.parseInt(part) > 255) return false;
+      return true;
+    }
+    if (!s.contains(":") || !s.matches("[0-9a-fA-F:.]+")) return false;
+    try {
+      return java.net.InetAddress.getByName(s) instanceof java.net.Inet6Address;
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 }

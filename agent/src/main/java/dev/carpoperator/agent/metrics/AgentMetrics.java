@@ -85,7 +85,17 @@ public final class AgentMetrics {
    * states (the sync's bulk update) before it restarts the next node, the master perhaps.
    */
   public HTTPServer serve(int port, BooleanSupplier ready) throws IOException {
-    return HTTPServer.builder().port(port).registry(registry).defaultHandler(exchange -> {
+    return serve(null, port, ready);
+  }
+
+  /**
+   * As {@link #serve(int, BooleanSupplier)}, bound to {@code address} (an IP literal), or to every address when null.
+   * On the host network every address includes a firewall's outside and the virtual addresses.
+   */
+  public HTTPServer serve(String address, int port, BooleanSupplier ready) throws IOException {
+    HTTPServer.Builder builder = HTTPServer.builder();
+    if (address != null && !address.isBlank()) builder.hostname(address.strip());
+    return builder.port(port).registry(registry).defaultHandler(exchange -> {
       try (exchange) {
         boolean isReady = "/-/ready".equals(exchange.getRequestURI().getPath());
         int code = !isReady ? 404 : ready.getAsBoolean() ? 200 : 503;

@@ -60,6 +60,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void metricsAddressMustBeAnIpLiteral() throws Exception {
+    assertThat(ConfigLoader.parse(withMetricsAddress("192.0.2.1"), "t", null).metricsAddress()).isEqualTo("192.0.2.1");
+    assertThat(ConfigLoader.parse(withMetricsAddress("\"2001:db8::1\""), "t", null).metricsAddress()).isEqualTo("2001:db8::1");
+    assertThat(ConfigLoader.parse(DOCUMENTED, "t", null).metricsAddress()).isNull();
+    assertThatThrownBy(() -> ConfigLoader.parse(withMetricsAddress("firewall.example"), "t", null))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("metricsAddress: must be an IP address of this host");
+    assertThatThrownBy(() -> ConfigLoader.parse(withMetricsAddress("192.0.2.300"), "t", null))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("metricsAddress");
+  }
+
+  private static String withMetricsAddress(String value) {
+    return DOCUMENTED.replace("metricsPort: 9402", "metricsAddress: " + value + "\nmetricsPort: 9402");
+  }
+
+  @Test
   void unknownKeysAreNamedWithTheKnownOnes() {
     assertThatThrownBy(() -> ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskw: 0"), "agent.yaml", null))
         .isInstanceOf(ConfigException.class)

@@ -1,7 +1,9 @@
 package dev.carpoperator.agent.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,6 +26,19 @@ class AgentMetricsEndpointTest {
       assertThat(get(http, base + "/nothing").statusCode()).isEqualTo(404);
       ready.set(true);
       assertThat(get(http, base + "/-/ready").statusCode()).isEqualTo(200);
+    }
+  }
+
+  /** With an address set, nothing answers on the host's other addresses (on a firewall: its outside, the VIPs). */
+  @Test
+  void aBindAddressKeepsTheEndpointsOffTheOtherAddresses() throws Exception {
+    try (var server = new AgentMetrics(Map.of()).serve("127.0.0.1", 0, () -> true); HttpClient http = HttpClient.newHttpClient()) {
+      assertThat(get(http, "http://127.0.0.1:" + server.getPort() + "/-/ready").statusCode()).isEqualTo(200);
+      // 127.0.0.2 is another address of the loopback interface (127.0.0.0/8 is local on Linux)
+      assertThatThrownBy(() -> get(http, "http://127.0.0.2:" + server.getPort() + "/-/ready")).isInstanceOf(ConnectException.class);
+    }
+    try (var server = new AgentMetrics(Map.of()).serve(null, 0, () -> true); HttpClient http = HttpClient.newHttpClient()) {
+      assertThat(get(http, "http://127.0.0.2:" + server.getPort() + "/-/ready").statusCode()).as("the default: every address").isEqualTo(200);
     }
   }
 

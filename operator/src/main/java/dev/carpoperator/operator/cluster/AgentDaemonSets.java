@@ -57,6 +57,8 @@ public final class AgentDaemonSets {
             new EnvVarBuilder().withName("NODE_NAME").withNewValueFrom().withNewFieldRef().withFieldPath("spec.nodeName").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("POD_NAMESPACE").withNewValueFrom().withNewFieldRef().withFieldPath("metadata.namespace").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("CARP_METRICS_PORT").withValue(Integer.toString(metricsPort)).build(),
+            // metrics and probes on the node's own address only, not on a firewall's outside NIC or the VIPs
+            new EnvVarBuilder().withName("CARP_METRICS_ADDRESS").withNewValueFrom().withNewFieldRef().withFieldPath("status.hostIP").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? "json" : agent.getLogFormat()).build(),
             new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build())
         .addNewPort().withName("metrics").withContainerPort(metricsPort).withProtocol("TCP").endPort()

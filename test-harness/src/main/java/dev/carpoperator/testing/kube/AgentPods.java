@@ -137,6 +137,9 @@ public final class AgentPods implements AutoCloseable {
     return switch (e.getValueFrom().getFieldRef().getFieldPath()) {
       case "spec.nodeName" -> node;
       case "metadata.namespace" -> namespace;
+      // The stand-in's hosts have no Node object with an InternalIP; empty makes the agent serve its metrics on every
+      // address, its default outside Kubernetes.
+      case "status.hostIP" -> "";
       default -> throw new IllegalArgumentException("env " + e.getName() + ": unsupported fieldRef " + e.getValueFrom().getFieldRef().getFieldPath());
     };
   }
