@@ -187,6 +187,12 @@ class OperatorOnRealApiServerTest {
       assertThat(c.getReason()).isEqualTo(AddressStatusAggregator.CLUSTER_NOT_FOUND);
       assertThat(c.getMessage()).isEqualTo("FirewallCluster no-such-cluster does not exist");
     });
+    // it has no passwordSecretRef either: an all-zero key is allowed (as on OpenBSD) but said once, not every reconcile
+    await().atMost(WAIT).until(() -> events("orphan").stream().anyMatch(e -> e.startsWith("Warning NoPassword") && e.contains("all-zero key")));
+    report("orphan", 9, "mickey", CarpState.MASTER); // more reconciles of the same generation
+    awaitStatus("orphan", s -> s.getNodes().size() == 1);
+    assertThat(events("orphan").stream().filter(e -> e.contains("NoPassword"))).hasSize(1);
+    assertThat(events("mickey-minnie-lan")).as("the example names its Secret").noneMatch(e -> e.contains("NoPassword"));
   }
 
   @Test

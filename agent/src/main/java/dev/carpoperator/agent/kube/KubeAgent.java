@@ -259,6 +259,18 @@ public final class KubeAgent implements AutoCloseable {
   }
 
   private Optional<byte[]> secretBytes(SecretKeyRef ref) {
+    Optional<byte[]> value = readSecret(ref);
+    value.filter(ExampleSecrets::isPlaceholder).ifPresent(v -> {
+      if (warnedPlaceholders.add(ref.getNamespace() + "/" + ref.getName() + "/" + ref.getKey())) {
+        log.warn("Secret {}/{} still holds the examples' placeholder value: anyone who read the examples can forge what it"
+                + " protects; replace it with a random value (e.g. openssl rand -base64 24)", ref.getNamespace(), ref.getName(),
+            kv("event", "example-secret"), kv("secret", ref.getNamespace() + "/" + ref.getName()));
+      }
+    });
+    return value;
+  }
+
+  private Optional<byte[]> readSecret(SecretKeyRef ref) {
     if (!namespace.equals(ref.getNamespace())) return Optional.empty(); // agents may read their own namespace only
     String key = ref.getKey() == null ? "password" : ref.getKey(); // SecretKeyRef's default, as the CRD fills it in
     return secrets.getStore().list().stream().filter(s -> ref.getName().equals(s.getMetadata().getName())).findFirst()
@@ -269,6 +281,8 @@ public final class KubeAgent implements AutoCloseable {
   }
 
   private volatile boolean engineStarted;
+  /** Secrets already warned about (each once per agent run). */
+  private final Set<String> warnedPlaceholders = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** Ready for the DaemonSet's readiness probe: CARP runs, and the state sync (if any) has its peers' table. */
   public boolean ready() {

@@ -46,6 +46,8 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   private final OperatorMetrics metrics;
   /** Last state seen per "address/node/vhid": each change becomes a StateChanged Event (ifstated users' log). */
   private final Map<String, String> lastStates = new ConcurrentHashMap<>();
+  /** The generation of each address without a password that was last warned about (one Event per generation). */
+  private final Map<String, Long> noPasswordWarnedAt = new ConcurrentHashMap<>();
 
   public VirtualAddressReconciler(OperatorMetrics metrics) {
     this.metrics = metrics;
@@ -85,6 +87,15 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
     for (AddressStatusAggregator.Event e : transitions(va)) {
       record(context, va, e);
       metrics.event(e.reason(), e.warning());
+    }
+    if (va.getSpec().getPasswordSecretRef() == null
+        && !Objects.equals(noPasswordWarnedAt.put(va.getMetadata().getName(), va.getMetadata().getGeneration()), va.getMetadata().getGeneration())) {
+      record(context, va, new AddressStatusAggregator.Event(true, "NoPassword", "no spec.passwordSecretRef: the adverts are signed"
+          + " with an all-zero key, so anyone on the segment can forge them and take the address; name a Secret with a random"
+          + " passphrase"));
+      metrics.event("NoPassword", true);
+    } else if (va.getSpec().getPasswordSecretRef() != null) {
+      noPasswordWarnedAt.remove(va.getMetadata().getName());
     }
     for (AddressStatusAggregator.Event e : result.events()) {
       record(context, va, e);
