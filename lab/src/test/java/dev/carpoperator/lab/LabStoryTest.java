@@ -95,6 +95,27 @@ class LabStoryTest {
         .containsPattern("carp-agent-mickey-minnie-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+goofy")
         .containsPattern("mickey-minnie-lan\\s+1\\s+\\S+\\s+minnie\\s+True");
     storyPassed = true;
+    agentsRunUnderTheRuntimesDefaultSeccompFilter();
+  }
+
+  /** The DaemonSet asks for seccomp RuntimeDefault: the agent processes the kubelet started run filtered (mode 2). */
+  private void agentsRunUnderTheRuntimesDefaultSeccompFilter() {
+    for (String node : List.of("mickey", "minnie", "goofy")) {
+      List<String> agents = lab.cluster.node(node).processes().stream()
+          .map(pid -> java.nio.file.Path.of("/proc", pid.toString()))
+          .filter(proc -> read(proc.resolve("cmdline")).contains("carp-agent.jar"))
+          .map(proc -> read(proc.resolve("status")).lines().filter(l -> l.startsWith("Seccomp:")).findFirst().orElse("?"))
+          .toList();
+      assertThat(agents).as("the agent's process on %s and its seccomp mode", node).isNotEmpty().allMatch(l -> l.matches("Seccomp:\\s+2"));
+    }
+  }
+
+  private static String read(java.nio.file.Path file) {
+    try {
+      return new String(java.nio.file.Files.readAllBytes(file), StandardCharsets.UTF_8).replace('\0', ' ');
+    } catch (java.io.IOException e) {
+      return ""; // the process ended meanwhile
+    }
   }
 
   /**

@@ -135,6 +135,11 @@ public final class KubeNode {
   }
 
   /** Whether the kubelet, containerd and kube-proxy processes run. */
+  /** Every process of the node (containerd, kubelet, kube-proxy, shims and the containers), by its cgroup tree. */
+  public List<Long> processes() {
+    return cgroupPids(cgroupRoot);
+  }
+
   public boolean isRunning() {
     return !processes.isEmpty() && processes.stream().allMatch(LabProcess::isAlive);
   }
