@@ -48,3 +48,8 @@ app.kubernetes.io/component: operator
 {{- fail (printf "%s=true, but this cluster does not serve monitoring.coreos.com/v1 %s: install the Prometheus Operator's CRDs first, or leave it disabled (helm template: pass --api-versions monitoring.coreos.com/v1/%s)" .value .kind .kind) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The agents' namespace: agent.namespace, or the release namespace when that is empty. */}}
+{{- define "carp.agentNamespace" -}}
+{{- .Values.agent.namespace | default .Release.Namespace -}}
+{{- end -}}

@@ -29,7 +29,7 @@ final class KubernetesMode {
       System.exit(2);
     }
     if ("text".equals(System.getenv("CARP_LOG_FORMAT"))) AgentMain.useTextLogs();
-    String namespace = System.getenv().getOrDefault("POD_NAMESPACE", "carp-system");
+    String namespace = System.getenv().getOrDefault("POD_NAMESPACE", "carp-agents");
     int metricsPort = Integer.parseInt(System.getenv().getOrDefault("CARP_METRICS_PORT", "9402"));
     // The DaemonSet sets the node's own address (status.hostIP): not the outside NICs, not the virtual addresses.
     String metricsAddress = System.getenv("CARP_METRICS_ADDRESS");

@@ -40,6 +40,8 @@ import java.util.function.Consumer;
  */
 final class Lab implements AutoCloseable {
   static final String NAMESPACE = "carp-system";
+  /** The agents' namespace, which the chart creates (Pod Security privileged) and the examples' Secrets live in. */
+  static final String AGENTS_NAMESPACE = "carp-agents";
   static final String RELEASE = "carp";
   static final String CLUSTER = "mickey-minnie";
   static final String LAN_VA = "mickey-minnie-lan";
@@ -126,8 +128,8 @@ final class Lab implements AutoCloseable {
 
   DaemonSet awaitAgentDaemonSet(Duration within) {
     await(within, "the operator to create DaemonSet " + AGENT_DAEMONSET,
-        () -> admin.apps().daemonSets().inNamespace(NAMESPACE).withName(AGENT_DAEMONSET).get() != null);
-    return admin.apps().daemonSets().inNamespace(NAMESPACE).withName(AGENT_DAEMONSET).get();
+        () -> admin.apps().daemonSets().inNamespace(AGENTS_NAMESPACE).withName(AGENT_DAEMONSET).get() != null);
+    return admin.apps().daemonSets().inNamespace(AGENTS_NAMESPACE).withName(AGENT_DAEMONSET).get();
   }
 
   /** Waits for an agent pod Running and ready on every firewall node. */
@@ -138,7 +140,7 @@ final class Lab implements AutoCloseable {
 
   /** The agent DaemonSet's pod on {@code node}. */
   Optional<Pod> agentPod(String node) {
-    return admin.pods().inNamespace(NAMESPACE).withField("spec.nodeName", node).list().getItems().stream()
+    return admin.pods().inNamespace(AGENTS_NAMESPACE).withField("spec.nodeName", node).list().getItems().stream()
         .filter(p -> p.getMetadata().getOwnerReferences() != null && p.getMetadata().getOwnerReferences().stream()
             .anyMatch(o -> "DaemonSet".equals(o.getKind()) && AGENT_DAEMONSET.equals(o.getName())))
         .findFirst();
@@ -159,7 +161,7 @@ final class Lab implements AutoCloseable {
   String agentLog(String node) {
     return agentPod(node).map(p -> {
       try {
-        return kubectl("logs", "-n", NAMESPACE, p.getMetadata().getName());
+        return kubectl("logs", "-n", AGENTS_NAMESPACE, p.getMetadata().getName());
       } catch (RuntimeException e) {
         return "";
       }

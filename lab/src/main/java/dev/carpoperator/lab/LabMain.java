@@ -107,6 +107,7 @@ public final class LabMain {
           export PATH=%s:$PATH
           kubectl get nodes -o wide
           kubectl get pods -n %s -o wide
+          kubectl get pods -n %s -o wide
           kubectl get va -w
           kubectl get fwc %s -o yaml
           kubectl get events --field-selector involvedObject.kind=VirtualAddress
@@ -121,8 +122,8 @@ public final class LabMain {
 
         Namespaces %s (nodes control, %s); logs in %s (daemons, traffic) and %s (this program).
         Tear the lab down with: sudo ./carp lab down
-        """.formatted(ProcessHandle.current().pid(), lab.controlPlane.kubeconfig(), bin, Lab.NAMESPACE, Lab.CLUSTER, Lab.NAMESPACE,
-        Lab.NAMESPACE, dev.carpoperator.testing.kube.Helm.locate().getParent(), ns, ns, Lab.NAMESPACE, lab.net.lab.id() + "-*",
+        """.formatted(ProcessHandle.current().pid(), lab.controlPlane.kubeconfig(), bin, Lab.NAMESPACE, Lab.AGENTS_NAMESPACE, Lab.CLUSTER,
+        Lab.AGENTS_NAMESPACE, Lab.NAMESPACE, dev.carpoperator.testing.kube.Helm.locate().getParent(), ns, ns, Lab.AGENTS_NAMESPACE, lab.net.lab.id() + "-*",
         String.join(", ", LabNetwork.NODES), lab.net.lab.dir(), state.dir().resolve("lab.log")));
   }
 

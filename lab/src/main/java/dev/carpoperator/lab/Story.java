@@ -101,13 +101,14 @@ final class Story {
     out.step("The operator made the agent DaemonSet; the kubelets run its pods on the labelled nodes");
     var ds = lab.awaitAgentDaemonSet(Duration.ofSeconds(60));
     var container = ds.getSpec().getTemplate().getSpec().getContainers().getFirst();
-    out.say("DaemonSet " + Lab.NAMESPACE + "/" + ds.getMetadata().getName() + ": " + container.getImage() + " " + String.join(" ", container.getArgs())
+    out.say("DaemonSet " + Lab.AGENTS_NAMESPACE + "/" + ds.getMetadata().getName() + ": " + container.getImage() + " " + String.join(" ", container.getArgs())
         + ", host network, ServiceAccount " + ds.getSpec().getTemplate().getSpec().getServiceAccountName());
     long agentsStarted = System.nanoTime();
     lab.awaitAgentPods(ELECTION);
     out.say("an agent pod is ready on every node " + seconds(since(agentsStarted)) + " after the DaemonSet appeared (ready: CARP runs and");
-    out.say("the node has its peers' connection table, the sync's bulk update)");
-    out.command("kubectl get pods -n " + Lab.NAMESPACE + " -o wide", lab.kubectl("get", "pods", "-n", Lab.NAMESPACE, "-o", "wide"));
+    out.say("the node has its peers' connection table, the sync's bulk update); they run in namespace " + Lab.AGENTS_NAMESPACE + ", which the");
+    out.say("chart made for them (Pod Security privileged), apart from the operator's");
+    out.command("kubectl get pods -n " + Lab.AGENTS_NAMESPACE + " -o wide", lab.kubectl("get", "pods", "-n", Lab.AGENTS_NAMESPACE, "-o", "wide"));
 
     out.step("Election: mickey (advskew 0) becomes master of both addresses, minnie (100) and goofy (200) are backups");
     await(ELECTION, "mickey master of both addresses, every node reporting", () -> "mickey".equals(lab.readyMaster(LAN_VA))
@@ -134,7 +135,7 @@ final class Story {
     await(Duration.ofSeconds(20), "the session's state on minnie and goofy", () -> lab.net.tracks("minnie", sessionPort)
         && lab.net.tracks("goofy", sessionPort));
     out.say("its connection-tracking entry, on every node (the backups got it from mickey over eth2, authenticated with the key of");
-    out.say("Secret carp-system/mickey-minnie-sync):");
+    out.say("Secret " + Lab.AGENTS_NAMESPACE + "/mickey-minnie-sync):");
     for (String node : LabNetwork.NODES) out.say("  " + pad(node, 7) + lab.net.conntrackLine(node, sessionPort));
 
     out.step("mickey, the master, loses power: its kubelet, containerd and every container are SIGKILLed and its links cut");

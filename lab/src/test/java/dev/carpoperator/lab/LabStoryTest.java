@@ -90,7 +90,7 @@ class LabStoryTest {
     assertThat(r.statesWithoutPreempt()).containsEntry("mickey", "BACKUP").containsEntry("minnie", "MASTER").containsEntry("goofy", "BACKUP");
     assertThat(r.masterWithPreempt()).isEqualTo("mickey");
     // What the user sees: helm's output, the pods on real nodes, kubectl's table, the watch, the Events.
-    assertThat(story).contains("STATUS: deployed", "kubectl get pods -n carp-system -o wide", "kubectl get va -w │", "MasterChanged",
+    assertThat(story).contains("STATUS: deployed", "kubectl get pods -n carp-system -o wide", "kubectl get pods -n carp-agents -o wide", "kubectl get va -w │", "MasterChanged",
         "no reset, no byte lost").containsPattern("carp-operator-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+control")
         .containsPattern("carp-agent-mickey-minnie-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+goofy")
         .containsPattern("mickey-minnie-lan\\s+1\\s+\\S+\\s+minnie\\s+True");
@@ -169,7 +169,7 @@ class LabStoryTest {
     assertThat(summary.failed()).as("session after the rollout: %s", summary.describe()).isEmpty();
     assertThat(summary.drained()).containsOnly(true);
     assertThat(summary.verified()[0]).isGreaterThanOrEqualTo(last.verified()[0]);
-    assertThat(lab.admin.apps().daemonSets().inNamespace(Lab.NAMESPACE).withName(Lab.AGENT_DAEMONSET).get().getSpec().getTemplate().getSpec()
+    assertThat(lab.admin.apps().daemonSets().inNamespace(Lab.AGENTS_NAMESPACE).withName(Lab.AGENT_DAEMONSET).get().getSpec().getTemplate().getSpec()
         .getContainers().getFirst().getImage()).isEqualTo(rollout.agentRef());
   }
 
@@ -183,7 +183,7 @@ class LabStoryTest {
         && "mickey".equals(lab.readyMaster(Lab.DMZ_VA)));
     long movedBefore = masterChangedEvents();
     String old = lab.agentPod("minnie").orElseThrow().getMetadata().getUid();
-    String deleted = lab.kubectl("delete", "pod", "-n", Lab.NAMESPACE, lab.agentPod("minnie").orElseThrow().getMetadata().getName());
+    String deleted = lab.kubectl("delete", "pod", "-n", Lab.AGENTS_NAMESPACE, lab.agentPod("minnie").orElseThrow().getMetadata().getName());
     assertThat(deleted).contains("deleted");
     List<List<String>> holders = new ArrayList<>();
     lab.await(Duration.ofMinutes(2), "a new agent pod on minnie, ready", () -> {

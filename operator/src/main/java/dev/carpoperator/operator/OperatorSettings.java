@@ -14,29 +14,35 @@ import org.slf4j.LoggerFactory;
  * Everything the operator is configured with, read once from the environment (the Helm chart sets these) and
  * used by both {@link OperatorMain} and the tests, so what is tested is what runs.
  *
- * @param agentNamespace namespace of the agent DaemonSets (the operator's own namespace)
- * @param agentImage default agent image, when a FirewallCluster does not name one
- * @param leaderElection whether to elect a leader among operator replicas (a Lease in agentNamespace)
+ * @param namespace the operator's own namespace (its leader-election Lease)
+ * @param agentNamespace namespace of the agent DaemonSets and of the Secrets they read: a namespace of their own by
+ *     default, which Pod Security must allow to run privileged pods, so that the operator's namespace need not
+ * @param agentImage the agent image (the chart's agent.image; FirewallClusters cannot choose it)
+ * @param leaderElection whether to elect a leader among operator replicas (a Lease in {@code namespace})
  * @param identity this replica's name for leader election (the pod name)
  * @param healthPort port of /healthz, /readyz and /metrics; 0 to disable
  * @param exitOnLostLeadership exit the process when leadership is lost (a pod restarts and campaigns again);
  *     tests that stop an in-process operator turn it off
  * @param agentDefaults what an agent DaemonSet gets when its FirewallCluster's spec.agent leaves a field out
  */
-public record OperatorSettings(String agentNamespace, String agentImage, String imagePullPolicy, boolean leaderElection,
-    String identity, int healthPort, boolean exitOnLostLeadership, AgentDefaults agentDefaults) {
+public record OperatorSettings(String namespace, String agentNamespace, String agentImage, String imagePullPolicy,
+    boolean leaderElection, String identity, int healthPort, boolean exitOnLostLeadership, AgentDefaults agentDefaults) {
 
   public static final String DEFAULT_AGENT_IMAGE = "ghcr.io/carp-operator/carp-agent:0.1.0";
 
   /** The settings with the built-in agent defaults. */
-  public OperatorSettings(String agentNamespace, String agentImage, String imagePullPolicy, boolean leaderElection,
+  public OperatorSettings(String namespace, String agentNamespace, String agentImage, String imagePullPolicy, boolean leaderElection,
       String identity, int healthPort, boolean exitOnLostLeadership) {
-    this(agentNamespace, agentImage, imagePullPolicy, leaderElection, identity, healthPort, exitOnLostLeadership, AgentDefaults.BUILT_IN);
+    this(namespace, agentNamespace, agentImage, imagePullPolicy, leaderElection, identity, healthPort, exitOnLostLeadership,
+        AgentDefaults.BUILT_IN);
   }
 
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
+    String namespace = env.getOrDefault("CARP_NAMESPACE", "carp-system");
+    String agentNamespace = env.get("CARP_AGENT_NAMESPACE");
     return new OperatorSettings(
-        env.getOrDefault("CARP_NAMESPACE", "carp-system"),
+        namespace,
+        agentNamespace == null || agentNamespace.isBlank() ? namespace : agentNamespace.strip(),
         env.getOrDefault("CARP_AGENT_IMAGE", DEFAULT_AGENT_IMAGE),
         env.getOrDefault("CARP_AGENT_IMAGE_PULL_POLICY", "IfNotPresent"),
         !"false".equalsIgnoreCase(env.getOrDefault("CARP_LEADER_ELECTION", "true")),
@@ -54,7 +60,7 @@ public record OperatorSettings(String agentNamespace, String agentImage, String 
       // stops the operator after SIGTERM, and System.exit inside a shutdown hook blocks forever (the pod then
       // waits for SIGKILL at the end of its grace period).
       var builder = LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration("carp-operator")
-          .withLeaseNamespace(agentNamespace).withIdentity(identity).withExitOnStopLeading(false);
+          .withLeaseNamespace(namespace).withIdentity(identity).withExitOnStopLeading(false);
       if (exitOnLostLeadership) builder.withLeaderCallbacks(new LeaderCallbacks(() -> {}, OperatorSettings::exitAfterLostLeadership, id -> {}));
       o.withLeaderElectionConfiguration(builder.build());
     }

@@ -49,8 +49,10 @@ class OperatorOnRealApiServerTest {
   static void startOperator() throws IOException {
     client = ControlPlane.shared().adminClient();
     Crds.install(client);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
-    OperatorSettings settings = new OperatorSettings("carp-system", "example/carp-agent:test", "IfNotPresent", false, "test", 0, false);
+    for (String ns : List.of("carp-system", "carp-agents")) {
+      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).serverSideApply();
+    }
+    OperatorSettings settings = new OperatorSettings("carp-system", "carp-agents", "example/carp-agent:test", "IfNotPresent", false, "test", 0, false);
     operator = OperatorMain.start(settings, metrics, o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
     health = OperatorMain.serveHealth(operator, metrics, 0);
     applyDir(ControlPlaneBinaries.repositoryRoot().resolve("examples/active-standby"));
@@ -76,7 +78,7 @@ class OperatorOnRealApiServerTest {
   @Test
   void eachFirewallClusterGetsAnAgentDaemonSet() {
     DaemonSet ds = await().atMost(WAIT).until(
-        () -> client.apps().daemonSets().inNamespace("carp-system").withName("carp-agent-mickey-minnie").get(), d -> d != null);
+        () -> client.apps().daemonSets().inNamespace("carp-agents").withName("carp-agent-mickey-minnie").get(), d -> d != null);
     var pod = ds.getSpec().getTemplate().getSpec();
     assertThat(pod.getHostNetwork()).isTrue();
     assertThat(pod.getNodeSelector()).containsEntry("node-restriction.kubernetes.io/carp-cluster", "mickey-minnie");
@@ -121,7 +123,7 @@ class OperatorOnRealApiServerTest {
     client.resource(fwc).create();
     try {
       DaemonSet ds = await().atMost(WAIT).until(
-          () -> client.apps().daemonSets().inNamespace("carp-system").withName("carp-agent-image-override").get(), d -> d != null);
+          () -> client.apps().daemonSets().inNamespace("carp-agents").withName("carp-agent-image-override").get(), d -> d != null);
       assertThat(ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getImage()).isEqualTo("example/carp-agent:test");
       await().atMost(WAIT).until(() -> events("image-override").stream().anyMatch(e -> e.startsWith("Warning AgentImageIgnored")
           && e.contains("attacker.example/rootkit:1") && e.contains("example/carp-agent:test")));

@@ -47,20 +47,22 @@ class RbacOnRealApiServerTest {
   static void startWithServiceAccountToken() throws IOException {
     admin = ControlPlane.shared().adminClient();
     Crds.install(admin);
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
+    for (String ns : List.of("carp-system", "carp-agents")) {
+      admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).serverSideApply();
+    }
     for (String f : List.of("operator.yaml", "agent.yaml")) {
       try (InputStream in = Files.newInputStream(ControlPlaneBinaries.repositoryRoot().resolve("deploy/rbac").resolve(f))) {
         for (HasMetadata item : admin.load(in).items()) admin.resource(item).forceConflicts().serverSideApply();
       }
     }
-    operatorClient = clientFor("carp-operator");
-    agentClient = clientFor("carp-agent");
-    OperatorSettings settings = new OperatorSettings("carp-system", "example/carp-agent:test", "IfNotPresent", true, "rbac-test", 0, false);
+    operatorClient = clientFor("carp-system", "carp-operator");
+    agentClient = clientFor("carp-agents", "carp-agent");
+    OperatorSettings settings = new OperatorSettings("carp-system", "carp-agents", "example/carp-agent:test", "IfNotPresent", true, "rbac-test", 0, false);
     operator = OperatorMain.start(settings, o -> o.withKubernetesClient(operatorClient).withCloseClientOnStop(false));
   }
 
-  static KubernetesClient clientFor(String serviceAccount) {
-    String token = admin.serviceAccounts().inNamespace("carp-system").withName(serviceAccount)
+  static KubernetesClient clientFor(String namespace, String serviceAccount) {
+    String token = admin.serviceAccounts().inNamespace(namespace).withName(serviceAccount)
         .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
         .getStatus().getToken();
     return new KubernetesClientBuilder().withConfig(ControlPlane.shared().config(token)).build();
@@ -80,7 +82,7 @@ class RbacOnRealApiServerTest {
     VirtualAddress va = OperatorOnRealApiServerTest.address("rbac-check-va", "rbac-check", 42, "192.0.2.42/24");
     admin.resource(va).create();
 
-    await().atMost(WAIT).until(() -> admin.apps().daemonSets().inNamespace("carp-system").withName("carp-agent-rbac-check").get() != null);
+    await().atMost(WAIT).until(() -> admin.apps().daemonSets().inNamespace("carp-agents").withName("carp-agent-rbac-check").get() != null);
     await().atMost(WAIT).until(() -> {
       VirtualAddress v = admin.resources(VirtualAddress.class).withName("rbac-check-va").get();
       return v.getStatus() != null && v.getStatus().getVhid() != null && v.getStatus().getVhid() == 42;
@@ -93,8 +95,10 @@ class RbacOnRealApiServerTest {
 
   @Test
   void theOperatorCannotReadSecrets() {
-    assertThatThrownBy(() -> operatorClient.secrets().inNamespace("carp-system").list())
-        .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+    for (String ns : List.of("carp-system", "carp-agents")) {
+      assertThatThrownBy(() -> operatorClient.secrets().inNamespace(ns).list())
+          .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+    }
   }
 
   @Test
@@ -123,6 +127,8 @@ class RbacOnRealApiServerTest {
         .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
     assertThatThrownBy(() -> agentClient.secrets().inNamespace("default").list())
         .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
-    assertThat(agentClient.secrets().inNamespace("carp-system").list().getItems()).isNotNull();
+    assertThatThrownBy(() -> agentClient.secrets().inNamespace("carp-system").list()).as("not the operator's namespace either")
+        .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+    assertThat(agentClient.secrets().inNamespace("carp-agents").list().getItems()).isNotNull();
   }
 }

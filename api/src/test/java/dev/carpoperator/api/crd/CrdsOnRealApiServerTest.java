@@ -43,6 +43,7 @@ class CrdsOnRealApiServerTest {
     client = controlPlane.adminClient();
     Crds.install(client);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-agents").endMetadata().build()).serverSideApply(); // the examples' Secrets
   }
 
   @AfterAll

@@ -103,7 +103,7 @@ public final class ScaleBench implements BenchPart {
       RequestCounter counter = new RequestCounter();
       env.operatorClient = new KubernetesClientBuilder().withConfig(env.controlPlane.adminConfig())
           .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("bench-request-counter", counter)).build();
-      env.operator = OperatorMain.start(new OperatorSettings(NAMESPACE, "carp-operator.dev/bench/carp-agent:local", "IfNotPresent", false,
+      env.operator = OperatorMain.start(new OperatorSettings(NAMESPACE, NAMESPACE, "carp-operator.dev/bench/carp-agent:local", "IfNotPresent", false,
           "bench", 0, false), o -> o.withKubernetesClient(env.operatorClient).withCloseClientOnStop(false));
 
       env.lab = NetnsLab.create();

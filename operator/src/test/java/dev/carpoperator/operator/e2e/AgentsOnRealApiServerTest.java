@@ -72,7 +72,9 @@ class AgentsOnRealApiServerTest {
     ControlPlane cp = ControlPlane.shared();
     admin = cp.adminClient();
     Crds.install(admin);
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
+    for (String ns : List.of("carp-system", "carp-agents")) {
+      admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).serverSideApply();
+    }
     // The control plane is shared by the test classes of this JVM: start from no addresses and no clusters.
     admin.resources(VirtualAddress.class).delete();
     admin.resources(FirewallCluster.class).delete();
@@ -84,7 +86,7 @@ class AgentsOnRealApiServerTest {
       admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(node)
           .addToLabels("node-restriction.kubernetes.io/carp-cluster", "mickey-minnie").endMetadata().build()).serverSideApply();
     }
-    operator = OperatorMain.start(new OperatorSettings("carp-system", "example/carp-agent:test", "IfNotPresent", false, "e2e", 0, false),
+    operator = OperatorMain.start(new OperatorSettings("carp-system", "carp-agents", "example/carp-agent:test", "IfNotPresent", false, "e2e", 0, false),
         o -> o.withKubernetesClient(admin).withCloseClientOnStop(false));
     apply(root.resolve("examples/active-standby"));
     // ifstated-style actions from the CRD: the master carries a marker address, a backup drops it.
@@ -98,11 +100,11 @@ class AgentsOnRealApiServerTest {
     notifications.setWebhook(hook);
     // State sync over the lab link, authenticated with a key from a Secret that does not exist yet: the agents log
     // sync-not-started and run CARP without it (the sync test then creates the Secret and restarts them).
-    admin.secrets().inNamespace("carp-system").withName(SYNC_SECRET_ABSENT).delete();
+    admin.secrets().inNamespace("carp-agents").withName(SYNC_SECRET_ABSENT).delete();
     var sync = new dev.carpoperator.api.v1alpha1.SyncSpec();
     sync.setInterfaceName(NetnsLab.HOST_IF);
     sync.setMode(dev.carpoperator.api.v1alpha1.SyncMode.AUTHENTICATED);
-    sync.setKeySecretRef(new dev.carpoperator.api.v1alpha1.SecretKeyRef(SYNC_SECRET_ABSENT, "carp-system", SYNC_KEY));
+    sync.setKeySecretRef(new dev.carpoperator.api.v1alpha1.SecretKeyRef(SYNC_SECRET_ABSENT, "carp-agents", SYNC_KEY));
     sync.setBulkUpdateTimeoutSeconds(10);
     // A merge patch of just these fields: no resourceVersion, so no conflict with the operator's status writes.
     String patch = admin.getKubernetesSerialization().asJson(Map.of("spec", Map.of("actions", actions, "notifications", notifications, "sync", sync)));
@@ -113,7 +115,7 @@ class AgentsOnRealApiServerTest {
     lab.addHost("mickey", "192.0.2.11/24");
     lab.addHost("minnie", "192.0.2.12/24");
     pods = AgentPods.open(cp, admin, lab, AgentMain.class.getName());
-    agentDaemonSet = pods.awaitDaemonSet("carp-system", "carp-agent-mickey-minnie", WAIT);
+    agentDaemonSet = pods.awaitDaemonSet("carp-agents", "carp-agent-mickey-minnie", WAIT);
     webhookLog = lab.dir().resolve("webhook.log");
     lab.host("minnie").startJava("webhook-recorder", dev.carpoperator.testing.netns.WebhookRecorder.class.getName(), List.of(),
         "192.0.2.12", "8099", webhookLog.toString());
@@ -324,7 +326,7 @@ class AgentsOnRealApiServerTest {
   void theStateSyncComesFromTheFirewallClusterAndItsKeySecret() throws Exception {
     // As started in setUp: the key Secret does not exist, so no sync; the log names the Secret, CARP runs regardless.
     for (String n : List.of("mickey", "minnie")) {
-      await().atMost(WAIT).until(() -> !logLines(n, "\"event\":\"sync-not-started\"", "carp-system/" + SYNC_SECRET_ABSENT).isEmpty());
+      await().atMost(WAIT).until(() -> !logLines(n, "\"event\":\"sync-not-started\"", "carp-agents/" + SYNC_SECRET_ABSENT).isEmpty());
       assertThat(agentLog(n)).doesNotContain("\"event\":\"sync-start\"");
     }
     awaitMaster("mickey");
@@ -335,7 +337,7 @@ class AgentsOnRealApiServerTest {
     byte[] key = new byte[32];
     new java.security.SecureRandom().nextBytes(key);
     admin.secrets().resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
-        .withNewMetadata().withName(SYNC_SECRET).withNamespace("carp-system").endMetadata()
+        .withNewMetadata().withName(SYNC_SECRET).withNamespace("carp-agents").endMetadata()
         .addToData(SYNC_KEY, java.util.Base64.getEncoder().encodeToString(key)).build()).forceConflicts().serverSideApply();
     admin.resources(FirewallCluster.class).withName("mickey-minnie").patch(
         io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),

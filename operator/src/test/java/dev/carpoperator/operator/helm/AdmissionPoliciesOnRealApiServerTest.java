@@ -61,6 +61,7 @@ class AdmissionPoliciesOnRealApiServerTest {
     admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
     Helm helm = new Helm(home, null);
     List<JsonNode> objects = Helm.documents(helm.ok("template", "carp", Helm.chart().toString(), "--namespace", NS,
+        "--set", "agent.namespace=" + NS, "--set", "agent.createNamespace=false",
         "--set", "admissionPolicies.resources.enabled=true",
         "--set", "admissionPolicies.resources.allowedInterfaces={lan0,pfsync0}",
         "--set", "admissionPolicies.resources.allowedPrefixes={192.0.2.0/24,2001:db8::/64}",

@@ -89,11 +89,13 @@ class HelmChartTest {
         "ClusterRole -/carp-agent", "ClusterRole -/carp-operator",
         "ClusterRoleBinding -/carp-agent", "ClusterRoleBinding -/carp-operator",
         "CustomResourceDefinition -/firewallclusters.carp-operator.dev", "CustomResourceDefinition -/virtualaddresses.carp-operator.dev",
-        "Deployment carp-system/carp-operator",
-        "Role carp-system/carp-agent-secrets", "Role carp-system/carp-operator", "Role default/carp-operator-events",
-        "RoleBinding carp-system/carp-agent-secrets", "RoleBinding carp-system/carp-operator", "RoleBinding default/carp-operator-events",
+        "Deployment carp-system/carp-operator", "Namespace -/carp-agents",
+        "Role carp-agents/carp-agent-secrets", "Role carp-system/carp-operator", "Role carp-agents/carp-operator-agents",
+        "Role default/carp-operator-events",
+        "RoleBinding carp-agents/carp-agent-secrets", "RoleBinding carp-system/carp-operator", "RoleBinding carp-agents/carp-operator-agents",
+        "RoleBinding default/carp-operator-events",
         "Service carp-system/carp-operator-metrics",
-        "ServiceAccount carp-system/carp-agent", "ServiceAccount carp-system/carp-operator",
+        "ServiceAccount carp-agents/carp-agent", "ServiceAccount carp-system/carp-operator",
         "ValidatingAdmissionPolicy -/carp-operator-agent-status", "ValidatingAdmissionPolicyBinding -/carp-operator-agent-status");
     for (JsonNode o : objects) {
       JsonNode labels = o.path("metadata").path("labels");
@@ -120,7 +122,8 @@ class HelmChartTest {
 
     // What the operator reads from that environment: the chart's defaults are the operator's built-in defaults.
     OperatorSettings settings = OperatorSettings.fromEnvironment(ChartFacts.resolvedEnv(container, "carp-system", "carp-operator-0"));
-    assertThat(settings.agentNamespace()).isEqualTo("carp-system");
+    assertThat(settings.namespace()).isEqualTo("carp-system");
+    assertThat(settings.agentNamespace()).isEqualTo("carp-agents");
     assertThat(settings.identity()).isEqualTo("carp-operator-0");
     assertThat(settings.leaderElection()).isTrue();
     assertThat(settings.healthPort()).isEqualTo(container.path("ports").get(0).path("containerPort").asInt());
@@ -178,11 +181,12 @@ class HelmChartTest {
   }
 
   @Test
-  void rbacIsDeployRbacMovedToTheReleaseNamespace() throws IOException {
-    List<JsonNode> objects = render("ha-system", "--set", "imagePullSecrets[0].name=regcred");
+  void rbacIsDeployRbacMovedToTheReleaseAndAgentNamespaces() throws IOException {
+    List<JsonNode> objects = render("ha-system", "--set", "imagePullSecrets[0].name=regcred", "--set", "agent.namespace=ha-agents");
     int compared = 0;
     for (String file : List.of("operator.yaml", "agent.yaml")) {
-      String source = Files.readString(Helm.repositoryRoot().resolve("deploy/rbac").resolve(file)).replace("carp-system", "ha-system");
+      String source = Files.readString(Helm.repositoryRoot().resolve("deploy/rbac").resolve(file)).replace("carp-system", "ha-system")
+          .replace("carp-agents", "ha-agents");
       for (JsonNode expected : Helm.documents(source)) {
         JsonNode rendered = find(objects, expected.path("kind").asText(), expected.path("metadata").path("name").asText()).deepCopy();
         ((ObjectNode) rendered.path("metadata")).remove(List.of("labels", "annotations"));
@@ -198,8 +202,18 @@ class HelmChartTest {
     assertThat(compared).isEqualTo(objects.stream().filter(o -> o.path("kind").asText().matches("ServiceAccount|(Cluster)?Role(Binding)?")).count());
     assertThat(find(objects, "Role", "carp-operator-events").path("metadata").path("namespace").asText())
         .as("Events of cluster-scoped objects go to default").isEqualTo("default");
+    // the agents and what they may read live in their namespace; the operator keeps only its own things in its own
     assertThat(objects).filteredOn(o -> o.path("metadata").has("namespace") && !o.path("metadata").path("name").asText().equals("carp-operator-events"))
-        .allSatisfy(o -> assertThat(o.path("metadata").path("namespace").asText()).isEqualTo("ha-system"));
+        .allSatisfy(o -> assertThat(o.path("metadata").path("namespace").asText()).as(o.path("kind").asText() + " " + o.path("metadata").path("name").asText())
+            .isEqualTo(o.path("metadata").path("name").asText().startsWith("carp-agent") || o.path("metadata").path("name").asText().equals("carp-operator-agents")
+                ? "ha-agents" : "ha-system"));
+    JsonNode namespace = find(objects, "Namespace", "ha-agents");
+    assertThat(namespace.path("metadata").path("labels").path("pod-security.kubernetes.io/enforce").asText()).isEqualTo("privileged");
+    assertThat(namespace.path("metadata").path("annotations").path("helm.sh/resource-policy").asText()).isEqualTo("keep");
+    assertThat(kinds(render("ha-system", "--set", "agent.namespace=")))
+        .as("agent.namespace empty: the old layout, one namespace, nothing created").noneMatch(k -> k.startsWith("Namespace"))
+        .contains("ServiceAccount ha-system/carp-agent", "Role ha-system/carp-operator-agents");
+    assertThat(kinds(render("ha-system", "--set", "agent.createNamespace=false"))).noneMatch(k -> k.startsWith("Namespace"));
   }
 
   @Test
@@ -240,10 +254,12 @@ class HelmChartTest {
     FirewallCluster fwc = new FirewallCluster();
     fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
     fwc.setSpec(new FirewallClusterSpec());
-    DaemonSet ds = AgentDaemonSets.desired(fwc, OperatorSettings.fromEnvironment(Map.of()));
+    JsonNode operatorContainer = find(objects, "Deployment", "carp-operator").path("spec").path("template").path("spec").path("containers").get(0);
+    DaemonSet ds = AgentDaemonSets.desired(fwc, OperatorSettings.fromEnvironment(ChartFacts.resolvedEnv(operatorContainer, "carp-system", "op-0")));
     Map<String, String> podLabels = ds.getSpec().getTemplate().getMetadata().getLabels();
     JsonNode podMonitor = find(objects, "PodMonitor", "carp-agent");
-    assertThat(podMonitor.path("spec").path("namespaceSelector").path("matchNames").toString()).isEqualTo("[\"carp-system\"]");
+    assertThat(podMonitor.path("spec").path("namespaceSelector").path("matchNames").toString())
+        .isEqualTo("[\"" + ds.getMetadata().getNamespace() + "\"]").isEqualTo("[\"carp-agents\"]");
     podMonitor.path("spec").path("selector").path("matchLabels").properties().forEach(l ->
         assertThat(podLabels).containsEntry(l.getKey(), l.getValue().asText()));
     JsonNode endpoint = podMonitor.path("spec").path("podMetricsEndpoints").get(0);

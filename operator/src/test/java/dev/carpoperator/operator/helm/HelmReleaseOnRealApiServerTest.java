@@ -61,6 +61,8 @@ import org.junit.jupiter.api.io.TempDir;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HelmReleaseOnRealApiServerTest {
   static final String NS = "carp-system";
+  /** The agents' namespace the chart creates (agent.namespace's default). */
+  static final String AGENTS = "carp-agents";
   static final String POD = "carp-operator-7d9c6b5f4-x2x4z";
   static final Duration WAIT = Duration.ofSeconds(45);
 
@@ -97,7 +99,12 @@ class HelmReleaseOnRealApiServerTest {
         "--set", "operator.port=" + operatorPort, "--set", "agent.image.repository=registry.test/carp-agent",
         "--set", "agent.resources.requests.cpu=30m");
     assertThat(out).contains("STATUS: deployed", "REVISION: 1",
-        "kubectl label namespace carp-system pod-security.kubernetes.io/enforce=privileged", "kubectl get fwc,va");
+        "The agents run in namespace carp-agents, created by the chart with Pod Security \"privileged\"", "kubectl get fwc,va")
+        .doesNotContain("kubectl label namespace");
+    var agents = admin.namespaces().withName(AGENTS).get();
+    assertThat(agents.getMetadata().getLabels()).containsEntry("pod-security.kubernetes.io/enforce", "privileged");
+    assertThat(admin.namespaces().withName(NS).get().getMetadata().getLabels()).as("the operator's namespace needs no exception")
+        .doesNotContainKey("pod-security.kubernetes.io/enforce");
     assertThat(release().path("info").path("status").asText()).isEqualTo("deployed");
 
     for (String crd : List.of("firewallclusters.carp-operator.dev", "virtualaddresses.carp-operator.dev")) {
@@ -127,7 +134,7 @@ class HelmReleaseOnRealApiServerTest {
         }
       }
     }
-    assertThat(checked).isEqualTo(12);
+    assertThat(checked).isEqualTo(14);
   }
 
   @Test
@@ -145,13 +152,13 @@ class HelmReleaseOnRealApiServerTest {
     va.getSpec().setAddresses(List.of("192.0.2.7/24"));
     admin.resource(va).create();
 
-    DaemonSet ds = await().atMost(WAIT).until(() -> admin.apps().daemonSets().inNamespace(NS).withName("carp-agent-helm-edge").get(),
+    DaemonSet ds = await().atMost(WAIT).until(() -> admin.apps().daemonSets().inNamespace(AGENTS).withName("carp-agent-helm-edge").get(),
         d -> d != null);
     var agent = ds.getSpec().getTemplate().getSpec().getContainers().getFirst();
     assertThat(agent.getImage()).isEqualTo("registry.test/carp-agent:" + appVersion);
     assertThat(agent.getResources().getRequests()).containsEntry("cpu", new Quantity("30m"));
     assertThat(ds.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo("carp-agent");
-    assertThat(admin.serviceAccounts().inNamespace(NS).withName("carp-agent").get()).as("the agents' ServiceAccount, from the chart").isNotNull();
+    assertThat(admin.serviceAccounts().inNamespace(AGENTS).withName("carp-agent").get()).as("the agents' ServiceAccount, from the chart").isNotNull();
     await().atMost(WAIT).until(() -> {
       VirtualAddress v = admin.resources(VirtualAddress.class).withName("helm-edge-lan").get();
       return v.getStatus() != null && Integer.valueOf(7).equals(v.getStatus().getVhid()) && !v.getStatus().getConditions().isEmpty();
@@ -160,8 +167,10 @@ class HelmReleaseOnRealApiServerTest {
 
     // Least privilege: the chart's operator account cannot read Secrets.
     try (KubernetesClient asOperator = new KubernetesClientBuilder().withConfig(controlPlane.config(operator.token)).build()) {
-      assertThatThrownBy(() -> asOperator.secrets().inNamespace(NS).list()).isInstanceOf(KubernetesClientException.class)
-          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+      for (String ns : List.of(NS, AGENTS)) {
+        assertThatThrownBy(() -> asOperator.secrets().inNamespace(ns).list()).isInstanceOf(KubernetesClientException.class)
+            .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+      }
     }
 
     // What the chart's ServiceMonitor scrapes, with the JOSDK metrics the dashboard graphs.
@@ -200,7 +209,7 @@ class HelmReleaseOnRealApiServerTest {
     // A rollout: the old pod stops, the new one starts with the upgraded environment and updates the agents.
     operator.stop();
     operator = OperatorProcess.start(upgraded, "upgraded");
-    await().atMost(WAIT).until(() -> admin.apps().daemonSets().inNamespace(NS).withName("carp-agent-helm-edge").get()
+    await().atMost(WAIT).until(() -> admin.apps().daemonSets().inNamespace(AGENTS).withName("carp-agent-helm-edge").get()
         .getSpec().getTemplate().getSpec().getContainers().getFirst().getImage(), ("registry.test/carp-agent:0.1.1-test")::equals);
     assertThat(Files.readString(operator.log)).contains("DEBUG");
   }
@@ -230,11 +239,14 @@ class HelmReleaseOnRealApiServerTest {
     assertThat(admin.apps().deployments().inNamespace(NS).withName("carp-operator").get()).isNull();
     assertThat(admin.services().inNamespace(NS).withName("carp-operator-metrics").get()).isNull();
     assertThat(admin.serviceAccounts().inNamespace(NS).list().getItems()).noneMatch(sa -> sa.getMetadata().getName().startsWith("carp-"));
+    assertThat(admin.serviceAccounts().inNamespace(AGENTS).list().getItems()).noneMatch(sa -> sa.getMetadata().getName().startsWith("carp-"));
+    assertThat(admin.namespaces().withName(AGENTS).get()).as("kept: it holds the agents and their Secrets").isNotNull();
     assertThat(admin.rbac().clusterRoles().withName("carp-operator").get()).isNull();
     assertThat(admin.rbac().clusterRoles().withName("carp-agent").get()).isNull();
     assertThat(admin.rbac().clusterRoleBindings().withName("carp-operator").get()).isNull();
     assertThat(admin.rbac().roles().inNamespace("default").withName("carp-operator-events").get()).isNull();
     assertThat(admin.rbac().roles().inNamespace(NS).list().getItems()).isEmpty();
+    assertThat(admin.rbac().roles().inNamespace(AGENTS).list().getItems()).isEmpty();
     assertThat(helm.ok("list", "--namespace", NS, "--short").strip()).isEmpty();
 
     assertThat(admin.apiextensions().v1().customResourceDefinitions().withName("firewallclusters.carp-operator.dev").get()).isNotNull();
