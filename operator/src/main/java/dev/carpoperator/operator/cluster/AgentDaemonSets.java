@@ -18,6 +18,9 @@ public final class AgentDaemonSets {
   public static final String MANAGED_BY = "carp-operator";
   public static final String CLUSTER_LABEL = "carp-operator.dev/cluster";
   public static final String AGENT_SERVICE_ACCOUNT = "carp-agent";
+  /** The host directory of the agents' runtime files (the address record). */
+  public static final String RUNTIME_DIR = "/run/carp-operator";
+  static final String RUNTIME_VOLUME = "run";
 
   private AgentDaemonSets() {}
 
@@ -51,7 +54,12 @@ public final class AgentDaemonSets {
             new EnvVarBuilder().withName("POD_NAMESPACE").withNewValueFrom().withNewFieldRef().withFieldPath("metadata.namespace").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("CARP_METRICS_PORT").withValue(Integer.toString(metricsPort)).build(),
             new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? "json" : agent.getLogFormat()).build(),
-            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build())
+            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build(),
+            // One directory per node: lab nodes on one machine share its /run (NODE_NAME is expanded by the kubelet).
+            new EnvVarBuilder().withName("CARP_RUNTIME_DIR").withValue(RUNTIME_DIR + "/$(NODE_NAME)").build())
+        // The agent's record of the addresses it added: on the host, so that it outlives a pod restart (tmpfs, as
+        // the addresses, cleared at reboot).
+        .addNewVolumeMount().withName(RUNTIME_VOLUME).withMountPath(RUNTIME_DIR).endVolumeMount()
         .addNewPort().withName("metrics").withContainerPort(metricsPort).withProtocol("TCP").endPort()
         .withResources(agent.getResources() != null ? agent.getResources() : defaults.resources())
         // The agent's metrics server answers /-/healthy (alive) and /-/ready (running, with its peers' connection
@@ -83,6 +91,7 @@ public final class AgentDaemonSets {
               .withTolerations(cluster.getSpec().getTolerations())
               .withTerminationGracePeriodSeconds(15L)
               .withContainers(container)
+              .addNewVolume().withName(RUNTIME_VOLUME).withNewHostPath().withPath(RUNTIME_DIR).withType("DirectoryOrCreate").endHostPath().endVolume()
             .endSpec()
           .endTemplate()
         .endSpec()
