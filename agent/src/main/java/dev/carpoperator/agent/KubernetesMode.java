@@ -39,7 +39,8 @@ final class KubernetesMode {
         : Path.of(System.getenv().getOrDefault("CARP_RUNTIME_DIR", AgentConfig.DEFAULT_RUNTIME_DIRECTORY));
     AddressRecord record;
     try {
-      record = AddressRecord.inDirectory(runtimeDir);
+      // one record per cluster: two FirewallClusters may select the same node, each with its own agent
+      record = AddressRecord.open(runtimeDir.resolve(AddressRecord.FILE_NAME + "-" + cluster));
     } catch (IOException e) {
       System.err.println("carp-agent: cannot read the record of the addresses this agent added in " + runtimeDir + ": " + e);
       System.exit(1);

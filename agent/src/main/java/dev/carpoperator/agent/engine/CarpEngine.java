@@ -105,8 +105,6 @@ public final class CarpEngine implements AutoCloseable {
   private final List<EngineListener> listeners = new CopyOnWriteArrayList<>();
   /** What this agent added to the NICs: the only addresses it ever removes. */
   private volatile AddressRecord record = AddressRecord.inMemory();
-  /** Vhids not run because an address of theirs is the host's own ("eth0/1" -> why). */
-  private final Map<String, String> refused = new ConcurrentHashMap<>();
   /** Why a vhid is refused, as reported in the VirtualAddress status. */
   public static final String ADDRESS_IS_NODE_ADDRESS = "AddressIsNodeAddress";
 
@@ -279,11 +277,6 @@ public final class CarpEngine implements AutoCloseable {
     this.record = record;
   }
 
-  /** The vhids not run because an address of theirs is one of the host's own: "eth0/1" -> the reason's text. */
-  public Map<String, String> refusedVhids() {
-    return Map.copyOf(refused);
-  }
-
   /** Refuses vhids on the host's own addresses, removes what an earlier run left, opens the NICs, starts every vhost. */
   public void start() throws IOException {
     demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, demoteUntilReady ? STARTUP_DEMOTION : 0);
@@ -419,8 +412,6 @@ public final class CarpEngine implements AutoCloseable {
         + ". A virtual address must be an address no node uses as its own: correct the address of the VirtualAddress "
         + "(or the standalone virtualAddresses entry). If an earlier agent version left it behind, remove it with "
         + "'ip addr del' and the vhid starts with the next configuration change or agent restart";
-    String key = spec.interfaceName() + "/" + spec.vhid();
-    refused.put(key, message);
     log.error(message, kv("event", "vhid-refused"), kv("reason", ADDRESS_IS_NODE_ADDRESS), kv("node", node),
         kv("interface", spec.interfaceName()), kv("vhid", spec.vhid()));
     for (EngineListener l : listeners) {
@@ -453,7 +444,6 @@ public final class CarpEngine implements AutoCloseable {
         preempt = newPreempt;
         Map<String, VhostSpec> wanted = new LinkedHashMap<>();
         for (VhostSpec sp : specs) wanted.put(sp.interfaceName() + "/" + sp.vhid(), sp);
-        refused.keySet().retainAll(wanted.keySet()); // a refused vhid is tried again below, if still configured
         int removed = 0;
         int added = 0;
         for (Link link : List.copyOf(links.values())) {
@@ -472,13 +462,12 @@ public final class CarpEngine implements AutoCloseable {
           }
         }
         List<NodeAddresses.HostAddress> host = wanted.isEmpty() ? List.of() : hostAddresses();
-        for (VhostSpec sp : wanted.values()) {
+        for (VhostSpec sp : wanted.values()) { // a vhid refused before is tried again: its address may be fixed
           List<NodeAddresses.Conflict> conflicts = NodeAddresses.conflicts(sp.prefixes(), host, record.entries());
           if (!conflicts.isEmpty()) {
             refuse(sp, conflicts);
             continue;
           }
-          refused.remove(sp.interfaceName() + "/" + sp.vhid());
           Link link = links.get(sp.interfaceName());
           boolean newLink = link == null;
           if (newLink) {
@@ -793,7 +782,8 @@ public final class CarpEngine implements AutoCloseable {
   /** Removes an address this agent added (never one it did not), then forgets it. */
   private void releaseRecorded(String ifName, String prefix) throws IOException {
     if (!record.contains(ifName, prefix)) {
-      log.warn("{} on {} is not in the address record: left in place", prefix, ifName, kv("interface", ifName), kv("address", prefix));
+      // normal when a replaced vhid with the same address removed it first (reconfigure); else someone else's
+      log.debug("{} on {} is not in the address record: left in place", prefix, ifName);
       return;
     }
     addresses.remove(ifName, prefix);

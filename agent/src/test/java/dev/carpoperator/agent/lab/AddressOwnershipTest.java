@@ -54,6 +54,7 @@ class AddressOwnershipTest {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       // The typo: vhid 1 names b's own address 192.0.2.12/24.
       l.startAgent("a", twoVhids("a", 0, "192.0.2.12/24"));
+      l.awaitOnlyHolder("192.0.2.101", "a", START); // a is master before b starts: no race of JVM start-up times
       l.startAgent("b", twoVhids("b", 100, "192.0.2.12/24"));
 
       awaitLog(l, "b", START, "\"event\":\"vhid-refused\"", "\"reason\":\"AddressIsNodeAddress\"", "\"vhid\":1");
@@ -76,8 +77,9 @@ class AddressOwnershipTest {
   void aVipLeftByAKilledAgentIsRemovedWhenItRestartsAsBackup() throws Exception {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
+      l.awaitOnlyHolder(VIP, "a", START);
       l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
-      l.awaitOnlyHolder(VIP, "a", AgentLab.SETTLE);
+      await().atMost(START).until(() -> l.transitionsTo("b", "BACKUP") >= 1);
       assertThat(record(l, "a")).containsExactly(new AddressRecord.Entry("eth0", VIP + "/24"));
 
       l.kill("a"); // SIGKILL: the VIP stays on a's NIC, and in its record
@@ -101,7 +103,7 @@ class AddressOwnershipTest {
       Files.writeString(l.runtimeDirectory("a").resolve(AddressRecord.FILE_NAME), "eth0 192.0.2.120/24\n");
 
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
-      l.awaitOnlyHolder(VIP, "a", AgentLab.SETTLE);
+      l.awaitOnlyHolder(VIP, "a", START);
       assertThat(addresses(l, "a")).doesNotContain("192.0.2.120/").contains(" 192.0.2.11/24 ");
       assertThat(record(l, "a")).containsExactly(new AddressRecord.Entry("eth0", VIP + "/24"));
     }
@@ -113,6 +115,7 @@ class AddressOwnershipTest {
       // Not in a's record: an older agent's leftover, or added by hand. The agent must not guess.
       l.lab.host("b").exec("ip", "addr", "add", VIP + "/24", "dev", NetnsLab.HOST_IF).check();
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
+      await().atMost(START).until(() -> l.transitionsTo("a", "MASTER") >= 1);
       l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
 
       awaitLog(l, "b", START, "\"event\":\"vhid-refused\"", "\"reason\":\"AddressIsNodeAddress\"");
