@@ -73,6 +73,29 @@ class AddressOwnershipTest {
     }
   }
 
+  /** In Kubernetes addresses usually come after the agent started: the same check on a configuration change. */
+  @Test
+  void aVhidAddedLaterOnTheNodesOwnIpIsRefusedAndRunsOnceCorrected() throws Exception {
+    try (AgentLab l = new AgentLab().hosts("a")) {
+      String one = AgentLab.config("a", 2, 0, false, "secret", "192.0.2.101/24");
+      l.startAgent("a", one);
+      l.awaitOnlyHolder("192.0.2.101", "a", START);
+      String withTypo = one + "  - {vhid: 1, interface: eth0, addresses: [\"192.0.2.11/24\"], advskew: 0, password: secret}\n";
+      String runtime = "runtimeDirectory: " + l.runtimeDirectory("a") + "\n"; // as AgentLab adds it
+      ReconfigureTest.rewrite(l, "a", withTypo + runtime);
+
+      awaitLog(l, "a", START, "\"event\":\"vhid-refused\"", "\"reason\":\"AddressIsNodeAddress\"", "\"vhid\":1");
+      assertThat(addresses(l, "a")).as("a keeps its own IP").contains(" 192.0.2.11/24 ");
+      assertThat(l.holders("192.0.2.101")).as("vhid 2 untouched").containsExactly("a");
+
+      ReconfigureTest.rewrite(l, "a", withTypo.replace("192.0.2.11/24", "192.0.2.102/24") + runtime);
+      l.awaitOnlyHolder("192.0.2.102", "a", START);
+      assertThat(addresses(l, "a")).contains(" 192.0.2.11/24 ");
+      assertThat(record(l, "a")).containsExactlyInAnyOrder(
+          new AddressRecord.Entry("eth0", "192.0.2.101/24"), new AddressRecord.Entry("eth0", "192.0.2.102/24"));
+    }
+  }
+
   @Test
   void aVipLeftByAKilledAgentIsRemovedWhenItRestartsAsBackup() throws Exception {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
