@@ -8,6 +8,7 @@ import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.SyncEngine;
 import dev.carpoperator.agent.net.AddressManager;
+import dev.carpoperator.agent.net.AddressRecord;
 import dev.carpoperator.agent.net.PcapFrameIo;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import java.io.IOException;
@@ -26,18 +27,20 @@ public final class AgentMain {
   public static void main(String[] args) throws Exception {
     Path configFile = null;
     String cluster = null;
+    Path runtimeDir = null;
     boolean kubernetes = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--config", "-c" -> configFile = i + 1 < args.length ? Path.of(args[++i]) : null;
         case "--kubernetes" -> kubernetes = true;
         case "--cluster" -> cluster = i + 1 < args.length ? args[++i] : null;
+        case "--runtime-dir" -> runtimeDir = i + 1 < args.length ? Path.of(args[++i]) : null;
         case "--help", "-h" -> { usage(); return; }
         default -> { System.err.println("carp-agent: unknown argument '" + args[i] + "'"); usage(); System.exit(2); }
       }
     }
     if (kubernetes) {
-      KubernetesMode.run(cluster);
+      KubernetesMode.run(cluster, runtimeDir);
       return;
     }
     if (configFile == null) { usage(); System.exit(2); }
@@ -56,9 +59,18 @@ public final class AgentMain {
 
     Path baseDir = configFile.toAbsolutePath().getParent();
     List<CarpEngine.VhostSpec> specs = StandaloneConfig.vhostSpecs(config, baseDir);
+    AddressRecord record;
+    try {
+      record = AddressRecord.inDirectory(runtimeDir != null ? runtimeDir : Path.of(config.runtimeDirectory()));
+    } catch (IOException e) {
+      log.error("cannot read the record of the addresses this agent added: {} (runtimeDirectory)", e.toString());
+      System.exit(1);
+      return;
+    }
     AddressManager addressManager = new AddressManager(); // one long-lived `ip -batch` process
     CarpEngine engine = new CarpEngine(config.node(), config.preempt(), config.demotion().onInterfaceDown(),
         config.demotion().maintenance(), specs, addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
+    engine.recordAddressesIn(record); // removes only the addresses it added itself
     engine.demoteUntilReady(config.demotion().untilReady());
     var hooks = dev.carpoperator.agent.actions.StandaloneHooks.install(config, engine, addressManager); // actions, webhook
     SyncEngine sync = null;
@@ -98,7 +110,9 @@ public final class AgentMain {
 
   private static void usage() {
     System.err.println("usage: carp-agent --config FILE.yaml          (standalone, see docs/standalone.md)\n"
-        + "       carp-agent --kubernetes --cluster NAME  (in Kubernetes; NODE_NAME and POD_NAMESPACE from the environment)");
+        + "       carp-agent --kubernetes --cluster NAME  (in Kubernetes; NODE_NAME and POD_NAMESPACE from the environment)\n"
+        + "  --runtime-dir DIR  where the agent records the addresses it added (default: runtimeDirectory of the\n"
+        + "                     config file, or CARP_RUNTIME_DIR in Kubernetes, else /run/carp-operator)");
   }
 
   static void useTextLogs() {

@@ -97,6 +97,9 @@ class OperatorOnRealApiServerTest {
           assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.hostIP");
         });
     assertThat(ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isEqualTo(1);
+    // the agents' address record, on the host (accepted by the API server's validation)
+    assertThat(pod.getVolumes()).singleElement().satisfies(v -> assertThat(v.getHostPath().getPath()).isEqualTo("/run/carp-operator"));
+    assertThat(container.getVolumeMounts()).singleElement().satisfies(m -> assertThat(m.getMountPath()).isEqualTo("/run/carp-operator"));
     assertThat(ds.getMetadata().getOwnerReferences()).singleElement()
         .satisfies(o -> assertThat(o.getKind()).isEqualTo("FirewallCluster"));
 

@@ -9,7 +9,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Runs actions on this host: built-ins through {@link AddressManager} (iproute2), commands as child processes. */
+/**
+ * Runs actions on this host: built-ins through {@link AddressManager} (iproute2), commands as child processes.
+ *
+ * <p>Addresses and routes added by actions are not put in the engine's address record: an action is an explicit
+ * instruction of the user (add on onMaster, remove on onBackup), done exactly as written, and the agent never removes
+ * them on its own at start. An address an action adds counts as one of the host's own, so a vhid with the same address
+ * is refused.
+ */
 public final class SystemActionExecutor implements ActionExecutor {
   /** Output of a failed command kept for the log. */
   private static final int OUTPUT_LIMIT = 2048;

@@ -19,7 +19,11 @@ public record AgentConfig(
     String logFormat,
     ActionsConfig actions,
     NotificationsConfig notifications,
-    SyncConfig sync) {
+    SyncConfig sync,
+    String runtimeDirectory) {
+
+  /** Where the agent keeps its runtime files (the record of the addresses it added); a tmpfs cleared at boot. */
+  public static final String DEFAULT_RUNTIME_DIRECTORY = "/run/carp-operator";
 
   @JsonCreator
   public AgentConfig(
@@ -32,10 +36,12 @@ public record AgentConfig(
       @JsonProperty("logFormat") String logFormat,
       @JsonProperty("actions") ActionsConfig actions,
       @JsonProperty("notifications") NotificationsConfig notifications,
-      @JsonProperty("sync") SyncConfig sync) {
+      @JsonProperty("sync") SyncConfig sync,
+      @JsonProperty("runtimeDirectory") String runtimeDirectory) {
     this(node, Boolean.TRUE.equals(preempt), virtualAddresses == null ? List.of() : List.copyOf(virtualAddresses), metricsPort, metricsAddress,
         demotion == null ? DemotionConfig.DEFAULTS : demotion, logFormat == null ? "json" : logFormat,
-        actions == null ? ActionsConfig.NONE : actions, notifications == null ? NotificationsConfig.NONE : notifications, sync);
+        actions == null ? ActionsConfig.NONE : actions, notifications == null ? NotificationsConfig.NONE : notifications, sync,
+        runtimeDirectory == null ? DEFAULT_RUNTIME_DIRECTORY : runtimeDirectory);
   }
 
   /** Demotion settings, as in FirewallCluster.spec.demotion. */

@@ -72,6 +72,9 @@ public final class ConfigLoader {
     }
     if (!Set.of("json", "text").contains(c.logFormat())) p.add("logFormat: must be json or text, got '" + c.logFormat() + "'");
     if (c.demotion().maintenance() < 0 || c.demotion().maintenance() > 255) p.add("demotion.maintenance: must be 0-255, got " + c.demotion().maintenance());
+    if (c.runtimeDirectory().isBlank() || !c.runtimeDirectory().startsWith("/")) {
+      p.add("runtimeDirectory: must be an absolute path (default " + AgentConfig.DEFAULT_RUNTIME_DIRECTORY + "), got '" + c.runtimeDirectory() + "'");
+    }
     if (c.virtualAddresses().isEmpty()) p.add("virtualAddresses: at least one entry is required");
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < c.virtualAddresses().size(); i++) {

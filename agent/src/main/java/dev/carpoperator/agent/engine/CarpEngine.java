@@ -22,6 +22,7 @@ import dev.carpoperator.agent.linux.LoadShareDataplane;
 import dev.carpoperator.agent.linux.LoadShareRules;
 import dev.carpoperator.agent.metrics.AgentMetrics;
 import dev.carpoperator.agent.net.AddressManager;
+import dev.carpoperator.agent.net.AddressRecord;
 import dev.carpoperator.agent.net.AnnouncementFrames;
 import dev.carpoperator.agent.net.Carrier;
 import dev.carpoperator.agent.net.CarpFrames;
@@ -30,6 +31,7 @@ import dev.carpoperator.agent.net.FrameParser;
 import dev.carpoperator.agent.net.MacAddress;
 import dev.carpoperator.agent.net.MulticastMembership;
 import dev.carpoperator.agent.net.NeighbourTable;
+import dev.carpoperator.agent.net.NodeAddresses;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -101,6 +103,10 @@ public final class CarpEngine implements AutoCloseable {
   private volatile boolean stopped;
   private final NeighbourTable neighbours = new NeighbourTable();
   private final List<EngineListener> listeners = new CopyOnWriteArrayList<>();
+  /** What this agent added to the NICs: the only addresses it ever removes. */
+  private volatile AddressRecord record = AddressRecord.inMemory();
+  /** Why a vhid is refused, as reported in the VirtualAddress status. */
+  public static final String ADDRESS_IS_NODE_ADDRESS = "AddressIsNodeAddress";
 
   /**
    * One vhid on one interface; {@code share} is set when the vhid is one of a load-shared group's; {@code peers}
@@ -271,10 +277,20 @@ public final class CarpEngine implements AutoCloseable {
 
   private volatile boolean demoteUntilReady = true;
 
-  /** Opens the NICs, removes stray copies of our addresses, and starts every vhost. */
+  /**
+   * Where this agent records the addresses it adds ({@link AddressRecord}); call before {@link #start}. Without it
+   * the record is kept in memory only: nothing left by an earlier run is removed.
+   */
+  public void recordAddressesIn(AddressRecord record) {
+    this.record = record;
+  }
+
+  /** Refuses vhids on the host's own addresses, removes what an earlier run left, opens the NICs, starts every vhost. */
   public void start() throws IOException {
     demotion.set(DemotionCounters.CARP_GROUP, DemotionCounters.Reason.STARTUP, demoteUntilReady ? STARTUP_DEMOTION : 0);
     refreshLocalAddresses();
+    refuseNodeAddresses();
+    removeLeftovers();
     // A missing or unusable NIC takes out only its own vhids: the others still run.
     for (Link link : List.copyOf(links.values())) {
       try {
@@ -335,8 +351,84 @@ public final class CarpEngine implements AutoCloseable {
       link.joinedV4 |= v4;
       link.joinedV6 |= v6;
     }
-    // An address left on the NIC by a crashed agent would answer ARP while another node is master.
-    if (v.group == null) for (String p : v.spec.prefixes()) addresses.remove(link.name, p);
+    // An address left on the NIC by a crashed agent would answer ARP while another node is master; only ever one
+    // this agent added (the record), never one the host had.
+    if (v.group == null) for (String p : v.spec.prefixes()) removeRecorded(link.name, p);
+  }
+
+  /** Removes an address if this agent added it, then forgets it; an address not in the record stays. */
+  private void removeRecorded(String ifName, String prefix) throws IOException {
+    if (!record.contains(ifName, prefix)) return;
+    addresses.remove(ifName, prefix);
+    record.remove(ifName, prefix);
+  }
+
+  /**
+   * At start this agent is master of nothing: every recorded address left by an earlier run (a crash, a killed pod,
+   * one no longer configured) comes off, except a load-shared group's, which every node holds while it runs.
+   */
+  private void removeLeftovers() {
+    Set<AddressRecord.Entry> shared = new HashSet<>();
+    for (Group g : groups.values()) for (String p : g.prefixes) shared.add(new AddressRecord.Entry(g.link.name, p));
+    for (AddressRecord.Entry e : record.entries()) {
+      if (shared.contains(e)) continue;
+      try {
+        // a vanished interface took its addresses with it
+        if (NetworkInterface.getByName(e.interfaceName()) != null) addresses.remove(e.interfaceName(), e.cidr());
+        record.remove(e.interfaceName(), e.cidr());
+        log.info("removed {} from {}: left by an earlier run of the agent", e.cidr(), e.interfaceName(),
+            kv("event", "leftover-removed"), kv("interface", e.interfaceName()), kv("address", e.cidr()));
+      } catch (IOException | RuntimeException ex) {
+        log.warn("cannot remove {} from {} (left by an earlier run)", e.cidr(), e.interfaceName(),
+            kv("interface", e.interfaceName()), kv("address", e.cidr()), kv("error", ex.toString()));
+      }
+    }
+  }
+
+  /** Leaves out (before start) every vhid with an address that is one of the host's own; a group goes whole. */
+  private void refuseNodeAddresses() {
+    List<NodeAddresses.HostAddress> host = hostAddresses();
+    Set<AddressRecord.Entry> ours = record.entries();
+    for (Link link : List.copyOf(links.values())) {
+      for (Vhost v : List.copyOf(link.vhosts.values())) {
+        if (link.vhosts.get(v.spec.vhid()) != v) continue; // left out already with its group
+        List<NodeAddresses.Conflict> c = NodeAddresses.conflicts(v.spec.prefixes(), host, ours);
+        if (c.isEmpty()) continue;
+        List<Vhost> out = v.group == null ? List.of(v) : List.copyOf(v.group.members.values());
+        for (Vhost r : out) {
+          link.vhosts.remove(r.spec.vhid());
+          refuse(r.spec, c);
+        }
+        if (v.group != null) groups.values().remove(v.group);
+      }
+      if (link.vhosts.isEmpty()) links.remove(link.name);
+    }
+  }
+
+  private List<NodeAddresses.HostAddress> hostAddresses() {
+    try {
+      return NodeAddresses.ofHost();
+    } catch (SocketException e) {
+      log.warn("cannot list the host's addresses to check the virtual addresses against", kv("error", e.toString()));
+      return List.of();
+    }
+  }
+
+  private void refuse(VhostSpec spec, List<NodeAddresses.Conflict> conflicts) {
+    String what = String.join("; ", conflicts.stream().map(NodeAddresses.Conflict::describe).toList());
+    String message = "vhid " + spec.vhid() + " on " + spec.interfaceName() + " is not run: " + what
+        + ". A virtual address must be an address no node uses as its own: correct the address of the VirtualAddress "
+        + "(or the standalone virtualAddresses entry). If an earlier agent version left it behind, remove it with "
+        + "'ip addr del' and the vhid starts with the next configuration change or agent restart";
+    log.error(message, kv("event", "vhid-refused"), kv("reason", ADDRESS_IS_NODE_ADDRESS), kv("node", node),
+        kv("interface", spec.interfaceName()), kv("vhid", spec.vhid()));
+    for (EngineListener l : listeners) {
+      try {
+        l.vhidRefused(spec.interfaceName(), spec.vhid(), ADDRESS_IS_NODE_ADDRESS, message);
+      } catch (RuntimeException e) {
+        log.error("refusal listener failed", e);
+      }
+    }
   }
 
   /**
@@ -377,7 +469,13 @@ public final class CarpEngine implements AutoCloseable {
             removed++;
           }
         }
-        for (VhostSpec sp : wanted.values()) {
+        List<NodeAddresses.HostAddress> host = wanted.isEmpty() ? List.of() : hostAddresses();
+        for (VhostSpec sp : wanted.values()) { // a vhid refused before is tried again: its address may be fixed
+          List<NodeAddresses.Conflict> conflicts = NodeAddresses.conflicts(sp.prefixes(), host, record.entries());
+          if (!conflicts.isEmpty()) {
+            refuse(sp, conflicts);
+            continue;
+          }
           Link link = links.get(sp.interfaceName());
           boolean newLink = link == null;
           if (newLink) {
@@ -638,13 +736,29 @@ public final class CarpEngine implements AutoCloseable {
   private void takeOver(Vhost v) {
     long t0 = System.nanoTime();
     try {
-      for (String p : v.spec.prefixes()) addresses.add(v.link.name, p);
+      for (String p : v.spec.prefixes()) addRecorded(v.link.name, p);
       announce(v);
       metrics.addressChangeSeconds.labelValues("add").observe((System.nanoTime() - t0) / 1e9);
     } catch (IOException | RuntimeException e) {
       metrics.addressChangeErrors.labelValues("add").inc();
       log.error("cannot take over the addresses", kv("interface", v.link.name), kv("vhid", v.spec.vhid()), kv("error", e.toString()));
     }
+  }
+
+  /**
+   * Records an address, then adds it: a crash in between leaves an entry whose removal is a no-op, never an address
+   * the record does not know. If the record cannot be written the address is still added (failing over matters
+   * more); this run still knows it, and the error says that a crash now would leave it behind.
+   */
+  private void addRecorded(String ifName, String prefix) throws IOException {
+    try {
+      record.add(ifName, prefix);
+    } catch (IOException e) {
+      metrics.addressChangeErrors.labelValues("record").inc();
+      log.error("cannot write the address record {}: after a crash the agent would not remove {} from {}", record.file(),
+          prefix, ifName, kv("event", "record-failed"), kv("error", e.toString()));
+    }
+    addresses.add(ifName, prefix);
   }
 
   /** Frames of each announcement: a small burst, so one lost frame does not leave a stale neighbour cache. */
@@ -665,11 +779,27 @@ public final class CarpEngine implements AutoCloseable {
   private void release(Vhost v) {
     long t0 = System.nanoTime();
     try {
-      for (String p : v.spec.prefixes()) addresses.remove(v.link.name, p);
+      for (String p : v.spec.prefixes()) releaseRecorded(v.link.name, p);
       metrics.addressChangeSeconds.labelValues("remove").observe((System.nanoTime() - t0) / 1e9);
     } catch (IOException | RuntimeException e) {
       metrics.addressChangeErrors.labelValues("remove").inc();
       log.error("cannot release the addresses", kv("interface", v.link.name), kv("vhid", v.spec.vhid()), kv("error", e.toString()));
+    }
+  }
+
+  /** Removes an address this agent added (never one it did not), then forgets it. */
+  private void releaseRecorded(String ifName, String prefix) throws IOException {
+    if (!record.contains(ifName, prefix)) {
+      // normal when a replaced vhid with the same address removed it first (reconfigure); else someone else's
+      log.debug("{} on {} is not in the address record: left in place", prefix, ifName);
+      return;
+    }
+    addresses.remove(ifName, prefix);
+    try {
+      record.remove(ifName, prefix);
+    } catch (IOException e) {
+      // the entry stays on disk: its removal at the next start is a no-op
+      log.warn("cannot update the address record {}", record.file(), kv("error", e.toString()));
     }
   }
 
@@ -687,7 +817,7 @@ public final class CarpEngine implements AutoCloseable {
     Duration took = dataplane.apply(none.entrySet().stream().map(e -> rules(e.getKey(), e.getValue())).toList());
     appliedMasters = none;
     metrics.loadShareUpdateSeconds.observe(took.toNanos() / 1e9);
-    for (Group g : groups.values()) for (String p : g.prefixes) addresses.add(g.link.name, p);
+    for (Group g : groups.values()) for (String p : g.prefixes) addRecorded(g.link.name, p);
     for (Group g : groups.values()) {
       log.info("load sharing {} on {} over vhids {} (rules installed in {} ms)", g.mode, g.link.name, g.members.keySet(),
           took.toMillis(), kv("event", "load-share-start"), kv("interface", g.link.name), kv("balancing", g.mode.configName()));
@@ -754,7 +884,7 @@ public final class CarpEngine implements AutoCloseable {
     for (Group g : groups.values()) {
       for (String p : g.prefixes) {
         try {
-          addresses.remove(g.link.name, p);
+          releaseRecorded(g.link.name, p);
         } catch (IOException | RuntimeException e) {
           log.warn("cannot remove a shared address", kv("interface", g.link.name), kv("address", p), kv("error", e.toString()));
         }

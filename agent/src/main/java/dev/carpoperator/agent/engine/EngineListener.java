@@ -21,4 +21,10 @@ public interface EngineListener {
   default void beforeFirstAdvert() {}
 
   default void stateChanged(StateChange change) {}
+
+  /**
+   * A configured vhid is not run: {@code reason} is a stable code (e.g. {@link CarpEngine#ADDRESS_IS_NODE_ADDRESS}),
+   * {@code message} says what to fix. Called again each time the vhid is tried and refused again.
+   */
+  default void vhidRefused(String interfaceName, int vhid, String reason, String message) {}
 }

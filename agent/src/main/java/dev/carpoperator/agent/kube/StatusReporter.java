@@ -86,6 +86,24 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     if (va != null) markDirty(va);
   }
 
+  /**
+   * A vhid the engine does not run (e.g. its address is this node's own): reported as INIT with the refusal's
+   * reason, so that {@code kubectl get virtualaddress -o yaml} shows why this node takes no part.
+   */
+  @Override
+  public void vhidRefused(String interfaceName, int vhid, String reason, String message) {
+    String key = interfaceName + "/" + vhid;
+    NodeVhidStatus e = new NodeVhidStatus();
+    e.setName(node);
+    e.setVhid(vhid);
+    e.setState(CarpState.INIT);
+    e.setSince(Instant.now().toString());
+    e.setReason(reason);
+    latest.put(key, e);
+    String va = addressOf.get().get(key);
+    if (va != null) markDirty(va);
+  }
+
   /** The state sync's start-up bulk state (lower case), reported in every entry of this node; null without sync. */
   public void syncChanged(String state) {
     if (Objects.equals(state, syncState)) return;

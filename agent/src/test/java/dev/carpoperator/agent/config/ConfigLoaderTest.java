@@ -75,6 +75,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void runtimeDirectoryDefaultsToRunAndMustBeAbsolute() throws Exception {
+    String minimal = "node: fw1\nvirtualAddresses: [{vhid: 7, interface: eth1, addresses: [\"192.0.2.7/24\"]}]\n";
+    assertThat(ConfigLoader.parse(minimal, "test", null).runtimeDirectory()).isEqualTo("/run/carp-operator");
+    assertThat(ConfigLoader.parse(minimal + "runtimeDirectory: /var/run/carp\n", "test", null).runtimeDirectory()).isEqualTo("/var/run/carp");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal + "runtimeDirectory: run/carp\n", "agent.yaml", null))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("runtimeDirectory: must be an absolute path");
+  }
+
+  @Test
   void unknownKeysAreNamedWithTheKnownOnes() {
     assertThatThrownBy(() -> ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskw: 0"), "agent.yaml", null))
         .isInstanceOf(ConfigException.class)

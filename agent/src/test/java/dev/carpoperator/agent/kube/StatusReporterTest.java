@@ -37,6 +37,38 @@ class StatusReporterTest {
     return va.getStatus().getNodes().stream().filter(n -> n.getName().equals(node)).map(n -> String.valueOf(n.getState())).findFirst().orElse("-");
   }
 
+  static VirtualAddress create(KubernetesClient admin) {
+    Crds.install(admin);
+    VirtualAddress va = new VirtualAddress();
+    va.setMetadata(new ObjectMetaBuilder().withName(VA).build());
+    VirtualAddressSpec spec = new VirtualAddressSpec();
+    spec.setCluster("status-test");
+    spec.setVhid(7);
+    spec.setAddresses(List.of("192.0.2.1/24"));
+    va.setSpec(spec);
+    return admin.resource(va).forceConflicts().serverSideApply();
+  }
+
+  /** A vhid the engine refused (its address is the node's own) shows as INIT with the reason, until it runs. */
+  @Test
+  void aRefusedVhidIsReportedAsInitWithItsReason() {
+    try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
+      create(admin);
+      try (StatusReporter r = new StatusReporter(admin, "n1", () -> OWNERS)) {
+        r.vhidRefused("eth0", 7, "AddressIsNodeAddress", "vhid 7 on eth0 is not run: ...");
+        await().atMost(Duration.ofSeconds(20)).until(() -> entries(admin).equals(List.of("n1=INIT")));
+        NodeVhidStatus e = admin.resources(VirtualAddress.class).withName(VA).get().getStatus().getNodes().getFirst();
+        assertThat(e.getReason()).isEqualTo("AddressIsNodeAddress");
+        assertThat(e.getVhid()).isEqualTo(7);
+
+        r.stateChanged(change(CarpState.INIT, CarpState.BACKUP, "startup")); // corrected: the vhid runs
+        await().atMost(Duration.ofSeconds(20)).until(() -> entries(admin).equals(List.of("n1=BACKUP")));
+      } finally {
+        admin.resources(VirtualAddress.class).withName(VA).delete();
+      }
+    }
+  }
+
   /** A restarted agent first reports its sync state (before any vhid has one): that must not withdraw its entries. */
   @Test
   void aRestartedAgentKeepsItsEntriesUntilItsVhidsHaveAState() {

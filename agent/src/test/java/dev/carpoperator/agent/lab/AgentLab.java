@@ -37,7 +37,10 @@ public final class AgentLab implements AutoCloseable {
     configs.put(host, yaml);
     try {
       Path file = lab.dir().resolve(host + "-agent.yaml");
-      Files.writeString(file, yaml);
+      // Lab hosts share the machine's /run: each gets its own address record, kept across restarts of its agent.
+      String withRecord = yaml.contains("runtimeDirectory:") ? yaml
+          : yaml + (yaml.endsWith("\n") ? "" : "\n") + "runtimeDirectory: " + runtimeDirectory(host) + "\n";
+      Files.writeString(file, withRecord);
       LabProcess p = lab.host(host).startJava(host + "-agent", AgentMain.class, "--config", file.toString());
       agents.put(host, p);
       return p;
@@ -52,6 +55,11 @@ public final class AgentLab implements AutoCloseable {
   }
 
   public LabProcess agent(String host) { return agents.get(host); }
+
+  /** The host's runtime directory (its agent's address record) in the lab directory. */
+  public Path runtimeDirectory(String host) {
+    return lab.dir().resolve(host + "-run");
+  }
 
   /** The standard single-vhid config used by most tests. */
   public static String config(String node, int vhid, int advskew, boolean preempt, String password, String... addresses) {

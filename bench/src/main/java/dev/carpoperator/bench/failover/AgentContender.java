@@ -44,7 +44,9 @@ final class AgentContender implements Contender {
     try {
       Path file = dir.resolve(node.name() + "-agent-" + profile.key + ".yaml");
       Files.writeString(file, config(node.name(), profile));
-      List<String> cmd = NetnsLab.javaCommand(AgentMain.class.getName(), List.of(), "--config", file.toString());
+      // each node its own address record: the lab's hosts share the machine's /run
+      List<String> cmd = NetnsLab.javaCommand(AgentMain.class.getName(), List.of(), "--config", file.toString(),
+          "--runtime-dir", dir.resolve(node.name() + "-run").toString());
       return StampedProcess.start(node.host(), node.name() + "-agent", dir.resolve(node.name() + "-agent.log"), cmd);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -168,7 +168,9 @@ public final class FootprintBench implements BenchPart {
   private static LabProcess start(NetnsLab lab, String host, List<String> jvm, String yaml) throws IOException {
     Path file = lab.dir().resolve(host + "-agent.yaml");
     Files.writeString(file, yaml);
-    return lab.host(host).startJava(host + "-agent", AgentMain.class.getName(), jvm, "--config", file.toString());
+    // each host its own address record: the lab's hosts share the machine's /run
+    return lab.host(host).startJava(host + "-agent", AgentMain.class.getName(), jvm, "--config", file.toString(),
+        "--runtime-dir", lab.dir().resolve(host + "-run").toString());
   }
 
   /**

@@ -25,6 +25,9 @@ public final class AgentDaemonSets {
    */
   public static final String RESTRICTED_LABEL_PREFIX = "node-restriction.kubernetes.io/";
   public static final String RECOMMENDED_NODE_LABEL = RESTRICTED_LABEL_PREFIX + "carp-cluster";
+  /** The host directory of the agents' runtime files (the address record). */
+  public static final String RUNTIME_DIR = "/run/carp-operator";
+  static final String RUNTIME_VOLUME = "run";
 
   private AgentDaemonSets() {}
 
@@ -60,7 +63,12 @@ public final class AgentDaemonSets {
             // metrics and probes on the node's own address only, not on a firewall's outside NIC or the VIPs
             new EnvVarBuilder().withName("CARP_METRICS_ADDRESS").withNewValueFrom().withNewFieldRef().withFieldPath("status.hostIP").endFieldRef().endValueFrom().build(),
             new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? "json" : agent.getLogFormat()).build(),
-            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build())
+            new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build(),
+            // One directory per node: lab nodes on one machine share its /run (NODE_NAME is expanded by the kubelet).
+            new EnvVarBuilder().withName("CARP_RUNTIME_DIR").withValue(RUNTIME_DIR + "/$(NODE_NAME)").build())
+        // The agent's record of the addresses it added: on the host, so that it outlives a pod restart (tmpfs, as
+        // the addresses, cleared at reboot).
+        .addNewVolumeMount().withName(RUNTIME_VOLUME).withMountPath(RUNTIME_DIR).endVolumeMount()
         .addNewPort().withName("metrics").withContainerPort(metricsPort).withProtocol("TCP").endPort()
         .withResources(agent.getResources() != null ? agent.getResources() : defaults.resources())
         // The agent's metrics server answers /-/healthy (alive) and /-/ready (running, with its peers' connection
@@ -95,6 +103,7 @@ public final class AgentDaemonSets {
               .withTolerations(cluster.getSpec().getTolerations())
               .withTerminationGracePeriodSeconds(15L)
               .withContainers(container)
+              .addNewVolume().withName(RUNTIME_VOLUME).withNewHostPath().withPath(RUNTIME_DIR).withType("DirectoryOrCreate").endHostPath().endVolume()
             .endSpec()
           .endTemplate()
         .endSpec()

@@ -83,7 +83,9 @@ public final class AgentPods implements AutoCloseable {
     String namespace = ds.getMetadata().getNamespace();
     Container c = ds.getSpec().getTemplate().getSpec().getContainers().getFirst();
     List<String> cmd = new ArrayList<>(List.of("env", "KUBECONFIG=" + kubeconfig(namespace, ds.getSpec().getTemplate().getSpec().getServiceAccountName())));
-    for (EnvVar e : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) cmd.add(e.getName() + "=" + value(e, node, namespace));
+    Map<String, String> env = new LinkedHashMap<>();
+    for (EnvVar e : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) env.put(e.getName(), expand(value(e, node, namespace), env));
+    env.forEach((k, v) -> cmd.add(k + "=" + v));
     cmd.addAll(NetnsLab.javaCommand(mainClass, jvmOptions, c.getArgs() == null ? new String[0] : c.getArgs().toArray(String[]::new)));
     LabProcess pod = host.start(c.getName(), cmd.toArray(String[]::new));
     pods.put(node, pod);
@@ -129,6 +131,25 @@ public final class AgentPods implements AutoCloseable {
     pods.values().stream().filter(LabProcess::isAlive).forEach(out::add);
     forwarders.values().stream().filter(LabProcess::isAlive).forEach(out::add);
     return out;
+  }
+
+  /** $(NAME) of a variable defined earlier in the list, as the kubelet expands it; $$ is a literal $. */
+  static String expand(String value, Map<String, String> earlier) {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < value.length(); i++) {
+      char ch = value.charAt(i);
+      if (ch == '$' && i + 1 < value.length() && value.charAt(i + 1) == '$') {
+        out.append('$');
+        i++;
+      } else if (ch == '$' && i + 1 < value.length() && value.charAt(i + 1) == '(' && value.indexOf(')', i) > 0
+          && earlier.containsKey(value.substring(i + 2, value.indexOf(')', i)))) {
+        out.append(earlier.get(value.substring(i + 2, value.indexOf(')', i))));
+        i = value.indexOf(')', i);
+      } else {
+        out.append(ch);
+      }
+    }
+    return out.toString();
   }
 
   private static String value(EnvVar e, String node, String namespace) {

@@ -1,0 +1,37 @@
+package dev.carpoperator.operator.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.api.v1alpha1.FirewallClusterSpec;
+import dev.carpoperator.operator.OperatorSettings;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class AgentDaemonSetsTest {
+  @Test
+  void theAgentKeepsItsAddressRecordInAHostDirectoryPerNode() {
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
+    fwc.setSpec(new FirewallClusterSpec());
+    var pod = AgentDaemonSets.desired(fwc, OperatorSettings.fromEnvironment(Map.of())).getSpec().getTemplate().getSpec();
+
+    assertThat(pod.getVolumes()).singleElement().satisfies(v -> {
+      assertThat(v.getHostPath().getPath()).isEqualTo("/run/carp-operator");
+      assertThat(v.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+    });
+    var agent = pod.getContainers().getFirst();
+    assertThat(agent.getVolumeMounts()).singleElement().satisfies(m -> {
+      assertThat(m.getName()).isEqualTo(pod.getVolumes().getFirst().getName());
+      assertThat(m.getMountPath()).isEqualTo("/run/carp-operator");
+      assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+    });
+    List<String> names = agent.getEnv().stream().map(EnvVar::getName).toList();
+    EnvVar dir = agent.getEnv().get(names.indexOf("CARP_RUNTIME_DIR"));
+    assertThat(dir.getValue()).isEqualTo("/run/carp-operator/$(NODE_NAME)");
+    assertThat(names.indexOf("NODE_NAME")).as("defined before it is referenced").isLessThan(names.indexOf("CARP_RUNTIME_DIR"));
+  }
+}
