@@ -388,8 +388,16 @@ public final class SyncCore {
     counters.statesApplied.incrementAndGet();
   }
 
-  /** CLR: every state of that creator goes (OpenBSD may limit it to one interface; our states float). */
+  /**
+   * CLR: every state of that creator goes (OpenBSD may limit it to one interface; our states float). Only the creator
+   * clears its own states, so a CLR naming ours is not from a peer (a forger on an unauthenticated link, or a peer
+   * given our hostid): obeying it would wipe the connections this node carries.
+   */
   private void clear(int creator) {
+    if (creator == settings.hostId()) {
+      counters.stateRejected("clr_own_creator");
+      return;
+    }
     for (Tracked t : List.copyOf(byKey.values())) {
       if (t.id.creator() != creator) continue;
       untrack(t);
