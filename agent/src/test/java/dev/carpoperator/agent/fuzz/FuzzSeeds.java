@@ -156,8 +156,8 @@ final class FuzzSeeds {
     SyncEnvelope auth = new SyncEnvelope(SYNC_KEY, false);
     SyncEnvelope enc = new SyncEnvelope(SYNC_KEY, true);
     for (int i = 0; i < Math.min(3, plain.size()); i++) {
-      m.put("authenticated-" + i, auth.seal(plain.get(i), SYNC_SOURCE, 0x0a0a0a0a, 1_000_000L + i));
-      m.put("encrypted-" + i, enc.seal(plain.get(i), SYNC_SOURCE, 0x0a0a0a0a, 2_000_000L + i));
+      m.put("authenticated-" + i, auth.seal(plain.get(i), SYNC_SOURCE, i, new long[] {i + 1L}));
+      m.put("encrypted-" + i, enc.seal(plain.get(i), SYNC_SOURCE));
     }
     m.put("unauthenticated", plain.get(0));
     return m;

@@ -144,7 +144,7 @@ class SyncSecurityTest {
       byte[] original = frameWithIns(capture, "192.0.2.11", 40011);
       FrameParser.Packet op = (FrameParser.Packet) FrameParser.parse(original);
       int hlen = u16(original, op.payloadOffset() + 2);
-      assertThat(op.payloadLength()).as("authenticated sync packet: pfsync len + the 36-byte trailer").isEqualTo(hlen + SyncEnvelope.TRAILER_LENGTH);
+      assertThat(op.payloadLength()).as("authenticated sync packet: pfsync len + the 64-byte trailer").isEqualTo(hlen + SyncEnvelope.BASE_TRAILER_LENGTH);
       assertThat(new String(original, op.payloadOffset() + hlen, 4, StandardCharsets.US_ASCII)).isEqualTo("CSYN");
       b.exec("conntrack", "-D", "-p", "tcp", "-s", CLIENT, "-d", SERVER, "--sport", "40011", "--dport", String.valueOf(DPORT)).check();
       assertThat(ports(b)).as("b's conntrack after conntrack -D").doesNotContain(40011);
@@ -177,9 +177,8 @@ class SyncSecurityTest {
       byte[] plainIns = ins(40021, 0x5eed0001L, 0x5eed);
       byte[] lowTtl = withTtl(frame(xMac, xIp, ins(40022, 0x5eed0002L, 0x5eed)), 64);
       SyncEnvelope rightKey = new SyncEnvelope(KEY.getBytes(StandardCharsets.US_ASCII), false);
-      long counter = System.currentTimeMillis() * 1000;
-      byte[] freebsdSealed = rightKey.seal(freebsd(ins(40024, 0x5eed0004L, 0x5eed)), xIp.getAddress(), 0x7e57, counter);
-      byte[] goodSealed = rightKey.seal(ins(40023, 0x5eed0003L, 0x5eed), xIp.getAddress(), 0x7e57, counter + 1);
+      byte[] freebsdSealed = rightKey.seal(freebsd(ins(40024, 0x5eed0004L, 0x5eed)), xIp.getAddress());
+      byte[] goodSealed = rightKey.seal(ins(40023, 0x5eed0003L, 0x5eed), xIp.getAddress());
       send(l, x, "forged", List.of(
           new Labelled("a's frame with one bit flipped in the pfsync body", flipped),
           new Labelled("a's sealed payload from the attacker's IP address", spoofedSource),
