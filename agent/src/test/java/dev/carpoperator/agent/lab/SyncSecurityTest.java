@@ -221,6 +221,30 @@ class SyncSecurityTest {
       assertThat(ports(a)).as("a's conntrack after c's INS").doesNotContain(40031);
       log.info("different key: c sent {} states / {} packets, b rejected {} (bad_tag +{} at start-up, +{} for the INS)",
           c1.get(SENT), c1.get(PACKETS_SENT), rejections(b8), delta(b5, b6, rejected("bad_tag")), delta(b6, b8, rejected("bad_tag")));
+
+      // 5. replay across a restart of b (issue #16): a's INS of 40041, recorded, then the state deleted; b's new agent
+      // has an empty replay window, but a's session answered its bulk request, so the recording is behind it
+      insert(a, 40041);
+      awaitPorts(l, b, p -> p.contains(40041), "a's connection 40041 synced to b");
+      byte[] ins41 = frameWithIns(capture, null, 40041); // a may send from its VIP by now (its interface's first address)
+      a.exec("conntrack", "-D", "-p", "tcp", "-s", CLIENT, "-d", SERVER, "--sport", "40041", "--dport", String.valueOf(DPORT)).check();
+      awaitPorts(l, b, p -> !p.contains(40041), "a's deletion of 40041 reached b");
+      l.kill("b");
+      l.restartAgent("b");
+      Map<String, Double> r0 = awaitMetric(l, b, bulk("done"), v -> v == 1, "b's bulk update done after its restart");
+      send(l, x, "replay-after-restart", List.of(new Labelled("replay of a's INS 40041 to the restarted b", ins41)));
+      // replay if it comes within the 30 s freshness window (the usual case), stale if b's restart took longer
+      Map<String, Double> r1;
+      try {
+        r1 = await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() -> metrics(b),
+            m -> m.getOrDefault(rejected("replay"), 0.0) + m.getOrDefault(rejected("stale"), 0.0)
+                - r0.getOrDefault(rejected("replay"), 0.0) - r0.getOrDefault(rejected("stale"), 0.0) >= 1);
+      } catch (ConditionTimeoutException e) {
+        throw new AssertionError("b's new agent did not refuse the recorded INS of 40041; metrics " + metrics(b) + "\n" + l.logTails(), e);
+      }
+      Thread.sleep(300);
+      assertThat(ports(b)).as("b's conntrack after the replay to its new agent").doesNotContain(40041);
+      log.info("replay after b's restart: b rejected {}", rejections(r1));
       log.info("final: a {} rejected {} / b {} rejected {}", sync(metrics(a)), rejections(metrics(a)), sync(b8), rejections(b8));
     }
   }
@@ -414,14 +438,14 @@ class SyncSecurityTest {
     assertThat(p.output().lines().filter(s -> s.startsWith("SENT ")).count()).as(p.output()).isEqualTo(frames.size());
   }
 
-  /** The frame captured from {@code source} whose pfsync INS carries the connection from {@code sport}. */
+  /** The frame captured from {@code source} (null: any) whose pfsync INS carries the connection from {@code sport}. */
   static byte[] frameWithIns(LabProcess capture, String source, int sport) {
     try {
       return await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> {
         for (String line : capture.output().lines().toList()) {
           if (!line.startsWith("FRAME ")) continue;
           byte[] f = HEX.parseHex(line.substring(6).strip());
-          if (FrameParser.parse(f) instanceof FrameParser.Packet p && p.src().getHostAddress().equals(source) && insIn(f, sport) != null) {
+          if (FrameParser.parse(f) instanceof FrameParser.Packet p && (source == null || p.src().getHostAddress().equals(source)) && insIn(f, sport) != null) {
             return f;
           }
         }
