@@ -101,6 +101,7 @@ public final class SyncEnvelope {
   private final byte[] secret;
   private final boolean encrypt;
   private final Cipher cipher;
+  private final KDF hkdf; // one per envelope: looking up the provider per packet would cost more than the derivation
   private final byte[] salt;
   private final Session session;
   private final SecretKey sealKey;
@@ -132,10 +133,11 @@ public final class SyncEnvelope {
     this.wallMillis = wallMillis;
     try {
       this.cipher = Cipher.getInstance("AES/GCM/NoPadding");
+      this.hkdf = KDF.getInstance("HKDF-SHA256");
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM unavailable in this JDK", e);
+      throw new IllegalStateException("AES-GCM or HKDF-SHA256 unavailable in this JDK", e);
     }
-    this.sealKey = new SecretKeySpec(subkey(this.secret, this.salt), "AES");
+    this.sealKey = new SecretKeySpec(subkey(hkdf, this.secret, this.salt), "AES");
   }
 
   public boolean encrypts() { return encrypt; }
@@ -145,13 +147,28 @@ public final class SyncEnvelope {
 
   /** The AES-256 key of one session: HKDF-SHA256 of the shared secret with the session's salt. */
   static byte[] subkey(byte[] secret, byte[] salt) {
-    return hkdfSha256(secret, salt, INFO, 32);
+    try {
+      return subkey(KDF.getInstance("HKDF-SHA256"), secret, salt);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HKDF-SHA256 unavailable in this JDK", e);
+    }
+  }
+
+  private static byte[] subkey(KDF hkdf, byte[] secret, byte[] salt) {
+    return hkdfSha256(hkdf, secret, salt, INFO, 32);
   }
 
   /** HKDF (RFC 5869) with SHA-256, through the JDK's KDF API. */
   static byte[] hkdfSha256(byte[] ikm, byte[] salt, byte[] info, int length) {
     try {
-      KDF hkdf = KDF.getInstance("HKDF-SHA256");
+      return hkdfSha256(KDF.getInstance("HKDF-SHA256"), ikm, salt, info, length);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HKDF-SHA256 unavailable in this JDK", e);
+    }
+  }
+
+  private static byte[] hkdfSha256(KDF hkdf, byte[] ikm, byte[] salt, byte[] info, int length) {
+    try {
       return hkdf.deriveData(HKDFParameterSpec.ofExtract().addIKM(ikm).addSalt(salt).thenExpand(info, length));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HKDF-SHA256 unavailable in this JDK", e);
@@ -247,7 +264,7 @@ public final class SyncEnvelope {
     try {
       SecretKey key = openKeys.get(from);
       boolean cached = key != null;
-      if (!cached) key = new SecretKeySpec(subkey(secret, Arrays.copyOfRange(packet, saltAt, saltAt + SALT_LENGTH)), "AES");
+      if (!cached) key = new SecretKeySpec(subkey(hkdf, secret, Arrays.copyOfRange(packet, saltAt, saltAt + SALT_LENGTH)), "AES");
       cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, nonce(count)));
       cipher.updateAAD(source);
       cipher.updateAAD(packet, offset + pfsyncLength, prefix);
