@@ -14,7 +14,6 @@ import dev.carpoperator.agent.sync.BulkState;
 import dev.carpoperator.agent.sync.ConntrackEntry;
 import dev.carpoperator.agent.sync.ConntrackException;
 import dev.carpoperator.agent.sync.ConntrackKernel;
-import dev.carpoperator.agent.sync.ReplayWindow;
 import dev.carpoperator.agent.sync.SyncCore;
 import dev.carpoperator.agent.sync.SyncCounters;
 import dev.carpoperator.agent.sync.SyncEnvelope;
@@ -32,7 +31,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
@@ -98,11 +96,9 @@ public final class SyncEngine implements AutoCloseable {
   private final ScheduledExecutorService loop;
   private final SyncEnvelope sealer;   // loop thread only
   private final SyncEnvelope opener;   // receive thread only
-  private final ReplayWindow replay = new ReplayWindow();
   private final NeighbourTable neighbours = new NeighbourTable();
   private final MacAddress mac;
   private final int mtu;
-  private final AtomicLong counter = new AtomicLong();
   private final Map<String, long[]> lastWarning = new ConcurrentHashMap<>(); // reason -> {at, suppressed}
   private volatile BulkState bulkState = BulkState.IDLE;
   private volatile int tableSize; // for the metrics scrape; written by the loop thread
@@ -123,8 +119,6 @@ public final class SyncEngine implements AutoCloseable {
     this.mtu = nic.getMTU() > 0 ? nic.getMTU() : 1500;
     this.sealer = settings.key() == null ? null : new SyncEnvelope(settings.key(), settings.encrypt());
     this.opener = settings.key() == null ? null : new SyncEnvelope(settings.key(), settings.encrypt());
-    // Counters continue above anything sent before a restart: wall-clock microseconds (ReplayWindow).
-    counter.set(System.currentTimeMillis() * 1000);
     int budget = Pfsync.payloadBudget(mtu) - (sealer == null ? 0 : SyncEnvelope.TRAILER_LENGTH);
     long idBase = (System.currentTimeMillis() / 1000) << 32; // OpenBSD: boot time << 32
     var coreSettings = new SyncCore.Settings(settings.hostId(), idBase, budget, settings.maxDelayMillis() * 1_000_000L,
@@ -241,7 +235,7 @@ public final class SyncEngine implements AutoCloseable {
   }
 
   private void sendDue() {
-    for (byte[] pfsync : core.poll(clock.getAsLong())) send(pfsync);
+    for (SyncCore.Outgoing o : core.pollPackets(clock.getAsLong())) send(o);
   }
 
   /** Sync link down: demote; back: ask the peers for their table again (demoted by 32 until it is in). */
@@ -275,13 +269,13 @@ public final class SyncEngine implements AutoCloseable {
     }
   }
 
-  private void send(byte[] pfsync) {
+  private void send(SyncCore.Outgoing o) {
     Inet4Address src = sourceAddress();
     if (src == null) {
       warn("no-source", "the sync interface " + settings.interfaceName() + " has no IPv4 address; sync packets are not sent");
       return;
     }
-    byte[] payload = sealer == null ? pfsync : sealer.seal(pfsync, src.getAddress(), settings.hostId(), counter.incrementAndGet());
+    byte[] payload = sealer == null ? o.pfsync() : sealer.seal(o.pfsync(), src.getAddress(), o.requestNonce(), o.echoes());
     int ipId = ThreadLocalRandom.current().nextInt(0x10000);
     try {
       if (settings.peers().isEmpty()) {
@@ -367,19 +361,20 @@ public final class SyncEngine implements AutoCloseable {
               + "a pfsync peer needs sync mode bsd-compatible on both sides";
           case BAD_TAG -> "sync packet from " + source + " failed authentication: a different key, or forged";
           case ENCRYPTION_MISMATCH -> "sync packet from " + source + " disagrees about encryption: set sync encrypt the same on every node";
+          case OLD_VERSION -> "sync packet from " + source + " has the envelope of an older agent (version 1): upgrade every node";
+          case STALE -> "sync packet from " + source + " was sent more than " + SyncEnvelope.FRESHNESS_WINDOW_MILLIS / 1000
+              + " s from now: replayed, or the clocks of the nodes disagree (run NTP)";
           default -> "sync packet from " + source + " has no valid envelope (" + o.failure() + ")";
         });
         return;
       }
-      if (!replay.accept(o.sender(), o.counter())) {
-        reject("replay", "replayed sync packet from " + source + " dropped (counter " + o.counter() + " already seen)");
-        return;
-      }
-      pfsync = o.pfsync();
-      offset = 0;
-      length = pfsync.length;
+      submit(() -> {
+        core.receiveSealed(o, clock.getAsLong()); // replay and bulk-answer checks run with the core
+        sendDue();
+      });
+      return;
     }
-    byte[] copy = opener == null ? Arrays.copyOfRange(pfsync, offset, offset + length) : pfsync;
+    byte[] copy = Arrays.copyOfRange(pfsync, offset, offset + length);
     submit(() -> {
       core.receive(copy, 0, copy.length, clock.getAsLong());
       sendDue(); // a requested bulk starts at once; other answers wait for the batch delay like any change

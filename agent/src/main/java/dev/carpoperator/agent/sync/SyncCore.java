@@ -7,16 +7,19 @@ import dev.carpoperator.agent.pfsync.PfsyncEncoder;
 import dev.carpoperator.agent.pfsync.PfsyncMessage;
 import dev.carpoperator.agent.pfsync.PfsyncPacketBuilder;
 import dev.carpoperator.agent.pfsync.PfsyncState;
+import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * The state-sync protocol, without sockets or threads: kernel events and received pfsync packets in, pfsync packets
@@ -67,6 +70,12 @@ public final class SyncCore {
 
     default void bulkServed(int states) {}
   }
+
+  /**
+   * A packet to send: the pfsync bytes, the nonce of our pending bulk request (0: none) and the nonces of the bulk
+   * requests it answers. The envelope carries the nonces in authenticated mode; bsd-compatible mode sends the bytes.
+   */
+  public record Outgoing(byte[] pfsync, long requestNonce, long[] echoes) {}
 
   /** The pair that names a state on every node. */
   record GlobalId(long id, int creator) {}
@@ -128,7 +137,20 @@ public final class SyncCore {
   private int bulkPeer;
   private long bulkReceivedThisRun;
 
+  /** The challenge of our current bulk request; a BUS message counts only in a packet echoing it (authenticated mode). */
+  private long bulkNonce;
+  /** Nonces of the requests the bulk under way answers, newest last. */
+  private final LinkedHashSet<Long> answering = new LinkedHashSet<>();
+  private final LongSupplier nonces;
+  private final ReplayWindow sessions = new ReplayWindow();
+
   public SyncCore(Settings settings, ConntrackKernel kernel, Observer observer, SyncCounters counters) {
+    this(settings, kernel, observer, counters, new SecureRandom()::nextLong);
+  }
+
+  /** @param nonces random numbers for the bulk request challenges (tests pass a predictable source) */
+  public SyncCore(Settings settings, ConntrackKernel kernel, Observer observer, SyncCounters counters, LongSupplier nonces) {
+    this.nonces = Objects.requireNonNull(nonces);
     this.settings = Objects.requireNonNull(settings);
     this.kernel = Objects.requireNonNull(kernel);
     this.observer = observer == null ? new Observer() {} : observer;
@@ -169,6 +191,9 @@ public final class SyncCore {
     bulkStartedAt = now;
     lastBulkActivity = now;
     bulkReceivedThisRun = 0;
+    long n;
+    do n = nonces.getAsLong(); while (n == 0); // 0 means "no request" on the wire
+    bulkNonce = n; // new per request, kept for its retries: answers to an older request no longer count
     setBulkState(BulkState.REQUESTING, why);
     control(PfsyncMessage.UpdReq.BULK, now);
   }
@@ -237,8 +262,41 @@ public final class SyncCore {
 
   // ---------------------------------------------------------------- received packets
 
-  /** Handles one pfsync packet (already authenticated if the mode asks for it). Never throws on hostile bytes. */
+  /** Handles one pfsync packet of the unauthenticated (bsd-compatible) mode. Never throws on hostile bytes. */
   public void receive(byte[] packet, int offset, int length, long now) {
+    receive(packet, offset, length, now, true, true, 0);
+  }
+
+  /**
+   * Handles a packet that {@link SyncEnvelope#open} authenticated and found fresh. Freshness across our own restart:
+   * <ul>
+   *   <li>{@link ReplayWindow} refuses counters of a session already seen;</li>
+   *   <li>BUS START and END count only in a packet that echoes the nonce of our current bulk request, so a BUS END
+   *       recorded earlier cannot end our bulk with an incomplete table;</li>
+   *   <li>such a packet anchors its session: it is live, and nothing it sent before can be replayed to us;</li>
+   *   <li>while our bulk request is pending (just after a start), state messages are taken only from anchored
+   *       sessions: a replay of what a peer sent before our start is dropped, and what it sent for real is in its
+   *       bulk answer anyway.</li>
+   * </ul>
+   * What remains: a session that never answers our bulk (a peer that started after us, or one whose answer was
+   * lost) can be replayed to us after our restart while its packets are younger than
+   * {@link SyncEnvelope#FRESHNESS_WINDOW_MILLIS}.
+   */
+  public void receiveSealed(SyncEnvelope.Opened opened, long now) {
+    if (!sessions.accept(opened.session(), opened.counter())) {
+      counters.packetRejected("replay");
+      observer.packetRejected("replay", "replayed sync packet of session " + opened.session() + " (counter " + opened.counter() + " already seen)");
+      return;
+    }
+    boolean answersUs = bulkState.pending() && opened.echoes(bulkNonce);
+    if (answersUs) sessions.anchor(opened.session(), opened.counter());
+    boolean statesTrusted = !bulkState.pending() || sessions.anchored(opened.session());
+    byte[] p = opened.pfsync();
+    receive(p, 0, p.length, now, answersUs, statesTrusted, opened.requestNonce());
+  }
+
+  private void receive(byte[] packet, int offset, int length, long now, boolean busTrusted, boolean statesTrusted,
+      long requestNonce) {
     PfsyncDecodeResult result = PfsyncDecoder.decode(packet, offset, length);
     if (result instanceof PfsyncDecodeResult.Rejected r) {
       String reason = r.reason().name().toLowerCase(Locale.ROOT);
@@ -252,15 +310,29 @@ public final class SyncCore {
       d.skippedSections().forEach((reason, n) -> counters.stateRejected("skipped_" + reason.name().toLowerCase(Locale.ROOT)));
     }
     // Sections come grouped by action, so a BUS END may precede the states it closes: take it last.
-    for (PfsyncMessage m : d.messages()) if (!isBusEnd(m)) handle(m, now);
-    for (PfsyncMessage m : d.messages()) if (isBusEnd(m)) handle(m, now);
+    for (PfsyncMessage m : d.messages()) if (!isBusEnd(m)) handle(m, now, busTrusted, statesTrusted, requestNonce);
+    for (PfsyncMessage m : d.messages()) if (isBusEnd(m)) handle(m, now, busTrusted, statesTrusted, requestNonce);
+  }
+
+  private static boolean carriesState(PfsyncMessage m) {
+    return m instanceof PfsyncMessage.Ins || m instanceof PfsyncMessage.Upd || m instanceof PfsyncMessage.UpdC
+        || m instanceof PfsyncMessage.DelC || m instanceof PfsyncMessage.Del || m instanceof PfsyncMessage.Clr;
   }
 
   private static boolean isBusEnd(PfsyncMessage m) {
     return m instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.END;
   }
 
-  private void handle(PfsyncMessage m, long now) {
+  private void handle(PfsyncMessage m, long now, boolean busTrusted, boolean statesTrusted, long requestNonce) {
+    if (!statesTrusted && carriesState(m)) {
+      counters.stateRejected("unanchored");
+      return;
+    }
+    if (m instanceof PfsyncMessage.Bus && !busTrusted) {
+      // Not an answer to our current request: a bulk for another requester, or a recorded one.
+      if (bulkState.pending()) counters.stateRejected("bus_not_for_us");
+      return;
+    }
     switch (m) {
       case PfsyncMessage.Ins ins -> importState(ins.state(), now);
       case PfsyncMessage.Upd upd -> {
@@ -274,6 +346,11 @@ public final class SyncCore {
       case PfsyncMessage.UpdC u -> updateCompressed(u, now);
       case PfsyncMessage.UpdReq r -> {
         if (r.id() == 0 && r.creatorid() == 0) {
+          if (requestNonce != 0) {
+            answering.remove(requestNonce);
+            if (answering.size() >= SyncEnvelope.MAX_ECHOES) answering.remove(answering.getFirst());
+            answering.add(requestNonce);
+          }
           serveBulk(now);
         } else {
           Tracked t = byId.get(new GlobalId(r.id(), r.creatorid()));
@@ -388,8 +465,16 @@ public final class SyncCore {
     counters.statesApplied.incrementAndGet();
   }
 
-  /** CLR: every state of that creator goes (OpenBSD may limit it to one interface; our states float). */
+  /**
+   * CLR: every state of that creator goes (OpenBSD may limit it to one interface; our states float). Only the creator
+   * clears its own states, so a CLR naming ours is not from a peer (a forger on an unauthenticated link, or a peer
+   * given our hostid): obeying it would wipe the connections this node carries.
+   */
   private void clear(int creator) {
+    if (creator == settings.hostId()) {
+      counters.stateRejected("clr_own_creator");
+      return;
+    }
     for (Tracked t : List.copyOf(byKey.values())) {
       if (t.id.creator() != creator) continue;
       untrack(t);
@@ -461,6 +546,13 @@ public final class SyncCore {
   /** The packets (pfsync bytes) due now: queued changes whose delay is up or that fill a packet, and bulk packets. */
   public List<byte[]> poll(long now) {
     List<byte[]> out = new ArrayList<>();
+    for (Outgoing o : pollPackets(now)) out.add(o.pfsync());
+    return out;
+  }
+
+  /** As {@link #poll}, with the bulk nonces the envelope carries. */
+  public List<Outgoing> pollPackets(long now) {
+    List<Outgoing> out = new ArrayList<>();
     if (bulkState == BulkState.REQUESTING) {
       if (now - bulkStartedAt >= settings.bulkTimeoutNanos()) {
         setBulkState(BulkState.TIMED_OUT, "no peer answered within " + settings.bulkTimeoutNanos() / NANOS + " s");
@@ -474,7 +566,11 @@ public final class SyncCore {
     // A burst is sent once several packets' worth is queued, so that only the last of them goes out part-filled.
     boolean due = oldestPendingAt != Long.MIN_VALUE
         && (now - oldestPendingAt >= settings.maxDelayNanos() || pendingBytes >= (long) FULL_PACKETS * settings.packetBudget());
-    if (due) out.addAll(flush(now));
+    if (due) {
+      List<byte[]> flushed = flush(now);
+      long request = bulkState.pending() ? bulkNonce : 0;
+      for (byte[] p : flushed) out.add(new Outgoing(p, request, new long[0]));
+    }
     // Every bulk packet whose slot has come, one per bulkInterval: the pace no longer depends on how often the
     // runtime polls (a 1 ms loop turn took ~1.5 ms, capping a bulk at ~3 750 states/s). A poll that comes late sends
     // at most MAX_BULK_PACKETS_PER_POLL, so that a stalled loop does not dump a burst into the peer's capture ring.
@@ -485,9 +581,11 @@ public final class SyncCore {
       while (!bulkOut.isEmpty() && b.add(bulkOut.peek())) {
         if (bulkOut.poll() instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.START) break;
       }
-      out.add(b.build());
+      out.add(new Outgoing(b.build(), bulkState.pending() ? bulkNonce : 0,
+          answering.stream().mapToLong(Long::longValue).toArray()));
       nextBulkPacketAt += Math.max(1, settings.bulkIntervalNanos());
     }
+    if (bulkOut.isEmpty()) answering.clear(); // the BUS END went out with them
     counters.packetsSent.addAndGet(out.size());
     return out;
   }

@@ -29,6 +29,8 @@ import java.util.Map;
 final class FuzzSeeds {
   static final byte[] SYNC_KEY = "fuzz-sync-key-0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
   static final byte[] SYNC_SOURCE = {(byte) 192, 0, 2, 1};
+  /** The wall clock of the sealed seeds and of the fuzz target's receiver: the seeds stay within the freshness window. */
+  static final long SYNC_WALL_MILLIS = 1_800_000_000_000L;
   static final Path RESOURCES = Path.of("src/test/resources/dev/carpoperator/agent/fuzz");
 
   private FuzzSeeds() {}
@@ -153,11 +155,13 @@ final class FuzzSeeds {
   static Map<String, byte[]> envelopeSeeds() {
     Map<String, byte[]> m = new LinkedHashMap<>();
     List<byte[]> plain = new ArrayList<>(pfsyncSeeds().values());
-    SyncEnvelope auth = new SyncEnvelope(SYNC_KEY, false);
-    SyncEnvelope enc = new SyncEnvelope(SYNC_KEY, true);
+    byte[] salt = new byte[16];
+    salt[0] = 1; // fixed, so that rewriting the seeds changes them only when the format does
+    SyncEnvelope auth = new SyncEnvelope(SYNC_KEY, false, salt, () -> SYNC_WALL_MILLIS);
+    SyncEnvelope enc = new SyncEnvelope(SYNC_KEY, true, salt, () -> SYNC_WALL_MILLIS);
     for (int i = 0; i < Math.min(3, plain.size()); i++) {
-      m.put("authenticated-" + i, auth.seal(plain.get(i), SYNC_SOURCE, 0x0a0a0a0a, 1_000_000L + i));
-      m.put("encrypted-" + i, enc.seal(plain.get(i), SYNC_SOURCE, 0x0a0a0a0a, 2_000_000L + i));
+      m.put("authenticated-" + i, auth.seal(plain.get(i), SYNC_SOURCE, i, new long[] {i + 1L}));
+      m.put("encrypted-" + i, enc.seal(plain.get(i), SYNC_SOURCE));
     }
     m.put("unauthenticated", plain.get(0));
     return m;

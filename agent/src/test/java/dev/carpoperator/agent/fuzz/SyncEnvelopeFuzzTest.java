@@ -12,8 +12,10 @@ import dev.carpoperator.agent.sync.SyncEnvelope;
  */
 class SyncEnvelopeFuzzTest {
   // One per mode, reused: SyncEnvelope is not thread-safe, but a fuzz target runs on one thread.
-  private static final SyncEnvelope AUTHENTICATED = new SyncEnvelope(FuzzSeeds.SYNC_KEY, false);
-  private static final SyncEnvelope ENCRYPTED = new SyncEnvelope(FuzzSeeds.SYNC_KEY, true);
+  private static final SyncEnvelope AUTHENTICATED =
+      new SyncEnvelope(FuzzSeeds.SYNC_KEY, false, new byte[16], () -> FuzzSeeds.SYNC_WALL_MILLIS);
+  private static final SyncEnvelope ENCRYPTED =
+      new SyncEnvelope(FuzzSeeds.SYNC_KEY, true, new byte[16], () -> FuzzSeeds.SYNC_WALL_MILLIS);
 
   @FuzzTest(maxDuration = "60s")
   void sealedPacket(byte[] payload) {
@@ -25,7 +27,7 @@ class SyncEnvelopeFuzzTest {
         CarpAdvertFuzzTest.check(o.pfsync().length == declared, "opened " + o.pfsync().length + " bytes, declared " + declared);
         // What passed goes on to the sync core, as in the engine.
         PfsyncFuzzTest.receiver(new FuzzKernel(), new dev.carpoperator.agent.sync.SyncCounters())
-            .receive(o.pfsync(), 0, o.pfsync().length, 1_000_000_000_000L);
+            .receiveSealed(o, 1_000_000_000_000L);
       } else {
         CarpAdvertFuzzTest.check(o.failure() != null && o.pfsync() == null, "a failure without a reason");
       }

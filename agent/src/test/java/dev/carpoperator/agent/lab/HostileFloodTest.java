@@ -346,7 +346,7 @@ class HostileFloodTest {
             case "replayed" -> captured;
             case "sync-unauthenticated" -> SyncSecurityTest.frame(MAC, me, SyncSecurityTest.ins(50000 + (int) (i % 1000), i, 0x666));
             case "sync-wrong-key" -> SyncSecurityTest.frame(MAC, me,
-                forger.seal(SyncSecurityTest.ins(50000 + (int) (i % 1000), i, 0x666), me.getAddress(), 0x666, counter++));
+                forger.seal(SyncSecurityTest.ins(50000 + (int) (i % 1000), i, 0x666), me.getAddress()));
             case "sync-wrong-ttl" -> SyncSecurityTest.withTtl(SyncSecurityTest.frame(MAC, me, SyncSecurityTest.ins(50000, i, 0x666)), 64);
             default -> throw new IllegalStateException(category);
           };

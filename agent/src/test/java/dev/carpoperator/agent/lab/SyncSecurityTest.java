@@ -144,7 +144,7 @@ class SyncSecurityTest {
       byte[] original = frameWithIns(capture, "192.0.2.11", 40011);
       FrameParser.Packet op = (FrameParser.Packet) FrameParser.parse(original);
       int hlen = u16(original, op.payloadOffset() + 2);
-      assertThat(op.payloadLength()).as("authenticated sync packet: pfsync len + the 36-byte trailer").isEqualTo(hlen + SyncEnvelope.TRAILER_LENGTH);
+      assertThat(op.payloadLength()).as("authenticated sync packet: pfsync len + the 64-byte trailer").isEqualTo(hlen + SyncEnvelope.BASE_TRAILER_LENGTH);
       assertThat(new String(original, op.payloadOffset() + hlen, 4, StandardCharsets.US_ASCII)).isEqualTo("CSYN");
       b.exec("conntrack", "-D", "-p", "tcp", "-s", CLIENT, "-d", SERVER, "--sport", "40011", "--dport", String.valueOf(DPORT)).check();
       assertThat(ports(b)).as("b's conntrack after conntrack -D").doesNotContain(40011);
@@ -177,9 +177,8 @@ class SyncSecurityTest {
       byte[] plainIns = ins(40021, 0x5eed0001L, 0x5eed);
       byte[] lowTtl = withTtl(frame(xMac, xIp, ins(40022, 0x5eed0002L, 0x5eed)), 64);
       SyncEnvelope rightKey = new SyncEnvelope(KEY.getBytes(StandardCharsets.US_ASCII), false);
-      long counter = System.currentTimeMillis() * 1000;
-      byte[] freebsdSealed = rightKey.seal(freebsd(ins(40024, 0x5eed0004L, 0x5eed)), xIp.getAddress(), 0x7e57, counter);
-      byte[] goodSealed = rightKey.seal(ins(40023, 0x5eed0003L, 0x5eed), xIp.getAddress(), 0x7e57, counter + 1);
+      byte[] freebsdSealed = rightKey.seal(freebsd(ins(40024, 0x5eed0004L, 0x5eed)), xIp.getAddress());
+      byte[] goodSealed = rightKey.seal(ins(40023, 0x5eed0003L, 0x5eed), xIp.getAddress());
       send(l, x, "forged", List.of(
           new Labelled("a's frame with one bit flipped in the pfsync body", flipped),
           new Labelled("a's sealed payload from the attacker's IP address", spoofedSource),
@@ -222,6 +221,30 @@ class SyncSecurityTest {
       assertThat(ports(a)).as("a's conntrack after c's INS").doesNotContain(40031);
       log.info("different key: c sent {} states / {} packets, b rejected {} (bad_tag +{} at start-up, +{} for the INS)",
           c1.get(SENT), c1.get(PACKETS_SENT), rejections(b8), delta(b5, b6, rejected("bad_tag")), delta(b6, b8, rejected("bad_tag")));
+
+      // 5. replay across a restart of b (issue #16): a's INS of 40041, recorded, then the state deleted; b's new agent
+      // has an empty replay window, but a's session answered its bulk request, so the recording is behind it
+      insert(a, 40041);
+      awaitPorts(l, b, p -> p.contains(40041), "a's connection 40041 synced to b");
+      byte[] ins41 = frameWithIns(capture, null, 40041); // a may send from its VIP by now (its interface's first address)
+      a.exec("conntrack", "-D", "-p", "tcp", "-s", CLIENT, "-d", SERVER, "--sport", "40041", "--dport", String.valueOf(DPORT)).check();
+      awaitPorts(l, b, p -> !p.contains(40041), "a's deletion of 40041 reached b");
+      l.kill("b");
+      l.restartAgent("b");
+      Map<String, Double> r0 = awaitMetric(l, b, bulk("done"), v -> v == 1, "b's bulk update done after its restart");
+      send(l, x, "replay-after-restart", List.of(new Labelled("replay of a's INS 40041 to the restarted b", ins41)));
+      // replay if it comes within the 30 s freshness window (the usual case), stale if b's restart took longer
+      Map<String, Double> r1;
+      try {
+        r1 = await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() -> metrics(b),
+            m -> m.getOrDefault(rejected("replay"), 0.0) + m.getOrDefault(rejected("stale"), 0.0)
+                - r0.getOrDefault(rejected("replay"), 0.0) - r0.getOrDefault(rejected("stale"), 0.0) >= 1);
+      } catch (ConditionTimeoutException e) {
+        throw new AssertionError("b's new agent did not refuse the recorded INS of 40041; metrics " + metrics(b) + "\n" + l.logTails(), e);
+      }
+      Thread.sleep(300);
+      assertThat(ports(b)).as("b's conntrack after the replay to its new agent").doesNotContain(40041);
+      log.info("replay after b's restart: b rejected {}", rejections(r1));
       log.info("final: a {} rejected {} / b {} rejected {}", sync(metrics(a)), rejections(metrics(a)), sync(b8), rejections(b8));
     }
   }
@@ -415,14 +438,14 @@ class SyncSecurityTest {
     assertThat(p.output().lines().filter(s -> s.startsWith("SENT ")).count()).as(p.output()).isEqualTo(frames.size());
   }
 
-  /** The frame captured from {@code source} whose pfsync INS carries the connection from {@code sport}. */
+  /** The frame captured from {@code source} (null: any) whose pfsync INS carries the connection from {@code sport}. */
   static byte[] frameWithIns(LabProcess capture, String source, int sport) {
     try {
       return await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> {
         for (String line : capture.output().lines().toList()) {
           if (!line.startsWith("FRAME ")) continue;
           byte[] f = HEX.parseHex(line.substring(6).strip());
-          if (FrameParser.parse(f) instanceof FrameParser.Packet p && p.src().getHostAddress().equals(source) && insIn(f, sport) != null) {
+          if (FrameParser.parse(f) instanceof FrameParser.Packet p && (source == null || p.src().getHostAddress().equals(source)) && insIn(f, sport) != null) {
             return f;
           }
         }

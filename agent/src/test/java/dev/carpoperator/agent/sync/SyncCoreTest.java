@@ -443,6 +443,21 @@ class SyncCoreTest {
   }
 
   @Test
+  void aClearNamingTheReceiversOwnCreatorLeavesItsOwnStates() {
+    startBoth();
+    ConntrackEntry own = Entries.tcp(44100, ConntrackEntry.TCP_ESTABLISHED);
+    a.kernel.apply(own);
+    a.core.kernelEvent(NEW, own, now);
+    run(100 * MS);
+    // Only the creator may clear its states; a CLR with our creatorid comes from a forger or a confused peer.
+    byte[] clr = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(List.of(new PfsyncMessage.Clr("", 0x0a0a0a0a)), 1480).getFirst();
+    a.core.receive(clr, 0, clr.length, now);
+    assertThat(a.kernel.table).containsKey(own.key());
+    assertThat(a.core.tableSize()).isEqualTo(1);
+    assertThat(a.core.counters().statesRejected("clr_own_creator")).isEqualTo(1);
+  }
+
+  @Test
   void hostileBytesNeverThrowAndAreCounted() {
     startBoth();
     Random r = new Random(5);
