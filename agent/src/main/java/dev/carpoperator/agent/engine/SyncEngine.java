@@ -81,6 +81,8 @@ public final class SyncEngine implements AutoCloseable {
    */
   public static final int DEFAULT_QUEUE_LIMIT = 16_384;
   public static final String QUEUE_LIMIT_PROPERTY = "carp.sync.queueLimit";
+  /** At most one resync (full dump) a second after overloads; a dump of a big table takes about that long. */
+  static final long RESYNC_SPACING_NANOS = 1_000_000_000L;
 
   private static final Logger LOG = LoggerFactory.getLogger(SyncEngine.class);
   private static final long WARN_EVERY_NANOS = 10_000_000_000L;
@@ -145,7 +147,7 @@ public final class SyncEngine implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.inbox = new SyncInbox(Integer.getInteger(QUEUE_LIMIT_PROPERTY, DEFAULT_QUEUE_LIMIT), loop);
+    this.inbox = new SyncInbox(Integer.getInteger(QUEUE_LIMIT_PROPERTY, DEFAULT_QUEUE_LIMIT), RESYNC_SPACING_NANOS, loop);
     this.io = frameIoFactory.apply(settings.interfaceName());
   }
 
@@ -244,6 +246,9 @@ public final class SyncEngine implements AutoCloseable {
         .callback(cb -> cb.call(inbox.pending())).register(registry);
     GaugeWithCallback.builder().name("carp_sync_queue_limit").help("Most conntrack events and sync packets that may wait for the sync loop")
         .callback(cb -> cb.call(inbox.limit())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_event_overruns")
+        .help("Times the kernel dropped conntrack events because the agent did not read them fast enough (netlink overrun)")
+        .callback(cb -> cb.call(kernel.stats().overruns())).register(registry);
     CounterWithCallback.builder().name("carp_sync_resyncs")
         .help("Full dumps of the conntrack table after events were lost (netlink overrun or a full queue)")
         .callback(cb -> cb.call(inbox.resyncs())).register(registry);
@@ -255,7 +260,7 @@ public final class SyncEngine implements AutoCloseable {
   private void tick() {
     if (closed) return;
     try {
-      if (inbox.takeResync()) refresh(); // after an overload, once the queue has drained
+      if (inbox.takeResync(clock.getAsLong())) refresh(); // after an overload, once the queue has drained
       sendDue();
       tableSize = core.tableSize();
     } catch (RuntimeException e) {

@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * full dump of the kernel table once the loop has caught up (the same repair as after a netlink overrun, which also
  * comes here). Dropped sync packets need nothing on this side: the peer re-sends its states (see docs/state-sync.md).
  *
- * <p>Thread-safe: {@link #offer} from the producer threads, {@link #takeResync} from the loop thread. No clock: "once
- * caught up" is "the queue is down to a quarter", so tests drive it with a hand-run executor.
+ * <p>Thread-safe: {@link #offer} from the producer threads, {@link #takeResync} from the loop thread. Time is passed
+ * in, so tests drive it with a hand-run executor and made-up times.
  */
 final class SyncInbox {
   /** What waits in the queue; the label of the drop counter. */
@@ -29,10 +29,18 @@ final class SyncInbox {
   private final AtomicLong[] dropped = {new AtomicLong(), new AtomicLong()};
   private final AtomicBoolean resyncWanted = new AtomicBoolean();
   private final AtomicLong resyncs = new AtomicLong();
+  private final long resyncSpacingNanos;
+  private long lastResyncAt; // loop thread
+  private boolean resynced;  // loop thread
 
-  SyncInbox(int limit, Executor loop) {
+  /**
+   * @param resyncSpacingNanos least time between two resyncs: under a lasting flood the queue drains and overflows
+   *                           again and again, and a dump per drain would keep the loop dumping
+   */
+  SyncInbox(int limit, long resyncSpacingNanos, Executor loop) {
     if (limit < 1) throw new IllegalArgumentException("queue limit must be at least 1: " + limit);
     this.limit = limit;
+    this.resyncSpacingNanos = resyncSpacingNanos;
     this.loop = loop;
   }
 
@@ -65,12 +73,15 @@ final class SyncInbox {
   }
 
   /**
-   * Loop thread: true once per overload, when a resync is wanted and the queue is down to a quarter of its limit
-   * (the flood has eased, so the dump sees a table that is not rewritten faster than we can read it). The caller
-   * then dumps; anything dropped from here on wants the next one.
+   * Loop thread: true once per overload, when a resync is wanted, the queue is down to a quarter of its limit (the
+   * flood has eased, so the dump is not read while the table is rewritten faster than we follow) and the last resync
+   * is {@code resyncSpacingNanos} ago. The caller then dumps; anything dropped from here on wants the next one.
    */
-  boolean takeResync() {
-    if (pending.get() > limit / 4 || !resyncWanted.compareAndSet(true, false)) return false;
+  boolean takeResync(long now) {
+    if (pending.get() > limit / 4 || (resynced && now - lastResyncAt < resyncSpacingNanos)) return false;
+    if (!resyncWanted.compareAndSet(true, false)) return false;
+    resynced = true;
+    lastResyncAt = now;
     resyncs.incrementAndGet();
     return true;
   }

@@ -12,6 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /** The overload path of the sync loop's queue, with a hand-run executor standing for the loop thread. */
 class SyncInboxTest {
+  static final long SPACING = 1_000;
+  /** Made-up time for takeResync: far enough apart that the spacing does not hold a resync back, unless a test says so. */
+  long now = 1_000_000;
   /** The loop: tasks wait here until {@link #runOne} runs the oldest. */
   static final class ManualLoop implements Executor {
     final ArrayDeque<Runnable> queued = new ArrayDeque<>();
@@ -31,7 +34,7 @@ class SyncInboxTest {
   @Test
   void belowTheLimitEverythingIsQueuedAndRunAndNoResyncIsWanted() {
     ManualLoop loop = new ManualLoop();
-    SyncInbox inbox = new SyncInbox(8, loop);
+    SyncInbox inbox = new SyncInbox(8, SPACING, loop);
     AtomicInteger ran = new AtomicInteger();
     for (int i = 0; i < 8; i++) assertThat(inbox.offer(Input.CONNTRACK_EVENT, ran::incrementAndGet)).isTrue();
     assertThat(inbox.pending()).isEqualTo(8);
@@ -39,14 +42,14 @@ class SyncInboxTest {
     assertThat(ran).hasValue(8);
     assertThat(inbox.pending()).isZero();
     assertThat(inbox.dropped(Input.CONNTRACK_EVENT)).isZero();
-    assertThat(inbox.takeResync()).isFalse();
+    assertThat(inbox.takeResync(now)).isFalse();
     assertThat(inbox.resyncs()).isZero();
   }
 
   @Test
   void aFloodIsDroppedAndCountedBeyondTheLimitThenOneResyncOnceDrained() {
     ManualLoop loop = new ManualLoop();
-    SyncInbox inbox = new SyncInbox(100, loop);
+    SyncInbox inbox = new SyncInbox(100, SPACING, loop);
     AtomicInteger ran = new AtomicInteger();
     // a flood: ten times what the queue holds, nothing run meanwhile (the loop is busy)
     int accepted = 0;
@@ -61,13 +64,13 @@ class SyncInboxTest {
 
     // the loop catches up: no resync while more than a quarter still waits, then exactly one
     while (inbox.pending() > 25) {
-      assertThat(inbox.takeResync()).as("resync while %d still wait", inbox.pending()).isFalse();
+      assertThat(inbox.takeResync(now)).as("resync while %d still wait", inbox.pending()).isFalse();
       loop.runOne();
     }
-    assertThat(inbox.takeResync()).isTrue();
-    assertThat(inbox.takeResync()).as("one resync per overload").isFalse();
+    assertThat(inbox.takeResync(now)).isTrue();
+    assertThat(inbox.takeResync(now)).as("one resync per overload").isFalse();
     loop.runAll();
-    assertThat(inbox.takeResync()).isFalse();
+    assertThat(inbox.takeResync(now)).isFalse();
     assertThat(ran).hasValue(100);
     assertThat(inbox.resyncs()).isEqualTo(1);
 
@@ -77,38 +80,41 @@ class SyncInboxTest {
     assertThat(loop.queued).hasSize(100);
     assertThat(inbox.dropped(Input.CONNTRACK_EVENT)).isEqualTo(900 + 101);
     loop.runAll();
-    assertThat(inbox.takeResync()).isTrue();
+    now += SPACING - 1;
+    assertThat(inbox.takeResync(now)).as("held back: the last resync was less than the spacing ago").isFalse();
+    now += 1;
+    assertThat(inbox.takeResync(now)).isTrue();
     assertThat(inbox.resyncs()).isEqualTo(2);
   }
 
   @Test
   void dropsWhileTheResyncIsPendingDoNotAddResyncs() {
     ManualLoop loop = new ManualLoop();
-    SyncInbox inbox = new SyncInbox(4, loop);
+    SyncInbox inbox = new SyncInbox(4, SPACING, loop);
     for (int round = 0; round < 10; round++) {
       for (int i = 0; i < 10; i++) inbox.offer(Input.CONNTRACK_EVENT, () -> {});
       inbox.wantResync(); // netlink overruns during the same flood
     }
     assertThat(inbox.dropped(Input.CONNTRACK_EVENT)).isEqualTo(96);
     loop.runAll();
-    assertThat(inbox.takeResync()).isTrue();
-    assertThat(inbox.takeResync()).isFalse();
+    assertThat(inbox.takeResync(now)).isTrue();
+    assertThat(inbox.takeResync(now)).isFalse();
   }
 
   @Test
   void anOverrunAloneWantsOneResyncAtTheNextTurnOfAnIdleLoop() {
-    SyncInbox inbox = new SyncInbox(16, new ManualLoop());
+    SyncInbox inbox = new SyncInbox(16, SPACING, new ManualLoop());
     inbox.wantResync();
     inbox.wantResync();
-    assertThat(inbox.takeResync()).isTrue();
-    assertThat(inbox.takeResync()).isFalse();
+    assertThat(inbox.takeResync(now)).isTrue();
+    assertThat(inbox.takeResync(now)).isFalse();
     assertThat(inbox.dropped(Input.CONNTRACK_EVENT)).isZero();
   }
 
   @Test
   void aTaskTheClosingLoopRefusesIsNotCountedAsWaiting() {
     ManualLoop loop = new ManualLoop();
-    SyncInbox inbox = new SyncInbox(2, loop);
+    SyncInbox inbox = new SyncInbox(2, SPACING, loop);
     loop.refusing = true;
     assertThatThrownBy(() -> inbox.offer(Input.CONNTRACK_EVENT, () -> {})).isInstanceOf(RejectedExecutionException.class);
     assertThat(inbox.pending()).isZero();
@@ -117,6 +123,6 @@ class SyncInboxTest {
 
   @Test
   void theLimitMustBePositive() {
-    assertThatThrownBy(() -> new SyncInbox(0, Runnable::run)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new SyncInbox(0, SPACING, Runnable::run)).isInstanceOf(IllegalArgumentException.class);
   }
 }
