@@ -25,6 +25,7 @@ public final class AgentMain {
   private AgentMain() {}
 
   public static void main(String[] args) throws Exception {
+    Fatal.installUncaughtHandler(); // an Error that ends any thread ends the agent (Fatal)
     Path configFile = null;
     String cluster = null;
     Path runtimeDir = null;

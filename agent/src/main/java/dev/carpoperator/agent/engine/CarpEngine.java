@@ -1,5 +1,7 @@
 package dev.carpoperator.agent.engine;
 
+import dev.carpoperator.agent.Fatal;
+
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
 import dev.carpoperator.agent.carp.AdvertValidator;
@@ -634,8 +636,11 @@ public final class CarpEngine implements AutoCloseable {
       v.timer = loop.schedule(() -> {
         try {
           execute(v, v.sm.tick(clock.getAsLong()));
-        } catch (RuntimeException | LinkageError e) {
+        } catch (RuntimeException e) {
           log.error("timer task failed", e); // the executor would swallow it, and the vhid would stop advertising unnoticed
+        } catch (Error e) {
+          Fatal.exit("the CARP timer of vhid " + v.spec.vhid(), e); // swallowed too; a broken engine must not hold the VIPs
+          throw e;
         }
       }, delay, TimeUnit.NANOSECONDS);
     }
@@ -724,9 +729,11 @@ public final class CarpEngine implements AutoCloseable {
     loop.execute(() -> {
       try {
         task.run();
-      } catch (RuntimeException | LinkageError e) {
-        // The executor would swallow it silently; a linkage error means a broken installation: say so loudly.
-        log.error("engine task failed", e);
+      } catch (RuntimeException e) {
+        log.error("engine task failed", e); // the executor would swallow it silently
+      } catch (Error e) {
+        Fatal.exit("the CARP engine", e); // swallowed too; a broken engine must not hold the VIPs
+        throw e;
       }
     });
   }

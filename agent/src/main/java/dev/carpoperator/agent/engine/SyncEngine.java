@@ -2,6 +2,7 @@ package dev.carpoperator.agent.engine;
 
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
+import dev.carpoperator.agent.Fatal;
 import dev.carpoperator.agent.net.Carrier;
 import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.FrameIo;
@@ -70,6 +71,16 @@ public final class SyncEngine implements AutoCloseable {
    */
   public static final int LINK_DOWN_DEMOTION = 1;
   static final long LINK_POLL_MILLIS = 200;
+  /**
+   * Conntrack events and received sync packets that may wait for the loop ({@link SyncInbox}): about a second of the
+   * loop's work at its measured ~45 µs per state, at most some 10 MiB of events or 25 MiB of packets. Beyond it they
+   * are dropped and counted, and the table is resynchronised from a dump once the loop has caught up. The system
+   * property {@value #QUEUE_LIMIT_PROPERTY} changes it.
+   */
+  public static final int DEFAULT_QUEUE_LIMIT = 16_384;
+  public static final String QUEUE_LIMIT_PROPERTY = "carp.sync.queueLimit";
+  /** At most one resync (full dump) a second after overloads; a dump of a big table takes about that long. */
+  static final long RESYNC_SPACING_NANOS = 1_000_000_000L;
 
   private static final Logger LOG = LoggerFactory.getLogger(SyncEngine.class);
   private static final long WARN_EVERY_NANOS = 10_000_000_000L;
@@ -94,6 +105,7 @@ public final class SyncEngine implements AutoCloseable {
   private final SyncCounters counters = new SyncCounters();
   private final SyncCore core;
   private final ScheduledExecutorService loop;
+  private final SyncInbox inbox;
   private final SyncEnvelope sealer;   // loop thread only
   private final SyncEnvelope opener;   // receive thread only
   private final NeighbourTable neighbours = new NeighbourTable();
@@ -129,6 +141,7 @@ public final class SyncEngine implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    this.inbox = new SyncInbox(Integer.getInteger(QUEUE_LIMIT_PROPERTY, DEFAULT_QUEUE_LIMIT), RESYNC_SPACING_NANOS, loop);
     this.io = frameIoFactory.apply(settings.interfaceName());
   }
 
@@ -157,7 +170,7 @@ public final class SyncEngine implements AutoCloseable {
     kernel.listen(new ConntrackKernel.Listener() {
       @Override
       public void event(ConntrackKernel.EventType type, ConntrackEntry entry) {
-        submit(() -> {
+        offer(SyncInbox.Input.CONNTRACK_EVENT, () -> {
           core.kernelEvent(type, entry, clock.getAsLong());
           sendDue(); // full packets, and everything when maxDelayMillis is 0, go now rather than at the next tick
         });
@@ -165,8 +178,9 @@ public final class SyncEngine implements AutoCloseable {
 
       @Override
       public void overrun() {
+        // one dump once the loop has caught up, not one per overrun: a flood overruns again and again
         warn("overrun", "conntrack events were lost (netlink buffer overrun); resynchronising from a full dump");
-        submit(SyncEngine.this::refresh);
+        inbox.wantResync();
       }
     });
     List<ConntrackEntry> table;
@@ -217,6 +231,21 @@ public final class SyncEngine implements AutoCloseable {
         .callback(cb -> { long d = io.captureDrops(); if (d >= 0) cb.call(d); }).register(registry);
     GaugeWithCallback.builder().name("carp_sync_table_states").help("States the sync tracks (local and from peers)")
         .callback(cb -> cb.call(tableSize)).register(registry);
+    CounterWithCallback.builder().name("carp_sync_queue_dropped")
+        .help("Conntrack events and sync packets dropped because the sync loop's queue was full (overload); a resync follows")
+        .labelNames("input").callback(cb -> {
+          for (SyncInbox.Input i : SyncInbox.Input.values()) cb.call(inbox.dropped(i), i.label());
+        }).register(registry);
+    GaugeWithCallback.builder().name("carp_sync_queue_length").help("Conntrack events and sync packets waiting for the sync loop")
+        .callback(cb -> cb.call(inbox.pending())).register(registry);
+    GaugeWithCallback.builder().name("carp_sync_queue_limit").help("Most conntrack events and sync packets that may wait for the sync loop")
+        .callback(cb -> cb.call(inbox.limit())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_event_overruns")
+        .help("Times the kernel dropped conntrack events because the agent did not read them fast enough (netlink overrun)")
+        .callback(cb -> cb.call(kernel.stats().overruns())).register(registry);
+    CounterWithCallback.builder().name("carp_sync_resyncs")
+        .help("Full dumps of the conntrack table after events were lost (netlink overrun or a full queue)")
+        .callback(cb -> cb.call(inbox.resyncs())).register(registry);
   }
 
 
@@ -225,10 +254,14 @@ public final class SyncEngine implements AutoCloseable {
   private void tick() {
     if (closed) return;
     try {
+      if (inbox.takeResync(clock.getAsLong())) refresh(); // after an overload, once the queue has drained
       sendDue();
       tableSize = core.tableSize();
-    } catch (RuntimeException | Error e) {
+    } catch (RuntimeException e) {
       LOG.error("sync tick failed", kv("event", "sync-error"), kv("error", e.toString()), e);
+    } catch (Error e) {
+      Fatal.exit("the sync loop", e); // the executor would swallow it and the sync would stop unnoticed
+      throw e;
     } finally {
       if (!closed) loop.schedule(this::tick, core.bulkSending() ? 1 : TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -368,14 +401,14 @@ public final class SyncEngine implements AutoCloseable {
         });
         return;
       }
-      submit(() -> {
+      offer(SyncInbox.Input.SYNC_PACKET, () -> {
         core.receiveSealed(o, clock.getAsLong()); // replay and bulk-answer checks run with the core
         sendDue();
       });
       return;
     }
     byte[] copy = Arrays.copyOfRange(pfsync, offset, offset + length);
-    submit(() -> {
+    offer(SyncInbox.Input.SYNC_PACKET, () -> {
       core.receive(copy, 0, copy.length, clock.getAsLong());
       sendDue(); // a requested bulk starts at once; other answers wait for the batch delay like any change
     });
@@ -391,16 +424,37 @@ public final class SyncEngine implements AutoCloseable {
   private void submit(Runnable task) {
     if (closed) return;
     try {
-      loop.execute(() -> {
-        try {
-          task.run();
-        } catch (RuntimeException | Error e) {
-          LOG.error("sync task failed", kv("event", "sync-error"), kv("error", e.toString()), e);
-        }
-      });
+      loop.execute(guarded(task));
     } catch (RejectedExecutionException e) {
       // closing
     }
+  }
+
+  /** Queues an event or a received packet unless the queue is full: then it is dropped, counted and a resync is due. */
+  private void offer(SyncInbox.Input input, Runnable task) {
+    if (closed) return;
+    try {
+      if (!inbox.offer(input, guarded(task))) {
+        warn("queue_full", input == SyncInbox.Input.CONNTRACK_EVENT
+            ? "the sync cannot keep up: conntrack events dropped (queue of " + inbox.limit() + " full); the table is resynchronised from a dump once it has caught up"
+            : "the sync cannot keep up: received sync packets dropped (queue of " + inbox.limit() + " full); the peers' re-sends repair them");
+      }
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
+  }
+
+  private static Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        LOG.error("sync task failed", kv("event", "sync-error"), kv("error", e.toString()), e);
+      } catch (Error e) {
+        Fatal.exit("the sync loop", e); // the executor would swallow it and the sync would stop unnoticed
+        throw e;
+      }
+    };
   }
 
   /** At most one line per reason per 10 s, saying how many were suppressed. */

@@ -50,6 +50,12 @@ public final class PcapFrameIo implements FrameIo {
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong sendFailures = new AtomicLong();
     private final AtomicLong loopErrors = new AtomicLong();
+    /**
+     * An Error thrown by the consumer. The consumer runs in libpcap's callback, under C frames that an exception must
+     * not unwind (JNA would only print it and go on), so it is recorded, the loop broken, and the receive thread
+     * rethrows it: the thread ends, and in the agent the uncaught-exception handler ends the process.
+     */
+    private volatile Error consumerError;
 
     private PcapFrameIo(Builder config) {
         this.config = config;
@@ -107,7 +113,7 @@ public final class PcapFrameIo implements FrameIo {
             try {
                 h.loop(-1, listener);
             } catch (InterruptedException e) {
-                // pcap_breakloop: only close() calls it; the while condition decides
+                // pcap_breakloop: close(), or deliver() after an Error
             } catch (PcapNativeException | NotOpenException | RuntimeException e) {
                 if (closed) {
                     break;
@@ -116,6 +122,10 @@ public final class PcapFrameIo implements FrameIo {
                 LOG.warn("capture on {} failed, reopening: {}", config.ifName, e.getMessage());
                 reopen(h);
             }
+            Error e = consumerError;
+            if (e != null) {
+                throw e;
+            }
         }
     }
 
@@ -123,13 +133,18 @@ public final class PcapFrameIo implements FrameIo {
         received.incrementAndGet();
         try {
             consumer.accept(frame);
-        } catch (VirtualMachineError e) {
-            throw e;
-        } catch (Throwable t) {
+        } catch (Exception e) {
             // a hostile or odd frame must not end reception
             long n = receiverFailures.incrementAndGet();
             if (n <= 10 || Long.bitCount(n) == 1) {
-                LOG.warn("receiver failed on a {}-byte frame from {} (failure #{})", frame.length, config.ifName, n, t);
+                LOG.warn("receiver failed on a {}-byte frame from {} (failure #{})", frame.length, config.ifName, n, e);
+            }
+        } catch (Error e) { // never into C: rethrown by receiveLoop once pcap_loop has returned
+            consumerError = e;
+            try {
+                handle.breakLoop();
+            } catch (NotOpenException closing) {
+                // closed meanwhile: the loop ends anyway and receiveLoop rethrows
             }
         }
     }

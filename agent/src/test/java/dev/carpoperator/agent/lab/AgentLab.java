@@ -34,6 +34,11 @@ public final class AgentLab implements AutoCloseable {
 
   /** Writes the agent config for a host and starts it. */
   public LabProcess startAgent(String host, String yaml) {
+    return startAgent(host, yaml, List.of());
+  }
+
+  /** The same with JVM options (e.g. the image's, with a heap sized for a memory limit). */
+  public LabProcess startAgent(String host, String yaml, List<String> jvmArgs) {
     configs.put(host, yaml);
     try {
       Path file = lab.dir().resolve(host + "-agent.yaml");
@@ -41,7 +46,7 @@ public final class AgentLab implements AutoCloseable {
       String withRecord = yaml.contains("runtimeDirectory:") ? yaml
           : yaml + (yaml.endsWith("\n") ? "" : "\n") + "runtimeDirectory: " + runtimeDirectory(host) + "\n";
       Files.writeString(file, withRecord);
-      LabProcess p = lab.host(host).startJava(host + "-agent", AgentMain.class, "--config", file.toString());
+      LabProcess p = lab.host(host).startJava(host + "-agent", AgentMain.class.getName(), jvmArgs, "--config", file.toString());
       agents.put(host, p);
       return p;
     } catch (IOException e) {

@@ -157,8 +157,12 @@ public final class FirewallPairLab implements AutoCloseable {
   }
 
   public LabProcess startAgent(String fw, String config) {
+    return startAgent(fw, config, List.of());
+  }
+
+  public LabProcess startAgent(String fw, String config, List<String> jvmArgs) {
     fw(fw);
-    return agents.startAgent(fw, config);
+    return agents.startAgent(fw, config, jvmArgs);
   }
 
   /** The VIPs (lan, wan) on this firewall's interfaces. */

@@ -31,7 +31,7 @@ public final class AgentPods implements AutoCloseable {
   /** The API server's port on every host's loopback (the bridge forwarder listens there). */
   public static final int API_PORT_IN_HOSTS = 16443;
   /** JVM options of a pod, as bin/carp-agent runs the agent. */
-  public static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xss512k");
+  public static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:+ExitOnOutOfMemoryError");
 
   private final ControlPlane controlPlane;
   private final KubernetesClient admin;

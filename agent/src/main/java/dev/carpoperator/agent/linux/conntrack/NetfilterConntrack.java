@@ -69,6 +69,13 @@ public final class NetfilterConntrack implements ConntrackKernel {
   private NfConntrack.Callback2 eventCallback;
   /** Collects the entries of the dump in progress (guarded by this). */
   private List<ConntrackEntry> dumpInto;
+  /**
+   * An Error thrown in a callback. A Java exception must not unwind through the C library's frames, so the callback
+   * records it, stops the library's loop and returns; the Java caller of the library ({@link #dump}, the event loop)
+   * rethrows it, and the Error ends the process in the defined way (dev.carpoperator.agent.Fatal). Caught Errors
+   * are never logged and forgotten: an agent that goes on after one is half-alive.
+   */
+  private volatile Error callbackError;
 
   private final AtomicLong events = new AtomicLong();
   private final AtomicLong ownEventsIgnored = new AtomicLong();
@@ -158,7 +165,9 @@ public final class NetfilterConntrack implements ConntrackKernel {
     dumpInto = entries;
     try (Memory family = new Memory(4)) {
       family.setInt(0, 0); // AF_UNSPEC: IPv4 and IPv6
-      if (nfct.nfct_query(dumpHandle, NFCT_Q_DUMP, family) != 0) {
+      int rc = nfct.nfct_query(dumpHandle, NFCT_Q_DUMP, family);
+      rethrowCallbackError();
+      if (rc != 0) {
         int errno = Native.getLastError();
         throw new ConntrackException("conntrack dump failed: " + libc.strerror(errno) + hint(errno), errno);
       }
@@ -176,11 +185,22 @@ public final class NetfilterConntrack implements ConntrackKernel {
       } else if (dumpInto != null) {
         dumpInto.add(e);
       }
-    } catch (Throwable t) { // never into C
+    } catch (Exception ex) { // never into C; one unreadable entry must not end the dump
       skipped.incrementAndGet();
-      LOG.warn("cannot read a dumped conntrack entry", t);
+      LOG.warn("cannot read a dumped conntrack entry", ex);
+    } catch (Error err) { // never into C: rethrown by dump()
+      callbackError = err;
+      return NFCT_CB_STOP;
     }
     return NFCT_CB_CONTINUE;
+  }
+
+  private void rethrowCallbackError() {
+    Error e = callbackError;
+    if (e != null) {
+      callbackError = null;
+      throw e;
+    }
   }
 
   @Override
@@ -464,7 +484,9 @@ public final class NetfilterConntrack implements ConntrackKernel {
         if (closed || fds.getShort(14) != 0) {
           return;
         }
-        if (nfct.nfct_catch(handle) < 0) {
+        int rc = nfct.nfct_catch(handle);
+        rethrowCallbackError(); // ends this thread: the uncaught-exception handler ends the process
+        if (rc < 0) {
           int errno = Native.getLastError();
           if (errno == LibC.ENOBUFS) {
             overruns.incrementAndGet();
@@ -513,9 +535,12 @@ public final class NetfilterConntrack implements ConntrackKernel {
         listenerErrors.incrementAndGet();
         LOG.warn("conntrack listener failed on {} {}", t, e, ex);
       }
-    } catch (Throwable t) { // never into C
+    } catch (Exception ex) { // never into C; one unreadable event must not end the stream
       skipped.incrementAndGet();
-      LOG.warn("cannot read a conntrack event", t);
+      LOG.warn("cannot read a conntrack event", ex);
+    } catch (Error err) { // never into C: rethrown by the event loop after nfct_catch returns
+      callbackError = err;
+      return NFCT_CB_STOP;
     }
     return NFCT_CB_CONTINUE;
   }

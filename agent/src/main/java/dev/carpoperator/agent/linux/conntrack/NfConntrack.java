@@ -27,6 +27,7 @@ interface NfConntrack extends Library {
   int NFCT_T_ALL = NFCT_T_NEW | NFCT_T_UPDATE | NFCT_T_DESTROY;
 
   int NFCT_CB_CONTINUE = 1;
+  int NFCT_CB_STOP = 0;
 
   // enum nf_conntrack_query
   int NFCT_Q_CREATE = 0;
