@@ -34,6 +34,8 @@ public final class AddressStatusAggregator {
   public static final String ACTIONS_FAILING = "ActionsFailing";
   /** A node is still receiving its peers' connection states (its start-up bulk update); CARP holds it demoted. */
   public static final String SYNC_BEHIND = "SyncBehind";
+  /** An agent refuses a vhid because one of its addresses is the node's own address (the agent's reason code). */
+  public static final String ADDRESS_IS_NODE_ADDRESS = "AddressIsNodeAddress";
   /** An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone. */
   static final Duration AGENT_SILENCE = Duration.ofMinutes(3);
   public static final String MASTER_ELECTED = "MasterElected";
@@ -112,6 +114,12 @@ public final class AddressStatusAggregator {
     }
 
     List<NodeVhidStatus> reports = old.getNodes() == null ? List.of() : old.getNodes();
+    Set<String> refusing = new TreeSet<>();
+    for (NodeVhidStatus n : reports) if (ADDRESS_IS_NODE_ADDRESS.equals(n.getReason()) && vhids.contains(n.getVhid())) refusing.add(n.getName());
+    if (!refusing.isEmpty()) problems.add(ADDRESS_IS_NODE_ADDRESS + ": " + String.join(", ", refusing) + (refusing.size() == 1 ? " refuses" : " refuse")
+        + " to run vhid " + vhids.stream().map(String::valueOf).collect(Collectors.joining(", ")) + ": an address in spec.addresses is "
+        + (refusing.size() == 1 ? "that node's" : "those nodes'") + " own address (a typo?); fix spec.addresses (the agent log says which)");
+
     List<String> masters = new ArrayList<>();
     for (int vhid : vhids) {
       List<String> m = currentMasters(reports, vhid);
@@ -176,7 +184,7 @@ public final class AddressStatusAggregator {
 
     // Authentication failures, a missing agent, failing actions and a pending sync degrade, but the address works while one master holds it.
     boolean ready = problems.stream().allMatch(p -> p.startsWith(AUTHENTICATION_FAILURES) || p.startsWith(AGENT_MISSING)
-        || p.startsWith(ACTIONS_FAILING) || p.startsWith(SYNC_BEHIND));
+        || p.startsWith(ACTIONS_FAILING) || p.startsWith(SYNC_BEHIND) || p.startsWith(ADDRESS_IS_NODE_ADDRESS));
     String firstProblem = problems.isEmpty() ? null : problems.getFirst();
     String problemReason = firstProblem == null ? null : firstProblem.substring(0, firstProblem.indexOf(':'));
     String problemMessage = firstProblem == null ? null : firstProblem.substring(firstProblem.indexOf(':') + 2);

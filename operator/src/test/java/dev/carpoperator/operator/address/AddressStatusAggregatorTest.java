@@ -113,6 +113,28 @@ class AddressStatusAggregatorTest {
   }
 
   @Test
+  void aNodeRefusingTheVhidBecauseTheAddressIsItsOwnDegradesWithAWarning() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER, "b", CarpState.INIT);
+    va.getStatus().getNodes().get(1).setReason(AddressStatusAggregator.ADDRESS_IS_NODE_ADDRESS);
+    var result = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(5));
+    assertThat(result.status().getConditions()).anySatisfy(c -> {
+      assertThat(c.getType()).isEqualTo("Degraded");
+      assertThat(c.getStatus()).isEqualTo("True");
+      assertThat(c.getReason()).isEqualTo("AddressIsNodeAddress");
+      assertThat(c.getMessage()).startsWith("b refuses to run vhid 1: an address in spec.addresses is that node's own address");
+    });
+    assertThat(result.status().getConditions()).as("a still holds it").anySatisfy(c -> {
+      assertThat(c.getType()).isEqualTo("Ready");
+      assertThat(c.getStatus()).isEqualTo("True");
+    });
+    assertThat(result.events()).anySatisfy(e -> {
+      assertThat(e.warning()).isTrue();
+      assertThat(e.reason()).isEqualTo("AddressIsNodeAddress");
+    });
+  }
+
+  @Test
   void recentAuthenticationFailuresDegradeButKeepTheAddressReady() {
     VirtualAddress va = address();
     step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
