@@ -102,7 +102,14 @@ final class Lab implements AutoCloseable {
         "--set", "operator.image.tag=" + images.tag(),
         "--set", "agent.image.repository=" + LocalImages.repository(images.agentRef()),
         "--set", "agent.image.tag=" + images.tag(),
-        "--set", "operator.nodeSelector.kubernetes\\.io/hostname=" + NodeCluster.CONTROL_NODE);
+        "--set", "operator.nodeSelector.kubernetes\\.io/hostname=" + NodeCluster.CONTROL_NODE,
+        // the lab's nodes share the machine's /run: a directory of this lab's own, removed with it
+        "--set", "agent.runtimeDirectory=" + runtimeDirectory());
+  }
+
+  /** The host directory the lab's agents keep their address records in (one per lab; removed by close). */
+  String runtimeDirectory() {
+    return "/run/carp-lab/" + net.lab.id();
   }
 
   String helmInstall() {
@@ -314,5 +321,6 @@ final class Lab implements AutoCloseable {
     if (cluster != null) cluster.close();
     if (net != null) net.close();
     if (helmHome != null) LabState.deleteTree(helmHome.toString());
+    if (net != null) LabState.deleteTree(runtimeDirectory());
   }
 }

@@ -50,6 +50,7 @@ final class LabState {
     p.setProperty("kubectl", lab.controlPlane.binDir().resolve("kubectl").toString());
     p.setProperty("controlPlaneDir", lab.controlPlane.workDir().toString());
     p.setProperty("labDir", lab.net.lab.dir().toString());
+    p.setProperty("runtimeDir", lab.runtimeDirectory());
     p.setProperty("namespaces", lab.net.lab.id() + "-*");
     try (Writer w = Files.newBufferedWriter(file())) {
       p.store(w, "carp-operator lab kept running; ./carp lab down stops it");
@@ -124,7 +125,7 @@ final class LabState {
     }
     NodeCluster.sweepStale(); // the nodes' containers, mounts and cgroups, before their namespaces go
     List<String> swept = NetnsLab.sweepStale();
-    for (String d : List.of(p.getProperty("controlPlaneDir", ""), p.getProperty("labDir", ""))) deleteTree(d);
+    for (String d : List.of(p.getProperty("controlPlaneDir", ""), p.getProperty("labDir", ""), p.getProperty("runtimeDir", ""))) deleteTree(d);
     delete();
     out.println("carp lab: torn down in " + Printer.seconds(Duration.ofNanos(System.nanoTime() - t0))
         + (killed > 0 ? "; killed " + killed + " leftover processes" : "")

@@ -53,8 +53,10 @@ class LabStoryTest {
   void closeLeavesNothingBehind() throws Exception {
     if (lab == null) return;
     String id = lab.net == null ? null : lab.net.lab.id();
+    String runtimeDirectory = lab.net == null ? null : lab.runtimeDirectory();
     lab.close();
     if (id == null) return;
+    assertThat(java.nio.file.Path.of(runtimeDirectory)).as("the agents' address records").doesNotExist();
     assertThat(java.nio.file.Path.of("/var/lib/carp-lab-nodes", id)).doesNotExist();
     assertThat(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/mountinfo"))).doesNotContain("/carp-lab-nodes/" + id);
     assertThat(java.nio.file.Path.of("/sys/fs/cgroup/memory/carp-lab", id)).doesNotExist();

@@ -89,10 +89,12 @@ public record OperatorSettings(String namespace, String agentNamespace, String a
    * ResourceRequirements). The image and pull policy are {@link #agentImage} and {@link #imagePullPolicy}; logLevel,
    * logFormat and metricsPort have defaults in the API itself (the CRD's), so they are set per FirewallCluster.
    */
-  public record AgentDefaults(String priorityClassName, ResourceRequirements resources) {
+  public record AgentDefaults(String priorityClassName, ResourceRequirements resources, String runtimeDirectory) {
+    /** The host directory of the agents' runtime files (the record of the addresses they added): a tmpfs. */
+    public static final String DEFAULT_RUNTIME_DIRECTORY = "/run/carp-operator";
     public static final AgentDefaults BUILT_IN = new AgentDefaults(null, new ResourceRequirementsBuilder()
         .addToRequests("cpu", new Quantity("20m")).addToRequests("memory", new Quantity("96Mi"))
-        .addToLimits("memory", new Quantity("384Mi")).build()); // ./carp bench scale: ~250 MiB RSS with 1,000 addresses
+        .addToLimits("memory", new Quantity("384Mi")).build(), DEFAULT_RUNTIME_DIRECTORY); // ./carp bench scale: ~250 MiB RSS with 1,000 addresses
 
     public static AgentDefaults fromEnvironment(Map<String, String> env) {
       ResourceRequirements resources = BUILT_IN.resources;
@@ -104,7 +106,12 @@ public record OperatorSettings(String namespace, String agentNamespace, String a
           throw new IllegalArgumentException("CARP_AGENT_RESOURCES must be a JSON object like {\"requests\":{\"cpu\":\"20m\"}}: " + e.getMessage(), e);
         }
       }
-      return new AgentDefaults(blankToNull(env.get("CARP_AGENT_PRIORITY_CLASS_NAME")), resources);
+      String runtimeDirectory = blankToNull(env.get("CARP_AGENT_RUNTIME_DIRECTORY"));
+      if (runtimeDirectory != null && !runtimeDirectory.startsWith("/")) {
+        throw new IllegalArgumentException("CARP_AGENT_RUNTIME_DIRECTORY must be an absolute path on the nodes, got " + runtimeDirectory);
+      }
+      return new AgentDefaults(blankToNull(env.get("CARP_AGENT_PRIORITY_CLASS_NAME")), resources,
+          runtimeDirectory == null ? DEFAULT_RUNTIME_DIRECTORY : runtimeDirectory);
     }
 
     private static String blankToNull(String s) {

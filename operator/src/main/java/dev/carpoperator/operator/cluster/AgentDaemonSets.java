@@ -25,7 +25,7 @@ public final class AgentDaemonSets {
    */
   public static final String RESTRICTED_LABEL_PREFIX = "node-restriction.kubernetes.io/";
   public static final String RECOMMENDED_NODE_LABEL = RESTRICTED_LABEL_PREFIX + "carp-cluster";
-  /** The host directory of the agents' runtime files (the address record). */
+  /** Where the agents' runtime files (the address record) are in the container; the host directory is a setting. */
   public static final String RUNTIME_DIR = "/run/carp-operator";
   static final String RUNTIME_VOLUME = "run";
 
@@ -103,7 +103,7 @@ public final class AgentDaemonSets {
               .withTolerations(cluster.getSpec().getTolerations())
               .withTerminationGracePeriodSeconds(15L)
               .withContainers(container)
-              .addNewVolume().withName(RUNTIME_VOLUME).withNewHostPath().withPath(RUNTIME_DIR).withType("DirectoryOrCreate").endHostPath().endVolume()
+              .addNewVolume().withName(RUNTIME_VOLUME).withNewHostPath().withPath(defaults.runtimeDirectory()).withType("DirectoryOrCreate").endHostPath().endVolume()
             .endSpec()
           .endTemplate()
         .endSpec()

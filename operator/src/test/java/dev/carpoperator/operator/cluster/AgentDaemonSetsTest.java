@@ -34,4 +34,17 @@ class AgentDaemonSetsTest {
     assertThat(dir.getValue()).isEqualTo("/run/carp-operator/$(NODE_NAME)");
     assertThat(names.indexOf("NODE_NAME")).as("defined before it is referenced").isLessThan(names.indexOf("CARP_RUNTIME_DIR"));
   }
+
+  @Test
+  void theHostDirectoryIsASettingAndMustBeAbsolute() {
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
+    fwc.setSpec(new FirewallClusterSpec());
+    var settings = OperatorSettings.fromEnvironment(Map.of("CARP_AGENT_RUNTIME_DIRECTORY", "/run/carp-lab/l1"));
+    var pod = AgentDaemonSets.desired(fwc, settings).getSpec().getTemplate().getSpec();
+    assertThat(pod.getVolumes().getFirst().getHostPath().getPath()).isEqualTo("/run/carp-lab/l1");
+    assertThat(pod.getContainers().getFirst().getVolumeMounts().getFirst().getMountPath()).as("the same inside").isEqualTo("/run/carp-operator");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> OperatorSettings.fromEnvironment(Map.of("CARP_AGENT_RUNTIME_DIRECTORY", "run/x")))
+        .hasMessageContaining("CARP_AGENT_RUNTIME_DIRECTORY must be an absolute path");
+  }
 }
