@@ -73,7 +73,12 @@ class HostileFloodTest {
       NetnsLab.Host b = l.lab.host("b");
       NetnsLab.Host x = l.lab.host("x");
       l.startAgent("a", config("a", 0, 0xa1));
-      l.awaitOnlyHolder(VIP, "a", STARTUP); // a alone: master once its bulk request goes unanswered
+      l.awaitOnlyHolder(VIP, "a", STARTUP);
+      // a alone: its bulk request goes unanswered until the bulk timeout. Start b only then: a node whose bulk update is
+      // still pending when a peer appears demotes itself (it may lack that peer's states), and b would take over, a
+      // race with the start-up of two JVMs on a loaded machine, not what this test is about.
+      SyncSecurityTest.awaitMetric(l, a, "carp_sync_bulk_state{state=\"timed_out\"}", v -> v == 1, "a's bulk request to time out");
+      SyncSecurityTest.awaitMetric(l, a, "carp_demotion", v -> v == 0, "a not demoted");
       l.startAgent("b", config("b", 100, 0xb2));
       SyncSecurityTest.awaitMetric(l, b, "carp_sync_bulk_state{state=\"done\"}", v -> v == 1, "b's bulk update");
       await().atMost(STARTUP).until(() -> l.transitionsTo("b", "BACKUP") == 1);
