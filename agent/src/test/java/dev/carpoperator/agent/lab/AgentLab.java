@@ -54,6 +54,25 @@ public final class AgentLab implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until the host's agent runs its vhids (its first state change, INIT to BACKUP). Tests that expect the
+   * preferred node to win without preemption start it first and wait for this: two JVMs started back to back on a
+   * loaded machine may come up in either order, and without preemption whoever times out first keeps the address.
+   */
+  public void awaitStarted(String host, Duration within) {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (transitionsTo(host, "BACKUP") == 0 && transitionsTo(host, "MASTER") == 0) {
+      if (!agents.get(host).isAlive()) throw new AssertionError(host + "'s agent exited:\n" + agents.get(host).output());
+      if (System.nanoTime() > deadline) throw new AssertionError(host + "'s agent did not start within " + within + ":\n" + agents.get(host).output());
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted");
+      }
+    }
+  }
+
   /** Starts the host's agent again with the config it last had. */
   public LabProcess restartAgent(String host) {
     return startAgent(host, configs.get(host));

@@ -20,6 +20,7 @@ class ElectionTest {
   /** a, b, c with advskew 0, 100, 200, no preemption: a must win. */
   private static void startThreeAndElectA(AgentLab l) {
     l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
+    l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
     l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
     l.startAgent("c", AgentLab.config("c", 1, 200, false, "secret", VIP + "/24"));
     l.awaitOnlyHolder(VIP, "a", ELECTION);
@@ -53,6 +54,7 @@ class ElectionTest {
   void cleanShutdownBowsOutSoTheBackupTakesOverAtOnce() {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
+      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
       l.awaitOnlyHolder(VIP, "a", ELECTION);
 
@@ -67,6 +69,7 @@ class ElectionTest {
     for (boolean preempt : new boolean[] {true, false}) {
       try (AgentLab l = new AgentLab().hosts("a", "b")) {
         l.startAgent("a", AgentLab.config("a", 1, 0, preempt, "secret", VIP + "/24"));
+        l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
         l.startAgent("b", AgentLab.config("b", 1, 100, preempt, "secret", VIP + "/24"));
         l.awaitOnlyHolder(VIP, "a", ELECTION);
         l.agent("a").stop(Duration.ofSeconds(10));
@@ -86,6 +89,7 @@ class ElectionTest {
   void wrongPasswordAdvertsAreRejectedAndCounted() {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
+      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 1, 100, false, "another", VIP + "/24").replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
       // b ignores a's adverts, so both claim the address: the split brain a wrong password causes.
       await().atMost(ELECTION).until(() -> l.holders(VIP).containsAll(List.of("a", "b")));
@@ -99,6 +103,7 @@ class ElectionTest {
   void linkDownMakesTheMasterStepBackAndDemote() {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       l.startAgent("a", AgentLab.config("a", 1, 0, true, "secret", VIP + "/24").replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
+      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 1, 100, true, "secret", VIP + "/24"));
       l.awaitOnlyHolder(VIP, "a", ELECTION);
 
@@ -117,6 +122,7 @@ class ElectionTest {
     String vip6 = "2001:db8::100";
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       l.startAgent("a", AgentLab.config("a", 7, 0, false, "secret", vip6 + "/64"));
+      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 7, 100, false, "secret", vip6 + "/64"));
       l.awaitOnlyHolder(vip6, "a", ELECTION);
       String flags = l.lab.host("a").exec("ip", "-6", "-o", "addr", "show", "dev", NetnsLab.HOST_IF).stdout();
@@ -131,6 +137,7 @@ class ElectionTest {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       // advskew 26 and 52: adverts about every 100 ms and 200 ms
       l.startAgent("a", AgentLab.fastConfig("a", 3, 26, true, VIP + "/24").replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
+      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.fastConfig("b", 3, 52, true, VIP + "/24"));
       l.awaitOnlyHolder(VIP, "a", ELECTION);
       // Stable over many intervals: the backup learned the master's interval and does not flap.
@@ -151,6 +158,7 @@ class ElectionTest {
       String peersOfA = "\n    peers: [\"192.0.2.11\", \"192.0.2.12\"]";
       String peersOfB = "\n    peers: [\"192.0.2.11\"]";
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24").replace("advskew: 0", "advskew: 0" + peersOfA));
+      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24").replace("advskew: 100", "advskew: 100" + peersOfB));
       l.awaitOnlyHolder(VIP, "a", ELECTION);
       // c listens on the multicast group only: a's unicast adverts never reach it, so c claims the address too.
