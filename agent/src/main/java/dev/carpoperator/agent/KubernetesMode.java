@@ -68,6 +68,8 @@ final class KubernetesMode {
       return engine;
     }, new SubnetInterfaceFinder(), new dev.carpoperator.agent.actions.SystemActionExecutor(addressManager),
         (settings, engine, demote) -> StateSync.start(settings, engine, engine.metrics().registry(), demote));
+    // The DaemonSet names the Secrets when the chart limits the agents' Role to them (agent.secretNames).
+    agent.readSecretsByName(dev.carpoperator.agent.kube.SecretSource.parseNames(System.getenv("CARP_SECRET_NAMES")));
     self.set(agent);
 
     CountDownLatch stopped = new CountDownLatch(1);

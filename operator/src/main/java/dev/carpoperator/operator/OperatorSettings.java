@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.LoggerFactory;
 
@@ -89,12 +90,13 @@ public record OperatorSettings(String namespace, String agentNamespace, String a
    * ResourceRequirements). The image and pull policy are {@link #agentImage} and {@link #imagePullPolicy}; logLevel,
    * logFormat and metricsPort have defaults in the API itself (the CRD's), so they are set per FirewallCluster.
    */
-  public record AgentDefaults(String priorityClassName, ResourceRequirements resources, String runtimeDirectory) {
+  public record AgentDefaults(String priorityClassName, ResourceRequirements resources, String runtimeDirectory,
+      List<String> secretNames) {
     /** The host directory of the agents' runtime files (the record of the addresses they added): a tmpfs. */
     public static final String DEFAULT_RUNTIME_DIRECTORY = "/run/carp-operator";
     public static final AgentDefaults BUILT_IN = new AgentDefaults(null, new ResourceRequirementsBuilder()
         .addToRequests("cpu", new Quantity("20m")).addToRequests("memory", new Quantity("96Mi"))
-        .addToLimits("memory", new Quantity("384Mi")).build(), DEFAULT_RUNTIME_DIRECTORY); // ./carp bench scale: ~250 MiB RSS with 1,000 addresses
+        .addToLimits("memory", new Quantity("384Mi")).build(), DEFAULT_RUNTIME_DIRECTORY, List.of()); // ./carp bench scale: ~250 MiB RSS with 1,000 addresses
 
     public static AgentDefaults fromEnvironment(Map<String, String> env) {
       ResourceRequirements resources = BUILT_IN.resources;
@@ -111,7 +113,13 @@ public record OperatorSettings(String namespace, String agentNamespace, String a
         throw new IllegalArgumentException("CARP_AGENT_RUNTIME_DIRECTORY must be an absolute path on the nodes, got " + runtimeDirectory);
       }
       return new AgentDefaults(blankToNull(env.get("CARP_AGENT_PRIORITY_CLASS_NAME")), resources,
-          runtimeDirectory == null ? DEFAULT_RUNTIME_DIRECTORY : runtimeDirectory);
+          runtimeDirectory == null ? DEFAULT_RUNTIME_DIRECTORY : runtimeDirectory, secretNames(env.get("CARP_AGENT_SECRET_NAMES")));
+    }
+
+    /** Comma-separated; blank: the agents read every Secret of their namespace. */
+    static List<String> secretNames(String value) {
+      if (value == null || value.isBlank()) return List.of();
+      return java.util.Arrays.stream(value.split(",")).map(String::strip).filter(n -> !n.isEmpty()).distinct().toList();
     }
 
     private static String blankToNull(String s) {

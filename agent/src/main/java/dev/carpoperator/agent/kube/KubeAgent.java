@@ -66,7 +66,8 @@ public final class KubeAgent implements AutoCloseable {
   private volatile Map<String, String> addressOf = Map.of();
   private SharedIndexInformer<FirewallCluster> clusters;
   private SharedIndexInformer<VirtualAddress> addresses;
-  private SharedIndexInformer<Secret> secrets;
+  private SecretSource secrets;
+  private List<String> secretNames = List.of();
   private SharedIndexInformer<Node> nodes;
   private ScheduledFuture<?> pending;
   private CarpEngine engine;
@@ -108,6 +109,12 @@ public final class KubeAgent implements AutoCloseable {
     this.interfaces = interfaces;
   }
 
+  /** Read only these Secrets (the chart's agent.secretNames), by name; empty: every Secret of the namespace. */
+  public KubeAgent readSecretsByName(List<String> names) {
+    this.secretNames = List.copyOf(names);
+    return this;
+  }
+
   public void start() {
     ResourceEventHandler<Object> replan = new ResourceEventHandler<>() {
       @Override public void onAdd(Object obj) { schedule(); }
@@ -116,7 +123,7 @@ public final class KubeAgent implements AutoCloseable {
     };
     clusters = inform(client.resources(FirewallCluster.class).withField("metadata.name", cluster).inform(handler(replan)));
     addresses = inform(client.resources(VirtualAddress.class).inform(handler(replan)));
-    secrets = inform(client.secrets().inNamespace(namespace).inform(handler(replan)));
+    secrets = SecretSource.start(client, namespace, secretNames, handler(replan));
     nodes = inform(client.nodes().withField("metadata.name", node).inform(handler(replan)));
     log.info("watching the API server", kv("node", node), kv("cluster", cluster), kv("namespace", namespace));
     schedule();
@@ -273,7 +280,14 @@ public final class KubeAgent implements AutoCloseable {
   private Optional<byte[]> readSecret(SecretKeyRef ref) {
     if (!namespace.equals(ref.getNamespace())) return Optional.empty(); // agents may read their own namespace only
     String key = ref.getKey() == null ? "password" : ref.getKey(); // SecretKeyRef's default, as the CRD fills it in
-    return secrets.getStore().list().stream().filter(s -> ref.getName().equals(s.getMetadata().getName())).findFirst()
+    if (!secrets.watches(ref.getName())) {
+      if (warnedPlaceholders.add("unwatched/" + ref.getName())) {
+        log.error("Secret {}/{} is not among the Secrets this agent may read (the chart's agent.secretNames): add it there",
+            namespace, ref.getName(), kv("event", "secret-not-allowed"), kv("secret", ref.getName()));
+      }
+      return Optional.empty();
+    }
+    return secrets.find(ref.getName())
         .flatMap(s -> Optional.ofNullable(s.getData() == null ? null : s.getData().get(key))
             .map(b64 -> Base64.getDecoder().decode(b64))
             .or(() -> Optional.ofNullable(s.getStringData() == null ? null : s.getStringData().get(key))
@@ -304,6 +318,7 @@ public final class KubeAgent implements AutoCloseable {
   public void close() {
     planner.shutdownNow();
     informers.forEach(SharedIndexInformer::close);
+    if (secrets != null) secrets.close();
     if (actions != null) actions.beforeShutdown(Duration.ofSeconds(15)); // onBackup before the bow-out
     if (engine != null) engine.close(); // bow out
     if (sync != null) sync.close();

@@ -65,6 +65,7 @@ public final class AgentDaemonSets {
             new EnvVarBuilder().withName("CARP_LOG_FORMAT").withValue(agent.getLogFormat() == null ? "json" : agent.getLogFormat()).build(),
             new EnvVarBuilder().withName("CARP_LOG_LEVEL").withValue(agent.getLogLevel() == null ? "info" : agent.getLogLevel()).build(),
             // One directory per node: lab nodes on one machine share its /run (NODE_NAME is expanded by the kubelet).
+            new EnvVarBuilder().withName("CARP_SECRET_NAMES").withValue(String.join(",", defaults.secretNames())).build(),
             new EnvVarBuilder().withName("CARP_RUNTIME_DIR").withValue(RUNTIME_DIR + "/$(NODE_NAME)").build())
         // The agent's record of the addresses it added: on the host, so that it outlives a pod restart (tmpfs, as
         // the addresses, cleared at reboot).

@@ -214,6 +214,20 @@ class HelmChartTest {
         .as("agent.namespace empty: the old layout, one namespace, nothing created").noneMatch(k -> k.startsWith("Namespace"))
         .contains("ServiceAccount ha-system/carp-agent", "Role ha-system/carp-operator-agents");
     assertThat(kinds(render("ha-system", "--set", "agent.createNamespace=false"))).noneMatch(k -> k.startsWith("Namespace"));
+
+    // agent.secretNames: the agents' Role grants those Secrets only, and the agents watch them by name
+    List<JsonNode> byName = render("ha-system", "--set", "agent.secretNames={edge-carp,edge-sync}");
+    assertThat(find(byName, "Role", "carp-agent-secrets").path("rules").get(0).path("resourceNames").toString())
+        .isEqualTo("[\"edge-carp\",\"edge-sync\"]");
+    JsonNode operator = find(byName, "Deployment", "carp-operator").path("spec").path("template").path("spec").path("containers").get(0);
+    OperatorSettings settings = OperatorSettings.fromEnvironment(ChartFacts.resolvedEnv(operator, "ha-system", "op-0"));
+    assertThat(settings.agentDefaults().secretNames()).containsExactly("edge-carp", "edge-sync");
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
+    assertThat(AgentDaemonSets.desired(fwc, settings).getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv())
+        .anySatisfy(e -> assertThat(e.getName() + "=" + e.getValue()).isEqualTo("CARP_SECRET_NAMES=edge-carp,edge-sync"));
+    assertThat(find(render("ha-system"), "Role", "carp-agent-secrets").path("rules").get(0).has("resourceNames"))
+        .as("default: the whole agents' namespace").isFalse();
   }
 
   @Test
