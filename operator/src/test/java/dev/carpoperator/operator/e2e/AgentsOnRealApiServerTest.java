@@ -238,6 +238,8 @@ class AgentsOnRealApiServerTest {
     assertThat(ControlPlane.shared().kubectl("get", "va", VA)).containsPattern(VA + "\\s+1\\s+\\S+\\s+mickey\\s+True");
     VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
     assertThat(va.getStatus().getNodes()).extracting(n -> n.getName() + "=" + n.getState()).contains("mickey=MASTER", "minnie=BACKUP");
+    // the master recorded the address it added, in the DaemonSet's runtime volume (here a directory of the lab's own)
+    assertThat(lab.dir().resolve("volumes/run/mickey/addresses-mickey-minnie")).content().contains(VIP + "/24");
     await().atMost(WAIT).untilAsserted(() -> assertThat(admin.resources(FirewallCluster.class).withName("mickey-minnie").get()
         .getStatus().getNodes()).extracting(n -> n.getName()).containsExactly("mickey", "minnie"));
 

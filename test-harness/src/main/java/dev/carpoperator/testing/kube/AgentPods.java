@@ -85,6 +85,15 @@ public final class AgentPods implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of("env", "KUBECONFIG=" + kubeconfig(namespace, ds.getSpec().getTemplate().getSpec().getServiceAccountName())));
     Map<String, String> env = new LinkedHashMap<>();
     for (EnvVar e : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) env.put(e.getName(), expand(value(e, node, namespace), env));
+    // The pod's volume mounts: the processes here share the machine's file system, so a path under a mount is moved
+    // into a directory of this lab's own (a kubelet would mount the node's hostPath there; the lab's nodes are one
+    // machine, and its /run must not keep records of test runs).
+    for (var m : c.getVolumeMounts() == null ? List.<io.fabric8.kubernetes.api.model.VolumeMount>of() : c.getVolumeMounts()) {
+      String mountPath = m.getMountPath().endsWith("/") ? m.getMountPath() : m.getMountPath() + "/";
+      Path volume = lab.dir().resolve("volumes").resolve(m.getName());
+      env.replaceAll((k, v) -> v.equals(m.getMountPath()) ? volume.toString()
+          : v.startsWith(mountPath) ? volume.resolve(v.substring(mountPath.length())).toString() : v);
+    }
     env.forEach((k, v) -> cmd.add(k + "=" + v));
     cmd.addAll(NetnsLab.javaCommand(mainClass, jvmOptions, c.getArgs() == null ? new String[0] : c.getArgs().toArray(String[]::new)));
     LabProcess pod = host.start(c.getName(), cmd.toArray(String[]::new));
