@@ -146,9 +146,12 @@ class StateSyncFailoverTest {
   @Test
   void lateJoinerGetsTableByBulkUpdate() {
     try (FirewallPairLab l = FirewallPairLab.create(true)) {
-      // fw1 alone, and less preferred than fw2 will be
-      l.startAgent("fw1", l.withSync(FirewallPairLab.agentConfig("fw1", 100, true)));
+      // fw1 alone, and less preferred than fw2 will be. Its own bulk request goes unanswered: fw2 joins once fw1 has
+      // given up waiting (5 s here). While both were waiting, both demoted by 32, fw2 could preempt before its table
+      // is in (demotions equal), as on OpenBSD: a race of start-up times, not what this test is about.
+      LabProcess fw1 = l.startAgent("fw1", l.withSync(FirewallPairLab.agentConfig("fw1", 100, true)) + "  bulkUpdateTimeoutSeconds: 5\n");
       l.awaitMaster("fw1", ELECTION, "fw2");
+      await().atMost(ELECTION).until(() -> fw1.output().contains("\"to\":\"TIMED_OUT\""));
       LabProcess client = startTraffic(l);
       TcpStreamsMain.Progress running = latestOrFail(l, client);
       assertThat(l.conntrack("fw2")).as("fw2's conntrack before it joins").isEmpty();
