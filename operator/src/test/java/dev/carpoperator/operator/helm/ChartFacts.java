@@ -61,6 +61,8 @@ final class ChartFacts {
       String name = e.path("name").asText();
       if (e.hasNonNull("value")) {
         env.put(name, e.path("value").asText());
+      } else if (!e.has("valueFrom")) {
+        env.put(name, ""); // value "": the API server stores the variable without a value, the kubelet sets it empty
       } else {
         String field = e.path("valueFrom").path("fieldRef").path("fieldPath").asText("");
         switch (field) {
