@@ -112,9 +112,13 @@ class AdmissionPoliciesOnRealApiServerTest {
 
     try (KubernetesClient agentA = clientWithToken(podBoundToken("policy-node-a"));
          KubernetesClient unbound = clientWithToken(unboundToken())) {
-      // Until the policy is loaded by the API server, a write to node b's entry would pass: wait for the refusal,
-      // then check everything else against a policy known to be in force.
-      await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() -> refused(() -> applyEntry(agentA, "policy-node-b", CarpState.BACKUP)));
+      // Until the policy is loaded by the API server, a write to node b's entry passes: wait for the refusal, then check
+      // everything else against a policy known to be in force. Each probe writes another advskew, so that no probe
+      // is a no-op (an unchanged object passes the policy), and leaves node b's state as it is.
+      java.util.concurrent.atomic.AtomicInteger probe = new java.util.concurrent.atomic.AtomicInteger();
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).alias("the policy to refuse a write to node b's entry")
+          .conditionEvaluationListener(c -> { if (c.getRemainingTimeInMS() <= 250) System.out.println("last outcome: " + lastOutcome); })
+          .until(() -> refused(() -> applyEntry(agentA, "policy-node-b", CarpState.MASTER, probe.incrementAndGet())));
 
       applyEntry(agentA, "policy-node-a", CarpState.MASTER); // its own entry: allowed
       assertThat(entries()).containsEntry("policy-node-a", CarpState.MASTER).containsEntry("policy-node-b", CarpState.MASTER);
@@ -139,7 +143,12 @@ class AdmissionPoliciesOnRealApiServerTest {
   @Test
   void theResourceLimitsRefuseWhatTheChartValuesDoNotAllow() {
     VirtualAddress outside = address("policy-outside", "lan0", "198.51.100.10/24");
-    await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() -> refused(() -> admin.resource(outside).create()));
+    // a probe that gets through before the policy is loaded is removed again, so the next one is a create too
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() -> refused(() -> {
+      admin.resource(outside).create();
+      admin.resource(outside).withGracePeriod(0).delete();
+      admin.resources(VirtualAddress.class).withName("policy-outside").waitUntilCondition(java.util.Objects::isNull, 10, java.util.concurrent.TimeUnit.SECONDS);
+    }));
     assertThatThrownBy(() -> admin.resource(outside).create())
         .hasMessageContaining("every address must lie in one of 192.0.2.0/24, 2001:db8::/64")
         .hasMessageContaining("admissionPolicies.resources.allowedPrefixes");
@@ -186,11 +195,16 @@ class AdmissionPoliciesOnRealApiServerTest {
     return fwc;
   }
 
+  /** What the last {@link #refused} call saw, for the failure message of an await. */
+  static volatile String lastOutcome = "";
+
   private static boolean refused(Runnable request) {
     try {
       request.run();
+      lastOutcome = "accepted";
       return false;
     } catch (KubernetesClientException e) {
+      lastOutcome = e.getCode() + " " + e.getMessage();
       return e.getCode() == 403 || e.getCode() == 422;
     }
   }
@@ -204,11 +218,16 @@ class AdmissionPoliciesOnRealApiServerTest {
 
   /** What an agent does: server-side apply of its node's entry, with a field manager of its own. */
   private static void applyEntry(KubernetesClient client, String node, CarpState state) {
+    applyEntry(client, node, state, 0);
+  }
+
+  private static void applyEntry(KubernetesClient client, String node, CarpState state, int advskew) {
     VirtualAddressStatus status = new VirtualAddressStatus();
     NodeVhidStatus entry = new NodeVhidStatus();
     entry.setName(node);
     entry.setVhid(9);
     entry.setState(state);
+    entry.setAdvskew(advskew);
     status.setNodes(List.of(entry));
     patchStatus(client, "carp-agent-" + node, status);
   }
