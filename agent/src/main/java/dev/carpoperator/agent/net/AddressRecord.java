@@ -32,7 +32,6 @@ import java.util.Set;
  * which is the safe side. Thread-safe.
  */
 public final class AddressRecord {
-  public static final Path DEFAULT_DIRECTORY = Path.of("/run/carp-operator");
   public static final String FILE_NAME = "addresses";
 
   /** One address this agent added: interface and canonical CIDR ("192.0.2.10/24"). */

@@ -6,6 +6,7 @@ import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.operator.OperatorMetrics;
 import dev.carpoperator.operator.status.EventRecorder;
+import dev.carpoperator.operator.status.OncePerGeneration;
 import dev.carpoperator.operator.status.StatusPatches;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -46,8 +47,7 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   private final OperatorMetrics metrics;
   /** Last state seen per "address/node/vhid": each change becomes a StateChanged Event (ifstated users' log). */
   private final Map<String, String> lastStates = new ConcurrentHashMap<>();
-  /** The generation of each address without a password that was last warned about (one Event per generation). */
-  private final Map<String, Long> noPasswordWarnedAt = new ConcurrentHashMap<>();
+  private final OncePerGeneration noPasswordWarning = new OncePerGeneration();
 
   public VirtualAddressReconciler(OperatorMetrics metrics) {
     this.metrics = metrics;
@@ -88,14 +88,11 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
       record(context, va, e);
       metrics.event(e.reason(), e.warning());
     }
-    if (va.getSpec().getPasswordSecretRef() == null
-        && !Objects.equals(noPasswordWarnedAt.put(va.getMetadata().getName(), va.getMetadata().getGeneration()), va.getMetadata().getGeneration())) {
+    if (noPasswordWarning.due(va, va.getSpec().getPasswordSecretRef() == null)) {
       record(context, va, new AddressStatusAggregator.Event(true, "NoPassword", "no spec.passwordSecretRef: the adverts are signed"
           + " with an all-zero key, so anyone on the segment can forge them and take the address; name a Secret with a random"
           + " passphrase"));
       metrics.event("NoPassword", true);
-    } else if (va.getSpec().getPasswordSecretRef() != null) {
-      noPasswordWarnedAt.remove(va.getMetadata().getName());
     }
     for (AddressStatusAggregator.Event e : result.events()) {
       record(context, va, e);

@@ -7,6 +7,7 @@ import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
 import dev.carpoperator.operator.OperatorSettings;
 import dev.carpoperator.operator.status.Conditions;
 import dev.carpoperator.operator.status.EventRecorder;
+import dev.carpoperator.operator.status.OncePerGeneration;
 import dev.carpoperator.operator.status.StatusPatches;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -18,8 +19,6 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 
 /** Owns each FirewallCluster's agent DaemonSet and reports the agents' readiness in the cluster's status. */
 @ControllerConfiguration(name = "firewallcluster")
@@ -27,8 +26,8 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
   private final AgentDaemonSetDependent daemonSet;
   private final OperatorSettings settings;
   /** The generation whose ignored spec.agent.image was last reported, per cluster (one entry per such cluster). */
-  private final Map<String, Long> imageWarnedAt = new ConcurrentHashMap<>();
-  private final Map<String, Long> selectorWarnedAt = new ConcurrentHashMap<>();
+  private final OncePerGeneration imageWarning = new OncePerGeneration();
+  private final OncePerGeneration selectorWarning = new OncePerGeneration();
 
   public FirewallClusterReconciler(OperatorSettings settings) {
     this.settings = settings;
@@ -75,13 +74,7 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
   /** spec.agent.image is ignored (the operator's setting decides what runs privileged): say so once per generation. */
   private void warnAboutIgnoredImage(FirewallCluster cluster, Context<FirewallCluster> context) {
     var agent = cluster.getSpec().getAgent();
-    String name = cluster.getMetadata().getName();
-    Long generation = cluster.getMetadata().getGeneration();
-    if (agent == null || agent.getImage() == null || agent.getImage().isBlank()) {
-      imageWarnedAt.remove(name);
-      return;
-    }
-    if (Objects.equals(imageWarnedAt.put(name, generation), generation)) return;
+    if (!imageWarning.due(cluster, agent != null && agent.getImage() != null && !agent.getImage().isBlank())) return;
     EventRecorder.record(context.getClient(), cluster, true, "AgentImageIgnored", "spec.agent.image (" + agent.getImage()
         + ") is ignored: the agents run the operator's agent image " + settings.agentImage()
         + " (set it with the Helm chart's agent.image); remove the field");
@@ -93,14 +86,8 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
    * installations use such labels).
    */
   private void warnAboutSelfAssignableSelector(FirewallCluster cluster, Context<FirewallCluster> context) {
-    String name = cluster.getMetadata().getName();
-    Long generation = cluster.getMetadata().getGeneration();
     List<String> open = selfAssignableKeys(cluster.getSpec().getNodeSelector());
-    if (open.isEmpty()) {
-      selectorWarnedAt.remove(name);
-      return;
-    }
-    if (Objects.equals(selectorWarnedAt.put(name, generation), generation)) return;
+    if (!selectorWarning.due(cluster, !open.isEmpty())) return;
     EventRecorder.record(context.getClient(), cluster, true, "NodeSelectorSelfAssignable", "spec.nodeSelector "
         + String.join(", ", open) + ": a node's kubelet may set such a label on its own Node and so receive an agent and the"
         + " cluster's keys; prefer a label under " + AgentDaemonSets.RESTRICTED_LABEL_PREFIX + " (e.g. "
