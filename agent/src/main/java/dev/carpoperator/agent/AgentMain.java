@@ -16,11 +16,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.concurrent.atomic.AtomicBoolean;
 
-/** {@code carp-agent --config FILE.yaml}: runs the agent standalone (outside Kubernetes) from a YAML file. */
+/**
+ * {@code carp-agent --config FILE.yaml}: runs the agent standalone (outside Kubernetes) from a YAML
+ * file.
+ */
 public final class AgentMain {
   private AgentMain() {}
 
@@ -36,16 +39,29 @@ public final class AgentMain {
         case "--kubernetes" -> kubernetes = true;
         case "--cluster" -> cluster = i + 1 < args.length ? args[++i] : null;
         case "--runtime-dir" -> runtimeDir = i + 1 < args.length ? Path.of(args[++i]) : null;
-        case "--help", "-h" -> { usage(); return; }
-        default -> { System.err.println("carp-agent: unknown argument '" + args[i] + "'"); usage(); System.exit(2); }
+        case "--help", "-h" -> {
+          usage();
+          return;
+        }
+        default -> {
+          System.err.println("carp-agent: unknown argument '" + args[i] + "'");
+          usage();
+          System.exit(2);
+        }
       }
     }
     if (kubernetes) {
       KubernetesMode.run(cluster, runtimeDir);
       return;
     }
-    if (configFile == null) { usage(); System.exit(2); }
-    if (!Files.isReadable(configFile)) { System.err.println("carp-agent: cannot read " + configFile); System.exit(2); }
+    if (configFile == null) {
+      usage();
+      System.exit(2);
+    }
+    if (!Files.isReadable(configFile)) {
+      System.err.println("carp-agent: cannot read " + configFile);
+      System.exit(2);
+    }
 
     AgentConfig config;
     try {
@@ -62,22 +78,42 @@ public final class AgentMain {
     List<CarpEngine.VhostSpec> specs = StandaloneConfig.vhostSpecs(config, baseDir);
     AddressRecord record;
     try {
-      record = AddressRecord.inDirectory(runtimeDir != null ? runtimeDir : Path.of(config.runtimeDirectory()));
+      record =
+          AddressRecord.inDirectory(
+              runtimeDir != null ? runtimeDir : Path.of(config.runtimeDirectory()));
     } catch (IOException e) {
-      log.error("cannot read the record of the addresses this agent added: {} (runtimeDirectory)", e.toString());
+      log.error(
+          "cannot read the record of the addresses this agent added: {} (runtimeDirectory)",
+          e.toString());
       System.exit(1);
       return;
     }
     AddressManager addressManager = new AddressManager(); // one long-lived `ip -batch` process
-    CarpEngine engine = new CarpEngine(config.node(), config.preempt(), config.demotion().onInterfaceDown(),
-        config.demotion().maintenance(), specs, addressManager, ifName -> PcapFrameIo.builder(ifName).open(), System::nanoTime);
+    CarpEngine engine =
+        new CarpEngine(
+            config.node(),
+            config.preempt(),
+            config.demotion().onInterfaceDown(),
+            config.demotion().maintenance(),
+            specs,
+            addressManager,
+            ifName -> PcapFrameIo.builder(ifName).open(),
+            System::nanoTime);
     engine.recordAddressesIn(record); // removes only the addresses it added itself
     engine.demoteUntilReady(config.demotion().untilReady());
-    var hooks = dev.carpoperator.agent.actions.StandaloneHooks.install(config, engine, addressManager); // actions, webhook
+    var hooks =
+        dev.carpoperator.agent.actions.StandaloneHooks.install(
+            config, engine, addressManager); // actions, webhook
     SyncEngine sync = null;
     if (config.sync() != null) {
       try {
-        sync = StateSync.start(config.sync(), baseDir, engine, engine.metrics().registry(), config.demotion().whileSyncPending()); // demotes CARP until the bulk is in
+        sync =
+            StateSync.start(
+                config.sync(),
+                baseDir,
+                engine,
+                engine.metrics().registry(),
+                config.demotion().whileSyncPending()); // demotes CARP until the bulk is in
       } catch (IOException | RuntimeException e) {
         log.error("cannot start the state sync: {}", e.getMessage());
         System.exit(1);
@@ -85,19 +121,33 @@ public final class AgentMain {
     }
     SyncEngine runningSync = sync;
     AtomicBoolean started = new AtomicBoolean();
-    HTTPServer metricsServer = config.metricsPort() == null ? null : engine.metrics().serve(config.metricsAddress(), config.metricsPort(),
-        () -> started.get() && (runningSync == null || !runningSync.bulkState().pending()));
+    HTTPServer metricsServer =
+        config.metricsPort() == null
+            ? null
+            : engine
+                .metrics()
+                .serve(
+                    config.metricsAddress(),
+                    config.metricsPort(),
+                    () ->
+                        started.get()
+                            && (runningSync == null || !runningSync.bulkState().pending()));
 
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      hooks.beforeEngineClose(); // onBackup actions (e.g. bridge down) before the bow-out
-      engine.close(); // bow out so a backup takes over at once
-      if (runningSync != null) runningSync.close();
-      hooks.close();
-      addressManager.close();
-      if (metricsServer != null) metricsServer.close();
-      stopped.countDown();
-    }, "carp-agent-stop"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  hooks.beforeEngineClose(); // onBackup actions (e.g. bridge down) before the
+                  // bow-out
+                  engine.close(); // bow out so a backup takes over at once
+                  if (runningSync != null) runningSync.close();
+                  hooks.close();
+                  addressManager.close();
+                  if (metricsServer != null) metricsServer.close();
+                  stopped.countDown();
+                },
+                "carp-agent-stop"));
     try {
       engine.start();
       started.set(true);
@@ -110,10 +160,11 @@ public final class AgentMain {
   }
 
   private static void usage() {
-    System.err.println("usage: carp-agent --config FILE.yaml          (standalone, see docs/standalone.md)\n"
-        + "       carp-agent --kubernetes --cluster NAME  (in Kubernetes; NODE_NAME and POD_NAMESPACE from the environment)\n"
-        + "  --runtime-dir DIR  where the agent records the addresses it added (default: runtimeDirectory of the\n"
-        + "                     config file, or CARP_RUNTIME_DIR in Kubernetes, else /run/carp-operator)");
+    System.err.println(
+        "usage: carp-agent --config FILE.yaml          (standalone, see docs/standalone.md)\n"
+            + "       carp-agent --kubernetes --cluster NAME  (in Kubernetes; NODE_NAME and POD_NAMESPACE from the environment)\n"
+            + "  --runtime-dir DIR  where the agent records the addresses it added (default: runtimeDirectory of the\n"
+            + "                     config file, or CARP_RUNTIME_DIR in Kubernetes, else /run/carp-operator)");
   }
 
   static void useTextLogs() {

@@ -28,49 +28,80 @@ final class StandaloneConfig {
 
   private StandaloneConfig() {}
 
-  static List<CarpEngine.VhostSpec> vhostSpecs(AgentConfig config, Path baseDir) throws IOException {
+  static List<CarpEngine.VhostSpec> vhostSpecs(AgentConfig config, Path baseDir)
+      throws IOException {
     List<CarpEngine.VhostSpec> specs = new ArrayList<>();
     for (VirtualAddressConfig va : config.virtualAddresses()) {
       String password = ConfigLoader.password(va, baseDir);
       if (va.carpNodes().isEmpty()) {
-        specs.add(new CarpEngine.VhostSpec(va.interfaceName(), va.vhid(), va.advbase(), va.advskew(), va.fastProfile(),
-            password, va.addresses(), null, va.peers()));
+        specs.add(
+            new CarpEngine.VhostSpec(
+                va.interfaceName(),
+                va.vhid(),
+                va.advbase(),
+                va.advskew(),
+                va.fastProfile(),
+                password,
+                va.addresses(),
+                null,
+                va.peers()));
         continue;
       }
       // carpnodes: one vhost per vhid, same addresses and key, this node's advskew for each
       Balancing mode = Balancing.parse(va.balancing()).orElseThrow();
-      var share = new CarpEngine.LoadShare(mode, va.carpNodes().stream().map(CarpNodeConfig::vhid).toList());
+      var share =
+          new CarpEngine.LoadShare(
+              mode, va.carpNodes().stream().map(CarpNodeConfig::vhid).toList());
       for (CarpNodeConfig n : va.carpNodes()) {
-        specs.add(new CarpEngine.VhostSpec(va.interfaceName(), n.vhid(), va.advbase(), va.advskew(n), va.fastProfile(),
-            password, va.addresses(), share, va.peers()));
+        specs.add(
+            new CarpEngine.VhostSpec(
+                va.interfaceName(),
+                n.vhid(),
+                va.advbase(),
+                va.advskew(n),
+                va.fastProfile(),
+                password,
+                va.addresses(),
+                share,
+                va.peers()));
       }
     }
     return specs;
   }
 
   /**
-   * Watches the config file and applies a changed, valid file to the running engine: unchanged vhids keep running
-   * untouched. An invalid file is refused whole with the same messages as at start, and the running config stays.
+   * Watches the config file and applies a changed, valid file to the running engine: unchanged
+   * vhids keep running untouched. An invalid file is refused whole with the same messages as at
+   * start, and the running config stays.
    */
   static Thread watch(Path file, CarpEngine engine) throws IOException {
     Path abs = file.toAbsolutePath();
     WatchService watcher = FileSystems.getDefault().newWatchService();
-    abs.getParent().register(watcher, StandardWatchEventKinds.ENTRY_MODIFY, StandardWatchEventKinds.ENTRY_CREATE);
-    Thread t = new Thread(() -> {
-      try {
-        while (true) {
-          WatchKey key = watcher.take();
-          boolean ours = key.pollEvents().stream().anyMatch(e -> abs.getFileName().equals(e.context()));
-          key.reset();
-          if (!ours) continue;
-          TimeUnit.MILLISECONDS.sleep(300); // editors write in several steps
-          while (watcher.poll() != null) { /* drain the burst */ }
-          reload(abs, engine);
-        }
-      } catch (InterruptedException | ClosedWatchServiceException e) {
-        // agent stopping
-      }
-    }, "carp-config-watch");
+    abs.getParent()
+        .register(
+            watcher, StandardWatchEventKinds.ENTRY_MODIFY, StandardWatchEventKinds.ENTRY_CREATE);
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                while (true) {
+                  WatchKey key = watcher.take();
+                  boolean ours =
+                      key.pollEvents().stream()
+                          .anyMatch(e -> abs.getFileName().equals(e.context()));
+                  key.reset();
+                  if (!ours) continue;
+                  TimeUnit.MILLISECONDS.sleep(300); // editors write in several steps
+                  while (watcher.poll() != null) {
+                    /* drain the burst */
+                  }
+                  reload(abs, engine);
+                }
+              } catch (InterruptedException | ClosedWatchServiceException e) {
+                // agent stopping
+              }
+            },
+            "carp-config-watch");
     t.setDaemon(true);
     t.start();
     return t;
@@ -82,10 +113,17 @@ final class StandaloneConfig {
       engine.reconfigure(next.preempt(), vhostSpecs(next, file.getParent()));
       engine.setMaintenanceDemotion(next.demotion().maintenance());
     } catch (ConfigException e) {
-      log.error("configuration change refused, still running the previous one: {}", e.getMessage(),
-          kv("event", "reconfigure-refused"), kv("file", file.toString()));
+      log.error(
+          "configuration change refused, still running the previous one: {}",
+          e.getMessage(),
+          kv("event", "reconfigure-refused"),
+          kv("file", file.toString()));
     } catch (IOException | RuntimeException e) {
-      log.error("configuration change not applied: {}", e.getMessage(), kv("event", "reconfigure-refused"), kv("file", file.toString()));
+      log.error(
+          "configuration change not applied: {}",
+          e.getMessage(),
+          kv("event", "reconfigure-refused"),
+          kv("file", file.toString()));
     }
   }
 }

@@ -11,19 +11,30 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.net.NetworkInterface;
-import java.net.SocketException;
 
-/** Builds and starts the state sync from its settings, for both the standalone and the Kubernetes mode. */
+/**
+ * Builds and starts the state sync from its settings, for both the standalone and the Kubernetes
+ * mode.
+ */
 final class StateSync {
   private StateSync() {}
 
-  /** Starts the sync described by the standalone {@code sync:} section; CARP is demoted until the bulk update is in. */
-  static SyncEngine start(SyncConfig config, Path baseDir, CarpEngine engine, PrometheusRegistry registry,
-      boolean demoteWhilePending) throws IOException {
+  /**
+   * Starts the sync described by the standalone {@code sync:} section; CARP is demoted until the
+   * bulk update is in.
+   */
+  static SyncEngine start(
+      SyncConfig config,
+      Path baseDir,
+      CarpEngine engine,
+      PrometheusRegistry registry,
+      boolean demoteWhilePending)
+      throws IOException {
     byte[] key = null;
     if (config.authenticated()) {
       Path file = baseDir == null ? Path.of(config.keyFile()) : baseDir.resolve(config.keyFile());
@@ -31,21 +42,42 @@ final class StateSync {
     }
     List<Inet4Address> peers = config.peers().stream().map(StateSync::ipv4).toList();
     int hostId = config.hostId() == null ? SyncEngine.randomHostId() : (int) (long) config.hostId();
-    var settings = new SyncEngine.Settings(config.interfaceName(), peers, key, config.encrypt(), hostId,
-        config.maxDelayMillis(), config.bulkUpdateTimeoutSeconds());
+    var settings =
+        new SyncEngine.Settings(
+            config.interfaceName(),
+            peers,
+            key,
+            config.encrypt(),
+            hostId,
+            config.maxDelayMillis(),
+            config.bulkUpdateTimeoutSeconds());
     return start(settings, engine, registry, demoteWhilePending);
   }
 
-  /** Starts a sync; with {@code demoteWhilePending} CARP stays demoted by 32 until the bulk update is in. */
-  static SyncEngine start(SyncEngine.Settings settings, CarpEngine engine, PrometheusRegistry registry,
-      boolean demoteWhilePending) throws IOException {
+  /**
+   * Starts a sync; with {@code demoteWhilePending} CARP stays demoted by 32 until the bulk update
+   * is in.
+   */
+  static SyncEngine start(
+      SyncEngine.Settings settings,
+      CarpEngine engine,
+      PrometheusRegistry registry,
+      boolean demoteWhilePending)
+      throws IOException {
     NetfilterConntrack kernel = NetfilterConntrack.open();
     SyncEngine sync;
     try {
-      sync = new SyncEngine(settings, kernel,
-          ifName -> PcapFrameIo.builder(ifName).filter("ip proto " + Pfsync.IPPROTO_PFSYNC)
-              .snaplen(captureLength(ifName)).bufferBytes(SYNC_CAPTURE_BUFFER).open(),
-          demoteWhilePending ? engine::setSyncDemotion : count -> {});
+      sync =
+          new SyncEngine(
+              settings,
+              kernel,
+              ifName ->
+                  PcapFrameIo.builder(ifName)
+                      .filter("ip proto " + Pfsync.IPPROTO_PFSYNC)
+                      .snaplen(captureLength(ifName))
+                      .bufferBytes(SYNC_CAPTURE_BUFFER)
+                      .open(),
+              demoteWhilePending ? engine::setSyncDemotion : count -> {});
     } catch (IOException | RuntimeException e) {
       kernel.close();
       throw e;
@@ -56,8 +88,9 @@ final class StateSync {
   }
 
   /**
-   * pfsync packets never exceed the link MTU, so the snaplen is the MTU plus Ethernet and VLAN headers: a 64 KiB
-   * snaplen left the capture ring 32 slots and lost a third of a burst (docs/benchmarks.md, "State sync").
+   * pfsync packets never exceed the link MTU, so the snaplen is the MTU plus Ethernet and VLAN
+   * headers: a 64 KiB snaplen left the capture ring 32 slots and lost a third of a burst
+   * (docs/benchmarks.md, "State sync").
    */
   static int captureLength(String ifName) {
     try {
@@ -69,12 +102,15 @@ final class StateSync {
     }
   }
 
-  /** 8 MiB of ring: about 5 000 full-size sync packets of headroom while the receive thread is busy. */
+  /**
+   * 8 MiB of ring: about 5 000 full-size sync packets of headroom while the receive thread is busy.
+   */
   static final int SYNC_CAPTURE_BUFFER = 8 << 20;
 
   private static Inet4Address ipv4(String literal) {
     try {
-      return (Inet4Address) InetAddress.getByName(literal); // validated as an IPv4 literal by ConfigLoader
+      return (Inet4Address)
+          InetAddress.getByName(literal); // validated as an IPv4 literal by ConfigLoader
     } catch (IOException e) {
       throw new IllegalArgumentException(e);
     }

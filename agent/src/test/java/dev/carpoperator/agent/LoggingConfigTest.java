@@ -9,8 +9,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * logLevel: trace must not turn on the Kubernetes client's HTTP logging: at trace it logs request and response
- * bodies (Secrets) and headers (the bearer token). The level applies to the project's loggers only.
+ * logLevel: trace must not turn on the Kubernetes client's HTTP logging: at trace it logs request
+ * and response bodies (Secrets) and headers (the bearer token). The level applies to the project's
+ * loggers only.
  */
 class LoggingConfigTest {
   @AfterEach
@@ -24,9 +25,21 @@ class LoggingConfigTest {
     System.setProperty("CARP_LOG_LEVEL", "TRACE");
     LoggerContext context = load(file);
     assertThat(context.getLogger("dev.carpoperator.agent.Anything").isTraceEnabled()).isTrue();
-    assertThat(context.getLogger("io.fabric8.kubernetes.client.http.HttpLoggingInterceptor").isTraceEnabled()).isFalse();
-    assertThat(context.getLogger("io.fabric8.kubernetes.client.http.HttpLoggingInterceptor").isDebugEnabled()).isFalse();
-    assertThat(context.getLogger("io.fabric8.kubernetes.client.dsl.internal.OperationSupport").isDebugEnabled()).isFalse();
+    assertThat(
+            context
+                .getLogger("io.fabric8.kubernetes.client.http.HttpLoggingInterceptor")
+                .isTraceEnabled())
+        .isFalse();
+    assertThat(
+            context
+                .getLogger("io.fabric8.kubernetes.client.http.HttpLoggingInterceptor")
+                .isDebugEnabled())
+        .isFalse();
+    assertThat(
+            context
+                .getLogger("io.fabric8.kubernetes.client.dsl.internal.OperationSupport")
+                .isDebugEnabled())
+        .isFalse();
     assertThat(context.getLogger("okhttp3.OkHttpClient").isDebugEnabled()).isFalse();
   }
 

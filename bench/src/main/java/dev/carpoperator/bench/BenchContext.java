@@ -6,8 +6,9 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * What a {@link BenchPart} gets: where results go, whether this is a quick run (fewer rounds, smaller tables: for
- * trying the harness, not for the published figures), and {@code key=value} options from the command line.
+ * What a {@link BenchPart} gets: where results go, whether this is a quick run (fewer rounds,
+ * smaller tables: for trying the harness, not for the published figures), and {@code key=value}
+ * options from the command line.
  */
 public record BenchContext(Path outDir, boolean quick, Map<String, String> options) {
 
@@ -20,7 +21,10 @@ public record BenchContext(Path outDir, boolean quick, Map<String, String> optio
     return options.getOrDefault(key, dflt);
   }
 
-  /** Writes {@code <outDir>/<part>.json}; plots go to {@code <outDir>} as PNG files named in the result. */
+  /**
+   * Writes {@code <outDir>/<part>.json}; plots go to {@code <outDir>} as PNG files named in the
+   * result.
+   */
   public void save(Result result) {
     new ResultStore(outDir).write(result);
   }

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code ./carp bench}: runs the bench parts named on the command line (all when none is named), each writing
- * {@code <out>/<part>.json} and its plots, then renders {@code <out>/report.md}.
+ * {@code ./carp bench}: runs the bench parts named on the command line (all when none is named),
+ * each writing {@code <out>/<part>.json} and its plots, then renders {@code <out>/report.md}.
  *
  * <pre>
  *   BenchMain [--quick] [--out DIR] [key=value ...] [PART ...]
@@ -36,8 +36,10 @@ public final class BenchMain {
 
   public static void main(String[] args) throws Exception {
     System.setProperty("java.awt.headless", "true");
-    // a named file, not logback.xml: the agents started from this classpath must keep their own logging
-    if (System.getProperty("logback.configurationFile") == null) System.setProperty("logback.configurationFile", "carp-bench-logback.xml");
+    // a named file, not logback.xml: the agents started from this classpath must keep their own
+    // logging
+    if (System.getProperty("logback.configurationFile") == null)
+      System.setProperty("logback.configurationFile", "carp-bench-logback.xml");
     boolean quick = false;
     boolean reportOnly = false;
     Path out = DEFAULT_OUT;
@@ -54,7 +56,8 @@ public final class BenchMain {
           return;
         }
         default -> {
-          if (a.contains("=")) options.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
+          if (a.contains("="))
+            options.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
           else names.add(a);
         }
       }
@@ -65,7 +68,11 @@ public final class BenchMain {
     for (String n : names) {
       BenchPart p = byName.get(n);
       if (p == null) {
-        System.err.println("carp bench: unknown part '" + n + "'; the parts are " + String.join(", ", byName.keySet()));
+        System.err.println(
+            "carp bench: unknown part '"
+                + n
+                + "'; the parts are "
+                + String.join(", ", byName.keySet()));
         System.exit(2);
       }
       selected.add(p);
@@ -92,7 +99,8 @@ public final class BenchMain {
   }
 
   private static void usage() {
-    System.out.println("usage: ./carp bench [--quick] [--out DIR] [key=value ...] [PART ...] | ./carp bench report [--out DIR]");
+    System.out.println(
+        "usage: ./carp bench [--quick] [--out DIR] [key=value ...] [PART ...] | ./carp bench report [--out DIR]");
     System.out.println("parts (all by default, in this order):");
     for (BenchPart p : parts()) System.out.printf("  %-12s %s%n", p.name(), p.description());
   }

@@ -1,6 +1,9 @@
 package dev.carpoperator.bench;
 
-/** One measurement of {@code ./carp bench} (failover, sync, footprint, ...). Each writes one {@code Result}. */
+/**
+ * One measurement of {@code ./carp bench} (failover, sync, footprint, ...). Each writes one {@code
+ * Result}.
+ */
 public interface BenchPart {
   /** The name on the command line, e.g. {@code failover}. */
   String name();

@@ -4,12 +4,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
- * {@code ./carp lab}: runs the story ({@link Story}) on a fresh lab and cleans up; with {@code --keep} the lab stays up
- * afterwards (this process keeps the control plane and the nodes running) and its state file lets
- * {@code ./carp lab down} ({@code LabMain down}) tear it down from another shell.
+ * {@code ./carp lab}: runs the story ({@link Story}) on a fresh lab and cleans up; with {@code
+ * --keep} the lab stays up afterwards (this process keeps the control plane and the nodes running)
+ * and its state file lets {@code ./carp lab down} ({@code LabMain down}) tear it down from another
+ * shell.
  *
  * <pre>
  *   LabMain [--keep] [--dir DIR]     the story; DIR (default /run/carp-lab) holds lab.log and, with --keep, state.properties
@@ -41,10 +41,13 @@ public final class LabMain {
     } catch (IOException e) {
       die("cannot create " + dir + ": " + e.getMessage());
     }
-    // The operator's and the harness's logs go to a file: the terminal shows the story. Before any logger exists.
+    // The operator's and the harness's logs go to a file: the terminal shows the story. Before any
+    // logger exists.
     System.setProperty("carp.lab.log", dir.resolve(down ? "down.log" : "lab.log").toString());
-    if (System.getProperty("logback.configurationFile") == null) System.setProperty("logback.configurationFile", "carp-lab-logback.xml");
-    if (!"0".equals(uid())) die("the lab needs root (network namespaces, raw sockets): run it with sudo");
+    if (System.getProperty("logback.configurationFile") == null)
+      System.setProperty("logback.configurationFile", "carp-lab-logback.xml");
+    if (!"0".equals(uid()))
+      die("the lab needs root (network namespaces, raw sockets): run it with sudo");
 
     LabState state = new LabState(dir);
     System.exit(down ? state.tearDown(System.out) : run(state, keep));
@@ -53,17 +56,28 @@ public final class LabMain {
   private static int run(LabState state, boolean keep) {
     LabState.Running running = state.running();
     if (running != null) {
-      die("a lab is already running (pid " + running.pid() + "): see its KUBECONFIG in " + state.file() + ", or stop it with: sudo ./carp lab down");
+      die(
+          "a lab is already running (pid "
+              + running.pid()
+              + "): see its KUBECONFIG in "
+              + state.file()
+              + ", or stop it with: sudo ./carp lab down");
     }
     state.clearStale(System.out);
     Printer out = new Printer(System.out);
     Lab lab = new Lab();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      lab.close();
-      state.delete();
-    }, "carp-lab-stop"));
-    out.raw("carp-operator lab: a Kubernetes cluster with real nodes on this machine, carp-operator installed by its Helm chart,"
-        + "\nthree firewall nodes, then a failover story. This program's log: " + state.dir().resolve("lab.log"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  lab.close();
+                  state.delete();
+                },
+                "carp-lab-stop"));
+    out.raw(
+        "carp-operator lab: a Kubernetes cluster with real nodes on this machine, carp-operator installed by its Helm chart,"
+            + "\nthree firewall nodes, then a failover story. This program's log: "
+            + state.dir().resolve("lab.log"));
     try {
       new Story(lab, out).run();
     } catch (RuntimeException e) {
@@ -73,16 +87,24 @@ public final class LabMain {
       out.raw("");
       out.raw("FAILED: " + (e instanceof StoryFailure ? e.getMessage() : e.toString()));
       if (!(e instanceof StoryFailure)) e.printStackTrace(System.out);
-      out.raw("Logs kept: " + (lab.net == null ? "-" : lab.net.lab.dir()) + " (containerd, kubelets, kube-proxy, traffic), "
-          + (lab.controlPlane == null ? "-" : lab.controlPlane.workDir()) + " (control plane), " + state.dir().resolve("lab.log") + " (this program)");
+      out.raw(
+          "Logs kept: "
+              + (lab.net == null ? "-" : lab.net.lab.dir())
+              + " (containerd, kubelets, kube-proxy, traffic), "
+              + (lab.controlPlane == null ? "-" : lab.controlPlane.workDir())
+              + " (control plane), "
+              + state.dir().resolve("lab.log")
+              + " (this program)");
       lab.close();
       return 1;
     }
     if (keep) {
       printHints(out, lab, state);
-      state.write(lab); // last: ./carp lab --keep stops following the output when the state file appears
+      state.write(
+          lab); // last: ./carp lab --keep stops following the output when the state file appears
       try {
-        Thread.currentThread().join(); // until ./carp lab down (SIGTERM) or Ctrl-C: the shutdown hook cleans up
+        Thread.currentThread()
+            .join(); // until ./carp lab down (SIGTERM) or Ctrl-C: the shutdown hook cleans up
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -91,15 +113,20 @@ public final class LabMain {
     out.step("Cleaning up: nodes (kubelets, containerd, containers), namespaces, control plane");
     long t0 = System.nanoTime();
     lab.close();
-    out.say("done in " + Printer.seconds(java.time.Duration.ofNanos(System.nanoTime() - t0)) + "; the whole story took "
-        + Printer.seconds(out.elapsed()) + ". Run it with --keep to explore the lab with kubectl afterwards.");
+    out.say(
+        "done in "
+            + Printer.seconds(java.time.Duration.ofNanos(System.nanoTime() - t0))
+            + "; the whole story took "
+            + Printer.seconds(out.elapsed())
+            + ". Run it with --keep to explore the lab with kubectl afterwards.");
     return 0;
   }
 
   private static void printHints(Printer out, Lab lab, LabState state) {
     Path bin = lab.controlPlane.binDir();
     String ns = lab.net.node("minnie").namespace();
-    out.raw("""
+    out.raw(
+        """
 
         The lab keeps running (pid %d). Explore it from another shell:
 
@@ -122,9 +149,24 @@ public final class LabMain {
 
         Namespaces %s (nodes control, %s); logs in %s (daemons, traffic) and %s (this program).
         Tear the lab down with: sudo ./carp lab down
-        """.formatted(ProcessHandle.current().pid(), lab.controlPlane.kubeconfig(), bin, Lab.NAMESPACE, Lab.AGENTS_NAMESPACE, Lab.CLUSTER,
-        Lab.AGENTS_NAMESPACE, Lab.NAMESPACE, dev.carpoperator.testing.kube.Helm.locate().getParent(), ns, ns, Lab.AGENTS_NAMESPACE, lab.net.lab.id() + "-*",
-        String.join(", ", LabNetwork.NODES), lab.net.lab.dir(), state.dir().resolve("lab.log")));
+        """
+            .formatted(
+                ProcessHandle.current().pid(),
+                lab.controlPlane.kubeconfig(),
+                bin,
+                Lab.NAMESPACE,
+                Lab.AGENTS_NAMESPACE,
+                Lab.CLUSTER,
+                Lab.AGENTS_NAMESPACE,
+                Lab.NAMESPACE,
+                dev.carpoperator.testing.kube.Helm.locate().getParent(),
+                ns,
+                ns,
+                Lab.AGENTS_NAMESPACE,
+                lab.net.lab.id() + "-*",
+                String.join(", ", LabNetwork.NODES),
+                lab.net.lab.dir(),
+                state.dir().resolve("lab.log")));
   }
 
   private static String uid() {

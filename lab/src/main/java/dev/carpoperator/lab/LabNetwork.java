@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The lab's machines, each a network namespace: three firewall nodes between a client network and a server network,
- * with the interfaces and subnets of the seeds' active/standby example ({@code examples/active-standby}):
+ * The lab's machines, each a network namespace: three firewall nodes between a client network and a
+ * server network, with the interfaces and subnets of the seeds' active/standby example ({@code
+ * examples/active-standby}):
  *
  * <pre>
  *   client 192.0.2.10 ───── lan (eth0) ─── mickey .2   minnie .3   goofy .4    VIP 192.0.2.1    (mickey-minnie-lan)
@@ -16,9 +17,10 @@ import java.util.Map;
  *                           sync (eth2) ── 203.0.113.2/.3/.4: pfsync between the nodes (FirewallCluster spec.sync)
  * </pre>
  *
- * The client's default route is the lan VIP, the server's the dmz VIP. Every node routes with the same stateful
- * nftables rules ({@link StatefulFirewall}: only known connections pass, {@code nf_conntrack_tcp_loose=0}), so a
- * node that takes over forwards an existing connection only if the state sync gave it the connection's state.
+ * The client's default route is the lan VIP, the server's the dmz VIP. Every node routes with the
+ * same stateful nftables rules ({@link StatefulFirewall}: only known connections pass, {@code
+ * nf_conntrack_tcp_loose=0}), so a node that takes over forwards an existing connection only if the
+ * state sync gave it the connection's state.
  */
 final class LabNetwork implements AutoCloseable {
   static final List<String> NODES = List.of("mickey", "minnie", "goofy");
@@ -33,8 +35,10 @@ final class LabNetwork implements AutoCloseable {
   static final int PORT = 5001;
 
   final NetnsLab lab;
+
   /** Nodes powered off: their NICs keep whatever addresses they had, but their links are cut. */
   private final java.util.Set<String> off = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   final NetnsLab.Host client;
   final NetnsLab.Host server;
 
@@ -69,7 +73,9 @@ final class LabNetwork implements AutoCloseable {
     return lab.host(name);
   }
 
-  /** The node loses power (its processes are killed separately): every link goes down at both ends. */
+  /**
+   * The node loses power (its processes are killed separately): every link goes down at both ends.
+   */
   void powerOff(String name) {
     off.add(name);
     NetnsLab.Host h = node(name);
@@ -77,8 +83,8 @@ final class LabNetwork implements AutoCloseable {
   }
 
   /**
-   * The node boots again: as after a reboot, no virtual address on its NICs and an empty connection table, then its
-   * links come up. (Its agent starts afterwards, as the DaemonSet's pod would.)
+   * The node boots again: as after a reboot, no virtual address on its NICs and an empty connection
+   * table, then its links come up. (Its agent starts afterwards, as the DaemonSet's pod would.)
    */
   void powerOn(String name) {
     NetnsLab.Host h = node(name);
@@ -99,12 +105,19 @@ final class LabNetwork implements AutoCloseable {
     String nic = vip.equals(DMZ_VIP) ? DMZ_IF : LAN_IF;
     List<String> out = new ArrayList<>();
     for (String n : NODES) {
-      if (!off.contains(n) && node(n).exec("ip", "-o", "addr", "show", "dev", nic).stdout().contains(" " + vip + "/")) out.add(n);
+      if (!off.contains(n)
+          && node(n)
+              .exec("ip", "-o", "addr", "show", "dev", nic)
+              .stdout()
+              .contains(" " + vip + "/")) out.add(n);
     }
     return out;
   }
 
-  /** Whether the node's conntrack table has the client's connection from {@code clientPort} to the server. */
+  /**
+   * Whether the node's conntrack table has the client's connection from {@code clientPort} to the
+   * server.
+   */
   boolean tracks(String node, int clientPort) {
     return StatefulFirewall.conntrack(node(node), SERVER, PORT).containsKey(clientPort);
   }
@@ -112,7 +125,10 @@ final class LabNetwork implements AutoCloseable {
   /** The conntrack line of the session on {@code node}, shortened for display, or "(none)". */
   String conntrackLine(String node, int clientPort) {
     var e = StatefulFirewall.conntrack(node(node), SERVER, PORT).get(clientPort);
-    return e == null ? "(none)" : "tcp " + e.state() + " src=" + e.src() + " dst=" + SERVER + " sport=" + e.sport() + " dport=" + PORT;
+    return e == null
+        ? "(none)"
+        : "tcp " + e.state() + " src=" + e.src() + " dst=" + SERVER + " sport=" + e.sport()
+            + " dport=" + PORT;
   }
 
   /** The node's nftables counters (packets): fwd_established, drop_invalid, ... */

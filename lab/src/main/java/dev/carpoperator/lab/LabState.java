@@ -18,10 +18,12 @@ import java.util.Properties;
 import java.util.stream.Stream;
 
 /**
- * The state file of a kept lab ({@code DIR/state.properties}): the lab process, every process it started (with their
- * start times, so that a reused pid is never killed), its directories and namespaces. {@link #tearDown} stops the lab
- * process (its shutdown hook cleans up), then removes whatever is left: processes, the nodes' containers, mounts and
- * cgroups ({@link NodeCluster#sweepStale}), namespaces (by the dead owner's pid, {@link NetnsLab#sweepStale}) and directories.
+ * The state file of a kept lab ({@code DIR/state.properties}): the lab process, every process it
+ * started (with their start times, so that a reused pid is never killed), its directories and
+ * namespaces. {@link #tearDown} stops the lab process (its shutdown hook cleans up), then removes
+ * whatever is left: processes, the nodes' containers, mounts and cgroups ({@link
+ * NodeCluster#sweepStale}), namespaces (by the dead owner's pid, {@link NetnsLab#sweepStale}) and
+ * directories.
  */
 final class LabState {
   private final Path dir;
@@ -44,8 +46,15 @@ final class LabState {
   void write(Lab lab) {
     Properties p = new Properties();
     p.setProperty("pid", processKey(ProcessHandle.current()));
-    p.setProperty("processes", String.join(",", lab.pids().stream().map(ProcessHandle::of).flatMap(Optional::stream)
-        .map(LabState::processKey).toList()));
+    p.setProperty(
+        "processes",
+        String.join(
+            ",",
+            lab.pids().stream()
+                .map(ProcessHandle::of)
+                .flatMap(Optional::stream)
+                .map(LabState::processKey)
+                .toList()));
     p.setProperty("kubeconfig", lab.controlPlane.kubeconfig().toString());
     p.setProperty("kubectl", lab.controlPlane.binDir().resolve("kubectl").toString());
     p.setProperty("controlPlaneDir", lab.controlPlane.workDir().toString());
@@ -94,19 +103,29 @@ final class LabState {
     }
   }
 
-  /** Stops the kept lab and removes what is left; returns the exit status for {@code ./carp lab down}. */
+  /**
+   * Stops the kept lab and removes what is left; returns the exit status for {@code ./carp lab
+   * down}.
+   */
   int tearDown(PrintStream out) {
     Properties p = read();
     if (p == null) {
       NodeCluster.sweepStale();
       List<String> swept = NetnsLab.sweepStale();
-      out.println("carp lab: no lab is running (no " + file() + ")" + (swept.isEmpty() ? "" : "; removed stale namespaces " + swept));
+      out.println(
+          "carp lab: no lab is running (no "
+              + file()
+              + ")"
+              + (swept.isEmpty() ? "" : "; removed stale namespaces " + swept));
       return 0;
     }
     long t0 = System.nanoTime();
     Optional<ProcessHandle> lab = alive(p.getProperty("pid", ""));
     if (lab.isPresent()) {
-      out.println("carp lab: stopping the lab (pid " + lab.get().pid() + "): pods, namespaces, operator, control plane");
+      out.println(
+          "carp lab: stopping the lab (pid "
+              + lab.get().pid()
+              + "): pods, namespaces, operator, control plane");
       lab.get().destroy(); // SIGTERM: its shutdown hook closes everything in order
       try {
         lab.get().onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
@@ -123,13 +142,20 @@ final class LabState {
         killed++;
       }
     }
-    NodeCluster.sweepStale(); // the nodes' containers, mounts and cgroups, before their namespaces go
+    NodeCluster
+        .sweepStale(); // the nodes' containers, mounts and cgroups, before their namespaces go
     List<String> swept = NetnsLab.sweepStale();
-    for (String d : List.of(p.getProperty("controlPlaneDir", ""), p.getProperty("labDir", ""), p.getProperty("runtimeDir", ""))) deleteTree(d);
+    for (String d :
+        List.of(
+            p.getProperty("controlPlaneDir", ""),
+            p.getProperty("labDir", ""),
+            p.getProperty("runtimeDir", ""))) deleteTree(d);
     delete();
-    out.println("carp lab: torn down in " + Printer.seconds(Duration.ofNanos(System.nanoTime() - t0))
-        + (killed > 0 ? "; killed " + killed + " leftover processes" : "")
-        + (swept.isEmpty() ? "" : "; removed leftover namespaces " + swept));
+    out.println(
+        "carp lab: torn down in "
+            + Printer.seconds(Duration.ofNanos(System.nanoTime() - t0))
+            + (killed > 0 ? "; killed " + killed + " leftover processes" : "")
+            + (swept.isEmpty() ? "" : "; removed leftover namespaces " + swept));
     return 0;
   }
 
@@ -141,8 +167,12 @@ final class LabState {
   private static Optional<ProcessHandle> alive(String key) {
     String[] parts = key.split("@");
     if (parts.length != 2 || !parts[0].matches("\\d+")) return Optional.empty();
-    return ProcessHandle.of(Long.parseLong(parts[0])).filter(ProcessHandle::isAlive)
-        .filter(h -> parts[1].equals(String.valueOf(h.info().startInstant().map(Instant::toEpochMilli).orElse(0L))));
+    return ProcessHandle.of(Long.parseLong(parts[0]))
+        .filter(ProcessHandle::isAlive)
+        .filter(
+            h ->
+                parts[1].equals(
+                    String.valueOf(h.info().startInstant().map(Instant::toEpochMilli).orElse(0L))));
   }
 
   static void deleteTree(String dir) {

@@ -4,9 +4,10 @@ import java.io.PrintStream;
 import java.time.Duration;
 
 /**
- * The lab's output: short timestamped lines ({@code [mm:ss]} since the start), numbered steps, and command blocks
- * ({@code $ kubectl ...} followed by what it printed). Every method prints whole lines at once, so the lines of the
- * background {@code kubectl get va -w} never land inside a block.
+ * The lab's output: short timestamped lines ({@code [mm:ss]} since the start), numbered steps, and
+ * command blocks ({@code $ kubectl ...} followed by what it printed). Every method prints whole
+ * lines at once, so the lines of the background {@code kubectl get va -w} never land inside a
+ * block.
  */
 final class Printer {
   private final PrintStream out;
@@ -44,7 +45,8 @@ final class Printer {
   /** A command and what it printed, indented under the current step. */
   synchronized void command(String command, String output) {
     out.println(stamp() + "    $ " + command);
-    for (String line : output.stripTrailing().split("\n", -1)) if (!line.isBlank()) out.println("             " + line);
+    for (String line : output.stripTrailing().split("\n", -1))
+      if (!line.isBlank()) out.println("             " + line);
     out.flush();
   }
 

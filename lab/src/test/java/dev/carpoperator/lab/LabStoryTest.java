@@ -28,12 +28,13 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The end-to-end tests on real nodes, as CI runs them. First {@code ./carp lab}'s story, non-interactively: the same
- * {@link Story} on a fresh lab (images built offline, a cluster with real kubelets, containerd and kube-proxy, the chart
- * installed by helm, the example applied, the agents run by the kubelets), then the outcomes the README promises. Then,
- * on the same cluster, what a user does to a release: a rolling update of the agents by {@code helm upgrade} while a
- * session runs through the addresses, an agent pod deleted, a node drained, {@code helm uninstall}. Nothing of the
- * product runs in this JVM: the operator and the agents are the chart's pods.
+ * The end-to-end tests on real nodes, as CI runs them. First {@code ./carp lab}'s story,
+ * non-interactively: the same {@link Story} on a fresh lab (images built offline, a cluster with
+ * real kubelets, containerd and kube-proxy, the chart installed by helm, the example applied, the
+ * agents run by the kubelets), then the outcomes the README promises. Then, on the same cluster,
+ * what a user does to a release: a rolling update of the agents by {@code helm upgrade} while a
+ * session runs through the addresses, an agent pod deleted, a node drained, {@code helm uninstall}.
+ * Nothing of the product runs in this JVM: the operator and the agents are the chart's pods.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -48,7 +49,10 @@ class LabStoryTest {
     lab = new Lab();
   }
 
-  /** Closing the lab leaves nothing of the nodes behind: processes, mounts, cgroups, files, namespaces. */
+  /**
+   * Closing the lab leaves nothing of the nodes behind: processes, mounts, cgroups, files,
+   * namespaces.
+   */
   @AfterAll
   void closeLeavesNothingBehind() throws Exception {
     if (lab == null) return;
@@ -56,13 +60,20 @@ class LabStoryTest {
     String runtimeDirectory = lab.net == null ? null : lab.runtimeDirectory();
     lab.close();
     if (id == null) return;
-    assertThat(java.nio.file.Path.of(runtimeDirectory)).as("the agents' address records").doesNotExist();
+    assertThat(java.nio.file.Path.of(runtimeDirectory))
+        .as("the agents' address records")
+        .doesNotExist();
     assertThat(java.nio.file.Path.of("/var/lib/carp-lab-nodes", id)).doesNotExist();
-    assertThat(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/mountinfo"))).doesNotContain("/carp-lab-nodes/" + id);
+    assertThat(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/mountinfo")))
+        .doesNotContain("/carp-lab-nodes/" + id);
     assertThat(java.nio.file.Path.of("/sys/fs/cgroup/memory/carp-lab", id)).doesNotExist();
     assertThat(NetnsLab.listNamespaces()).noneMatch(ns -> ns.startsWith(id));
-    assertThat(ProcessHandle.allProcesses().map(h -> h.info().commandLine().orElse(""))
-        .filter(c -> c.contains("/carp-lab-nodes/" + id + "/"))).as("processes of the lab's nodes").isEmpty();
+    assertThat(
+            ProcessHandle.allProcesses()
+                .map(h -> h.info().commandLine().orElse(""))
+                .filter(c -> c.contains("/carp-lab-nodes/" + id + "/")))
+        .as("processes of the lab's nodes")
+        .isEmpty();
   }
 
   @Test
@@ -70,7 +81,8 @@ class LabStoryTest {
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
   void theStoryRunsAndTheSessionSurvivesEveryChangeOfMaster() {
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
-    PrintStream both = new PrintStream(new TeeStream(System.out, printed), true, StandardCharsets.UTF_8);
+    PrintStream both =
+        new PrintStream(new TeeStream(System.out, printed), true, StandardCharsets.UTF_8);
     printer = new Printer(both);
     Story.Result r = new Story(lab, printer).run();
     String story = printed.toString(StandardCharsets.UTF_8);
@@ -78,7 +90,9 @@ class LabStoryTest {
     // The election, and the failover seen in status and Events.
     assertThat(r.firstMaster()).isEqualTo("mickey");
     assertThat(r.masterAfterCrash()).isEqualTo("minnie");
-    assertThat(r.masterChangedEvents()).hasSize(2).allMatch(e -> e.contains("from mickey to minnie"));
+    assertThat(r.masterChangedEvents())
+        .hasSize(2)
+        .allMatch(e -> e.contains("from mickey to minnie"));
     assertThat(r.masterChangedEvents().getFirst()).startsWith("mickey-minnie-dmz: ");
     assertThat(r.masterChangedEvents().getLast()).startsWith("mickey-minnie-lan: ");
     assertThat(r.failover()).isLessThan(Duration.ofSeconds(30));
@@ -89,41 +103,68 @@ class LabStoryTest {
     assertThat(r.summary().drained()).containsOnly(true);
     // Back without preemption: a backup; with preemption: master again.
     assertThat(r.masterWithoutPreempt()).isEqualTo("minnie");
-    assertThat(r.statesWithoutPreempt()).containsEntry("mickey", "BACKUP").containsEntry("minnie", "MASTER").containsEntry("goofy", "BACKUP");
+    assertThat(r.statesWithoutPreempt())
+        .containsEntry("mickey", "BACKUP")
+        .containsEntry("minnie", "MASTER")
+        .containsEntry("goofy", "BACKUP");
     assertThat(r.masterWithPreempt()).isEqualTo("mickey");
-    // What the user sees: helm's output, the pods on real nodes, kubectl's table, the watch, the Events.
-    assertThat(story).contains("STATUS: deployed", "kubectl get pods -n carp-system -o wide", "kubectl get pods -n carp-agents -o wide", "kubectl get va -w │", "MasterChanged",
-        "no reset, no byte lost").containsPattern("carp-operator-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+control")
-        .containsPattern("carp-agent-mickey-minnie-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+goofy")
+    // What the user sees: helm's output, the pods on real nodes, kubectl's table, the watch, the
+    // Events.
+    assertThat(story)
+        .contains(
+            "STATUS: deployed",
+            "kubectl get pods -n carp-system -o wide",
+            "kubectl get pods -n carp-agents -o wide",
+            "kubectl get va -w │",
+            "MasterChanged",
+            "no reset, no byte lost")
+        .containsPattern("carp-operator-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+control")
+        .containsPattern(
+            "carp-agent-mickey-minnie-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+goofy")
         .containsPattern("mickey-minnie-lan\\s+1\\s+\\S+\\s+minnie\\s+True");
     storyPassed = true;
     agentsRunUnderTheRuntimesDefaultSeccompFilter();
   }
 
-  /** The DaemonSet asks for seccomp RuntimeDefault: the agent processes the kubelet started run filtered (mode 2). */
+  /**
+   * The DaemonSet asks for seccomp RuntimeDefault: the agent processes the kubelet started run
+   * filtered (mode 2).
+   */
   private void agentsRunUnderTheRuntimesDefaultSeccompFilter() {
     for (String node : List.of("mickey", "minnie", "goofy")) {
-      List<String> agents = lab.cluster.node(node).processes().stream()
-          .map(pid -> java.nio.file.Path.of("/proc", pid.toString()))
-          .filter(proc -> read(proc.resolve("cmdline")).contains("carp-agent.jar"))
-          .map(proc -> read(proc.resolve("status")).lines().filter(l -> l.startsWith("Seccomp:")).findFirst().orElse("?"))
-          .toList();
-      assertThat(agents).as("the agent's process on %s and its seccomp mode", node).isNotEmpty().allMatch(l -> l.matches("Seccomp:\\s+2"));
+      List<String> agents =
+          lab.cluster.node(node).processes().stream()
+              .map(pid -> java.nio.file.Path.of("/proc", pid.toString()))
+              .filter(proc -> read(proc.resolve("cmdline")).contains("carp-agent.jar"))
+              .map(
+                  proc ->
+                      read(proc.resolve("status"))
+                          .lines()
+                          .filter(l -> l.startsWith("Seccomp:"))
+                          .findFirst()
+                          .orElse("?"))
+              .toList();
+      assertThat(agents)
+          .as("the agent's process on %s and its seccomp mode", node)
+          .isNotEmpty()
+          .allMatch(l -> l.matches("Seccomp:\\s+2"));
     }
   }
 
   private static String read(java.nio.file.Path file) {
     try {
-      return new String(java.nio.file.Files.readAllBytes(file), StandardCharsets.UTF_8).replace('\0', ' ');
+      return new String(java.nio.file.Files.readAllBytes(file), StandardCharsets.UTF_8)
+          .replace('\0', ' ');
     } catch (java.io.IOException e) {
       return ""; // the process ended meanwhile
     }
   }
 
   /**
-   * {@code helm upgrade} with a new agent image tag rolls the agent DaemonSet one node at a time: a node's new pod is
-   * ready only once its bulk update is in, and only then does the next node's pod go. A session through the addresses
-   * runs throughout and loses nothing; the master's restart is a handover (bow-out), then mickey preempts again.
+   * {@code helm upgrade} with a new agent image tag rolls the agent DaemonSet one node at a time: a
+   * node's new pod is ready only once its bulk update is in, and only then does the next node's pod
+   * go. A session through the addresses runs throughout and loses nothing; the master's restart is
+   * a handover (bow-out), then mickey preempts again.
    */
   @Test
   @Order(2)
@@ -139,20 +180,50 @@ class LabStoryTest {
     AtomicInteger mostUnready = new AtomicInteger();
     List<String> unreadyNodesSeen = new CopyOnWriteArrayList<>();
     AtomicBoolean watching = new AtomicBoolean(true);
-    Thread watcher = Thread.ofVirtual().start(() -> {
-      while (watching.get()) {
-        List<String> unready = LabNetwork.NODES.stream().filter(n -> !lab.agentPod(n).map(Lab::ready).orElse(false)).toList();
-        mostUnready.accumulateAndGet(unready.size(), Math::max);
-        for (String n : unready) if (!unreadyNodesSeen.contains(n)) unreadyNodesSeen.add(n);
-        Lab.sleep(100);
-      }
-    });
-    String out = lab.helm.ok("upgrade", Lab.RELEASE, Helm.chart().toString(), "--namespace", Lab.NAMESPACE, "--reuse-values",
-        "--set", "agent.image.tag=" + rollout.tag());
+    Thread watcher =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  while (watching.get()) {
+                    List<String> unready =
+                        LabNetwork.NODES.stream()
+                            .filter(n -> !lab.agentPod(n).map(Lab::ready).orElse(false))
+                            .toList();
+                    mostUnready.accumulateAndGet(unready.size(), Math::max);
+                    for (String n : unready)
+                      if (!unreadyNodesSeen.contains(n)) unreadyNodesSeen.add(n);
+                    Lab.sleep(100);
+                  }
+                });
+    String out =
+        lab.helm.ok(
+            "upgrade",
+            Lab.RELEASE,
+            Helm.chart().toString(),
+            "--namespace",
+            Lab.NAMESPACE,
+            "--reuse-values",
+            "--set",
+            "agent.image.tag=" + rollout.tag());
     assertThat(out).contains("STATUS: deployed", "REVISION: 2");
-    lab.await(Duration.ofMinutes(5), "every agent pod replaced, running " + rollout.agentRef() + " and ready", () -> LabNetwork.NODES.stream()
-        .allMatch(n -> lab.agentPod(n).filter(p -> !p.getMetadata().getUid().equals(before.get(n))).filter(Lab::ready)
-            .map(p -> p.getSpec().getContainers().getFirst().getImage().equals(rollout.agentRef())).orElse(false)));
+    lab.await(
+        Duration.ofMinutes(5),
+        "every agent pod replaced, running " + rollout.agentRef() + " and ready",
+        () ->
+            LabNetwork.NODES.stream()
+                .allMatch(
+                    n ->
+                        lab.agentPod(n)
+                            .filter(p -> !p.getMetadata().getUid().equals(before.get(n)))
+                            .filter(Lab::ready)
+                            .map(
+                                p ->
+                                    p.getSpec()
+                                        .getContainers()
+                                        .getFirst()
+                                        .getImage()
+                                        .equals(rollout.agentRef()))
+                            .orElse(false)));
     watching.set(false);
     watcher.join();
 
@@ -161,49 +232,96 @@ class LabStoryTest {
     assertThat(unreadyNodesSeen).containsExactlyInAnyOrderElementsOf(LabNetwork.NODES);
     // Each new agent took its peers' connection table (bulk update) before it was ready.
     for (String n : LabNetwork.NODES) {
-      assertThat(lab.agentLog(n)).as("agent log on %s", n).containsPattern("\"event\":\"sync-bulk\".*\"to\":\"DONE\"");
+      assertThat(lab.agentLog(n))
+          .as("agent log on %s", n)
+          .containsPattern("\"event\":\"sync-bulk\".*\"to\":\"DONE\"");
     }
     // The session went on through every restart, and mickey is master again (preempt: true).
-    lab.await(Duration.ofSeconds(60), "mickey master of both addresses again", () -> "mickey".equals(lab.readyMaster(Lab.LAN_VA))
-        && "mickey".equals(lab.readyMaster(Lab.DMZ_VA)));
+    lab.await(
+        Duration.ofSeconds(60),
+        "mickey master of both addresses again",
+        () ->
+            "mickey".equals(lab.readyMaster(Lab.LAN_VA))
+                && "mickey".equals(lab.readyMaster(Lab.DMZ_VA)));
     TcpStreamsMain.Progress last = awaitFlowing(Duration.ofSeconds(30));
     TcpStreamsMain.Progress summary = lab.stopSession();
     assertThat(summary.failed()).as("session after the rollout: %s", summary.describe()).isEmpty();
     assertThat(summary.drained()).containsOnly(true);
     assertThat(summary.verified()[0]).isGreaterThanOrEqualTo(last.verified()[0]);
-    assertThat(lab.admin.apps().daemonSets().inNamespace(Lab.AGENTS_NAMESPACE).withName(Lab.AGENT_DAEMONSET).get().getSpec().getTemplate().getSpec()
-        .getContainers().getFirst().getImage()).isEqualTo(rollout.agentRef());
+    assertThat(
+            lab.admin
+                .apps()
+                .daemonSets()
+                .inNamespace(Lab.AGENTS_NAMESPACE)
+                .withName(Lab.AGENT_DAEMONSET)
+                .get()
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .getFirst()
+                .getImage())
+        .isEqualTo(rollout.agentRef());
   }
 
-  /** A backup's agent pod deleted: the DaemonSet makes a new one, the kubelet starts it, it rejoins as backup. */
+  /**
+   * A backup's agent pod deleted: the DaemonSet makes a new one, the kubelet starts it, it rejoins
+   * as backup.
+   */
   @Test
   @Order(3)
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void aDeletedAgentPodComesBackAndRejoinsWithoutStealingMastership() {
     assumeStory();
-    lab.await(Duration.ofSeconds(60), "mickey master of both addresses", () -> "mickey".equals(lab.readyMaster(Lab.LAN_VA))
-        && "mickey".equals(lab.readyMaster(Lab.DMZ_VA)));
+    lab.await(
+        Duration.ofSeconds(60),
+        "mickey master of both addresses",
+        () ->
+            "mickey".equals(lab.readyMaster(Lab.LAN_VA))
+                && "mickey".equals(lab.readyMaster(Lab.DMZ_VA)));
     long movedBefore = masterChangedEvents();
     String old = lab.agentPod("minnie").orElseThrow().getMetadata().getUid();
-    String deleted = lab.kubectl("delete", "pod", "-n", Lab.AGENTS_NAMESPACE, lab.agentPod("minnie").orElseThrow().getMetadata().getName());
+    String deleted =
+        lab.kubectl(
+            "delete",
+            "pod",
+            "-n",
+            Lab.AGENTS_NAMESPACE,
+            lab.agentPod("minnie").orElseThrow().getMetadata().getName());
     assertThat(deleted).contains("deleted");
     List<List<String>> holders = new ArrayList<>();
-    lab.await(Duration.ofMinutes(2), "a new agent pod on minnie, ready", () -> {
-      holders.add(lab.net.holders(LabNetwork.LAN_VIP));
-      return lab.agentPod("minnie").filter(p -> !p.getMetadata().getUid().equals(old)).map(Lab::ready).orElse(false);
-    });
-    lab.await(Duration.ofSeconds(30), "minnie reporting BACKUP", () -> Lab.ADDRESSES.stream()
-        .allMatch(va -> "BACKUP".equals(lab.nodeStates(va).get("minnie"))));
+    lab.await(
+        Duration.ofMinutes(2),
+        "a new agent pod on minnie, ready",
+        () -> {
+          holders.add(lab.net.holders(LabNetwork.LAN_VIP));
+          return lab.agentPod("minnie")
+              .filter(p -> !p.getMetadata().getUid().equals(old))
+              .map(Lab::ready)
+              .orElse(false);
+        });
+    lab.await(
+        Duration.ofSeconds(30),
+        "minnie reporting BACKUP",
+        () ->
+            Lab.ADDRESSES.stream()
+                .allMatch(va -> "BACKUP".equals(lab.nodeStates(va).get("minnie"))));
     for (int i = 0; i < 10; i++) {
       holders.add(lab.net.holders(LabNetwork.LAN_VIP));
       Lab.sleep(200);
     }
-    assertThat(holders).as("holders of %s while minnie's agent restarted", LabNetwork.LAN_VIP).isNotEmpty().containsOnly(List.of("mickey"));
+    assertThat(holders)
+        .as("holders of %s while minnie's agent restarted", LabNetwork.LAN_VIP)
+        .isNotEmpty()
+        .containsOnly(List.of("mickey"));
     assertThat(masterChangedEvents()).isEqualTo(movedBefore);
     assertThat(lab.readyMaster(Lab.LAN_VA)).isEqualTo("mickey");
   }
 
-  /** Draining a firewall node evicts its ordinary pods; the agent is a DaemonSet pod and keeps the address. */
+  /**
+   * Draining a firewall node evicts its ordinary pods; the agent is a DaemonSet pod and keeps the
+   * address.
+   */
   @Test
   @Order(4)
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -223,19 +341,44 @@ class LabStoryTest {
   }
 
   /**
-   * {@code helm uninstall} removes the operator and keeps the CRDs and the resources, as docs/install.md says; the
-   * agents, whose DaemonSets belong to their FirewallClusters, keep electing and holding the addresses.
+   * {@code helm uninstall} removes the operator and keeps the CRDs and the resources, as
+   * docs/install.md says; the agents, whose DaemonSets belong to their FirewallClusters, keep
+   * electing and holding the addresses.
    */
   @Test
   @Order(5)
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void helmUninstallRemovesTheOperatorAndKeepsTheAddresses() {
     assumeStory();
-    assertThat(lab.helm.ok("uninstall", Lab.RELEASE, "--namespace", Lab.NAMESPACE)).contains("uninstalled");
-    lab.await(Duration.ofSeconds(60), "the operator's pod gone", () -> lab.admin.pods().inNamespace(Lab.NAMESPACE)
-        .withLabel("app.kubernetes.io/component", "operator").list().getItems().isEmpty());
-    assertThat(lab.admin.apps().deployments().inNamespace(Lab.NAMESPACE).withName("carp-operator").get()).isNull();
-    assertThat(lab.admin.apiextensions().v1().customResourceDefinitions().withName("virtualaddresses.carp-operator.dev").get()).isNotNull();
+    assertThat(lab.helm.ok("uninstall", Lab.RELEASE, "--namespace", Lab.NAMESPACE))
+        .contains("uninstalled");
+    lab.await(
+        Duration.ofSeconds(60),
+        "the operator's pod gone",
+        () ->
+            lab.admin
+                .pods()
+                .inNamespace(Lab.NAMESPACE)
+                .withLabel("app.kubernetes.io/component", "operator")
+                .list()
+                .getItems()
+                .isEmpty());
+    assertThat(
+            lab.admin
+                .apps()
+                .deployments()
+                .inNamespace(Lab.NAMESPACE)
+                .withName("carp-operator")
+                .get())
+        .isNull();
+    assertThat(
+            lab.admin
+                .apiextensions()
+                .v1()
+                .customResourceDefinitions()
+                .withName("virtualaddresses.carp-operator.dev")
+                .get())
+        .isNotNull();
     assertThat(lab.va(Lab.LAN_VA)).isNotNull();
     for (int i = 0; i < 10; i++) {
       assertThat(lab.net.holders(LabNetwork.LAN_VIP)).isEqualTo(List.of("mickey"));
@@ -246,17 +389,22 @@ class LabStoryTest {
   }
 
   private void assumeStory() {
-    Assumptions.assumeTrue(storyPassed, "the story (test 1) did not pass: the lab is not in the state these tests start from");
+    Assumptions.assumeTrue(
+        storyPassed,
+        "the story (test 1) did not pass: the lab is not in the state these tests start from");
   }
 
   private Map<String, String> agentPodUids() {
     Map<String, String> out = new java.util.LinkedHashMap<>();
-    for (String n : LabNetwork.NODES) out.put(n, lab.agentPod(n).orElseThrow().getMetadata().getUid());
+    for (String n : LabNetwork.NODES)
+      out.put(n, lab.agentPod(n).orElseThrow().getMetadata().getUid());
     return out;
   }
 
   private long masterChangedEvents() {
-    return lab.admin.v1().events().inNamespace("default").list().getItems().stream().filter(e -> "MasterChanged".equals(e.getReason())).count();
+    return lab.admin.v1().events().inNamespace("default").list().getItems().stream()
+        .filter(e -> "MasterChanged".equals(e.getReason()))
+        .count();
   }
 
   /** Waits for the session to move {@link Story#FLOWING} more bytes; fails on a session error. */

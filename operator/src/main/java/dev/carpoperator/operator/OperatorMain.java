@@ -12,7 +12,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 import org.slf4j.LoggerFactory;
 
-/** Runs the operator: both reconcilers, leader election, and /healthz and /readyz on the health port. */
+/**
+ * Runs the operator: both reconcilers, leader election, and /healthz and /readyz on the health
+ * port.
+ */
 public final class OperatorMain {
   private OperatorMain() {}
 
@@ -26,17 +29,23 @@ public final class OperatorMain {
   }
 
   /** Builds, registers and starts the operator; the tests call this too. */
-  public static Operator start(OperatorSettings settings, Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
+  public static Operator start(
+      OperatorSettings settings,
+      Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
     return start(settings, new OperatorMetrics(), extra);
   }
 
-  public static Operator start(OperatorSettings settings, OperatorMetrics metrics,
+  public static Operator start(
+      OperatorSettings settings,
+      OperatorMetrics metrics,
       Consumer<io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider> extra) {
-    Operator operator = new Operator(o -> {
-      settings.configure(o);
-      o.withMetrics(metrics.josdk());
-      extra.accept(o);
-    });
+    Operator operator =
+        new Operator(
+            o -> {
+              settings.configure(o);
+              o.withMetrics(metrics.josdk());
+              extra.accept(o);
+            });
     operator.register(new FirewallClusterReconciler(settings));
     operator.register(new VirtualAddressReconciler(metrics));
     operator.start();
@@ -47,19 +56,25 @@ public final class OperatorMain {
     return start(settings, o -> {});
   }
 
-  /** /healthz, /readyz and /metrics on {@code port} (0: any free port); returns the running server. */
-  public static HttpServer serveHealth(Operator operator, OperatorMetrics metrics, int port) throws IOException {
+  /**
+   * /healthz, /readyz and /metrics on {@code port} (0: any free port); returns the running server.
+   */
+  public static HttpServer serveHealth(Operator operator, OperatorMetrics metrics, int port)
+      throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
-    server.createContext("/healthz", ex -> respond(ex, operator.getRuntimeInfo().allEventSourcesAreHealthy()));
+    server.createContext(
+        "/healthz", ex -> respond(ex, operator.getRuntimeInfo().allEventSourcesAreHealthy()));
     server.createContext("/readyz", ex -> respond(ex, operator.getRuntimeInfo().isStarted()));
-    server.createContext("/metrics", ex -> {
-      byte[] body = metrics.scrape().getBytes(StandardCharsets.UTF_8);
-      ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      ex.sendResponseHeaders(200, body.length);
-      try (var out = ex.getResponseBody()) {
-        out.write(body);
-      }
-    });
+    server.createContext(
+        "/metrics",
+        ex -> {
+          byte[] body = metrics.scrape().getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+          ex.sendResponseHeaders(200, body.length);
+          try (var out = ex.getResponseBody()) {
+            out.write(body);
+          }
+        });
     server.start();
     return server;
   }
@@ -77,7 +92,8 @@ public final class OperatorMain {
     }
   }
 
-  private static void respond(com.sun.net.httpserver.HttpExchange ex, boolean ok) throws IOException {
+  private static void respond(com.sun.net.httpserver.HttpExchange ex, boolean ok)
+      throws IOException {
     byte[] body = (ok ? "ok\n" : "not ready\n").getBytes();
     ex.sendResponseHeaders(ok ? 200 : 503, body.length);
     try (var out = ex.getResponseBody()) {

@@ -25,7 +25,6 @@ import io.javaoperatorsdk.operator.Operator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -33,8 +32,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * deploy/rbac/*.yaml is enough, and no more than needed: the operator runs with a token of its own ServiceAccount
- * (leader election on), and the agent's role may write VirtualAddress status but not spec or Secrets elsewhere.
+ * deploy/rbac/*.yaml is enough, and no more than needed: the operator runs with a token of its own
+ * ServiceAccount (leader election on), and the agent's role may write VirtualAddress status but not
+ * spec or Secrets elsewhere.
  */
 class RbacOnRealApiServerTest {
   static final Duration WAIT = Duration.ofSeconds(30);
@@ -48,30 +48,58 @@ class RbacOnRealApiServerTest {
     admin = ControlPlane.shared().adminClient();
     Crds.install(admin);
     for (String ns : List.of("carp-system", "carp-agents")) {
-      admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).serverSideApply();
+      admin
+          .namespaces()
+          .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+          .serverSideApply();
     }
     for (String f : List.of("operator.yaml", "agent.yaml")) {
-      try (InputStream in = Files.newInputStream(ControlPlaneBinaries.repositoryRoot().resolve("deploy/rbac").resolve(f))) {
-        for (HasMetadata item : admin.load(in).items()) admin.resource(item).forceConflicts().serverSideApply();
+      try (InputStream in =
+          Files.newInputStream(
+              ControlPlaneBinaries.repositoryRoot().resolve("deploy/rbac").resolve(f))) {
+        for (HasMetadata item : admin.load(in).items())
+          admin.resource(item).forceConflicts().serverSideApply();
       }
     }
     operatorClient = clientFor("carp-system", "carp-operator");
     agentClient = clientFor("carp-agents", "carp-agent");
-    OperatorSettings settings = new OperatorSettings("carp-system", "carp-agents", "example/carp-agent:test", "IfNotPresent", true, "rbac-test", 0, false);
-    operator = OperatorMain.start(settings, o -> o.withKubernetesClient(operatorClient).withCloseClientOnStop(false));
+    OperatorSettings settings =
+        new OperatorSettings(
+            "carp-system",
+            "carp-agents",
+            "example/carp-agent:test",
+            "IfNotPresent",
+            true,
+            "rbac-test",
+            0,
+            false);
+    operator =
+        OperatorMain.start(
+            settings, o -> o.withKubernetesClient(operatorClient).withCloseClientOnStop(false));
   }
 
   static KubernetesClient clientFor(String namespace, String serviceAccount) {
-    String token = admin.serviceAccounts().inNamespace(namespace).withName(serviceAccount)
-        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
-        .getStatus().getToken();
+    String token =
+        admin
+            .serviceAccounts()
+            .inNamespace(namespace)
+            .withName(serviceAccount)
+            .tokenRequest(
+                new TokenRequestBuilder()
+                    .withNewSpec()
+                    .withExpirationSeconds(3600L)
+                    .endSpec()
+                    .build())
+            .getStatus()
+            .getToken();
     return new KubernetesClientBuilder().withConfig(ControlPlane.shared().config(token)).build();
   }
 
   @AfterAll
   static void stop() {
     if (operator != null) operator.stop();
-    for (KubernetesClient c : new KubernetesClient[] {operatorClient, agentClient, admin}) if (c != null) c.close();
+    for (KubernetesClient c : new KubernetesClient[] {operatorClient, agentClient, admin})
+      if (c != null) c.close();
   }
 
   @Test
@@ -79,17 +107,48 @@ class RbacOnRealApiServerTest {
     FirewallCluster fwc = new FirewallCluster();
     fwc.setMetadata(new ObjectMetaBuilder().withName("rbac-check").build());
     admin.resource(fwc).create();
-    VirtualAddress va = OperatorOnRealApiServerTest.address("rbac-check-va", "rbac-check", 42, "192.0.2.42/24");
+    VirtualAddress va =
+        OperatorOnRealApiServerTest.address("rbac-check-va", "rbac-check", 42, "192.0.2.42/24");
     admin.resource(va).create();
 
-    await().atMost(WAIT).until(() -> admin.apps().daemonSets().inNamespace("carp-agents").withName("carp-agent-rbac-check").get() != null);
-    await().atMost(WAIT).until(() -> {
-      VirtualAddress v = admin.resources(VirtualAddress.class).withName("rbac-check-va").get();
-      return v.getStatus() != null && v.getStatus().getVhid() != null && v.getStatus().getVhid() == 42;
-    });
-    await().atMost(WAIT).until(() -> admin.v1().events().inNamespace("default").list().getItems().stream()
-        .anyMatch(e -> "rbac-check-va".equals(e.getInvolvedObject().getName()) && "NoMaster".equals(e.getReason())));
-    assertThat(admin.leases().inNamespace("carp-system").withName("carp-operator").get().getSpec().getHolderIdentity())
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                admin
+                        .apps()
+                        .daemonSets()
+                        .inNamespace("carp-agents")
+                        .withName("carp-agent-rbac-check")
+                        .get()
+                    != null);
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              VirtualAddress v =
+                  admin.resources(VirtualAddress.class).withName("rbac-check-va").get();
+              return v.getStatus() != null
+                  && v.getStatus().getVhid() != null
+                  && v.getStatus().getVhid() == 42;
+            });
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                admin.v1().events().inNamespace("default").list().getItems().stream()
+                    .anyMatch(
+                        e ->
+                            "rbac-check-va".equals(e.getInvolvedObject().getName())
+                                && "NoMaster".equals(e.getReason())));
+    assertThat(
+            admin
+                .leases()
+                .inNamespace("carp-system")
+                .withName("carp-operator")
+                .get()
+                .getSpec()
+                .getHolderIdentity())
         .isEqualTo("rbac-test");
   }
 
@@ -97,13 +156,15 @@ class RbacOnRealApiServerTest {
   void theOperatorCannotReadSecrets() {
     for (String ns : List.of("carp-system", "carp-agents")) {
       assertThatThrownBy(() -> operatorClient.secrets().inNamespace(ns).list())
-          .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
     }
   }
 
   @Test
   void anAgentWritesItsStatusEntryButNotTheSpecNorOtherNamespacesSecrets() {
-    VirtualAddress va = OperatorOnRealApiServerTest.address("rbac-agent-va", "rbac-check", 43, "192.0.2.43/24");
+    VirtualAddress va =
+        OperatorOnRealApiServerTest.address("rbac-agent-va", "rbac-check", 43, "192.0.2.43/24");
     admin.resource(va).create();
 
     VirtualAddress patch = new VirtualAddress();
@@ -117,18 +178,46 @@ class RbacOnRealApiServerTest {
     entry.setState(CarpState.BACKUP);
     status.setNodes(List.of(entry));
     patch.setStatus(status);
-    agentClient.resources(VirtualAddress.class).withName("rbac-agent-va").subresource("status").patch(new PatchContext.Builder()
-        .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager("carp-agent-node-x").withForce(true).build(), patch);
-    assertThat(admin.resources(VirtualAddress.class).withName("rbac-agent-va").get().getStatus().getNodes())
-        .extracting(NodeVhidStatus::getName).contains("node-x");
+    agentClient
+        .resources(VirtualAddress.class)
+        .withName("rbac-agent-va")
+        .subresource("status")
+        .patch(
+            new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY)
+                .withFieldManager("carp-agent-node-x")
+                .withForce(true)
+                .build(),
+            patch);
+    assertThat(
+            admin
+                .resources(VirtualAddress.class)
+                .withName("rbac-agent-va")
+                .get()
+                .getStatus()
+                .getNodes())
+        .extracting(NodeVhidStatus::getName)
+        .contains("node-x");
 
-    assertThatThrownBy(() -> agentClient.resources(VirtualAddress.class).withName("rbac-agent-va")
-        .edit(v -> { v.getSpec().setAdvskew(7); return v; }))
-        .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+    assertThatThrownBy(
+            () ->
+                agentClient
+                    .resources(VirtualAddress.class)
+                    .withName("rbac-agent-va")
+                    .edit(
+                        v -> {
+                          v.getSpec().setAdvskew(7);
+                          return v;
+                        }))
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
     assertThatThrownBy(() -> agentClient.secrets().inNamespace("default").list())
-        .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
-    assertThatThrownBy(() -> agentClient.secrets().inNamespace("carp-system").list()).as("not the operator's namespace either")
-        .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+    assertThatThrownBy(() -> agentClient.secrets().inNamespace("carp-system").list())
+        .as("not the operator's namespace either")
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
     assertThat(agentClient.secrets().inNamespace("carp-agents").list().getItems()).isNotNull();
   }
 }

@@ -5,11 +5,18 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Why actions run: the trigger and the state change behind it ({@code interfaceName}, {@code from}, {@code reason}
- * null and {@code vhid} 0 at start-up when no vhid is named).
+ * Why actions run: the trigger and the state change behind it ({@code interfaceName}, {@code from},
+ * {@code reason} null and {@code vhid} 0 at start-up when no vhid is named).
  */
-public record ActionContext(ActionRunner.Trigger trigger, String node, String cluster, int vhid, String interfaceName,
-    CarpState from, CarpState to, String reason) {
+public record ActionContext(
+    ActionRunner.Trigger trigger,
+    String node,
+    String cluster,
+    int vhid,
+    String interfaceName,
+    CarpState from,
+    CarpState to,
+    String reason) {
 
   /** The environment of a command action. */
   public Map<String, String> environment() {

@@ -25,45 +25,64 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the declared actions when this node's state changes (ifstated on OpenBSD). The state the actions follow is
- * that of {@link ActionPlan#vhid()} or, when none is named, MASTER while any vhid is MASTER and BACKUP otherwise
- * (ifstated's view of a carp interface). onMaster runs when that state becomes MASTER, onBackup when it becomes
- * BACKUP or INIT (INIT after BACKUP runs nothing: it is still "not master").
+ * Runs the declared actions when this node's state changes (ifstated on OpenBSD). The state the
+ * actions follow is that of {@link ActionPlan#vhid()} or, when none is named, MASTER while any vhid
+ * is MASTER and BACKUP otherwise (ifstated's view of a carp interface). onMaster runs when that
+ * state becomes MASTER, onBackup when it becomes BACKUP or INIT (INIT after BACKUP runs nothing: it
+ * is still "not master").
  *
- * <p>Threading: {@link #stateChanged} runs on the engine's loop and only queues; one worker runs the actions, in
- * order, each with its own time limit, so the election never waits for them. When several changes are queued, only
- * the latest runs: an older one would, for example, bring a bridge up on a node that has already stepped down. A
- * failed action is logged, counted, reported to the result listeners, and the next one runs.
+ * <p>Threading: {@link #stateChanged} runs on the engine's loop and only queues; one worker runs
+ * the actions, in order, each with its own time limit, so the election never waits for them. When
+ * several changes are queued, only the latest runs: an older one would, for example, bring a bridge
+ * up on a node that has already stepped down. A failed action is logged, counted, reported to the
+ * result listeners, and the next one runs.
  *
- * <p>Taking over from a master that still runs (preempt, peer-demoted, master-too-slow, forced), onMaster waits
- * {@link ActionPlan#handoverDelay()}: our first advert makes the old master step down and run its onBackup meanwhile,
- * so two nodes never run their onMaster actions (e.g. forward on a bridge) at the same time.
+ * <p>Taking over from a master that still runs (preempt, peer-demoted, master-too-slow, forced),
+ * onMaster waits {@link ActionPlan#handoverDelay()}: our first advert makes the old master step
+ * down and run its onBackup meanwhile, so two nodes never run their onMaster actions (e.g. forward
+ * on a bridge) at the same time.
  */
 public final class ActionRunner implements EngineListener, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ActionRunner.class);
+
   /** Transition reasons after which the previous master is still running. */
-  static final Set<String> CONTESTED = Set.of("preempt", "peer-demoted", "master-too-slow", "forced");
+  static final Set<String> CONTESTED =
+      Set.of("preempt", "peer-demoted", "master-too-slow", "forced");
+
   /** Beyond a command's own timeout: time to kill it and collect its status. */
   private static final Duration GRACE = Duration.ofSeconds(2);
 
   public enum Trigger {
-    STARTUP, MASTER, BACKUP, SHUTDOWN;
+    STARTUP,
+    MASTER,
+    BACKUP,
+    SHUTDOWN;
 
-    public String label() { return name().toLowerCase(); }
+    public String label() {
+      return name().toLowerCase();
+    }
   }
 
   public enum Outcome {
-    OK, FAILED, TIMEOUT, SKIPPED;
+    OK,
+    FAILED,
+    TIMEOUT,
+    SKIPPED;
 
-    public String label() { return name().toLowerCase(); }
+    public String label() {
+      return name().toLowerCase();
+    }
   }
 
   public record Result(Action action, Outcome outcome, Duration took, String error) {}
 
   /** One run of a trigger's actions; what status reporting shows. */
-  public record RunReport(Trigger trigger, ActionContext context, Instant at, List<Result> results) {
+  public record RunReport(
+      Trigger trigger, ActionContext context, Instant at, List<Result> results) {
     public long failed() {
-      return results.stream().filter(r -> r.outcome() == Outcome.FAILED || r.outcome() == Outcome.TIMEOUT).count();
+      return results.stream()
+          .filter(r -> r.outcome() == Outcome.FAILED || r.outcome() == Outcome.TIMEOUT)
+          .count();
     }
   }
 
@@ -78,7 +97,8 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
   private final AgentMetrics metrics;
   private final List<Consumer<RunReport>> reportListeners = new CopyOnWriteArrayList<>();
   private final LinkedBlockingQueue<Task> queue = new LinkedBlockingQueue<>();
-  private final ExecutorService actionThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("carp-action-", 0).factory());
+  private final ExecutorService actionThreads =
+      Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("carp-action-", 0).factory());
   private final Thread worker;
   // guarded by this
   private final Map<String, CarpState> states = new HashMap<>();
@@ -92,7 +112,8 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
    * @param cluster the FirewallCluster's name in Kubernetes mode, null standalone
    * @param metrics null in tests that do not look at metrics
    */
-  public ActionRunner(ActionPlan plan, ActionExecutor executor, String node, String cluster, AgentMetrics metrics) {
+  public ActionRunner(
+      ActionPlan plan, ActionExecutor executor, String node, String cluster, AgentMetrics metrics) {
     this.plan = plan;
     this.executor = executor;
     this.node = node;
@@ -115,7 +136,9 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
   @Override
   public void beforeFirstAdvert() {
     int vhid = plan.vhid() == null ? 0 : plan.vhid();
-    run(new ActionContext(Trigger.STARTUP, node, cluster, vhid, null, null, CarpState.INIT, "startup"));
+    run(
+        new ActionContext(
+            Trigger.STARTUP, node, cluster, vhid, null, null, CarpState.INIT, "startup"));
   }
 
   @Override
@@ -126,15 +149,24 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
       boolean nowMaster = states.containsValue(CarpState.MASTER);
       if (stopping || (master != null && master == nowMaster)) return;
       master = nowMaster;
-      var context = new ActionContext(nowMaster ? Trigger.MASTER : Trigger.BACKUP, node, cluster, c.vhid(), c.interfaceName(),
-          c.from(), c.to(), c.reason());
+      var context =
+          new ActionContext(
+              nowMaster ? Trigger.MASTER : Trigger.BACKUP,
+              node,
+              cluster,
+              c.vhid(),
+              c.interfaceName(),
+              c.from(),
+              c.to(),
+              c.reason());
       enqueue(new Task(++latestSeq, context, nowMaster && CONTESTED.contains(c.reason())));
     }
   }
 
   /**
-   * A clean stop, before the engine bows out: runs onBackup (trigger shutdown) unless nothing was decided yet, and
-   * waits for it, so a backup taking over on our bow-out never finds us still forwarding. Later changes are ignored.
+   * A clean stop, before the engine bows out: runs onBackup (trigger shutdown) unless nothing was
+   * decided yet, and waits for it, so a backup taking over on our bow-out never finds us still
+   * forwarding. Later changes are ignored.
    */
   public void beforeShutdown(Duration wait) {
     synchronized (this) {
@@ -142,15 +174,29 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
       stopping = true;
       if (master != null) {
         master = false;
-        enqueue(new Task(++latestSeq, new ActionContext(Trigger.SHUTDOWN, node, cluster, plan.vhid() == null ? 0 : plan.vhid(),
-            null, null, CarpState.INIT, "shutdown"), false));
+        enqueue(
+            new Task(
+                ++latestSeq,
+                new ActionContext(
+                    Trigger.SHUTDOWN,
+                    node,
+                    cluster,
+                    plan.vhid() == null ? 0 : plan.vhid(),
+                    null,
+                    null,
+                    CarpState.INIT,
+                    "shutdown"),
+                false));
       }
       long deadline = System.nanoTime() + wait.toNanos();
       try {
         while (pending > 0) {
           long left = deadline - System.nanoTime();
           if (left <= 0) {
-            log.warn("shutdown actions still running after {} ms; stopping anyway", wait.toMillis(), kv("event", "action"));
+            log.warn(
+                "shutdown actions still running after {} ms; stopping anyway",
+                wait.toMillis(),
+                kv("event", "action"));
             return;
           }
           TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -212,8 +258,13 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
 
   /** The handover delay; false when a newer change arrived meanwhile. */
   private synchronized boolean waitOut(Task t) {
-    log.info("taking over from a running master ({}): onMaster actions in {} ms", t.context().reason(), plan.handoverDelay().toMillis(),
-        kv("event", "action-handover"), kv("node", node), kv("vhid", t.context().vhid()));
+    log.info(
+        "taking over from a running master ({}): onMaster actions in {} ms",
+        t.context().reason(),
+        plan.handoverDelay().toMillis(),
+        kv("event", "action-handover"),
+        kv("node", node),
+        kv("vhid", t.context().vhid()));
     long deadline = System.nanoTime() + plan.handoverDelay().toNanos();
     try {
       while (t.seq() == latestSeq) {
@@ -237,8 +288,16 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
 
   private void skip(ActionContext ctx) {
     for (Action a : actionsFor(ctx.trigger())) {
-      log.info("skipped {} ({}: superseded by a newer state change)", a.describe(), ctx.trigger().label(), kv("event", "action"),
-          kv("node", node), kv("trigger", ctx.trigger().label()), kv("kind", a.kind()), kv("action", a.describe()), kv("result", "skipped"));
+      log.info(
+          "skipped {} ({}: superseded by a newer state change)",
+          a.describe(),
+          ctx.trigger().label(),
+          kv("event", "action"),
+          kv("node", node),
+          kv("trigger", ctx.trigger().label()),
+          kv("kind", a.kind()),
+          kv("action", a.describe()),
+          kv("result", "skipped"));
       count(ctx.trigger(), a, Outcome.SKIPPED, null);
     }
   }
@@ -250,11 +309,27 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
     for (Action a : actions) {
       Result r = runOne(a, ctx);
       results.add(r);
-      String line = a.describe() + " (" + ctx.trigger().label() + "): " + r.outcome().label() + (r.error() == null ? "" : ": " + r.error());
-      Object[] fields = {kv("event", "action"), kv("node", node), kv("trigger", ctx.trigger().label()), kv("kind", a.kind()),
-          kv("action", a.describe()), kv("result", r.outcome().label()), kv("millis", r.took().toMillis()), kv("vhid", ctx.vhid()),
-          kv("state", ctx.to().name()), kv("error", r.error())};
-      if (r.outcome() == Outcome.OK) log.info(line, fields); else log.warn(line, fields);
+      String line =
+          a.describe()
+              + " ("
+              + ctx.trigger().label()
+              + "): "
+              + r.outcome().label()
+              + (r.error() == null ? "" : ": " + r.error());
+      Object[] fields = {
+        kv("event", "action"),
+        kv("node", node),
+        kv("trigger", ctx.trigger().label()),
+        kv("kind", a.kind()),
+        kv("action", a.describe()),
+        kv("result", r.outcome().label()),
+        kv("millis", r.took().toMillis()),
+        kv("vhid", ctx.vhid()),
+        kv("state", ctx.to().name()),
+        kv("error", r.error())
+      };
+      if (r.outcome() == Outcome.OK) log.info(line, fields);
+      else log.warn(line, fields);
       count(ctx.trigger(), a, r.outcome(), r.took());
     }
     RunReport report = new RunReport(ctx.trigger(), ctx, Instant.now(), List.copyOf(results));
@@ -271,14 +346,18 @@ public final class ActionRunner implements EngineListener, AutoCloseable {
 
   private Result runOne(Action a, ActionContext ctx) {
     long t0 = System.nanoTime();
-    Future<?> f = actionThreads.submit(() -> {
-      executor.execute(a, ctx);
-      return null;
-    });
+    Future<?> f =
+        actionThreads.submit(
+            () -> {
+              executor.execute(a, ctx);
+              return null;
+            });
     Outcome outcome;
     String error = null;
     try {
-      f.get(a.timeout().plus(a instanceof Action.Command ? GRACE : Duration.ZERO).toMillis(), TimeUnit.MILLISECONDS);
+      f.get(
+          a.timeout().plus(a instanceof Action.Command ? GRACE : Duration.ZERO).toMillis(),
+          TimeUnit.MILLISECONDS);
       outcome = Outcome.OK;
     } catch (TimeoutException e) {
       f.cancel(true);

@@ -6,10 +6,14 @@ import dev.carpoperator.agent.net.AddressManager;
 import dev.carpoperator.agent.notify.WebhookNotifier;
 import java.time.Duration;
 
-/** The standalone agent's state-change actions and webhook, registered on the engine before it starts. */
+/**
+ * The standalone agent's state-change actions and webhook, registered on the engine before it
+ * starts.
+ */
 public final class StandaloneHooks implements AutoCloseable {
   /** Longest a clean stop waits for the onBackup actions before bowing out anyway. */
   static final Duration SHUTDOWN_ACTIONS_WAIT = Duration.ofSeconds(15);
+
   /** Time given to the webhook to deliver the shutdown's own state changes. */
   static final Duration WEBHOOK_DRAIN = Duration.ofSeconds(3);
 
@@ -24,7 +28,13 @@ public final class StandaloneHooks implements AutoCloseable {
   public static StandaloneHooks install(AgentConfig config, CarpEngine engine, AddressManager ip) {
     ActionRunner actions = null;
     if (!config.actions().isEmpty()) {
-      actions = new ActionRunner(ActionPlan.of(config.actions()), new SystemActionExecutor(ip), config.node(), null, engine.metrics());
+      actions =
+          new ActionRunner(
+              ActionPlan.of(config.actions()),
+              new SystemActionExecutor(ip),
+              config.node(),
+              null,
+              engine.metrics());
       engine.addListener(actions);
     }
     WebhookNotifier webhook = null;
@@ -35,7 +45,10 @@ public final class StandaloneHooks implements AutoCloseable {
     return new StandaloneHooks(actions, webhook);
   }
 
-  /** Call before {@link CarpEngine#close()}: onBackup runs before the bow-out lets a backup take over. */
+  /**
+   * Call before {@link CarpEngine#close()}: onBackup runs before the bow-out lets a backup take
+   * over.
+   */
   public void beforeEngineClose() {
     if (actions != null) actions.beforeShutdown(SHUTDOWN_ACTIONS_WAIT);
   }

@@ -10,12 +10,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Runs actions on this host: built-ins through {@link AddressManager} (iproute2), commands as child processes.
+ * Runs actions on this host: built-ins through {@link AddressManager} (iproute2), commands as child
+ * processes.
  *
- * <p>Addresses and routes added by actions are not put in the engine's address record: an action is an explicit
- * instruction of the user (add on onMaster, remove on onBackup), done exactly as written, and the agent never removes
- * them on its own at start. An address an action adds counts as one of the host's own, so a vhid with the same address
- * is refused.
+ * <p>Addresses and routes added by actions are not put in the engine's address record: an action is
+ * an explicit instruction of the user (add on onMaster, remove on onBackup), done exactly as
+ * written, and the agent never removes them on its own at start. An address an action adds counts
+ * as one of the host's own, so a vhid with the same address is refused.
  */
 public final class SystemActionExecutor implements ActionExecutor {
   /** Output of a failed command kept for the log. */
@@ -32,20 +33,26 @@ public final class SystemActionExecutor implements ActionExecutor {
     switch (action) {
       case Action.Link l -> ip.setLinkUp(l.name(), l.up());
       case Action.Address a -> {
-        if (a.present()) ip.add(a.interfaceName(), a.cidr()); else ip.remove(a.interfaceName(), a.cidr());
+        if (a.present()) ip.add(a.interfaceName(), a.cidr());
+        else ip.remove(a.interfaceName(), a.cidr());
       }
       case Action.Route r -> {
-        if (r.present()) ip.addRoute(r.destination(), r.via(), r.interfaceName()); else ip.removeRoute(r.destination(), r.via(), r.interfaceName());
+        if (r.present()) ip.addRoute(r.destination(), r.via(), r.interfaceName());
+        else ip.removeRoute(r.destination(), r.via(), r.interfaceName());
       }
       case Action.Command c -> command(c, context);
     }
   }
 
   private static void command(Action.Command c, ActionContext context) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(c.argv()).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    ProcessBuilder pb =
+        new ProcessBuilder(c.argv())
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.environment().putAll(context.environment());
     Process p = pb.start();
-    CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> head(p.getInputStream()), Thread::startVirtualThread);
+    CompletableFuture<String> output =
+        CompletableFuture.supplyAsync(() -> head(p.getInputStream()), Thread::startVirtualThread);
     try {
       if (!p.waitFor(c.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
         kill(p);

@@ -6,374 +6,434 @@ import java.util.Objects;
 import java.util.OptionalLong;
 
 /**
- * The CARP election for one vhid (states INIT/BACKUP/MASTER), pure: no I/O, no threads, no clock. Every event
- * method takes {@code now} in nanoseconds from any monotonic source (e.g. {@link System#nanoTime()}; deadlines are
- * compared by subtraction so wrap-around is fine) and returns the {@link CarpAction}s to carry out, in order.
+ * The CARP election for one vhid (states INIT/BACKUP/MASTER), pure: no I/O, no threads, no clock.
+ * Every event method takes {@code now} in nanoseconds from any monotonic source (e.g. {@link
+ * System#nanoTime()}; deadlines are compared by subtraction so wrap-around is fine) and returns the
+ * {@link CarpAction}s to carry out, in order.
  *
  * <h2>Driving it</h2>
+ *
  * <ol>
- *   <li>Call {@link #start} once the vhost is configured; {@link #linkDown}/{@link #linkUp} from link monitoring;
- *       {@link #addressesChanged} when the VIP set becomes empty/non-empty.</li>
+ *   <li>Call {@link #start} once the vhost is configured; {@link #linkDown}/{@link #linkUp} from
+ *       link monitoring; {@link #addressesChanged} when the VIP set becomes empty/non-empty.
  *   <li>After every call, (re)schedule one wake-up at {@link #nextDeadline()} (if present) and call
- *       {@link #tick} then. Early or repeated ticks are harmless; late ones just act late.</li>
- *   <li>Feed each {@link ValidationResult.Accepted} advert for this vhid to {@link #advertReceived}.</li>
- *   <li>When the advertised demotion changes, call {@link #demotionChanged}.</li>
- *   <li>Call {@link #shutdown} on clean exit and send the bow-out advert it returns before removing addresses.</li>
+ *       {@link #tick} then. Early or repeated ticks are harmless; late ones just act late.
+ *   <li>Feed each {@link ValidationResult.Accepted} advert for this vhid to {@link
+ *       #advertReceived}.
+ *   <li>When the advertised demotion changes, call {@link #demotionChanged}.
+ *   <li>Call {@link #shutdown} on clean exit and send the bow-out advert it returns before removing
+ *       addresses.
  * </ol>
+ *
  * Not thread-safe: drive each instance from one thread (the engine's event loop).
  *
  * <h2>Timers</h2>
+ *
  * All times are exact multiples of 1/256 s = 3,906,250 ns.
+ *
  * <ul>
- *   <li>Advert interval (MASTER): advbase + advskew/256 s, re-armed after every advert sent.</li>
- *   <li>Master-down (BACKUP): <b>3 × advbase + advskew/256</b> s, FreeBSD's and ucarp's formula, not OpenBSD's
- *       3 × (advbase + advskew/256). It is faster (3.39 s instead of 4.17 s for advbase 1, advskew 100), it equals
- *       ucarp's, our main interop peer, and it keeps backups ordered by advskew: the backup with the lowest advskew
- *       still times out first.</li>
- *   <li>Fast profile (advbase 0): master-down is 3 × advskew/256 until a master has been heard; after an advert
- *       from a master it is <b>3 × the master's interval + our advskew/256</b> (the master's interval learned from
- *       its advert, like VRRPv3's Master_Adver_Interval). Reason: with intervals of advskew/256, a backup whose
- *       3 × advskew is below the master's advskew would otherwise time out between two adverts of a healthy master;
- *       when the master also has a lower demotion the backup cannot win and flaps (takeover, step-down, takeover…
- *       every few tens of ms). The discrete-event simulation test found this.</li>
- *   <li>Simplification: one master-down timer, re-armed by adverts of either address family (OpenBSD keeps one per
- *       family). A master reachable over only one family therefore keeps backups quiet for both.</li>
+ *   <li>Advert interval (MASTER): advbase + advskew/256 s, re-armed after every advert sent.
+ *   <li>Master-down (BACKUP): <b>3 × advbase + advskew/256</b> s, FreeBSD's and ucarp's formula,
+ *       not OpenBSD's 3 × (advbase + advskew/256). It is faster (3.39 s instead of 4.17 s for
+ *       advbase 1, advskew 100), it equals ucarp's, our main interop peer, and it keeps backups
+ *       ordered by advskew: the backup with the lowest advskew still times out first.
+ *   <li>Fast profile (advbase 0): master-down is 3 × advskew/256 until a master has been heard;
+ *       after an advert from a master it is <b>3 × the master's interval + our advskew/256</b> (the
+ *       master's interval learned from its advert, like VRRPv3's Master_Adver_Interval). Reason:
+ *       with intervals of advskew/256, a backup whose 3 × advskew is below the master's advskew
+ *       would otherwise time out between two adverts of a healthy master; when the master also has
+ *       a lower demotion the backup cannot win and flaps (takeover, step-down, takeover… every few
+ *       tens of ms). The discrete-event simulation test found this.
+ *   <li>Simplification: one master-down timer, re-armed by adverts of either address family
+ *       (OpenBSD keeps one per family). A master reachable over only one family therefore keeps
+ *       backups quiet for both.
  * </ul>
  *
  * <h2>Advert processing (OpenBSD current, protocols.md §4.3)</h2>
+ *
  * With tv = advbase + advskew/256 and dem = demotion count (byte 4):
+ *
  * <ul>
- *   <li>MASTER steps down when {@code (my_tv >= their_tv && their_dem <= my_dem) || their_dem < my_dem}.
- *       Ties (same tv and demotion) make both masters step down, as in the BSDs.</li>
+ *   <li>MASTER steps down when {@code (my_tv >= their_tv && their_dem <= my_dem) || their_dem <
+ *       my_dem}. Ties (same tv and demotion) make both masters step down, as in the BSDs.
  *   <li>BACKUP, first match wins: (1) preempt && my_tv < their_tv && their_dem >= my_dem → MASTER;
- *       (2) their_dem > my_dem → MASTER; (3) our master-down interval < their_tv → MASTER (the master would time
- *       out anyway; this is what makes the 255/255 bow-out work); (4) re-arm master-down. In the fast profile rule 3
- *       is reduced to "the advert is a bow-out" (OpenBSD drops rule 3 entirely when advbase is 0, which would make
- *       bow-outs useless): master-down there follows the master's interval, so no other master can be "too slow",
- *       and preempt keeps its meaning.</li>
- *   <li>INIT ignores adverts.</li>
+ *       (2) their_dem > my_dem → MASTER; (3) our master-down interval < their_tv → MASTER (the
+ *       master would time out anyway; this is what makes the 255/255 bow-out work); (4) re-arm
+ *       master-down. In the fast profile rule 3 is reduced to "the advert is a bow-out" (OpenBSD
+ *       drops rule 3 entirely when advbase is 0, which would make bow-outs useless): master-down
+ *       there follows the master's interval, so no other master can be "too slow", and preempt
+ *       keeps its meaning.
+ *   <li>INIT ignores adverts.
  * </ul>
- * Our own advskew is used as configured; demotion travels only in the demote byte (OpenBSD current).
+ *
+ * Our own advskew is used as configured; demotion travels only in the demote byte (OpenBSD
+ * current).
  */
 public final class CarpStateMachine {
-    /** 1/256 s in nanoseconds (exact: 10^9 / 2^8). */
-    public static final long NANOS_PER_TICK256 = 3_906_250L;
-    /** The range of intervals (1/256 s) a fast-profile master can advertise; a received one is clamped to it. */
-    static final int FAST_MIN_TV256 = 1;
-    static final int FAST_MAX_TV256 = 255;
-    /** OpenBSD's sc_delayed_arp: re-announce after this many further adverts. */
-    static final int DELAYED_REANNOUNCE_ADVERTS = 2;
-    public static final int MAX_DEMOTE = 255;
+  /** 1/256 s in nanoseconds (exact: 10^9 / 2^8). */
+  public static final long NANOS_PER_TICK256 = 3_906_250L;
 
-    private VhostConfig config;
-    private final long replayCookie;
-    private final long advertIntervalNanos;
-    private final long masterDownNanos;
+  /**
+   * The range of intervals (1/256 s) a fast-profile master can advertise; a received one is clamped
+   * to it.
+   */
+  static final int FAST_MIN_TV256 = 1;
 
-    private CarpState state = CarpState.INIT;
-    private boolean adminUp;
-    private boolean linkUp = true;
-    private boolean hasAddresses = true;
-    private int demotion;
+  static final int FAST_MAX_TV256 = 255;
 
-    private boolean advertArmed;
-    private long advertDeadline;
-    private boolean masterDownArmed;
-    private long masterDownDeadline;
-    /** Adverts still to send before the delayed re-announce; -1 when none is pending. */
-    private int reannounceCountdown = -1;
+  /** OpenBSD's sc_delayed_arp: re-announce after this many further adverts. */
+  static final int DELAYED_REANNOUNCE_ADVERTS = 2;
 
-    /**
-     * @param replayCookie this vhost's constant counter ({@link ReplayCookie#draw}); the validator must get the same
-     */
-    public CarpStateMachine(VhostConfig config, long replayCookie) {
-        this.config = Objects.requireNonNull(config, "config");
-        this.replayCookie = replayCookie;
-        this.advertIntervalNanos = config.advertInterval256() * NANOS_PER_TICK256;
-        this.masterDownNanos = config.masterDownInterval256() * NANOS_PER_TICK256;
+  public static final int MAX_DEMOTE = 255;
+
+  private VhostConfig config;
+  private final long replayCookie;
+  private final long advertIntervalNanos;
+  private final long masterDownNanos;
+
+  private CarpState state = CarpState.INIT;
+  private boolean adminUp;
+  private boolean linkUp = true;
+  private boolean hasAddresses = true;
+  private int demotion;
+
+  private boolean advertArmed;
+  private long advertDeadline;
+  private boolean masterDownArmed;
+  private long masterDownDeadline;
+
+  /** Adverts still to send before the delayed re-announce; -1 when none is pending. */
+  private int reannounceCountdown = -1;
+
+  /**
+   * @param replayCookie this vhost's constant counter ({@link ReplayCookie#draw}); the validator
+   *     must get the same
+   */
+  public CarpStateMachine(VhostConfig config, long replayCookie) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.replayCookie = replayCookie;
+    this.advertIntervalNanos = config.advertInterval256() * NANOS_PER_TICK256;
+    this.masterDownNanos = config.masterDownInterval256() * NANOS_PER_TICK256;
+  }
+
+  public VhostConfig config() {
+    return config;
+  }
+
+  /**
+   * Turns preemption on or off in place, like OpenBSD's {@code net.inet.carp.preempt} sysctl:
+   * nothing is sent and no state changes now; the next advert received is judged with the new
+   * setting.
+   */
+  public void setPreempt(boolean preempt) {
+    config =
+        new VhostConfig(
+            config.vhid(), config.advbase(), config.advskew(), preempt, config.fastProfile());
+  }
+
+  public int vhid() {
+    return config.vhid();
+  }
+
+  public CarpState state() {
+    return state;
+  }
+
+  public long replayCookie() {
+    return replayCookie;
+  }
+
+  /** The demotion count we advertise and compare with (0..255). */
+  public int demotion() {
+    return demotion;
+  }
+
+  public long advertIntervalNanos() {
+    return advertIntervalNanos;
+  }
+
+  public long masterDownIntervalNanos() {
+    return masterDownNanos;
+  }
+
+  /** The earliest armed timer; call {@link #tick} at (or after) it. Empty in INIT. */
+  public OptionalLong nextDeadline() {
+    if (advertArmed && masterDownArmed) {
+      return OptionalLong.of(
+          advertDeadline - masterDownDeadline <= 0 ? advertDeadline : masterDownDeadline);
     }
-
-    public VhostConfig config() {
-        return config;
+    if (advertArmed) {
+      return OptionalLong.of(advertDeadline);
     }
+    return masterDownArmed ? OptionalLong.of(masterDownDeadline) : OptionalLong.empty();
+  }
 
-    /**
-     * Turns preemption on or off in place, like OpenBSD's {@code net.inet.carp.preempt} sysctl: nothing is sent and no
-     * state changes now; the next advert received is judged with the new setting.
-     */
-    public void setPreempt(boolean preempt) {
-        config = new VhostConfig(config.vhid(), config.advbase(), config.advskew(), preempt, config.fastProfile());
+  // ---------------------------------------------------------------- lifecycle events
+
+  /**
+   * Administrative up. INIT → BACKUP if the link is up and there are addresses; arms master-down.
+   */
+  public List<CarpAction> start(long now) {
+    adminUp = true;
+    return setrun(now, TransitionReason.STARTUP);
+  }
+
+  /**
+   * Administrative down / clean exit. If MASTER: one bow-out advert (advbase 255, advskew 255; a
+   * backup that hears it takes over at once) and the addresses released; then INIT. A BACKUP leaves
+   * silently, as OpenBSD's carp_vhe_send_ad_all (bow-out only from MASTER vhosts): its bow-out
+   * would make every other backup take over while the real master runs (a dual master for up to an
+   * advert interval, seen in the four-node torture run). The timer is not re-armed.
+   */
+  public List<CarpAction> shutdown(long now) {
+    adminUp = false;
+    List<CarpAction> out = new ArrayList<>(3);
+    if (state != CarpState.INIT) {
+      if (state == CarpState.MASTER)
+        out.add(new CarpAction.SendAdvert(vhid(), 255, 255, demotion, replayCookie));
+      toInit(TransitionReason.SHUTDOWN, out);
     }
+    return out;
+  }
 
-    public int vhid() {
-        return config.vhid();
+  /**
+   * Parent link lost: INIT at once, nothing can be sent. (The engine also bumps the link-down
+   * demotion.)
+   */
+  public List<CarpAction> linkDown(long now) {
+    linkUp = false;
+    List<CarpAction> out = new ArrayList<>(2);
+    if (state != CarpState.INIT) {
+      toInit(TransitionReason.LINK_DOWN, out);
     }
+    return out;
+  }
 
-    public CarpState state() {
-        return state;
+  public List<CarpAction> linkUp(long now) {
+    linkUp = true;
+    return setrun(now, TransitionReason.LINK_UP);
+  }
+
+  /**
+   * Whether the vhost has at least one virtual address; without one it cannot run (OpenBSD's
+   * carp_setrun).
+   */
+  public List<CarpAction> addressesChanged(long now, boolean hasAny) {
+    hasAddresses = hasAny;
+    if (hasAny) {
+      return setrun(now, TransitionReason.ADDRESSES_CONFIGURED);
     }
-
-    public long replayCookie() {
-        return replayCookie;
+    List<CarpAction> out = new ArrayList<>(2);
+    if (state != CarpState.INIT) {
+      toInit(TransitionReason.NO_ADDRESSES, out);
     }
+    return out;
+  }
 
-    /** The demotion count we advertise and compare with (0..255). */
-    public int demotion() {
-        return demotion;
+  /**
+   * Operator override, like {@code ifconfig carpN state master|backup}. Forcing MASTER from BACKUP
+   * runs the normal takeover; forcing BACKUP from MASTER steps down. Ignored in INIT (the vhost
+   * cannot run) and for INIT as target (use {@link #shutdown}).
+   */
+  public List<CarpAction> forceState(long now, CarpState target) {
+    List<CarpAction> out = new ArrayList<>(4);
+    if (state == CarpState.BACKUP && target == CarpState.MASTER) {
+      becomeMaster(now, TransitionReason.FORCED, out);
+    } else if (state == CarpState.MASTER && target == CarpState.BACKUP) {
+      stepDown(now, TransitionReason.FORCED, out);
     }
+    return out;
+  }
 
-    public long advertIntervalNanos() {
-        return advertIntervalNanos;
+  // ---------------------------------------------------------------- timers
+
+  /** Runs whatever timers are due at {@code now}. */
+  public List<CarpAction> tick(long now) {
+    List<CarpAction> out = new ArrayList<>(4);
+    if (state == CarpState.MASTER && advertArmed && now - advertDeadline >= 0) {
+      sendAdvert(now, out);
+    } else if (state == CarpState.BACKUP && masterDownArmed && now - masterDownDeadline >= 0) {
+      becomeMaster(now, TransitionReason.MASTER_DOWN_TIMEOUT, out);
     }
+    return out;
+  }
 
-    public long masterDownIntervalNanos() {
-        return masterDownNanos;
+  // ---------------------------------------------------------------- adverts and demotion
+
+  /**
+   * Processes a validated advert from another node (protocols.md §4.3). Adverts for other vhids are
+   * ignored.
+   */
+  public List<CarpAction> advertReceived(long now, CarpAdvert advert) {
+    List<CarpAction> out = new ArrayList<>(4);
+    if (advert.vhid() != vhid()) {
+      return out;
     }
-
-    /** The earliest armed timer; call {@link #tick} at (or after) it. Empty in INIT. */
-    public OptionalLong nextDeadline() {
-        if (advertArmed && masterDownArmed) {
-            return OptionalLong.of(advertDeadline - masterDownDeadline <= 0 ? advertDeadline : masterDownDeadline);
+    int myTv = config.advertInterval256();
+    int theirTv = advert.tv256();
+    int myDem = demotion;
+    int theirDem = advert.demote();
+    switch (state) {
+      case INIT -> {}
+      case MASTER -> {
+        if (theirDem < myDem) {
+          stepDown(now, TransitionReason.DEMOTED, out);
+          armMasterDown(now, advert);
+        } else if (myTv >= theirTv && theirDem <= myDem) {
+          stepDown(
+              now,
+              myTv == theirTv && theirDem == myDem
+                  ? TransitionReason.EQUAL_PRIORITY_MASTER
+                  : TransitionReason.HIGHER_PRIORITY_MASTER,
+              out);
+          armMasterDown(now, advert);
         }
-        if (advertArmed) {
-            return OptionalLong.of(advertDeadline);
-        }
-        return masterDownArmed ? OptionalLong.of(masterDownDeadline) : OptionalLong.empty();
-    }
-
-    // ---------------------------------------------------------------- lifecycle events
-
-    /** Administrative up. INIT → BACKUP if the link is up and there are addresses; arms master-down. */
-    public List<CarpAction> start(long now) {
-        adminUp = true;
-        return setrun(now, TransitionReason.STARTUP);
-    }
-
-    /**
-     * Administrative down / clean exit. If MASTER: one bow-out advert (advbase 255, advskew 255; a backup that
-     * hears it takes over at once) and the addresses released; then INIT. A BACKUP leaves silently, as OpenBSD's
-     * carp_vhe_send_ad_all (bow-out only from MASTER vhosts): its bow-out would make every other backup take over
-     * while the real master runs (a dual master for up to an advert interval, seen in the four-node torture run).
-     * The timer is not re-armed.
-     */
-    public List<CarpAction> shutdown(long now) {
-        adminUp = false;
-        List<CarpAction> out = new ArrayList<>(3);
-        if (state != CarpState.INIT) {
-            if (state == CarpState.MASTER) out.add(new CarpAction.SendAdvert(vhid(), 255, 255, demotion, replayCookie));
-            toInit(TransitionReason.SHUTDOWN, out);
-        }
-        return out;
-    }
-
-    /** Parent link lost: INIT at once, nothing can be sent. (The engine also bumps the link-down demotion.) */
-    public List<CarpAction> linkDown(long now) {
-        linkUp = false;
-        List<CarpAction> out = new ArrayList<>(2);
-        if (state != CarpState.INIT) {
-            toInit(TransitionReason.LINK_DOWN, out);
-        }
-        return out;
-    }
-
-    public List<CarpAction> linkUp(long now) {
-        linkUp = true;
-        return setrun(now, TransitionReason.LINK_UP);
-    }
-
-    /** Whether the vhost has at least one virtual address; without one it cannot run (OpenBSD's carp_setrun). */
-    public List<CarpAction> addressesChanged(long now, boolean hasAny) {
-        hasAddresses = hasAny;
-        if (hasAny) {
-            return setrun(now, TransitionReason.ADDRESSES_CONFIGURED);
-        }
-        List<CarpAction> out = new ArrayList<>(2);
-        if (state != CarpState.INIT) {
-            toInit(TransitionReason.NO_ADDRESSES, out);
-        }
-        return out;
-    }
-
-    /**
-     * Operator override, like {@code ifconfig carpN state master|backup}. Forcing MASTER from BACKUP runs the normal
-     * takeover; forcing BACKUP from MASTER steps down. Ignored in INIT (the vhost cannot run) and for INIT as target
-     * (use {@link #shutdown}).
-     */
-    public List<CarpAction> forceState(long now, CarpState target) {
-        List<CarpAction> out = new ArrayList<>(4);
-        if (state == CarpState.BACKUP && target == CarpState.MASTER) {
-            becomeMaster(now, TransitionReason.FORCED, out);
-        } else if (state == CarpState.MASTER && target == CarpState.BACKUP) {
-            stepDown(now, TransitionReason.FORCED, out);
-        }
-        return out;
-    }
-
-    // ---------------------------------------------------------------- timers
-
-    /** Runs whatever timers are due at {@code now}. */
-    public List<CarpAction> tick(long now) {
-        List<CarpAction> out = new ArrayList<>(4);
-        if (state == CarpState.MASTER && advertArmed && now - advertDeadline >= 0) {
-            sendAdvert(now, out);
-        } else if (state == CarpState.BACKUP && masterDownArmed && now - masterDownDeadline >= 0) {
-            becomeMaster(now, TransitionReason.MASTER_DOWN_TIMEOUT, out);
-        }
-        return out;
-    }
-
-    // ---------------------------------------------------------------- adverts and demotion
-
-    /** Processes a validated advert from another node (protocols.md §4.3). Adverts for other vhids are ignored. */
-    public List<CarpAction> advertReceived(long now, CarpAdvert advert) {
-        List<CarpAction> out = new ArrayList<>(4);
-        if (advert.vhid() != vhid()) {
-            return out;
-        }
-        int myTv = config.advertInterval256();
-        int theirTv = advert.tv256();
-        int myDem = demotion;
-        int theirDem = advert.demote();
-        switch (state) {
-            case INIT -> { }
-            case MASTER -> {
-                if (theirDem < myDem) {
-                    stepDown(now, TransitionReason.DEMOTED, out);
-                    armMasterDown(now, advert);
-                } else if (myTv >= theirTv && theirDem <= myDem) {
-                    stepDown(now, myTv == theirTv && theirDem == myDem
-                            ? TransitionReason.EQUAL_PRIORITY_MASTER : TransitionReason.HIGHER_PRIORITY_MASTER, out);
-                    armMasterDown(now, advert);
-                }
-            }
-            case BACKUP -> {
-                if (config.preempt() && myTv < theirTv && theirDem >= myDem) {
-                    becomeMaster(now, TransitionReason.PREEMPT, out);
-                } else if (theirDem > myDem) {
-                    becomeMaster(now, TransitionReason.PEER_DEMOTED, out);
-                } else if (masterWillTimeOut(advert)) {
-                    becomeMaster(now, advert.isBowOut() ? TransitionReason.BOW_OUT_RECEIVED
-                            : TransitionReason.MASTER_TOO_SLOW, out);
-                } else {
-                    armMasterDown(now, advert);
-                }
-            }
-        }
-        return out;
-    }
-
-    /**
-     * The advertised demotion changed (sum of the vhost's group counters, see {@link DemotionCounters}). Values are
-     * capped at 255. If {@code announce} (a counter went from 0 to positive) and we are MASTER, an advert goes out
-     * now so peers learn within milliseconds; it also re-arms the advert timer, as OpenBSD's carp_send_ad does.
-     */
-    public List<CarpAction> demotionChanged(long now, int newDemotion, boolean announce) {
-        demotion = Math.clamp(newDemotion, 0, MAX_DEMOTE);
-        List<CarpAction> out = new ArrayList<>(2);
-        if (announce && state == CarpState.MASTER) {
-            sendAdvert(now, out);
-        }
-        return out;
-    }
-
-    // ---------------------------------------------------------------- internals
-
-    private List<CarpAction> setrun(long now, TransitionReason reason) {
-        List<CarpAction> out = new ArrayList<>(1);
-        if (state == CarpState.INIT && adminUp && linkUp && hasAddresses) {
-            change(CarpState.BACKUP, reason, out);
-            armMasterDown(now);
-        }
-        return out;
-    }
-
-    private void becomeMaster(long now, TransitionReason reason, List<CarpAction> out) {
-        change(CarpState.MASTER, reason, out);
-        masterDownArmed = false;
-        out.add(new CarpAction.SendAdvert(vhid(), config.advbase(), config.advskew(), demotion, replayCookie));
-        out.add(new CarpAction.TakeOverAddresses(vhid()));
-        // Set after the immediate advert, so the re-announce rides on the second *timer* advert (OpenBSD order).
-        reannounceCountdown = DELAYED_REANNOUNCE_ADVERTS;
-        armAdvert(now);
-    }
-
-    private void stepDown(long now, TransitionReason reason, List<CarpAction> out) {
-        change(CarpState.BACKUP, reason, out);
-        out.add(new CarpAction.ReleaseAddresses(vhid()));
-        advertArmed = false;
-        reannounceCountdown = -1;
-        armMasterDown(now);
-    }
-
-    private void toInit(TransitionReason reason, List<CarpAction> out) {
-        CarpState from = state;
-        change(CarpState.INIT, reason, out);
-        if (from == CarpState.MASTER) {
-            out.add(new CarpAction.ReleaseAddresses(vhid()));
-        }
-        advertArmed = false;
-        masterDownArmed = false;
-        reannounceCountdown = -1;
-    }
-
-    private void sendAdvert(long now, List<CarpAction> out) {
-        out.add(new CarpAction.SendAdvert(vhid(), config.advbase(), config.advskew(), demotion, replayCookie));
-        if (reannounceCountdown > 0 && --reannounceCountdown == 0) {
-            out.add(new CarpAction.Reannounce(vhid()));
-            reannounceCountdown = -1;
-        }
-        armAdvert(now);
-    }
-
-    private void change(CarpState to, TransitionReason reason, List<CarpAction> out) {
-        out.add(new CarpAction.StateChanged(vhid(), state, to, reason));
-        state = to;
-    }
-
-    private void armAdvert(long now) {
-        advertArmed = true;
-        advertDeadline = now + advertIntervalNanos;
-    }
-
-    private void armMasterDown(long now) {
-        masterDownArmed = true;
-        masterDownDeadline = now + masterDownNanos;
-    }
-
-    /** Re-arms master-down after hearing {@code master}; the fast profile adapts to the master's own interval. */
-    private void armMasterDown(long now, CarpAdvert master) {
-        if (config.fastProfile()) {
-            masterDownArmed = true;
-            masterDownDeadline = now + fastMasterDownNanos(master);
+      }
+      case BACKUP -> {
+        if (config.preempt() && myTv < theirTv && theirDem >= myDem) {
+          becomeMaster(now, TransitionReason.PREEMPT, out);
+        } else if (theirDem > myDem) {
+          becomeMaster(now, TransitionReason.PEER_DEMOTED, out);
+        } else if (masterWillTimeOut(advert)) {
+          becomeMaster(
+              now,
+              advert.isBowOut()
+                  ? TransitionReason.BOW_OUT_RECEIVED
+                  : TransitionReason.MASTER_TOO_SLOW,
+              out);
         } else {
-            armMasterDown(now);
+          armMasterDown(now, advert);
         }
+      }
     }
+    return out;
+  }
 
-    /**
-     * Fast profile, after hearing a master: 3 × its interval + a skew of advskew/256 of its interval, VRRPv3's
-     * Master_Down_Interval with advskew in the place of 256 − priority. The skew is a fraction of one interval (not
-     * our own advskew/256 s, a whole interval of ours) so that a failover takes 3–3.2 intervals, and backups still
-     * time out in advskew order.
-     */
-    private long fastMasterDownNanos(CarpAdvert master) {
-        // Clamped to what a fast-profile master can advertise (advbase 0, advskew 1-255): an altered or misconfigured
-        // advert of 0/0 would make this backup time out every few ms, one of 255/254 would keep it waiting 13 minutes.
-        long tv = Math.clamp(master.tv256(), FAST_MIN_TV256, FAST_MAX_TV256);
-        return 3L * tv * NANOS_PER_TICK256 + config.advskew() * tv * NANOS_PER_TICK256 / 256;
+  /**
+   * The advertised demotion changed (sum of the vhost's group counters, see {@link
+   * DemotionCounters}). Values are capped at 255. If {@code announce} (a counter went from 0 to
+   * positive) and we are MASTER, an advert goes out now so peers learn within milliseconds; it also
+   * re-arms the advert timer, as OpenBSD's carp_send_ad does.
+   */
+  public List<CarpAction> demotionChanged(long now, int newDemotion, boolean announce) {
+    demotion = Math.clamp(newDemotion, 0, MAX_DEMOTE);
+    List<CarpAction> out = new ArrayList<>(2);
+    if (announce && state == CarpState.MASTER) {
+      sendAdvert(now, out);
     }
+    return out;
+  }
 
-    /**
-     * BACKUP rule 3. BSD profile: our master-down is shorter than the master's interval (true for any bow-out while
-     * advbase < 85). Fast profile: only the bow-out, because there master-down follows the master's interval and so
-     * can never be shorter than it.
-     */
-    private boolean masterWillTimeOut(CarpAdvert advert) {
-        return config.fastProfile() ? advert.isBowOut() : config.masterDownInterval256() < advert.tv256();
-    }
+  // ---------------------------------------------------------------- internals
 
-    @Override
-    public String toString() {
-        return "CarpStateMachine[vhid=" + vhid() + ", state=" + state + ", demotion=" + demotion + "]";
+  private List<CarpAction> setrun(long now, TransitionReason reason) {
+    List<CarpAction> out = new ArrayList<>(1);
+    if (state == CarpState.INIT && adminUp && linkUp && hasAddresses) {
+      change(CarpState.BACKUP, reason, out);
+      armMasterDown(now);
     }
+    return out;
+  }
+
+  private void becomeMaster(long now, TransitionReason reason, List<CarpAction> out) {
+    change(CarpState.MASTER, reason, out);
+    masterDownArmed = false;
+    out.add(
+        new CarpAction.SendAdvert(
+            vhid(), config.advbase(), config.advskew(), demotion, replayCookie));
+    out.add(new CarpAction.TakeOverAddresses(vhid()));
+    // Set after the immediate advert, so the re-announce rides on the second *timer* advert
+    // (OpenBSD order).
+    reannounceCountdown = DELAYED_REANNOUNCE_ADVERTS;
+    armAdvert(now);
+  }
+
+  private void stepDown(long now, TransitionReason reason, List<CarpAction> out) {
+    change(CarpState.BACKUP, reason, out);
+    out.add(new CarpAction.ReleaseAddresses(vhid()));
+    advertArmed = false;
+    reannounceCountdown = -1;
+    armMasterDown(now);
+  }
+
+  private void toInit(TransitionReason reason, List<CarpAction> out) {
+    CarpState from = state;
+    change(CarpState.INIT, reason, out);
+    if (from == CarpState.MASTER) {
+      out.add(new CarpAction.ReleaseAddresses(vhid()));
+    }
+    advertArmed = false;
+    masterDownArmed = false;
+    reannounceCountdown = -1;
+  }
+
+  private void sendAdvert(long now, List<CarpAction> out) {
+    out.add(
+        new CarpAction.SendAdvert(
+            vhid(), config.advbase(), config.advskew(), demotion, replayCookie));
+    if (reannounceCountdown > 0 && --reannounceCountdown == 0) {
+      out.add(new CarpAction.Reannounce(vhid()));
+      reannounceCountdown = -1;
+    }
+    armAdvert(now);
+  }
+
+  private void change(CarpState to, TransitionReason reason, List<CarpAction> out) {
+    out.add(new CarpAction.StateChanged(vhid(), state, to, reason));
+    state = to;
+  }
+
+  private void armAdvert(long now) {
+    advertArmed = true;
+    advertDeadline = now + advertIntervalNanos;
+  }
+
+  private void armMasterDown(long now) {
+    masterDownArmed = true;
+    masterDownDeadline = now + masterDownNanos;
+  }
+
+  /**
+   * Re-arms master-down after hearing {@code master}; the fast profile adapts to the master's own
+   * interval.
+   */
+  private void armMasterDown(long now, CarpAdvert master) {
+    if (config.fastProfile()) {
+      masterDownArmed = true;
+      masterDownDeadline = now + fastMasterDownNanos(master);
+    } else {
+      armMasterDown(now);
+    }
+  }
+
+  /**
+   * Fast profile, after hearing a master: 3 × its interval + a skew of advskew/256 of its interval,
+   * VRRPv3's Master_Down_Interval with advskew in the place of 256 − priority. The skew is a
+   * fraction of one interval (not our own advskew/256 s, a whole interval of ours) so that a
+   * failover takes 3–3.2 intervals, and backups still time out in advskew order.
+   */
+  private long fastMasterDownNanos(CarpAdvert master) {
+    // Clamped to what a fast-profile master can advertise (advbase 0, advskew 1-255): an altered or
+    // misconfigured
+    // advert of 0/0 would make this backup time out every few ms, one of 255/254 would keep it
+    // waiting 13 minutes.
+    long tv = Math.clamp(master.tv256(), FAST_MIN_TV256, FAST_MAX_TV256);
+    return 3L * tv * NANOS_PER_TICK256 + config.advskew() * tv * NANOS_PER_TICK256 / 256;
+  }
+
+  /**
+   * BACKUP rule 3. BSD profile: our master-down is shorter than the master's interval (true for any
+   * bow-out while advbase < 85). Fast profile: only the bow-out, because there master-down follows
+   * the master's interval and so can never be shorter than it.
+   */
+  private boolean masterWillTimeOut(CarpAdvert advert) {
+    return config.fastProfile()
+        ? advert.isBowOut()
+        : config.masterDownInterval256() < advert.tv256();
+  }
+
+  @Override
+  public String toString() {
+    return "CarpStateMachine[vhid=" + vhid() + ", state=" + state + ", demotion=" + demotion + "]";
+  }
 }

@@ -1,8 +1,7 @@
 package dev.carpoperator.agent.config;
 
-import dev.carpoperator.agent.notify.WebhookUrl;
-
 import dev.carpoperator.agent.config.ActionsConfig.ActionConfig;
+import dev.carpoperator.agent.notify.WebhookUrl;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.HashSet;
@@ -10,9 +9,13 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-/** Checks {@code actions} and {@code notifications}, in ConfigLoader's style: every problem named by its field. */
+/**
+ * Checks {@code actions} and {@code notifications}, in ConfigLoader's style: every problem named by
+ * its field.
+ */
 final class ActionsValidator {
   private static final Pattern INTERFACE_NAME = Pattern.compile("[a-zA-Z0-9_.:@-]{1,15}");
+
   /** As the CRD's ActionsSpec (maxItems 32). */
   static final int MAX_ACTIONS = 32;
 
@@ -27,15 +30,25 @@ final class ActionsValidator {
       if (va.carpNodes().isEmpty()) vhids.add(va.vhid());
       else {
         loadShared = true;
-        va.carpNodes().forEach(n -> { if (n != null) vhids.add(n.vhid()); });
+        va.carpNodes()
+            .forEach(
+                n -> {
+                  if (n != null) vhids.add(n.vhid());
+                });
       }
     }
     if (a.vhid() != null && !vhids.contains(a.vhid())) {
-      p.add("actions.vhid: " + a.vhid() + " is not one of the configured vhids " + new java.util.TreeSet<>(vhids));
+      p.add(
+          "actions.vhid: "
+              + a.vhid()
+              + " is not one of the configured vhids "
+              + new java.util.TreeSet<>(vhids));
     }
-    // With load sharing every node is normally master of some vhid: "any vhid MASTER" would be true on all of them.
+    // With load sharing every node is normally master of some vhid: "any vhid MASTER" would be true
+    // on all of them.
     if (a.vhid() == null && loadShared && !(a.onMaster().isEmpty() && a.onBackup().isEmpty())) {
-      p.add("actions.vhid: required with load sharing (carpNodes): every node is master of one of the vhids, so name the vhid whose state the actions follow");
+      p.add(
+          "actions.vhid: required with load sharing (carpNodes): every node is master of one of the vhids, so name the vhid whose state the actions follow");
     }
     if (a.handoverDelayMillis() < 0 || a.handoverDelayMillis() > 60_000) {
       p.add("actions.handoverDelayMillis: must be 0-60000, got " + a.handoverDelayMillis());
@@ -49,28 +62,45 @@ final class ActionsValidator {
       String at = "notifications.webhook";
       String urlProblem = WebhookUrl.problem(hook.url());
       if (urlProblem != null) p.add(at + ".url: " + urlProblem);
-      if (hook.timeoutSeconds() < 1 || hook.timeoutSeconds() > 60) p.add(at + ".timeoutSeconds: must be 1-60, got " + hook.timeoutSeconds());
-      if (hook.retries() < 0 || hook.retries() > 10) p.add(at + ".retries: must be 0-10, got " + hook.retries());
+      if (hook.timeoutSeconds() < 1 || hook.timeoutSeconds() > 60)
+        p.add(at + ".timeoutSeconds: must be 1-60, got " + hook.timeoutSeconds());
+      if (hook.retries() < 0 || hook.retries() > 10)
+        p.add(at + ".retries: must be 0-10, got " + hook.retries());
     }
   }
 
   private static void list(String at, List<ActionConfig> actions, List<String> p) {
-    if (actions.size() > MAX_ACTIONS) p.add(at + ": at most " + MAX_ACTIONS + " actions, got " + actions.size());
+    if (actions.size() > MAX_ACTIONS)
+      p.add(at + ": at most " + MAX_ACTIONS + " actions, got " + actions.size());
     for (int i = 0; i < actions.size(); i++) one(at + "[" + i + "]", actions.get(i), p);
   }
 
   private static void one(String at, ActionConfig a, List<String> p) {
-    if (a == null) { p.add(at + ": empty entry (write it like {link: {name: br0, state: down}})"); return; }
-    int set = (a.link() != null ? 1 : 0) + (a.address() != null ? 1 : 0) + (a.route() != null ? 1 : 0) + (a.command() != null ? 1 : 0);
-    if (set != 1) { p.add(at + ": set exactly one of link, address, route or command, got " + set); return; }
+    if (a == null) {
+      p.add(at + ": empty entry (write it like {link: {name: br0, state: down}})");
+      return;
+    }
+    int set =
+        (a.link() != null ? 1 : 0)
+            + (a.address() != null ? 1 : 0)
+            + (a.route() != null ? 1 : 0)
+            + (a.command() != null ? 1 : 0);
+    if (set != 1) {
+      p.add(at + ": set exactly one of link, address, route or command, got " + set);
+      return;
+    }
     if (a.link() != null) {
       interfaceName(at + ".link.name", a.link().name(), true, p);
       if (!"up".equals(a.link().state()) && !"down".equals(a.link().state())) {
-        p.add(at + ".link.state: must be up or down, got " + (a.link().state() == null ? "nothing" : "'" + a.link().state() + "'"));
+        p.add(
+            at
+                + ".link.state: must be up or down, got "
+                + (a.link().state() == null ? "nothing" : "'" + a.link().state() + "'"));
       }
     } else if (a.address() != null) {
       interfaceName(at + ".address.interface", a.address().interfaceName(), true, p);
-      if (a.address().address() == null) p.add(at + ".address.address: required, an address with prefix length, e.g. 192.0.2.1/24");
+      if (a.address().address() == null)
+        p.add(at + ".address.address: required, an address with prefix length, e.g. 192.0.2.1/24");
       else {
         String problem = ConfigLoader.checkPrefix(a.address().address());
         if (problem != null) p.add(at + ".address.address: " + problem);
@@ -84,13 +114,18 @@ final class ActionsValidator {
 
   private static void route(String at, ActionsConfig.RouteConfig r, List<String> p) {
     InetAddress dest = null;
-    if (r.destination() == null) p.add(at + ".destination: required, a prefix such as 198.51.100.0/24 or 0.0.0.0/0");
+    if (r.destination() == null)
+      p.add(at + ".destination: required, a prefix such as 198.51.100.0/24 or 0.0.0.0/0");
     else {
       int slash = r.destination().indexOf('/');
       dest = slash < 0 ? null : ConfigLoader.parseIp(r.destination().substring(0, slash));
       Integer len = slash < 0 ? null : parseInt(r.destination().substring(slash + 1));
       if (dest == null || len == null || len < 0 || len > dest.getAddress().length * 8) {
-        p.add(at + ".destination: '" + r.destination() + "' is not a prefix such as 198.51.100.0/24, 0.0.0.0/0 or 2001:db8::/32");
+        p.add(
+            at
+                + ".destination: '"
+                + r.destination()
+                + "' is not a prefix such as 198.51.100.0/24, 0.0.0.0/0 or 2001:db8::/32");
         dest = null;
       }
     }
@@ -106,17 +141,28 @@ final class ActionsValidator {
   }
 
   private static void command(String at, ActionsConfig.CommandConfig c, List<String> p) {
-    if (c.run().isEmpty()) p.add(at + ".run: required, the program and its arguments, e.g. [\"/usr/local/bin/notify-carp\", \"--quiet\"]");
+    if (c.run().isEmpty())
+      p.add(
+          at
+              + ".run: required, the program and its arguments, e.g. [\"/usr/local/bin/notify-carp\", \"--quiet\"]");
     else if (c.run().get(0) == null || !c.run().get(0).startsWith("/")) {
-      p.add(at + ".run[0]: give the program's absolute path (it is run without a shell and without a PATH lookup), got '" + c.run().get(0) + "'");
+      p.add(
+          at
+              + ".run[0]: give the program's absolute path (it is run without a shell and without a PATH lookup), got '"
+              + c.run().get(0)
+              + "'");
     }
-    for (int i = 0; i < c.run().size(); i++) if (c.run().get(i) == null) p.add(at + ".run[" + i + "]: empty argument");
-    if (c.timeoutSeconds() < 1 || c.timeoutSeconds() > 300) p.add(at + ".timeoutSeconds: must be 1-300, got " + c.timeoutSeconds());
+    for (int i = 0; i < c.run().size(); i++)
+      if (c.run().get(i) == null) p.add(at + ".run[" + i + "]: empty argument");
+    if (c.timeoutSeconds() < 1 || c.timeoutSeconds() > 300)
+      p.add(at + ".timeoutSeconds: must be 1-300, got " + c.timeoutSeconds());
   }
 
   private static void interfaceName(String at, String name, boolean required, List<String> p) {
-    if (name == null) { if (required) p.add(at + ": required (an interface name, e.g. br0)"); }
-    else if (!INTERFACE_NAME.matcher(name).matches()) p.add(at + ": '" + name + "' is not a Linux interface name");
+    if (name == null) {
+      if (required) p.add(at + ": required (an interface name, e.g. br0)");
+    } else if (!INTERFACE_NAME.matcher(name).matches())
+      p.add(at + ": '" + name + "' is not a Linux interface name");
   }
 
   private static Integer parseInt(String s) {

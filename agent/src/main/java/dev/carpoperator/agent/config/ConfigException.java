@@ -2,7 +2,10 @@ package dev.carpoperator.agent.config;
 
 import java.util.List;
 
-/** A configuration the agent refuses to start with; the message names every bad field and what is wrong. */
+/**
+ * A configuration the agent refuses to start with; the message names every bad field and what is
+ * wrong.
+ */
 public class ConfigException extends Exception {
   private final List<String> problems;
 
@@ -11,5 +14,7 @@ public class ConfigException extends Exception {
     this.problems = List.copyOf(problems);
   }
 
-  public List<String> problems() { return problems; }
+  public List<String> problems() {
+    return problems;
+  }
 }

@@ -19,13 +19,17 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
-/** Reads and validates the standalone YAML; every problem is reported at once, each naming its field. */
+/**
+ * Reads and validates the standalone YAML; every problem is reported at once, each naming its
+ * field.
+ */
 public final class ConfigLoader {
   private static final Pattern INTERFACE_NAME = Pattern.compile("[a-zA-Z0-9_.:@-]{1,15}");
   private static final Pattern IP_LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory())
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
   private ConfigLoader() {}
 
@@ -34,7 +38,8 @@ public final class ConfigLoader {
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new ConfigException(file.toString(), List.of("cannot read the file: " + e.getMessage()));
+      throw new ConfigException(
+          file.toString(), List.of("cannot read the file: " + e.getMessage()));
     }
     return parse(text, file.toString(), file.toAbsolutePath().getParent());
   }
@@ -46,16 +51,37 @@ public final class ConfigLoader {
     try {
       config = YAML.readValue(yaml, AgentConfig.class);
     } catch (UnrecognizedPropertyException e) {
-      throw new ConfigException(source, List.of(path(e) + ": unknown key '" + e.getPropertyName() + "' (known keys here: "
-          + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")) + ")"));
+      throw new ConfigException(
+          source,
+          List.of(
+              path(e)
+                  + ": unknown key '"
+                  + e.getPropertyName()
+                  + "' (known keys here: "
+                  + e.getKnownPropertyIds().stream()
+                      .map(Object::toString)
+                      .sorted()
+                      .collect(Collectors.joining(", "))
+                  + ")"));
     } catch (InvalidFormatException e) {
-      throw new ConfigException(source, List.of(path(e) + ": '" + e.getValue() + "' is not a valid " + e.getTargetType().getSimpleName()));
+      throw new ConfigException(
+          source,
+          List.of(
+              path(e)
+                  + ": '"
+                  + e.getValue()
+                  + "' is not a valid "
+                  + e.getTargetType().getSimpleName()));
     } catch (MismatchedInputException e) {
-      throw new ConfigException(source, List.of(path(e) + ": wrong type (" + e.getOriginalMessage().split("\n")[0] + ")"));
+      throw new ConfigException(
+          source,
+          List.of(path(e) + ": wrong type (" + e.getOriginalMessage().split("\n")[0] + ")"));
     } catch (JsonProcessingException e) {
-      // Some parser errors carry no location (found by ConfigFuzzTest: it threw a NullPointerException here).
+      // Some parser errors carry no location (found by ConfigFuzzTest: it threw a
+      // NullPointerException here).
       String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-      throw new ConfigException(source, List.of("not valid YAML" + where + ": " + e.getOriginalMessage()));
+      throw new ConfigException(
+          source, List.of("not valid YAML" + where + ": " + e.getOriginalMessage()));
     }
     if (config == null) throw new ConfigException(source, List.of("the file is empty"));
     List<String> problems = validate(config, baseDir);
@@ -65,54 +91,97 @@ public final class ConfigLoader {
 
   static List<String> validate(AgentConfig c, Path baseDir) {
     List<String> p = new ArrayList<>();
-    if (c.node() == null || c.node().isBlank()) p.add("node: required (this host's name, as its peers and metrics will show it)");
-    if (c.metricsPort() != null && (c.metricsPort() < 1 || c.metricsPort() > 65535)) p.add("metricsPort: must be 1-65535, got " + c.metricsPort());
+    if (c.node() == null || c.node().isBlank())
+      p.add("node: required (this host's name, as its peers and metrics will show it)");
+    if (c.metricsPort() != null && (c.metricsPort() < 1 || c.metricsPort() > 65535))
+      p.add("metricsPort: must be 1-65535, got " + c.metricsPort());
     if (c.metricsAddress() != null && !isIpLiteral(c.metricsAddress())) {
-      p.add("metricsAddress: must be an IP address of this host (e.g. 192.0.2.1, ::1), got '" + c.metricsAddress() + "'");
+      p.add(
+          "metricsAddress: must be an IP address of this host (e.g. 192.0.2.1, ::1), got '"
+              + c.metricsAddress()
+              + "'");
     }
-    if (!Set.of("json", "text").contains(c.logFormat())) p.add("logFormat: must be json or text, got '" + c.logFormat() + "'");
-    if (c.demotion().maintenance() < 0 || c.demotion().maintenance() > 255) p.add("demotion.maintenance: must be 0-255, got " + c.demotion().maintenance());
+    if (!Set.of("json", "text").contains(c.logFormat()))
+      p.add("logFormat: must be json or text, got '" + c.logFormat() + "'");
+    if (c.demotion().maintenance() < 0 || c.demotion().maintenance() > 255)
+      p.add("demotion.maintenance: must be 0-255, got " + c.demotion().maintenance());
     if (c.runtimeDirectory().isBlank() || !c.runtimeDirectory().startsWith("/")) {
-      p.add("runtimeDirectory: must be an absolute path (default " + AgentConfig.DEFAULT_RUNTIME_DIRECTORY + "), got '" + c.runtimeDirectory() + "'");
+      p.add(
+          "runtimeDirectory: must be an absolute path (default "
+              + AgentConfig.DEFAULT_RUNTIME_DIRECTORY
+              + "), got '"
+              + c.runtimeDirectory()
+              + "'");
     }
     if (c.virtualAddresses().isEmpty()) p.add("virtualAddresses: at least one entry is required");
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < c.virtualAddresses().size(); i++) {
       VirtualAddressConfig va = c.virtualAddresses().get(i);
       String at = "virtualAddresses[" + i + "]";
-      if (va == null) { p.add(at + ": empty entry"); continue; }
+      if (va == null) {
+        p.add(at + ": empty entry");
+        continue;
+      }
       boolean shared = !va.carpNodes().isEmpty();
-      boolean interfaceOk = va.interfaceName() != null && INTERFACE_NAME.matcher(va.interfaceName()).matches();
+      boolean interfaceOk =
+          va.interfaceName() != null && INTERFACE_NAME.matcher(va.interfaceName()).matches();
       if (shared) {
-        if (va.vhid() != -1) p.add(at + ": set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid");
+        if (va.vhid() != -1)
+          p.add(
+              at
+                  + ": set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid");
       } else if (va.vhid() < 1 || va.vhid() > 255) {
         p.add(at + ".vhid: required, 1-255" + (va.vhid() == -1 ? "" : ", got " + va.vhid()));
       }
-      if (va.interfaceName() == null) p.add(at + ".interface: required (the NIC that carries the addresses, e.g. eth0)");
-      else if (!interfaceOk) p.add(at + ".interface: '" + va.interfaceName() + "' is not a Linux interface name");
-      else if (!shared && !seen.add(va.interfaceName() + "/" + va.vhid())) p.add(at + ": vhid " + va.vhid() + " is configured twice on " + va.interfaceName());
-      if (!Set.of("bsd", "fast").contains(va.profile())) p.add(at + ".profile: must be bsd or fast, got '" + va.profile() + "'");
+      if (va.interfaceName() == null)
+        p.add(at + ".interface: required (the NIC that carries the addresses, e.g. eth0)");
+      else if (!interfaceOk)
+        p.add(at + ".interface: '" + va.interfaceName() + "' is not a Linux interface name");
+      else if (!shared && !seen.add(va.interfaceName() + "/" + va.vhid()))
+        p.add(at + ": vhid " + va.vhid() + " is configured twice on " + va.interfaceName());
+      if (!Set.of("bsd", "fast").contains(va.profile()))
+        p.add(at + ".profile: must be bsd or fast, got '" + va.profile() + "'");
       if (va.fastProfile()) {
-        if (va.advbase() != 0) p.add(at + ".advbase: must be 0 with profile: fast (the interval is advskew/256 s)");
-        if (!shared && (va.advskew() < 1 || va.advskew() > 254)) p.add(at + ".advskew: must be 1-254 with profile: fast, got " + va.advskew());
+        if (va.advbase() != 0)
+          p.add(at + ".advbase: must be 0 with profile: fast (the interval is advskew/256 s)");
+        if (!shared && (va.advskew() < 1 || va.advskew() > 254))
+          p.add(at + ".advskew: must be 1-254 with profile: fast, got " + va.advskew());
       } else {
-        if (va.advbase() < 1 || va.advbase() > 255) p.add(at + ".advbase: must be 1-255 seconds, got " + va.advbase() + (va.advbase() == 0 ? " (0 is only for profile: fast)" : ""));
-        if (!shared && (va.advskew() < 0 || va.advskew() > 254)) p.add(at + ".advskew: must be 0-254, got " + va.advskew());
+        if (va.advbase() < 1 || va.advbase() > 255)
+          p.add(
+              at
+                  + ".advbase: must be 1-255 seconds, got "
+                  + va.advbase()
+                  + (va.advbase() == 0 ? " (0 is only for profile: fast)" : ""));
+        if (!shared && (va.advskew() < 0 || va.advskew() > 254))
+          p.add(at + ".advskew: must be 0-254, got " + va.advskew());
       }
       validateBalancing(va, at, interfaceOk, seen, p);
-      if (va.addresses().isEmpty()) p.add(at + ".addresses: at least one address with prefix length is required, e.g. [\"192.0.2.100/24\"]");
+      if (va.addresses().isEmpty())
+        p.add(
+            at
+                + ".addresses: at least one address with prefix length is required, e.g. [\"192.0.2.100/24\"]");
       for (int j = 0; j < va.addresses().size(); j++) {
         String problem = checkPrefix(va.addresses().get(j));
         if (problem != null) p.add(at + ".addresses[" + j + "]: " + problem);
       }
       for (int j = 0; j < va.peers().size(); j++) {
         InetAddress peer = parseIp(va.peers().get(j));
-        if (peer == null) p.add(at + ".peers[" + j + "]: '" + va.peers().get(j) + "' is not an IPv4 or IPv6 address");
+        if (peer == null)
+          p.add(
+              at + ".peers[" + j + "]: '" + va.peers().get(j) + "' is not an IPv4 or IPv6 address");
         // As on OpenBSD, carppeer is for IPv4 adverts: IPv6 adverts always go to ff02::12.
-        else if (!(peer instanceof java.net.Inet4Address)) p.add(at + ".peers[" + j + "]: '" + va.peers().get(j)
-            + "' is IPv6; unicast peers are IPv4 only (IPv6 adverts always go to ff02::12, as on OpenBSD)");
+        else if (!(peer instanceof java.net.Inet4Address))
+          p.add(
+              at
+                  + ".peers["
+                  + j
+                  + "]: '"
+                  + va.peers().get(j)
+                  + "' is IPv6; unicast peers are IPv4 only (IPv6 adverts always go to ff02::12, as on OpenBSD)");
       }
-      if (va.password() != null && va.passwordFile() != null) p.add(at + ": set password or passwordFile, not both");
+      if (va.password() != null && va.passwordFile() != null)
+        p.add(at + ": set password or passwordFile, not both");
       if (va.passwordFile() != null) {
         Path f = baseDir == null ? Path.of(va.passwordFile()) : baseDir.resolve(va.passwordFile());
         if (!Files.isReadable(f)) p.add(at + ".passwordFile: cannot read " + f);
@@ -124,74 +193,123 @@ public final class ConfigLoader {
   }
 
   private static void validateSync(SyncConfig s, Path baseDir, List<String> p) {
-    if (s.interfaceName() == null) p.add("sync.interface: required (the link the firewalls sync over, ideally dedicated)");
-    else if (!INTERFACE_NAME.matcher(s.interfaceName()).matches()) p.add("sync.interface: '" + s.interfaceName() + "' is not a Linux interface name");
+    if (s.interfaceName() == null)
+      p.add("sync.interface: required (the link the firewalls sync over, ideally dedicated)");
+    else if (!INTERFACE_NAME.matcher(s.interfaceName()).matches())
+      p.add("sync.interface: '" + s.interfaceName() + "' is not a Linux interface name");
     for (int j = 0; j < s.peers().size(); j++) {
       InetAddress peer = parseIp(s.peers().get(j));
-      if (peer == null) p.add("sync.peers[" + j + "]: '" + s.peers().get(j) + "' is not an IP address");
-      else if (!(peer instanceof java.net.Inet4Address)) p.add("sync.peers[" + j + "]: '" + s.peers().get(j) + "' is IPv6; sync peers are IPv4 (as OpenBSD's pfsync)");
+      if (peer == null)
+        p.add("sync.peers[" + j + "]: '" + s.peers().get(j) + "' is not an IP address");
+      else if (!(peer instanceof java.net.Inet4Address))
+        p.add(
+            "sync.peers["
+                + j
+                + "]: '"
+                + s.peers().get(j)
+                + "' is IPv6; sync peers are IPv4 (as OpenBSD's pfsync)");
     }
     if (!Set.of(SyncConfig.AUTHENTICATED, SyncConfig.BSD_COMPATIBLE).contains(s.mode())) {
       p.add("sync.mode: must be authenticated or bsd-compatible, got '" + s.mode() + "'");
     } else if (s.authenticated()) {
       if (s.keyFile() == null) {
-        p.add("sync.keyFile: required in authenticated mode (a file with a shared secret of at least 16 bytes, e.g. "
-            + "head -c 32 /dev/urandom | base64 > sync.key); set sync.mode: bsd-compatible to run unauthenticated like pfsync");
+        p.add(
+            "sync.keyFile: required in authenticated mode (a file with a shared secret of at least 16 bytes, e.g. "
+                + "head -c 32 /dev/urandom | base64 > sync.key); set sync.mode: bsd-compatible to run unauthenticated like pfsync");
       } else {
         Path f = baseDir == null ? Path.of(s.keyFile()) : baseDir.resolve(s.keyFile());
         try {
           long size = Files.size(f);
           if (!Files.isReadable(f)) p.add("sync.keyFile: cannot read " + f);
-          else if (Files.readString(f, StandardCharsets.ISO_8859_1).strip().length() < 16) p.add("sync.keyFile: " + f + " holds fewer than 16 bytes of key (" + size + " bytes)");
+          else if (Files.readString(f, StandardCharsets.ISO_8859_1).strip().length() < 16)
+            p.add("sync.keyFile: " + f + " holds fewer than 16 bytes of key (" + size + " bytes)");
         } catch (IOException e) {
           p.add("sync.keyFile: cannot read " + f + " (" + e.getMessage() + ")");
         }
       }
     } else {
-      if (s.keyFile() != null) p.add("sync.keyFile: bsd-compatible sync is unauthenticated; remove keyFile or use mode: authenticated");
-      if (s.encrypt()) p.add("sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)");
+      if (s.keyFile() != null)
+        p.add(
+            "sync.keyFile: bsd-compatible sync is unauthenticated; remove keyFile or use mode: authenticated");
+      if (s.encrypt())
+        p.add(
+            "sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)");
     }
-    if (s.bulkUpdateTimeoutSeconds() < 1 || s.bulkUpdateTimeoutSeconds() > 3600) p.add("sync.bulkUpdateTimeoutSeconds: must be 1-3600, got " + s.bulkUpdateTimeoutSeconds());
-    if (s.hostId() != null && (s.hostId() < 1 || s.hostId() > 0xffffffffL)) p.add("sync.hostId: must be 1-4294967295, got " + s.hostId());
-    if (s.maxDelayMillis() < 0 || s.maxDelayMillis() > 1000) p.add("sync.maxDelayMillis: must be 0-1000, got " + s.maxDelayMillis());
+    if (s.bulkUpdateTimeoutSeconds() < 1 || s.bulkUpdateTimeoutSeconds() > 3600)
+      p.add("sync.bulkUpdateTimeoutSeconds: must be 1-3600, got " + s.bulkUpdateTimeoutSeconds());
+    if (s.hostId() != null && (s.hostId() < 1 || s.hostId() > 0xffffffffL))
+      p.add("sync.hostId: must be 1-4294967295, got " + s.hostId());
+    if (s.maxDelayMillis() < 0 || s.maxDelayMillis() > 1000)
+      p.add("sync.maxDelayMillis: must be 0-1000, got " + s.maxDelayMillis());
   }
 
-  private static final List<String> BALANCING = List.of("none", "arp", "ip", "ip-stealth", "ip-unicast");
+  private static final List<String> BALANCING =
+      List.of("none", "arp", "ip", "ip-stealth", "ip-unicast");
 
-  /** balancing and carpNodes, as the CRD's rules (VirtualAddressSpec) plus what the Linux data plane supports. */
-  private static void validateBalancing(VirtualAddressConfig va, String at, boolean interfaceOk, Set<String> seen, List<String> p) {
+  /**
+   * balancing and carpNodes, as the CRD's rules (VirtualAddressSpec) plus what the Linux data plane
+   * supports.
+   */
+  private static void validateBalancing(
+      VirtualAddressConfig va, String at, boolean interfaceOk, Set<String> seen, List<String> p) {
     if (!BALANCING.contains(va.balancing())) {
-      p.add(at + ".balancing: must be one of " + String.join(", ", BALANCING) + ", got '" + va.balancing() + "'");
+      p.add(
+          at
+              + ".balancing: must be one of "
+              + String.join(", ", BALANCING)
+              + ", got '"
+              + va.balancing()
+              + "'");
       return;
     }
     boolean balanced = !"none".equals(va.balancing());
     List<CarpNodeConfig> nodes = va.carpNodes();
     if (!balanced) {
-      if (!nodes.isEmpty()) p.add(at + ".carpNodes: only used for load balancing: set balancing to arp, ip, ip-stealth or ip-unicast");
+      if (!nodes.isEmpty())
+        p.add(
+            at
+                + ".carpNodes: only used for load balancing: set balancing to arp, ip, ip-stealth or ip-unicast");
       return;
     }
     if (nodes.size() < 2) {
-      p.add(at + ".balancing: load balancing needs per-node vhids: list at least two carpNodes entries (OpenBSD carpnodes), one preferring each node");
+      p.add(
+          at
+              + ".balancing: load balancing needs per-node vhids: list at least two carpNodes entries (OpenBSD carpnodes), one preferring each node");
     }
-    if (nodes.size() > 32) p.add(at + ".carpNodes: at most 32 entries (OpenBSD CARP_MAXNODES), got " + nodes.size());
+    if (nodes.size() > 32)
+      p.add(at + ".carpNodes: at most 32 entries (OpenBSD CARP_MAXNODES), got " + nodes.size());
     Set<Integer> vhids = new HashSet<>();
     for (int j = 0; j < nodes.size(); j++) {
       CarpNodeConfig n = nodes.get(j);
       String nat = at + ".carpNodes[" + j + "]";
-      if (n == null) { p.add(nat + ": empty entry (write it like {vhid: 3, advskew: 0})"); continue; }
-      if (n.vhid() < 1 || n.vhid() > 255) p.add(nat + ".vhid: required, 1-255" + (n.vhid() == -1 ? "" : ", got " + n.vhid()));
-      else if (!vhids.add(n.vhid())) p.add(nat + ".vhid: vhid " + n.vhid() + " is listed twice in carpNodes");
-      else if (interfaceOk && !seen.add(va.interfaceName() + "/" + n.vhid())) p.add(nat + ".vhid: vhid " + n.vhid() + " is configured twice on " + va.interfaceName());
+      if (n == null) {
+        p.add(nat + ": empty entry (write it like {vhid: 3, advskew: 0})");
+        continue;
+      }
+      if (n.vhid() < 1 || n.vhid() > 255)
+        p.add(nat + ".vhid: required, 1-255" + (n.vhid() == -1 ? "" : ", got " + n.vhid()));
+      else if (!vhids.add(n.vhid()))
+        p.add(nat + ".vhid: vhid " + n.vhid() + " is listed twice in carpNodes");
+      else if (interfaceOk && !seen.add(va.interfaceName() + "/" + n.vhid()))
+        p.add(nat + ".vhid: vhid " + n.vhid() + " is configured twice on " + va.interfaceName());
       int skew = va.advskew(n);
-      if (va.fastProfile() && (skew < 1 || skew > 254)) p.add(nat + ".advskew: must be 1-254 with profile: fast, got " + skew);
+      if (va.fastProfile() && (skew < 1 || skew > 254))
+        p.add(nat + ".advskew: must be 1-254 with profile: fast, got " + skew);
       else if (skew < 0 || skew > 254) p.add(nat + ".advskew: must be 0-254, got " + skew);
     }
     for (int j = 0; j < va.addresses().size(); j++) {
       String a = va.addresses().get(j);
-      // The shared MAC reaches clients through ARP answers; nothing rewrites neighbour advertisements yet.
+      // The shared MAC reaches clients through ARP answers; nothing rewrites neighbour
+      // advertisements yet.
       if (a != null && a.contains(":")) {
-        p.add(at + ".addresses[" + j + "]: IPv6 addresses cannot be load-balanced yet (balancing works for IPv4 only); "
-            + "put '" + a + "' in a virtual address with balancing: none");
+        p.add(
+            at
+                + ".addresses["
+                + j
+                + "]: IPv6 addresses cannot be load-balanced yet (balancing works for IPv4 only); "
+                + "put '"
+                + a
+                + "' in a virtual address with balancing: none");
       }
     }
   }
@@ -200,7 +318,8 @@ public final class ConfigLoader {
   static String checkPrefix(String s) {
     if (s == null) return "empty";
     int slash = s.indexOf('/');
-    if (slash < 0) return "'" + s + "' has no prefix length: write it like 192.0.2.100/24 or 2001:db8::100/64";
+    if (slash < 0)
+      return "'" + s + "' has no prefix length: write it like 192.0.2.100/24 or 2001:db8::100/64";
     InetAddress addr = parseIp(s.substring(0, slash));
     if (addr == null) return "'" + s.substring(0, slash) + "' is not an IPv4 or IPv6 address";
     int max = addr.getAddress().length * 8;
@@ -233,7 +352,10 @@ public final class ConfigLoader {
     return sb.isEmpty() ? "(top level)" : sb.toString();
   }
 
-  /** The passphrase for a vhid: inline, from passwordFile (first line), or empty (OpenBSD's all-zero key). */
+  /**
+   * The passphrase for a vhid: inline, from passwordFile (first line), or empty (OpenBSD's all-zero
+   * key).
+   */
   public static String password(VirtualAddressConfig va, Path baseDir) throws IOException {
     if (va.password() != null) return va.password();
     if (va.passwordFile() == null) return "";

@@ -12,15 +12,23 @@ public record NotificationsConfig(WebhookConfig webhook) {
     this.webhook = webhook;
   }
 
-  /** An HTTP POST with a JSON body per state change; {@code retries} more attempts after a failed one. */
+  /**
+   * An HTTP POST with a JSON body per state change; {@code retries} more attempts after a failed
+   * one.
+   */
   public record WebhookConfig(String url, int timeoutSeconds, int retries) {
     public static final int DEFAULT_TIMEOUT_SECONDS = 5;
     public static final int DEFAULT_RETRIES = 3;
 
     @JsonCreator
-    public WebhookConfig(@JsonProperty("url") String url, @JsonProperty("timeoutSeconds") Integer timeoutSeconds,
+    public WebhookConfig(
+        @JsonProperty("url") String url,
+        @JsonProperty("timeoutSeconds") Integer timeoutSeconds,
         @JsonProperty("retries") Integer retries) {
-      this(url, timeoutSeconds == null ? DEFAULT_TIMEOUT_SECONDS : timeoutSeconds, retries == null ? DEFAULT_RETRIES : retries);
+      this(
+          url,
+          timeoutSeconds == null ? DEFAULT_TIMEOUT_SECONDS : timeoutSeconds,
+          retries == null ? DEFAULT_RETRIES : retries);
     }
   }
 }

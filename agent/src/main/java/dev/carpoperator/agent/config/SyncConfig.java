@@ -5,20 +5,27 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
- * The {@code sync:} section: connection-state sync with the other firewalls (pfsync-compatible, IP protocol 240),
- * as in FirewallCluster.spec.sync. Absent means no sync.
+ * The {@code sync:} section: connection-state sync with the other firewalls (pfsync-compatible, IP
+ * protocol 240), as in FirewallCluster.spec.sync. Absent means no sync.
  *
- * @param interfaceName            the sync interface (pfsync's syncdev), ideally a dedicated link
- * @param peers                    unicast IPv4 peers (pfsync's syncpeer); empty = multicast to 224.0.0.240
- * @param mode                     {@code authenticated} (default) or {@code bsd-compatible} (plain pfsync v6)
- * @param keyFile                  file holding the shared key (at least 16 bytes); required when authenticated
- * @param encrypt                  also encrypt the states (authenticated mode only)
+ * @param interfaceName the sync interface (pfsync's syncdev), ideally a dedicated link
+ * @param peers unicast IPv4 peers (pfsync's syncpeer); empty = multicast to 224.0.0.240
+ * @param mode {@code authenticated} (default) or {@code bsd-compatible} (plain pfsync v6)
+ * @param keyFile file holding the shared key (at least 16 bytes); required when authenticated
+ * @param encrypt also encrypt the states (authenticated mode only)
  * @param bulkUpdateTimeoutSeconds how long CARP stays demoted waiting for the peers' table at start
- * @param hostId                   this node's pf hostid (creatorid), 1..4294967295; random when absent
- * @param maxDelayMillis           longest a state change waits to be batched with others
+ * @param hostId this node's pf hostid (creatorid), 1..4294967295; random when absent
+ * @param maxDelayMillis longest a state change waits to be batched with others
  */
-public record SyncConfig(String interfaceName, List<String> peers, String mode, String keyFile, boolean encrypt,
-    int bulkUpdateTimeoutSeconds, Long hostId, int maxDelayMillis) {
+public record SyncConfig(
+    String interfaceName,
+    List<String> peers,
+    String mode,
+    String keyFile,
+    boolean encrypt,
+    int bulkUpdateTimeoutSeconds,
+    Long hostId,
+    int maxDelayMillis) {
 
   public static final String AUTHENTICATED = "authenticated";
   public static final String BSD_COMPATIBLE = "bsd-compatible";
@@ -33,8 +40,14 @@ public record SyncConfig(String interfaceName, List<String> peers, String mode, 
       @JsonProperty("bulkUpdateTimeoutSeconds") Integer bulkUpdateTimeoutSeconds,
       @JsonProperty("hostId") Long hostId,
       @JsonProperty("maxDelayMillis") Integer maxDelayMillis) {
-    this(interfaceName, peers == null ? List.of() : List.copyOf(peers), mode == null ? AUTHENTICATED : mode, keyFile,
-        Boolean.TRUE.equals(encrypt), bulkUpdateTimeoutSeconds == null ? 30 : bulkUpdateTimeoutSeconds, hostId,
+    this(
+        interfaceName,
+        peers == null ? List.of() : List.copyOf(peers),
+        mode == null ? AUTHENTICATED : mode,
+        keyFile,
+        Boolean.TRUE.equals(encrypt),
+        bulkUpdateTimeoutSeconds == null ? 30 : bulkUpdateTimeoutSeconds,
+        hostId,
         maxDelayMillis == null ? 50 : maxDelayMillis);
   }
 

@@ -7,8 +7,8 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * One vhid with its addresses, as in VirtualAddress.spec; or, with {@code balancing} and {@code carpNodes}, one
- * address set shared by several vhids (OpenBSD load balancing).
+ * One vhid with its addresses, as in VirtualAddress.spec; or, with {@code balancing} and {@code
+ * carpNodes}, one address set shared by several vhids (OpenBSD load balancing).
  */
 public record VirtualAddressConfig(
     int vhid,
@@ -36,13 +36,26 @@ public record VirtualAddressConfig(
       @JsonProperty("profile") String profile,
       @JsonProperty("balancing") String balancing,
       @JsonProperty("carpNodes") List<CarpNodeConfig> carpNodes) {
-    this(vhid == null ? -1 : vhid, interfaceName, addresses == null ? List.of() : List.copyOf(addresses),
-        advbase == null ? 1 : advbase, advskew == null ? 0 : advskew, password, passwordFile,
-        peers == null ? List.of() : List.copyOf(peers), profile == null ? "bsd" : profile,
-        balancing == null ? "none" : balancing, carpNodes == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(carpNodes))); // nulls kept for the validator
+    this(
+        vhid == null ? -1 : vhid,
+        interfaceName,
+        addresses == null ? List.of() : List.copyOf(addresses),
+        advbase == null ? 1 : advbase,
+        advskew == null ? 0 : advskew,
+        password,
+        passwordFile,
+        peers == null ? List.of() : List.copyOf(peers),
+        profile == null ? "bsd" : profile,
+        balancing == null ? "none" : balancing,
+        carpNodes == null
+            ? List.of()
+            : Collections.unmodifiableList(
+                new ArrayList<>(carpNodes))); // nulls kept for the validator
   }
 
-  public boolean fastProfile() { return "fast".equals(profile); }
+  public boolean fastProfile() {
+    return "fast".equals(profile);
+  }
 
   /** This node's advskew for one of the carpNodes vhids. */
   public int advskew(CarpNodeConfig node) {

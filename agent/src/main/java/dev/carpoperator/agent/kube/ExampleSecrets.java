@@ -2,7 +2,10 @@ package dev.carpoperator.agent.kube;
 
 import java.nio.charset.StandardCharsets;
 
-/** Recognises the placeholder values of the shipped examples ("change-me-..."), which users forget to replace. */
+/**
+ * Recognises the placeholder values of the shipped examples ("change-me-..."), which users forget
+ * to replace.
+ */
 public final class ExampleSecrets {
   private ExampleSecrets() {}
 

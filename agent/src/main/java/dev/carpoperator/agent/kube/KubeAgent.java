@@ -9,25 +9,22 @@ import dev.carpoperator.agent.carp.RejectReason;
 import dev.carpoperator.agent.config.ActionsConfig;
 import dev.carpoperator.agent.config.NotificationsConfig;
 import dev.carpoperator.agent.engine.CarpEngine;
-import dev.carpoperator.agent.notify.WebhookNotifier;
-import dev.carpoperator.api.v1alpha1.FirewallCluster;
-import dev.carpoperator.api.v1alpha1.SecretKeyRef;
 import dev.carpoperator.agent.engine.SyncEngine;
+import dev.carpoperator.agent.notify.WebhookNotifier;
 import dev.carpoperator.agent.sync.SyncEnvelope;
 import dev.carpoperator.api.v1alpha1.DemotionSpec;
+import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.api.v1alpha1.SecretKeyRef;
 import dev.carpoperator.api.v1alpha1.SyncMode;
 import dev.carpoperator.api.v1alpha1.SyncSpec;
-import java.io.IOException;
-import java.net.Inet4Address;
-import java.net.InetAddress;
-import java.util.ArrayList;
-import java.util.List;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,10 +43,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent in Kubernetes: watches only what concerns its node (its FirewallCluster, that cluster's addresses, the
- * Secrets of its namespace, its own Node), turns them into a {@link KubePlan} and applies it to the engine without
- * disturbing unchanged vhids. Elections never wait for the API server: the engine runs on the last plan it was
- * given, and the informers reconnect by themselves.
+ * The agent in Kubernetes: watches only what concerns its node (its FirewallCluster, that cluster's
+ * addresses, the Secrets of its namespace, its own Node), turns them into a {@link KubePlan} and
+ * applies it to the engine without disturbing unchanged vhids. Elections never wait for the API
+ * server: the engine runs on the last plan it was given, and the informers reconnect by themselves.
  */
 public final class KubeAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KubeAgent.class);
@@ -61,7 +58,8 @@ public final class KubeAgent implements AutoCloseable {
   private final String namespace;
   private final Function<KubePlan, CarpEngine> engineFactory;
   private final KubePlan.InterfaceFinder interfaces;
-  private final ScheduledExecutorService planner = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "carp-kube-plan"));
+  private final ScheduledExecutorService planner =
+      Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "carp-kube-plan"));
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
   private volatile Map<String, String> addressOf = Map.of();
   private SharedIndexInformer<FirewallCluster> clusters;
@@ -80,25 +78,43 @@ public final class KubeAgent implements AutoCloseable {
   private final SyncStarter syncStarter;
   private SyncEngine sync;
 
-  /** Starts the state sync for FirewallCluster.spec.sync (the real one needs root and the sync NIC; null runs none). */
+  /**
+   * Starts the state sync for FirewallCluster.spec.sync (the real one needs root and the sync NIC;
+   * null runs none).
+   */
   @FunctionalInterface
   public interface SyncStarter {
-    SyncEngine start(SyncEngine.Settings settings, CarpEngine engine, boolean demoteWhilePending) throws IOException;
+    SyncEngine start(SyncEngine.Settings settings, CarpEngine engine, boolean demoteWhilePending)
+        throws IOException;
   }
-  /** How long onMaster waits when preempting a master that still runs, so its onBackup goes first. */
+
+  /**
+   * How long onMaster waits when preempting a master that still runs, so its onBackup goes first.
+   */
   static final Duration HANDOVER_DELAY =
       Duration.ofMillis(ActionsConfig.DEFAULT_HANDOVER_DELAY_MILLIS);
 
   /** {@code engineFactory} builds (not starts) the engine for the first plan. */
-  public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
-      Function<KubePlan, CarpEngine> engineFactory, KubePlan.InterfaceFinder interfaces) {
+  public KubeAgent(
+      KubernetesClient client,
+      String node,
+      String cluster,
+      String namespace,
+      Function<KubePlan, CarpEngine> engineFactory,
+      KubePlan.InterfaceFinder interfaces) {
     this(client, node, cluster, namespace, engineFactory, interfaces, null, null);
   }
 
   /** {@code actionExecutor} runs FirewallCluster.spec.actions; null runs none. */
-  public KubeAgent(KubernetesClient client, String node, String cluster, String namespace,
-      Function<KubePlan, CarpEngine> engineFactory, KubePlan.InterfaceFinder interfaces,
-      ActionExecutor actionExecutor, SyncStarter syncStarter) {
+  public KubeAgent(
+      KubernetesClient client,
+      String node,
+      String cluster,
+      String namespace,
+      Function<KubePlan, CarpEngine> engineFactory,
+      KubePlan.InterfaceFinder interfaces,
+      ActionExecutor actionExecutor,
+      SyncStarter syncStarter) {
     this.actionExecutor = actionExecutor;
     this.syncStarter = syncStarter;
     this.client = client;
@@ -109,23 +125,47 @@ public final class KubeAgent implements AutoCloseable {
     this.interfaces = interfaces;
   }
 
-  /** Read only these Secrets (the chart's agent.secretNames), by name; empty: every Secret of the namespace. */
+  /**
+   * Read only these Secrets (the chart's agent.secretNames), by name; empty: every Secret of the
+   * namespace.
+   */
   public KubeAgent readSecretsByName(List<String> names) {
     this.secretNames = List.copyOf(names);
     return this;
   }
 
   public void start() {
-    ResourceEventHandler<Object> replan = new ResourceEventHandler<>() {
-      @Override public void onAdd(Object obj) { schedule(); }
-      @Override public void onUpdate(Object oldObj, Object newObj) { schedule(); }
-      @Override public void onDelete(Object obj, boolean deletedFinalStateUnknown) { schedule(); }
-    };
-    clusters = inform(client.resources(FirewallCluster.class).withField("metadata.name", cluster).inform(handler(replan)));
+    ResourceEventHandler<Object> replan =
+        new ResourceEventHandler<>() {
+          @Override
+          public void onAdd(Object obj) {
+            schedule();
+          }
+
+          @Override
+          public void onUpdate(Object oldObj, Object newObj) {
+            schedule();
+          }
+
+          @Override
+          public void onDelete(Object obj, boolean deletedFinalStateUnknown) {
+            schedule();
+          }
+        };
+    clusters =
+        inform(
+            client
+                .resources(FirewallCluster.class)
+                .withField("metadata.name", cluster)
+                .inform(handler(replan)));
     addresses = inform(client.resources(VirtualAddress.class).inform(handler(replan)));
     secrets = SecretSource.start(client, namespace, secretNames, handler(replan));
     nodes = inform(client.nodes().withField("metadata.name", node).inform(handler(replan)));
-    log.info("watching the API server", kv("node", node), kv("cluster", cluster), kv("namespace", namespace));
+    log.info(
+        "watching the API server",
+        kv("node", node),
+        kv("cluster", cluster),
+        kv("namespace", namespace));
     schedule();
   }
 
@@ -146,42 +186,69 @@ public final class KubeAgent implements AutoCloseable {
 
   private void replan() {
     try {
-      if (clusters == null || addresses == null || secrets == null || nodes == null
-          || !(clusters.hasSynced() && addresses.hasSynced() && secrets.hasSynced() && nodes.hasSynced())) {
+      if (clusters == null
+          || addresses == null
+          || secrets == null
+          || nodes == null
+          || !(clusters.hasSynced()
+              && addresses.hasSynced()
+              && secrets.hasSynced()
+              && nodes.hasSynced())) {
         schedule(); // wait for a full picture rather than acting on half of it
         return;
       }
       Node self = nodes.getStore().list().stream().findFirst().orElse(null);
-      Map<String, String> labels = self == null || self.getMetadata().getLabels() == null ? Map.of() : self.getMetadata().getLabels();
+      Map<String, String> labels =
+          self == null || self.getMetadata().getLabels() == null
+              ? Map.of()
+              : self.getMetadata().getLabels();
       FirewallCluster fwc = clusters.getStore().list().stream().findFirst().orElse(null);
-      KubePlan plan = KubePlan.compute(node, labels, cluster, fwc, addresses.getStore().list(), this::secretValue, interfaces);
+      KubePlan plan =
+          KubePlan.compute(
+              node,
+              labels,
+              cluster,
+              fwc,
+              addresses.getStore().list(),
+              this::secretValue,
+              interfaces);
       reportProblems(plan);
       addressOf = Map.copyOf(plan.addressOf());
       if (engine == null) {
         engine = engineFactory.apply(plan);
         CarpEngine started = engine;
-        reporter = new StatusReporter(client, node, () -> addressOf,
-            ifName -> started.rejected(ifName, RejectReason.BAD_AUTH));
+        reporter =
+            new StatusReporter(
+                client,
+                node,
+                () -> addressOf,
+                ifName -> started.rejected(ifName, RejectReason.BAD_AUTH));
         engine.addListener(reporter);
-        // Optional features (actions, the webhook) are read once, when the engine starts; a problem with one is
-        // logged and the election starts without it: a typo in a notification setting must not leave a node unable
+        // Optional features (actions, the webhook) are read once, when the engine starts; a problem
+        // with one is
+        // logged and the election starts without it: a typo in a notification setting must not
+        // leave a node unable
         // to take over.
         startOptional("actions", () -> startActions(fwc));
         startOptional("webhook", () -> startWebhook(fwc));
         DemotionSpec demotionSpec = fwc == null ? null : fwc.getSpec().getDemotion();
-        engine.demoteUntilReady(demotionSpec == null || !Boolean.FALSE.equals(demotionSpec.getUntilReady()));
+        engine.demoteUntilReady(
+            demotionSpec == null || !Boolean.FALSE.equals(demotionSpec.getUntilReady()));
         startSync(fwc);
         engine.start();
         engineStarted = true;
-      } else if (!samePlan(plan, applied)) { // status writes also wake the informers: act only on real changes
+      } else if (!samePlan(
+          plan, applied)) { // status writes also wake the informers: act only on real changes
         engine.reconfigure(plan.preempt(), plan.vhosts());
         engine.setMaintenanceDemotion(plan.maintenance());
         reporter.addressesChanged();
       }
       applied = plan;
     } catch (Exception e) {
-      log.error("cannot apply the configuration from the API server; still running the previous one",
-          kv("event", "reconfigure-refused"), kv("error", e.toString()));
+      log.error(
+          "cannot apply the configuration from the API server; still running the previous one",
+          kv("event", "reconfigure-refused"),
+          kv("error", e.toString()));
     }
   }
 
@@ -191,57 +258,99 @@ public final class KubeAgent implements AutoCloseable {
     actions = new ActionRunner(plan0, actionExecutor, node, cluster, engine.metrics());
     engine.addListener(actions);
     StatusReporter r = reporter;
-    actions.addReportListener(run -> r.actionsRan(run.failed(), run.results().stream()
-        .filter(x -> x.error() != null).map(x -> x.action().describe() + ": " + x.error()).findFirst().orElse(null)));
+    actions.addReportListener(
+        run ->
+            r.actionsRan(
+                run.failed(),
+                run.results().stream()
+                    .filter(x -> x.error() != null)
+                    .map(x -> x.action().describe() + ": " + x.error())
+                    .findFirst()
+                    .orElse(null)));
   }
 
   private void startWebhook(FirewallCluster fwc) {
-    var hook = fwc == null || fwc.getSpec().getNotifications() == null ? null : fwc.getSpec().getNotifications().getWebhook();
+    var hook =
+        fwc == null || fwc.getSpec().getNotifications() == null
+            ? null
+            : fwc.getSpec().getNotifications().getWebhook();
     if (hook == null) return;
-    webhook = WebhookNotifier.of(new NotificationsConfig.WebhookConfig(
-        hook.getUrl(),
-        hook.getTimeoutSeconds() == null ? NotificationsConfig.WebhookConfig.DEFAULT_TIMEOUT_SECONDS : hook.getTimeoutSeconds(),
-        hook.getRetries() == null ? NotificationsConfig.WebhookConfig.DEFAULT_RETRIES : hook.getRetries()),
-        cluster, engine.metrics());
+    webhook =
+        WebhookNotifier.of(
+            new NotificationsConfig.WebhookConfig(
+                hook.getUrl(),
+                hook.getTimeoutSeconds() == null
+                    ? NotificationsConfig.WebhookConfig.DEFAULT_TIMEOUT_SECONDS
+                    : hook.getTimeoutSeconds(),
+                hook.getRetries() == null
+                    ? NotificationsConfig.WebhookConfig.DEFAULT_RETRIES
+                    : hook.getRetries()),
+            cluster,
+            engine.metrics());
     engine.addListener(webhook);
   }
 
-  /** Runs an optional feature's start; its failure is logged (the agent restarts to retry it), never thrown. */
+  /**
+   * Runs an optional feature's start; its failure is logged (the agent restarts to retry it), never
+   * thrown.
+   */
   public static boolean startOptional(String feature, Runnable start) {
     try {
       start.run();
       return true;
     } catch (RuntimeException e) {
-      log.error("cannot start the {}; CARP runs without it (fix the FirewallCluster and restart the agent pods)", feature,
-          kv("event", "feature-refused"), kv("feature", feature), kv("error", e.getMessage()));
+      log.error(
+          "cannot start the {}; CARP runs without it (fix the FirewallCluster and restart the agent pods)",
+          feature,
+          kv("event", "feature-refused"),
+          kv("feature", feature),
+          kv("error", e.getMessage()));
       return false;
     }
   }
 
-  /** Sync is read once, like actions: the agent restarts to change it. Problems are logged, CARP runs regardless. */
+  /**
+   * Sync is read once, like actions: the agent restarts to change it. Problems are logged, CARP
+   * runs regardless.
+   */
   private void startSync(FirewallCluster fwc) {
     SyncSpec spec = fwc == null ? null : fwc.getSpec().getSync();
     if (spec == null || syncStarter == null) return;
     byte[] key = null;
     if (spec.getMode() != SyncMode.BSD_COMPATIBLE) {
       SecretKeyRef ref = spec.getKeySecretRef();
-      Optional<byte[]> value = ref == null ? Optional.empty() : secretBytes(ref).map(SyncEnvelope::trimKey);
+      Optional<byte[]> value =
+          ref == null ? Optional.empty() : secretBytes(ref).map(SyncEnvelope::trimKey);
       if (value.isEmpty() || value.get().length < SyncEnvelope.MIN_SECRET_BYTES) {
-        log.error("state sync not started: the sync key Secret {} is missing, unreadable here or shorter than {} bytes "
-                + "(agents read Secrets of their own namespace {} only)", ref == null ? "(none)" : ref.getNamespace() + "/" + ref.getName(),
-            SyncEnvelope.MIN_SECRET_BYTES, namespace, kv("event", "sync-not-started"));
+        log.error(
+            "state sync not started: the sync key Secret {} is missing, unreadable here or shorter than {} bytes "
+                + "(agents read Secrets of their own namespace {} only)",
+            ref == null ? "(none)" : ref.getNamespace() + "/" + ref.getName(),
+            SyncEnvelope.MIN_SECRET_BYTES,
+            namespace,
+            kv("event", "sync-not-started"));
         return;
       }
       key = value.get();
     }
     try {
       List<Inet4Address> peers = new ArrayList<>();
-      for (String p : spec.getPeers()) peers.add((Inet4Address) InetAddress.getByName(p)); // IPv4 literals (CRD rule)
-      var settings = new SyncEngine.Settings(spec.getInterfaceName(), peers, key, Boolean.TRUE.equals(spec.getEncrypt()),
-          SyncEngine.randomHostId(), spec.getMaxDelayMillis() == null ? 50 : spec.getMaxDelayMillis(),
-          spec.getBulkUpdateTimeoutSeconds() == null ? 30 : spec.getBulkUpdateTimeoutSeconds());
+      for (String p : spec.getPeers())
+        peers.add((Inet4Address) InetAddress.getByName(p)); // IPv4 literals (CRD rule)
+      var settings =
+          new SyncEngine.Settings(
+              spec.getInterfaceName(),
+              peers,
+              key,
+              Boolean.TRUE.equals(spec.getEncrypt()),
+              SyncEngine.randomHostId(),
+              spec.getMaxDelayMillis() == null ? 50 : spec.getMaxDelayMillis(),
+              spec.getBulkUpdateTimeoutSeconds() == null ? 30 : spec.getBulkUpdateTimeoutSeconds());
       DemotionSpec demotion = fwc.getSpec().getDemotion();
-      boolean demote = demotion == null || demotion.getWhileSyncPending() == null || demotion.getWhileSyncPending();
+      boolean demote =
+          demotion == null
+              || demotion.getWhileSyncPending() == null
+              || demotion.getWhileSyncPending();
       sync = syncStarter.start(settings, engine, demote);
       StatusReporter r = reporter;
       sync.addBulkListener(state -> r.syncChanged(state.name().toLowerCase(java.util.Locale.ROOT)));
@@ -251,14 +360,21 @@ public final class KubeAgent implements AutoCloseable {
   }
 
   private static boolean samePlan(KubePlan a, KubePlan b) {
-    return b != null && a.preempt() == b.preempt() && a.maintenance() == b.maintenance() && a.vhosts().equals(b.vhosts());
+    return b != null
+        && a.preempt() == b.preempt()
+        && a.maintenance() == b.maintenance()
+        && a.vhosts().equals(b.vhosts());
   }
 
   private void reportProblems(KubePlan plan) {
     Set<String> now = new HashSet<>(plan.problems());
     for (String p : now) if (!lastProblems.contains(p)) log.warn(p, kv("event", "config-problem"));
     lastProblems = now;
-    if (!plan.selected()) log.info("this node is not selected by FirewallCluster {}; running no vhid", cluster, kv("event", "not-selected"));
+    if (!plan.selected())
+      log.info(
+          "this node is not selected by FirewallCluster {}; running no vhid",
+          cluster,
+          kv("event", "not-selected"));
   }
 
   private Optional<String> secretValue(SecretKeyRef ref) {
@@ -267,38 +383,64 @@ public final class KubeAgent implements AutoCloseable {
 
   private Optional<byte[]> secretBytes(SecretKeyRef ref) {
     Optional<byte[]> value = readSecret(ref);
-    value.filter(ExampleSecrets::isPlaceholder).ifPresent(v -> {
-      if (warnedPlaceholders.add(ref.getNamespace() + "/" + ref.getName() + "/" + ref.getKey())) {
-        log.warn("Secret {}/{} still holds the examples' placeholder value: anyone who read the examples can forge what it"
-                + " protects; replace it with a random value (e.g. openssl rand -base64 24)", ref.getNamespace(), ref.getName(),
-            kv("event", "example-secret"), kv("secret", ref.getNamespace() + "/" + ref.getName()));
-      }
-    });
+    value
+        .filter(ExampleSecrets::isPlaceholder)
+        .ifPresent(
+            v -> {
+              if (warnedPlaceholders.add(
+                  ref.getNamespace() + "/" + ref.getName() + "/" + ref.getKey())) {
+                log.warn(
+                    "Secret {}/{} still holds the examples' placeholder value: anyone who read the examples can forge what it"
+                        + " protects; replace it with a random value (e.g. openssl rand -base64 24)",
+                    ref.getNamespace(),
+                    ref.getName(),
+                    kv("event", "example-secret"),
+                    kv("secret", ref.getNamespace() + "/" + ref.getName()));
+              }
+            });
     return value;
   }
 
   private Optional<byte[]> readSecret(SecretKeyRef ref) {
-    if (!namespace.equals(ref.getNamespace())) return Optional.empty(); // agents may read their own namespace only
-    String key = ref.getKey() == null ? "password" : ref.getKey(); // SecretKeyRef's default, as the CRD fills it in
+    if (!namespace.equals(ref.getNamespace()))
+      return Optional.empty(); // agents may read their own namespace only
+    String key =
+        ref.getKey() == null
+            ? "password"
+            : ref.getKey(); // SecretKeyRef's default, as the CRD fills it in
     if (!secrets.watches(ref.getName())) {
       if (warnedPlaceholders.add("unwatched/" + ref.getName())) {
-        log.error("Secret {}/{} is not among the Secrets this agent may read (the chart's agent.secretNames): add it there",
-            namespace, ref.getName(), kv("event", "secret-not-allowed"), kv("secret", ref.getName()));
+        log.error(
+            "Secret {}/{} is not among the Secrets this agent may read (the chart's agent.secretNames): add it there",
+            namespace,
+            ref.getName(),
+            kv("event", "secret-not-allowed"),
+            kv("secret", ref.getName()));
       }
       return Optional.empty();
     }
-    return secrets.find(ref.getName())
-        .flatMap(s -> Optional.ofNullable(s.getData() == null ? null : s.getData().get(key))
-            .map(b64 -> Base64.getDecoder().decode(b64))
-            .or(() -> Optional.ofNullable(s.getStringData() == null ? null : s.getStringData().get(key))
-                .map(v -> v.getBytes(StandardCharsets.UTF_8))));
+    return secrets
+        .find(ref.getName())
+        .flatMap(
+            s ->
+                Optional.ofNullable(s.getData() == null ? null : s.getData().get(key))
+                    .map(b64 -> Base64.getDecoder().decode(b64))
+                    .or(
+                        () ->
+                            Optional.ofNullable(
+                                    s.getStringData() == null ? null : s.getStringData().get(key))
+                                .map(v -> v.getBytes(StandardCharsets.UTF_8))));
   }
 
   private volatile boolean engineStarted;
+
   /** Secrets already warned about (each once per agent run). */
   private final Set<String> warnedPlaceholders = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  /** Ready for the DaemonSet's readiness probe: CARP runs, and the state sync (if any) has its peers' table. */
+  /**
+   * Ready for the DaemonSet's readiness probe: CARP runs, and the state sync (if any) has its
+   * peers' table.
+   */
   public boolean ready() {
     SyncEngine s = sync;
     return engineStarted && (s == null || !s.bulkState().pending());
@@ -319,7 +461,8 @@ public final class KubeAgent implements AutoCloseable {
     planner.shutdownNow();
     informers.forEach(SharedIndexInformer::close);
     if (secrets != null) secrets.close();
-    if (actions != null) actions.beforeShutdown(Duration.ofSeconds(15)); // onBackup before the bow-out
+    if (actions != null)
+      actions.beforeShutdown(Duration.ofSeconds(15)); // onBackup before the bow-out
     if (engine != null) engine.close(); // bow out
     if (sync != null) sync.close();
     if (actions != null) actions.close();

@@ -21,56 +21,92 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What this node's agent should run, computed from the API objects it watches: pure, so the rules (selection by
- * node labels, per-node advskew, the operator-allocated vhid, Secrets, interface by subnet) are tested without a
- * cluster. Anything that keeps a vhid from running is listed in {@link #problems()} and that vhid is left out,
- * never run half-configured (for example with a wrong key).
+ * What this node's agent should run, computed from the API objects it watches: pure, so the rules
+ * (selection by node labels, per-node advskew, the operator-allocated vhid, Secrets, interface by
+ * subnet) are tested without a cluster. Anything that keeps a vhid from running is listed in {@link
+ * #problems()} and that vhid is left out, never run half-configured (for example with a wrong key).
  *
  * @param addressOf which VirtualAddress each vhost ("eth0/1") belongs to, for status reports
  */
-public record KubePlan(boolean selected, boolean preempt, boolean demoteOnLinkDown, int maintenance,
-    List<CarpEngine.VhostSpec> vhosts, Map<String, String> addressOf, List<String> problems) {
+public record KubePlan(
+    boolean selected,
+    boolean preempt,
+    boolean demoteOnLinkDown,
+    int maintenance,
+    List<CarpEngine.VhostSpec> vhosts,
+    Map<String, String> addressOf,
+    List<String> problems) {
 
   /** A Secret's value, if the Secret and key exist. */
   public interface SecretLookup {
     Optional<String> value(SecretKeyRef ref);
   }
 
-  /** The local interface with an address in the same subnet as the given prefix (OpenBSD's choice of carpdev). */
+  /**
+   * The local interface with an address in the same subnet as the given prefix (OpenBSD's choice of
+   * carpdev).
+   */
   public interface InterfaceFinder {
     Optional<String> forPrefix(String cidr);
   }
 
-  public static KubePlan compute(String node, Map<String, String> nodeLabels, String clusterName, FirewallCluster cluster,
-      Collection<VirtualAddress> addresses, SecretLookup secrets, InterfaceFinder interfaces) {
+  public static KubePlan compute(
+      String node,
+      Map<String, String> nodeLabels,
+      String clusterName,
+      FirewallCluster cluster,
+      Collection<VirtualAddress> addresses,
+      SecretLookup secrets,
+      InterfaceFinder interfaces) {
     List<String> problems = new ArrayList<>();
     if (cluster == null) {
       problems.add("FirewallCluster " + clusterName + " does not exist");
       return new KubePlan(false, false, true, 0, List.of(), Map.of(), problems);
     }
     Map<String, String> selector = cluster.getSpec().getNodeSelector();
-    boolean selected = selector == null || selector.entrySet().stream()
-        .allMatch(e -> nodeLabels != null && Objects.equals(nodeLabels.get(e.getKey()), e.getValue()));
+    boolean selected =
+        selector == null
+            || selector.entrySet().stream()
+                .allMatch(
+                    e ->
+                        nodeLabels != null
+                            && Objects.equals(nodeLabels.get(e.getKey()), e.getValue()));
     var demotion = cluster.getSpec().getDemotion();
     boolean preempt = Boolean.TRUE.equals(cluster.getSpec().getPreempt());
-    boolean demoteOnLinkDown = demotion == null || !Boolean.FALSE.equals(demotion.getOnInterfaceDown());
-    int maintenance = demotion == null ? 0 : demotion.getMaintenance().stream()
-        .filter(d -> node.equals(d.getName())).map(NodeDemotion::getCount).findFirst().orElse(0);
+    boolean demoteOnLinkDown =
+        demotion == null || !Boolean.FALSE.equals(demotion.getOnInterfaceDown());
+    int maintenance =
+        demotion == null
+            ? 0
+            : demotion.getMaintenance().stream()
+                .filter(d -> node.equals(d.getName()))
+                .map(NodeDemotion::getCount)
+                .findFirst()
+                .orElse(0);
     if (!selected) {
-      return new KubePlan(false, preempt, demoteOnLinkDown, maintenance, List.of(), Map.of(), problems);
+      return new KubePlan(
+          false, preempt, demoteOnLinkDown, maintenance, List.of(), Map.of(), problems);
     }
 
     List<CarpEngine.VhostSpec> vhosts = new ArrayList<>();
     Map<String, String> addressOf = new LinkedHashMap<>();
-    List<VirtualAddress> ours = addresses.stream().filter(va -> clusterName.equals(va.getSpec().getCluster()))
-        .sorted(Comparator.comparing(va -> va.getMetadata().getName())).toList();
+    List<VirtualAddress> ours =
+        addresses.stream()
+            .filter(va -> clusterName.equals(va.getSpec().getCluster()))
+            .sorted(Comparator.comparing(va -> va.getMetadata().getName()))
+            .toList();
     for (VirtualAddress va : ours) {
       String name = va.getMetadata().getName();
       VirtualAddressSpec spec = va.getSpec();
       if (spec.getAddresses() == null || spec.getAddresses().isEmpty()) continue;
-      Optional<String> ifName = Optional.ofNullable(spec.getInterfaceName()).or(() -> interfaces.forPrefix(spec.getAddresses().getFirst()));
+      Optional<String> ifName =
+          Optional.ofNullable(spec.getInterfaceName())
+              .or(() -> interfaces.forPrefix(spec.getAddresses().getFirst()));
       if (ifName.isEmpty()) {
-        problems.add(name + ": no interface given and none of this node's interfaces is in the subnet of " + spec.getAddresses().getFirst());
+        problems.add(
+            name
+                + ": no interface given and none of this node's interfaces is in the subnet of "
+                + spec.getAddresses().getFirst());
         continue;
       }
       String password = "";
@@ -78,39 +114,85 @@ public record KubePlan(boolean selected, boolean preempt, boolean demoteOnLinkDo
         Optional<String> p = secrets.value(spec.getPasswordSecretRef());
         if (p.isEmpty()) {
           SecretKeyRef r = spec.getPasswordSecretRef();
-          problems.add(name + ": cannot read key " + (r.getKey() == null ? "password" : r.getKey()) + " of Secret " + r.getNamespace() + "/"
-              + r.getName() + " (it must exist, in the agent's namespace, with that key)");
+          problems.add(
+              name
+                  + ": cannot read key "
+                  + (r.getKey() == null ? "password" : r.getKey())
+                  + " of Secret "
+                  + r.getNamespace()
+                  + "/"
+                  + r.getName()
+                  + " (it must exist, in the agent's namespace, with that key)");
           continue;
         }
         password = p.get().strip();
       }
       boolean fast = spec.getProfile() == TimingProfile.FAST;
       int advbase = spec.getAdvbase() == null ? 1 : spec.getAdvbase();
-      int defaultSkew = advskewOf(node, spec.getNodes(), spec.getAdvskew() == null ? 0 : spec.getAdvskew());
+      int defaultSkew =
+          advskewOf(node, spec.getNodes(), spec.getAdvskew() == null ? 0 : spec.getAdvskew());
       List<CarpEngine.VhostSpec> own = new ArrayList<>();
       if (!spec.getCarpNodes().isEmpty()) {
         Optional<Balancing> mode = Balancing.parse(balancingName(spec.getBalancing()));
         if (mode.isEmpty()) {
-          problems.add(name + ": balancing " + spec.getBalancing() + " is not supported by this agent");
+          problems.add(
+              name + ": balancing " + spec.getBalancing() + " is not supported by this agent");
           continue;
         }
-        var share = new CarpEngine.LoadShare(mode.get(), spec.getCarpNodes().stream().map(CarpNode::getVhid).toList());
+        var share =
+            new CarpEngine.LoadShare(
+                mode.get(), spec.getCarpNodes().stream().map(CarpNode::getVhid).toList());
         for (CarpNode c : spec.getCarpNodes()) {
-          own.add(new CarpEngine.VhostSpec(ifName.get(), c.getVhid(), advbase, advskewOf(node, c.getNodes(), defaultSkew), fast,
-              password, spec.getAddresses(), share, spec.getPeers()));
+          own.add(
+              new CarpEngine.VhostSpec(
+                  ifName.get(),
+                  c.getVhid(),
+                  advbase,
+                  advskewOf(node, c.getNodes(), defaultSkew),
+                  fast,
+                  password,
+                  spec.getAddresses(),
+                  share,
+                  spec.getPeers()));
         }
       } else {
-        Integer vhid = spec.getVhid() != null ? spec.getVhid() : va.getStatus() == null ? null : va.getStatus().getVhid();
+        Integer vhid =
+            spec.getVhid() != null
+                ? spec.getVhid()
+                : va.getStatus() == null ? null : va.getStatus().getVhid();
         if (vhid == null) {
           problems.add(name + ": waiting for the operator to allocate a vhid");
           continue;
         }
-        own.add(new CarpEngine.VhostSpec(ifName.get(), vhid, advbase, defaultSkew, fast, password, spec.getAddresses(), null, spec.getPeers()));
+        own.add(
+            new CarpEngine.VhostSpec(
+                ifName.get(),
+                vhid,
+                advbase,
+                defaultSkew,
+                fast,
+                password,
+                spec.getAddresses(),
+                null,
+                spec.getPeers()));
       }
-      // The operator reports collisions; the agent runs the first claimant (by name) and leaves the other out.
-      Optional<String> clash = own.stream().map(v -> v.interfaceName() + "/" + v.vhid()).filter(addressOf::containsKey).findFirst();
+      // The operator reports collisions; the agent runs the first claimant (by name) and leaves the
+      // other out.
+      Optional<String> clash =
+          own.stream()
+              .map(v -> v.interfaceName() + "/" + v.vhid())
+              .filter(addressOf::containsKey)
+              .findFirst();
       if (clash.isPresent()) {
-        problems.add(name + ": vhid " + clash.get() + " is also used by " + addressOf.get(clash.get()) + "; " + name + " is not run");
+        problems.add(
+            name
+                + ": vhid "
+                + clash.get()
+                + " is also used by "
+                + addressOf.get(clash.get())
+                + "; "
+                + name
+                + " is not run");
         continue;
       }
       for (CarpEngine.VhostSpec v : own) addressOf.put(v.interfaceName() + "/" + v.vhid(), name);
@@ -121,16 +203,22 @@ public record KubePlan(boolean selected, boolean preempt, boolean demoteOnLinkDo
 
   private static int advskewOf(String node, List<NodeAdvskew> nodes, int fallback) {
     if (nodes == null) return fallback;
-    return nodes.stream().filter(n -> node.equals(n.getName())).map(NodeAdvskew::getAdvskew).findFirst().orElse(fallback);
+    return nodes.stream()
+        .filter(n -> node.equals(n.getName()))
+        .map(NodeAdvskew::getAdvskew)
+        .findFirst()
+        .orElse(fallback);
   }
 
   private static String balancingName(BalancingMode mode) {
-    return mode == null ? "none" : switch (mode) {
-      case NONE -> "none";
-      case ARP -> "arp";
-      case IP -> "ip";
-      case IP_STEALTH -> "ip-stealth";
-      case IP_UNICAST -> "ip-unicast";
-    };
+    return mode == null
+        ? "none"
+        : switch (mode) {
+          case NONE -> "none";
+          case ARP -> "arp";
+          case IP -> "ip";
+          case IP_STEALTH -> "ip-stealth";
+          case IP_UNICAST -> "ip-unicast";
+        };
   }
 }

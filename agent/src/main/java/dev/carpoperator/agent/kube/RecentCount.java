@@ -5,8 +5,9 @@ import java.util.Deque;
 import java.util.function.LongSupplier;
 
 /**
- * How much an ever-growing counter grew over the last {@code window} milliseconds, from samples taken when read.
- * Status reports carry recent authentication failures, so a fixed password stops degrading the address.
+ * How much an ever-growing counter grew over the last {@code window} milliseconds, from samples
+ * taken when read. Status reports carry recent authentication failures, so a fixed password stops
+ * degrading the address.
  */
 final class RecentCount {
   private record Sample(long at, long value) {}

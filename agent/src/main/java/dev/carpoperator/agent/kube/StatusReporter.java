@@ -26,23 +26,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes this node's state per vhid into {@code VirtualAddress.status.nodes}: server-side apply of its own entries
- * only, with its own field manager, so many agents never conflict. Writes are coalesced per address (at most one
- * every {@link #MIN_INTERVAL_MILLIS}) and made on a thread of their own; when the API server is unreachable they
- * are retried with backoff and the election goes on regardless.
+ * Writes this node's state per vhid into {@code VirtualAddress.status.nodes}: server-side apply of
+ * its own entries only, with its own field manager, so many agents never conflict. Writes are
+ * coalesced per address (at most one every {@link #MIN_INTERVAL_MILLIS}) and made on a thread of
+ * their own; when the API server is unreachable they are retried with backoff and the election goes
+ * on regardless.
  */
 public final class StatusReporter implements EngineListener, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StatusReporter.class);
   static final long MIN_INTERVAL_MILLIS = 250;
-  /** A MASTER entry is refreshed this often: the operator takes silence after another node's takeover as death. */
+
+  /**
+   * A MASTER entry is refreshed this often: the operator takes silence after another node's
+   * takeover as death.
+   */
   static final long MASTER_REFRESH_MILLIS = 10_000;
+
   static final long REFRESH_MILLIS = 60_000;
   private static final long MAX_BACKOFF_MILLIS = 30_000;
 
   private final KubernetesClient client;
   private final String node;
   private final Supplier<Map<String, String>> addressOf; // "eth0/1" -> VirtualAddress name
-  private final Map<String, NodeVhidStatus> latest = new ConcurrentHashMap<>(); // "eth0/1" -> our entry
+  private final Map<String, NodeVhidStatus> latest =
+      new ConcurrentHashMap<>(); // "eth0/1" -> our entry
   private final Set<String> dirty = ConcurrentHashMap.newKeySet(); // VirtualAddress names
   private final Set<String> reportedTo = ConcurrentHashMap.newKeySet();
   private final Map<String, Long> lastWrite = new ConcurrentHashMap<>();
@@ -56,12 +63,19 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   private final Map<String, RecentCount> recentAuthFailures = new ConcurrentHashMap<>();
   static final long AUTH_WINDOW_MILLIS = 5 * 60_000;
 
-  public StatusReporter(KubernetesClient client, String node, Supplier<Map<String, String>> addressOf) {
+  public StatusReporter(
+      KubernetesClient client, String node, Supplier<Map<String, String>> addressOf) {
     this(client, node, addressOf, ifName -> 0);
   }
 
-  /** {@code authFailuresOf} gives the adverts rejected for a bad HMAC on an interface since the agent started. */
-  public StatusReporter(KubernetesClient client, String node, Supplier<Map<String, String>> addressOf,
+  /**
+   * {@code authFailuresOf} gives the adverts rejected for a bad HMAC on an interface since the
+   * agent started.
+   */
+  public StatusReporter(
+      KubernetesClient client,
+      String node,
+      Supplier<Map<String, String>> addressOf,
       ToLongFunction<String> authFailuresOf) {
     this.client = client;
     this.node = node;
@@ -87,8 +101,9 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   }
 
   /**
-   * A vhid the engine does not run (e.g. its address is this node's own): reported as INIT with the refusal's
-   * reason, so that {@code kubectl get virtualaddress -o yaml} shows why this node takes no part.
+   * A vhid the engine does not run (e.g. its address is this node's own): reported as INIT with the
+   * refusal's reason, so that {@code kubectl get virtualaddress -o yaml} shows why this node takes
+   * no part.
    */
   @Override
   public void vhidRefused(String interfaceName, int vhid, String reason, String message) {
@@ -104,7 +119,10 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     if (va != null) markDirty(va);
   }
 
-  /** The state sync's start-up bulk state (lower case), reported in every entry of this node; null without sync. */
+  /**
+   * The state sync's start-up bulk state (lower case), reported in every entry of this node; null
+   * without sync.
+   */
   public void syncChanged(String state) {
     if (Objects.equals(state, syncState)) return;
     syncState = state;
@@ -113,7 +131,9 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
 
   private volatile String syncState;
 
-  /** The outcome of the node's last action run (spec.actions); reported in every entry of this node. */
+  /**
+   * The outcome of the node's last action run (spec.actions); reported in every entry of this node.
+   */
   public void actionsRan(long failed, String firstError) {
     boolean changed = failed != failedActions || !Objects.equals(firstError, actionError);
     failedActions = failed;
@@ -150,9 +170,11 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
           lastRefresh = nowMillis;
         } else if (nowMillis - lastMasterRefresh > MASTER_REFRESH_MILLIS) {
           Map<String, String> owners = addressOf.get();
-          latest.forEach((key, e) -> {
-            if (e.getState() == CarpState.MASTER && owners.containsKey(key)) dirty.add(owners.get(key));
-          });
+          latest.forEach(
+              (key, e) -> {
+                if (e.getState() == CarpState.MASTER && owners.containsKey(key))
+                  dirty.add(owners.get(key));
+              });
           lastMasterRefresh = nowMillis;
         }
         boolean failed = false;
@@ -166,8 +188,12 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
           } catch (RuntimeException e) {
             dirty.add(va);
             failed = true;
-            if (!unreachable) log.warn("cannot report status to the API server; CARP goes on, retrying",
-                kv("event", "status-report-failed"), kv("virtualAddress", va), kv("error", e.toString()));
+            if (!unreachable)
+              log.warn(
+                  "cannot report status to the API server; CARP goes on, retrying",
+                  kv("event", "status-report-failed"),
+                  kv("virtualAddress", va),
+                  kv("error", e.toString()));
             unreachable = true;
           }
         }
@@ -175,7 +201,10 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
           TimeUnit.MILLISECONDS.sleep(backoff);
           backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
         } else {
-          if (unreachable) log.info("API server reachable again; status reported", kv("event", "status-report-recovered"));
+          if (unreachable)
+            log.info(
+                "API server reachable again; status reported",
+                kv("event", "status-report-recovered"));
           unreachable = false;
           backoff = 1000;
           if (!dirty.isEmpty()) TimeUnit.MILLISECONDS.sleep(MIN_INTERVAL_MILLIS / 2);
@@ -190,21 +219,28 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     Map<String, String> owners = addressOf.get();
     List<NodeVhidStatus> entries = new ArrayList<>();
     String now = Instant.now().toString();
-    owners.forEach((key, name) -> {
-      NodeVhidStatus e = latest.get(key);
-      if (name.equals(va) && e != null) {
-        e.setLastReport(now);
-        e.setFailedActions(failedActions);
-        e.setActionError(actionError);
-        e.setSync(syncState);
-        String ifName = key.substring(0, key.indexOf('/'));
-        long cumulative = authFailuresOf.applyAsLong(ifName);
-        e.setAuthFailures(recentAuthFailures.computeIfAbsent(ifName, i -> new RecentCount(AUTH_WINDOW_MILLIS, System::currentTimeMillis)).read(cumulative));
-        entries.add(e);
-      }
-    });
-    // Still ours but no vhid has a state yet (e.g. the sync's start-up state came first): nothing to say, and an empty
-    // list would withdraw the entries of the agent before this one, which the operator would read as a missing agent.
+    owners.forEach(
+        (key, name) -> {
+          NodeVhidStatus e = latest.get(key);
+          if (name.equals(va) && e != null) {
+            e.setLastReport(now);
+            e.setFailedActions(failedActions);
+            e.setActionError(actionError);
+            e.setSync(syncState);
+            String ifName = key.substring(0, key.indexOf('/'));
+            long cumulative = authFailuresOf.applyAsLong(ifName);
+            e.setAuthFailures(
+                recentAuthFailures
+                    .computeIfAbsent(
+                        ifName, i -> new RecentCount(AUTH_WINDOW_MILLIS, System::currentTimeMillis))
+                    .read(cumulative));
+            entries.add(e);
+          }
+        });
+    // Still ours but no vhid has a state yet (e.g. the sync's start-up state came first): nothing
+    // to say, and an empty
+    // list would withdraw the entries of the agent before this one, which the operator would read
+    // as a missing agent.
     if (entries.isEmpty() && owners.containsValue(va)) return;
     VirtualAddress patch = new VirtualAddress();
     patch.setMetadata(new ObjectMetaBuilder().withName(va).build());
@@ -214,8 +250,17 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     status.setNodes(entries); // empty: withdraws our entries (the address is no longer ours)
     patch.setStatus(status);
     try {
-      client.resources(VirtualAddress.class).withName(va).subresource("status").patch(new PatchContext.Builder()
-          .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager("carp-agent-" + node).withForce(true).build(), patch);
+      client
+          .resources(VirtualAddress.class)
+          .withName(va)
+          .subresource("status")
+          .patch(
+              new PatchContext.Builder()
+                  .withPatchType(PatchType.SERVER_SIDE_APPLY)
+                  .withFieldManager("carp-agent-" + node)
+                  .withForce(true)
+                  .build(),
+              patch);
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       if (e.getCode() == 404) { // the address was deleted: nothing to report
         reportedTo.remove(va);
@@ -223,7 +268,8 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
       }
       throw e;
     }
-    if (entries.isEmpty()) reportedTo.remove(va); else reportedTo.add(va);
+    if (entries.isEmpty()) reportedTo.remove(va);
+    else reportedTo.add(va);
   }
 
   @Override

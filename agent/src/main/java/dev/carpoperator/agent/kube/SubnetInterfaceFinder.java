@@ -7,7 +7,10 @@ import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.util.Optional;
 
-/** Picks the interface that has an address in the same subnet as a virtual address, as OpenBSD does without carpdev. */
+/**
+ * Picks the interface that has an address in the same subnet as a virtual address, as OpenBSD does
+ * without carpdev.
+ */
 public final class SubnetInterfaceFinder implements KubePlan.InterfaceFinder {
   @Override
   public Optional<String> forPrefix(String cidr) {
@@ -31,7 +34,14 @@ public final class SubnetInterfaceFinder implements KubePlan.InterfaceFinder {
 
   static boolean samePrefix(InetAddress a, InetAddress b, int length) {
     int bits = a.getAddress().length * 8;
-    BigInteger mask = BigInteger.ONE.shiftLeft(bits).subtract(BigInteger.ONE).shiftRight(bits - length).shiftLeft(bits - length);
-    return new BigInteger(1, a.getAddress()).and(mask).equals(new BigInteger(1, b.getAddress()).and(mask));
+    BigInteger mask =
+        BigInteger.ONE
+            .shiftLeft(bits)
+            .subtract(BigInteger.ONE)
+            .shiftRight(bits - length)
+            .shiftLeft(bits - length);
+    return new BigInteger(1, a.getAddress())
+        .and(mask)
+        .equals(new BigInteger(1, b.getAddress()).and(mask));
   }
 }

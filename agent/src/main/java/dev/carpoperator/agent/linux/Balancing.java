@@ -4,15 +4,26 @@ import dev.carpoperator.agent.net.MacAddress;
 import java.util.Arrays;
 import java.util.Optional;
 
-/** OpenBSD's {@code balancing} modes as the agent implements them on Linux (docs/load-sharing.md). */
+/**
+ * OpenBSD's {@code balancing} modes as the agent implements them on Linux (docs/load-sharing.md).
+ */
 public enum Balancing {
   /** One master holds the address. */
   NONE("none"),
-  /** Every node holds the address; an ARP request is answered by the master of the vhid its requester hashes to. */
+  /**
+   * Every node holds the address; an ARP request is answered by the master of the vhid its
+   * requester hashes to.
+   */
   ARP("arp"),
-  /** Every node holds the address; clients reach all nodes through a multicast MAC, each keeps its hash buckets. */
+  /**
+   * Every node holds the address; clients reach all nodes through a multicast MAC, each keeps its
+   * hash buckets.
+   */
   IP("ip"),
-  /** As ip with the unicast MAC 00:00:5e:00:01:leader, never used as a source, so switches keep flooding it. */
+  /**
+   * As ip with the unicast MAC 00:00:5e:00:01:leader, never used as a source, so switches keep
+   * flooding it.
+   */
   IP_STEALTH("ip-stealth"),
   /** As ip-stealth, but adverts come from the virtual MAC: needs a hub or a switch set to flood. */
   IP_UNICAST("ip-unicast");
@@ -23,20 +34,24 @@ public enum Balancing {
     this.configName = configName;
   }
 
-  public String configName() { return configName; }
+  public String configName() {
+    return configName;
+  }
 
   public static Optional<Balancing> parse(String name) {
     return Arrays.stream(values()).filter(b -> b.configName.equals(name)).findFirst();
   }
 
-  /** The IP modes share one destination MAC for the whole group and split traffic by address hash. */
+  /**
+   * The IP modes share one destination MAC for the whole group and split traffic by address hash.
+   */
   public boolean splitsByAddress() {
     return this == IP || this == IP_STEALTH || this == IP_UNICAST;
   }
 
   /**
-   * The MAC clients send to in the IP modes: OpenBSD's 01:00:5e:00:01:leader for ip (switches flood multicast), the
-   * unicast virtual MAC of the leader for ip-stealth and ip-unicast.
+   * The MAC clients send to in the IP modes: OpenBSD's 01:00:5e:00:01:leader for ip (switches flood
+   * multicast), the unicast virtual MAC of the leader for ip-stealth and ip-unicast.
    */
   public MacAddress groupMac(int leaderVhid) {
     return switch (this) {
@@ -47,5 +62,7 @@ public enum Balancing {
   }
 
   @Override
-  public String toString() { return configName; }
+  public String toString() {
+    return configName;
+  }
 }

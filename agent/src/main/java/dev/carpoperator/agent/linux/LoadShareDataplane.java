@@ -12,10 +12,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Applies {@link LoadShareRules} scripts with {@code nft -f -} (one atomic transaction per update) and makes the NIC
- * accept the group MACs with {@code bridge fdb ... self}, which puts the MAC in the NIC's own unicast or multicast
- * address filter (the kernel turns on promiscuous mode for NICs without a unicast filter). Not thread-safe: the
- * engine calls it from its single address worker.
+ * Applies {@link LoadShareRules} scripts with {@code nft -f -} (one atomic transaction per update)
+ * and makes the NIC accept the group MACs with {@code bridge fdb ... self}, which puts the MAC in
+ * the NIC's own unicast or multicast address filter (the kernel turns on promiscuous mode for NICs
+ * without a unicast filter). Not thread-safe: the engine calls it from its single address worker.
  */
 public final class LoadShareDataplane {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -42,7 +42,9 @@ public final class LoadShareDataplane {
 
   /** Adds a MAC to the NIC's address filter (idempotent). */
   public void acceptMac(String ifName, MacAddress mac) throws IOException {
-    run(List.of("bridge", "fdb", "replace", mac.toString(), "dev", ifName, "self", "permanent"), null);
+    run(
+        List.of("bridge", "fdb", "replace", mac.toString(), "dev", ifName, "self", "permanent"),
+        null);
   }
 
   /** Removes a MAC from the NIC's address filter; a missing entry is not an error. */
@@ -67,14 +69,23 @@ public final class LoadShareDataplane {
     try {
       p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     } catch (IOException e) {
-      throw new IOException("cannot run " + command.getFirst() + " (is " + (command.getFirst().equals("nft") ? "nftables" : "iproute2")
-          + " installed?): " + e.getMessage(), e);
+      throw new IOException(
+          "cannot run "
+              + command.getFirst()
+              + " (is "
+              + (command.getFirst().equals("nft") ? "nftables" : "iproute2")
+              + " installed?): "
+              + e.getMessage(),
+          e);
     }
-    CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()), Thread::startVirtualThread);
+    CompletableFuture<String> output =
+        CompletableFuture.supplyAsync(
+            () -> readAll(p.getInputStream()), Thread::startVirtualThread);
     try (OutputStream in = p.getOutputStream()) {
       if (stdin != null) in.write(stdin.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
-      // The command died before reading its input (broken pipe): its exit status and output below say why.
+      // The command died before reading its input (broken pipe): its exit status and output below
+      // say why.
     }
     try {
       if (!p.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -83,8 +94,13 @@ public final class LoadShareDataplane {
       }
       String out = output.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).strip();
       if (p.exitValue() != 0) {
-        throw new IOException(String.join(" ", command) + " failed (exit " + p.exitValue() + "): " + out
-            + (stdin == null ? "" : "\n--- input ---\n" + stdin));
+        throw new IOException(
+            String.join(" ", command)
+                + " failed (exit "
+                + p.exitValue()
+                + "): "
+                + out
+                + (stdin == null ? "" : "\n--- input ---\n" + stdin));
       }
     } catch (InterruptedException e) {
       p.destroyForcibly();

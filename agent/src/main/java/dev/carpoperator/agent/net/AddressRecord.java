@@ -18,18 +18,20 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The addresses this agent added to its NICs, kept in a small file so that the agent only ever removes what it added
- * itself: a virtual address that names a node's own IP (a typo) must never take that IP off the node. iproute2 6.1
- * has no {@code ip addr ... proto} and IPv6 has no address labels, so the kernel cannot tell us who added an address.
+ * The addresses this agent added to its NICs, kept in a small file so that the agent only ever
+ * removes what it added itself: a virtual address that names a node's own IP (a typo) must never
+ * take that IP off the node. iproute2 6.1 has no {@code ip addr ... proto} and IPv6 has no address
+ * labels, so the kernel cannot tell us who added an address.
  *
- * <p>The file lives under a runtime directory ({@code /run/carp-operator} by default): /run is a tmpfs, cleared at
- * reboot exactly like the addresses themselves, so the record and the NICs agree across a crash or a pod restart.
- * An entry is written (fsync'd, atomic rename) before the address is added and dropped after it is removed: a crash
- * between the two leaves an entry too many (its removal later is a no-op), never an unrecorded address.
+ * <p>The file lives under a runtime directory ({@code /run/carp-operator} by default): /run is a
+ * tmpfs, cleared at reboot exactly like the addresses themselves, so the record and the NICs agree
+ * across a crash or a pod restart. An entry is written (fsync'd, atomic rename) before the address
+ * is added and dropped after it is removed: a crash between the two leaves an entry too many (its
+ * removal later is a no-op), never an unrecorded address.
  *
- * <p>Format: one {@code INTERFACE CIDR} per line ("eth0 192.0.2.10/24"), CIDRs in canonical text (RFC 5952 for
- * IPv6), {@code #} comments. Lines that do not parse are skipped: an entry lost means an address left in place,
- * which is the safe side. Thread-safe.
+ * <p>Format: one {@code INTERFACE CIDR} per line ("eth0 192.0.2.10/24"), CIDRs in canonical text
+ * (RFC 5952 for IPv6), {@code #} comments. Lines that do not parse are skipped: an entry lost means
+ * an address left in place, which is the safe side. Thread-safe.
  */
 public final class AddressRecord {
   public static final String FILE_NAME = "addresses";
@@ -55,7 +57,9 @@ public final class AddressRecord {
     entries.addAll(initial);
   }
 
-  /** Reads the record at {@code file}; a missing file is an empty record (the first run since boot). */
+  /**
+   * Reads the record at {@code file}; a missing file is an empty record (the first run since boot).
+   */
   public static AddressRecord open(Path file) throws IOException {
     String text;
     try {
@@ -90,8 +94,9 @@ public final class AddressRecord {
   }
 
   /**
-   * Records an address before it is added. The entry is kept in memory even if the file cannot be written (so this
-   * run still removes it on release); the exception says the record on disk is behind.
+   * Records an address before it is added. The entry is kept in memory even if the file cannot be
+   * written (so this run still removes it on release); the exception says the record on disk is
+   * behind.
    */
   public synchronized void add(String ifName, String cidr) throws IOException {
     if (entries.add(new Entry(ifName, cidr))) persist();
@@ -107,12 +112,20 @@ public final class AddressRecord {
     write(file, format(entries));
   }
 
-  /** Writes {@code text} to a temporary file, fsyncs it, renames it over {@code file} and fsyncs the directory. */
+  /**
+   * Writes {@code text} to a temporary file, fsyncs it, renames it over {@code file} and fsyncs the
+   * directory.
+   */
   static void write(Path file, String text) throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp = dir.resolve(file.getFileName() + ".tmp");
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+    try (FileChannel ch =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
       ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
       while (b.hasRemaining()) ch.write(b);
       ch.force(true);
@@ -131,7 +144,9 @@ public final class AddressRecord {
   }
 
   static String format(Collection<Entry> entries) {
-    StringBuilder sb = new StringBuilder("# addresses added by the carp-operator agent (interface cidr); removed only by it\n");
+    StringBuilder sb =
+        new StringBuilder(
+            "# addresses added by the carp-operator agent (interface cidr); removed only by it\n");
     for (Entry e : entries) sb.append(e).append('\n');
     return sb.toString();
   }
@@ -153,7 +168,10 @@ public final class AddressRecord {
     return out;
   }
 
-  /** "192.0.2.10/24", "2001:db8::10/64": one text per address and prefix, whatever way it was written. */
+  /**
+   * "192.0.2.10/24", "2001:db8::10/64": one text per address and prefix, whatever way it was
+   * written.
+   */
   public static String canonical(String cidr) {
     String s = AddressManager.normalise(cidr);
     int slash = s.indexOf('/');
@@ -164,7 +182,8 @@ public final class AddressRecord {
       throw new IllegalArgumentException("not an IP address literal: " + cidr, e);
     }
     int len = Integer.parseInt(s.substring(slash + 1));
-    if (len > a.getAddress().length * 8) throw new IllegalArgumentException("prefix length too long: " + cidr);
+    if (len > a.getAddress().length * 8)
+      throw new IllegalArgumentException("prefix length too long: " + cidr);
     return AddressManager.text(a) + "/" + len;
   }
 }

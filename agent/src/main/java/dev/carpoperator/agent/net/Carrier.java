@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Whether a NIC has carrier, from sysfs: cheap enough for the engines' link polls (every 200 ms). */
+/**
+ * Whether a NIC has carrier, from sysfs: cheap enough for the engines' link polls (every 200 ms).
+ */
 public final class Carrier {
   private Carrier() {}
 

@@ -13,9 +13,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
 /**
- * Finds the MAC address of a unicast CARP peer (OpenBSD {@code carppeer}) in the kernel's IPv4 neighbour table,
- * {@code /proc/net/arp}, so adverts can be framed for it. When the kernel does not know the peer yet, a one-byte
- * UDP datagram to its discard port makes the kernel resolve it; the advert waits for the next interval.
+ * Finds the MAC address of a unicast CARP peer (OpenBSD {@code carppeer}) in the kernel's IPv4
+ * neighbour table, {@code /proc/net/arp}, so adverts can be framed for it. When the kernel does not
+ * know the peer yet, a one-byte UDP datagram to its discard port makes the kernel resolve it; the
+ * advert waits for the next interval.
  */
 public final class NeighbourTable {
   private static final long CACHE_NANOS = 10_000_000_000L;
@@ -36,7 +37,10 @@ public final class NeighbourTable {
     this.clock = clock;
   }
 
-  /** The peer's MAC on {@code ifName}, or null while it is unknown (resolution has then been started). */
+  /**
+   * The peer's MAC on {@code ifName}, or null while it is unknown (resolution has then been
+   * started).
+   */
   public MacAddress lookup(String ifName, Inet4Address peer) {
     Cached c = cache.get(peer);
     long now = clock.getAsLong();
@@ -63,7 +67,8 @@ public final class NeighbourTable {
       return null;
     }
     String ip = peer.getHostAddress();
-    for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) { // first line is the header
+    for (String line :
+        lines.subList(Math.min(1, lines.size()), lines.size())) { // first line is the header
       String[] f = line.trim().split("\\s+");
       // IP address, HW type, Flags, HW address, Mask, Device
       if (f.length < 6 || !f[0].equals(ip) || !f[5].equals(ifName)) continue;

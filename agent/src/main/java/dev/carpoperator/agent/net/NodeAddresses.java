@@ -11,10 +11,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Whether a virtual address is one of the host's own addresses. A vhid whose address is the node's IP (a typo in the
- * VirtualAddress) must not run: as backup it would never add it, and as master it would take it off the node when it
- * releases. The host's own addresses are those on any interface that this agent did not add ({@link AddressRecord}).
- * {@link #conflicts} is pure; {@link #ofHost} reads the interfaces of the agent's network namespace.
+ * Whether a virtual address is one of the host's own addresses. A vhid whose address is the node's
+ * IP (a typo in the VirtualAddress) must not run: as backup it would never add it, and as master it
+ * would take it off the node when it releases. The host's own addresses are those on any interface
+ * that this agent did not add ({@link AddressRecord}). {@link #conflicts} is pure; {@link #ofHost}
+ * reads the interfaces of the agent's network namespace.
  */
 public final class NodeAddresses {
   private NodeAddresses() {}
@@ -34,10 +35,12 @@ public final class NodeAddresses {
   }
 
   /**
-   * The configured {@code prefixes} whose address (whatever its prefix length) is on one of the host's interfaces
-   * and is not an address this agent added ({@code record}: the exact interface and CIDR).
+   * The configured {@code prefixes} whose address (whatever its prefix length) is on one of the
+   * host's interfaces and is not an address this agent added ({@code record}: the exact interface
+   * and CIDR).
    */
-  public static List<Conflict> conflicts(Collection<String> prefixes, Collection<HostAddress> host, Set<AddressRecord.Entry> record) {
+  public static List<Conflict> conflicts(
+      Collection<String> prefixes, Collection<HostAddress> host, Set<AddressRecord.Entry> record) {
     List<Conflict> out = new ArrayList<>();
     for (String p : prefixes) {
       byte[] wanted = bytes(p);

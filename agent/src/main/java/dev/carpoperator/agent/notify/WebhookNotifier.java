@@ -23,11 +23,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Posts every state change as JSON to a URL: {@code {"cluster", "vhid", "interface", "node", "from", "to",
- * "reason", "time"}} ({@code cluster} is null standalone). One worker thread delivers in order, each POST with a
- * time limit, retrying transport errors, timeouts, 408, 429 and 5xx with exponential backoff; other 4xx are not
- * retried (the same body would be refused again). The queue is bounded, so a dead receiver costs at most
- * {@value #QUEUE_CAPACITY} pending notifications: newer ones are dropped and counted.
+ * Posts every state change as JSON to a URL: {@code {"cluster", "vhid", "interface", "node",
+ * "from", "to", "reason", "time"}} ({@code cluster} is null standalone). One worker thread delivers
+ * in order, each POST with a time limit, retrying transport errors, timeouts, 408, 429 and 5xx with
+ * exponential backoff; other 4xx are not retried (the same body would be refused again). The queue
+ * is bounded, so a dead receiver costs at most {@value #QUEUE_CAPACITY} pending notifications:
+ * newer ones are dropped and counted.
  */
 public final class WebhookNotifier implements EngineListener, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WebhookNotifier.class);
@@ -53,23 +54,41 @@ public final class WebhookNotifier implements EngineListener, AutoCloseable {
    * @param backoff wait before the first retry; doubled for each further one (at most 30 s)
    * @param cluster the FirewallCluster's name, null standalone
    */
-  public WebhookNotifier(URI url, Duration timeout, int retries, Duration backoff, String cluster, AgentMetrics metrics) {
+  public WebhookNotifier(
+      URI url,
+      Duration timeout,
+      int retries,
+      Duration backoff,
+      String cluster,
+      AgentMetrics metrics) {
     this.url = url;
     this.timeout = timeout;
     this.retries = retries;
     this.backoff = backoff;
     this.cluster = cluster;
     this.metrics = metrics;
-    this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(timeout)
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
     this.worker = Thread.ofPlatform().name("carp-webhook").daemon().start(this::work);
   }
 
-  /** @throws IllegalArgumentException when the URL fails {@link WebhookUrl#problem} */
+  /**
+   * @throws IllegalArgumentException when the URL fails {@link WebhookUrl#problem}
+   */
   public static WebhookNotifier of(WebhookConfig c, String cluster, AgentMetrics metrics) {
     String problem = WebhookUrl.problem(c.url());
-    if (problem != null) throw new IllegalArgumentException("notifications.webhook.url: " + problem);
-    return new WebhookNotifier(URI.create(c.url()), Duration.ofSeconds(c.timeoutSeconds()), c.retries(), Duration.ofMillis(500),
-        cluster, metrics);
+    if (problem != null)
+      throw new IllegalArgumentException("notifications.webhook.url: " + problem);
+    return new WebhookNotifier(
+        URI.create(c.url()),
+        Duration.ofSeconds(c.timeoutSeconds()),
+        c.retries(),
+        Duration.ofMillis(500),
+        cluster,
+        metrics);
   }
 
   /** The JSON body for one state change. */
@@ -101,13 +120,22 @@ public final class WebhookNotifier implements EngineListener, AutoCloseable {
         n = ++dropped;
       }
       if (n == 1 || n % 100 == 0) {
-        log.warn("webhook queue full ({} pending): notification dropped", QUEUE_CAPACITY, kv("event", "webhook"), kv("result", "dropped"),
-            kv("dropped", n), kv("vhid", c.vhid()), kv("to", c.to().name()));
+        log.warn(
+            "webhook queue full ({} pending): notification dropped",
+            QUEUE_CAPACITY,
+            kv("event", "webhook"),
+            kv("result", "dropped"),
+            kv("dropped", n),
+            kv("vhid", c.vhid()),
+            kv("to", c.to().name()));
       }
     }
   }
 
-  /** Delivers what is queued for at most {@code drain} (e.g. the shutdown's own changes), then stops. */
+  /**
+   * Delivers what is queued for at most {@code drain} (e.g. the shutdown's own changes), then
+   * stops.
+   */
   public void close(Duration drain) {
     closing = true;
     long deadline = System.nanoTime() + drain.toNanos();
@@ -146,8 +174,13 @@ public final class WebhookNotifier implements EngineListener, AutoCloseable {
   }
 
   private void deliver(byte[] body) throws InterruptedException {
-    HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout).header("Content-Type", "application/json")
-        .header("User-Agent", "carp-agent").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    HttpRequest request =
+        HttpRequest.newBuilder(url)
+            .timeout(timeout)
+            .header("Content-Type", "application/json")
+            .header("User-Agent", "carp-agent")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build();
     String problem = null;
     for (int attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) Thread.sleep(delay(attempt));
@@ -156,11 +189,16 @@ public final class WebhookNotifier implements EngineListener, AutoCloseable {
         attempt(status / 100 + "xx");
         if (status / 100 == 2) {
           count("delivered");
-          log.debug("webhook delivered", kv("event", "webhook"), kv("result", "delivered"), kv("attempts", attempt + 1));
+          log.debug(
+              "webhook delivered",
+              kv("event", "webhook"),
+              kv("result", "delivered"),
+              kv("attempts", attempt + 1));
           return;
         }
         problem = "HTTP " + status;
-        if (status / 100 == 4 && status != 408 && status != 429) break; // the same body would be refused again
+        if (status / 100 == 4 && status != 408 && status != 429)
+          break; // the same body would be refused again
       } catch (HttpTimeoutException e) {
         attempt("timeout");
         problem = "no answer within " + timeout.toMillis() + " ms";
@@ -172,7 +210,13 @@ public final class WebhookNotifier implements EngineListener, AutoCloseable {
     }
     count("failed");
     String shown = WebhookUrl.redacted(url.toString());
-    log.warn("webhook {} failed: {}", shown, problem, kv("event", "webhook"), kv("result", "failed"), kv("url", shown),
+    log.warn(
+        "webhook {} failed: {}",
+        shown,
+        problem,
+        kv("event", "webhook"),
+        kv("result", "failed"),
+        kv("url", shown),
         kv("error", problem));
   }
 

@@ -7,7 +7,10 @@ import java.net.URISyntaxException;
 public final class WebhookUrl {
   private WebhookUrl() {}
 
-  /** Null when {@code url} is an absolute http(s) URL with a host that Java's HTTP client accepts; else what is wrong. */
+  /**
+   * Null when {@code url} is an absolute http(s) URL with a host that Java's HTTP client accepts;
+   * else what is wrong.
+   */
   public static String problem(String url) {
     if (url == null || url.isBlank()) return "required, e.g. http://192.0.2.50:8080/carp";
     try {
@@ -17,13 +20,19 @@ public final class WebhookUrl {
       }
       return null;
     } catch (URISyntaxException e) {
-      return "'" + redacted(url) + "' is not a URL (" + e.getReason() + " at index " + e.getIndex() + ")";
+      return "'"
+          + redacted(url)
+          + "' is not a URL ("
+          + e.getReason()
+          + " at index "
+          + e.getIndex()
+          + ")";
     }
   }
 
   /**
-   * The URL without user information and query, which often carry a token (Slack-style and basic-auth receivers):
-   * logs and status are read by more people than the Secret would be.
+   * The URL without user information and query, which often carry a token (Slack-style and
+   * basic-auth receivers): logs and status are read by more people than the Secret would be.
    */
   public static String redacted(String url) {
     String s = url;

@@ -1,6 +1,9 @@
 package dev.carpoperator.agent.sync;
 
-/** Where this node's own bulk update (receiving the peers' table at start) stands (protocols.md §5.9). */
+/**
+ * Where this node's own bulk update (receiving the peers' table at start) stands (protocols.md
+ * §5.9).
+ */
 public enum BulkState {
   /** Not started, or the sync runs without asking for a bulk update. */
   IDLE,
@@ -10,7 +13,10 @@ public enum BulkState {
   RECEIVING,
   /** The peer's BUS END arrived: the table is complete. */
   DONE,
-  /** No peer answered, or the bulk stalled, within the timeout: we go on with what we have (OpenBSD does the same). */
+  /**
+   * No peer answered, or the bulk stalled, within the timeout: we go on with what we have (OpenBSD
+   * does the same).
+   */
   TIMED_OUT;
 
   /** CARP stays demoted while true. */

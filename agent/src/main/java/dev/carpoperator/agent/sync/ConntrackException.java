@@ -10,5 +10,7 @@ public class ConntrackException extends RuntimeException {
   }
 
   /** The errno reported by the kernel or libnetfilter_conntrack, 0 if none. */
-  public int errno() { return errno; }
+  public int errno() {
+    return errno;
+  }
 }

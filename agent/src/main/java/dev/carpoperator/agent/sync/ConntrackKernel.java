@@ -3,31 +3,40 @@ package dev.carpoperator.agent.sync;
 import java.util.List;
 
 /**
- * The kernel's connection-tracking table, as the sync needs it: a full dump (bulk updates), the stream of changes
- * (new, update, destroy) and writes of states received from peers. Implemented over ctnetlink by
- * {@code linux.conntrack.NetfilterConntrack}; tests of the sync core use an in-memory table.
+ * The kernel's connection-tracking table, as the sync needs it: a full dump (bulk updates), the
+ * stream of changes (new, update, destroy) and writes of states received from peers. Implemented
+ * over ctnetlink by {@code linux.conntrack.NetfilterConntrack}; tests of the sync core use an
+ * in-memory table.
  *
- * <p>Events caused by this object's own writes are not delivered: the peer already has those states, and echoing
- * them back would loop (conntrackd filters its own changes the same way, by netlink port id).
+ * <p>Events caused by this object's own writes are not delivered: the peer already has those
+ * states, and echoing them back would loop (conntrackd filters its own changes the same way, by
+ * netlink port id).
  */
 public interface ConntrackKernel extends AutoCloseable {
 
-  /** Every entry in this network namespace's table (all zones). Throws {@link ConntrackException} on failure. */
+  /**
+   * Every entry in this network namespace's table (all zones). Throws {@link ConntrackException} on
+   * failure.
+   */
   List<ConntrackEntry> dump();
 
   /**
-   * Creates the entry, or updates it when one with the same {@link ConntrackEntry#key()} exists (status, timeout,
-   * TCP state; tuples and NAT cannot change on an existing entry). NAT is set up from {@code reply} when it is not
-   * the inverse of {@code original}. Throws {@link ConntrackException} with the kernel's reason on failure.
+   * Creates the entry, or updates it when one with the same {@link ConntrackEntry#key()} exists
+   * (status, timeout, TCP state; tuples and NAT cannot change on an existing entry). NAT is set up
+   * from {@code reply} when it is not the inverse of {@code original}. Throws {@link
+   * ConntrackException} with the kernel's reason on failure.
    */
   void apply(ConntrackEntry entry);
 
-  /** Deletes the entry with this key; false when there was none. Throws {@link ConntrackException} on other failures. */
+  /**
+   * Deletes the entry with this key; false when there was none. Throws {@link ConntrackException}
+   * on other failures.
+   */
   boolean delete(ConntrackEntry entry);
 
   /**
-   * Starts delivering the kernel's change events to {@code listener} on a dedicated thread. May be called once.
-   * A listener exception is logged and counted, never ends the stream.
+   * Starts delivering the kernel's change events to {@code listener} on a dedicated thread. May be
+   * called once. A listener exception is logged and counted, never ends the stream.
    */
   void listen(Listener listener);
 
@@ -36,21 +45,28 @@ public interface ConntrackKernel extends AutoCloseable {
   @Override
   void close();
 
-  enum EventType { NEW, UPDATE, DESTROY }
+  enum EventType {
+    NEW,
+    UPDATE,
+    DESTROY
+  }
 
   interface Listener {
     void event(EventType type, ConntrackEntry entry);
 
-    /** The kernel dropped events (netlink receive buffer overrun, ENOBUFS): a resync by dump is needed. */
+    /**
+     * The kernel dropped events (netlink receive buffer overrun, ENOBUFS): a resync by dump is
+     * needed.
+     */
     default void overrun() {}
   }
 
   /**
-   * @param events          events delivered to the listener
+   * @param events events delivered to the listener
    * @param ownEventsIgnored events caused by our own writes, not delivered
-   * @param overruns        ENOBUFS seen on the event socket
-   * @param writes          successful apply/delete calls
-   * @param writeErrors     failed apply/delete calls
+   * @param overruns ENOBUFS seen on the event socket
+   * @param writes successful apply/delete calls
+   * @param writeErrors failed apply/delete calls
    */
   record Stats(long events, long ownEventsIgnored, long overruns, long writes, long writeErrors) {}
 }

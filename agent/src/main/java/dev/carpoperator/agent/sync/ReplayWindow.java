@@ -4,11 +4,12 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Replay protection for authenticated sync packets, per sender session (the salt of one start, {@link SyncEnvelope}):
- * the highest counter seen and a 64-packet window below it (as IPsec's anti-replay window), so a little reordering on
- * the link is tolerated but no counter is accepted twice. A receiver that restarts forgets all this; the envelope's
- * time window and {@link #anchor} (a packet answering our own bulk request proves the session live at that counter)
- * cover that case. Check only after the packet authenticated, or forged counters could poison the window.
+ * Replay protection for authenticated sync packets, per sender session (the salt of one start,
+ * {@link SyncEnvelope}): the highest counter seen and a 64-packet window below it (as IPsec's
+ * anti-replay window), so a little reordering on the link is tolerated but no counter is accepted
+ * twice. A receiver that restarts forgets all this; the envelope's time window and {@link #anchor}
+ * (a packet answering our own bulk request proves the session live at that counter) cover that
+ * case. Check only after the packet authenticated, or forged counters could poison the window.
  */
 public final class ReplayWindow {
   static final int WIDTH = 64;
@@ -22,11 +23,15 @@ public final class ReplayWindow {
 
   private final Map<SyncEnvelope.Session, Seen> senders = new HashMap<>();
 
-  /** True (and recorded) when {@code counter} from {@code session} was not seen before and is not too old. */
+  /**
+   * True (and recorded) when {@code counter} from {@code session} was not seen before and is not
+   * too old.
+   */
   public synchronized boolean accept(SyncEnvelope.Session session, long counter) {
     Seen s = senders.get(session);
     if (s == null) {
-      if (senders.size() >= MAX_SENDERS) senders.clear(); // bounded memory; only authenticated senders get here
+      if (senders.size() >= MAX_SENDERS)
+        senders.clear(); // bounded memory; only authenticated senders get here
       s = new Seen();
       s.highest = counter;
       s.bitmap = 1L;
@@ -48,8 +53,9 @@ public final class ReplayWindow {
   }
 
   /**
-   * The session answered our bulk request at {@code counter}, so it is live and everything it sent up to there is
-   * behind us: from now on only higher counters are taken (no packet sent before our request can be replayed).
+   * The session answered our bulk request at {@code counter}, so it is live and everything it sent
+   * up to there is behind us: from now on only higher counters are taken (no packet sent before our
+   * request can be replayed).
    */
   public synchronized void anchor(SyncEnvelope.Session session, long counter) {
     Seen s = senders.computeIfAbsent(session, k -> new Seen());

@@ -5,8 +5,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * What the sync did, for metrics and tests: written by the sync thread, read by the metrics scrape. States are
- * counted per message (an INS, UPD, UPD_C or DEL_C is one state message).
+ * What the sync did, for metrics and tests: written by the sync thread, read by the metrics scrape.
+ * States are counted per message (an INS, UPD, UPD_C or DEL_C is one state message).
  */
 public final class SyncCounters {
   public final AtomicLong packetsSent = new AtomicLong();

@@ -27,8 +27,11 @@ class ActionPlanFromCrdTest {
 
     ActionPlan plan = ActionPlan.fromCrd(spec, Duration.ofMillis(500));
     assertThat(plan.onStartup()).containsExactly(new Action.Link("br0", false));
-    assertThat(plan.onMaster()).containsExactly(new Action.Link("br0", true), new Action.Address("br0", "192.0.2.250/24", true));
-    assertThat(plan.onBackup()).containsExactly(new Action.Route("0.0.0.0/0", "192.0.2.254", null, false));
+    assertThat(plan.onMaster())
+        .containsExactly(
+            new Action.Link("br0", true), new Action.Address("br0", "192.0.2.250/24", true));
+    assertThat(plan.onBackup())
+        .containsExactly(new Action.Route("0.0.0.0/0", "192.0.2.254", null, false));
     assertThat(plan.vhid()).isNull();
     assertThat(ActionPlan.fromCrd(null, Duration.ZERO).isEmpty()).isTrue();
   }

@@ -17,7 +17,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** The runner with a fake executor: order, aggregation, failure isolation, time limits, superseded changes. */
+/**
+ * The runner with a fake executor: order, aggregation, failure isolation, time limits, superseded
+ * changes.
+ */
 class ActionRunnerTest {
   static final Action DOWN = new Action.Link("br0", false);
   static final Action UP = new Action.Link("br0", true);
@@ -56,17 +59,27 @@ class ActionRunnerTest {
     AgentMetrics metrics = new AgentMetrics(Map.of());
     try (ActionRunner runner = new ActionRunner(bridge(), r, "fw1", null, metrics)) {
       runner.beforeFirstAdvert();
-      assertThat(r.runs()).containsExactly("startup:link br0 down"); // synchronous: before the first advert
+      assertThat(r.runs())
+          .containsExactly("startup:link br0 down"); // synchronous: before the first advert
       runner.stateChanged(change(1, CarpState.INIT, CarpState.BACKUP, "startup"));
       await().atMost(WAIT).until(() -> r.runs().size() == 2);
       runner.stateChanged(change(1, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout"));
       await().atMost(WAIT).until(() -> r.runs().size() == 4);
-      assertThat(r.runs()).containsExactly("startup:link br0 down", "backup:link br0 down",
-          "master:link br0 up", "master:address 192.0.2.250/24 add to br0");
+      assertThat(r.runs())
+          .containsExactly(
+              "startup:link br0 down",
+              "backup:link br0 down",
+              "master:link br0 up",
+              "master:address 192.0.2.250/24 add to br0");
       ActionContext last = r.contexts.getLast();
-      assertThat(last.environment()).containsEntry("CARP_VHID", "1").containsEntry("CARP_STATE", "MASTER")
-          .containsEntry("CARP_OLD_STATE", "BACKUP").containsEntry("CARP_INTERFACE", "eth0").containsEntry("CARP_TRIGGER", "master")
-          .containsEntry("CARP_REASON", "master-down-timeout").containsEntry("CARP_NODE", "fw1");
+      assertThat(last.environment())
+          .containsEntry("CARP_VHID", "1")
+          .containsEntry("CARP_STATE", "MASTER")
+          .containsEntry("CARP_OLD_STATE", "BACKUP")
+          .containsEntry("CARP_INTERFACE", "eth0")
+          .containsEntry("CARP_TRIGGER", "master")
+          .containsEntry("CARP_REASON", "master-down-timeout")
+          .containsEntry("CARP_NODE", "fw1");
       assertThat(metrics.actions.labelValues("master", "link", "ok").get()).isEqualTo(1);
       assertThat(metrics.actions.labelValues("startup", "link", "ok").get()).isEqualTo(1);
     }
@@ -75,28 +88,46 @@ class ActionRunnerTest {
   @Test
   void withoutANamedVhidTheNodeIsMasterWhileAnyVhidIs() {
     Recorder r = new Recorder();
-    try (ActionRunner runner = new ActionRunner(new ActionPlan(List.of(), List.of(UP), List.of(DOWN), null, Duration.ZERO), r, "fw1", null, null)) {
+    try (ActionRunner runner =
+        new ActionRunner(
+            new ActionPlan(List.of(), List.of(UP), List.of(DOWN), null, Duration.ZERO),
+            r,
+            "fw1",
+            null,
+            null)) {
       runner.stateChanged(change(1, CarpState.INIT, CarpState.BACKUP, "startup"));
-      runner.stateChanged(change(2, CarpState.INIT, CarpState.BACKUP, "startup"));     // still backup: nothing
+      runner.stateChanged(
+          change(2, CarpState.INIT, CarpState.BACKUP, "startup")); // still backup: nothing
       await().atMost(WAIT).until(() -> r.runs().size() == 1);
       runner.stateChanged(change(1, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout"));
-      runner.stateChanged(change(2, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout")); // still master
+      runner.stateChanged(
+          change(2, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout")); // still master
       await().atMost(WAIT).until(() -> r.runs().size() == 2);
-      runner.stateChanged(change(1, CarpState.MASTER, CarpState.BACKUP, "higher-priority-master")); // 2 is master
+      runner.stateChanged(
+          change(1, CarpState.MASTER, CarpState.BACKUP, "higher-priority-master")); // 2 is master
       await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> r.runs().size() == 2);
       runner.stateChanged(change(2, CarpState.MASTER, CarpState.INIT, "link-down"));
       await().atMost(WAIT).until(() -> r.runs().size() == 3);
-      runner.stateChanged(change(1, CarpState.BACKUP, CarpState.INIT, "link-down")); // INIT after BACKUP: nothing
+      runner.stateChanged(
+          change(1, CarpState.BACKUP, CarpState.INIT, "link-down")); // INIT after BACKUP: nothing
       await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> r.runs().size() == 3);
-      assertThat(r.runs()).containsExactly("backup:link br0 down", "master:link br0 up", "backup:link br0 down");
+      assertThat(r.runs())
+          .containsExactly("backup:link br0 down", "master:link br0 up", "backup:link br0 down");
     }
   }
 
   @Test
   void aNamedVhidAloneDrivesTheActions() {
     Recorder r = new Recorder();
-    try (ActionRunner runner = new ActionRunner(new ActionPlan(List.of(), List.of(UP), List.of(DOWN), 10, Duration.ZERO), r, "fw1", null, null)) {
-      runner.stateChanged(change(1, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout")); // not vhid 10
+    try (ActionRunner runner =
+        new ActionRunner(
+            new ActionPlan(List.of(), List.of(UP), List.of(DOWN), 10, Duration.ZERO),
+            r,
+            "fw1",
+            null,
+            null)) {
+      runner.stateChanged(
+          change(1, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout")); // not vhid 10
       runner.stateChanged(change(10, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout"));
       await().atMost(WAIT).until(() -> r.runs().size() == 1);
       assertThat(r.runs()).containsExactly("master:link br0 up");
@@ -107,10 +138,11 @@ class ActionRunnerTest {
   @Test
   void aFailingActionIsReportedAndTheNextOneStillRuns() {
     Recorder r = new Recorder();
-    ActionExecutor failingUp = (a, ctx) -> {
-      if (a.equals(UP)) throw new IOException("cannot set br0 up: Cannot find device \"br0\"");
-      r.execute(a, ctx);
-    };
+    ActionExecutor failingUp =
+        (a, ctx) -> {
+          if (a.equals(UP)) throw new IOException("cannot set br0 up: Cannot find device \"br0\"");
+          r.execute(a, ctx);
+        };
     AgentMetrics metrics = new AgentMetrics(Map.of());
     List<ActionRunner.RunReport> reports = Collections.synchronizedList(new ArrayList<>());
     try (ActionRunner runner = new ActionRunner(bridge(), failingUp, "fw1", null, metrics)) {
@@ -119,7 +151,9 @@ class ActionRunnerTest {
       await().atMost(WAIT).until(() -> reports.size() == 1);
       ActionRunner.RunReport report = reports.getFirst();
       assertThat(report.failed()).isEqualTo(1);
-      assertThat(report.results()).extracting(ActionRunner.Result::outcome).containsExactly(ActionRunner.Outcome.FAILED, ActionRunner.Outcome.OK);
+      assertThat(report.results())
+          .extracting(ActionRunner.Result::outcome)
+          .containsExactly(ActionRunner.Outcome.FAILED, ActionRunner.Outcome.OK);
       assertThat(report.results().getFirst().error()).contains("Cannot find device");
       assertThat(r.runs()).containsExactly("master:address 192.0.2.250/24 add to br0");
       assertThat(metrics.actions.labelValues("master", "link", "failed").get()).isEqualTo(1);
@@ -133,19 +167,27 @@ class ActionRunnerTest {
     Action hang = new Action.Command(List.of("/bin/hang"), Duration.ofMillis(200));
     CountDownLatch never = new CountDownLatch(1);
     Recorder r = new Recorder();
-    ActionExecutor ex = (a, ctx) -> {
-      if (a.equals(hang)) never.await();
-      r.execute(a, ctx);
-    };
+    ActionExecutor ex =
+        (a, ctx) -> {
+          if (a.equals(hang)) never.await();
+          r.execute(a, ctx);
+        };
     AgentMetrics metrics = new AgentMetrics(Map.of());
-    try (ActionRunner runner = new ActionRunner(new ActionPlan(List.of(), List.of(hang, UP), List.of(DOWN), null, Duration.ZERO), ex, "fw1", null, metrics)) {
+    try (ActionRunner runner =
+        new ActionRunner(
+            new ActionPlan(List.of(), List.of(hang, UP), List.of(DOWN), null, Duration.ZERO),
+            ex,
+            "fw1",
+            null,
+            metrics)) {
       long t0 = System.nanoTime();
       runner.stateChanged(change(1, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout"));
       // the engine's loop thread only queues
       assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
       await().atMost(WAIT).until(() -> r.runs().size() == 1);
       assertThat(r.runs()).containsExactly("master:link br0 up");
-      assertThat(runner.lastReport().results().getFirst().outcome()).isEqualTo(ActionRunner.Outcome.TIMEOUT);
+      assertThat(runner.lastReport().results().getFirst().outcome())
+          .isEqualTo(ActionRunner.Outcome.TIMEOUT);
       assertThat(metrics.actions.labelValues("master", "command", "timeout").get()).isEqualTo(1);
     }
   }
@@ -155,13 +197,14 @@ class ActionRunnerTest {
     CountDownLatch release = new CountDownLatch(1);
     CountDownLatch blocked = new CountDownLatch(1);
     Recorder r = new Recorder();
-    ActionExecutor ex = (a, ctx) -> {
-      r.execute(a, ctx);
-      if (ctx.trigger() == ActionRunner.Trigger.BACKUP && r.runs().size() == 1) {
-        blocked.countDown();
-        release.await();
-      }
-    };
+    ActionExecutor ex =
+        (a, ctx) -> {
+          r.execute(a, ctx);
+          if (ctx.trigger() == ActionRunner.Trigger.BACKUP && r.runs().size() == 1) {
+            blocked.countDown();
+            release.await();
+          }
+        };
     AgentMetrics metrics = new AgentMetrics(Map.of());
     try (ActionRunner runner = new ActionRunner(bridge(), ex, "fw1", null, metrics)) {
       runner.stateChanged(change(1, CarpState.INIT, CarpState.BACKUP, "startup"));
@@ -180,7 +223,8 @@ class ActionRunnerTest {
   @Test
   void takingOverFromARunningMasterWaitsTheHandoverDelay() {
     Recorder r = new Recorder();
-    ActionPlan plan = new ActionPlan(List.of(), List.of(UP), List.of(DOWN), null, Duration.ofMillis(400));
+    ActionPlan plan =
+        new ActionPlan(List.of(), List.of(UP), List.of(DOWN), null, Duration.ofMillis(400));
     try (ActionRunner runner = new ActionRunner(plan, r, "fw1", null, null)) {
       runner.stateChanged(change(1, CarpState.BACKUP, CarpState.MASTER, "preempt"));
       await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> r.runs().isEmpty());
@@ -197,11 +241,14 @@ class ActionRunnerTest {
   @Test
   void losingTheElectionDuringTheHandoverDelaySkipsOnMaster() {
     Recorder r = new Recorder();
-    ActionPlan plan = new ActionPlan(List.of(), List.of(UP), List.of(DOWN), null, Duration.ofSeconds(5));
+    ActionPlan plan =
+        new ActionPlan(List.of(), List.of(UP), List.of(DOWN), null, Duration.ofSeconds(5));
     try (ActionRunner runner = new ActionRunner(plan, r, "fw1", null, null)) {
       runner.stateChanged(change(1, CarpState.BACKUP, CarpState.MASTER, "preempt"));
       runner.stateChanged(change(1, CarpState.MASTER, CarpState.BACKUP, "higher-priority-master"));
-      await().atMost(Duration.ofSeconds(3)).until(() -> r.runs().equals(List.of("backup:link br0 down")));
+      await()
+          .atMost(Duration.ofSeconds(3))
+          .until(() -> r.runs().equals(List.of("backup:link br0 down")));
     }
   }
 
@@ -212,7 +259,11 @@ class ActionRunnerTest {
       runner.stateChanged(change(1, CarpState.BACKUP, CarpState.MASTER, "master-down-timeout"));
       await().atMost(WAIT).until(() -> r.runs().size() == 2);
       runner.beforeShutdown(WAIT); // returns when onBackup has run
-      assertThat(r.runs()).containsExactly("master:link br0 up", "master:address 192.0.2.250/24 add to br0", "shutdown:link br0 down");
+      assertThat(r.runs())
+          .containsExactly(
+              "master:link br0 up",
+              "master:address 192.0.2.250/24 add to br0",
+              "shutdown:link br0 down");
       runner.stateChanged(change(1, CarpState.MASTER, CarpState.INIT, "shutdown"));
       await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> r.runs().size() == 3);
     }

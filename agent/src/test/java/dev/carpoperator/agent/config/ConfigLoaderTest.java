@@ -10,7 +10,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ConfigLoaderTest {
   /** Exactly the keys the issue documents for the standalone agent. */
-  static final String DOCUMENTED = """
+  static final String DOCUMENTED =
+      """
       node: fw0
       preempt: true
       virtualAddresses:
@@ -49,10 +50,14 @@ class ConfigLoaderTest {
 
   @Test
   void defaultsMatchOpenBsd() throws Exception {
-    AgentConfig c = ConfigLoader.parse("""
+    AgentConfig c =
+        ConfigLoader.parse(
+            """
         node: fw1
         virtualAddresses: [{vhid: 7, interface: eth1, addresses: ["2001:db8::7/64"]}]
-        """, "test", null);
+        """,
+            "test",
+            null);
     assertThat(c.preempt()).isFalse();
     assertThat(c.virtualAddresses().getFirst().advbase()).isEqualTo(1);
     assertThat(c.virtualAddresses().getFirst().advskew()).isZero();
@@ -61,31 +66,47 @@ class ConfigLoaderTest {
 
   @Test
   void metricsAddressMustBeAnIpLiteral() throws Exception {
-    assertThat(ConfigLoader.parse(withMetricsAddress("192.0.2.1"), "t", null).metricsAddress()).isEqualTo("192.0.2.1");
-    assertThat(ConfigLoader.parse(withMetricsAddress("\"2001:db8::1\""), "t", null).metricsAddress()).isEqualTo("2001:db8::1");
+    assertThat(ConfigLoader.parse(withMetricsAddress("192.0.2.1"), "t", null).metricsAddress())
+        .isEqualTo("192.0.2.1");
+    assertThat(
+            ConfigLoader.parse(withMetricsAddress("\"2001:db8::1\""), "t", null).metricsAddress())
+        .isEqualTo("2001:db8::1");
     assertThat(ConfigLoader.parse(DOCUMENTED, "t", null).metricsAddress()).isNull();
     assertThatThrownBy(() -> ConfigLoader.parse(withMetricsAddress("firewall.example"), "t", null))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("metricsAddress: must be an IP address of this host");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("metricsAddress: must be an IP address of this host");
     assertThatThrownBy(() -> ConfigLoader.parse(withMetricsAddress("192.0.2.300"), "t", null))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("metricsAddress");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("metricsAddress");
   }
 
   private static String withMetricsAddress(String value) {
-    return DOCUMENTED.replace("metricsPort: 9402", "metricsAddress: " + value + "\nmetricsPort: 9402");
+    return DOCUMENTED.replace(
+        "metricsPort: 9402", "metricsAddress: " + value + "\nmetricsPort: 9402");
   }
 
   @Test
   void runtimeDirectoryDefaultsToRunAndMustBeAbsolute() throws Exception {
-    String minimal = "node: fw1\nvirtualAddresses: [{vhid: 7, interface: eth1, addresses: [\"192.0.2.7/24\"]}]\n";
-    assertThat(ConfigLoader.parse(minimal, "test", null).runtimeDirectory()).isEqualTo("/run/carp-operator");
-    assertThat(ConfigLoader.parse(minimal + "runtimeDirectory: /var/run/carp\n", "test", null).runtimeDirectory()).isEqualTo("/var/run/carp");
-    assertThatThrownBy(() -> ConfigLoader.parse(minimal + "runtimeDirectory: run/carp\n", "agent.yaml", null))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("runtimeDirectory: must be an absolute path");
+    String minimal =
+        "node: fw1\nvirtualAddresses: [{vhid: 7, interface: eth1, addresses: [\"192.0.2.7/24\"]}]\n";
+    assertThat(ConfigLoader.parse(minimal, "test", null).runtimeDirectory())
+        .isEqualTo("/run/carp-operator");
+    assertThat(
+            ConfigLoader.parse(minimal + "runtimeDirectory: /var/run/carp\n", "test", null)
+                .runtimeDirectory())
+        .isEqualTo("/var/run/carp");
+    assertThatThrownBy(
+            () -> ConfigLoader.parse(minimal + "runtimeDirectory: run/carp\n", "agent.yaml", null))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("runtimeDirectory: must be an absolute path");
   }
 
   @Test
   void unknownKeysAreNamedWithTheKnownOnes() {
-    assertThatThrownBy(() -> ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskw: 0"), "agent.yaml", null))
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    DOCUMENTED.replace("advskew: 0", "advskw: 0"), "agent.yaml", null))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("virtualAddresses[0].advskw: unknown key 'advskw'")
         .hasMessageContaining("advskew");
@@ -93,7 +114,8 @@ class ConfigLoaderTest {
 
   @Test
   void everyBadValueIsReportedWithItsField() {
-    String bad = """
+    String bad =
+        """
         virtualAddresses:
           - vhid: 300
             interface: eth0
@@ -108,52 +130,80 @@ class ConfigLoaderTest {
         """;
     assertThatThrownBy(() -> ConfigLoader.parse(bad, "agent.yaml", null))
         .isInstanceOf(ConfigException.class)
-        .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactlyInAnyOrder(
-            "node: required (this host's name, as its peers and metrics will show it)",
-            "metricsPort: must be 1-65535, got 70000",
-            "virtualAddresses[0].vhid: required, 1-255, got 300",
-            "virtualAddresses[0].advbase: must be 1-255 seconds, got 0 (0 is only for profile: fast)",
-            "virtualAddresses[0].advskew: must be 0-254, got 255",
-            "virtualAddresses[0].addresses[0]: '192.0.2.100' has no prefix length: write it like 192.0.2.100/24 or 2001:db8::100/64",
-            "virtualAddresses[0].addresses[1]: prefix length of '2001:db8::1/129' must be 1-128",
-            "virtualAddresses[0].addresses[2]: 'not-an-ip' is not an IPv4 or IPv6 address",
-            "virtualAddresses[0]: set password or passwordFile, not both",
-            "virtualAddresses[0].passwordFile: cannot read /nonexistent",
-            "virtualAddresses[1].interface: required (the NIC that carries the addresses, e.g. eth0)",
-            "virtualAddresses[1].addresses: at least one address with prefix length is required, e.g. [\"192.0.2.100/24\"]"));
+        .satisfies(
+            e ->
+                assertThat(((ConfigException) e).problems())
+                    .containsExactlyInAnyOrder(
+                        "node: required (this host's name, as its peers and metrics will show it)",
+                        "metricsPort: must be 1-65535, got 70000",
+                        "virtualAddresses[0].vhid: required, 1-255, got 300",
+                        "virtualAddresses[0].advbase: must be 1-255 seconds, got 0 (0 is only for profile: fast)",
+                        "virtualAddresses[0].advskew: must be 0-254, got 255",
+                        "virtualAddresses[0].addresses[0]: '192.0.2.100' has no prefix length: write it like 192.0.2.100/24 or 2001:db8::100/64",
+                        "virtualAddresses[0].addresses[1]: prefix length of '2001:db8::1/129' must be 1-128",
+                        "virtualAddresses[0].addresses[2]: 'not-an-ip' is not an IPv4 or IPv6 address",
+                        "virtualAddresses[0]: set password or passwordFile, not both",
+                        "virtualAddresses[0].passwordFile: cannot read /nonexistent",
+                        "virtualAddresses[1].interface: required (the NIC that carries the addresses, e.g. eth0)",
+                        "virtualAddresses[1].addresses: at least one address with prefix length is required, e.g. [\"192.0.2.100/24\"]"));
   }
 
   @Test
   void wrongTypesAndBrokenYamlAreExplained() {
-    assertThatThrownBy(() -> ConfigLoader.parse("node: fw0\nvirtualAddresses: [{vhid: one}]\n", "agent.yaml", null))
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    "node: fw0\nvirtualAddresses: [{vhid: one}]\n", "agent.yaml", null))
         .hasMessageContaining("virtualAddresses[0].vhid");
     assertThatThrownBy(() -> ConfigLoader.parse("node: \"unterminated\n", "agent.yaml", null))
         .hasMessageContaining("not valid YAML at line");
-    assertThatThrownBy(() -> ConfigLoader.parse("", "agent.yaml", null)).hasMessageContaining("empty");
+    assertThatThrownBy(() -> ConfigLoader.parse("", "agent.yaml", null))
+        .hasMessageContaining("empty");
   }
 
   @Test
   void unicastPeersAreIpv4Only() throws Exception {
-    AgentConfig c = ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskew: 0\n    peers: [\"192.0.2.2\"]"), "agent.yaml", null);
+    AgentConfig c =
+        ConfigLoader.parse(
+            DOCUMENTED.replace("advskew: 0", "advskew: 0\n    peers: [\"192.0.2.2\"]"),
+            "agent.yaml",
+            null);
     assertThat(c.virtualAddresses().getFirst().peers()).containsExactly("192.0.2.2");
-    assertThatThrownBy(() -> ConfigLoader.parse(DOCUMENTED.replace("advskew: 0", "advskew: 0\n    peers: [\"2001:db8::2\"]"), "agent.yaml", null))
-        .hasMessageContaining("virtualAddresses[0].peers[0]: '2001:db8::2' is IPv6; unicast peers are IPv4 only");
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    DOCUMENTED.replace("advskew: 0", "advskew: 0\n    peers: [\"2001:db8::2\"]"),
+                    "agent.yaml",
+                    null))
+        .hasMessageContaining(
+            "virtualAddresses[0].peers[0]: '2001:db8::2' is IPv6; unicast peers are IPv4 only");
   }
 
   @Test
   void fastProfileNeedsAdvbaseZero() throws Exception {
-    AgentConfig c = ConfigLoader.parse("""
+    AgentConfig c =
+        ConfigLoader.parse(
+            """
         node: fw0
         virtualAddresses: [{vhid: 1, interface: eth0, addresses: ["192.0.2.1/24"], profile: fast, advbase: 0, advskew: 26}]
-        """, "test", null);
+        """,
+            "test",
+            null);
     assertThat(c.virtualAddresses().getFirst().fastProfile()).isTrue();
-    assertThatThrownBy(() -> ConfigLoader.parse("""
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    """
         node: fw0
         virtualAddresses: [{vhid: 1, interface: eth0, addresses: ["192.0.2.1/24"], profile: fast, advbase: 1}]
-        """, "test", null)).hasMessageContaining("advbase: must be 0 with profile: fast");
+        """,
+                    "test",
+                    null))
+        .hasMessageContaining("advbase: must be 0 with profile: fast");
   }
 
-  static final String SHARED = """
+  static final String SHARED =
+      """
       node: fw1
       preempt: true
       virtualAddresses:
@@ -167,16 +217,23 @@ class ConfigLoaderTest {
 
   @Test
   void loadSharingLikeOpenBsdCarpnodes() throws Exception {
-    VirtualAddressConfig va = ConfigLoader.parse(SHARED, "test", null).virtualAddresses().getFirst();
+    VirtualAddressConfig va =
+        ConfigLoader.parse(SHARED, "test", null).virtualAddresses().getFirst();
     assertThat(va.balancing()).isEqualTo("ip");
     assertThat(va.carpNodes()).extracting(CarpNodeConfig::vhid).containsExactly(3, 4, 5);
-    assertThat(va.carpNodes()).extracting(va::advskew).as("without advskew the address's applies").containsExactly(0, 100, 50);
-    assertThat(ConfigLoader.parse(DOCUMENTED, "test", null).virtualAddresses().getFirst().balancing()).isEqualTo("none");
+    assertThat(va.carpNodes())
+        .extracting(va::advskew)
+        .as("without advskew the address's applies")
+        .containsExactly(0, 100, 50);
+    assertThat(
+            ConfigLoader.parse(DOCUMENTED, "test", null).virtualAddresses().getFirst().balancing())
+        .isEqualTo("none");
   }
 
   @Test
   void loadSharingMistakesNameTheirField() {
-    String bad = """
+    String bad =
+        """
         node: fw1
         virtualAddresses:
           - vhid: 3
@@ -202,21 +259,25 @@ class ConfigLoaderTest {
         """;
     assertThatThrownBy(() -> ConfigLoader.parse(bad, "agent.yaml", null))
         .isInstanceOf(ConfigException.class)
-        .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactlyInAnyOrder(
-            "virtualAddresses[0]: set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid",
-            "virtualAddresses[0].carpNodes[1].vhid: vhid 3 is listed twice in carpNodes",
-            "virtualAddresses[0].carpNodes[1].advskew: must be 0-254, got 255",
-            "virtualAddresses[0].carpNodes[2].vhid: required, 1-255",
-            "virtualAddresses[0].addresses[1]: IPv6 addresses cannot be load-balanced yet (balancing works for IPv4 only); "
-                + "put '2001:db8::100/64' in a virtual address with balancing: none",
-            "virtualAddresses[1].balancing: load balancing needs per-node vhids: list at least two carpNodes entries (OpenBSD carpnodes), one preferring each node",
-            "virtualAddresses[2]: set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid",
-            "virtualAddresses[2].carpNodes: only used for load balancing: set balancing to arp, ip, ip-stealth or ip-unicast",
-            "virtualAddresses[3].balancing: must be one of none, arp, ip, ip-stealth, ip-unicast, got 'round-robin'",
-            "virtualAddresses[4]: vhid 7 is configured twice on eth0"));
+        .satisfies(
+            e ->
+                assertThat(((ConfigException) e).problems())
+                    .containsExactlyInAnyOrder(
+                        "virtualAddresses[0]: set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid",
+                        "virtualAddresses[0].carpNodes[1].vhid: vhid 3 is listed twice in carpNodes",
+                        "virtualAddresses[0].carpNodes[1].advskew: must be 0-254, got 255",
+                        "virtualAddresses[0].carpNodes[2].vhid: required, 1-255",
+                        "virtualAddresses[0].addresses[1]: IPv6 addresses cannot be load-balanced yet (balancing works for IPv4 only); "
+                            + "put '2001:db8::100/64' in a virtual address with balancing: none",
+                        "virtualAddresses[1].balancing: load balancing needs per-node vhids: list at least two carpNodes entries (OpenBSD carpnodes), one preferring each node",
+                        "virtualAddresses[2]: set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid",
+                        "virtualAddresses[2].carpNodes: only used for load balancing: set balancing to arp, ip, ip-stealth or ip-unicast",
+                        "virtualAddresses[3].balancing: must be one of none, arp, ip, ip-stealth, ip-unicast, got 'round-robin'",
+                        "virtualAddresses[4]: vhid 7 is configured twice on eth0"));
   }
 
-  static final String BASE = """
+  static final String BASE =
+      """
       node: fw0
       virtualAddresses: [{vhid: 1, interface: eth0, addresses: ["192.0.2.1/24"]}]
       """;
@@ -224,7 +285,9 @@ class ConfigLoaderTest {
   @Test
   void syncSectionWithDefaultsAndAKeyFileNextToTheConfig(@TempDir Path dir) throws Exception {
     java.nio.file.Files.writeString(dir.resolve("sync.key"), "0123456789abcdef0123456789abcdef\n");
-    AgentConfig c = ConfigLoader.parse(BASE + "sync: {interface: sync0, keyFile: sync.key}\n", "agent.yaml", dir);
+    AgentConfig c =
+        ConfigLoader.parse(
+            BASE + "sync: {interface: sync0, keyFile: sync.key}\n", "agent.yaml", dir);
     SyncConfig s = c.sync();
     assertThat(s.interfaceName()).isEqualTo("sync0");
     assertThat(s.mode()).isEqualTo("authenticated");
@@ -233,37 +296,71 @@ class ConfigLoaderTest {
     assertThat(s.bulkUpdateTimeoutSeconds()).isEqualTo(30);
     assertThat(s.maxDelayMillis()).isEqualTo(50);
     assertThat(s.hostId()).isNull();
-    assertThat(ConfigLoader.parse(BASE, "agent.yaml", dir).sync()).as("no section, no sync").isNull();
+    assertThat(ConfigLoader.parse(BASE, "agent.yaml", dir).sync())
+        .as("no section, no sync")
+        .isNull();
     assertThat(c.demotion().whileSyncPending()).isTrue();
     assertThat(c.demotion().untilReady()).isTrue();
-    var off = ConfigLoader.parse(BASE + "demotion: {whileSyncPending: false, untilReady: false}\n", "agent.yaml", dir).demotion();
+    var off =
+        ConfigLoader.parse(
+                BASE + "demotion: {whileSyncPending: false, untilReady: false}\n",
+                "agent.yaml",
+                dir)
+            .demotion();
     assertThat(off.whileSyncPending()).isFalse();
     assertThat(off.untilReady()).isFalse();
-    assertThat(ConfigLoader.parse(BASE + "sync: {interface: sync0, mode: bsd-compatible, peers: [192.0.2.2], hostId: 4207849484}\n",
-        "agent.yaml", dir).sync().hostId()).isEqualTo(4207849484L);
+    assertThat(
+            ConfigLoader.parse(
+                    BASE
+                        + "sync: {interface: sync0, mode: bsd-compatible, peers: [192.0.2.2], hostId: 4207849484}\n",
+                    "agent.yaml",
+                    dir)
+                .sync()
+                .hostId())
+        .isEqualTo(4207849484L);
   }
 
   @Test
   void syncMistakesNameTheirField(@TempDir Path dir) throws Exception {
     java.nio.file.Files.writeString(dir.resolve("short.key"), "tiny\n");
-    assertThatThrownBy(() -> ConfigLoader.parse(BASE + "sync: {interface: sync0}\n", "agent.yaml", dir))
-        .hasMessageContaining("sync.keyFile: required in authenticated mode").hasMessageContaining("mode: bsd-compatible");
-    assertThatThrownBy(() -> ConfigLoader.parse(BASE + "sync: {interface: sync0, keyFile: short.key}\n", "agent.yaml", dir))
+    assertThatThrownBy(
+            () -> ConfigLoader.parse(BASE + "sync: {interface: sync0}\n", "agent.yaml", dir))
+        .hasMessageContaining("sync.keyFile: required in authenticated mode")
+        .hasMessageContaining("mode: bsd-compatible");
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    BASE + "sync: {interface: sync0, keyFile: short.key}\n", "agent.yaml", dir))
         .hasMessageContaining("fewer than 16 bytes");
-    assertThatThrownBy(() -> ConfigLoader.parse(BASE + "sync: {interface: sync0, keyFile: missing.key}\n", "agent.yaml", dir))
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    BASE + "sync: {interface: sync0, keyFile: missing.key}\n", "agent.yaml", dir))
         .hasMessageContaining("sync.keyFile: cannot read");
-    assertThatThrownBy(() -> ConfigLoader.parse(BASE + """
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    BASE
+                        + """
         sync: {peers: ["2001:db8::1", "nope"], mode: bsd-compatible, encrypt: true, bulkUpdateTimeoutSeconds: 0, hostId: 0, maxDelayMillis: 5000}
-        """, "agent.yaml", dir))
-        .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactlyInAnyOrder(
-            "sync.interface: required (the link the firewalls sync over, ideally dedicated)",
-            "sync.peers[0]: '2001:db8::1' is IPv6; sync peers are IPv4 (as OpenBSD's pfsync)",
-            "sync.peers[1]: 'nope' is not an IP address",
-            "sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)",
-            "sync.bulkUpdateTimeoutSeconds: must be 1-3600, got 0",
-            "sync.hostId: must be 1-4294967295, got 0",
-            "sync.maxDelayMillis: must be 0-1000, got 5000"));
-    assertThatThrownBy(() -> ConfigLoader.parse(BASE + "sync: {interface: sync0, mode: pfsync}\n", "agent.yaml", dir))
+        """,
+                    "agent.yaml",
+                    dir))
+        .satisfies(
+            e ->
+                assertThat(((ConfigException) e).problems())
+                    .containsExactlyInAnyOrder(
+                        "sync.interface: required (the link the firewalls sync over, ideally dedicated)",
+                        "sync.peers[0]: '2001:db8::1' is IPv6; sync peers are IPv4 (as OpenBSD's pfsync)",
+                        "sync.peers[1]: 'nope' is not an IP address",
+                        "sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)",
+                        "sync.bulkUpdateTimeoutSeconds: must be 1-3600, got 0",
+                        "sync.hostId: must be 1-4294967295, got 0",
+                        "sync.maxDelayMillis: must be 0-1000, got 5000"));
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.parse(
+                    BASE + "sync: {interface: sync0, mode: pfsync}\n", "agent.yaml", dir))
         .hasMessageContaining("sync.mode: must be authenticated or bsd-compatible, got 'pfsync'");
   }
 }

@@ -10,11 +10,19 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** The overload path of the sync loop's queue, with a hand-run executor standing for the loop thread. */
+/**
+ * The overload path of the sync loop's queue, with a hand-run executor standing for the loop
+ * thread.
+ */
 class SyncInboxTest {
   static final long SPACING = 1_000;
-  /** Made-up time for takeResync: far enough apart that the spacing does not hold a resync back, unless a test says so. */
+
+  /**
+   * Made-up time for takeResync: far enough apart that the spacing does not hold a resync back,
+   * unless a test says so.
+   */
   long now = 1_000_000;
+
   /** The loop: tasks wait here until {@link #runOne} runs the oldest. */
   static final class ManualLoop implements Executor {
     final ArrayDeque<Runnable> queued = new ArrayDeque<>();
@@ -26,9 +34,13 @@ class SyncInboxTest {
       queued.add(task);
     }
 
-    void runOne() { queued.poll().run(); }
+    void runOne() {
+      queued.poll().run();
+    }
 
-    void runAll() { while (!queued.isEmpty()) runOne(); }
+    void runAll() {
+      while (!queued.isEmpty()) runOne();
+    }
   }
 
   @Test
@@ -36,7 +48,8 @@ class SyncInboxTest {
     ManualLoop loop = new ManualLoop();
     SyncInbox inbox = new SyncInbox(8, SPACING, loop);
     AtomicInteger ran = new AtomicInteger();
-    for (int i = 0; i < 8; i++) assertThat(inbox.offer(Input.CONNTRACK_EVENT, ran::incrementAndGet)).isTrue();
+    for (int i = 0; i < 8; i++)
+      assertThat(inbox.offer(Input.CONNTRACK_EVENT, ran::incrementAndGet)).isTrue();
     assertThat(inbox.pending()).isEqualTo(8);
     loop.runAll();
     assertThat(ran).hasValue(8);
@@ -53,7 +66,8 @@ class SyncInboxTest {
     AtomicInteger ran = new AtomicInteger();
     // a flood: ten times what the queue holds, nothing run meanwhile (the loop is busy)
     int accepted = 0;
-    for (int i = 0; i < 1000; i++) if (inbox.offer(Input.CONNTRACK_EVENT, ran::incrementAndGet)) accepted++;
+    for (int i = 0; i < 1000; i++)
+      if (inbox.offer(Input.CONNTRACK_EVENT, ran::incrementAndGet)) accepted++;
     for (int i = 0; i < 50; i++) inbox.offer(Input.SYNC_PACKET, ran::incrementAndGet);
     assertThat(accepted).isEqualTo(100);
     assertThat(loop.queued).as("no growth beyond the limit").hasSize(100);
@@ -81,7 +95,9 @@ class SyncInboxTest {
     assertThat(inbox.dropped(Input.CONNTRACK_EVENT)).isEqualTo(900 + 101);
     loop.runAll();
     now += SPACING - 1;
-    assertThat(inbox.takeResync(now)).as("held back: the last resync was less than the spacing ago").isFalse();
+    assertThat(inbox.takeResync(now))
+        .as("held back: the last resync was less than the spacing ago")
+        .isFalse();
     now += 1;
     assertThat(inbox.takeResync(now)).isTrue();
     assertThat(inbox.resyncs()).isEqualTo(2);
@@ -116,13 +132,15 @@ class SyncInboxTest {
     ManualLoop loop = new ManualLoop();
     SyncInbox inbox = new SyncInbox(2, SPACING, loop);
     loop.refusing = true;
-    assertThatThrownBy(() -> inbox.offer(Input.CONNTRACK_EVENT, () -> {})).isInstanceOf(RejectedExecutionException.class);
+    assertThatThrownBy(() -> inbox.offer(Input.CONNTRACK_EVENT, () -> {}))
+        .isInstanceOf(RejectedExecutionException.class);
     assertThat(inbox.pending()).isZero();
     assertThat(inbox.dropped(Input.CONNTRACK_EVENT)).isZero();
   }
 
   @Test
   void theLimitMustBePositive() {
-    assertThatThrownBy(() -> new SyncInbox(0, SPACING, Runnable::run)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new SyncInbox(0, SPACING, Runnable::run))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

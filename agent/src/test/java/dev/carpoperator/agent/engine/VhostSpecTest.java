@@ -9,8 +9,12 @@ import org.junit.jupiter.api.Test;
 class VhostSpecTest {
   @Test
   void theTextOfASpecNeverHoldsThePassphrase() {
-    VhostSpec spec = new VhostSpec("lan0", 7, 1, 100, false, "s3cret-passphrase", List.of("192.0.2.10/24"));
-    assertThat(spec.toString()).doesNotContain("s3cret").contains("passphrase=(set)", "vhid=7", "192.0.2.10/24");
-    assertThat(new VhostSpec("lan0", 7, 1, 100, false, "", List.of()).toString()).contains("passphrase=(none)");
+    VhostSpec spec =
+        new VhostSpec("lan0", 7, 1, 100, false, "s3cret-passphrase", List.of("192.0.2.10/24"));
+    assertThat(spec.toString())
+        .doesNotContain("s3cret")
+        .contains("passphrase=(set)", "vhid=7", "192.0.2.10/24");
+    assertThat(new VhostSpec("lan0", 7, 1, 100, false, "", List.of()).toString())
+        .contains("passphrase=(none)");
   }
 }

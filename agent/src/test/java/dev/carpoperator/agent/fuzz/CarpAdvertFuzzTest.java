@@ -4,10 +4,10 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.carpoperator.agent.carp.AdvertValidator;
 import dev.carpoperator.agent.carp.CarpAdvert;
 import dev.carpoperator.agent.carp.CarpCodec;
-import dev.carpoperator.agent.carp.InternetChecksum;
 import dev.carpoperator.agent.carp.CarpState;
 import dev.carpoperator.agent.carp.CarpStateMachine;
 import dev.carpoperator.agent.carp.InboundPacket;
+import dev.carpoperator.agent.carp.InternetChecksum;
 import dev.carpoperator.agent.carp.RejectReason;
 import dev.carpoperator.agent.carp.RejectionCounters;
 import dev.carpoperator.agent.carp.ValidationResult;
@@ -17,18 +17,21 @@ import dev.carpoperator.agent.net.FrameParser;
 import java.util.Arrays;
 
 /**
- * The CARP receive path as {@code CarpEngine.onFrame} runs it, on arbitrary IP packets: {@link FrameParser} →
- * {@link AdvertValidator} → (accepted adverts) {@link CarpStateMachine}. Contract: no exception anywhere; every
- * protocol-112 packet yields exactly one result, counted once (accepted, or under one {@link RejectReason}); an
- * accepted advert had TTL 255, 36 bytes, a known vhid and a valid HMAC, and decodes to the bytes it came in.
+ * The CARP receive path as {@code CarpEngine.onFrame} runs it, on arbitrary IP packets: {@link
+ * FrameParser} → {@link AdvertValidator} → (accepted adverts) {@link CarpStateMachine}. Contract:
+ * no exception anywhere; every protocol-112 packet yields exactly one result, counted once
+ * (accepted, or under one {@link RejectReason}); an accepted advert had TTL 255, 36 bytes, a known
+ * vhid and a valid HMAC, and decodes to the bytes it came in.
  *
- * <p>The first input byte is a control byte: bit 0 set recomputes the IPv4 header checksum, bit 1 the CARP
- * checksum, before parsing. A fuzzer cannot guess Internet checksums, so without this almost every mutation would
- * stop at the checksum checks; with it, mutations reach the vhid, version, HMAC and loop checks and, since the HMAC
- * does not cover advskew, advbase and demote (as in OpenBSD), the state machine with arbitrary values.
+ * <p>The first input byte is a control byte: bit 0 set recomputes the IPv4 header checksum, bit 1
+ * the CARP checksum, before parsing. A fuzzer cannot guess Internet checksums, so without this
+ * almost every mutation would stop at the checksum checks; with it, mutations reach the vhid,
+ * version, HMAC and loop checks and, since the HMAC does not cover advskew, advbase and demote (as
+ * in OpenBSD), the state machine with arbitrary values.
  *
- * <p>Under plain JUnit (mvn verify) this runs the seeds in {@code src/test/resources/.../CarpAdvertFuzzTestInputs};
- * {@code ./carp fuzz} fuzzes it (JAZZER_FUZZ=1). Seeds: {@link FuzzSeeds}.
+ * <p>Under plain JUnit (mvn verify) this runs the seeds in {@code
+ * src/test/resources/.../CarpAdvertFuzzTestInputs}; {@code ./carp fuzz} fuzzes it (JAZZER_FUZZ=1).
+ * Seeds: {@link FuzzSeeds}.
  */
 class CarpAdvertFuzzTest {
 
@@ -38,30 +41,44 @@ class CarpAdvertFuzzTest {
     byte[] ip = Arrays.copyOfRange(input, 1, input.length);
     fixChecksums(ip, input[0]);
     FrameParser.Result parsed = FrameParser.parse(FuzzFixtures.frame(ip));
-    if (!(parsed instanceof FrameParser.Packet p) || p.protocol() != CarpFrames.IPPROTO_CARP) return;
+    if (!(parsed instanceof FrameParser.Packet p) || p.protocol() != CarpFrames.IPPROTO_CARP)
+      return;
 
     RejectionCounters counters = new RejectionCounters();
     AdvertValidator validator = new AdvertValidator(FuzzFixtures::keys, counters);
     byte[] payload = p.payload();
-    ValidationResult result = validator.validate(new InboundPacket(p.hopLimit(), p.src(), p.dst(), payload));
+    ValidationResult result =
+        validator.validate(new InboundPacket(p.hopLimit(), p.src(), p.dst(), payload));
 
-    long counted = counters.accepted() + counters.snapshot().values().stream().mapToLong(Long::longValue).sum();
+    long counted =
+        counters.accepted()
+            + counters.snapshot().values().stream().mapToLong(Long::longValue).sum();
     check(counted == 1, "one packet counted " + counted + " times");
     switch (result) {
-      case ValidationResult.Rejected r -> check(counters.rejected(r.reason()) == 1, "rejection not counted under " + r.reason());
+      case ValidationResult.Rejected r ->
+          check(counters.rejected(r.reason()) == 1, "rejection not counted under " + r.reason());
       case ValidationResult.Accepted a -> {
         CarpAdvert advert = a.advert();
         check(p.hopLimit() == AdvertValidator.CARP_TTL, "accepted with TTL " + p.hopLimit());
         check(payload.length >= 36, "accepted with " + payload.length + " bytes");
         check(FuzzFixtures.keys(advert.vhid()) != null, "accepted unknown vhid " + advert.vhid());
-        check(advert.vhid() == (payload[1] & 0xff) && advert.advskew() == (payload[2] & 0xff)
-            && advert.advbase() == (payload[5] & 0xff) && Arrays.equals(advert.digest(), Arrays.copyOfRange(payload, 16, 36)),
+        check(
+            advert.vhid() == (payload[1] & 0xff)
+                && advert.advskew() == (payload[2] & 0xff)
+                && advert.advbase() == (payload[5] & 0xff)
+                && Arrays.equals(advert.digest(), Arrays.copyOfRange(payload, 16, 36)),
             "decoded fields differ from the bytes");
         check(advert.counter() != FuzzFixtures.OUR_COOKIE, "our own cookie accepted");
-        // Whatever an authenticated peer puts in advbase/advskew/demote (the HMAC does not cover them, as in
+        // Whatever an authenticated peer puts in advbase/advskew/demote (the HMAC does not cover
+        // them, as in
         // OpenBSD), the state machine must take it in every state and profile.
-        for (VhostConfig config : new VhostConfig[] {VhostConfig.of(advert.vhid(), 1, 100, true), VhostConfig.fast(advert.vhid(), 10, false)}) {
-          for (CarpState state : new CarpState[] {CarpState.INIT, CarpState.BACKUP, CarpState.MASTER}) {
+        for (VhostConfig config :
+            new VhostConfig[] {
+              VhostConfig.of(advert.vhid(), 1, 100, true),
+              VhostConfig.fast(advert.vhid(), 10, false)
+            }) {
+          for (CarpState state :
+              new CarpState[] {CarpState.INIT, CarpState.BACKUP, CarpState.MASTER}) {
             CarpStateMachine sm = new CarpStateMachine(config, FuzzFixtures.OUR_COOKIE);
             long now = 1_000_000_000L;
             if (state != CarpState.INIT) {
@@ -78,7 +95,10 @@ class CarpAdvertFuzzTest {
     }
   }
 
-  /** Recomputes the checksums the control byte asks for, where the packet is long enough to hold them. */
+  /**
+   * Recomputes the checksums the control byte asks for, where the packet is long enough to hold
+   * them.
+   */
   static void fixChecksums(byte[] ip, int control) {
     boolean v4 = ip.length >= 20 && (ip[0] & 0xf0) == 0x40;
     int hlen = v4 ? (ip[0] & 0x0f) * 4 : 40;

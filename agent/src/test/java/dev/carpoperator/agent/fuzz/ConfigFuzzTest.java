@@ -11,12 +11,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The standalone config parser on arbitrary text: it returns a config or throws {@link ConfigException} with at least
- * one non-empty problem; never an NPE, ClassCastException, StackOverflowError or any other exception.
- * Seeds: the documented example and small valid and invalid files, see {@link FuzzSeeds}.
+ * The standalone config parser on arbitrary text: it returns a config or throws {@link
+ * ConfigException} with at least one non-empty problem; never an NPE, ClassCastException,
+ * StackOverflowError or any other exception. Seeds: the documented example and small valid and
+ * invalid files, see {@link FuzzSeeds}.
  */
 class ConfigFuzzTest {
-  /** passwordFile and keyFile resolve here; holds a readable sync.key and password file so those paths are taken. */
+  /**
+   * passwordFile and keyFile resolve here; holds a readable sync.key and password file so those
+   * paths are taken.
+   */
   private static final Path BASE = baseDir();
 
   @FuzzTest(maxDuration = "60s")
@@ -24,9 +28,12 @@ class ConfigFuzzTest {
     String text = new String(data, StandardCharsets.UTF_8);
     try {
       AgentConfig config = ConfigLoader.parse(text, "fuzz.yaml", BASE);
-      CarpAdvertFuzzTest.check(config != null && !config.virtualAddresses().isEmpty(), "accepted without virtual addresses");
+      CarpAdvertFuzzTest.check(
+          config != null && !config.virtualAddresses().isEmpty(),
+          "accepted without virtual addresses");
     } catch (ConfigException e) {
-      CarpAdvertFuzzTest.check(!e.problems().isEmpty() && e.problems().stream().noneMatch(p -> p == null || p.isBlank()),
+      CarpAdvertFuzzTest.check(
+          !e.problems().isEmpty() && e.problems().stream().noneMatch(p -> p == null || p.isBlank()),
           "a ConfigException without a problem named: " + e.problems());
     }
   }

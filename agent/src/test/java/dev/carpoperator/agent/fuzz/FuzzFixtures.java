@@ -11,9 +11,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What the fuzz targets and their seed corpus share: the vhosts a receiver knows (so a seed built here passes every
- * check and mutations of it reach the later ones) and the Ethernet header put in front of fuzzed IP packets.
- * Only TEST-NET and documentation addresses.
+ * What the fuzz targets and their seed corpus share: the vhosts a receiver knows (so a seed built
+ * here passes every check and mutations of it reach the later ones) and the Ethernet header put in
+ * front of fuzzed IP packets. Only TEST-NET and documentation addresses.
  */
 final class FuzzFixtures {
   private FuzzFixtures() {}
@@ -25,11 +25,18 @@ final class FuzzFixtures {
   static final Inet6Address PEER6 = (Inet6Address) literal("fe80::2");
   static final MacAddress PEER_MAC = MacAddress.parse("02:00:00:00:00:02");
 
-  /** vhid 1 holds an IPv4 address, vhid 2 an IPv6 one; any other vhid is unknown to the receiver. */
+  /**
+   * vhid 1 holds an IPv4 address, vhid 2 an IPv6 one; any other vhid is unknown to the receiver.
+   */
   static final CarpHmac HMAC1 = CarpHmac.of(PASSWORD, 1, List.of(VIP4));
+
   static final CarpHmac HMAC2 = CarpHmac.of(PASSWORD, 2, List.of(VIP6));
-  /** The receiver's own replay cookie for both vhids (an advert carrying it is rejected as LOOP). */
+
+  /**
+   * The receiver's own replay cookie for both vhids (an advert carrying it is rejected as LOOP).
+   */
   static final long OUR_COOKIE = 0x0123456789abcdefL;
+
   static final VhostKeys KEYS1 = new VhostKeys(HMAC1, OUR_COOKIE);
   static final VhostKeys KEYS2 = new VhostKeys(HMAC2, OUR_COOKIE);
 
@@ -42,7 +49,10 @@ final class FuzzFixtures {
     return CarpCodec.encode(vhid, advskew, demote, advbase, counter, vhid == 1 ? HMAC1 : HMAC2);
   }
 
-  /** An Ethernet header for {@code ip}: IPv6 when its version nibble says 6, else IPv4 (the parser checks the rest). */
+  /**
+   * An Ethernet header for {@code ip}: IPv6 when its version nibble says 6, else IPv4 (the parser
+   * checks the rest).
+   */
   static byte[] frame(byte[] ip) {
     byte[] f = new byte[14 + ip.length];
     boolean v6 = ip.length > 0 && (ip[0] & 0xf0) == 0x60;

@@ -9,11 +9,12 @@ import dev.carpoperator.agent.sync.SyncCounters;
 import dev.carpoperator.agent.sync.SyncEnvelope;
 
 /**
- * pfsync bytes as an unauthenticated peer (sync mode bsd-compatible) or a holder of the key can send them:
- * {@link PfsyncDecoder} and then the sync core, which imports the states into a (memory) conntrack table, answers
- * update requests and bulk requests, and follows bulk status. Contract: nothing throws; the decoder's result
- * respects the header's length; the core counts the packet as received or rejected exactly once.
- * Seeds: packets the sync core itself sends (INS, UPD, UPD_C, DEL_C, UPD_REQ, BUS, CLR), see {@link FuzzSeeds}.
+ * pfsync bytes as an unauthenticated peer (sync mode bsd-compatible) or a holder of the key can
+ * send them: {@link PfsyncDecoder} and then the sync core, which imports the states into a (memory)
+ * conntrack table, answers update requests and bulk requests, and follows bulk status. Contract:
+ * nothing throws; the decoder's result respects the header's length; the core counts the packet as
+ * received or rejected exactly once. Seeds: packets the sync core itself sends (INS, UPD, UPD_C,
+ * DEL_C, UPD_REQ, BUS, CLR), see {@link FuzzSeeds}.
  */
 class PfsyncFuzzTest {
   static final long S = 1_000_000_000L;
@@ -22,15 +23,19 @@ class PfsyncFuzzTest {
   void pfsyncPacket(byte[] data) {
     switch (PfsyncDecoder.decode(data)) {
       case PfsyncDecodeResult.Decoded d -> {
-        CarpAdvertFuzzTest.check(d.header().length() >= Pfsync.HEADER_LENGTH && d.header().length() <= data.length,
+        CarpAdvertFuzzTest.check(
+            d.header().length() >= Pfsync.HEADER_LENGTH && d.header().length() <= data.length,
             "header len " + d.header().length() + " outside the packet");
-        CarpAdvertFuzzTest.check(d.messages().size() <= (d.header().length() - Pfsync.HEADER_LENGTH) / 4,
+        CarpAdvertFuzzTest.check(
+            d.messages().size() <= (d.header().length() - Pfsync.HEADER_LENGTH) / 4,
             d.messages().size() + " messages from " + d.header().length() + " bytes");
       }
-      case PfsyncDecodeResult.Rejected r -> CarpAdvertFuzzTest.check(!r.detail().isEmpty(), "rejection without detail");
+      case PfsyncDecodeResult.Rejected r ->
+          CarpAdvertFuzzTest.check(!r.detail().isEmpty(), "rejection without detail");
     }
 
-    // A receiver that has states of its own and is waiting for a bulk update, so every message kind has an effect.
+    // A receiver that has states of its own and is waiting for a bulk update, so every message kind
+    // has an effect.
     FuzzKernel kernel = new FuzzKernel();
     SyncCounters counters = new SyncCounters();
     SyncCore core = receiver(kernel, counters);
@@ -41,7 +46,8 @@ class PfsyncFuzzTest {
     core.receive(data, 0, data.length, now + S);
     long after = counters.packetsReceived.get() + sum(counters.packetsRejected().values());
     CarpAdvertFuzzTest.check(after - before == 1, "packet counted " + (after - before) + " times");
-    // What the packet asked for (updates, a bulk) goes out; timers and a table refresh run on what it wrote.
+    // What the packet asked for (updates, a bulk) goes out; timers and a table refresh run on what
+    // it wrote.
     for (long t = now + S; t <= now + 40 * S; t += 5 * S) {
       core.poll(t);
       core.refresh(kernel.dump(), t);
@@ -49,13 +55,19 @@ class PfsyncFuzzTest {
   }
 
   static SyncCore receiver(FuzzKernel kernel, SyncCounters counters) {
-    var settings = new SyncCore.Settings(0x0b0b0b0b, 0x0b0b0b0bL << 32,
-        Pfsync.payloadBudget(1500) - SyncEnvelope.TRAILER_LENGTH, 50_000_000L, 2_000_000L, 2 * S, 30 * S);
+    var settings =
+        new SyncCore.Settings(
+            0x0b0b0b0b,
+            0x0b0b0b0bL << 32,
+            Pfsync.payloadBudget(1500) - SyncEnvelope.TRAILER_LENGTH,
+            50_000_000L,
+            2_000_000L,
+            2 * S,
+            30 * S);
     return new SyncCore(settings, kernel, null, counters);
   }
 
   private static long sum(java.util.Collection<Long> values) {
     return values.stream().mapToLong(Long::longValue).sum();
   }
-
 }

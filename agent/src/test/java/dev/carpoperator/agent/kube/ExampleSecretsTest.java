@@ -15,10 +15,14 @@ class ExampleSecretsTest {
     Path examples = Path.of("..", "examples");
     int seen = 0;
     for (String dir : new String[] {"active-standby", "active-active"}) {
-      Matcher m = Pattern.compile("(?m)^\\s+(password|key): (\\S+)$").matcher(Files.readString(examples.resolve(dir).resolve("00-secrets.yaml")));
+      Matcher m =
+          Pattern.compile("(?m)^\\s+(password|key): (\\S+)$")
+              .matcher(Files.readString(examples.resolve(dir).resolve("00-secrets.yaml")));
       while (m.find()) {
         seen++;
-        assertThat(ExampleSecrets.isPlaceholder(m.group(2).getBytes(StandardCharsets.UTF_8))).as(m.group(2)).isTrue();
+        assertThat(ExampleSecrets.isPlaceholder(m.group(2).getBytes(StandardCharsets.UTF_8)))
+            .as(m.group(2))
+            .isTrue();
       }
     }
     assertThat(seen).isEqualTo(4);
@@ -26,7 +30,8 @@ class ExampleSecretsTest {
 
   @Test
   void randomValuesAreNot() {
-    assertThat(ExampleSecrets.isPlaceholder("q3S9x0mLk2vB8tRz".getBytes(StandardCharsets.UTF_8))).isFalse();
+    assertThat(ExampleSecrets.isPlaceholder("q3S9x0mLk2vB8tRz".getBytes(StandardCharsets.UTF_8)))
+        .isFalse();
     assertThat(ExampleSecrets.isPlaceholder(new byte[32])).isFalse();
   }
 }

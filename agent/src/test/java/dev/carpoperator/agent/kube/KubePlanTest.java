@@ -16,8 +16,10 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class KubePlanTest {
-  static final KubePlan.SecretLookup SECRETS = ref -> "carp-pass".equals(ref.getName()) ? Optional.of("secret\n") : Optional.empty();
-  static final KubePlan.InterfaceFinder BY_SUBNET = cidr -> cidr.startsWith("192.0.2.") ? Optional.of("eth0") : Optional.empty();
+  static final KubePlan.SecretLookup SECRETS =
+      ref -> "carp-pass".equals(ref.getName()) ? Optional.of("secret\n") : Optional.empty();
+  static final KubePlan.InterfaceFinder BY_SUBNET =
+      cidr -> cidr.startsWith("192.0.2.") ? Optional.of("eth0") : Optional.empty();
 
   static FirewallCluster cluster() {
     FirewallCluster c = new FirewallCluster();
@@ -49,12 +51,15 @@ class KubePlanTest {
     assertThat(p.selected()).isTrue();
     assertThat(p.preempt()).isTrue();
     assertThat(p.maintenance()).as("mickey's maintenance demotion is not minnie's").isZero();
-    assertThat(p.vhosts()).singleElement().satisfies(v -> {
-      assertThat(v.interfaceName()).as("chosen by subnet").isEqualTo("eth0");
-      assertThat(v.vhid()).isEqualTo(1);
-      assertThat(v.advskew()).isEqualTo(100);
-      assertThat(v.passphrase()).isEqualTo("secret");
-    });
+    assertThat(p.vhosts())
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.interfaceName()).as("chosen by subnet").isEqualTo("eth0");
+              assertThat(v.vhid()).isEqualTo(1);
+              assertThat(v.advskew()).isEqualTo(100);
+              assertThat(v.passphrase()).isEqualTo("secret");
+            });
     assertThat(p.addressOf()).containsEntry("eth0/1", "lan");
     assertThat(plan("mickey", Map.of("role", "firewall")).maintenance()).isEqualTo(50);
   }
@@ -87,10 +92,11 @@ class KubePlanTest {
     KubePlan p = plan("mickey", Map.of("role", "firewall"), noSecret, noInterface, first, clash);
     assertThat(p.vhosts()).extracting(CarpEngine.VhostSpec::vhid).containsExactly(3);
     assertThat(p.addressOf()).containsEntry("eth0/3", "c-first");
-    assertThat(p.problems()).containsExactly(
-        "a-no-secret: cannot read key password of Secret carp-system/missing (it must exist, in the agent's namespace, with that key)",
-        "b-no-interface: no interface given and none of this node's interfaces is in the subnet of 203.0.113.1/24",
-        "d-clash: vhid eth0/3 is also used by c-first; d-clash is not run");
+    assertThat(p.problems())
+        .containsExactly(
+            "a-no-secret: cannot read key password of Secret carp-system/missing (it must exist, in the agent's namespace, with that key)",
+            "b-no-interface: no interface given and none of this node's interfaces is in the subnet of 203.0.113.1/24",
+            "d-clash: vhid eth0/3 is also used by c-first; d-clash is not run");
   }
 
   @Test

@@ -16,7 +16,9 @@ class RecentCountTest {
     now.set(240_000);
     assertThat(recent.read(12)).isEqualTo(12);
     now.set(400_000); // the samples at 0 and 60 s are now older than the window
-    assertThat(recent.read(12)).as("only the failures since the 60 s sample, none new").isEqualTo(7);
+    assertThat(recent.read(12))
+        .as("only the failures since the 60 s sample, none new")
+        .isEqualTo(7);
     now.set(700_000);
     assertThat(recent.read(12)).as("nothing new for 5 minutes: the password was fixed").isZero();
   }

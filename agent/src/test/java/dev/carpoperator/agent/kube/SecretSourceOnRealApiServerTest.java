@@ -22,9 +22,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Secrets by name on a real kube-apiserver: with a Role whose resourceNames list one Secret (what the chart makes of
- * agent.secretNames), the agent's per-name informer lists, watches and follows that Secret, while the namespace's
- * other Secrets stay unreadable to it.
+ * Secrets by name on a real kube-apiserver: with a Role whose resourceNames list one Secret (what
+ * the chart makes of agent.secretNames), the agent's per-name informer lists, watches and follows
+ * that Secret, while the namespace's other Secrets stay unreadable to it.
  */
 class SecretSourceOnRealApiServerTest {
   static final String NS = "secret-source-test";
@@ -32,41 +32,125 @@ class SecretSourceOnRealApiServerTest {
   @Test
   void anAgentLimitedToNamedSecretsReadsAndFollowsExactlyThose() {
     KubernetesClient admin = ControlPlane.shared().adminClient();
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
+        .serverSideApply();
     for (String name : List.of("edge-carp", "unrelated")) {
-      admin.resource(new SecretBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
-          .withStringData(Map.of("password", name + "-v1")).build()).serverSideApply();
+      admin
+          .resource(
+              new SecretBuilder()
+                  .withNewMetadata()
+                  .withName(name)
+                  .withNamespace(NS)
+                  .endMetadata()
+                  .withStringData(Map.of("password", name + "-v1"))
+                  .build())
+          .serverSideApply();
     }
-    admin.resource(new ServiceAccountBuilder().withNewMetadata().withName("carp-agent").withNamespace(NS).endMetadata().build()).serverSideApply();
-    admin.resource(new RoleBuilder().withNewMetadata().withName("carp-agent-secrets").withNamespace(NS).endMetadata()
-        .addNewRule().withApiGroups("").withResources("secrets").withVerbs("get", "list", "watch").withResourceNames("edge-carp").endRule()
-        .build()).serverSideApply();
-    admin.resource(new RoleBindingBuilder().withNewMetadata().withName("carp-agent-secrets").withNamespace(NS).endMetadata()
-        .withNewRoleRef("rbac.authorization.k8s.io", "Role", "carp-agent-secrets")
-        .addNewSubject().withKind("ServiceAccount").withName("carp-agent").withNamespace(NS).endSubject().build()).serverSideApply();
-    String token = admin.serviceAccounts().inNamespace(NS).withName("carp-agent")
-        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(600L).endSpec().build()).getStatus().getToken();
+    admin
+        .resource(
+            new ServiceAccountBuilder()
+                .withNewMetadata()
+                .withName("carp-agent")
+                .withNamespace(NS)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    admin
+        .resource(
+            new RoleBuilder()
+                .withNewMetadata()
+                .withName("carp-agent-secrets")
+                .withNamespace(NS)
+                .endMetadata()
+                .addNewRule()
+                .withApiGroups("")
+                .withResources("secrets")
+                .withVerbs("get", "list", "watch")
+                .withResourceNames("edge-carp")
+                .endRule()
+                .build())
+        .serverSideApply();
+    admin
+        .resource(
+            new RoleBindingBuilder()
+                .withNewMetadata()
+                .withName("carp-agent-secrets")
+                .withNamespace(NS)
+                .endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "Role", "carp-agent-secrets")
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName("carp-agent")
+                .withNamespace(NS)
+                .endSubject()
+                .build())
+        .serverSideApply();
+    String token =
+        admin
+            .serviceAccounts()
+            .inNamespace(NS)
+            .withName("carp-agent")
+            .tokenRequest(
+                new TokenRequestBuilder()
+                    .withNewSpec()
+                    .withExpirationSeconds(600L)
+                    .endSpec()
+                    .build())
+            .getStatus()
+            .getToken();
 
-    try (KubernetesClient agent = new KubernetesClientBuilder().withConfig(ControlPlane.shared().config(token)).build();
-         SecretSource secrets = SecretSource.start(agent, NS, SecretSource.parseNames(" edge-carp, "), new ResourceEventHandler<>() {
-           @Override public void onAdd(Secret s) {}
-           @Override public void onUpdate(Secret a, Secret b) {}
-           @Override public void onDelete(Secret s, boolean unknown) {}
-         })) {
+    try (KubernetesClient agent =
+            new KubernetesClientBuilder().withConfig(ControlPlane.shared().config(token)).build();
+        SecretSource secrets =
+            SecretSource.start(
+                agent,
+                NS,
+                SecretSource.parseNames(" edge-carp, "),
+                new ResourceEventHandler<>() {
+                  @Override
+                  public void onAdd(Secret s) {}
+
+                  @Override
+                  public void onUpdate(Secret a, Secret b) {}
+
+                  @Override
+                  public void onDelete(Secret s, boolean unknown) {}
+                })) {
       await().atMost(Duration.ofSeconds(30)).until(secrets::hasSynced);
       assertThat(secrets.find("edge-carp")).isPresent();
       assertThat(secrets.watches("unrelated")).isFalse();
       assertThat(secrets.find("unrelated")).isEmpty();
-      assertThatThrownBy(() -> agent.secrets().inNamespace(NS).list()).as("the namespace as a whole stays closed")
-          .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+      assertThatThrownBy(() -> agent.secrets().inNamespace(NS).list())
+          .as("the namespace as a whole stays closed")
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
       assertThatThrownBy(() -> agent.secrets().inNamespace(NS).withName("unrelated").get())
-          .isInstanceOf(KubernetesClientException.class).satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
 
       // a rotated password reaches the agent through the watch
-      admin.resource(new SecretBuilder().withNewMetadata().withName("edge-carp").withNamespace(NS).endMetadata()
-          .withStringData(Map.of("password", "edge-carp-v2")).build()).serverSideApply();
-      await().atMost(Duration.ofSeconds(30)).until(() -> secrets.find("edge-carp").map(s -> s.getData().get("password"))
-          .map(b64 -> new String(java.util.Base64.getDecoder().decode(b64))).orElse("").equals("edge-carp-v2"));
+      admin
+          .resource(
+              new SecretBuilder()
+                  .withNewMetadata()
+                  .withName("edge-carp")
+                  .withNamespace(NS)
+                  .endMetadata()
+                  .withStringData(Map.of("password", "edge-carp-v2"))
+                  .build())
+          .serverSideApply();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  secrets
+                      .find("edge-carp")
+                      .map(s -> s.getData().get("password"))
+                      .map(b64 -> new String(java.util.Base64.getDecoder().decode(b64)))
+                      .orElse("")
+                      .equals("edge-carp-v2"));
     } finally {
       admin.namespaces().withName(NS).delete();
     }

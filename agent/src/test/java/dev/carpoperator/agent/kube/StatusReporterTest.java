@@ -18,7 +18,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The agent's status entries on a real API server (server-side apply under the agent's own field manager). */
+/**
+ * The agent's status entries on a real API server (server-side apply under the agent's own field
+ * manager).
+ */
 class StatusReporterTest {
   static final String VA = "status-reporter-test";
   static final Map<String, String> OWNERS = Map.of("eth0/7", VA);
@@ -30,11 +33,18 @@ class StatusReporterTest {
   static List<String> entries(KubernetesClient admin) {
     VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
     if (va.getStatus() == null || va.getStatus().getNodes() == null) return List.of();
-    return va.getStatus().getNodes().stream().map(NodeVhidStatus::getName).map(n -> n + "=" + stateOf(va, n)).toList();
+    return va.getStatus().getNodes().stream()
+        .map(NodeVhidStatus::getName)
+        .map(n -> n + "=" + stateOf(va, n))
+        .toList();
   }
 
   static String stateOf(VirtualAddress va, String node) {
-    return va.getStatus().getNodes().stream().filter(n -> n.getName().equals(node)).map(n -> String.valueOf(n.getState())).findFirst().orElse("-");
+    return va.getStatus().getNodes().stream()
+        .filter(n -> n.getName().equals(node))
+        .map(n -> String.valueOf(n.getState()))
+        .findFirst()
+        .orElse("-");
   }
 
   static VirtualAddress create(KubernetesClient admin) {
@@ -49,27 +59,45 @@ class StatusReporterTest {
     return admin.resource(va).forceConflicts().serverSideApply();
   }
 
-  /** A vhid the engine refused (its address is the node's own) shows as INIT with the reason, until it runs. */
+  /**
+   * A vhid the engine refused (its address is the node's own) shows as INIT with the reason, until
+   * it runs.
+   */
   @Test
   void aRefusedVhidIsReportedAsInitWithItsReason() {
     try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
       create(admin);
       try (StatusReporter r = new StatusReporter(admin, "n1", () -> OWNERS)) {
         r.vhidRefused("eth0", 7, "AddressIsNodeAddress", "vhid 7 on eth0 is not run: ...");
-        await().atMost(Duration.ofSeconds(20)).until(() -> entries(admin).equals(List.of("n1=INIT")));
-        NodeVhidStatus e = admin.resources(VirtualAddress.class).withName(VA).get().getStatus().getNodes().getFirst();
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> entries(admin).equals(List.of("n1=INIT")));
+        NodeVhidStatus e =
+            admin
+                .resources(VirtualAddress.class)
+                .withName(VA)
+                .get()
+                .getStatus()
+                .getNodes()
+                .getFirst();
         assertThat(e.getReason()).isEqualTo("AddressIsNodeAddress");
         assertThat(e.getVhid()).isEqualTo(7);
 
-        r.stateChanged(change(CarpState.INIT, CarpState.BACKUP, "startup")); // corrected: the vhid runs
-        await().atMost(Duration.ofSeconds(20)).until(() -> entries(admin).equals(List.of("n1=BACKUP")));
+        r.stateChanged(
+            change(CarpState.INIT, CarpState.BACKUP, "startup")); // corrected: the vhid runs
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> entries(admin).equals(List.of("n1=BACKUP")));
       } finally {
         admin.resources(VirtualAddress.class).withName(VA).delete();
       }
     }
   }
 
-  /** A restarted agent first reports its sync state (before any vhid has one): that must not withdraw its entries. */
+  /**
+   * A restarted agent first reports its sync state (before any vhid has one): that must not
+   * withdraw its entries.
+   */
   @Test
   void aRestartedAgentKeepsItsEntriesUntilItsVhidsHaveAState() {
     try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
@@ -85,14 +113,30 @@ class StatusReporterTest {
 
       try (StatusReporter first = new StatusReporter(admin, "n1", () -> OWNERS)) {
         first.stateChanged(change(CarpState.BACKUP, CarpState.MASTER, "master-down-timeout"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> entries(admin).equals(List.of("n1=MASTER")));
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> entries(admin).equals(List.of("n1=MASTER")));
       }
       try (StatusReporter second = new StatusReporter(admin, "n1", () -> OWNERS)) {
         second.syncChanged("requesting");
-        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> entries(admin).equals(List.of("n1=MASTER")));
+        await()
+            .during(Duration.ofSeconds(2))
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> entries(admin).equals(List.of("n1=MASTER")));
         second.stateChanged(change(CarpState.INIT, CarpState.BACKUP, "startup"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> entries(admin).equals(List.of("n1=BACKUP")));
-        assertThat(admin.resources(VirtualAddress.class).withName(VA).get().getStatus().getNodes().getFirst().getSync()).isEqualTo("requesting");
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> entries(admin).equals(List.of("n1=BACKUP")));
+        assertThat(
+                admin
+                    .resources(VirtualAddress.class)
+                    .withName(VA)
+                    .get()
+                    .getStatus()
+                    .getNodes()
+                    .getFirst()
+                    .getSync())
+            .isEqualTo("requesting");
       } finally {
         admin.resources(VirtualAddress.class).withName(VA).delete();
       }

@@ -16,9 +16,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Real agents (separate JVMs running {@link AgentMain}) on hosts of a {@link NetnsLab}: one bridge, hosts
- * 192.0.2.11, .12, ... Observed the way an operator would: which host has the virtual address on its NIC, and the
- * agents' JSON log lines.
+ * Real agents (separate JVMs running {@link AgentMain}) on hosts of a {@link NetnsLab}: one bridge,
+ * hosts 192.0.2.11, .12, ... Observed the way an operator would: which host has the virtual address
+ * on its NIC, and the agents' JSON log lines.
  */
 public final class AgentLab implements AutoCloseable {
   public static final Duration SETTLE = Duration.ofSeconds(20);
@@ -28,7 +28,8 @@ public final class AgentLab implements AutoCloseable {
 
   /** Adds hosts named as given, with 192.0.2.(11+i)/24 and 2001:db8::(11+i)/64. */
   public AgentLab hosts(String... names) {
-    for (int i = 0; i < names.length; i++) lab.addHost(names[i], "192.0.2." + (11 + i) + "/24", "2001:db8::" + (11 + i) + "/64");
+    for (int i = 0; i < names.length; i++)
+      lab.addHost(names[i], "192.0.2." + (11 + i) + "/24", "2001:db8::" + (11 + i) + "/64");
     return this;
   }
 
@@ -42,11 +43,21 @@ public final class AgentLab implements AutoCloseable {
     configs.put(host, yaml);
     try {
       Path file = lab.dir().resolve(host + "-agent.yaml");
-      // Lab hosts share the machine's /run: each gets its own address record, kept across restarts of its agent.
-      String withRecord = yaml.contains("runtimeDirectory:") ? yaml
-          : yaml + (yaml.endsWith("\n") ? "" : "\n") + "runtimeDirectory: " + runtimeDirectory(host) + "\n";
+      // Lab hosts share the machine's /run: each gets its own address record, kept across restarts
+      // of its agent.
+      String withRecord =
+          yaml.contains("runtimeDirectory:")
+              ? yaml
+              : yaml
+                  + (yaml.endsWith("\n") ? "" : "\n")
+                  + "runtimeDirectory: "
+                  + runtimeDirectory(host)
+                  + "\n";
       Files.writeString(file, withRecord);
-      LabProcess p = lab.host(host).startJava(host + "-agent", AgentMain.class.getName(), jvmArgs, "--config", file.toString());
+      LabProcess p =
+          lab.host(host)
+              .startJava(
+                  host + "-agent", AgentMain.class.getName(), jvmArgs, "--config", file.toString());
       agents.put(host, p);
       return p;
     } catch (IOException e) {
@@ -55,15 +66,19 @@ public final class AgentLab implements AutoCloseable {
   }
 
   /**
-   * Waits until the host's agent runs its vhids (its first state change, INIT to BACKUP). Tests that expect the
-   * preferred node to win without preemption start it first and wait for this: two JVMs started back to back on a
-   * loaded machine may come up in either order, and without preemption whoever times out first keeps the address.
+   * Waits until the host's agent runs its vhids (its first state change, INIT to BACKUP). Tests
+   * that expect the preferred node to win without preemption start it first and wait for this: two
+   * JVMs started back to back on a loaded machine may come up in either order, and without
+   * preemption whoever times out first keeps the address.
    */
   public void awaitStarted(String host, Duration within) {
     long deadline = System.nanoTime() + within.toNanos();
     while (transitionsTo(host, "BACKUP") == 0 && transitionsTo(host, "MASTER") == 0) {
-      if (!agents.get(host).isAlive()) throw new AssertionError(host + "'s agent exited:\n" + agents.get(host).output());
-      if (System.nanoTime() > deadline) throw new AssertionError(host + "'s agent did not start within " + within + ":\n" + agents.get(host).output());
+      if (!agents.get(host).isAlive())
+        throw new AssertionError(host + "'s agent exited:\n" + agents.get(host).output());
+      if (System.nanoTime() > deadline)
+        throw new AssertionError(
+            host + "'s agent did not start within " + within + ":\n" + agents.get(host).output());
       try {
         Thread.sleep(50);
       } catch (InterruptedException e) {
@@ -78,7 +93,9 @@ public final class AgentLab implements AutoCloseable {
     return startAgent(host, configs.get(host));
   }
 
-  public LabProcess agent(String host) { return agents.get(host); }
+  public LabProcess agent(String host) {
+    return agents.get(host);
+  }
 
   /** The host's runtime directory (its agent's address record) in the lab directory. */
   public Path runtimeDirectory(String host) {
@@ -86,7 +103,8 @@ public final class AgentLab implements AutoCloseable {
   }
 
   /** The standard single-vhid config used by most tests. */
-  public static String config(String node, int vhid, int advskew, boolean preempt, String password, String... addresses) {
+  public static String config(
+      String node, int vhid, int advskew, boolean preempt, String password, String... addresses) {
     return """
         node: %s
         preempt: %s
@@ -98,11 +116,19 @@ public final class AgentLab implements AutoCloseable {
             advbase: 1
             advskew: %d
             password: "%s"
-        """.formatted(node, preempt, vhid, String.join(", ", List.of(addresses).stream().map(a -> "\"" + a + "\"").toList()), advskew, password);
+        """
+        .formatted(
+            node,
+            preempt,
+            vhid,
+            String.join(", ", List.of(addresses).stream().map(a -> "\"" + a + "\"").toList()),
+            advskew,
+            password);
   }
 
   /** The Linux-only fast profile: advbase 0, interval advskew/256 s. */
-  public static String fastConfig(String node, int vhid, int advskew, boolean preempt, String address) {
+  public static String fastConfig(
+      String node, int vhid, int advskew, boolean preempt, String address) {
     return config(node, vhid, advskew, preempt, "secret", address)
         .replace("advbase: 1", "advbase: 0\n    profile: fast");
   }
@@ -120,29 +146,50 @@ public final class AgentLab implements AutoCloseable {
   /** Waits until exactly {@code expected} holds the address, and nobody else. */
   public void awaitOnlyHolder(String address, String expected, Duration within) {
     try {
-      await().atMost(within).pollInterval(Duration.ofMillis(100))
+      await()
+          .atMost(within)
+          .pollInterval(Duration.ofMillis(100))
           .until(() -> holders(address), h -> h.equals(List.of(expected)));
     } catch (org.awaitility.core.ConditionTimeoutException e) {
-      throw new AssertionError("expected only " + expected + " to hold " + address + " but holders are " + holders(address)
-          + "\n" + logTails(), e);
+      throw new AssertionError(
+          "expected only "
+              + expected
+              + " to hold "
+              + address
+              + " but holders are "
+              + holders(address)
+              + "\n"
+              + logTails(),
+          e);
     }
   }
 
   /** The last lines of every agent's output, for failure messages. */
   public String logTails() {
     StringBuilder sb = new StringBuilder();
-    agents.forEach((host, p) -> {
-      List<String> lines = p.output().lines().toList();
-      sb.append("--- agent on ").append(host).append(p.isAlive() ? "" : " (exited)").append('\n');
-      lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(l -> sb.append(l).append('\n'));
-    });
+    agents.forEach(
+        (host, p) -> {
+          List<String> lines = p.output().lines().toList();
+          sb.append("--- agent on ")
+              .append(host)
+              .append(p.isAlive() ? "" : " (exited)")
+              .append('\n');
+          lines
+              .subList(Math.max(0, lines.size() - 15), lines.size())
+              .forEach(l -> sb.append(l).append('\n'));
+        });
     return sb.toString();
   }
 
   /** Number of state-change log lines of a host's agent that went to the given state. */
   public long transitionsTo(String host, String state) {
-    return agents.get(host).output().lines()
-        .filter(l -> l.contains("\"event\":\"state-change\"") && l.contains("\"to\":\"" + state + "\"")).count();
+    return agents
+        .get(host)
+        .output()
+        .lines()
+        .filter(
+            l -> l.contains("\"event\":\"state-change\"") && l.contains("\"to\":\"" + state + "\""))
+        .count();
   }
 
   /** Kills an agent without letting it bow out (SIGKILL), as a crash would. */

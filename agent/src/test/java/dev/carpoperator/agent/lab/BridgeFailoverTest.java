@@ -21,20 +21,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The seeds' transparent bridging firewall pair, with real agents: a client segment (switch a) and a server segment
- * (switch b), both 192.0.2.0/24, joined by fw1 and fw2, each bridging its eth1 (a) and eth2 (b) in br0. The election
- * runs on a management network (the lab's first switch, 198.51.100.0/24, vhid 10 on eth0), and each node's bridge
- * follows its state through the agent's actions. Two forwarding bridges would make a loop.
+ * The seeds' transparent bridging firewall pair, with real agents: a client segment (switch a) and
+ * a server segment (switch b), both 192.0.2.0/24, joined by fw1 and fw2, each bridging its eth1 (a)
+ * and eth2 (b) in br0. The election runs on a management network (the lab's first switch,
+ * 198.51.100.0/24, vhid 10 on eth0), and each node's bridge follows its state through the agent's
+ * actions. Two forwarding bridges would make a loop.
  *
- * <p>Observed from outside: {@code ip -ts monitor link} in both firewalls records every change of br0 with a
- * microsecond timestamp, so "never both bridges up" is checked over the whole run, not only at sampling points; a
- * ping every 50 ms from client to server must never see a duplicate reply; the packet counters of the firewalls'
- * server-side NICs show which bridge carries the traffic.
+ * <p>Observed from outside: {@code ip -ts monitor link} in both firewalls records every change of
+ * br0 with a microsecond timestamp, so "never both bridges up" is checked over the whole run, not
+ * only at sampling points; a ping every 50 ms from client to server must never see a duplicate
+ * reply; the packet counters of the firewalls' server-side NICs show which bridge carries the
+ * traffic.
  *
- * <p>The crash is emulated honestly: SIGKILL leaves a dead agent's bridge up (nothing is left to take it down), which
- * is exactly the loop risk; a crashed machine forwards nothing, so the test also takes the dead node's bridge and NICs
- * down, as the power loss would. The returning node boots with its bridge down (the OS must not bring it up, see
- * docs/actions.md) and its agent's start-up actions keep it down until the election has decided.
+ * <p>The crash is emulated honestly: SIGKILL leaves a dead agent's bridge up (nothing is left to
+ * take it down), which is exactly the loop risk; a crashed machine forwards nothing, so the test
+ * also takes the dead node's bridge and NICs down, as the power loss would. The returning node
+ * boots with its bridge down (the OS must not bring it up, see docs/actions.md) and its agent's
+ * start-up actions keep it down until the election has decided.
  */
 class BridgeFailoverTest {
   private static final Logger log = LoggerFactory.getLogger(BridgeFailoverTest.class);
@@ -43,10 +46,14 @@ class BridgeFailoverTest {
   static final Duration WAIT = Duration.ofSeconds(30);
   static final Duration PING_INTERVAL = Duration.ofMillis(50);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern BR0_EVENT = Pattern.compile("^\\[([0-9T:.-]+)] \\d+: br0: <([^>]*)>");
+  private static final Pattern BR0_EVENT =
+      Pattern.compile("^\\[([0-9T:.-]+)] \\d+: br0: <([^>]*)>");
   private static final Pattern REPLY = Pattern.compile("icmp_seq=(\\d+) .*");
 
-  /** Bridge member ports go down with the bridge: the switches then forget the MACs learnt through this node. */
+  /**
+   * Bridge member ports go down with the bridge: the switches then forget the MACs learnt through
+   * this node.
+   */
   static String config(String node, int advskew, boolean preempt) {
     return """
         node: %s
@@ -74,7 +81,8 @@ class BridgeFailoverTest {
             - link: {name: br0, state: down}
             - link: {name: eth1, state: down}
             - link: {name: eth2, state: down}
-        """.formatted(node, preempt, advskew);
+        """
+        .formatted(node, preempt, advskew);
   }
 
   @ParameterizedTest(name = "preempt {0}")
@@ -96,26 +104,33 @@ class BridgeFailoverTest {
       awaitPing(client);
       LabProcess ping = client.start("ping", "ping", "-i", "0.05", "-W", "1", SERVER);
 
-      // Start-up safety: fw1's agent takes its bridge down before its first advert, then the election decides.
+      // Start-up safety: fw1's agent takes its bridge down before its first advert, then the
+      // election decides.
       l.startAgent("fw1", config("fw1", 26, preempt));
       awaitLog(l, "fw1", "\"event\":\"state-change\"");
       String out1 = l.agent("fw1").output();
       int startupAction = out1.indexOf("\"trigger\":\"startup\"");
       assertThat(startupAction).as("start-up actions logged\n" + l.logTails()).isPositive();
-      assertThat(startupAction).as("start-up actions before the first state change").isLessThan(out1.indexOf("\"event\":\"state-change\""));
+      assertThat(startupAction)
+          .as("start-up actions before the first state change")
+          .isLessThan(out1.indexOf("\"event\":\"state-change\""));
       l.startAgent("fw2", config("fw2", 52, preempt));
       awaitForwarding(l, client, fw1, fw2);
       assertOnlyThroughServerSideOf(client, fw1, fw2);
 
-      // The master's machine dies: agent killed, and (as with the power gone) its bridge and NICs stop.
+      // The master's machine dies: agent killed, and (as with the power gone) its bridge and NICs
+      // stop.
       l.kill("fw1");
       powerOff(fw1);
       awaitForwarding(l, client, fw2, fw1);
       assertOnlyThroughServerSideOf(client, fw2, fw1);
-      assertThat(Metrics.scrape(fw2, 9402)).containsPattern("carp_actions_total\\{kind=\"link\",result=\"ok\",trigger=\"master\"} 3\\.0");
+      assertThat(Metrics.scrape(fw2, 9402))
+          .containsPattern(
+              "carp_actions_total\\{kind=\"link\",result=\"ok\",trigger=\"master\"} 3\\.0");
 
       // It comes back (bridge down at boot) and its agent starts.
-      for (String nic : List.of("eth0", "eth1", "eth2")) fw1.exec("ip", "link", "set", nic, "up").check();
+      for (String nic : List.of("eth0", "eth1", "eth2"))
+        fw1.exec("ip", "link", "set", nic, "up").check();
       l.restartAgent("fw1");
       if (preempt) {
         awaitForwarding(l, client, fw1, fw2); // fw1 takes back after the handover delay
@@ -123,7 +138,10 @@ class BridgeFailoverTest {
         assertThat(l.agent("fw1").output()).contains("\"event\":\"action-handover\"");
       } else {
         awaitLog(l, "fw1", "\"to\":\"BACKUP\"");
-        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> bridgeUp(fw2) && !bridgeUp(fw1));
+        await()
+            .during(Duration.ofSeconds(3))
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> bridgeUp(fw2) && !bridgeUp(fw1));
         assertOnlyThroughServerSideOf(client, fw2, fw1);
       }
       Thread.sleep(500); // a few more pings in the final state
@@ -132,22 +150,38 @@ class BridgeFailoverTest {
       mon1.stop(Duration.ofSeconds(3));
       mon2.stop(Duration.ofSeconds(3));
       String pings = ping.output();
-      assertThat(pings).as("duplicate replies: two bridges forwarded at once").doesNotContain("DUP!");
+      assertThat(pings)
+          .as("duplicate replies: two bridges forwarded at once")
+          .doesNotContain("DUP!");
       List<String> overlaps = overlaps(mon1.output(), mon2.output());
       assertThat(overlaps).as("moments with both bridges up").isEmpty();
-      log.info("bridge failover (preempt {}): outages seen by a ping every {} ms: {}; bridge timeline: {}", preempt, PING_INTERVAL.toMillis(),
-          gaps(pings), timeline(mon1.output(), mon2.output()));
+      log.info(
+          "bridge failover (preempt {}): outages seen by a ping every {} ms: {}; bridge timeline: {}",
+          preempt,
+          PING_INTERVAL.toMillis(),
+          gaps(pings),
+          timeline(mon1.output(), mon2.output()));
     }
   }
 
-  /** A firewall: eth0 on the management switch, eth1 on a, eth2 on b, both in br0 (created down). */
+  /**
+   * A firewall: eth0 on the management switch, eth1 on a, eth2 on b, both in br0 (created down).
+   */
   private static NetnsLab.Host firewall(NetnsLab lab, String name, String mgmt) {
     NetnsLab.Host fw = lab.addHost(name, mgmt);
     fw.addInterface("eth1", "a").addInterface("eth2", "b");
-    // no IPv6 noise (router solicitations, MLD) from the bridge and its ports: their counters then count traffic only
-    fw.exec("ip", "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0").check();
-    fw.exec("sysctl", "-q", "-w", "net.ipv6.conf.br0.disable_ipv6=1", "net.ipv6.conf.eth1.disable_ipv6=1",
-        "net.ipv6.conf.eth2.disable_ipv6=1").check();
+    // no IPv6 noise (router solicitations, MLD) from the bridge and its ports: their counters then
+    // count traffic only
+    fw.exec("ip", "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0")
+        .check();
+    fw.exec(
+            "sysctl",
+            "-q",
+            "-w",
+            "net.ipv6.conf.br0.disable_ipv6=1",
+            "net.ipv6.conf.eth1.disable_ipv6=1",
+            "net.ipv6.conf.eth2.disable_ipv6=1")
+        .check();
     fw.exec("ip", "link", "set", "eth1", "master", "br0").check();
     fw.exec("ip", "link", "set", "eth2", "master", "br0").check();
     return fw;
@@ -163,7 +197,8 @@ class BridgeFailoverTest {
 
   private static void powerOff(NetnsLab.Host fw) {
     fw.exec("ip", "link", "set", "br0", "down").check();
-    for (String nic : List.of("eth1", "eth2", "eth0")) fw.exec("ip", "link", "set", nic, "down").check();
+    for (String nic : List.of("eth1", "eth2", "eth0"))
+      fw.exec("ip", "link", "set", nic, "down").check();
   }
 
   private static boolean bridgeUp(NetnsLab.Host fw) throws Exception {
@@ -176,27 +211,40 @@ class BridgeFailoverTest {
     await().atMost(WAIT).until(() -> client.exec("ping", "-c", "1", "-W", "1", SERVER).ok());
   }
 
-  private static void awaitForwarding(AgentLab l, NetnsLab.Host client, NetnsLab.Host forwarding, NetnsLab.Host other) {
+  private static void awaitForwarding(
+      AgentLab l, NetnsLab.Host client, NetnsLab.Host forwarding, NetnsLab.Host other) {
     try {
-      await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> bridgeUp(forwarding) && !bridgeUp(other));
+      await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> bridgeUp(forwarding) && !bridgeUp(other));
       awaitPing(client);
     } catch (org.awaitility.core.ConditionTimeoutException e) {
-      throw new AssertionError("expected only " + forwarding.name() + " to forward\n" + l.logTails(), e);
+      throw new AssertionError(
+          "expected only " + forwarding.name() + " to forward\n" + l.logTails(), e);
     }
   }
 
   private static long txPackets(NetnsLab.Host fw, String nic) throws Exception {
-    JsonNode j = JSON.readTree(fw.exec("ip", "-s", "-j", "link", "show", "dev", nic).check().stdout());
+    JsonNode j =
+        JSON.readTree(fw.exec("ip", "-s", "-j", "link", "show", "dev", nic).check().stdout());
     return j.get(0).path("stats64").path("tx").path("packets").asLong();
   }
 
-  /** A burst of 20 pings: the forwarding bridge sends them all out to the server, the other none. */
-  private static void assertOnlyThroughServerSideOf(NetnsLab.Host client, NetnsLab.Host forwarding, NetnsLab.Host other) throws Exception {
+  /**
+   * A burst of 20 pings: the forwarding bridge sends them all out to the server, the other none.
+   */
+  private static void assertOnlyThroughServerSideOf(
+      NetnsLab.Host client, NetnsLab.Host forwarding, NetnsLab.Host other) throws Exception {
     long f0 = txPackets(forwarding, "eth2");
     long o0 = txPackets(other, "eth2");
     client.exec("ping", "-c", "20", "-i", "0.02", "-W", "1", SERVER).check();
-    assertThat(txPackets(forwarding, "eth2") - f0).as("frames " + forwarding.name() + " sent to the server side").isGreaterThanOrEqualTo(20);
-    assertThat(txPackets(other, "eth2") - o0).as("frames " + other.name() + " sent to the server side").isZero();
+    assertThat(txPackets(forwarding, "eth2") - f0)
+        .as("frames " + forwarding.name() + " sent to the server side")
+        .isGreaterThanOrEqualTo(20);
+    assertThat(txPackets(other, "eth2") - o0)
+        .as("frames " + other.name() + " sent to the server side")
+        .isZero();
   }
 
   /** Moments at which both monitors last saw br0 with the UP flag. */
@@ -206,7 +254,12 @@ class BridgeFailoverTest {
     for (int h = 0; h < 2; h++) {
       for (String line : (h == 0 ? monitor1 : monitor2).lines().toList()) {
         Matcher m = BR0_EVENT.matcher(line);
-        if (m.find()) events.add(new Event(LocalDateTime.parse(m.group(1)), h, List.of(m.group(2).split(",")).contains("UP")));
+        if (m.find())
+          events.add(
+              new Event(
+                  LocalDateTime.parse(m.group(1)),
+                  h,
+                  List.of(m.group(2).split(",")).contains("UP")));
       }
     }
     events.sort(Comparator.comparing(Event::at));
@@ -229,14 +282,19 @@ class BridgeFailoverTest {
         Matcher m = BR0_EVENT.matcher(line);
         if (!m.find()) continue;
         boolean up = List.of(m.group(2).split(",")).contains("UP");
-        if (up != last) changes.add(new Change(LocalDateTime.parse(m.group(1)), "fw" + (h + 1), up));
+        if (up != last)
+          changes.add(new Change(LocalDateTime.parse(m.group(1)), "fw" + (h + 1), up));
         last = up;
       }
     }
     changes.sort(Comparator.comparing(Change::at));
     List<String> out = new ArrayList<>();
     for (Change c : changes) {
-      out.add(Duration.between(changes.getFirst().at(), c.at()).toMillis() + " ms " + c.fw() + (c.up() ? " up" : " down"));
+      out.add(
+          Duration.between(changes.getFirst().at(), c.at()).toMillis()
+              + " ms "
+              + c.fw()
+              + (c.up() ? " up" : " down"));
     }
     return out;
   }

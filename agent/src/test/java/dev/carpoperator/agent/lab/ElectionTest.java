@@ -9,9 +9,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Real agents electing over real (virtual) NICs: separate JVMs in network namespaces joined by a bridge. The
- * timeouts below are generous upper bounds for a loaded 2-core CI machine, not performance assertions; failover
- * times are measured by the benchmark harness and recorded in docs/.
+ * Real agents electing over real (virtual) NICs: separate JVMs in network namespaces joined by a
+ * bridge. The timeouts below are generous upper bounds for a loaded 2-core CI machine, not
+ * performance assertions; failover times are measured by the benchmark harness and recorded in
+ * docs/.
  */
 class ElectionTest {
   static final String VIP = "192.0.2.100";
@@ -20,7 +21,8 @@ class ElectionTest {
   /** a, b, c with advskew 0, 100, 200, no preemption: a must win. */
   private static void startThreeAndElectA(AgentLab l) {
     l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
-    l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
+    l.awaitStarted(
+        "a", ELECTION); // a first: without preemption the first to time out keeps the address
     l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
     l.startAgent("c", AgentLab.config("c", 1, 200, false, "secret", VIP + "/24"));
     l.awaitOnlyHolder(VIP, "a", ELECTION);
@@ -31,8 +33,16 @@ class ElectionTest {
     try (AgentLab l = new AgentLab().hosts("a", "b", "c")) {
       startThreeAndElectA(l);
       // Settled: it stays that way for several master-down periods.
-      await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(8)).until(() -> l.holders(VIP).equals(List.of("a")));
-      assertThat(l.agent("a").output()).contains("\"event\":\"state-change\"", "\"vhid\":1", "\"from\":\"BACKUP\"", "\"to\":\"MASTER\"");
+      await()
+          .during(Duration.ofSeconds(6))
+          .atMost(Duration.ofSeconds(8))
+          .until(() -> l.holders(VIP).equals(List.of("a")));
+      assertThat(l.agent("a").output())
+          .contains(
+              "\"event\":\"state-change\"",
+              "\"vhid\":1",
+              "\"from\":\"BACKUP\"",
+              "\"to\":\"MASTER\"");
       assertThat(l.transitionsTo("b", "MASTER")).isZero();
       assertThat(l.transitionsTo("c", "MASTER")).isZero();
     }
@@ -54,7 +64,8 @@ class ElectionTest {
   void cleanShutdownBowsOutSoTheBackupTakesOverAtOnce() {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
-      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
+      l.awaitStarted(
+          "a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
       l.awaitOnlyHolder(VIP, "a", ELECTION);
 
@@ -69,7 +80,8 @@ class ElectionTest {
     for (boolean preempt : new boolean[] {true, false}) {
       try (AgentLab l = new AgentLab().hosts("a", "b")) {
         l.startAgent("a", AgentLab.config("a", 1, 0, preempt, "secret", VIP + "/24"));
-        l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
+        l.awaitStarted(
+            "a", ELECTION); // a first: without preemption the first to time out keeps the address
         l.startAgent("b", AgentLab.config("b", 1, 100, preempt, "secret", VIP + "/24"));
         l.awaitOnlyHolder(VIP, "a", ELECTION);
         l.agent("a").stop(Duration.ofSeconds(10));
@@ -79,7 +91,10 @@ class ElectionTest {
         if (preempt) {
           l.awaitOnlyHolder(VIP, "a", ELECTION);
         } else {
-          await().during(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(10)).until(() -> l.holders(VIP).equals(List.of("b")));
+          await()
+              .during(Duration.ofSeconds(8))
+              .atMost(Duration.ofSeconds(10))
+              .until(() -> l.holders(VIP).equals(List.of("b")));
         }
       }
     }
@@ -89,12 +104,21 @@ class ElectionTest {
   void wrongPasswordAdvertsAreRejectedAndCounted() {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
-      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
-      l.startAgent("b", AgentLab.config("b", 1, 100, false, "another", VIP + "/24").replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
+      l.awaitStarted(
+          "a", ELECTION); // a first: without preemption the first to time out keeps the address
+      l.startAgent(
+          "b",
+          AgentLab.config("b", 1, 100, false, "another", VIP + "/24")
+              .replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
       // b ignores a's adverts, so both claim the address: the split brain a wrong password causes.
       await().atMost(ELECTION).until(() -> l.holders(VIP).containsAll(List.of("a", "b")));
-      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Metrics.scrape(l.lab.host("b"), 9402))
-          .containsPattern("carp_adverts_rejected_total\\{interface=\"eth0\",reason=\"bad_auth\"} [1-9]"));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(Metrics.scrape(l.lab.host("b"), 9402))
+                      .containsPattern(
+                          "carp_adverts_rejected_total\\{interface=\"eth0\",reason=\"bad_auth\"} [1-9]"));
       assertThat(l.agent("b").output()).contains("bad_auth");
     }
   }
@@ -102,15 +126,22 @@ class ElectionTest {
   @Test
   void linkDownMakesTheMasterStepBackAndDemote() {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
-      l.startAgent("a", AgentLab.config("a", 1, 0, true, "secret", VIP + "/24").replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
-      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
+      l.startAgent(
+          "a",
+          AgentLab.config("a", 1, 0, true, "secret", VIP + "/24")
+              .replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
+      l.awaitStarted(
+          "a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 1, 100, true, "secret", VIP + "/24"));
       l.awaitOnlyHolder(VIP, "a", ELECTION);
 
       l.lab.host("a").cut(NetnsLab.Side.SWITCH); // the peer end goes down: a loses carrier
-      await().atMost(Duration.ofSeconds(15)).until(() -> l.holders(VIP).contains("b") && !l.holders(VIP).contains("a"));
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .until(() -> l.holders(VIP).contains("b") && !l.holders(VIP).contains("a"));
       assertThat(l.agent("a").output()).contains("\"to\":\"INIT\"", "\"reason\":\"link-down\"");
-      assertThat(Metrics.scrape(l.lab.host("a"), 9402)).containsPattern("(?m)^carp_demotion 1\\.0$");
+      assertThat(Metrics.scrape(l.lab.host("a"), 9402))
+          .containsPattern("(?m)^carp_demotion 1\\.0$");
 
       l.lab.host("a").restore(NetnsLab.Side.SWITCH);
       l.awaitOnlyHolder(VIP, "a", ELECTION); // preempt: the preferred node takes back when healthy
@@ -122,11 +153,15 @@ class ElectionTest {
     String vip6 = "2001:db8::100";
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       l.startAgent("a", AgentLab.config("a", 7, 0, false, "secret", vip6 + "/64"));
-      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
+      l.awaitStarted(
+          "a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 7, 100, false, "secret", vip6 + "/64"));
       l.awaitOnlyHolder(vip6, "a", ELECTION);
-      String flags = l.lab.host("a").exec("ip", "-6", "-o", "addr", "show", "dev", NetnsLab.HOST_IF).stdout();
-      assertThat(flags).as("the virtual address is not preferred as a source").containsPattern(vip6 + "/64 .*preferred_lft 0sec");
+      String flags =
+          l.lab.host("a").exec("ip", "-6", "-o", "addr", "show", "dev", NetnsLab.HOST_IF).stdout();
+      assertThat(flags)
+          .as("the virtual address is not preferred as a source")
+          .containsPattern(vip6 + "/64 .*preferred_lft 0sec");
       l.agent("a").stop(Duration.ofSeconds(10));
       l.awaitOnlyHolder(vip6, "b", Duration.ofSeconds(10));
     }
@@ -136,14 +171,22 @@ class ElectionTest {
   void fastProfileElectsAndFailsOverWithSubSecondAdverts() {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
       // advskew 26 and 52: adverts about every 100 ms and 200 ms
-      l.startAgent("a", AgentLab.fastConfig("a", 3, 26, true, VIP + "/24").replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
-      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
+      l.startAgent(
+          "a",
+          AgentLab.fastConfig("a", 3, 26, true, VIP + "/24")
+              .replace("logFormat: json", "logFormat: json\nmetricsPort: 9402"));
+      l.awaitStarted(
+          "a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.fastConfig("b", 3, 52, true, VIP + "/24"));
       l.awaitOnlyHolder(VIP, "a", ELECTION);
       // Stable over many intervals: the backup learned the master's interval and does not flap.
-      await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> l.holders(VIP).equals(List.of("a")));
+      await()
+          .during(Duration.ofSeconds(4))
+          .atMost(Duration.ofSeconds(6))
+          .until(() -> l.holders(VIP).equals(List.of("a")));
       assertThat(l.transitionsTo("b", "MASTER")).isZero();
-      assertThat(Metrics.scrape(l.lab.host("a"), 9402)).containsPattern("carp_adverts_sent_total\\{interface=\"eth0\",vhid=\"3\"} [0-9]{2,}");
+      assertThat(Metrics.scrape(l.lab.host("a"), 9402))
+          .containsPattern("carp_adverts_sent_total\\{interface=\"eth0\",vhid=\"3\"} [0-9]{2,}");
 
       l.kill("a");
       l.lab.host("a").exec("ip", "addr", "del", VIP + "/24", "dev", NetnsLab.HOST_IF);
@@ -154,14 +197,23 @@ class ElectionTest {
   @Test
   void unicastPeersElectAndFailOverWithoutMulticastAdverts() {
     try (AgentLab l = new AgentLab().hosts("a", "b", "c")) {
-      // a's list names a itself first, as the one list a VirtualAddress gives every node in Kubernetes does.
+      // a's list names a itself first, as the one list a VirtualAddress gives every node in
+      // Kubernetes does.
       String peersOfA = "\n    peers: [\"192.0.2.11\", \"192.0.2.12\"]";
       String peersOfB = "\n    peers: [\"192.0.2.11\"]";
-      l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24").replace("advskew: 0", "advskew: 0" + peersOfA));
-      l.awaitStarted("a", ELECTION); // a first: without preemption the first to time out keeps the address
-      l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24").replace("advskew: 100", "advskew: 100" + peersOfB));
+      l.startAgent(
+          "a",
+          AgentLab.config("a", 1, 0, false, "secret", VIP + "/24")
+              .replace("advskew: 0", "advskew: 0" + peersOfA));
+      l.awaitStarted(
+          "a", ELECTION); // a first: without preemption the first to time out keeps the address
+      l.startAgent(
+          "b",
+          AgentLab.config("b", 1, 100, false, "secret", VIP + "/24")
+              .replace("advskew: 100", "advskew: 100" + peersOfB));
       l.awaitOnlyHolder(VIP, "a", ELECTION);
-      // c listens on the multicast group only: a's unicast adverts never reach it, so c claims the address too.
+      // c listens on the multicast group only: a's unicast adverts never reach it, so c claims the
+      // address too.
       l.startAgent("c", AgentLab.config("c", 1, 200, false, "secret", VIP + "/24"));
       await().atMost(ELECTION).until(() -> l.holders(VIP).contains("c"));
       assertThat(l.holders(VIP)).contains("a").doesNotContain("b");

@@ -20,8 +20,8 @@ import java.util.TreeMap;
 import org.awaitility.core.ConditionTimeoutException;
 
 /**
- * Two routing firewalls with CARP gateways between a client and a server network, stateful nftables on both, real
- * agents (separate JVMs, {@link AgentLab}):
+ * Two routing firewalls with CARP gateways between a client and a server network, stateful nftables
+ * on both, real agents (separate JVMs, {@link AgentLab}):
  *
  * <pre>
  *   client 198.51.100.10 ── lan (the lab's first switch) ── fw1 eth0 .2 / fw2 eth0 .3, VIP 198.51.100.1 (vhid 1)
@@ -29,17 +29,19 @@ import org.awaitility.core.ConditionTimeoutException;
  *                            sync ────────────────────────── fw1 sync0 192.0.2.1 / fw2 sync0 192.0.2.2
  * </pre>
  *
- * The client's default route is the lan VIP, the server's the wan VIP. Both firewalls get the same ruleset
- * ({@link StatefulFirewall}): forward policy drop, established/related accepted, new connections only from the lan
- * side and only with a pure SYN, {@code nf_conntrack_tcp_loose=0} so a mid-stream packet of a connection the firewall
- * does not know is INVALID and dropped. Named counters tell what was forwarded and dropped ({@link #counters}).
- * With {@code sourceNat} lan → wan traffic leaves as the wan VIP (snat, not masquerade: masquerade would pick each
- * firewall's own address and the state could not move), so the server replies to the VIP; without it the server
- * routes the replies via the VIP.
+ * The client's default route is the lan VIP, the server's the wan VIP. Both firewalls get the same
+ * ruleset ({@link StatefulFirewall}): forward policy drop, established/related accepted, new
+ * connections only from the lan side and only with a pure SYN, {@code nf_conntrack_tcp_loose=0} so
+ * a mid-stream packet of a connection the firewall does not know is INVALID and dropped. Named
+ * counters tell what was forwarded and dropped ({@link #counters}). With {@code sourceNat} lan →
+ * wan traffic leaves as the wan VIP (snat, not masquerade: masquerade would pick each firewall's
+ * own address and the state could not move), so the server replies to the VIP; without it the
+ * server routes the replies via the VIP.
  *
- * <p>Both vhids must be held by the same firewall (traffic in through one and out through the other would be
- * dropped as unknown). The agent keeps them together: the demotion is node-wide (link down or start-up demotes
- * every vhid) and with preempt the node with the lower advskew takes every vhid. {@link #awaitMaster} checks both.
+ * <p>Both vhids must be held by the same firewall (traffic in through one and out through the other
+ * would be dropped as unknown). The agent keeps them together: the demotion is node-wide (link down
+ * or start-up demotes every vhid) and with preempt the node with the lower advskew takes every
+ * vhid. {@link #awaitMaster} checks both.
  */
 public final class FirewallPairLab implements AutoCloseable {
   public static final String LAN_IF = "eth0";
@@ -51,8 +53,10 @@ public final class FirewallPairLab implements AutoCloseable {
   public static final String WAN_VIP = "203.0.113.1";
   public static final int PORT = 5001;
   public static final List<String> FIREWALLS = List.of("fw1", "fw2");
+
   /** The nftables table holding the filter chains and the counters. */
   public static final String TABLE = StatefulFirewall.TABLE;
+
   public static final List<String> COUNTERS = StatefulFirewall.COUNTERS;
 
   public final AgentLab agents = new AgentLab();
@@ -71,7 +75,8 @@ public final class FirewallPairLab implements AutoCloseable {
       server = lab.addHostOn("wan", "server", SERVER + "/24");
       client.exec("ip", "route", "add", "default", "via", LAN_VIP).check();
       server.exec("ip", "route", "add", "default", "via", WAN_VIP).check();
-      for (int i = 0; i < FIREWALLS.size(); i++) fws.put(FIREWALLS.get(i), firewall(FIREWALLS.get(i), i + 2));
+      for (int i = 0; i < FIREWALLS.size(); i++)
+        fws.put(FIREWALLS.get(i), firewall(FIREWALLS.get(i), i + 2));
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -110,7 +115,8 @@ public final class FirewallPairLab implements AutoCloseable {
     return h;
   }
 
-  // ---- agents ---------------------------------------------------------------------------------------------
+  // ---- agents
+  // ---------------------------------------------------------------------------------------------
 
   /** Both vhids, advbase 1, the same password; without {@code sync:} (see {@link #withSync}). */
   public static String agentConfig(String node, int advskew, boolean preempt) {
@@ -131,25 +137,35 @@ public final class FirewallPairLab implements AutoCloseable {
             advbase: 1
             advskew: %6$d
             password: "fwpair"
-        """.formatted(node, preempt, LAN_IF, LAN_VIP, WAN_IF, advskew, WAN_VIP);
+        """
+        .formatted(node, preempt, LAN_IF, LAN_VIP, WAN_IF, advskew, WAN_VIP);
   }
 
-  /** The config with a {@code sync:} section on the sync link, key file {@code sync.key} beside the configs. */
+  /**
+   * The config with a {@code sync:} section on the sync link, key file {@code sync.key} beside the
+   * configs.
+   */
   public String withSync(String config) {
     writeSyncKey();
-    return config + """
+    return config
+        + """
         sync:
           interface: %s
           mode: authenticated
           keyFile: sync.key
-        """.formatted(SYNC_IF);
+        """
+            .formatted(SYNC_IF);
   }
 
-  /** {@code sync.key} in the lab directory (where {@link AgentLab#startAgent} writes the configs): 32 bytes of text. */
+  /**
+   * {@code sync.key} in the lab directory (where {@link AgentLab#startAgent} writes the configs):
+   * 32 bytes of text.
+   */
   public Path writeSyncKey() {
     Path key = lab.dir().resolve("sync.key");
     try {
-      if (!Files.exists(key)) Files.writeString(key, "lab-sync-key-0123456789abcdefghij\n", StandardCharsets.US_ASCII);
+      if (!Files.exists(key))
+        Files.writeString(key, "lab-sync-key-0123456789abcdefghij\n", StandardCharsets.US_ASCII);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -169,35 +185,51 @@ public final class FirewallPairLab implements AutoCloseable {
   public List<String> vipsOn(String fw) {
     NetnsLab.Host h = fw(fw);
     List<String> out = new ArrayList<>();
-    if (h.exec("ip", "-o", "-4", "addr", "show", "dev", LAN_IF).stdout().contains(" " + LAN_VIP + "/")) out.add(LAN_VIP);
-    if (h.exec("ip", "-o", "-4", "addr", "show", "dev", WAN_IF).stdout().contains(" " + WAN_VIP + "/")) out.add(WAN_VIP);
+    if (h.exec("ip", "-o", "-4", "addr", "show", "dev", LAN_IF)
+        .stdout()
+        .contains(" " + LAN_VIP + "/")) out.add(LAN_VIP);
+    if (h.exec("ip", "-o", "-4", "addr", "show", "dev", WAN_IF)
+        .stdout()
+        .contains(" " + WAN_VIP + "/")) out.add(WAN_VIP);
     return out;
   }
 
   /**
-   * Waits until {@code fw} holds both VIPs and every other firewall that is still connected ({@code dead} excluded:
-   * a crashed firewall keeps its addresses on cut links) holds none.
+   * Waits until {@code fw} holds both VIPs and every other firewall that is still connected ({@code
+   * dead} excluded: a crashed firewall keeps its addresses on cut links) holds none.
    */
   public void awaitMaster(String fw, Duration within, String... dead) {
-    List<String> others = FIREWALLS.stream().filter(f -> !f.equals(fw) && !List.of(dead).contains(f)).toList();
+    List<String> others =
+        FIREWALLS.stream().filter(f -> !f.equals(fw) && !List.of(dead).contains(f)).toList();
     try {
-      await().atMost(within).pollInterval(Duration.ofMillis(100)).until(() -> {
-        for (String f : FIREWALLS) {
-          LabProcess agent = agents.agent(f);
-          if (!List.of(dead).contains(f) && agent != null && !agent.isAlive()) {
-            throw new AssertionError("the agent on " + f + " exited while waiting for " + fw + " to become master\n" + diagnostics());
-          }
-        }
-        return vipsOn(fw).size() == 2 && others.stream().allMatch(o -> vipsOn(o).isEmpty());
-      });
+      await()
+          .atMost(within)
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () -> {
+                for (String f : FIREWALLS) {
+                  LabProcess agent = agents.agent(f);
+                  if (!List.of(dead).contains(f) && agent != null && !agent.isAlive()) {
+                    throw new AssertionError(
+                        "the agent on "
+                            + f
+                            + " exited while waiting for "
+                            + fw
+                            + " to become master\n"
+                            + diagnostics());
+                  }
+                }
+                return vipsOn(fw).size() == 2 && others.stream().allMatch(o -> vipsOn(o).isEmpty());
+              });
     } catch (ConditionTimeoutException e) {
-      throw new AssertionError("expected " + fw + " to hold both VIPs and " + others + " none\n" + diagnostics(), e);
+      throw new AssertionError(
+          "expected " + fw + " to hold both VIPs and " + others + " none\n" + diagnostics(), e);
     }
   }
 
   /**
-   * The firewall dies: its agent is killed (SIGKILL, no bow-out) and every link cut at both ends, as if its power
-   * went. Its addresses and conntrack stay on the dead box.
+   * The firewall dies: its agent is killed (SIGKILL, no bow-out) and every link cut at both ends,
+   * as if its power went. Its addresses and conntrack stay on the dead box.
    */
   public void crash(String fw) {
     NetnsLab.Host h = fw(fw);
@@ -206,8 +238,8 @@ public final class FirewallPairLab implements AutoCloseable {
   }
 
   /**
-   * Cuts every link of the firewall on the switch side (its NICs lose carrier, its agent keeps running), as a pulled
-   * cable or a dead switch port; {@link #restoreLinks} plugs them back.
+   * Cuts every link of the firewall on the switch side (its NICs lose carrier, its agent keeps
+   * running), as a pulled cable or a dead switch port; {@link #restoreLinks} plugs them back.
    */
   public void cutLinks(String fw) {
     fw(fw).cutAll(NetnsLab.Side.SWITCH);
@@ -217,21 +249,37 @@ public final class FirewallPairLab implements AutoCloseable {
     fw(fw).restoreAll(NetnsLab.Side.SWITCH);
   }
 
-  // ---- traffic --------------------------------------------------------------------------------------------
+  // ---- traffic
+  // --------------------------------------------------------------------------------------------
 
   /** Starts the echo server on {@value #PORT} and waits until it listens. */
   public LabProcess startServer() {
-    LabProcess p = server.startJava("streams-server", TcpStreamsMain.class, "server", String.valueOf(PORT));
+    LabProcess p =
+        server.startJava("streams-server", TcpStreamsMain.class, "server", String.valueOf(PORT));
     streams.add(p);
-    await().atMost(Duration.ofSeconds(20)).until(() -> p.output().contains("\"type\":\"listening\"") || !p.isAlive());
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> p.output().contains("\"type\":\"listening\"") || !p.isAlive());
     if (!p.isAlive()) throw new AssertionError("streams server exited:\n" + p.output());
     return p;
   }
 
-  /** Starts a client with {@code connections} streams of 1 KB every 50 ms each ({@code seconds} 0: until stopped). */
+  /**
+   * Starts a client with {@code connections} streams of 1 KB every 50 ms each ({@code seconds} 0:
+   * until stopped).
+   */
   public LabProcess startClient(String label, int connections, int seconds) {
-    LabProcess p = client.startJava(label, TcpStreamsMain.class, "client", SERVER, String.valueOf(PORT),
-        String.valueOf(connections), "1024", "50", String.valueOf(seconds));
+    LabProcess p =
+        client.startJava(
+            label,
+            TcpStreamsMain.class,
+            "client",
+            SERVER,
+            String.valueOf(PORT),
+            String.valueOf(connections),
+            "1024",
+            "50",
+            String.valueOf(seconds));
     streams.add(p);
     return p;
   }
@@ -250,31 +298,64 @@ public final class FirewallPairLab implements AutoCloseable {
   /** Waits for a line printed after {@code epochMillis}. */
   public TcpStreamsMain.Progress awaitProgressAfter(LabProcess client, long epochMillis) {
     try {
-      return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+      return await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(100))
           .until(() -> latest(client), p -> p != null && p.at() > epochMillis);
     } catch (ConditionTimeoutException e) {
-      throw new AssertionError("no progress line from the client after " + epochMillis + "\n" + tail(client, 20) + diagnostics(), e);
+      throw new AssertionError(
+          "no progress line from the client after "
+              + epochMillis
+              + "\n"
+              + tail(client, 20)
+              + diagnostics(),
+          e);
     }
   }
 
   /**
-   * Waits until every connection of the client has verified more than {@code bytes} since {@code since} (null:
-   * since the start) without an error. Fails at once when a connection reports an error.
+   * Waits until every connection of the client has verified more than {@code bytes} since {@code
+   * since} (null: since the start) without an error. Fails at once when a connection reports an
+   * error.
    */
-  public TcpStreamsMain.Progress awaitAllProgress(LabProcess client, TcpStreamsMain.Progress since, long bytes, int connections,
-      Duration within, String what) {
+  public TcpStreamsMain.Progress awaitAllProgress(
+      LabProcess client,
+      TcpStreamsMain.Progress since,
+      long bytes,
+      int connections,
+      Duration within,
+      String what) {
     try {
-      return await().atMost(within).pollInterval(Duration.ofMillis(200)).until(() -> latest(client), p -> {
-        if (p == null || p.connections() != connections) return false;
-        if (!p.failed().isEmpty()) throw new AssertionError(what + ": connections failed: " + p.describe() + "\n" + diagnostics());
-        for (int i = 0; i < connections; i++) if (p.verified()[i] - (since == null ? 0 : since.verified()[i]) <= bytes) return false;
-        return true;
-      });
+      return await()
+          .atMost(within)
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> latest(client),
+              p -> {
+                if (p == null || p.connections() != connections) return false;
+                if (!p.failed().isEmpty())
+                  throw new AssertionError(
+                      what + ": connections failed: " + p.describe() + "\n" + diagnostics());
+                for (int i = 0; i < connections; i++)
+                  if (p.verified()[i] - (since == null ? 0 : since.verified()[i]) <= bytes)
+                    return false;
+                return true;
+              });
     } catch (ConditionTimeoutException e) {
       TcpStreamsMain.Progress p = latest(client);
-      throw new AssertionError(what + ": not every connection verified " + bytes + " more bytes within " + within + "\nbefore: "
-          + (since == null ? "-" : since.describe()) + "\nnow: " + (p == null ? "no progress line\n" + tail(client, 20) : p.describe())
-          + "\n" + diagnostics(), e);
+      throw new AssertionError(
+          what
+              + ": not every connection verified "
+              + bytes
+              + " more bytes within "
+              + within
+              + "\nbefore: "
+              + (since == null ? "-" : since.describe())
+              + "\nnow: "
+              + (p == null ? "no progress line\n" + tail(client, 20) : p.describe())
+              + "\n"
+              + diagnostics(),
+          e);
     }
   }
 
@@ -282,11 +363,13 @@ public final class FirewallPairLab implements AutoCloseable {
   public TcpStreamsMain.Progress stopClient(LabProcess client) {
     client.stop(Duration.ofMillis(TcpStreamsMain.DRAIN_MILLIS + 5000));
     TcpStreamsMain.Progress last = latest(client);
-    if (last == null || !last.type().equals("summary")) throw new AssertionError("no summary from the client\n" + tail(client, 20));
+    if (last == null || !last.type().equals("summary"))
+      throw new AssertionError("no summary from the client\n" + tail(client, 20));
     return last;
   }
 
-  // ---- firewall state -------------------------------------------------------------------------------------
+  // ---- firewall state
+  // -------------------------------------------------------------------------------------
 
   /** The named counters of a firewall's table: name → packets. */
   public Map<String, Long> counters(String fw) {
@@ -298,7 +381,9 @@ public final class FirewallPairLab implements AutoCloseable {
     return counters(fw).getOrDefault(name, 0L);
   }
 
-  /** The firewall's conntrack entries of connections to the server's {@value #PORT}, by client port. */
+  /**
+   * The firewall's conntrack entries of connections to the server's {@value #PORT}, by client port.
+   */
   public Map<Integer, StatefulFirewall.CtEntry> conntrack(String fw) {
     return StatefulFirewall.conntrack(fw(fw), SERVER, PORT);
   }
@@ -311,25 +396,50 @@ public final class FirewallPairLab implements AutoCloseable {
     return missing;
   }
 
-  /** Counters and conntrack summaries of both firewalls, VIP holders, agent log tails, server errors. */
+  /**
+   * Counters and conntrack summaries of both firewalls, VIP holders, agent log tails, server
+   * errors.
+   */
   public String diagnostics() {
     StringBuilder sb = new StringBuilder();
     for (String fw : FIREWALLS) {
       Map<String, Long> states = new TreeMap<>();
       conntrack(fw).values().forEach(e -> states.merge(e.state(), 1L, Long::sum));
-      sb.append(fw).append(": VIPs ").append(vipsOn(fw)).append(", nft counters ").append(counters(fw))
-          .append(", conntrack to :").append(PORT).append(' ').append(states).append('\n');
+      sb.append(fw)
+          .append(": VIPs ")
+          .append(vipsOn(fw))
+          .append(", nft counters ")
+          .append(counters(fw))
+          .append(", conntrack to :")
+          .append(PORT)
+          .append(' ')
+          .append(states)
+          .append('\n');
     }
     for (LabProcess p : streams) {
-      List<String> errors = p.output().lines().filter(l -> l.contains("server-error") || l.contains("Exception")).toList();
-      if (!errors.isEmpty()) sb.append("--- ").append(p.label()).append(" errors: ").append(errors.subList(0, Math.min(10, errors.size()))).append('\n');
+      List<String> errors =
+          p.output()
+              .lines()
+              .filter(l -> l.contains("server-error") || l.contains("Exception"))
+              .toList();
+      if (!errors.isEmpty())
+        sb.append("--- ")
+            .append(p.label())
+            .append(" errors: ")
+            .append(errors.subList(0, Math.min(10, errors.size())))
+            .append('\n');
     }
     return sb.append(agents.logTails()).toString();
   }
 
   static String tail(LabProcess p, int lines) {
     List<String> all = p.output().lines().toList();
-    return "--- " + p.label() + (p.isAlive() ? "" : " (exited)") + "\n" + String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size())) + "\n";
+    return "--- "
+        + p.label()
+        + (p.isAlive() ? "" : " (exited)")
+        + "\n"
+        + String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()))
+        + "\n";
   }
 
   @Override

@@ -11,8 +11,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * A running agent applies a changed config file without disturbing what did not change: changing one vhid's
- * address must never make another vhid fail over; an invalid file is refused whole.
+ * A running agent applies a changed config file without disturbing what did not change: changing
+ * one vhid's address must never make another vhid fail over; an invalid file is refused whole.
  */
 class ReconfigureTest {
   static String twoVhids(String node, int advskew, String secondAddress) {
@@ -21,18 +21,28 @@ class ReconfigureTest {
         virtualAddresses:
           - {vhid: 1, interface: eth0, addresses: ["192.0.2.100/24"], advskew: %d, password: secret}
           - {vhid: 2, interface: eth0, addresses: ["%s/24"], advskew: %d, password: secret}
-        """.formatted(node, advskew, secondAddress, advskew);
+        """
+        .formatted(node, advskew, secondAddress, advskew);
   }
 
   static void rewrite(AgentLab l, String host, String yaml) throws IOException {
     Path file = l.lab.dir().resolve(host + "-agent.yaml");
     Path tmp = l.lab.dir().resolve(host + "-agent.yaml.tmp");
     Files.writeString(tmp, yaml);
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    Files.move(
+        tmp,
+        file,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   static long vhidTransitions(AgentLab l, String host, int vhid) {
-    return l.agent(host).output().lines().filter(s -> s.contains("\"event\":\"state-change\"") && s.contains("\"vhid\":" + vhid + ",")).count();
+    return l.agent(host)
+        .output()
+        .lines()
+        .filter(
+            s -> s.contains("\"event\":\"state-change\"") && s.contains("\"vhid\":" + vhid + ","))
+        .count();
   }
 
   @Test
@@ -45,7 +55,8 @@ class ReconfigureTest {
       long vhid1OnA = vhidTransitions(l, "a", 1);
       long vhid1OnB = vhidTransitions(l, "b", 1);
 
-      // Both nodes move vhid 2 to another address (the address set is part of the HMAC, so both must change).
+      // Both nodes move vhid 2 to another address (the address set is part of the HMAC, so both
+      // must change).
       rewrite(l, "a", twoVhids("a", 0, "192.0.2.102"));
       rewrite(l, "b", twoVhids("b", 100, "192.0.2.102"));
       l.awaitOnlyHolder("192.0.2.102", "a", AgentLab.SETTLE);
@@ -53,7 +64,10 @@ class ReconfigureTest {
       assertThat(l.agent("a").output()).contains("\"event\":\"reconfigure\"");
 
       // vhid 1 never moved: no state change on either node, and a held its address throughout.
-      await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> l.holders("192.0.2.100").equals(List.of("a")));
+      await()
+          .during(Duration.ofSeconds(4))
+          .atMost(Duration.ofSeconds(6))
+          .until(() -> l.holders("192.0.2.100").equals(List.of("a")));
       assertThat(vhidTransitions(l, "a", 1)).isEqualTo(vhid1OnA);
       assertThat(vhidTransitions(l, "b", 1)).isEqualTo(vhid1OnB);
     }
@@ -64,11 +78,23 @@ class ReconfigureTest {
     try (AgentLab l = new AgentLab().hosts("a")) {
       l.startAgent("a", twoVhids("a", 0, "192.0.2.101"));
       l.awaitOnlyHolder("192.0.2.101", "a", AgentLab.SETTLE);
-      rewrite(l, "a", twoVhids("a", 0, "192.0.2.102").replace("advskew: 0, password", "advskew: 300, password"));
-      await().atMost(Duration.ofSeconds(10)).until(() -> l.agent("a").output().contains("\"event\":\"reconfigure-refused\""));
-      assertThat(l.agent("a").output()).contains("virtualAddresses[1].advskew: must be 0-254, got 300");
-      await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() ->
-          l.holders("192.0.2.101").equals(List.of("a")) && l.holders("192.0.2.102").isEmpty());
+      rewrite(
+          l,
+          "a",
+          twoVhids("a", 0, "192.0.2.102")
+              .replace("advskew: 0, password", "advskew: 300, password"));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> l.agent("a").output().contains("\"event\":\"reconfigure-refused\""));
+      assertThat(l.agent("a").output())
+          .contains("virtualAddresses[1].advskew: must be 0-254, got 300");
+      await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(5))
+          .until(
+              () ->
+                  l.holders("192.0.2.101").equals(List.of("a"))
+                      && l.holders("192.0.2.102").isEmpty());
     }
   }
 }

@@ -16,32 +16,48 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * TCP sessions across a firewall failover (issue #5): {@link FirewallPairLab}, two stateful routing firewalls with
- * CARP gateways on both sides, and {@link TcpStreamsMain} carrying {@value #CONNECTIONS} long-lived connections
- * through the master, every byte echoed and checked. The master crashes (agent SIGKILLed, links cut).
+ * TCP sessions across a firewall failover (issue #5): {@link FirewallPairLab}, two stateful routing
+ * firewalls with CARP gateways on both sides, and {@link TcpStreamsMain} carrying {@value
+ * #CONNECTIONS} long-lived connections through the master, every byte echoed and checked. The
+ * master crashes (agent SIGKILLed, links cut).
  *
- * <p>Without state sync the new master drops every packet of the old connections as INVALID (loose pickup is off):
- * they all stall, which proves the test can fail. With sync each connection keeps flowing through the new master,
- * with no reset and no byte lost. Timeouts are generous upper bounds for a loaded 2-core CI machine.
+ * <p>Without state sync the new master drops every packet of the old connections as INVALID (loose
+ * pickup is off): they all stall, which proves the test can fail. With sync each connection keeps
+ * flowing through the new master, with no reset and no byte lost. Timeouts are generous upper
+ * bounds for a loaded 2-core CI machine.
  *
- * <p>Checked by hand before the sync existed: copying fw1's entries into fw2 with {@code conntrack -I} just before
- * the crash makes every connection survive, with and without source NAT, about 2 s after fw2 takes over. With NAT
- * the entry must be created from the original tuple plus the NAT range ({@code --src-nat 203.0.113.1:port}); given a
- * reply tuple that is already translated, the kernel finds nothing to translate, never sets IPS_SRC_NAT, the packets
- * leave fw2 untranslated and the server answers them with resets (fw2 then counts them as {@code drop_invalid}).
+ * <p>Checked by hand before the sync existed: copying fw1's entries into fw2 with {@code conntrack
+ * -I} just before the crash makes every connection survive, with and without source NAT, about 2 s
+ * after fw2 takes over. With NAT the entry must be created from the original tuple plus the NAT
+ * range ({@code --src-nat 203.0.113.1:port}); given a reply tuple that is already translated, the
+ * kernel finds nothing to translate, never sets IPS_SRC_NAT, the packets leave fw2 untranslated and
+ * the server answers them with resets (fw2 then counts them as {@code drop_invalid}).
  */
 class StateSyncFailoverTest {
   private static final Logger log = LoggerFactory.getLogger(StateSyncFailoverTest.class);
   static final int CONNECTIONS = 40;
   static final Duration ELECTION = Duration.ofSeconds(30);
   static final Duration FAILOVER = Duration.ofSeconds(20);
+
   /** How long the control case watches the connections after the failover. */
   static final Duration OBSERVE = Duration.ofSeconds(10);
-  /** TCP backs off while the path is dead (retransmits ~0.2, 0.6, 1.4, 3, 6.2, 12.6 s after the loss): room for that. */
+
+  /**
+   * TCP backs off while the path is dead (retransmits ~0.2, 0.6, 1.4, 3, 6.2, 12.6 s after the
+   * loss): room for that.
+   */
   static final Duration RECOVERY = Duration.ofSeconds(40);
-  /** "Flowing": more than this many bytes verified on every connection (about 1 s of data at 1 KB / 50 ms). */
+
+  /**
+   * "Flowing": more than this many bytes verified on every connection (about 1 s of data at 1 KB /
+   * 50 ms).
+   */
   static final long FLOWING_BYTES = 16 * 1024;
-  /** The agent's log line when a requested bulk update has been received in full: the bulk state machine reaches DONE. */
+
+  /**
+   * The agent's log line when a requested bulk update has been received in full: the bulk state
+   * machine reaches DONE.
+   */
   static final List<String> BULK_DONE = List.of("\"event\":\"sync-bulk\"", "\"to\":\"DONE\"");
 
   /** fw1 preferred (advskew 0), fw2 backup (advskew 100), both preempting. */
@@ -57,10 +73,22 @@ class StateSyncFailoverTest {
   private static LabProcess startTraffic(FirewallPairLab l) {
     l.startServer();
     LabProcess client = l.startClient("streams", CONNECTIONS, 0);
-    TcpStreamsMain.Progress p = l.awaitAllProgress(client, null, FLOWING_BYTES, CONNECTIONS, Duration.ofSeconds(40), "before the failover");
-    assertThat(l.missingFromConntrack("fw1", p)).as("client ports not in fw1's conntrack: the traffic must go through fw1\n" + l.diagnostics())
+    TcpStreamsMain.Progress p =
+        l.awaitAllProgress(
+            client,
+            null,
+            FLOWING_BYTES,
+            CONNECTIONS,
+            Duration.ofSeconds(40),
+            "before the failover");
+    assertThat(l.missingFromConntrack("fw1", p))
+        .as(
+            "client ports not in fw1's conntrack: the traffic must go through fw1\n"
+                + l.diagnostics())
         .isEmpty();
-    assertThat(l.counter("fw2", "fwd_established") + l.counter("fw2", "fwd_new")).as("packets fw2 forwarded before the failover").isZero();
+    assertThat(l.counter("fw2", "fwd_established") + l.counter("fw2", "fwd_new"))
+        .as("packets fw2 forwarded before the failover")
+        .isZero();
     return client;
   }
 
@@ -78,40 +106,77 @@ class StateSyncFailoverTest {
       long masterAt = System.currentTimeMillis();
       TcpStreamsMain.Progress base = l.awaitProgressAfter(client, masterAt);
 
-      // No connection makes progress through fw2: it never saw them, so it drops their packets as INVALID.
+      // No connection makes progress through fw2: it never saw them, so it drops their packets as
+      // INVALID.
       try {
-        await().during(OBSERVE).atMost(OBSERVE.plusSeconds(5)).pollInterval(Duration.ofMillis(500))
+        await()
+            .during(OBSERVE)
+            .atMost(OBSERVE.plusSeconds(5))
+            .pollInterval(Duration.ofMillis(500))
             .until(() -> FirewallPairLab.latest(client).progressedSince(base, 0).isEmpty());
       } catch (ConditionTimeoutException e) {
         TcpStreamsMain.Progress now = FirewallPairLab.latest(client);
-        throw new AssertionError("without sync, connections " + now.progressedSince(base, 0) + " still made progress after the failover"
-            + "\nat the failover: " + base.describe() + "\nnow: " + now.describe() + "\n" + l.diagnostics(), e);
+        throw new AssertionError(
+            "without sync, connections "
+                + now.progressedSince(base, 0)
+                + " still made progress after the failover"
+                + "\nat the failover: "
+                + base.describe()
+                + "\nnow: "
+                + now.describe()
+                + "\n"
+                + l.diagnostics(),
+            e);
       }
       Map<String, Long> fw2After = l.counters("fw2");
-      long invalidDrops = fw2After.getOrDefault("drop_invalid", 0L) - fw2Before.getOrDefault("drop_invalid", 0L);
+      long invalidDrops =
+          fw2After.getOrDefault("drop_invalid", 0L) - fw2Before.getOrDefault("drop_invalid", 0L);
       TcpStreamsMain.Progress end = l.stopClient(client);
-      assertThat(invalidDrops).as("packets of the old connections fw2 dropped as INVALID (counters " + fw2After + ")\n" + l.diagnostics())
+      assertThat(invalidDrops)
+          .as(
+              "packets of the old connections fw2 dropped as INVALID (counters "
+                  + fw2After
+                  + ")\n"
+                  + l.diagnostics())
           .isPositive();
       assertThat(end.drained()).as("connections that got all their data back").doesNotContain(true);
 
-      // fw2 itself forwards: a new connection through it works; only the connections it does not know are dropped.
+      // fw2 itself forwards: a new connection through it works; only the connections it does not
+      // know are dropped.
       LabProcess fresh = l.startClient("streams-new", 2, 2);
       try {
         await().atMost(Duration.ofSeconds(30)).until(() -> !fresh.isAlive());
       } catch (ConditionTimeoutException e) {
-        throw new AssertionError("the new-connection client did not finish\n" + FirewallPairLab.tail(fresh, 20), e);
+        throw new AssertionError(
+            "the new-connection client did not finish\n" + FirewallPairLab.tail(fresh, 20), e);
       }
       TcpStreamsMain.Progress freshEnd = FirewallPairLab.latest(fresh);
-      assertThat(freshEnd).as("summary of new connections through fw2\n" + FirewallPairLab.tail(fresh, 20)).isNotNull();
-      assertThat(freshEnd.failed()).as("new connections through fw2: " + freshEnd.describe() + "\n" + l.diagnostics()).isEmpty();
-      assertThat(freshEnd.verified()).as("bytes verified by new connections through fw2").doesNotContain(0L);
+      assertThat(freshEnd)
+          .as("summary of new connections through fw2\n" + FirewallPairLab.tail(fresh, 20))
+          .isNotNull();
+      assertThat(freshEnd.failed())
+          .as("new connections through fw2: " + freshEnd.describe() + "\n" + l.diagnostics())
+          .isEmpty();
+      assertThat(freshEnd.verified())
+          .as("bytes verified by new connections through fw2")
+          .doesNotContain(0L);
 
-      log.info("without sync (source NAT {}): {} connections, {} bytes verified before the crash, {} after it; stalled {}, reset or"
+      log.info(
+          "without sync (source NAT {}): {} connections, {} bytes verified before the crash, {} after it; stalled {}, reset or"
               + " failed {}; fw2 counters {} s after the failover: {} (drop_invalid +{}); then {} new connections through fw2 verified"
               + " {} bytes, fw2 counters {}",
-          sourceNat, CONNECTIONS, beforeCrash.totalVerified(), end.totalVerified() - base.totalVerified(),
-          CONNECTIONS - end.failed().size(), end.failed().size(), OBSERVE.toSeconds(), fw2After, invalidDrops,
-          freshEnd.connections(), freshEnd.totalVerified(), l.counters("fw2"));
+          sourceNat,
+          CONNECTIONS,
+          beforeCrash.totalVerified(),
+          end.totalVerified() - base.totalVerified(),
+          CONNECTIONS - end.failed().size(),
+          end.failed().size(),
+          OBSERVE.toSeconds(),
+          fw2After,
+          invalidDrops,
+          freshEnd.connections(),
+          freshEnd.totalVerified(),
+          l.counters("fw2"));
     }
   }
 
@@ -121,7 +186,12 @@ class StateSyncFailoverTest {
     try (FirewallPairLab l = FirewallPairLab.create(sourceNat)) {
       startPair(l, true);
       LabProcess client = startTraffic(l);
-      awaitStatesOn(l, "fw2", client, Duration.ofSeconds(20), "the states of fw1's connections synced to fw2 before the crash");
+      awaitStatesOn(
+          l,
+          "fw2",
+          client,
+          Duration.ofSeconds(20),
+          "the states of fw1's connections synced to fw2 before the crash");
       long fw2Forwarded = l.counter("fw2", "fwd_established");
 
       l.crash("fw1");
@@ -130,26 +200,47 @@ class StateSyncFailoverTest {
       TcpStreamsMain.Progress base = l.awaitProgressAfter(client, masterAt);
 
       // Every connection keeps flowing through fw2, without an error.
-      l.awaitAllProgress(client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after the failover with sync");
+      l.awaitAllProgress(
+          client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after the failover with sync");
       long forwardedSince = l.counter("fw2", "fwd_established") - fw2Forwarded;
-      assertThat(forwardedSince).as("packets of the established connections fw2 forwarded after the failover\n" + l.diagnostics())
+      assertThat(forwardedSince)
+          .as(
+              "packets of the established connections fw2 forwarded after the failover\n"
+                  + l.diagnostics())
           .isGreaterThan(CONNECTIONS * 10L);
-      assertThat(l.missingFromConntrack("fw2", base)).as("client ports not in fw2's conntrack\n" + l.diagnostics()).isEmpty();
+      assertThat(l.missingFromConntrack("fw2", base))
+          .as("client ports not in fw2's conntrack\n" + l.diagnostics())
+          .isEmpty();
       TcpStreamsMain.Progress end = l.stopClient(client);
-      assertThat(end.failed()).as("connections with an error: " + end.describe() + "\n" + l.diagnostics()).isEmpty();
-      assertThat(end.drained()).as("every connection got every byte it sent back: " + end.describe()).doesNotContain(false);
-      log.info("with sync (source NAT {}): {} connections, {} bytes verified after the failover, fw2 counters {}",
-          sourceNat, CONNECTIONS, end.totalVerified() - base.totalVerified(), l.counters("fw2"));
+      assertThat(end.failed())
+          .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
+          .isEmpty();
+      assertThat(end.drained())
+          .as("every connection got every byte it sent back: " + end.describe())
+          .doesNotContain(false);
+      log.info(
+          "with sync (source NAT {}): {} connections, {} bytes verified after the failover, fw2 counters {}",
+          sourceNat,
+          CONNECTIONS,
+          end.totalVerified() - base.totalVerified(),
+          l.counters("fw2"));
     }
   }
 
   @Test
   void lateJoinerGetsTableByBulkUpdate() {
     try (FirewallPairLab l = FirewallPairLab.create(true)) {
-      // fw1 alone, and less preferred than fw2 will be. Its own bulk request goes unanswered: fw2 joins once fw1 has
-      // given up waiting (5 s here). While both were waiting, both demoted by 32, fw2 could preempt before its table
-      // is in (demotions equal), as on OpenBSD: a race of start-up times, not what this test is about.
-      LabProcess fw1 = l.startAgent("fw1", l.withSync(FirewallPairLab.agentConfig("fw1", 100, true)) + "  bulkUpdateTimeoutSeconds: 5\n");
+      // fw1 alone, and less preferred than fw2 will be. Its own bulk request goes unanswered: fw2
+      // joins once fw1 has
+      // given up waiting (5 s here). While both were waiting, both demoted by 32, fw2 could preempt
+      // before its table
+      // is in (demotions equal), as on OpenBSD: a race of start-up times, not what this test is
+      // about.
+      LabProcess fw1 =
+          l.startAgent(
+              "fw1",
+              l.withSync(FirewallPairLab.agentConfig("fw1", 100, true))
+                  + "  bulkUpdateTimeoutSeconds: 5\n");
       l.awaitMaster("fw1", ELECTION, "fw2");
       await().atMost(ELECTION).until(() -> fw1.output().contains("\"to\":\"TIMED_OUT\""));
       LabProcess client = startTraffic(l);
@@ -159,35 +250,53 @@ class StateSyncFailoverTest {
       // fw2 joins with a lower advskew and preempt: it must hold back until its table is complete.
       LabProcess fw2 = l.startAgent("fw2", l.withSync(FirewallPairLab.agentConfig("fw2", 0, true)));
       try {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
-            .until(() -> firstLine(fw2.output(), BULK_DONE) >= 0 || firstLine(fw2.output(), MASTER_TRANSITION) >= 0);
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(50))
+            .until(
+                () ->
+                    firstLine(fw2.output(), BULK_DONE) >= 0
+                        || firstLine(fw2.output(), MASTER_TRANSITION) >= 0);
       } catch (ConditionTimeoutException e) {
-        throw new AssertionError("fw2 never logged its bulk update done (" + BULK_DONE + ")\n" + l.diagnostics(), e);
+        throw new AssertionError(
+            "fw2 never logged its bulk update done (" + BULK_DONE + ")\n" + l.diagnostics(), e);
       }
       List<Integer> missing = l.missingFromConntrack("fw2", running);
       String out = fw2.output();
       int bulkDone = firstLine(out, BULK_DONE);
       int firstMaster = firstLine(out, MASTER_TRANSITION);
       assertThat(bulkDone >= 0 && (firstMaster < 0 || firstMaster > bulkDone))
-          .as("fw2 became MASTER before its bulk update was done (client ports missing from its conntrack then: " + missing + ")\n"
-              + l.diagnostics())
+          .as(
+              "fw2 became MASTER before its bulk update was done (client ports missing from its conntrack then: "
+                  + missing
+                  + ")\n"
+                  + l.diagnostics())
           .isTrue();
-      assertThat(missing).as("client ports missing from fw2's conntrack once it says the bulk update is done\n" + l.diagnostics()).isEmpty();
+      assertThat(missing)
+          .as(
+              "client ports missing from fw2's conntrack once it says the bulk update is done\n"
+                  + l.diagnostics())
+          .isEmpty();
 
       // Then it preempts, and the connections carry on through it.
       l.awaitMaster("fw2", ELECTION);
       TcpStreamsMain.Progress base = l.awaitProgressAfter(client, System.currentTimeMillis());
       l.awaitAllProgress(client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after fw2 took over");
       TcpStreamsMain.Progress end = l.stopClient(client);
-      assertThat(end.failed()).as("connections with an error: " + end.describe() + "\n" + l.diagnostics()).isEmpty();
-      assertThat(end.drained()).as("every connection got every byte it sent back: " + end.describe()).doesNotContain(false);
+      assertThat(end.failed())
+          .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
+          .isEmpty();
+      assertThat(end.drained())
+          .as("every connection got every byte it sent back: " + end.describe())
+          .doesNotContain(false);
     }
   }
 
   /**
-   * The torture test's finding: a firewall cut off from all its links while connections are opened through the
-   * other, then plugged back, must ask for the states created meanwhile and hold back (demoted) until they are in,
-   * before it preempts; otherwise it takes the VIPs with a table that lacks them and drops their packets.
+   * The torture test's finding: a firewall cut off from all its links while connections are opened
+   * through the other, then plugged back, must ask for the states created meanwhile and hold back
+   * (demoted) until they are in, before it preempts; otherwise it takes the VIPs with a table that
+   * lacks them and drops their packets.
    */
   @Test
   void firewallBackFromALinkCutResyncsBeforeItPreempts() {
@@ -197,33 +306,57 @@ class StateSyncFailoverTest {
       l.awaitMaster("fw2", ELECTION, "fw1");
       LabProcess client = startTrafficThrough(l, "fw2");
       TcpStreamsMain.Progress running = latestOrFail(l, client);
-      assertThat(l.missingFromConntrack("fw1", running)).as("fw1 was cut off: it cannot know these connections").isNotEmpty();
+      assertThat(l.missingFromConntrack("fw1", running))
+          .as("fw1 was cut off: it cannot know these connections")
+          .isNotEmpty();
 
       LabProcess fw1 = l.agents.agent("fw1");
       int mark = fw1.output().length();
       l.restoreLinks("fw1");
       try {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
-            .until(() -> firstLine(fw1.output().substring(mark), BULK_DONE) >= 0 || firstLine(fw1.output().substring(mark), MASTER_TRANSITION) >= 0);
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(50))
+            .until(
+                () ->
+                    firstLine(fw1.output().substring(mark), BULK_DONE) >= 0
+                        || firstLine(fw1.output().substring(mark), MASTER_TRANSITION) >= 0);
       } catch (ConditionTimeoutException e) {
-        throw new AssertionError("fw1 neither re-synced nor became master after its links came back\n" + l.diagnostics(), e);
+        throw new AssertionError(
+            "fw1 neither re-synced nor became master after its links came back\n" + l.diagnostics(),
+            e);
       }
       List<Integer> missing = l.missingFromConntrack("fw1", running);
       String out = fw1.output().substring(mark);
       int bulkDone = firstLine(out, BULK_DONE);
       int firstMaster = firstLine(out, MASTER_TRANSITION);
       assertThat(bulkDone >= 0 && (firstMaster < 0 || firstMaster > bulkDone))
-          .as("fw1 became MASTER before it had the states created while it was cut off (missing then: " + missing + ")\n" + l.diagnostics())
+          .as(
+              "fw1 became MASTER before it had the states created while it was cut off (missing then: "
+                  + missing
+                  + ")\n"
+                  + l.diagnostics())
           .isTrue();
-      assertThat(missing).as("client ports missing from fw1's conntrack once its bulk update is done\n" + l.diagnostics()).isEmpty();
-      assertThat(firstLine(out, List.of("\"event\":\"sync-link\"", "\"up\":true"))).as("fw1 logs its sync link back").isNotNegative();
+      assertThat(missing)
+          .as(
+              "client ports missing from fw1's conntrack once its bulk update is done\n"
+                  + l.diagnostics())
+          .isEmpty();
+      assertThat(firstLine(out, List.of("\"event\":\"sync-link\"", "\"up\":true")))
+          .as("fw1 logs its sync link back")
+          .isNotNegative();
 
       l.awaitMaster("fw1", ELECTION);
       TcpStreamsMain.Progress base = l.awaitProgressAfter(client, System.currentTimeMillis());
-      l.awaitAllProgress(client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after fw1 took back over");
+      l.awaitAllProgress(
+          client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after fw1 took back over");
       TcpStreamsMain.Progress end = l.stopClient(client);
-      assertThat(end.failed()).as("connections with an error: " + end.describe() + "\n" + l.diagnostics()).isEmpty();
-      assertThat(end.drained()).as("every connection got every byte it sent back: " + end.describe()).doesNotContain(false);
+      assertThat(end.failed())
+          .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
+          .isEmpty();
+      assertThat(end.drained())
+          .as("every connection got every byte it sent back: " + end.describe())
+          .doesNotContain(false);
     }
   }
 
@@ -231,30 +364,50 @@ class StateSyncFailoverTest {
   private static LabProcess startTrafficThrough(FirewallPairLab l, String fw) {
     l.startServer();
     LabProcess client = l.startClient("streams", CONNECTIONS, 0);
-    TcpStreamsMain.Progress p = l.awaitAllProgress(client, null, FLOWING_BYTES, CONNECTIONS, Duration.ofSeconds(40), "before the restore");
-    assertThat(l.missingFromConntrack(fw, p)).as("client ports not in " + fw + "'s conntrack\n" + l.diagnostics()).isEmpty();
+    TcpStreamsMain.Progress p =
+        l.awaitAllProgress(
+            client, null, FLOWING_BYTES, CONNECTIONS, Duration.ofSeconds(40), "before the restore");
+    assertThat(l.missingFromConntrack(fw, p))
+        .as("client ports not in " + fw + "'s conntrack\n" + l.diagnostics())
+        .isEmpty();
     return client;
   }
 
-  private static void awaitStatesOn(FirewallPairLab l, String fw, LabProcess client, Duration within, String what) {
+  private static void awaitStatesOn(
+      FirewallPairLab l, String fw, LabProcess client, Duration within, String what) {
     TcpStreamsMain.Progress p = latestOrFail(l, client);
     try {
-      await().atMost(within).pollInterval(Duration.ofMillis(250)).until(() -> l.missingFromConntrack(fw, p).isEmpty());
+      await()
+          .atMost(within)
+          .pollInterval(Duration.ofMillis(250))
+          .until(() -> l.missingFromConntrack(fw, p).isEmpty());
     } catch (ConditionTimeoutException e) {
-      throw new AssertionError(what + ": client ports missing from " + fw + "'s conntrack: " + l.missingFromConntrack(fw, p) + "\n"
-          + l.diagnostics(), e);
+      throw new AssertionError(
+          what
+              + ": client ports missing from "
+              + fw
+              + "'s conntrack: "
+              + l.missingFromConntrack(fw, p)
+              + "\n"
+              + l.diagnostics(),
+          e);
     }
   }
 
   private static TcpStreamsMain.Progress latestOrFail(FirewallPairLab l, LabProcess client) {
     TcpStreamsMain.Progress p = FirewallPairLab.latest(client);
-    if (p == null) throw new AssertionError("no progress from the client\n" + FirewallPairLab.tail(client, 20) + l.diagnostics());
+    if (p == null)
+      throw new AssertionError(
+          "no progress from the client\n" + FirewallPairLab.tail(client, 20) + l.diagnostics());
     return p;
   }
 
-  static final List<String> MASTER_TRANSITION = List.of("\"event\":\"state-change\"", "\"to\":\"MASTER\"");
+  static final List<String> MASTER_TRANSITION =
+      List.of("\"event\":\"state-change\"", "\"to\":\"MASTER\"");
 
-  /** Offset of the first line of an agent's output that contains every one of {@code parts}, or -1. */
+  /**
+   * Offset of the first line of an agent's output that contains every one of {@code parts}, or -1.
+   */
   private static int firstLine(String output, List<String> parts) {
     int offset = 0;
     for (String line : output.split("\n", -1)) {

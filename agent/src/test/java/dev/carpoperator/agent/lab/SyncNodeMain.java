@@ -13,10 +13,10 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The state sync alone, as the agent runs it ({@code StateSync}: authenticated mode, multicast, the same
- * {@link SyncEngine} and {@link NetfilterConntrack}) except for the capture's snaplen, which is an argument: for
- * {@link SyncBenchRun}'s {@code carp.bench.receiver=snaplen:N} comparison with the agent's 65535. No CARP. Args:
- * interface keyFile maxDelayMillis snaplen metricsPort.
+ * The state sync alone, as the agent runs it ({@code StateSync}: authenticated mode, multicast, the
+ * same {@link SyncEngine} and {@link NetfilterConntrack}) except for the capture's snaplen, which
+ * is an argument: for {@link SyncBenchRun}'s {@code carp.bench.receiver=snaplen:N} comparison with
+ * the agent's 65535. No CARP. Args: interface keyFile maxDelayMillis snaplen metricsPort.
  */
 public final class SyncNodeMain {
   public static void main(String[] args) throws Exception {
@@ -28,19 +28,33 @@ public final class SyncNodeMain {
     byte[] key = Arrays.copyOf(raw, end);
     int maxDelay = Integer.parseInt(args[2]);
     int snaplen = Integer.parseInt(args[3]);
-    var settings = new SyncEngine.Settings(ifName, List.of(), key, false, SyncEngine.randomHostId(), maxDelay, 30);
+    var settings =
+        new SyncEngine.Settings(
+            ifName, List.of(), key, false, SyncEngine.randomHostId(), maxDelay, 30);
     PrometheusRegistry registry = new PrometheusRegistry();
-    SyncEngine sync = new SyncEngine(settings, NetfilterConntrack.open(),
-        i -> PcapFrameIo.builder(i).filter("ip proto " + Pfsync.IPPROTO_PFSYNC).snaplen(snaplen).open(), count -> {});
+    SyncEngine sync =
+        new SyncEngine(
+            settings,
+            NetfilterConntrack.open(),
+            i ->
+                PcapFrameIo.builder(i)
+                    .filter("ip proto " + Pfsync.IPPROTO_PFSYNC)
+                    .snaplen(snaplen)
+                    .open(),
+            count -> {});
     sync.registerMetrics(registry);
     sync.start();
-    HTTPServer server = HTTPServer.builder().port(Integer.parseInt(args[4])).registry(registry).buildAndStart();
+    HTTPServer server =
+        HTTPServer.builder().port(Integer.parseInt(args[4])).registry(registry).buildAndStart();
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      sync.close();
-      server.close();
-      stopped.countDown();
-    }));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  sync.close();
+                  server.close();
+                  stopped.countDown();
+                }));
     stopped.await();
   }
 }

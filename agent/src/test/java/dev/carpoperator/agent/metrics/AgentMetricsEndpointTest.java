@@ -12,15 +12,19 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
-/** The agent's HTTP endpoints on loopback: the readiness the DaemonSet probes follows the supplier. */
+/**
+ * The agent's HTTP endpoints on loopback: the readiness the DaemonSet probes follows the supplier.
+ */
 class AgentMetricsEndpointTest {
   @Test
   void readyAnswers503UntilTheAgentIsReadyWhileHealthyAndMetricsAnswerAtOnce() throws Exception {
     AtomicBoolean ready = new AtomicBoolean();
-    try (var server = new AgentMetrics(Map.of()).serve(0, ready::get); HttpClient http = HttpClient.newHttpClient()) {
+    try (var server = new AgentMetrics(Map.of()).serve(0, ready::get);
+        HttpClient http = HttpClient.newHttpClient()) {
       String base = "http://127.0.0.1:" + server.getPort();
       assertThat(get(http, base + "/-/ready").statusCode()).isEqualTo(503);
-      assertThat(get(http, base + "/-/ready").body()).contains("waiting for the peers' connection states");
+      assertThat(get(http, base + "/-/ready").body())
+          .contains("waiting for the peers' connection states");
       assertThat(get(http, base + "/-/healthy").statusCode()).isEqualTo(200);
       assertThat(get(http, base + "/metrics").body()).contains("carp_demotion");
       assertThat(get(http, base + "/nothing").statusCode()).isEqualTo(404);
@@ -29,20 +33,30 @@ class AgentMetricsEndpointTest {
     }
   }
 
-  /** With an address set, nothing answers on the host's other addresses (on a firewall: its outside, the VIPs). */
+  /**
+   * With an address set, nothing answers on the host's other addresses (on a firewall: its outside,
+   * the VIPs).
+   */
   @Test
   void aBindAddressKeepsTheEndpointsOffTheOtherAddresses() throws Exception {
-    try (var server = new AgentMetrics(Map.of()).serve("127.0.0.1", 0, () -> true); HttpClient http = HttpClient.newHttpClient()) {
-      assertThat(get(http, "http://127.0.0.1:" + server.getPort() + "/-/ready").statusCode()).isEqualTo(200);
+    try (var server = new AgentMetrics(Map.of()).serve("127.0.0.1", 0, () -> true);
+        HttpClient http = HttpClient.newHttpClient()) {
+      assertThat(get(http, "http://127.0.0.1:" + server.getPort() + "/-/ready").statusCode())
+          .isEqualTo(200);
       // 127.0.0.2 is another address of the loopback interface (127.0.0.0/8 is local on Linux)
-      assertThatThrownBy(() -> get(http, "http://127.0.0.2:" + server.getPort() + "/-/ready")).isInstanceOf(ConnectException.class);
+      assertThatThrownBy(() -> get(http, "http://127.0.0.2:" + server.getPort() + "/-/ready"))
+          .isInstanceOf(ConnectException.class);
     }
-    try (var server = new AgentMetrics(Map.of()).serve(null, 0, () -> true); HttpClient http = HttpClient.newHttpClient()) {
-      assertThat(get(http, "http://127.0.0.2:" + server.getPort() + "/-/ready").statusCode()).as("the default: every address").isEqualTo(200);
+    try (var server = new AgentMetrics(Map.of()).serve(null, 0, () -> true);
+        HttpClient http = HttpClient.newHttpClient()) {
+      assertThat(get(http, "http://127.0.0.2:" + server.getPort() + "/-/ready").statusCode())
+          .as("the default: every address")
+          .isEqualTo(200);
     }
   }
 
   private static HttpResponse<String> get(HttpClient http, String url) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
   }
 }

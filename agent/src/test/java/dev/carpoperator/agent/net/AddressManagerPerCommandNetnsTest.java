@@ -1,8 +1,8 @@
 package dev.carpoperator.agent.net;
 
 class AddressManagerPerCommandNetnsTest extends AddressManagerNetnsTestBase {
-    @Override
-    AddressManager.Mode mode() {
-        return AddressManager.Mode.PER_COMMAND;
-    }
+  @Override
+  AddressManager.Mode mode() {
+    return AddressManager.Mode.PER_COMMAND;
+  }
 }

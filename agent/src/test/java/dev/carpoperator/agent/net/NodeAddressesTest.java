@@ -12,8 +12,12 @@ class NodeAddressesTest {
     return new NodeAddresses.HostAddress(ifName, InetAddress.ofLiteral(address), prefix);
   }
 
-  static final List<NodeAddresses.HostAddress> HOST = List.of(
-      on("lo", "127.0.0.1", 8), on("eth0", "192.0.2.11", 24), on("eth0", "2001:db8::11", 64), on("eth1", "198.51.100.1", 24));
+  static final List<NodeAddresses.HostAddress> HOST =
+      List.of(
+          on("lo", "127.0.0.1", 8),
+          on("eth0", "192.0.2.11", 24),
+          on("eth0", "2001:db8::11", 64),
+          on("eth1", "198.51.100.1", 24));
 
   @Test
   void aVirtualAddressThatIsTheNodesOwnIpConflictsWhateverItsPrefixLength() {
@@ -21,28 +25,45 @@ class NodeAddressesTest {
     assertThat(c).hasSize(1);
     assertThat(c.getFirst().prefix()).isEqualTo("192.0.2.11/32");
     assertThat(c.getFirst().own()).isEqualTo(on("eth0", "192.0.2.11", 24));
-    assertThat(c.getFirst().describe()).isEqualTo("192.0.2.11/32 is this node's own address 192.0.2.11/24 on eth0");
+    assertThat(c.getFirst().describe())
+        .isEqualTo("192.0.2.11/32 is this node's own address 192.0.2.11/24 on eth0");
   }
 
   @Test
   void anyInterfaceAndBothFamiliesCount() {
     assertThat(NodeAddresses.conflicts(List.of("198.51.100.1/24"), HOST, Set.of())).hasSize(1);
     assertThat(NodeAddresses.conflicts(List.of("2001:0db8:0::11/64"), HOST, Set.of())).hasSize(1);
-    assertThat(NodeAddresses.conflicts(List.of("192.0.2.100/24", "2001:db8::100/64"), HOST, Set.of())).isEmpty();
+    assertThat(
+            NodeAddresses.conflicts(List.of("192.0.2.100/24", "2001:db8::100/64"), HOST, Set.of()))
+        .isEmpty();
   }
 
   @Test
   void anAddressThisAgentAddedIsNotTheNodesOwn() {
     var host = List.of(on("eth0", "192.0.2.11", 24), on("eth0", "192.0.2.100", 24));
-    assertThat(NodeAddresses.conflicts(List.of("192.0.2.100/24"), host,
-        Set.of(new AddressRecord.Entry("eth0", "192.0.2.100/24")))).isEmpty();
+    assertThat(
+            NodeAddresses.conflicts(
+                List.of("192.0.2.100/24"),
+                host,
+                Set.of(new AddressRecord.Entry("eth0", "192.0.2.100/24"))))
+        .isEmpty();
   }
 
   @Test
   void aRecordedAddressOnAnotherInterfaceOrWithAnotherPrefixDoesNotExcuseTheHostsOwn() {
     var host = List.of(on("eth0", "192.0.2.100", 24));
-    assertThat(NodeAddresses.conflicts(List.of("192.0.2.100/24"), host, Set.of(new AddressRecord.Entry("eth1", "192.0.2.100/24")))).hasSize(1);
-    assertThat(NodeAddresses.conflicts(List.of("192.0.2.100/24"), host, Set.of(new AddressRecord.Entry("eth0", "192.0.2.100/32")))).hasSize(1);
+    assertThat(
+            NodeAddresses.conflicts(
+                List.of("192.0.2.100/24"),
+                host,
+                Set.of(new AddressRecord.Entry("eth1", "192.0.2.100/24"))))
+        .hasSize(1);
+    assertThat(
+            NodeAddresses.conflicts(
+                List.of("192.0.2.100/24"),
+                host,
+                Set.of(new AddressRecord.Entry("eth0", "192.0.2.100/32"))))
+        .hasSize(1);
   }
 
   @Test

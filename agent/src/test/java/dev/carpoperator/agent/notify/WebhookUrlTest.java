@@ -17,7 +17,8 @@ class WebhookUrlTest {
 
   @Test
   void refusesWhatTheOldCrdPatternLetThrough() {
-    // ^https?://.+ matched these; Java's URI refuses them, which stopped the agent before its election started
+    // ^https?://.+ matched these; Java's URI refuses them, which stopped the agent before its
+    // election started
     assertThat(WebhookUrl.problem("http://receiver.example/carp hook")).contains("is not a URL");
     assertThat(WebhookUrl.problem("http://receiver.example/carp%zz")).contains("is not a URL");
     assertThat(WebhookUrl.problem("http:///carp")).contains("with a host");
@@ -27,14 +28,22 @@ class WebhookUrlTest {
 
   @Test
   void theNotifierRefusesABadUrlWithAnIllegalArgumentException() {
-    assertThatThrownBy(() -> WebhookNotifier.of(new WebhookConfig("http://receiver.example/a b", 5, 0), null, null))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("notifications.webhook.url");
+    assertThatThrownBy(
+            () ->
+                WebhookNotifier.of(
+                    new WebhookConfig("http://receiver.example/a b", 5, 0), null, null))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("notifications.webhook.url");
   }
 
   @Test
   void aFailingOptionalFeatureIsReportedNotThrown() {
-    boolean started = KubeAgent.startOptional("webhook",
-        () -> WebhookNotifier.of(new WebhookConfig("http://receiver.example/a b", 5, 0), null, null));
+    boolean started =
+        KubeAgent.startOptional(
+            "webhook",
+            () ->
+                WebhookNotifier.of(
+                    new WebhookConfig("http://receiver.example/a b", 5, 0), null, null));
     assertThat(started).isFalse();
     assertThat(KubeAgent.startOptional("actions", () -> {})).isTrue();
   }
@@ -43,8 +52,11 @@ class WebhookUrlTest {
   void logsShowNeitherUserInformationNorTheQuery() {
     assertThat(WebhookUrl.redacted("https://user:s3cret@hooks.example:8443/path?token=abc#x"))
         .isEqualTo("https://***@hooks.example:8443/path?***");
-    assertThat(WebhookUrl.redacted("http://192.0.2.50:8080/carp")).isEqualTo("http://192.0.2.50:8080/carp");
+    assertThat(WebhookUrl.redacted("http://192.0.2.50:8080/carp"))
+        .isEqualTo("http://192.0.2.50:8080/carp");
     assertThat(WebhookUrl.redacted("http://host/a@b")).isEqualTo("http://host/a@b");
-    assertThat(WebhookUrl.problem("http://user:pw@host/a b")).doesNotContain("pw").contains("***@host");
+    assertThat(WebhookUrl.problem("http://user:pw@host/a b"))
+        .doesNotContain("pw")
+        .contains("***@host");
   }
 }

@@ -6,9 +6,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Stands in for the kernel table in unit tests of the pure sync core (the real one, ctnetlink, is tested in network
- * namespaces by NetfilterConntrack's tests and the failover test). Behaves like ctnetlink where the core relies on it:
- * keyed by (zone, protocol, original tuple), NAT fixed at creation, updates change only the dynamic fields.
+ * Stands in for the kernel table in unit tests of the pure sync core (the real one, ctnetlink, is
+ * tested in network namespaces by NetfilterConntrack's tests and the failover test). Behaves like
+ * ctnetlink where the core relies on it: keyed by (zone, protocol, original tuple), NAT fixed at
+ * creation, updates change only the dynamic fields.
  */
 final class InMemoryConntrack implements ConntrackKernel {
   final Map<ConntrackEntry.Key, ConntrackEntry> table = new LinkedHashMap<>();
@@ -16,6 +17,7 @@ final class InMemoryConntrack implements ConntrackKernel {
   int updates;
   int deletes;
   int dumps;
+
   /** When set, apply() fails like the kernel refusing an entry. */
   boolean refuseWrites;
 
@@ -34,7 +36,10 @@ final class InMemoryConntrack implements ConntrackKernel {
       table.put(e.key(), e);
     } else {
       updates++;
-      table.put(e.key(), old.withDynamic(e.status(), e.timeoutSeconds(), e.tcpState()).withTcpFlags(e.tcpFlagsOriginal(), e.tcpFlagsReply()));
+      table.put(
+          e.key(),
+          old.withDynamic(e.status(), e.timeoutSeconds(), e.tcpState())
+              .withTcpFlags(e.tcpFlagsOriginal(), e.tcpFlagsReply()));
     }
   }
 

@@ -11,9 +11,9 @@ import dev.carpoperator.agent.pfsync.Pfsync;
 import dev.carpoperator.agent.pfsync.PfsyncState;
 import dev.carpoperator.agent.pfsync.StateKey;
 import dev.carpoperator.agent.pfsync.StatePeer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** protocols.md §6.2: keys, NAT, TCP states and timeout classes between conntrack and pf. */
 class StateMapperTest {
@@ -28,7 +28,9 @@ class StateMapperTest {
 
   @Test
   void closeInitiatedByTheResponderPutsTheResponderAhead() {
-    ConntrackEntry e = Entries.tcp(40000, ConntrackEntry.TCP_FIN_WAIT).withTcpFlags(0, ConntrackEntry.TCP_FLAG_CLOSE_INIT);
+    ConntrackEntry e =
+        Entries.tcp(40000, ConntrackEntry.TCP_FIN_WAIT)
+            .withTcpFlags(0, ConntrackEntry.TCP_FLAG_CLOSE_INIT);
     PfsyncState s = StateMapper.toState(e, 1, 7);
     assertThat(s.src().state()).isEqualTo(PfPeerState.TCPS_ESTABLISHED);
     assertThat(s.dst().state()).isEqualTo(PfPeerState.TCPS_FIN_WAIT_1);
@@ -43,7 +45,10 @@ class StateMapperTest {
     assertThat(s.ifname()).isEqualTo("all");
     assertThat(s.direction()).isEqualTo(Pfsync.PF_IN);
     assertThat(s.af()).isEqualTo(Pfsync.AF_INET);
-    assertThat(s.wireKey()).isEqualTo(new StateKey(PfAddr.of(ip("198.51.100.10")), PfAddr.of(ip("203.0.113.10")), 40000, 80, 0, 2));
+    assertThat(s.wireKey())
+        .isEqualTo(
+            new StateKey(
+                PfAddr.of(ip("198.51.100.10")), PfAddr.of(ip("203.0.113.10")), 40000, 80, 0, 2));
     assertThat(s.stackKey()).isEqualTo(s.wireKey());
     assertThat(s.stateFlags()).isEqualTo(PfStateFlags.SLOPPY);
     assertThat(s.timeout()).isEqualTo(PfTimeout.TCP_ESTABLISHED.index());
@@ -68,19 +73,49 @@ class StateMapperTest {
 
   @Test
   void anOutboundStateWithNatToFromAPfPeerIsReadByTheOtherOrientation() {
-    // pf "out" on the WAN interface with nat-to 203.0.113.1: stack key = pre-NAT, addr[1] = the source (sidx 1).
-    StateKey stack = new StateKey(PfAddr.of(ip("203.0.113.10")), PfAddr.of(ip("198.51.100.10")), 80, 40000, 0, Pfsync.AF_INET);
-    StateKey wire = new StateKey(PfAddr.of(ip("203.0.113.10")), PfAddr.of(ip("203.0.113.1")), 80, 55000, 0, Pfsync.AF_INET);
-    PfsyncState s = PfsyncState.builder().id(9).creatorid(3).ifname("em1").wireKey(wire).stackKey(stack)
-        .src(StatePeer.of(PfPeerState.TCPS_ESTABLISHED, 100, 200, 0, 65535, 1460, 0))
-        .dst(StatePeer.of(PfPeerState.TCPS_ESTABLISHED, 300, 400, 0, 65535, 1460, 0))
-        .expire(86400).timeout(2).af(Pfsync.AF_INET).proto(6).direction(Pfsync.PF_OUT).build();
+    // pf "out" on the WAN interface with nat-to 203.0.113.1: stack key = pre-NAT, addr[1] = the
+    // source (sidx 1).
+    StateKey stack =
+        new StateKey(
+            PfAddr.of(ip("203.0.113.10")),
+            PfAddr.of(ip("198.51.100.10")),
+            80,
+            40000,
+            0,
+            Pfsync.AF_INET);
+    StateKey wire =
+        new StateKey(
+            PfAddr.of(ip("203.0.113.10")),
+            PfAddr.of(ip("203.0.113.1")),
+            80,
+            55000,
+            0,
+            Pfsync.AF_INET);
+    PfsyncState s =
+        PfsyncState.builder()
+            .id(9)
+            .creatorid(3)
+            .ifname("em1")
+            .wireKey(wire)
+            .stackKey(stack)
+            .src(StatePeer.of(PfPeerState.TCPS_ESTABLISHED, 100, 200, 0, 65535, 1460, 0))
+            .dst(StatePeer.of(PfPeerState.TCPS_ESTABLISHED, 300, 400, 0, 65535, 1460, 0))
+            .expire(86400)
+            .timeout(2)
+            .af(Pfsync.AF_INET)
+            .proto(6)
+            .direction(Pfsync.PF_OUT)
+            .build();
     ConntrackEntry e = StateMapper.toEntry(s).entry();
-    assertThat(e.original()).isEqualTo(new ConntrackEntry.Tuple(ip("198.51.100.10"), ip("203.0.113.10"), 40000, 80));
-    assertThat(e.reply()).isEqualTo(new ConntrackEntry.Tuple(ip("203.0.113.10"), ip("203.0.113.1"), 80, 55000));
+    assertThat(e.original())
+        .isEqualTo(new ConntrackEntry.Tuple(ip("198.51.100.10"), ip("203.0.113.10"), 40000, 80));
+    assertThat(e.reply())
+        .isEqualTo(new ConntrackEntry.Tuple(ip("203.0.113.10"), ip("203.0.113.1"), 80, 55000));
     assertThat(e.sourceNat()).isTrue();
     assertThat(e.tcpState()).isEqualTo(ConntrackEntry.TCP_ESTABLISHED);
-    assertThat(e.tcpFlagsOriginal() & ConntrackEntry.TCP_FLAG_BE_LIBERAL).as("windows unknown: liberal").isNotZero();
+    assertThat(e.tcpFlagsOriginal() & ConntrackEntry.TCP_FLAG_BE_LIBERAL)
+        .as("windows unknown: liberal")
+        .isNotZero();
     assertThat(e.timeoutSeconds()).isEqualTo(86400);
   }
 
@@ -88,14 +123,18 @@ class StateMapperTest {
   void ipv6UsesOpenBsdsAddressFamilyNumberOnTheWire() {
     PfsyncState s = StateMapper.toState(Entries.tcp6(40000), 1, 7);
     assertThat(s.af()).isEqualTo(Pfsync.AF_INET6);
-    assertThat(StateMapper.toEntry(s).entry()).isEqualTo(Entries.tcp6(40000)
-        .withTcpFlags(ConntrackEntry.TCP_FLAG_BE_LIBERAL, ConntrackEntry.TCP_FLAG_BE_LIBERAL));
+    assertThat(StateMapper.toEntry(s).entry())
+        .isEqualTo(
+            Entries.tcp6(40000)
+                .withTcpFlags(
+                    ConntrackEntry.TCP_FLAG_BE_LIBERAL, ConntrackEntry.TCP_FLAG_BE_LIBERAL));
   }
 
   @Test
   void udpReplyAndAssuranceMapToPeerStatesAndBack() {
     ConntrackEntry fresh = Entries.udp(5000, 0, 30);
-    ConntrackEntry assured = Entries.udp(5000, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED, 120);
+    ConntrackEntry assured =
+        Entries.udp(5000, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED, 120);
     assertThat(StateMapper.toState(fresh, 1, 7).dst().state()).isEqualTo(PfPeerState.NO_TRAFFIC);
     assertThat(StateMapper.toState(fresh, 1, 7).timeout()).isEqualTo(PfTimeout.UDP_SINGLE.index());
     assertThat(StateMapper.toEntry(StateMapper.toState(assured, 1, 7)).entry().status())
@@ -106,17 +145,36 @@ class StateMapperTest {
   @Test
   void statesThatCannotBecomeEntriesAreRefusedWithAReason() {
     PfsyncState ok = StateMapper.toState(Entries.tcp(40000, 3), 1, 7);
-    assertThat(StateMapper.toEntry(ok.toBuilder().creatorid(0).build()).refusal()).isEqualTo(StateMapper.Refusal.ZERO_CREATOR);
-    assertThat(StateMapper.toEntry(ok.toBuilder().expire(0).build()).refusal()).isEqualTo(StateMapper.Refusal.EXPIRED);
-    assertThat(StateMapper.toEntry(ok.toBuilder().af(28).build()).refusal()).isEqualTo(StateMapper.Refusal.UNSUPPORTED_FAMILY);
-    assertThat(StateMapper.toEntry(ok.toBuilder().direction(0).build()).refusal()).isEqualTo(StateMapper.Refusal.UNSUPPORTED_DIRECTION);
+    assertThat(StateMapper.toEntry(ok.toBuilder().creatorid(0).build()).refusal())
+        .isEqualTo(StateMapper.Refusal.ZERO_CREATOR);
+    assertThat(StateMapper.toEntry(ok.toBuilder().expire(0).build()).refusal())
+        .isEqualTo(StateMapper.Refusal.EXPIRED);
+    assertThat(StateMapper.toEntry(ok.toBuilder().af(28).build()).refusal())
+        .isEqualTo(StateMapper.Refusal.UNSUPPORTED_FAMILY);
+    assertThat(StateMapper.toEntry(ok.toBuilder().direction(0).build()).refusal())
+        .isEqualTo(StateMapper.Refusal.UNSUPPORTED_DIRECTION);
   }
 
   @Test
   void conntrackZoneTravelsAsTheRoutingDomain() {
     ConntrackEntry e = Entries.tcp(40000, ConntrackEntry.TCP_ESTABLISHED);
-    ConntrackEntry zoned = new ConntrackEntry(e.family(), e.protocol(), e.original(), e.reply(), e.status(), e.timeoutSeconds(),
-        e.tcpState(), e.tcpFlagsOriginal(), e.tcpFlagsReply(), e.wscaleOriginal(), e.wscaleReply(), -1, -1, 0, 7);
+    ConntrackEntry zoned =
+        new ConntrackEntry(
+            e.family(),
+            e.protocol(),
+            e.original(),
+            e.reply(),
+            e.status(),
+            e.timeoutSeconds(),
+            e.tcpState(),
+            e.tcpFlagsOriginal(),
+            e.tcpFlagsReply(),
+            e.wscaleOriginal(),
+            e.wscaleReply(),
+            -1,
+            -1,
+            0,
+            7);
     PfsyncState s = StateMapper.toState(zoned, 1, 7);
     assertThat(s.wireKey().rdomain()).isEqualTo(7);
     assertThat(StateMapper.toEntry(s).entry().key()).isEqualTo(zoned.key());

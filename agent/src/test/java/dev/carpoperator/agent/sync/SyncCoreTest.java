@@ -14,7 +14,10 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The sync protocol between two cores over an in-memory wire, with a fake clock and in-memory kernel tables. */
+/**
+ * The sync protocol between two cores over an in-memory wire, with a fake clock and in-memory
+ * kernel tables.
+ */
 class SyncCoreTest {
   static final long MS = 1_000_000L;
   static final long S = 1_000 * MS;
@@ -28,15 +31,27 @@ class SyncCoreTest {
     final List<byte[]> sent = new ArrayList<>();
 
     Node(int hostId) {
-      var settings = new SyncCore.Settings(hostId, (long) hostId << 32, Pfsync.payloadBudget(1500) - SyncEnvelope.TRAILER_LENGTH,
-          50 * MS, 2 * MS, 2 * S, 30 * S);
-      core = new SyncCore(settings, kernel, new SyncCore.Observer() {
-        @Override
-        public void bulkStateChanged(BulkState from, BulkState to, String detail) {
-          bulkStates.add(to);
-          if (to == BulkState.DONE) tableSizeWhenDone = kernel.table.size();
-        }
-      }, new SyncCounters());
+      var settings =
+          new SyncCore.Settings(
+              hostId,
+              (long) hostId << 32,
+              Pfsync.payloadBudget(1500) - SyncEnvelope.TRAILER_LENGTH,
+              50 * MS,
+              2 * MS,
+              2 * S,
+              30 * S);
+      core =
+          new SyncCore(
+              settings,
+              kernel,
+              new SyncCore.Observer() {
+                @Override
+                public void bulkStateChanged(BulkState from, BulkState to, String detail) {
+                  bulkStates.add(to);
+                  if (to == BulkState.DONE) tableSizeWhenDone = kernel.table.size();
+                }
+              },
+              new SyncCounters());
     }
   }
 
@@ -68,7 +83,8 @@ class SyncCoreTest {
 
   static List<PfsyncMessage> messages(List<byte[]> packets) {
     List<PfsyncMessage> out = new ArrayList<>();
-    for (byte[] p : packets) out.addAll(((PfsyncDecodeResult.Decoded) PfsyncDecoder.decode(p)).messages());
+    for (byte[] p : packets)
+      out.addAll(((PfsyncDecodeResult.Decoded) PfsyncDecoder.decode(p)).messages());
     return out;
   }
 
@@ -113,7 +129,8 @@ class SyncCoreTest {
   @Test
   void changesAreBatchedWithinTheDelayAndFillPackets() {
     startBoth();
-    for (int i = 0; i < 100; i++) a.core.kernelEvent(NEW, Entries.tcp(41000 + i, ConntrackEntry.TCP_ESTABLISHED), now);
+    for (int i = 0; i < 100; i++)
+      a.core.kernelEvent(NEW, Entries.tcp(41000 + i, ConntrackEntry.TCP_ESTABLISHED), now);
     // Full packets go at once; the remainder waits for the delay.
     List<byte[]> immediately = a.core.poll(now);
     assertThat(immediately).hasSize(20); // 5 states of 264 bytes per 1444-byte budget
@@ -171,9 +188,12 @@ class SyncCoreTest {
     ConntrackEntry e = Entries.tcp(40004, ConntrackEntry.TCP_ESTABLISHED);
     a.core.kernelEvent(NEW, e, now);
     a.core.poll(now + S); // the INS is lost on the wire
-    a.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 400000, ConntrackEntry.TCP_ESTABLISHED), now);
+    a.core.kernelEvent(
+        UPDATE, e.withDynamic(e.status(), 400000, ConntrackEntry.TCP_ESTABLISHED), now);
     run(200 * MS);
-    assertThat(messages(b.sent)).singleElement().isEqualTo(new PfsyncMessage.UpdReq((long) 0x0a0a0a0a << 32, 0x0a0a0a0a));
+    assertThat(messages(b.sent))
+        .singleElement()
+        .isEqualTo(new PfsyncMessage.UpdReq((long) 0x0a0a0a0a << 32, 0x0a0a0a0a));
     assertThat(messages(a.sent)).last().isInstanceOf(PfsyncMessage.Upd.class);
     assertThat(b.kernel.table).containsKey(e.key());
     assertThat(b.core.counters().updatesRequested.get()).isEqualTo(1);
@@ -182,7 +202,8 @@ class SyncCoreTest {
   @Test
   void anEntryThatMerelyExpiresOnTheBackupDoesNotDeleteTheMastersState() {
     startBoth();
-    ConntrackEntry e = Entries.udp(5353, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED, 120);
+    ConntrackEntry e =
+        Entries.udp(5353, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED, 120);
     a.core.kernelEvent(NEW, e, now);
     run(100 * MS);
     assertThat(b.kernel.table).containsKey(e.key());
@@ -203,7 +224,9 @@ class SyncCoreTest {
     b.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 120, ConntrackEntry.TCP_TIME_WAIT), now);
     b.core.kernelEvent(DESTROY, e, now);
     run(100 * MS);
-    assertThat(messages(b.sent)).last().isEqualTo(new PfsyncMessage.DelC((long) 0x0a0a0a0a << 32, 0x0a0a0a0a));
+    assertThat(messages(b.sent))
+        .last()
+        .isEqualTo(new PfsyncMessage.DelC((long) 0x0a0a0a0a << 32, 0x0a0a0a0a));
     assertThat(a.core.tableSize()).isZero();
   }
 
@@ -215,7 +238,8 @@ class SyncCoreTest {
     run(100 * MS);
     b.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 120, ConntrackEntry.TCP_FIN_WAIT), now);
     // a's update saying ESTABLISHED crosses b's FIN_WAIT on the wire
-    a.core.kernelEvent(UPDATE, e.withDynamic(e.status(), 431000, ConntrackEntry.TCP_ESTABLISHED), now);
+    a.core.kernelEvent(
+        UPDATE, e.withDynamic(e.status(), 431000, ConntrackEntry.TCP_ESTABLISHED), now);
     run(200 * MS);
     assertThat(b.core.counters().staleUpdates.get()).isEqualTo(1);
     assertThat(a.kernel.table.get(e.key()).tcpState()).isEqualTo(ConntrackEntry.TCP_FIN_WAIT);
@@ -235,13 +259,17 @@ class SyncCoreTest {
     exchange();
     assertThat(b.core.bulkState()).as("paced: one packet per 2 ms").isEqualTo(BulkState.RECEIVING);
     run(100 * MS);
-    assertThat(b.bulkStates).containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
+    assertThat(b.bulkStates)
+        .containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
     assertThat(b.kernel.table).hasSize(50);
     assertThat(b.core.bulkReceived()).isEqualTo(50);
     List<PfsyncMessage> bulk = messages(a.sent);
-    assertThat(bulk.getFirst()).isEqualTo(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.START));
-    assertThat(bulk.getLast()).isEqualTo(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.END));
-    assertThat(a.sent).hasSize(11); // BUS START alone, then 50 states at 5 per packet, BUS END riding along
+    assertThat(bulk.getFirst())
+        .isEqualTo(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.START));
+    assertThat(bulk.getLast())
+        .isEqualTo(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.END));
+    assertThat(a.sent)
+        .hasSize(11); // BUS START alone, then 50 states at 5 per packet, BUS END riding along
   }
 
   @Test
@@ -284,19 +312,40 @@ class SyncCoreTest {
     assertThat(sentBefore).isPositive().isLessThan(500);
     int dumps = a.kernel.dumps;
 
-    // The same request again (a retry, or a second peer joining): no new dump, no restart from the first state.
-    byte[] again = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(List.of(new PfsyncMessage.UpdReq(0, 0)), 1444).getFirst();
+    // The same request again (a retry, or a second peer joining): no new dump, no restart from the
+    // first state.
+    byte[] again =
+        dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(
+                List.of(new PfsyncMessage.UpdReq(0, 0)), 1444)
+            .getFirst();
     a.core.receive(again, 0, again.length, now + 30 * MS);
     now += 30 * MS;
     run(S);
 
     List<PfsyncMessage> all = messages(a.sent);
     assertThat(a.kernel.dumps).isEqualTo(dumps);
-    assertThat(all.stream().filter(m -> m instanceof PfsyncMessage.Upd).count()).isEqualTo(500 + sentBefore);
-    assertThat(all.stream().filter(m -> m instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.START).count()).isEqualTo(2);
+    assertThat(all.stream().filter(m -> m instanceof PfsyncMessage.Upd).count())
+        .isEqualTo(500 + sentBefore);
+    assertThat(
+            all.stream()
+                .filter(
+                    m ->
+                        m instanceof PfsyncMessage.Bus bus
+                            && bus.status() == PfsyncMessage.Bus.START)
+                .count())
+        .isEqualTo(2);
     // Everything after the second START is every state once: what a peer that joined there needs.
-    List<PfsyncMessage> afterSecondStart = all.subList(all.lastIndexOf(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.START)), all.size());
-    assertThat(afterSecondStart.stream().filter(m -> m instanceof PfsyncMessage.Upd).map(m -> ((PfsyncMessage.Upd) m).state().id()).distinct().count()).isEqualTo(500);
+    List<PfsyncMessage> afterSecondStart =
+        all.subList(
+            all.lastIndexOf(new PfsyncMessage.Bus(0x0a0a0a0a, 0, PfsyncMessage.Bus.START)),
+            all.size());
+    assertThat(
+            afterSecondStart.stream()
+                .filter(m -> m instanceof PfsyncMessage.Upd)
+                .map(m -> ((PfsyncMessage.Upd) m).state().id())
+                .distinct()
+                .count())
+        .isEqualTo(500);
     assertThat(b.core.bulkState()).isEqualTo(BulkState.DONE);
     assertThat(b.kernel.table).hasSize(500);
   }
@@ -320,8 +369,14 @@ class SyncCoreTest {
     b.core.requestBulk(now, "the sync link is back");
     assertThat(b.core.bulkState()).isEqualTo(BulkState.REQUESTING);
     run(100 * MS);
-    assertThat(b.bulkStates).containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE,
-        BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
+    assertThat(b.bulkStates)
+        .containsExactly(
+            BulkState.REQUESTING,
+            BulkState.RECEIVING,
+            BulkState.DONE,
+            BulkState.REQUESTING,
+            BulkState.RECEIVING,
+            BulkState.DONE);
     assertThat(b.kernel.table).hasSize(20);
     assertThat(b.core.bulkReceived()).isEqualTo(20);
   }
@@ -337,7 +392,8 @@ class SyncCoreTest {
     a.core.poll(now + S);
     b.core.start(now, List.of(), true);
     run(100 * MS);
-    assertThat(b.bulkStates).containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
+    assertThat(b.bulkStates)
+        .containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
     assertThat(b.core.bulkReceived()).isEqualTo(3);
     assertThat(b.tableSizeWhenDone).as("CARP is released only once the states are in").isEqualTo(3);
   }
@@ -345,12 +401,17 @@ class SyncCoreTest {
   @Test
   void aBusEndGroupedBeforeTheStatesOfItsPacketIsTakenLast() {
     b.core.start(now, List.of(), true);
-    byte[] start = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(List.of(new PfsyncMessage.Bus(7, 0, PfsyncMessage.Bus.START)), 1444).getFirst();
+    byte[] start =
+        dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(
+                List.of(new PfsyncMessage.Bus(7, 0, PfsyncMessage.Bus.START)), 1444)
+            .getFirst();
     b.core.receive(start, 0, start.length, now);
     // A sender that adds END first gets a packet whose BUS section precedes the UPD section.
     var msgs = new ArrayList<PfsyncMessage>();
     msgs.add(new PfsyncMessage.Bus(7, 0, PfsyncMessage.Bus.END));
-    msgs.add(new PfsyncMessage.Upd(StateMapper.toState(Entries.tcp(46000, ConntrackEntry.TCP_ESTABLISHED), 1, 7)));
+    msgs.add(
+        new PfsyncMessage.Upd(
+            StateMapper.toState(Entries.tcp(46000, ConntrackEntry.TCP_ESTABLISHED), 1, 7)));
     byte[] p = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(msgs, 1444).getFirst();
     b.core.receive(p, 0, p.length, now);
     assertThat(b.core.bulkState()).isEqualTo(BulkState.DONE);
@@ -362,25 +423,31 @@ class SyncCoreTest {
     b.core.start(now, List.of(), true);
     List<byte[]> sent = new ArrayList<>();
     for (long t = 0; t <= 31 * S; t += 10 * MS) sent.addAll(b.core.poll(now + t));
-    assertThat(messages(sent)).hasSize(15).allMatch(PfsyncMessage.UpdReq.BULK::equals); // every 2 s for 30 s
+    assertThat(messages(sent))
+        .hasSize(15)
+        .allMatch(PfsyncMessage.UpdReq.BULK::equals); // every 2 s for 30 s
     assertThat(b.core.bulkState()).isEqualTo(BulkState.TIMED_OUT);
   }
 
   @Test
   void refreshReannouncesStatesWhoseTimerTheKernelKeepsRefreshing() {
     startBoth();
-    ConntrackEntry e = Entries.udp(5354, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED, 120);
+    ConntrackEntry e =
+        Entries.udp(5354, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED, 120);
     a.core.kernelEvent(NEW, e, now);
     run(100 * MS);
     int before = a.sent.size();
     now += 30 * S;
-    a.core.refresh(List.of(e), now); // traffic keeps the timer at 120 s: the peer copy has 90 s left
+    a.core.refresh(
+        List.of(e), now); // traffic keeps the timer at 120 s: the peer copy has 90 s left
     run(100 * MS);
     assertThat(a.sent).hasSize(before);
     now += 40 * S;
     a.core.refresh(List.of(e), now); // peer copy has 50 s left, less than half of 120
     run(100 * MS);
-    assertThat(messages(a.sent.subList(before, a.sent.size()))).singleElement().isInstanceOf(PfsyncMessage.UpdC.class);
+    assertThat(messages(a.sent.subList(before, a.sent.size())))
+        .singleElement()
+        .isInstanceOf(PfsyncMessage.UpdC.class);
     assertThat(b.kernel.table.get(e.key()).timeoutSeconds()).isEqualTo(120);
   }
 
@@ -404,7 +471,9 @@ class SyncCoreTest {
     b.core.refresh(b.kernel.dump(), now);
     run(100 * MS);
     assertThat(a.sent).as("not again before the interval").hasSize(sent);
-    assertThat(b.sent).as("the backup does not re-send copies it only holds").hasSize(1); // its UPD_REQ
+    assertThat(b.sent)
+        .as("the backup does not re-send copies it only holds")
+        .hasSize(1); // its UPD_REQ
   }
 
   @Test
@@ -435,9 +504,13 @@ class SyncCoreTest {
   @Test
   void clearRemovesEveryStateOfThatCreator() {
     startBoth();
-    for (int i = 0; i < 3; i++) a.core.kernelEvent(NEW, Entries.tcp(44000 + i, ConntrackEntry.TCP_ESTABLISHED), now);
+    for (int i = 0; i < 3; i++)
+      a.core.kernelEvent(NEW, Entries.tcp(44000 + i, ConntrackEntry.TCP_ESTABLISHED), now);
     run(100 * MS);
-    byte[] clr = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(List.of(new PfsyncMessage.Clr("", 0x0a0a0a0a)), 1480).getFirst();
+    byte[] clr =
+        dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(
+                List.of(new PfsyncMessage.Clr("", 0x0a0a0a0a)), 1480)
+            .getFirst();
     b.core.receive(clr, 0, clr.length, now);
     assertThat(b.kernel.table).isEmpty();
   }
@@ -449,8 +522,12 @@ class SyncCoreTest {
     a.kernel.apply(own);
     a.core.kernelEvent(NEW, own, now);
     run(100 * MS);
-    // Only the creator may clear its states; a CLR with our creatorid comes from a forger or a confused peer.
-    byte[] clr = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(List.of(new PfsyncMessage.Clr("", 0x0a0a0a0a)), 1480).getFirst();
+    // Only the creator may clear its states; a CLR with our creatorid comes from a forger or a
+    // confused peer.
+    byte[] clr =
+        dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(
+                List.of(new PfsyncMessage.Clr("", 0x0a0a0a0a)), 1480)
+            .getFirst();
     a.core.receive(clr, 0, clr.length, now);
     assertThat(a.kernel.table).containsKey(own.key());
     assertThat(a.core.tableSize()).isEqualTo(1);
@@ -464,7 +541,11 @@ class SyncCoreTest {
     for (int i = 0; i < 20_000; i++) {
       byte[] p = new byte[r.nextInt(400)];
       r.nextBytes(p);
-      if (p.length > 4 && r.nextBoolean()) { p[0] = 6; p[2] = (byte) (p.length >> 8); p[3] = (byte) p.length; }
+      if (p.length > 4 && r.nextBoolean()) {
+        p[0] = 6;
+        p[2] = (byte) (p.length >> 8);
+        p[3] = (byte) p.length;
+      }
       b.core.receive(p, 0, p.length, now);
     }
     assertThat(b.core.counters().packetsRejected()).isNotEmpty();

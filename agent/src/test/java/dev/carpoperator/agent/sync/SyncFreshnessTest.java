@@ -15,8 +15,9 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Replays across a receiver restart (issue #16, item 1): two cores with real envelopes, a fake monotonic clock and a
- * fake wall clock; an attacker without the key records the sealed packets and re-sends them to a restarted receiver.
+ * Replays across a receiver restart (issue #16, item 1): two cores with real envelopes, a fake
+ * monotonic clock and a fake wall clock; an attacker without the key records the sealed packets and
+ * re-sends them to a restarted receiver.
  */
 class SyncFreshnessTest {
   static final long MS = 1_000_000L;
@@ -41,8 +42,15 @@ class SyncFreshnessTest {
     Node(int hostId, byte[] source, InMemoryConntrack kernel) {
       this.kernel = kernel;
       this.source = source;
-      var settings = new SyncCore.Settings(hostId, (long) hostId << 32, Pfsync.payloadBudget(1500) - SyncEnvelope.TRAILER_LENGTH,
-          50 * MS, 2 * MS, 2 * S, 30 * S);
+      var settings =
+          new SyncCore.Settings(
+              hostId,
+              (long) hostId << 32,
+              Pfsync.payloadBudget(1500) - SyncEnvelope.TRAILER_LENGTH,
+              50 * MS,
+              2 * MS,
+              2 * S,
+              30 * S);
       core = new SyncCore(settings, kernel, null, new SyncCounters(), random::nextLong);
       byte[] salt = new byte[16];
       random.nextBytes(salt);
@@ -52,7 +60,8 @@ class SyncFreshnessTest {
 
     List<byte[]> poll() {
       List<byte[]> out = new ArrayList<>();
-      for (SyncCore.Outgoing o : core.pollPackets(now)) out.add(sealer.seal(o.pfsync(), source, o.requestNonce(), o.echoes()));
+      for (SyncCore.Outgoing o : core.pollPackets(now))
+        out.add(sealer.seal(o.pfsync(), source, o.requestNonce(), o.echoes()));
       sealed.addAll(out);
       return out;
     }
@@ -101,8 +110,11 @@ class SyncFreshnessTest {
   static boolean has(byte[] sealed, Class<? extends PfsyncMessage> type, int busStatus) {
     int len = (sealed[2] & 0xff) << 8 | (sealed[3] & 0xff);
     var d = (PfsyncDecodeResult.Decoded) PfsyncDecoder.decode(sealed, 0, len);
-    return d.messages().stream().anyMatch(m -> type.isInstance(m)
-        && (!(m instanceof PfsyncMessage.Bus bus) || bus.status() == busStatus));
+    return d.messages().stream()
+        .anyMatch(
+            m ->
+                type.isInstance(m)
+                    && (!(m instanceof PfsyncMessage.Bus bus) || bus.status() == busStatus));
   }
 
   void aHasStates(int n, int firstPort) {
@@ -120,16 +132,29 @@ class SyncFreshnessTest {
     b.core.start(now, List.of(), true);
     run(200 * MS);
     assertThat(b.core.bulkState()).isEqualTo(BulkState.DONE);
-    byte[] busEnd = a.sealed.stream().filter(p -> has(p, PfsyncMessage.Bus.class, PfsyncMessage.Bus.END)).findFirst().orElseThrow();
-    byte[] busStart = a.sealed.stream().filter(p -> has(p, PfsyncMessage.Bus.class, PfsyncMessage.Bus.START)).findFirst().orElseThrow();
+    byte[] busEnd =
+        a.sealed.stream()
+            .filter(p -> has(p, PfsyncMessage.Bus.class, PfsyncMessage.Bus.END))
+            .findFirst()
+            .orElseThrow();
+    byte[] busStart =
+        a.sealed.stream()
+            .filter(p -> has(p, PfsyncMessage.Bus.class, PfsyncMessage.Bus.START))
+            .findFirst()
+            .orElseThrow();
 
     advance(2 * S);
-    b.kernel.table.clear(); // say b's node rebooted: its table is empty and must be refilled before it may take over
+    b.kernel.table
+        .clear(); // say b's node rebooted: its table is empty and must be refilled before it may
+    // take over
     restartB();
-    List<byte[]> heldBack = b.poll(); // its bulk request goes out, but the attacker keeps it from a for now
+    List<byte[]> heldBack =
+        b.poll(); // its bulk request goes out, but the attacker keeps it from a for now
     b.deliver(busStart, SRC_A);
     b.deliver(busEnd, SRC_A);
-    assertThat(b.core.bulkState()).as("still demoted: the recorded bulk answers an older request").isEqualTo(BulkState.REQUESTING);
+    assertThat(b.core.bulkState())
+        .as("still demoted: the recorded bulk answers an older request")
+        .isEqualTo(BulkState.REQUESTING);
     assertThat(b.core.counters().statesRejected("bus_not_for_us")).isEqualTo(2);
 
     for (byte[] p : heldBack) a.deliver(p, SRC_B);
@@ -153,7 +178,8 @@ class SyncFreshnessTest {
     run(100 * MS);
     assertThat(b.kernel.table).isEmpty();
 
-    // Within the freshness window, while b's bulk request is pending: a's session has not answered it yet.
+    // Within the freshness window, while b's bulk request is pending: a's session has not answered
+    // it yet.
     advance(2 * S);
     restartB();
     b.deliver(ins, SRC_A);

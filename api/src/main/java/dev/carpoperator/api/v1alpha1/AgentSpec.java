@@ -8,12 +8,17 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 
-/** How the operator runs the agent DaemonSet for a cluster. Unset fields take the operator's defaults. */
+/**
+ * How the operator runs the agent DaemonSet for a cluster. Unset fields take the operator's
+ * defaults.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class AgentSpec {
-  // Kept so that existing objects stay valid; never run: whoever may create a FirewallCluster would otherwise choose
+  // Kept so that existing objects stay valid; never run: whoever may create a FirewallCluster would
+  // otherwise choose
   // what runs as root with NET_ADMIN on the selected nodes.
-  @JsonPropertyDescription("Deprecated and ignored: the agent image is the operator's setting (the Helm chart's agent.image), so that creating a FirewallCluster cannot choose what runs privileged on the nodes. A value here gets a Warning Event.")
+  @JsonPropertyDescription(
+      "Deprecated and ignored: the agent image is the operator's setting (the Helm chart's agent.image), so that creating a FirewallCluster cannot choose what runs privileged on the nodes. A value here gets a Warning Event.")
   private String image;
 
   @Pattern("^(Always|IfNotPresent|Never)$")
@@ -26,7 +31,8 @@ public class AgentSpec {
   @Default("9402")
   @Min(1)
   @Max(65535)
-  @JsonPropertyDescription("Port of the agent's Prometheus metrics and health endpoints (host network).")
+  @JsonPropertyDescription(
+      "Port of the agent's Prometheus metrics and health endpoints (host network).")
   private Integer metricsPort = 9402;
 
   @Default("json")
@@ -36,25 +42,67 @@ public class AgentSpec {
 
   @Default("info")
   @Pattern("^(error|warn|info|debug|trace)$")
-  @JsonPropertyDescription("Log level of the agent's own loggers (libraries stay at info: at trace the Kubernetes client would log Secrets).")
+  @JsonPropertyDescription(
+      "Log level of the agent's own loggers (libraries stay at info: at trace the Kubernetes client would log Secrets).")
   private String logLevel = "info";
 
   @JsonPropertyDescription("PriorityClass of the agent pods (e.g. system-node-critical).")
   private String priorityClassName;
 
   /** Deprecated, ignored by the operator. */
-  public String getImage() { return image; }
-  public void setImage(String image) { this.image = image; }
-  public String getImagePullPolicy() { return imagePullPolicy; }
-  public void setImagePullPolicy(String imagePullPolicy) { this.imagePullPolicy = imagePullPolicy; }
-  public ResourceRequirements getResources() { return resources; }
-  public void setResources(ResourceRequirements resources) { this.resources = resources; }
-  public Integer getMetricsPort() { return metricsPort; }
-  public void setMetricsPort(Integer metricsPort) { this.metricsPort = metricsPort; }
-  public String getLogFormat() { return logFormat; }
-  public void setLogFormat(String logFormat) { this.logFormat = logFormat; }
-  public String getLogLevel() { return logLevel; }
-  public void setLogLevel(String logLevel) { this.logLevel = logLevel; }
-  public String getPriorityClassName() { return priorityClassName; }
-  public void setPriorityClassName(String priorityClassName) { this.priorityClassName = priorityClassName; }
+  public String getImage() {
+    return image;
+  }
+
+  public void setImage(String image) {
+    this.image = image;
+  }
+
+  public String getImagePullPolicy() {
+    return imagePullPolicy;
+  }
+
+  public void setImagePullPolicy(String imagePullPolicy) {
+    this.imagePullPolicy = imagePullPolicy;
+  }
+
+  public ResourceRequirements getResources() {
+    return resources;
+  }
+
+  public void setResources(ResourceRequirements resources) {
+    this.resources = resources;
+  }
+
+  public Integer getMetricsPort() {
+    return metricsPort;
+  }
+
+  public void setMetricsPort(Integer metricsPort) {
+    this.metricsPort = metricsPort;
+  }
+
+  public String getLogFormat() {
+    return logFormat;
+  }
+
+  public void setLogFormat(String logFormat) {
+    this.logFormat = logFormat;
+  }
+
+  public String getLogLevel() {
+    return logLevel;
+  }
+
+  public void setLogLevel(String logLevel) {
+    this.logLevel = logLevel;
+  }
+
+  public String getPriorityClassName() {
+    return priorityClassName;
+  }
+
+  public void setPriorityClassName(String priorityClassName) {
+    this.priorityClassName = priorityClassName;
+  }
 }

@@ -8,6 +8,7 @@ public final class CarpApi {
 
   /** Condition types on VirtualAddress and FirewallCluster status. */
   public static final String CONDITION_READY = "Ready";
+
   public static final String CONDITION_DEGRADED = "Degraded";
 
   private CarpApi() {}

@@ -9,8 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One vhid of a load-balanced address, OpenBSD's {@code carpnodes vhid:advskew}: every vhid runs its own election,
- * so with one vhid per node preferring a different node, each node is master of a share of the traffic.
+ * One vhid of a load-balanced address, OpenBSD's {@code carpnodes vhid:advskew}: every vhid runs
+ * its own election, so with one vhid per node preferring a different node, each node is master of a
+ * share of the traffic.
  */
 public class CarpNode {
   @Required
@@ -32,8 +33,19 @@ public class CarpNode {
     this.nodes = new ArrayList<>(nodes);
   }
 
-  public Integer getVhid() { return vhid; }
-  public void setVhid(Integer vhid) { this.vhid = vhid; }
-  public List<NodeAdvskew> getNodes() { return nodes; }
-  public void setNodes(List<NodeAdvskew> nodes) { this.nodes = nodes; }
+  public Integer getVhid() {
+    return vhid;
+  }
+
+  public void setVhid(Integer vhid) {
+    this.vhid = vhid;
+  }
+
+  public List<NodeAdvskew> getNodes() {
+    return nodes;
+  }
+
+  public void setNodes(List<NodeAdvskew> nodes) {
+    this.nodes = nodes;
+  }
 }

@@ -20,12 +20,35 @@ public class ClusterNodeStatus {
   @JsonPropertyDescription("State sync on this node: disabled, bulk-update, in-sync or behind.")
   private String sync;
 
-  public String getName() { return name; }
-  public void setName(String name) { this.name = name; }
-  public Boolean getAgentReady() { return agentReady; }
-  public void setAgentReady(Boolean agentReady) { this.agentReady = agentReady; }
-  public Integer getDemotion() { return demotion; }
-  public void setDemotion(Integer demotion) { this.demotion = demotion; }
-  public String getSync() { return sync; }
-  public void setSync(String sync) { this.sync = sync; }
+  public String getName() {
+    return name;
+  }
+
+  public void setName(String name) {
+    this.name = name;
+  }
+
+  public Boolean getAgentReady() {
+    return agentReady;
+  }
+
+  public void setAgentReady(Boolean agentReady) {
+    this.agentReady = agentReady;
+  }
+
+  public Integer getDemotion() {
+    return demotion;
+  }
+
+  public void setDemotion(Integer demotion) {
+    this.demotion = demotion;
+  }
+
+  public String getSync() {
+    return sync;
+  }
+
+  public void setSync(String sync) {
+    this.sync = sync;
+  }
 }

@@ -9,15 +9,18 @@ import java.util.List;
 /** When a node demotes itself (OpenBSD's per-group carpdemote counters). */
 public class DemotionSpec {
   @Default("true")
-  @JsonPropertyDescription("Demote (+1) while a carp interface's link is down, so all addresses of the node fail over together with preempt.")
+  @JsonPropertyDescription(
+      "Demote (+1) while a carp interface's link is down, so all addresses of the node fail over together with preempt.")
   private Boolean onInterfaceDown = true;
 
   @Default("true")
-  @JsonPropertyDescription("Demote from start-up until the agent is ready (OpenBSD demotes by 128 during boot).")
+  @JsonPropertyDescription(
+      "Demote from start-up until the agent is ready (OpenBSD demotes by 128 during boot).")
   private Boolean untilReady = true;
 
   @Default("true")
-  @JsonPropertyDescription("Demote while the state-sync bulk update is not in, so a node never becomes master with an empty state table.")
+  @JsonPropertyDescription(
+      "Demote while the state-sync bulk update is not in, so a node never becomes master with an empty state table.")
   private Boolean whileSyncPending = true;
 
   @Size(max = 64)
@@ -25,12 +28,35 @@ public class DemotionSpec {
   @JsonPropertyDescription("Maintenance demotions set by an operator, per node.")
   private List<NodeDemotion> maintenance = new ArrayList<>();
 
-  public Boolean getOnInterfaceDown() { return onInterfaceDown; }
-  public void setOnInterfaceDown(Boolean onInterfaceDown) { this.onInterfaceDown = onInterfaceDown; }
-  public Boolean getUntilReady() { return untilReady; }
-  public void setUntilReady(Boolean untilReady) { this.untilReady = untilReady; }
-  public Boolean getWhileSyncPending() { return whileSyncPending; }
-  public void setWhileSyncPending(Boolean whileSyncPending) { this.whileSyncPending = whileSyncPending; }
-  public List<NodeDemotion> getMaintenance() { return maintenance; }
-  public void setMaintenance(List<NodeDemotion> maintenance) { this.maintenance = maintenance; }
+  public Boolean getOnInterfaceDown() {
+    return onInterfaceDown;
+  }
+
+  public void setOnInterfaceDown(Boolean onInterfaceDown) {
+    this.onInterfaceDown = onInterfaceDown;
+  }
+
+  public Boolean getUntilReady() {
+    return untilReady;
+  }
+
+  public void setUntilReady(Boolean untilReady) {
+    this.untilReady = untilReady;
+  }
+
+  public Boolean getWhileSyncPending() {
+    return whileSyncPending;
+  }
+
+  public void setWhileSyncPending(Boolean whileSyncPending) {
+    this.whileSyncPending = whileSyncPending;
+  }
+
+  public List<NodeDemotion> getMaintenance() {
+    return maintenance;
+  }
+
+  public void setMaintenance(List<NodeDemotion> maintenance) {
+    this.maintenance = maintenance;
+  }
 }

@@ -25,14 +25,43 @@ public class FirewallClusterStatus {
   @JsonPropertyDescription("Agents running and ready.")
   private Integer readyAgents;
 
-  public Long getObservedGeneration() { return observedGeneration; }
-  public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
-  public List<Condition> getConditions() { return conditions; }
-  public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
-  public List<ClusterNodeStatus> getNodes() { return nodes; }
-  public void setNodes(List<ClusterNodeStatus> nodes) { this.nodes = nodes; }
-  public Integer getDesiredAgents() { return desiredAgents; }
-  public void setDesiredAgents(Integer desiredAgents) { this.desiredAgents = desiredAgents; }
-  public Integer getReadyAgents() { return readyAgents; }
-  public void setReadyAgents(Integer readyAgents) { this.readyAgents = readyAgents; }
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+
+  public List<ClusterNodeStatus> getNodes() {
+    return nodes;
+  }
+
+  public void setNodes(List<ClusterNodeStatus> nodes) {
+    this.nodes = nodes;
+  }
+
+  public Integer getDesiredAgents() {
+    return desiredAgents;
+  }
+
+  public void setDesiredAgents(Integer desiredAgents) {
+    this.desiredAgents = desiredAgents;
+  }
+
+  public Integer getReadyAgents() {
+    return readyAgents;
+  }
+
+  public void setReadyAgents(Integer readyAgents) {
+    this.readyAgents = readyAgents;
+  }
 }

@@ -17,7 +17,8 @@ public class NodeAdvskew {
   @Required
   @Min(0)
   @Max(254)
-  @JsonPropertyDescription("advskew on this node, 0-254: the interval is advbase + advskew/256 s, the lowest wins.")
+  @JsonPropertyDescription(
+      "advskew on this node, 0-254: the interval is advbase + advskew/256 s, the lowest wins.")
   private Integer advskew;
 
   public NodeAdvskew() {}
@@ -27,13 +28,31 @@ public class NodeAdvskew {
     this.advskew = advskew;
   }
 
-  public String getName() { return name; }
-  public void setName(String name) { this.name = name; }
-  public Integer getAdvskew() { return advskew; }
-  public void setAdvskew(Integer advskew) { this.advskew = advskew; }
-
-  @Override public boolean equals(Object o) {
-    return o instanceof NodeAdvskew n && Objects.equals(name, n.name) && Objects.equals(advskew, n.advskew);
+  public String getName() {
+    return name;
   }
-  @Override public int hashCode() { return Objects.hash(name, advskew); }
+
+  public void setName(String name) {
+    this.name = name;
+  }
+
+  public Integer getAdvskew() {
+    return advskew;
+  }
+
+  public void setAdvskew(Integer advskew) {
+    this.advskew = advskew;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof NodeAdvskew n
+        && Objects.equals(name, n.name)
+        && Objects.equals(advskew, n.advskew);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(name, advskew);
+  }
 }

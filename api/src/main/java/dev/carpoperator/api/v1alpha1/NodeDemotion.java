@@ -6,7 +6,10 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 
-/** An operator-set demotion for maintenance, like {@code ifconfig -g carp carpdemote N} on one firewall. */
+/**
+ * An operator-set demotion for maintenance, like {@code ifconfig -g carp carpdemote N} on one
+ * firewall.
+ */
 public class NodeDemotion {
   @Required
   @Size(max = 253)
@@ -16,14 +19,30 @@ public class NodeDemotion {
   @Required
   @Min(0)
   @Max(255)
-  @JsonPropertyDescription("Demotion to add on this node, 0-255; a more demoted master hands over to a less demoted backup.")
+  @JsonPropertyDescription(
+      "Demotion to add on this node, 0-255; a more demoted master hands over to a less demoted backup.")
   private Integer count;
 
   public NodeDemotion() {}
-  public NodeDemotion(String name, int count) { this.name = name; this.count = count; }
 
-  public String getName() { return name; }
-  public void setName(String name) { this.name = name; }
-  public Integer getCount() { return count; }
-  public void setCount(Integer count) { this.count = count; }
+  public NodeDemotion(String name, int count) {
+    this.name = name;
+    this.count = count;
+  }
+
+  public String getName() {
+    return name;
+  }
+
+  public void setName(String name) {
+    this.name = name;
+  }
+
+  public Integer getCount() {
+    return count;
+  }
+
+  public void setCount(Integer count) {
+    this.count = count;
+  }
 }

@@ -5,8 +5,9 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
 
 /**
- * What one node's agent reports for one vhid. Each agent writes only its own entries (server-side apply with its
- * own field manager; the list is a map keyed by node and vhid), so many agents never conflict.
+ * What one node's agent reports for one vhid. Each agent writes only its own entries (server-side
+ * apply with its own field manager; the list is a map keyed by node and vhid), so many agents never
+ * conflict.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class NodeVhidStatus {
@@ -30,46 +31,121 @@ public class NodeVhidStatus {
   @JsonPropertyDescription("When this node entered the state (RFC 3339).")
   private String since;
 
-  @JsonPropertyDescription("Why the node is in this state, e.g. master-down-timeout, preempt, link-down.")
+  @JsonPropertyDescription(
+      "Why the node is in this state, e.g. master-down-timeout, preempt, link-down.")
   private String reason;
 
   @JsonPropertyDescription("Adverts rejected for a bad password since the agent started.")
   private Long authFailures;
 
-  @JsonPropertyDescription("Actions (spec.actions) that failed in the node's last run; 0 when they all succeeded.")
+  @JsonPropertyDescription(
+      "Actions (spec.actions) that failed in the node's last run; 0 when they all succeeded.")
   private Long failedActions;
 
-  @JsonPropertyDescription("The first failure of that run, e.g. \"link br0 up: Cannot find device\".")
+  @JsonPropertyDescription(
+      "The first failure of that run, e.g. \"link br0 up: Cannot find device\".")
   private String actionError;
 
   @JsonPropertyDescription("When the agent last wrote this entry (RFC 3339).")
   private String lastReport;
 
-  @JsonPropertyDescription("The node's state-sync start-up bulk update: requesting, receiving, done or timed_out; absent without sync.")
+  @JsonPropertyDescription(
+      "The node's state-sync start-up bulk update: requesting, receiving, done or timed_out; absent without sync.")
   private String sync;
 
-  public String getName() { return name; }
-  public void setName(String name) { this.name = name; }
-  public Integer getVhid() { return vhid; }
-  public void setVhid(Integer vhid) { this.vhid = vhid; }
-  public CarpState getState() { return state; }
-  public void setState(CarpState state) { this.state = state; }
-  public Integer getAdvskew() { return advskew; }
-  public void setAdvskew(Integer advskew) { this.advskew = advskew; }
-  public Integer getDemotion() { return demotion; }
-  public void setDemotion(Integer demotion) { this.demotion = demotion; }
-  public String getSince() { return since; }
-  public void setSince(String since) { this.since = since; }
-  public String getReason() { return reason; }
-  public void setReason(String reason) { this.reason = reason; }
-  public Long getAuthFailures() { return authFailures; }
-  public void setAuthFailures(Long authFailures) { this.authFailures = authFailures; }
-  public Long getFailedActions() { return failedActions; }
-  public void setFailedActions(Long failedActions) { this.failedActions = failedActions; }
-  public String getSync() { return sync; }
-  public void setSync(String sync) { this.sync = sync; }
-  public String getActionError() { return actionError; }
-  public void setActionError(String actionError) { this.actionError = actionError; }
-  public String getLastReport() { return lastReport; }
-  public void setLastReport(String lastReport) { this.lastReport = lastReport; }
+  public String getName() {
+    return name;
+  }
+
+  public void setName(String name) {
+    this.name = name;
+  }
+
+  public Integer getVhid() {
+    return vhid;
+  }
+
+  public void setVhid(Integer vhid) {
+    this.vhid = vhid;
+  }
+
+  public CarpState getState() {
+    return state;
+  }
+
+  public void setState(CarpState state) {
+    this.state = state;
+  }
+
+  public Integer getAdvskew() {
+    return advskew;
+  }
+
+  public void setAdvskew(Integer advskew) {
+    this.advskew = advskew;
+  }
+
+  public Integer getDemotion() {
+    return demotion;
+  }
+
+  public void setDemotion(Integer demotion) {
+    this.demotion = demotion;
+  }
+
+  public String getSince() {
+    return since;
+  }
+
+  public void setSince(String since) {
+    this.since = since;
+  }
+
+  public String getReason() {
+    return reason;
+  }
+
+  public void setReason(String reason) {
+    this.reason = reason;
+  }
+
+  public Long getAuthFailures() {
+    return authFailures;
+  }
+
+  public void setAuthFailures(Long authFailures) {
+    this.authFailures = authFailures;
+  }
+
+  public Long getFailedActions() {
+    return failedActions;
+  }
+
+  public void setFailedActions(Long failedActions) {
+    this.failedActions = failedActions;
+  }
+
+  public String getSync() {
+    return sync;
+  }
+
+  public void setSync(String sync) {
+    this.sync = sync;
+  }
+
+  public String getActionError() {
+    return actionError;
+  }
+
+  public void setActionError(String actionError) {
+    this.actionError = actionError;
+  }
+
+  public String getLastReport() {
+    return lastReport;
+  }
+
+  public void setLastReport(String lastReport) {
+    this.lastReport = lastReport;
+  }
 }

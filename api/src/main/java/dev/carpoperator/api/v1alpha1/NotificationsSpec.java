@@ -13,21 +13,33 @@ import io.fabric8.generator.annotation.ValidationRule;
 /** Who is told about state changes, besides the Events on each VirtualAddress. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class NotificationsSpec {
-  @JsonPropertyDescription("An HTTP POST with a JSON body (cluster, vhid, interface, node, from, to, reason, time) for every state change, sent by the agent of the node that changed.")
+  @JsonPropertyDescription(
+      "An HTTP POST with a JSON body (cluster, vhid, interface, node, from, to, reason, time) for every state change, sent by the agent of the node that changed.")
   private Webhook webhook;
 
-  public Webhook getWebhook() { return webhook; }
-  public void setWebhook(Webhook webhook) { this.webhook = webhook; }
+  public Webhook getWebhook() {
+    return webhook;
+  }
+
+  public void setWebhook(Webhook webhook) {
+    this.webhook = webhook;
+  }
 
   public static class Webhook {
     @Required
     @Size(max = 2048)
-    // The old pattern ^https?://.+ let through URLs that Java's URI refuses (a space, a bad escape), and so does CEL's
-    // isURL: only RFC 3986 characters and complete %-escapes, then CEL checks the scheme and the host.
+    // The old pattern ^https?://.+ let through URLs that Java's URI refuses (a space, a bad
+    // escape), and so does CEL's
+    // isURL: only RFC 3986 characters and complete %-escapes, then CEL checks the scheme and the
+    // host.
     @Pattern("^https?://([A-Za-z0-9._~:/?#\\[\\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+$")
-    @ValidationRule(value = "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",
-        message = "must be an absolute http:// or https:// URL with a host, e.g. http://192.0.2.50:8080/carp")
-    @JsonPropertyDescription("Receiver URL (http or https), reachable from the nodes (agents run on the host network). A token in it is not logged.")
+    @ValidationRule(
+        value =
+            "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",
+        message =
+            "must be an absolute http:// or https:// URL with a host, e.g. http://192.0.2.50:8080/carp")
+    @JsonPropertyDescription(
+        "Receiver URL (http or https), reachable from the nodes (agents run on the host network). A token in it is not logged.")
     private String url;
 
     @Default("5")
@@ -39,14 +51,32 @@ public class NotificationsSpec {
     @Default("3")
     @Min(0)
     @Max(10)
-    @JsonPropertyDescription("Retries after a failed attempt (transport errors, timeouts, 408, 429, 5xx), with backoff.")
+    @JsonPropertyDescription(
+        "Retries after a failed attempt (transport errors, timeouts, 408, 429, 5xx), with backoff.")
     private Integer retries = 3;
 
-    public String getUrl() { return url; }
-    public void setUrl(String url) { this.url = url; }
-    public Integer getTimeoutSeconds() { return timeoutSeconds; }
-    public void setTimeoutSeconds(Integer timeoutSeconds) { this.timeoutSeconds = timeoutSeconds; }
-    public Integer getRetries() { return retries; }
-    public void setRetries(Integer retries) { this.retries = retries; }
+    public String getUrl() {
+      return url;
+    }
+
+    public void setUrl(String url) {
+      this.url = url;
+    }
+
+    public Integer getTimeoutSeconds() {
+      return timeoutSeconds;
+    }
+
+    public void setTimeoutSeconds(Integer timeoutSeconds) {
+      this.timeoutSeconds = timeoutSeconds;
+    }
+
+    public Integer getRetries() {
+      return retries;
+    }
+
+    public void setRetries(Integer retries) {
+      this.retries = retries;
+    }
   }
 }

@@ -10,11 +10,12 @@ import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /**
- * One built-in action run on a state change (what the seeds do with ifstated), needing no shell. Exactly one of
- * link, address or route is set.
+ * One built-in action run on a state change (what the seeds do with ifstated), needing no shell.
+ * Exactly one of link, address or route is set.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@ValidationRule(value = "[has(self.link), has(self.address), has(self.route)].filter(x, x).size() == 1",
+@ValidationRule(
+    value = "[has(self.link), has(self.address), has(self.route)].filter(x, x).size() == 1",
     message = "each action sets exactly one of link, address or route")
 public class StateAction {
   @JsonPropertyDescription("Set a link up or down (e.g. the bridge of a bridging firewall).")
@@ -26,12 +27,29 @@ public class StateAction {
   @JsonPropertyDescription("Add or remove a route.")
   private RouteAction route;
 
-  public LinkAction getLink() { return link; }
-  public void setLink(LinkAction link) { this.link = link; }
-  public AddressAction getAddress() { return address; }
-  public void setAddress(AddressAction address) { this.address = address; }
-  public RouteAction getRoute() { return route; }
-  public void setRoute(RouteAction route) { this.route = route; }
+  public LinkAction getLink() {
+    return link;
+  }
+
+  public void setLink(LinkAction link) {
+    this.link = link;
+  }
+
+  public AddressAction getAddress() {
+    return address;
+  }
+
+  public void setAddress(AddressAction address) {
+    this.address = address;
+  }
+
+  public RouteAction getRoute() {
+    return route;
+  }
+
+  public void setRoute(RouteAction route) {
+    this.route = route;
+  }
 
   public static StateAction link(String name, boolean up) {
     StateAction a = new StateAction();
@@ -52,10 +70,21 @@ public class StateAction {
     @JsonPropertyDescription("up or down.")
     private String state;
 
-    public String getName() { return name; }
-    public void setName(String name) { this.name = name; }
-    public String getState() { return state; }
-    public void setState(String state) { this.state = state; }
+    public String getName() {
+      return name;
+    }
+
+    public void setName(String name) {
+      this.name = name;
+    }
+
+    public String getState() {
+      return state;
+    }
+
+    public void setState(String state) {
+      this.state = state;
+    }
   }
 
   public static class AddressAction {
@@ -67,7 +96,9 @@ public class StateAction {
 
     @Required
     @Size(max = 64)
-    @ValidationRule(value = "isCIDR(self)", message = "address must be an IPv4 or IPv6 address with its prefix length")
+    @ValidationRule(
+        value = "isCIDR(self)",
+        message = "address must be an IPv4 or IPv6 address with its prefix length")
     @JsonPropertyDescription("Address with prefix length.")
     private String address;
 
@@ -75,18 +106,37 @@ public class StateAction {
     @JsonPropertyDescription("true to add, false to remove.")
     private Boolean present = true;
 
-    public String getInterfaceName() { return interfaceName; }
-    public void setInterfaceName(String interfaceName) { this.interfaceName = interfaceName; }
-    public String getAddress() { return address; }
-    public void setAddress(String address) { this.address = address; }
-    public Boolean getPresent() { return present; }
-    public void setPresent(Boolean present) { this.present = present; }
+    public String getInterfaceName() {
+      return interfaceName;
+    }
+
+    public void setInterfaceName(String interfaceName) {
+      this.interfaceName = interfaceName;
+    }
+
+    public String getAddress() {
+      return address;
+    }
+
+    public void setAddress(String address) {
+      this.address = address;
+    }
+
+    public Boolean getPresent() {
+      return present;
+    }
+
+    public void setPresent(Boolean present) {
+      this.present = present;
+    }
   }
 
   public static class RouteAction {
     @Required
     @Size(max = 64)
-    @ValidationRule(value = "isCIDR(self)", message = "destination must be a prefix such as 198.51.100.0/24 or 0.0.0.0/0")
+    @ValidationRule(
+        value = "isCIDR(self)",
+        message = "destination must be a prefix such as 198.51.100.0/24 or 0.0.0.0/0")
     @JsonPropertyDescription("Destination prefix.")
     private String destination;
 
@@ -104,13 +154,36 @@ public class StateAction {
     @JsonPropertyDescription("true to add, false to remove.")
     private Boolean present = true;
 
-    public String getDestination() { return destination; }
-    public void setDestination(String destination) { this.destination = destination; }
-    public String getVia() { return via; }
-    public void setVia(String via) { this.via = via; }
-    public String getInterfaceName() { return interfaceName; }
-    public void setInterfaceName(String interfaceName) { this.interfaceName = interfaceName; }
-    public Boolean getPresent() { return present; }
-    public void setPresent(Boolean present) { this.present = present; }
+    public String getDestination() {
+      return destination;
+    }
+
+    public void setDestination(String destination) {
+      this.destination = destination;
+    }
+
+    public String getVia() {
+      return via;
+    }
+
+    public void setVia(String via) {
+      this.via = via;
+    }
+
+    public String getInterfaceName() {
+      return interfaceName;
+    }
+
+    public void setInterfaceName(String interfaceName) {
+      this.interfaceName = interfaceName;
+    }
+
+    public Boolean getPresent() {
+      return present;
+    }
+
+    public void setPresent(Boolean present) {
+      this.present = present;
+    }
   }
 }

@@ -13,11 +13,17 @@ import io.fabric8.generator.annotation.ValidationRule;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Connection-state sync between the nodes (pfsync-compatible, IP protocol 240), like {@code ifconfig pfsync0}. */
+/**
+ * Connection-state sync between the nodes (pfsync-compatible, IP protocol 240), like {@code
+ * ifconfig pfsync0}.
+ */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
-@ValidationRule(value = "self.mode == 'bsd-compatible' || has(self.keySecretRef)",
-    message = "authenticated sync needs sync.keySecretRef (a Secret with the shared key); set sync.mode: bsd-compatible to run unauthenticated like pfsync")
-@ValidationRule(value = "!has(self.encrypt) || !self.encrypt || self.mode == 'authenticated'",
+@ValidationRule(
+    value = "self.mode == 'bsd-compatible' || has(self.keySecretRef)",
+    message =
+        "authenticated sync needs sync.keySecretRef (a Secret with the shared key); set sync.mode: bsd-compatible to run unauthenticated like pfsync")
+@ValidationRule(
+    value = "!has(self.encrypt) || !self.encrypt || self.mode == 'authenticated'",
     message = "sync.encrypt needs mode: authenticated (pfsync peers cannot read encrypted states)")
 public class SyncSpec {
   @Required
@@ -28,45 +34,93 @@ public class SyncSpec {
 
   @Size(max = 16)
   @ItemMaxLength(45)
-  @ValidationRule(value = "self.all(p, isIP(p) && ip(p).family() == 4)", message = "every sync peer must be a plain IPv4 address (pfsync syncs over IPv4)")
-  @JsonPropertyDescription("Unicast peers (pfsync syncpeer) instead of the 224.0.0.240 multicast group.")
+  @ValidationRule(
+      value = "self.all(p, isIP(p) && ip(p).family() == 4)",
+      message = "every sync peer must be a plain IPv4 address (pfsync syncs over IPv4)")
+  @JsonPropertyDescription(
+      "Unicast peers (pfsync syncpeer) instead of the 224.0.0.240 multicast group.")
   private List<String> peers = new ArrayList<>();
 
   @JsonPropertyDescription("Secret holding the shared sync key (authenticated mode).")
   private SecretKeyRef keySecretRef;
 
   @Default("authenticated")
-  @JsonPropertyDescription("authenticated (default, between our own agents) or bsd-compatible (plain pfsync v6).")
+  @JsonPropertyDescription(
+      "authenticated (default, between our own agents) or bsd-compatible (plain pfsync v6).")
   private SyncMode mode = SyncMode.AUTHENTICATED;
 
   @Default("false")
-  @JsonPropertyDescription("Also encrypt the states (AES-256-GCM with the shared key); authenticated mode only.")
+  @JsonPropertyDescription(
+      "Also encrypt the states (AES-256-GCM with the shared key); authenticated mode only.")
   private Boolean encrypt = false;
 
   @Default("50")
   @Min(0)
   @Max(1000)
-  @JsonPropertyDescription("Longest a state change waits to be batched with others into one packet, in milliseconds.")
+  @JsonPropertyDescription(
+      "Longest a state change waits to be batched with others into one packet, in milliseconds.")
   private Integer maxDelayMillis = 50;
 
   @Default("30")
   @Min(1)
   @Max(3600)
-  @JsonPropertyDescription("How long a starting node waits for the bulk update before it stops holding CARP back.")
+  @JsonPropertyDescription(
+      "How long a starting node waits for the bulk update before it stops holding CARP back.")
   private Integer bulkUpdateTimeoutSeconds = 30;
 
-  public Boolean getEncrypt() { return encrypt; }
-  public void setEncrypt(Boolean encrypt) { this.encrypt = encrypt; }
-  public Integer getMaxDelayMillis() { return maxDelayMillis; }
-  public void setMaxDelayMillis(Integer maxDelayMillis) { this.maxDelayMillis = maxDelayMillis; }
-  public String getInterfaceName() { return interfaceName; }
-  public void setInterfaceName(String interfaceName) { this.interfaceName = interfaceName; }
-  public List<String> getPeers() { return peers; }
-  public void setPeers(List<String> peers) { this.peers = peers; }
-  public SecretKeyRef getKeySecretRef() { return keySecretRef; }
-  public void setKeySecretRef(SecretKeyRef keySecretRef) { this.keySecretRef = keySecretRef; }
-  public SyncMode getMode() { return mode; }
-  public void setMode(SyncMode mode) { this.mode = mode; }
-  public Integer getBulkUpdateTimeoutSeconds() { return bulkUpdateTimeoutSeconds; }
-  public void setBulkUpdateTimeoutSeconds(Integer bulkUpdateTimeoutSeconds) { this.bulkUpdateTimeoutSeconds = bulkUpdateTimeoutSeconds; }
+  public Boolean getEncrypt() {
+    return encrypt;
+  }
+
+  public void setEncrypt(Boolean encrypt) {
+    this.encrypt = encrypt;
+  }
+
+  public Integer getMaxDelayMillis() {
+    return maxDelayMillis;
+  }
+
+  public void setMaxDelayMillis(Integer maxDelayMillis) {
+    this.maxDelayMillis = maxDelayMillis;
+  }
+
+  public String getInterfaceName() {
+    return interfaceName;
+  }
+
+  public void setInterfaceName(String interfaceName) {
+    this.interfaceName = interfaceName;
+  }
+
+  public List<String> getPeers() {
+    return peers;
+  }
+
+  public void setPeers(List<String> peers) {
+    this.peers = peers;
+  }
+
+  public SecretKeyRef getKeySecretRef() {
+    return keySecretRef;
+  }
+
+  public void setKeySecretRef(SecretKeyRef keySecretRef) {
+    this.keySecretRef = keySecretRef;
+  }
+
+  public SyncMode getMode() {
+    return mode;
+  }
+
+  public void setMode(SyncMode mode) {
+    this.mode = mode;
+  }
+
+  public Integer getBulkUpdateTimeoutSeconds() {
+    return bulkUpdateTimeoutSeconds;
+  }
+
+  public void setBulkUpdateTimeoutSeconds(Integer bulkUpdateTimeoutSeconds) {
+    this.bulkUpdateTimeoutSeconds = bulkUpdateTimeoutSeconds;
+  }
 }

@@ -14,7 +14,10 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** docs/api-reference.md names every spec field of the committed CRDs, so the reference cannot silently go stale. */
+/**
+ * docs/api-reference.md names every spec field of the committed CRDs, so the reference cannot
+ * silently go stale.
+ */
 class ApiReferenceDocTest {
   @Test
   void everySpecFieldIsDocumented() throws IOException {
@@ -22,13 +25,16 @@ class ApiReferenceDocTest {
     List<String> missing = new ArrayList<>();
     try (Stream<Path> crds = Files.list(Path.of("..", "crds"))) {
       for (Path crd : crds.toList()) {
-        JsonNode spec = new ObjectMapper(new YAMLFactory()).readTree(crd.toFile())
-            .at("/spec/versions/0/schema/openAPIV3Schema/properties/spec");
+        JsonNode spec =
+            new ObjectMapper(new YAMLFactory())
+                .readTree(crd.toFile())
+                .at("/spec/versions/0/schema/openAPIV3Schema/properties/spec");
         List<String> paths = new ArrayList<>();
         walk(spec, "spec", paths);
         for (String p : paths) {
           String documented = p.replaceAll("\\.on(Startup|Master|Backup)", ".<when>");
-          if (!doc.contains("`" + documented + "`")) missing.add(documented + " (" + crd.getFileName() + ")");
+          if (!doc.contains("`" + documented + "`"))
+            missing.add(documented + " (" + crd.getFileName() + ")");
         }
       }
     }
@@ -45,7 +51,9 @@ class ApiReferenceDocTest {
       if (p.endsWith(".tolerations") || p.endsWith(".resources")) continue;
       JsonNode v = e.getValue();
       if ("object".equals(v.path("type").asText())) walk(v, p, out);
-      if ("array".equals(v.path("type").asText()) && "object".equals(v.path("items").path("type").asText())) walk(v.get("items"), p + "[]", out);
+      if ("array".equals(v.path("type").asText())
+          && "object".equals(v.path("items").path("type").asText()))
+        walk(v.get("items"), p + "[]", out);
     }
   }
 }

@@ -31,7 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The committed CRDs, the examples and invalid resources against a real kube-apiserver (not a mock). */
+/**
+ * The committed CRDs, the examples and invalid resources against a real kube-apiserver (not a
+ * mock).
+ */
 class CrdsOnRealApiServerTest {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   static ControlPlane controlPlane;
@@ -42,8 +45,16 @@ class CrdsOnRealApiServerTest {
     controlPlane = ControlPlane.shared();
     client = controlPlane.adminClient();
     Crds.install(client);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build()).serverSideApply();
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("carp-agents").endMetadata().build()).serverSideApply(); // the examples' Secrets
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName("carp-system").endMetadata().build())
+        .serverSideApply();
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName("carp-agents").endMetadata().build())
+        .serverSideApply(); // the examples' Secrets
   }
 
   @AfterAll
@@ -65,7 +76,9 @@ class CrdsOnRealApiServerTest {
       assertThat(items).isNotEmpty();
       for (HasMetadata item : items) {
         HasMetadata created = client.resource(item).forceConflicts().serverSideApply();
-        assertThat(created.getMetadata().getUid()).as("%s in %s", item.getMetadata().getName(), example).isNotBlank();
+        assertThat(created.getMetadata().getUid())
+            .as("%s in %s", item.getMetadata().getName(), example)
+            .isNotBlank();
       }
     }
   }
@@ -101,7 +114,8 @@ class CrdsOnRealApiServerTest {
   void invalidResourcesAreRejectedWithAMessageThatSaysWhatToFix(Path file) throws IOException {
     String yaml = Files.readString(file);
     String expected = yaml.lines().findFirst().orElseThrow().replaceFirst("^# expect: ", "");
-    HasMetadata item = client.load(new java.io.ByteArrayInputStream(yaml.getBytes())).items().getFirst();
+    HasMetadata item =
+        client.load(new java.io.ByteArrayInputStream(yaml.getBytes())).items().getFirst();
     assertThatThrownBy(() -> client.resource(item).create())
         .isInstanceOf(KubernetesClientException.class)
         .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
@@ -119,11 +133,17 @@ class CrdsOnRealApiServerTest {
 
     applyOwnEntry("ssa-status-check", "node-a", CarpState.MASTER);
     applyOwnEntry("ssa-status-check", "node-b", CarpState.BACKUP);
-    applyOwnEntry("ssa-status-check", "node-a", CarpState.MASTER); // an agent re-applying keeps the other's entry
+    applyOwnEntry(
+        "ssa-status-check",
+        "node-a",
+        CarpState.MASTER); // an agent re-applying keeps the other's entry
 
-    VirtualAddress stored = client.resources(VirtualAddress.class).withName("ssa-status-check").get();
-    assertThat(stored.getStatus().getNodes()).extracting(NodeVhidStatus::getName, NodeVhidStatus::getState)
-        .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("node-a", CarpState.MASTER),
+    VirtualAddress stored =
+        client.resources(VirtualAddress.class).withName("ssa-status-check").get();
+    assertThat(stored.getStatus().getNodes())
+        .extracting(NodeVhidStatus::getName, NodeVhidStatus::getState)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("node-a", CarpState.MASTER),
             org.assertj.core.groups.Tuple.tuple("node-b", CarpState.BACKUP));
     client.resource(stored).delete();
   }
@@ -140,8 +160,17 @@ class CrdsOnRealApiServerTest {
     entry.setState(state);
     status.setNodes(List.of(entry));
     patch.setStatus(status);
-    client.resources(VirtualAddress.class).withName(vaName).subresource("status")
-        .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager("carp-agent-" + node).withForce(true).build(), patch);
+    client
+        .resources(VirtualAddress.class)
+        .withName(vaName)
+        .subresource("status")
+        .patch(
+            new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY)
+                .withFieldManager("carp-agent-" + node)
+                .withForce(true)
+                .build(),
+            patch);
   }
 
   @Test
@@ -152,7 +181,9 @@ class CrdsOnRealApiServerTest {
     String vaTable = controlPlane.kubectl("get", "virtualaddresses");
     assertThat(vaTable.lines().findFirst().orElseThrow().split("\\s+"))
         .containsExactly("NAME", "VHID", "ADDRESSES", "MASTER", "READY", "AGE");
-    assertThat(controlPlane.kubectl("get", "va", "mickey-minnie-lan")).contains("mickey-minnie-lan");
-    assertThat(controlPlane.kubectl("get", "fwc").lines().findFirst().orElseThrow()).startsWith("NAME");
+    assertThat(controlPlane.kubectl("get", "va", "mickey-minnie-lan"))
+        .contains("mickey-minnie-lan");
+    assertThat(controlPlane.kubectl("get", "fwc").lines().findFirst().orElseThrow())
+        .startsWith("NAME");
   }
 }

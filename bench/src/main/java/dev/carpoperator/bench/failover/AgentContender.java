@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 
 /** This project's agent, standalone ({@link AgentMain} with a YAML file), one vhid, preempt off. */
 final class AgentContender implements Contender {
-  private static final Pattern STATE = Pattern.compile("\"event\":\"state-change\".*\"to\":\"([A-Z]+)\"");
+  private static final Pattern STATE =
+      Pattern.compile("\"event\":\"state-change\".*\"to\":\"([A-Z]+)\"");
   private static final Pattern TIMESTAMP = Pattern.compile("^\\{\"@timestamp\":\"([^\"]+)\"");
 
   @Override
@@ -36,7 +37,8 @@ final class AgentContender implements Contender {
             %s
             advskew: %d
             password: "secret"
-        """.formatted(node, FailoverBench.VIP, timing, profile.advskew());
+        """
+        .formatted(node, FailoverBench.VIP, timing, profile.advskew());
   }
 
   @Override
@@ -45,9 +47,16 @@ final class AgentContender implements Contender {
       Path file = dir.resolve(node.name() + "-agent-" + profile.key + ".yaml");
       Files.writeString(file, config(node.name(), profile));
       // each node its own address record: the lab's hosts share the machine's /run
-      List<String> cmd = NetnsLab.javaCommand(AgentMain.class.getName(), List.of(), "--config", file.toString(),
-          "--runtime-dir", dir.resolve(node.name() + "-run").toString());
-      return StampedProcess.start(node.host(), node.name() + "-agent", dir.resolve(node.name() + "-agent.log"), cmd);
+      List<String> cmd =
+          NetnsLab.javaCommand(
+              AgentMain.class.getName(),
+              List.of(),
+              "--config",
+              file.toString(),
+              "--runtime-dir",
+              dir.resolve(node.name() + "-run").toString());
+      return StampedProcess.start(
+          node.host(), node.name() + "-agent", dir.resolve(node.name() + "-agent.log"), cmd);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -74,7 +83,10 @@ final class AgentContender implements Contender {
 
   @Override
   public String describe(Profile profile) {
-    return "agent: standalone YAML, vhid 1, " + (profile == Profile.BSD ? "advbase 1, advskew 0" : "advbase 0, profile fast, advskew 26 (adverts every 101.6 ms)")
+    return "agent: standalone YAML, vhid 1, "
+        + (profile == Profile.BSD
+            ? "advbase 1, advskew 0"
+            : "advbase 0, profile fast, advskew 26 (adverts every 101.6 ms)")
         + " on both nodes, preempt false";
   }
 

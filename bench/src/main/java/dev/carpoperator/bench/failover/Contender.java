@@ -5,11 +5,16 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Optional;
 
-/** One implementation under test (this agent, ucarp, keepalived): how to start it and how to read its output. */
+/**
+ * One implementation under test (this agent, ucarp, keepalived): how to start it and how to read
+ * its output.
+ */
 interface Contender {
   /** What a state line of the daemon's output says it became. */
   enum Role {
-    MASTER, BACKUP, OTHER;
+    MASTER,
+    BACKUP,
+    OTHER;
 
     /** A CARP state name as the agent and ucarp log it ("MASTER", "BACKUP", "INIT"). */
     static Role ofCarpState(String state) {
@@ -39,7 +44,10 @@ interface Contender {
     return "";
   }
 
-  /** Starts the daemon on {@code node} with the profile's settings; {@code dir} holds configs and logs. */
+  /**
+   * Starts the daemon on {@code node} with the profile's settings; {@code dir} holds configs and
+   * logs.
+   */
   StampedProcess start(Node node, Profile profile, Path dir);
 
   /** The role a state-change line announces, or empty for other lines. */

@@ -15,7 +15,10 @@ final class KeepalivedContender implements Contender {
     return "keepalived";
   }
 
-  /** VRRP's skew time is (256 − priority)/256 of the interval: 254 is the smallest (the agent's advskew 0 at advbase 1), 230 matches advskew 26 of 256. */
+  /**
+   * VRRP's skew time is (256 − priority)/256 of the interval: 254 is the smallest (the agent's
+   * advskew 0 at advbase 1), 230 matches advskew 26 of 256.
+   */
   static int priority(Profile profile) {
     return profile == Profile.BSD ? 254 : 256 - profile.advskew();
   }
@@ -37,7 +40,13 @@ final class KeepalivedContender implements Contender {
             %s/24 dev eth0
           }
         }
-        """.formatted(node, profile == Profile.BSD ? 2 : 3, priority(profile), profile == Profile.BSD ? "1" : "0.1", FailoverBench.VIP);
+        """
+        .formatted(
+            node,
+            profile == Profile.BSD ? 2 : 3,
+            priority(profile),
+            profile == Profile.BSD ? "1" : "0.1",
+            FailoverBench.VIP);
   }
 
   @Override
@@ -51,8 +60,17 @@ final class KeepalivedContender implements Contender {
       // a pid file left by a killed keepalived could name a live process and stop the next start
       Files.deleteIfExists(pid);
       Files.deleteIfExists(vrrpPid);
-      List<String> cmd = List.of("keepalived", "--dont-fork", "--log-console", "--log-detail", "--vrrp", "--dont-respawn",
-          "--use-file=" + conf, "--pid=" + pid, "--vrrp_pid=" + vrrpPid);
+      List<String> cmd =
+          List.of(
+              "keepalived",
+              "--dont-fork",
+              "--log-console",
+              "--log-detail",
+              "--vrrp",
+              "--dont-respawn",
+              "--use-file=" + conf,
+              "--pid=" + pid,
+              "--vrrp_pid=" + vrrpPid);
       return StampedProcess.start(node.host(), base, dir.resolve(base + ".log"), cmd);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -69,7 +87,9 @@ final class KeepalivedContender implements Contender {
 
   @Override
   public Optional<Instant> masterDecision(StampedProcess.Line line) {
-    return line.text().contains("Entering MASTER STATE") ? Optional.of(line.at()) : Optional.empty();
+    return line.text().contains("Entering MASTER STATE")
+        ? Optional.of(line.at())
+        : Optional.empty();
   }
 
   @Override
@@ -80,8 +100,10 @@ final class KeepalivedContender implements Contender {
 
   @Override
   public String describe(Profile profile) {
-    return "keepalived 2.2.7: vrrp_instance with state BACKUP, nopreempt, virtual_router_id 1, priority " + priority(profile)
-        + " on both nodes, advert_int " + (profile == Profile.BSD ? "1 (vrrp_version 2)" : "0.1 (vrrp_version 3)")
+    return "keepalived 2.2.7: vrrp_instance with state BACKUP, nopreempt, virtual_router_id 1, priority "
+        + priority(profile)
+        + " on both nodes, advert_int "
+        + (profile == Profile.BSD ? "1 (vrrp_version 2)" : "0.1 (vrrp_version 3)")
         + ", no authentication, default gratuitous ARP settings; run with -n -l -D -P -R";
   }
 

@@ -17,10 +17,11 @@ import org.pcap4j.core.PcapHandle.TimestampPrecision;
 import org.pcap4j.core.PcapNetworkInterface.PromiscuousMode;
 
 /**
- * Runs in the client namespace: sends a UDP probe to the virtual address every interval and prints the replies as
- * runs per router node ({@link ReplyRuns}), with {@link System#nanoTime()} arrival times. It also captures the ARP
- * frames that announce the virtual address (sender IP = the virtual address) and prints them with their kernel
- * capture time: {@code arp <epochMicros> <senderMac> <targetIp> <destinationMac>}.
+ * Runs in the client namespace: sends a UDP probe to the virtual address every interval and prints
+ * the replies as runs per router node ({@link ReplyRuns}), with {@link System#nanoTime()} arrival
+ * times. It also captures the ARP frames that announce the virtual address (sender IP = the virtual
+ * address) and prints them with their kernel capture time: {@code arp <epochMicros> <senderMac>
+ * <targetIp> <destinationMac>}.
  *
  * <pre>ProbeClient VIP PORT INTERVAL_MICROS INTERFACE</pre>
  */
@@ -35,10 +36,17 @@ public final class ProbeClient {
     int port = Integer.parseInt(args[1]);
     long intervalNanos = Long.parseLong(args[2]) * 1000;
     String ifName = args[3];
-    Thread arp = Thread.ofPlatform().daemon().name("arp-capture").start(() -> captureArp(ifName, (Inet4Address) vip));
+    Thread arp =
+        Thread.ofPlatform()
+            .daemon()
+            .name("arp-capture")
+            .start(() -> captureArp(ifName, (Inet4Address) vip));
     try (DatagramChannel ch = DatagramChannel.open()) {
       ch.bind(new InetSocketAddress(0));
-      Thread.ofPlatform().daemon().name("probe-sender").start(() -> send(ch, new InetSocketAddress(vip, port), intervalNanos));
+      Thread.ofPlatform()
+          .daemon()
+          .name("probe-sender")
+          .start(() -> send(ch, new InetSocketAddress(vip, port), intervalNanos));
       ReplyRuns runs = new ReplyRuns(RUN_SPLIT_NANOS);
       ByteBuffer in = ByteBuffer.allocate(64);
       while (arp.isAlive()) {
@@ -62,7 +70,8 @@ public final class ProbeClient {
       try {
         ch.send(out, to);
       } catch (IOException e) {
-        // e.g. no route while the neighbour entry is failed: the probe is lost, as a client's packet would be
+        // e.g. no route while the neighbour entry is failed: the probe is lost, as a client's
+        // packet would be
       }
       next = Math.max(next + intervalNanos, System.nanoTime());
       LockSupport.parkNanos(next - System.nanoTime());
@@ -72,8 +81,14 @@ public final class ProbeClient {
   private static void captureArp(String ifName, Inet4Address vip) {
     byte[] vipBytes = vip.getAddress();
     HexFormat mac = HexFormat.ofDelimiter(":");
-    try (PcapHandle h = new PcapHandle.Builder(ifName).snaplen(128).promiscuousMode(PromiscuousMode.NONPROMISCUOUS)
-        .timeoutMillis(10).immediateMode(true).timestampPrecision(TimestampPrecision.MICRO).build()) {
+    try (PcapHandle h =
+        new PcapHandle.Builder(ifName)
+            .snaplen(128)
+            .promiscuousMode(PromiscuousMode.NONPROMISCUOUS)
+            .timeoutMillis(10)
+            .immediateMode(true)
+            .timestampPrecision(TimestampPrecision.MICRO)
+            .build()) {
       h.setFilter("arp", BpfCompileMode.OPTIMIZE);
       System.out.println("capture ready");
       System.out.flush();
@@ -84,7 +99,16 @@ public final class ProbeClient {
         var ts = h.getTimestamp();
         long micros = ts.getTime() / 1000 * 1_000_000 + ts.getNanos() / 1000;
         String target = InetAddress.getByAddress(Arrays.copyOfRange(f, 38, 42)).getHostAddress();
-        print(List.of("arp " + micros + " " + mac.formatHex(f, 22, 28) + " " + target + " " + mac.formatHex(f, 0, 6)));
+        print(
+            List.of(
+                "arp "
+                    + micros
+                    + " "
+                    + mac.formatHex(f, 22, 28)
+                    + " "
+                    + target
+                    + " "
+                    + mac.formatHex(f, 0, 6)));
       }
     } catch (Exception e) {
       System.out.println("capture failed: " + e);

@@ -7,8 +7,9 @@ import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Runs on each router node: answers every UDP probe with the probe's sequence number and this node's name. Bound to
- * the wildcard address, so it answers whatever reaches the node: the virtual address only while the node holds it.
+ * Runs on each router node: answers every UDP probe with the probe's sequence number and this
+ * node's name. Bound to the wildcard address, so it answers whatever reaches the node: the virtual
+ * address only while the node holds it.
  *
  * <pre>ProbeResponder NODE PORT</pre>
  */

@@ -1,8 +1,9 @@
 package dev.carpoperator.bench.failover;
 
 /**
- * The two timing profiles compared. BSD: advbase 1 (adverts every second, master-down about 3 s). Fast: adverts
- * about every 100 ms (the agent's {@code profile: fast} with advskew 26, i.e. 26/256 s; keepalived advert_int 0.1).
+ * The two timing profiles compared. BSD: advbase 1 (adverts every second, master-down about 3 s).
+ * Fast: adverts about every 100 ms (the agent's {@code profile: fast} with advskew 26, i.e. 26/256
+ * s; keepalived advert_int 0.1).
  */
 enum Profile {
   BSD("bsd", "BSD-compatible (advbase 1)", 1.0),
@@ -10,6 +11,7 @@ enum Profile {
 
   final String key;
   final String label;
+
   /** The agent's advertisement interval in seconds: the unit of the fast-profile target. */
   final double intervalSeconds;
 

@@ -18,9 +18,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A process in a lab host whose output lines are kept in memory, each stamped with the wall-clock time it arrived
- * (microseconds), and copied to a log file. The stamp is how a keepalived decision gets a sub-second time (its own
- * log has whole seconds); the other daemons' lines carry their own timestamps.
+ * A process in a lab host whose output lines are kept in memory, each stamped with the wall-clock
+ * time it arrived (microseconds), and copied to a log file. The stamp is how a keepalived decision
+ * gets a sub-second time (its own log has whole seconds); the other daemons' lines carry their own
+ * timestamps.
  */
 final class StampedProcess implements AutoCloseable {
   /** One output line and when the bench read it. */
@@ -36,12 +37,19 @@ final class StampedProcess implements AutoCloseable {
     Thread.ofPlatform().daemon().name("out-" + label).start(() -> pump(log));
   }
 
-  /** Starts {@code command} inside {@code host}'s namespace; output (stdout and stderr) goes to {@code log} too. */
+  /**
+   * Starts {@code command} inside {@code host}'s namespace; output (stdout and stderr) goes to
+   * {@code log} too.
+   */
   static StampedProcess start(NetnsLab.Host host, String label, Path log, List<String> command) {
     List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", host.namespace()));
     cmd.addAll(command);
     try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(new File("/dev/null")).start();
+      Process p =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectInput(new File("/dev/null"))
+              .start();
       return new StampedProcess(label, p, log);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + label, e);
@@ -49,8 +57,15 @@ final class StampedProcess implements AutoCloseable {
   }
 
   private void pump(Path log) {
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        Writer w = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+    try (BufferedReader r =
+            new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        Writer w =
+            Files.newBufferedWriter(
+                log,
+                StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND)) {
       for (String l; (l = r.readLine()) != null; ) {
         Instant at = Instant.now();
         synchronized (lines) {
@@ -90,14 +105,20 @@ final class StampedProcess implements AutoCloseable {
     return label;
   }
 
-  /** SIGKILL to the process and everything it started (keepalived's VRRP child, the agent's ip process), as a crash; does not wait. */
+  /**
+   * SIGKILL to the process and everything it started (keepalived's VRRP child, the agent's ip
+   * process), as a crash; does not wait.
+   */
   void kill() {
     List<ProcessHandle> children = process.descendants().toList();
     children.forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
   }
 
-  /** SIGTERM to the process only (the daemon's own clean shutdown), then SIGKILL after {@code grace}. */
+  /**
+   * SIGTERM to the process only (the daemon's own clean shutdown), then SIGKILL after {@code
+   * grace}.
+   */
   void terminate(Duration grace) {
     process.destroy();
     if (!awaitExit(grace)) {

@@ -15,8 +15,12 @@ import java.util.regex.Pattern;
 
 /** ucarp (Debian), which moves the address only through its up and down scripts. */
 final class UcarpContender implements Contender {
-  /** ucarp prints local time with microseconds: {@code 2026-11-24T23:58:55.341487: [WARNING] Switching to state: MASTER}. */
-  private static final Pattern STATE = Pattern.compile("^(\\S+): \\[\\w+\\] Switching to state: (\\w+)");
+  /**
+   * ucarp prints local time with microseconds: {@code 2026-11-24T23:58:55.341487: [WARNING]
+   * Switching to state: MASTER}.
+   */
+  private static final Pattern STATE =
+      Pattern.compile("^(\\S+): \\[\\w+\\] Switching to state: (\\w+)");
 
   @Override
   public String name() {
@@ -37,25 +41,42 @@ final class UcarpContender implements Contender {
 
   static List<String> command(Contender.Node node, Profile profile, Path up, Path down) {
     int advbase = profile == Profile.BSD ? 1 : 0;
-    return List.of("ucarp", "--interface=eth0", "--srcip=" + node.ip(), "--vhid=1", "--pass=secret", "--addr=" + FailoverBench.VIP,
-        "--advbase=" + advbase, "--advskew=" + profile.advskew(), "--upscript=" + up, "--downscript=" + down, "--shutdown");
+    return List.of(
+        "ucarp",
+        "--interface=eth0",
+        "--srcip=" + node.ip(),
+        "--vhid=1",
+        "--pass=secret",
+        "--addr=" + FailoverBench.VIP,
+        "--advbase=" + advbase,
+        "--advskew=" + profile.advskew(),
+        "--upscript=" + up,
+        "--downscript=" + down,
+        "--shutdown");
   }
 
   @Override
   public StampedProcess start(Node node, Profile profile, Path dir) {
     Path[] scripts = writeScripts(dir);
-    return StampedProcess.start(node.host(), node.name() + "-ucarp", dir.resolve(node.name() + "-ucarp.log"),
+    return StampedProcess.start(
+        node.host(),
+        node.name() + "-ucarp",
+        dir.resolve(node.name() + "-ucarp.log"),
         command(node, profile, scripts[0], scripts[1]));
   }
 
-  /** The up- and down-scripts: ucarp runs them with the interface and the address; it never moves addresses itself. */
+  /**
+   * The up- and down-scripts: ucarp runs them with the interface and the address; it never moves
+   * addresses itself.
+   */
   static Path[] writeScripts(Path dir) {
     try {
       Path up = dir.resolve("ucarp-up.sh");
       Path down = dir.resolve("ucarp-down.sh");
       Files.writeString(up, "#!/bin/sh\nexec ip addr add \"$2\"/24 dev \"$1\"\n");
       Files.writeString(down, "#!/bin/sh\nexec ip addr del \"$2\"/24 dev \"$1\" 2>/dev/null\n");
-      for (Path p : List.of(up, down)) Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+      for (Path p : List.of(up, down))
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
       return new Path[] {up, down};
     } catch (IOException e) {
       throw new UncheckedIOException(e);

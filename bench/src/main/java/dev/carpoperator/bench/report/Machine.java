@@ -6,7 +6,10 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** What a result was measured on: cores, kernel, JVM, and the peers' versions where a part used them. */
+/**
+ * What a result was measured on: cores, kernel, JVM, and the peers' versions where a part used
+ * them.
+ */
 public final class Machine {
   private Machine() {}
 

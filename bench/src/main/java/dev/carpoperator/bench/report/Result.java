@@ -5,9 +5,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What one bench part measured: tables (already formatted cells), the raw samples behind them (so a reader can
- * recompute), plots (PNG files in the same directory) and notes. Written as JSON, rendered to Markdown by
- * {@link ReportWriter}.
+ * What one bench part measured: tables (already formatted cells), the raw samples behind them (so a
+ * reader can recompute), plots (PNG files in the same directory) and notes. Written as JSON,
+ * rendered to Markdown by {@link ReportWriter}.
  */
 public record Result(
     String part,

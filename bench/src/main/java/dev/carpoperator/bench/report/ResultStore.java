@@ -13,10 +13,11 @@ import java.util.stream.Stream;
 
 /** Results as {@code <dir>/<part>.json}. */
 public final class ResultStore {
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .registerModule(new JavaTimeModule())
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-      .enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .registerModule(new JavaTimeModule())
+          .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+          .enable(SerializationFeature.INDENT_OUTPUT);
 
   private final Path dir;
 
@@ -33,7 +34,8 @@ public final class ResultStore {
       Files.createDirectories(dir);
       JSON.writeValue(dir.resolve(result.part() + ".json").toFile(), result);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the result of " + result.part() + " to " + dir, e);
+      throw new UncheckedIOException(
+          "cannot write the result of " + result.part() + " to " + dir, e);
     }
   }
 

@@ -48,6 +48,8 @@ public record Samples(List<Double> sorted) {
   /** A number for a table cell: no decimals from 100 up, one below, "–" when there is nothing. */
   public static String fmt(double v) {
     if (Double.isNaN(v)) return "–";
-    return Math.abs(v) >= 100 ? String.format(Locale.ROOT, "%,.0f", v) : String.format(Locale.ROOT, "%.1f", v);
+    return Math.abs(v) >= 100
+        ? String.format(Locale.ROOT, "%,.0f", v)
+        : String.format(Locale.ROOT, "%.1f", v);
   }
 }

@@ -43,31 +43,40 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * How the operator copes with many addresses: the time from applying N VirtualAddresses (1,000 by default) to the
- * last one Ready, and the operator's API calls per minute once everything is Ready.
+ * How the operator copes with many addresses: the time from applying N VirtualAddresses (1,000 by
+ * default) to the last one Ready, and the operator's API calls per minute once everything is Ready.
  *
- * <p>Everything is real except the kubelet: a control plane (etcd + kube-apiserver, {@link ControlPlane}), the operator
- * in this JVM as its Deployment runs it ({@link OperatorMain}), and real agents ({@link AgentMain} in Kubernetes mode,
- * started from the operator's DaemonSets by {@link AgentPods}) in network namespaces. A vhid is 1–255 per
- * FirewallCluster, so the addresses are spread over ⌈N / {@value #PER_CLUSTER}⌉ FirewallClusters of two nodes each,
- * every cluster on a bridge of its own (the clusters' vhids overlap, as they would on separate segments).
+ * <p>Everything is real except the kubelet: a control plane (etcd + kube-apiserver, {@link
+ * ControlPlane}), the operator in this JVM as its Deployment runs it ({@link OperatorMain}), and
+ * real agents ({@link AgentMain} in Kubernetes mode, started from the operator's DaemonSets by
+ * {@link AgentPods}) in network namespaces. A vhid is 1–255 per FirewallCluster, so the addresses
+ * are spread over ⌈N / {@value #PER_CLUSTER}⌉ FirewallClusters of two nodes each, every cluster on
+ * a bridge of its own (the clusters' vhids overlap, as they would on separate segments).
  *
- * <p>The VirtualAddresses leave {@code spec.vhid} out (the operator allocates), name the interface, and prefer node a
- * (advskew 0) over b (100). Ready needs the whole chain: the operator allocates the vhid, both agents see it and run
- * it, one becomes master after the master-down time (3 s at advbase 1), the agents report, the operator aggregates.
+ * <p>The VirtualAddresses leave {@code spec.vhid} out (the operator allocates), name the interface,
+ * and prefer node a (advskew 0) over b (100). Ready needs the whole chain: the operator allocates
+ * the vhid, both agents see it and run it, one becomes master after the master-down time (3 s at
+ * advbase 1), the agents report, the operator aggregates.
  *
- * <p>API calls are counted in the operator's own client (an HTTP interceptor on the fabric8 client the operator is
- * given), by verb and resource; the API server's apiserver_request_total over the same window counts every client
- * (the agents too) for comparison.
+ * <p>API calls are counted in the operator's own client (an HTTP interceptor on the fabric8 client
+ * the operator is given), by verb and resource; the API server's apiserver_request_total over the
+ * same window counts every client (the agents too) for comparison.
  */
 public final class ScaleBench implements BenchPart {
   static final int PER_CLUSTER = 250;
   static final String NAMESPACE = "carp-system";
   static final double READY_TARGET_SECONDS = 60;
   static final int TARGET_ADDRESSES = 1000;
-  /** As the agent image and a DaemonSet with the default 192Mi memory limit run the agents (see the footprint part). */
-  static final List<String> AGENT_JVM_OPTIONS = List.of("-XX:-UsePerfData", "-XX:MaxRAM=192m",
-      "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener");
+
+  /**
+   * As the agent image and a DaemonSet with the default 192Mi memory limit run the agents (see the
+   * footprint part).
+   */
+  static final List<String> AGENT_JVM_OPTIONS =
+      List.of(
+          "-XX:-UsePerfData",
+          "-XX:MaxRAM=192m",
+          "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener");
 
   @Override
   public String name() {
@@ -88,23 +97,53 @@ public final class ScaleBench implements BenchPart {
     int parallel = ctx.intOption("applyThreads", 8, 8);
     int agentSettleSeconds = ctx.intOption("agentSettleSeconds", 15, 5);
     int clusters = (count + PER_CLUSTER - 1) / PER_CLUSTER;
-    BenchContext.say(name(), String.format("%d VirtualAddresses on %d FirewallClusters (%d agents); about %d s: ~40 s set-up, "
-        + "the time to Ready (target %.0f s, at most %d s), %d s settle, %d s steady-state window",
-        count, clusters, 2 * clusters, 40 + 60 + settleSeconds + steadySeconds, READY_TARGET_SECONDS, timeoutSeconds, settleSeconds, steadySeconds));
+    BenchContext.say(
+        name(),
+        String.format(
+            "%d VirtualAddresses on %d FirewallClusters (%d agents); about %d s: ~40 s set-up, "
+                + "the time to Ready (target %.0f s, at most %d s), %d s settle, %d s steady-state window",
+            count,
+            clusters,
+            2 * clusters,
+            40 + 60 + settleSeconds + steadySeconds,
+            READY_TARGET_SECONDS,
+            timeoutSeconds,
+            settleSeconds,
+            steadySeconds));
 
     try (Env env = new Env()) {
       env.controlPlane = ControlPlane.start();
       KubernetesClient admin = env.admin = env.controlPlane.adminClient();
       Crds.install(admin);
-      admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build()).serverSideApply();
-      env.controlPlane.kubectl("apply", "-f", ControlPlaneBinaries.repositoryRoot().resolve("deploy/rbac").toString());
+      admin
+          .namespaces()
+          .resource(
+              new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
+          .serverSideApply();
+      env.controlPlane.kubectl(
+          "apply", "-f", ControlPlaneBinaries.repositoryRoot().resolve("deploy/rbac").toString());
 
-      // the operator's client counts what it sends; the bench's own reads and writes go through admin
+      // the operator's client counts what it sends; the bench's own reads and writes go through
+      // admin
       RequestCounter counter = new RequestCounter();
-      env.operatorClient = new KubernetesClientBuilder().withConfig(env.controlPlane.adminConfig())
-          .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("bench-request-counter", counter)).build();
-      env.operator = OperatorMain.start(new OperatorSettings(NAMESPACE, NAMESPACE, "carp-operator.dev/bench/carp-agent:local", "IfNotPresent", false,
-          "bench", 0, false), o -> o.withKubernetesClient(env.operatorClient).withCloseClientOnStop(false));
+      env.operatorClient =
+          new KubernetesClientBuilder()
+              .withConfig(env.controlPlane.adminConfig())
+              .withHttpClientBuilderConsumer(
+                  b -> b.addOrReplaceInterceptor("bench-request-counter", counter))
+              .build();
+      env.operator =
+          OperatorMain.start(
+              new OperatorSettings(
+                  NAMESPACE,
+                  NAMESPACE,
+                  "carp-operator.dev/bench/carp-agent:local",
+                  "IfNotPresent",
+                  false,
+                  "bench",
+                  0,
+                  false),
+              o -> o.withKubernetesClient(env.operatorClient).withCloseClientOnStop(false));
 
       env.lab = NetnsLab.create();
       List<String> clusterNames = new ArrayList<>();
@@ -119,35 +158,60 @@ public final class ScaleBench implements BenchPart {
         env.lab.addHostOn(sw, nodes.get(0), "192.0.2.11/24");
         env.lab.addHostOn(sw, nodes.get(1), "192.0.2.12/24");
         for (String node : nodes) {
-          admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(node).addToLabels(AgentDaemonSets.CLUSTER_LABEL, cluster)
-              .endMetadata().build()).serverSideApply();
+          admin
+              .nodes()
+              .resource(
+                  new NodeBuilder()
+                      .withNewMetadata()
+                      .withName(node)
+                      .addToLabels(AgentDaemonSets.CLUSTER_LABEL, cluster)
+                      .endMetadata()
+                      .build())
+              .serverSideApply();
         }
-        admin.resource(admin.getKubernetesSerialization().unmarshal("""
+        admin
+            .resource(
+                admin
+                    .getKubernetesSerialization()
+                    .unmarshal(
+                        """
             apiVersion: carp-operator.dev/v1alpha1
             kind: FirewallCluster
             metadata: {name: %s}
             spec:
               nodeSelector: {%s: %s}
-            """.formatted(cluster, AgentDaemonSets.CLUSTER_LABEL, cluster), FirewallCluster.class)).serverSideApply();
+            """
+                            .formatted(cluster, AgentDaemonSets.CLUSTER_LABEL, cluster),
+                        FirewallCluster.class))
+            .serverSideApply();
       }
 
-      env.pods = AgentPods.open(env.controlPlane, admin, env.lab, AgentMain.class.getName(), AGENT_JVM_OPTIONS);
+      env.pods =
+          AgentPods.open(
+              env.controlPlane, admin, env.lab, AgentMain.class.getName(), AGENT_JVM_OPTIONS);
       List<LabProcess> agents = new ArrayList<>();
       for (String cluster : clusterNames) {
-        DaemonSet ds = env.pods.awaitDaemonSet(NAMESPACE, "carp-agent-" + cluster, Duration.ofSeconds(60));
+        DaemonSet ds =
+            env.pods.awaitDaemonSet(NAMESPACE, "carp-agent-" + cluster, Duration.ofSeconds(60));
         for (String node : nodesOf.get(cluster)) agents.add(env.pods.start(node, ds));
         reportPods(admin, ds, 2);
       }
       awaitAgentsWatching(agents, Duration.ofSeconds(120));
-      Thread.sleep(agentSettleSeconds * 1000L); // a running fleet, not JVMs still warming up, receives the addresses
-      BenchContext.say(name(), agents.size() + " agents watch the API server; applying " + count + " VirtualAddresses");
+      Thread.sleep(
+          agentSettleSeconds
+              * 1000L); // a running fleet, not JVMs still warming up, receives the addresses
+      BenchContext.say(
+          name(),
+          agents.size() + " agents watch the API server; applying " + count + " VirtualAddresses");
 
       ReadyTracker tracker = new ReadyTracker();
       env.informer = admin.resources(VirtualAddress.class).inform(tracker);
       long t0 = System.nanoTime();
       tracker.start(t0);
       double appliedSeconds = apply(admin, clusterNames, count, parallel, t0);
-      BenchContext.say(name(), String.format(Locale.ROOT, "applied in %.1f s; waiting for Ready", appliedSeconds));
+      BenchContext.say(
+          name(),
+          String.format(Locale.ROOT, "applied in %.1f s; waiting for Ready", appliedSeconds));
 
       List<double[]> allocatedSeries = new ArrayList<>();
       List<double[]> masterSeries = new ArrayList<>();
@@ -161,19 +225,40 @@ public final class ScaleBench implements BenchPart {
         masterSeries.add(new double[] {t, tracker.mastered.size()});
         readySeries.add(new double[] {t, tracker.ready.size()});
         if (System.nanoTime() - lastSay > 10_000_000_000L) {
-          BenchContext.say(name(), String.format(Locale.ROOT, "%.0f s: %d vhids allocated, %d with a master reported, %d Ready",
-              t, tracker.allocated.size(), tracker.mastered.size(), tracker.ready.size()));
+          BenchContext.say(
+              name(),
+              String.format(
+                  Locale.ROOT,
+                  "%.0f s: %d vhids allocated, %d with a master reported, %d Ready",
+                  t,
+                  tracker.allocated.size(),
+                  tracker.mastered.size(),
+                  tracker.ready.size()));
           lastSay = System.nanoTime();
         }
       }
       int readyCount = tracker.ready.size();
-      double lastReady = tracker.ready.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-      double lastAllocated = tracker.allocated.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-      double lastMastered = tracker.mastered.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-      BenchContext.say(name(), String.format(Locale.ROOT, "%d of %d Ready, the last at %.1f s", readyCount, count, lastReady));
-      for (LabProcess p : agents) if (!p.isAlive()) BenchContext.say(name(), "agent " + p.host() + " exited:\n" + tail(p));
+      double lastReady =
+          tracker.ready.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+      double lastAllocated =
+          tracker.allocated.values().stream()
+              .mapToDouble(Double::doubleValue)
+              .max()
+              .orElse(Double.NaN);
+      double lastMastered =
+          tracker.mastered.values().stream()
+              .mapToDouble(Double::doubleValue)
+              .max()
+              .orElse(Double.NaN);
+      BenchContext.say(
+          name(),
+          String.format(
+              Locale.ROOT, "%d of %d Ready, the last at %.1f s", readyCount, count, lastReady));
+      for (LabProcess p : agents)
+        if (!p.isAlive()) BenchContext.say(name(), "agent " + p.host() + " exited:\n" + tail(p));
 
-      // steady state: nothing changes but the agents' periodic reports and the operator's periodic reconciles
+      // steady state: nothing changes but the agents' periodic reports and the operator's periodic
+      // reconciles
       Thread.sleep(settleSeconds * 1000L);
       Map<String, Long> before = counter.snapshot();
       double serverBefore = apiserverRequests(env.controlPlane);
@@ -185,22 +270,55 @@ public final class ScaleBench implements BenchPart {
       Map<String, Long> steady = RequestCounter.delta(before, after);
       double perMinute = RequestCounter.total(steady) / minutes;
       double serverPerMinute = (serverAfter - serverBefore) / minutes;
-      BenchContext.say(name(), String.format(Locale.ROOT, "steady state: operator %.0f API calls/min (%s); all clients %.0f/min",
-          perMinute, steady, serverPerMinute));
+      BenchContext.say(
+          name(),
+          String.format(
+              Locale.ROOT,
+              "steady state: operator %.0f API calls/min (%s); all clients %.0f/min",
+              perMinute,
+              steady,
+              serverPerMinute));
       int stillReady = tracker.readyNow();
       List<List<String>> processes = processRows(env, agents);
-      double maxAgentRssMiB = agents.stream().filter(LabProcess::isAlive).mapToDouble(p -> ProcStats.of(p.pid()).rssKiB() / 1024.0).max().orElse(Double.NaN);
+      double maxAgentRssMiB =
+          agents.stream()
+              .filter(LabProcess::isAlive)
+              .mapToDouble(p -> ProcStats.of(p.pid()).rssKiB() / 1024.0)
+              .max()
+              .orElse(Double.NaN);
       double wallSeconds = (System.nanoTime() - t0) / 1e9;
 
-      ctx.save(result(ctx, count, clusters, appliedSeconds, readyCount, lastReady, lastAllocated, lastMastered, tracker,
-          allocatedSeries, masterSeries, readySeries, steady, perMinute, serverPerMinute, minutes, stillReady, settleSeconds,
-          counter.snapshot(), parallel, processes, wallSeconds, maxAgentRssMiB));
+      ctx.save(
+          result(
+              ctx,
+              count,
+              clusters,
+              appliedSeconds,
+              readyCount,
+              lastReady,
+              lastAllocated,
+              lastMastered,
+              tracker,
+              allocatedSeries,
+              masterSeries,
+              readySeries,
+              steady,
+              perMinute,
+              serverPerMinute,
+              minutes,
+              stillReady,
+              settleSeconds,
+              counter.snapshot(),
+              parallel,
+              processes,
+              wallSeconds,
+              maxAgentRssMiB));
     }
   }
 
   /**
-   * RSS and CPU seconds of every process of the run (each agent, kube-apiserver, etcd, and this JVM with the operator
-   * in it): where the machine's time went.
+   * RSS and CPU seconds of every process of the run (each agent, kube-apiserver, etcd, and this JVM
+   * with the operator in it): where the machine's time went.
    */
   private static List<List<String>> processRows(Env env, List<LabProcess> agents) {
     List<List<String>> rows = new ArrayList<>();
@@ -212,25 +330,34 @@ public final class ScaleBench implements BenchPart {
       String cmd = ProcessHandle.of(pid).flatMap(h -> h.info().command()).orElse("?");
       rows.add(processRow(cmd.substring(cmd.lastIndexOf('/') + 1), pid));
     }
-    rows.add(processRow("bench JVM (the operator, the bench's client)", ProcessHandle.current().pid()));
+    rows.add(
+        processRow("bench JVM (the operator, the bench's client)", ProcessHandle.current().pid()));
     return rows;
   }
 
   private static List<String> processRow(String name, long pid) {
     ProcStats s = ProcStats.of(pid);
-    return List.of(name, String.format(Locale.ROOT, "%.0f", s.rssKiB() / 1024.0),
+    return List.of(
+        name,
+        String.format(Locale.ROOT, "%.0f", s.rssKiB() / 1024.0),
         String.format(Locale.ROOT, "%.0f", s.cpuTicks() / ProcStats.TICKS_PER_SECOND));
   }
 
-  /** Creates the VirtualAddresses from {@code parallel} threads; returns the seconds from t0 until the last was accepted. */
-  private static double apply(KubernetesClient admin, List<String> clusters, int count, int parallel, long t0) throws Exception {
+  /**
+   * Creates the VirtualAddresses from {@code parallel} threads; returns the seconds from t0 until
+   * the last was accepted.
+   */
+  private static double apply(
+      KubernetesClient admin, List<String> clusters, int count, int parallel, long t0)
+      throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(parallel);
     try {
       List<Future<?>> done = new ArrayList<>();
       for (int i = 0; i < count; i++) {
         int c = i / PER_CLUSTER;
         int k = i % PER_CLUSTER + 1;
-        String yaml = """
+        String yaml =
+            """
             apiVersion: carp-operator.dev/v1alpha1
             kind: VirtualAddress
             metadata: {name: %s}
@@ -241,8 +368,10 @@ public final class ScaleBench implements BenchPart {
               nodes:
                 - {name: c%da, advskew: 0}
                 - {name: c%db, advskew: 100}
-            """.formatted(vaName(c, k), clusters.get(c), address(c, k), c, c);
-        VirtualAddress va = admin.getKubernetesSerialization().unmarshal(yaml, VirtualAddress.class);
+            """
+                .formatted(vaName(c, k), clusters.get(c), address(c, k), c, c);
+        VirtualAddress va =
+            admin.getKubernetesSerialization().unmarshal(yaml, VirtualAddress.class);
         done.add(pool.submit(() -> admin.resource(va).create()));
       }
       for (Future<?> f : done) f.get();
@@ -257,8 +386,9 @@ public final class ScaleBench implements BenchPart {
   }
 
   /**
-   * A TEST-NET address unique across the whole run: cluster 0 in 198.51.100.0/24, cluster 1 in 203.0.113.0/24, the
-   * others in 2001:db8:CLUSTER::/64 (the hosts' own addresses are 192.0.2.11 and .12 on every segment).
+   * A TEST-NET address unique across the whole run: cluster 0 in 198.51.100.0/24, cluster 1 in
+   * 203.0.113.0/24, the others in 2001:db8:CLUSTER::/64 (the hosts' own addresses are 192.0.2.11
+   * and .12 on every segment).
    */
   static String address(int cluster, int k) {
     return switch (cluster) {
@@ -268,32 +398,66 @@ public final class ScaleBench implements BenchPart {
     };
   }
 
-  /** What the DaemonSet controller would write: every pod scheduled and ready (there is no kubelet). */
+  /**
+   * What the DaemonSet controller would write: every pod scheduled and ready (there is no kubelet).
+   */
   private static void reportPods(KubernetesClient admin, DaemonSet ds, int nodes) {
-    String status = admin.getKubernetesSerialization().asJson(Map.of("status", Map.of("desiredNumberScheduled", nodes,
-        "currentNumberScheduled", nodes, "updatedNumberScheduled", nodes, "numberReady", nodes, "numberAvailable", nodes,
-        "numberUnavailable", 0, "numberMisscheduled", 0, "observedGeneration", ds.getMetadata().getGeneration())));
-    admin.apps().daemonSets().inNamespace(NAMESPACE).withName(ds.getMetadata().getName()).subresource("status")
+    String status =
+        admin
+            .getKubernetesSerialization()
+            .asJson(
+                Map.of(
+                    "status",
+                    Map.of(
+                        "desiredNumberScheduled",
+                        nodes,
+                        "currentNumberScheduled",
+                        nodes,
+                        "updatedNumberScheduled",
+                        nodes,
+                        "numberReady",
+                        nodes,
+                        "numberAvailable",
+                        nodes,
+                        "numberUnavailable",
+                        0,
+                        "numberMisscheduled",
+                        0,
+                        "observedGeneration",
+                        ds.getMetadata().getGeneration())));
+    admin
+        .apps()
+        .daemonSets()
+        .inNamespace(NAMESPACE)
+        .withName(ds.getMetadata().getName())
+        .subresource("status")
         .patch(PatchContext.of(PatchType.JSON_MERGE), status);
   }
 
-  private static void awaitAgentsWatching(List<LabProcess> agents, Duration within) throws InterruptedException {
+  private static void awaitAgentsWatching(List<LabProcess> agents, Duration within)
+      throws InterruptedException {
     long deadline = System.nanoTime() + within.toNanos();
     for (LabProcess p : agents) {
       while (!p.output().contains("watching the API server")) {
-        if (!p.isAlive()) throw new IllegalStateException("agent " + p.host() + " exited:\n" + tail(p));
-        if (System.nanoTime() > deadline) throw new IllegalStateException("agent " + p.host() + " does not watch the API server:\n" + tail(p));
+        if (!p.isAlive())
+          throw new IllegalStateException("agent " + p.host() + " exited:\n" + tail(p));
+        if (System.nanoTime() > deadline)
+          throw new IllegalStateException(
+              "agent " + p.host() + " does not watch the API server:\n" + tail(p));
         Thread.sleep(200);
       }
     }
     Thread.sleep(2000); // the informers' first list
   }
 
-  /** Sum of apiserver_request_total over every label set: all requests the API server has answered. */
+  /**
+   * Sum of apiserver_request_total over every label set: all requests the API server has answered.
+   */
   private static double apiserverRequests(ControlPlane cp) {
     double sum = 0;
     for (String line : cp.kubectl("get", "--raw", "/metrics").split("\n")) {
-      if (line.startsWith("apiserver_request_total{")) sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      if (line.startsWith("apiserver_request_total{"))
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
     }
     return sum;
   }
@@ -303,7 +467,10 @@ public final class ScaleBench implements BenchPart {
     return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
   }
 
-  /** Seconds from t0 at which each address first had a vhid, a master reported by an agent, and Ready=True. */
+  /**
+   * Seconds from t0 at which each address first had a vhid, a master reported by an agent, and
+   * Ready=True.
+   */
   static final class ReadyTracker implements ResourceEventHandler<VirtualAddress> {
     final Map<String, Double> allocated = new ConcurrentHashMap<>();
     final Map<String, Double> mastered = new ConcurrentHashMap<>();
@@ -325,9 +492,16 @@ public final class ScaleBench implements BenchPart {
       String name = va.getMetadata().getName();
       var st = va.getStatus();
       if (st.getVhid() != null) allocated.putIfAbsent(name, t);
-      if (st.getNodes() != null && st.getNodes().stream().anyMatch(n -> n.getState() == CarpState.MASTER)) mastered.putIfAbsent(name, t);
-      boolean isReady = st.getConditions() != null && st.getConditions().stream()
-          .anyMatch(c -> CarpApi.CONDITION_READY.equals(c.getType()) && "True".equals(c.getStatus()));
+      if (st.getNodes() != null
+          && st.getNodes().stream().anyMatch(n -> n.getState() == CarpState.MASTER))
+        mastered.putIfAbsent(name, t);
+      boolean isReady =
+          st.getConditions() != null
+              && st.getConditions().stream()
+                  .anyMatch(
+                      c ->
+                          CarpApi.CONDITION_READY.equals(c.getType())
+                              && "True".equals(c.getStatus()));
       readyNow.put(name, isReady);
       if (isReady) ready.putIfAbsent(name, t);
     }
@@ -368,10 +542,29 @@ public final class ScaleBench implements BenchPart {
     }
   }
 
-  private Result result(BenchContext ctx, int count, int clusters, double appliedSeconds, int readyCount, double lastReady,
-      double lastAllocated, double lastMastered, ReadyTracker tracker, List<double[]> allocatedSeries, List<double[]> masterSeries,
-      List<double[]> readySeries, Map<String, Long> steady, double perMinute, double serverPerMinute, double minutes, int stillReady,
-      int settleSeconds, Map<String, Long> wholeRun, int parallel, List<List<String>> processes, double wallSeconds,
+  private Result result(
+      BenchContext ctx,
+      int count,
+      int clusters,
+      double appliedSeconds,
+      int readyCount,
+      double lastReady,
+      double lastAllocated,
+      double lastMastered,
+      ReadyTracker tracker,
+      List<double[]> allocatedSeries,
+      List<double[]> masterSeries,
+      List<double[]> readySeries,
+      Map<String, Long> steady,
+      double perMinute,
+      double serverPerMinute,
+      double minutes,
+      int stillReady,
+      int settleSeconds,
+      Map<String, Long> wholeRun,
+      int parallel,
+      List<List<String>> processes,
+      double wallSeconds,
       double maxAgentRssMiB) {
     List<List<String>> rows = new ArrayList<>();
     rows.add(List.of("VirtualAddresses", Integer.toString(count)));
@@ -380,29 +573,59 @@ public final class ScaleBench implements BenchPart {
     rows.add(List.of("last vhid allocated", fmt(lastAllocated) + " s"));
     rows.add(List.of("last master reported by an agent", fmt(lastMastered) + " s"));
     rows.add(List.of("last Ready (" + readyCount + " of " + count + ")", fmt(lastReady) + " s"));
-    rows.add(List.of("operator API calls per minute, steady state", String.format(Locale.ROOT, "%.0f", perMinute)));
-    rows.add(List.of("all clients' requests per minute (apiserver_request_total)", String.format(Locale.ROOT, "%.0f", serverPerMinute)));
+    rows.add(
+        List.of(
+            "operator API calls per minute, steady state",
+            String.format(Locale.ROOT, "%.0f", perMinute)));
+    rows.add(
+        List.of(
+            "all clients' requests per minute (apiserver_request_total)",
+            String.format(Locale.ROOT, "%.0f", serverPerMinute)));
     rows.add(List.of("Ready at the end of the steady-state window", stillReady + " of " + count));
-    Result.Table summary = new Result.Table("Operator at scale", List.of("measure", "value"), rows,
-        "times from the first create; steady state over " + String.format(Locale.ROOT, "%.1f", minutes) + " min, "
-            + settleSeconds + " s after the last Ready");
+    Result.Table summary =
+        new Result.Table(
+            "Operator at scale",
+            List.of("measure", "value"),
+            rows,
+            "times from the first create; steady state over "
+                + String.format(Locale.ROOT, "%.1f", minutes)
+                + " min, "
+                + settleSeconds
+                + " s after the last Ready");
 
     List<List<String>> calls = new ArrayList<>();
-    steady.forEach((k, v) -> calls.add(List.of(k, String.format(Locale.ROOT, "%.1f", v / minutes))));
-    Result.Table breakdown = new Result.Table("Operator API calls per minute at steady state, by verb and resource", List.of("call", "per minute"),
-        calls, "counted in the operator's fabric8 client (HTTP interceptor); a watch counts when it is opened");
+    steady.forEach(
+        (k, v) -> calls.add(List.of(k, String.format(Locale.ROOT, "%.1f", v / minutes))));
+    Result.Table breakdown =
+        new Result.Table(
+            "Operator API calls per minute at steady state, by verb and resource",
+            List.of("call", "per minute"),
+            calls,
+            "counted in the operator's fabric8 client (HTTP interceptor); a watch counts when it is opened");
 
     List<List<String>> runRows = new ArrayList<>();
     wholeRun.forEach((k, v) -> runRows.add(List.of(k, Long.toString(v))));
-    Result.Table whole = new Result.Table("Operator API calls over the whole run (start, " + count + " addresses to Ready, steady state)",
-        List.of("call", "count"), runRows, null);
+    Result.Table whole =
+        new Result.Table(
+            "Operator API calls over the whole run (start, "
+                + count
+                + " addresses to Ready, steady state)",
+            List.of("call", "count"),
+            runRows,
+            null);
 
     Map<String, List<double[]>> lines = new LinkedHashMap<>();
     lines.put("vhid allocated", allocatedSeries);
     lines.put("master reported", masterSeries);
     lines.put("Ready", readySeries);
-    String plot = Plots.lines(ctx.outDir(), "scale-ready.png", count + " VirtualAddresses: progress after applying them",
-        "seconds since the first create", "VirtualAddresses", lines);
+    String plot =
+        Plots.lines(
+            ctx.outDir(),
+            "scale-ready.png",
+            count + " VirtualAddresses: progress after applying them",
+            "seconds since the first create",
+            "VirtualAddresses",
+            lines);
 
     Map<String, List<Double>> samples = new LinkedHashMap<>();
     samples.put("ready_seconds", tracker.ready.values().stream().sorted().toList());
@@ -411,45 +634,120 @@ public final class ScaleBench implements BenchPart {
     samples.put("operator_calls_per_minute_steady", List.of(perMinute));
 
     List<String> notes = new ArrayList<>();
-    notes.add("Real control plane (etcd + kube-apiserver from scripts/build-control-plane.sh), the operator in the bench's JVM (OperatorMain, "
-        + "leader election off), and " + 2 * clusters + " real agents (AgentMain in Kubernetes mode from the operator's DaemonSets, "
-        + "JVM options " + String.join(" ", AgentPods.JVM_OPTIONS) + " " + String.join(" ", AGENT_JVM_OPTIONS.subList(0, 2))
-        + ") in network namespaces; only the kubelet is replaced (AgentPods).");
-    notes.add("A vhid is 1–255 per FirewallCluster, so the addresses are spread over " + clusters + " FirewallClusters of "
-        + Math.min(count, PER_CLUSTER) + " addresses and two nodes each, each cluster on its own bridge; the operator allocates every vhid.");
-    notes.add("Applied with " + parallel + " parallel creates by an admin client; Ready is observed by a watch of the bench (not counted as the operator's).");
-    notes.add("API calls: counted in the operator's own client by an HTTP interceptor (every request it sends, watches once when opened); "
-        + "apiserver_request_total is every client's (the operator, the " + 2 * clusters + " agents' status reports, the bench's watch and kubectl).");
+    notes.add(
+        "Real control plane (etcd + kube-apiserver from scripts/build-control-plane.sh), the operator in the bench's JVM (OperatorMain, "
+            + "leader election off), and "
+            + 2 * clusters
+            + " real agents (AgentMain in Kubernetes mode from the operator's DaemonSets, "
+            + "JVM options "
+            + String.join(" ", AgentPods.JVM_OPTIONS)
+            + " "
+            + String.join(" ", AGENT_JVM_OPTIONS.subList(0, 2))
+            + ") in network namespaces; only the kubelet is replaced (AgentPods).");
+    notes.add(
+        "A vhid is 1–255 per FirewallCluster, so the addresses are spread over "
+            + clusters
+            + " FirewallClusters of "
+            + Math.min(count, PER_CLUSTER)
+            + " addresses and two nodes each, each cluster on its own bridge; the operator allocates every vhid.");
+    notes.add(
+        "Applied with "
+            + parallel
+            + " parallel creates by an admin client; Ready is observed by a watch of the bench (not counted as the operator's).");
+    notes.add(
+        "API calls: counted in the operator's own client by an HTTP interceptor (every request it sends, watches once when opened); "
+            + "apiserver_request_total is every client's (the operator, the "
+            + 2 * clusters
+            + " agents' status reports, the bench's watch and kubectl).");
     long fwcGets = steady.getOrDefault("get firewallclusters", 0L);
     if (fwcGets > RequestCounter.total(steady) / 2) {
-      notes.add(String.format(Locale.ROOT, "At steady state %.0f of the operator's %.0f calls per minute are GETs of a FirewallCluster: "
-          + "VirtualAddressReconciler.reconcile reads the address's FirewallCluster from the API server (not from an informer cache) on every "
-          + "reconcile, and every agent's status refresh triggers one (a MASTER entry is refreshed every 10 s, every entry every 60 s, "
-          + "plus the 60 s reschedule). Reading it from a cache would leave the periodic node lists and DaemonSet patches.",
-          fwcGets / minutes, perMinute));
+      notes.add(
+          String.format(
+              Locale.ROOT,
+              "At steady state %.0f of the operator's %.0f calls per minute are GETs of a FirewallCluster: "
+                  + "VirtualAddressReconciler.reconcile reads the address's FirewallCluster from the API server (not from an informer cache) on every "
+                  + "reconcile, and every agent's status refresh triggers one (a MASTER entry is refreshed every 10 s, every entry every 60 s, "
+                  + "plus the 60 s reschedule). Reading it from a cache would leave the periodic node lists and DaemonSet patches.",
+              fwcGets / minutes,
+              perMinute));
     }
-    notes.add(String.format(Locale.ROOT, "The largest agent's RSS at the end (watching all %d VirtualAddresses, running %d vhids) was %.0f MiB; "
-        + "the DaemonSet's default memory limit is 192Mi.", count, Math.min(count, PER_CLUSTER), maxAgentRssMiB));
-    notes.add("Here the " + 2 * clusters + " agents, the API server, etcd and the operator share this machine's "
-        + Runtime.getRuntime().availableProcessors() + " cores (see the process table); in a cluster each agent has its own node.");
+    notes.add(
+        String.format(
+            Locale.ROOT,
+            "The largest agent's RSS at the end (watching all %d VirtualAddresses, running %d vhids) was %.0f MiB; "
+                + "the DaemonSet's default memory limit is 192Mi.",
+            count,
+            Math.min(count, PER_CLUSTER),
+            maxAgentRssMiB));
+    notes.add(
+        "Here the "
+            + 2 * clusters
+            + " agents, the API server, etcd and the operator share this machine's "
+            + Runtime.getRuntime().availableProcessors()
+            + " cores (see the process table); in a cluster each agent has its own node.");
     if (count == TARGET_ADDRESSES || count > TARGET_ADDRESSES) {
       boolean met = readyCount == count && lastReady <= READY_TARGET_SECONDS;
-      notes.add(String.format(Locale.ROOT, "Target: %d VirtualAddresses Ready within %.0f s: %s (%d Ready, the last at %.1f s%s).", count,
-          READY_TARGET_SECONDS, met ? "met" : "MISSED", readyCount, lastReady,
-          met ? "" : readyCount < count ? "; not all became Ready" : String.format(Locale.ROOT, ", %.1f s over", lastReady - READY_TARGET_SECONDS)));
+      notes.add(
+          String.format(
+              Locale.ROOT,
+              "Target: %d VirtualAddresses Ready within %.0f s: %s (%d Ready, the last at %.1f s%s).",
+              count,
+              READY_TARGET_SECONDS,
+              met ? "met" : "MISSED",
+              readyCount,
+              lastReady,
+              met
+                  ? ""
+                  : readyCount < count
+                      ? "; not all became Ready"
+                      : String.format(
+                          Locale.ROOT, ", %.1f s over", lastReady - READY_TARGET_SECONDS)));
     } else {
-      notes.add(String.format(Locale.ROOT, "Quick run with %d addresses (the target is for %d): the last Ready at %.1f s.", count, TARGET_ADDRESSES, lastReady));
+      notes.add(
+          String.format(
+              Locale.ROOT,
+              "Quick run with %d addresses (the target is for %d): the last Ready at %.1f s.",
+              count,
+              TARGET_ADDRESSES,
+              lastReady));
     }
-    return new Result(name(), "Scale: operator with " + count + " VirtualAddresses", Instant.now(), command(ctx), Machine.describe(),
-        List.of(summary, breakdown, new Result.Table("Processes at the end of the run: memory and CPU time since they started", List.of("process", "RSS MiB",
-            "CPU seconds"), processes, "everything shares this machine's " + Runtime.getRuntime().availableProcessors()
-            + String.format(Locale.ROOT, " cores; %.0f s passed from the first create to the end of the steady-state window", wallSeconds)), whole), List.of(new Result.Plot(plot, "Per second since the first create: addresses with a vhid (operator), "
-            + "with a master reported (agents), and Ready (operator).")), samples, notes);
+    return new Result(
+        name(),
+        "Scale: operator with " + count + " VirtualAddresses",
+        Instant.now(),
+        command(ctx),
+        Machine.describe(),
+        List.of(
+            summary,
+            breakdown,
+            new Result.Table(
+                "Processes at the end of the run: memory and CPU time since they started",
+                List.of("process", "RSS MiB", "CPU seconds"),
+                processes,
+                "everything shares this machine's "
+                    + Runtime.getRuntime().availableProcessors()
+                    + String.format(
+                        Locale.ROOT,
+                        " cores; %.0f s passed from the first create to the end of the steady-state window",
+                        wallSeconds)),
+            whole),
+        List.of(
+            new Result.Plot(
+                plot,
+                "Per second since the first create: addresses with a vhid (operator), "
+                    + "with a master reported (agents), and Ready (operator).")),
+        samples,
+        notes);
   }
 
   private String command(BenchContext ctx) {
-    return "./carp bench" + (ctx.quick() ? " --quick" : "") + ctx.options().entrySet().stream().map(e -> " " + e.getKey() + "=" + e.getValue())
-        .reduce("", String::concat) + " " + name();
+    return "./carp bench"
+        + (ctx.quick() ? " --quick" : "")
+        + ctx.options().entrySet().stream()
+            .map(e -> " " + e.getKey() + "=" + e.getValue())
+            .reduce("", String::concat)
+        + " "
+        + name();
   }
 
   private static String fmt(double v) {

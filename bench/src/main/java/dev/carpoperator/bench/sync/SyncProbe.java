@@ -17,39 +17,45 @@ import dev.carpoperator.testing.netns.NetnsLab;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The in-namespace side of {@link SyncPart}: writes conntrack entries on the master and watches them arrive on the
- * backup, through the agent's {@link NetfilterConntrack} in the namespace it runs in (it refuses the root namespace).
- * Prints lines for the runner and writes timestamps as files of longs ({@link Timestamps}). Times are
- * {@link System#nanoTime()}, i.e. CLOCK_MONOTONIC, shared by every process of the machine (namespaces do not change
- * clocks), so a creation on the master and the arrival on the backup can be subtracted.
+ * The in-namespace side of {@link SyncPart}: writes conntrack entries on the master and watches
+ * them arrive on the backup, through the agent's {@link NetfilterConntrack} in the namespace it
+ * runs in (it refuses the root namespace). Prints lines for the runner and writes timestamps as
+ * files of longs ({@link Timestamps}). Times are {@link System#nanoTime()}, i.e. CLOCK_MONOTONIC,
+ * shared by every process of the machine (namespaces do not change clocks), so a creation on the
+ * master and the arrival on the backup can be subtracted.
  *
  * <p>Entry {@code i} of group {@code g} is TCP ESTABLISHED (BE_LIBERAL, timeout 3600 s) from
- * 203.0.113.g:(1024 + i % 60000) to 203.0.113.250:(10000 + i / 60000): the group tells the runner's phases apart.
+ * 203.0.113.g:(1024 + i % 60000) to 203.0.113.250:(10000 + i / 60000): the group tells the runner's
+ * phases apart.
  *
  * <ul>
- *   <li>{@code watch g n idleMs file}: records the first NEW event of each entry of group g in this namespace's
- *       table; exits when all n arrived or nothing arrived for idleMs (60 s before the first), writing the
- *       arrival times (0: never) to file; prints {@code READY}, {@code COUNT n}, {@code OVERRUNS n}.</li>
- *   <li>{@code churn g rate seconds lifetimeMs file}: creates rate entries per second for that long, paced per
- *       millisecond, and deletes each lifetimeMs after its creation (the rest at the end); writes the creation
- *       times to file; prints {@code CHURN created startNanos endNanos}.</li>
- *   <li>{@code fill g n}: n entries as fast as one netlink socket takes them; prints {@code FILLED n nanos}.</li>
- *   <li>{@code until n timeoutMs}: polls the table's size (nf_conntrack_count) every millisecond; prints
- *       {@code READY}, then {@code REACHED nanos count} once it holds n entries, or {@code TIMEOUT count}.</li>
+ *   <li>{@code watch g n idleMs file}: records the first NEW event of each entry of group g in this
+ *       namespace's table; exits when all n arrived or nothing arrived for idleMs (60 s before the
+ *       first), writing the arrival times (0: never) to file; prints {@code READY}, {@code COUNT
+ *       n}, {@code OVERRUNS n}.
+ *   <li>{@code churn g rate seconds lifetimeMs file}: creates rate entries per second for that
+ *       long, paced per millisecond, and deletes each lifetimeMs after its creation (the rest at
+ *       the end); writes the creation times to file; prints {@code CHURN created startNanos
+ *       endNanos}.
+ *   <li>{@code fill g n}: n entries as fast as one netlink socket takes them; prints {@code FILLED
+ *       n nanos}.
+ *   <li>{@code until n timeoutMs}: polls the table's size (nf_conntrack_count) every millisecond;
+ *       prints {@code READY}, then {@code REACHED nanos count} once it holds n entries, or {@code
+ *       TIMEOUT count}.
  * </ul>
  */
 public final class SyncProbe {
   static final InetAddress SERVER = InetAddress.ofLiteral("203.0.113.250");
   static final int PORTS = 60_000;
   static final int MAX_ENTRIES = PORTS * 50;
-  private static final int LIBERAL = TCP_FLAG_WINDOW_SCALE | TCP_FLAG_SACK_PERM | TCP_FLAG_BE_LIBERAL;
+  private static final int LIBERAL =
+      TCP_FLAG_WINDOW_SCALE | TCP_FLAG_SACK_PERM | TCP_FLAG_BE_LIBERAL;
   private static final Path COUNT = Path.of("/proc/sys/net/netfilter/nf_conntrack_count");
 
   private SyncProbe() {}
@@ -57,9 +63,19 @@ public final class SyncProbe {
   public static void main(String[] args) throws Exception {
     refuseRootNamespace();
     switch (args[0]) {
-      case "watch" -> watch(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Long.parseLong(args[3]), Path.of(args[4]));
-      case "churn" -> churn(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Double.parseDouble(args[3]),
-          Long.parseLong(args[4]), Path.of(args[5]));
+      case "watch" ->
+          watch(
+              Integer.parseInt(args[1]),
+              Integer.parseInt(args[2]),
+              Long.parseLong(args[3]),
+              Path.of(args[4]));
+      case "churn" ->
+          churn(
+              Integer.parseInt(args[1]),
+              Integer.parseInt(args[2]),
+              Double.parseDouble(args[3]),
+              Long.parseLong(args[4]),
+              Path.of(args[5]));
       case "fill" -> fill(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
       case "until" -> until(Long.parseLong(args[1]), Long.parseLong(args[2]));
       default -> throw new IllegalArgumentException("no such mode: " + args[0]);
@@ -67,10 +83,30 @@ public final class SyncProbe {
   }
 
   static ConntrackEntry entry(int group, int i) {
-    if (group < 1 || group > 249 || i < 0 || i >= MAX_ENTRIES) throw new IllegalArgumentException(group + "/" + i);
-    Tuple orig = new Tuple(InetAddress.ofLiteral("203.0.113." + group), SERVER, 1024 + i % PORTS, 10_000 + i / PORTS);
-    return new ConntrackEntry(AF_INET, PROTO_TCP, orig, orig.inverted(), IPS_SEEN_REPLY | IPS_ASSURED, 3600, TCP_ESTABLISHED,
-        LIBERAL, LIBERAL, 7, 7, -1, -1, 0, 0);
+    if (group < 1 || group > 249 || i < 0 || i >= MAX_ENTRIES)
+      throw new IllegalArgumentException(group + "/" + i);
+    Tuple orig =
+        new Tuple(
+            InetAddress.ofLiteral("203.0.113." + group),
+            SERVER,
+            1024 + i % PORTS,
+            10_000 + i / PORTS);
+    return new ConntrackEntry(
+        AF_INET,
+        PROTO_TCP,
+        orig,
+        orig.inverted(),
+        IPS_SEEN_REPLY | IPS_ASSURED,
+        3600,
+        TCP_ESTABLISHED,
+        LIBERAL,
+        LIBERAL,
+        7,
+        7,
+        -1,
+        -1,
+        0,
+        0);
   }
 
   /** The index of one of group g's entries, or -1 for anything else. */
@@ -78,28 +114,34 @@ public final class SyncProbe {
     Tuple o = e.original();
     if (!e.isTcp() || !o.destination().equals(SERVER)) return -1;
     byte[] src = o.source().getAddress();
-    if (src.length != 4 || (src[0] & 0xff) != 203 || src[1] != 0 || (src[2] & 0xff) != 113 || (src[3] & 0xff) != group) return -1;
+    if (src.length != 4
+        || (src[0] & 0xff) != 203
+        || src[1] != 0
+        || (src[2] & 0xff) != 113
+        || (src[3] & 0xff) != group) return -1;
     int i = (o.destinationPort() - 10_000) * PORTS + (o.sourcePort() - 1024);
     return i >= 0 && i < MAX_ENTRIES ? i : -1;
   }
 
-  private static void watch(int group, int n, long idleMs, Path file) throws IOException, InterruptedException {
+  private static void watch(int group, int n, long idleMs, Path file)
+      throws IOException, InterruptedException {
     long[] arrived = new long[n];
     AtomicLong seen = new AtomicLong();
     AtomicLong lastArrival = new AtomicLong();
     try (NetfilterConntrack ct = NetfilterConntrack.open()) {
-      ct.listen(new ConntrackKernel.Listener() {
-        @Override
-        public void event(ConntrackKernel.EventType type, ConntrackEntry e) {
-          long now = System.nanoTime();
-          if (type != ConntrackKernel.EventType.NEW) return;
-          int i = indexOf(e, group);
-          if (i < 0 || i >= n || arrived[i] != 0) return; // the event thread is the only writer
-          arrived[i] = now;
-          seen.incrementAndGet();
-          lastArrival.set(now);
-        }
-      });
+      ct.listen(
+          new ConntrackKernel.Listener() {
+            @Override
+            public void event(ConntrackKernel.EventType type, ConntrackEntry e) {
+              long now = System.nanoTime();
+              if (type != ConntrackKernel.EventType.NEW) return;
+              int i = indexOf(e, group);
+              if (i < 0 || i >= n || arrived[i] != 0) return; // the event thread is the only writer
+              arrived[i] = now;
+              seen.incrementAndGet();
+              lastArrival.set(now);
+            }
+          });
       long start = System.nanoTime();
       System.out.println("READY");
       long printed = -1;
@@ -117,7 +159,8 @@ public final class SyncProbe {
     }
   }
 
-  private static void churn(int group, int rate, double seconds, long lifetimeMs, Path file) throws IOException {
+  private static void churn(int group, int rate, double seconds, long lifetimeMs, Path file)
+      throws IOException {
     int n = (int) Math.round(rate * seconds);
     long[] created = new long[n];
     ArrayDeque<Integer> live = new ArrayDeque<>();
@@ -130,7 +173,8 @@ public final class SyncProbe {
       int next = 0;
       while (next < n) {
         long now = System.nanoTime();
-        // as many creations as the rate allows by now: a generator that falls behind catches up in bursts,
+        // as many creations as the rate allows by now: a generator that falls behind catches up in
+        // bursts,
         // and the achieved rate shows it
         long due = Math.min(n, (long) ((now - t0) / 1e9 * rate) + 1);
         while (next < due) {
@@ -138,7 +182,8 @@ public final class SyncProbe {
           ct.apply(entries[next]);
           live.add(next++);
         }
-        while (!live.isEmpty() && created[live.peek()] + lifetime <= now) ct.delete(entries[live.poll()]);
+        while (!live.isEmpty() && created[live.peek()] + lifetime <= now)
+          ct.delete(entries[live.poll()]);
         LockSupport.parkNanos(200_000);
       }
       long t1 = System.nanoTime();
@@ -181,8 +226,8 @@ public final class SyncProbe {
   }
 
   /**
-   * This namespace's table size. Read with one plain read: {@code Files.readString} returned only the first digit
-   * of this procfs file (it reports size 0).
+   * This namespace's table size. Read with one plain read: {@code Files.readString} returned only
+   * the first digit of this procfs file (it reports size 0).
    */
   static long tableSize() throws IOException {
     try (var in = new java.io.FileInputStream(COUNT.toFile())) {
@@ -193,9 +238,14 @@ public final class SyncProbe {
     }
   }
 
-  /** Like the agent's lab scenarios: this writes to the table of the namespace it runs in, never the machine's own. */
+  /**
+   * Like the agent's lab scenarios: this writes to the table of the namespace it runs in, never the
+   * machine's own.
+   */
   static void refuseRootNamespace() throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("ip", "netns", "identify", Long.toString(ProcessHandle.current().pid())).start();
+    Process p =
+        new ProcessBuilder("ip", "netns", "identify", Long.toString(ProcessHandle.current().pid()))
+            .start();
     String ns = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     if (p.waitFor() != 0 || !ns.startsWith(NetnsLab.PREFIX)) {
       throw new IllegalStateException("refusing to run outside a lab namespace (in '" + ns + "')");

@@ -5,7 +5,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Per-entry nanosecond timestamps as a file of big-endian longs (0: no timestamp), between the probes and the runner. */
+/**
+ * Per-entry nanosecond timestamps as a file of big-endian longs (0: no timestamp), between the
+ * probes and the runner.
+ */
 final class Timestamps {
   private Timestamps() {}
 

@@ -13,34 +13,55 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
- * The chaos: with a seeded RNG, at random pauses, disturbs a node or brings a disturbed one back, and after each
- * step waits until the cluster has converged (the best healthy node holds both VIPs alone) and every session flows.
+ * The chaos: with a seeded RNG, at random pauses, disturbs a node or brings a disturbed one back,
+ * and after each step waits until the cluster has converged (the best healthy node holds both VIPs
+ * alone) and every session flows.
  *
  * <p>Actions (each undone by a later step, when the RNG picks that node for recovery):
+ *
  * <ul>
- *   <li>{@code kill}: SIGKILL the agent (the box stays up: its addresses stay on its NICs); recovery restarts it.
+ *   <li>{@code kill}: SIGKILL the agent (the box stays up: its addresses stay on its NICs);
+ *       recovery restarts it.
  *   <li>{@code stop}: SIGTERM, a planned stop (the agent bows out); recovery restarts it.
- *   <li>{@code cut}: every link of the node down at both ends (lan, wan, sync), the agent keeps running; recovery
- *       brings the links back.
- *   <li>{@code crash}: SIGKILL and every link cut (power loss); recovery is a reboot: the VIPs and the conntrack
- *       table are gone, the agent starts with the links still down, then the links come back.
+ *   <li>{@code cut}: every link of the node down at both ends (lan, wan, sync), the agent keeps
+ *       running; recovery brings the links back.
+ *   <li>{@code crash}: SIGKILL and every link cut (power loss); recovery is a reboot: the VIPs and
+ *       the conntrack table are gone, the agent starts with the links still down, then the links
+ *       come back.
  * </ul>
- * Rule: at most {@link TortureOptions#maxDisturbed} nodes disturbed at once (default 2 of 4), so at least two stay
- * healthy. Half the time the node disturbed is the current master (a failover), otherwise a random healthy node.
+ *
+ * Rule: at most {@link TortureOptions#maxDisturbed} nodes disturbed at once (default 2 of 4), so at
+ * least two stay healthy. Half the time the node disturbed is the current master (a failover),
+ * otherwise a random healthy node.
  */
 public final class ChaosDriver {
-  public enum Action { KILL, STOP, CUT, CRASH }
+  public enum Action {
+    KILL,
+    STOP,
+    CUT,
+    CRASH
+  }
 
   private static final Duration POLL = Duration.ofMillis(500);
-  /** Waves of sessions running at once (each a client JVM): the oldest is stopped and checked when another starts. */
-  private static final int MAX_WAVES = 3;
+
   /**
-   * Two masters for up to this long count as a handover overlap, not a split brain: a preempting node takes over
-   * before the old master hears its advert, and a master's bow-out makes every backup master until they hear each
-   * other (both OpenBSD behaviour); with the address changes on a loaded machine and the sampling, about a second.
+   * Waves of sessions running at once (each a client JVM): the oldest is stopped and checked when
+   * another starts.
+   */
+  private static final int MAX_WAVES = 3;
+
+  /**
+   * Two masters for up to this long count as a handover overlap, not a split brain: a preempting
+   * node takes over before the old master hears its advert, and a master's bow-out makes every
+   * backup master until they hear each other (both OpenBSD behaviour); with the address changes on
+   * a loaded machine and the sampling, about a second.
    */
   static final long OVERLAP_MILLIS = 3000;
-  /** Bytes each session must verify after a step for it to count as flowing again (a second of traffic is 20 KB). */
+
+  /**
+   * Bytes each session must verify after a step for it to count as flowing again (a second of
+   * traffic is 20 KB).
+   */
   private static final long FLOWING_BYTES = 8 * 1024;
 
   private final TortureLab lab;
@@ -64,23 +85,43 @@ public final class ChaosDriver {
     this.rng = new Random(options.seed());
   }
 
-  /** Builds up the cluster and the traffic, runs the chaos for the duration, brings every node back, reports. */
+  /**
+   * Builds up the cluster and the traffic, runs the chaos for the duration, brings every node back,
+   * reports.
+   */
   public TortureReport run() throws InterruptedException {
-    say("seed " + options.seed() + " (rerun with --seed " + options.seed() + "), " + options.duration().toSeconds() + " s of chaos, "
-        + options.connections() + " sessions, at most " + options.maxDisturbed() + " nodes disturbed at once, source NAT "
-        + options.sourceNat() + "; lab " + lab.dir());
+    say(
+        "seed "
+            + options.seed()
+            + " (rerun with --seed "
+            + options.seed()
+            + "), "
+            + options.duration().toSeconds()
+            + " s of chaos, "
+            + options.connections()
+            + " sessions, at most "
+            + options.maxDisturbed()
+            + " nodes disturbed at once, source NAT "
+            + options.sourceNat()
+            + "; lab "
+            + lab.dir());
     for (String n : TortureLab.NODES) lab.startAgent(n);
-    if (awaitConverged("start-up", Duration.ofSeconds(120)) < 0) throw new IllegalStateException("the cluster did not form\n" + lab.diagnostics(30));
+    if (awaitConverged("start-up", Duration.ofSeconds(120)) < 0)
+      throw new IllegalStateException("the cluster did not form\n" + lab.diagnostics(30));
     say("cluster formed: fw1 holds both VIPs");
 
     LabProcess server = lab.startServer();
-    awaitUntil(Duration.ofSeconds(30), () -> server.output().contains("\"type\":\"listening\"") || !server.isAlive());
-    if (!server.isAlive()) throw new IllegalStateException("the streams server exited:\n" + server.output());
+    awaitUntil(
+        Duration.ofSeconds(30),
+        () -> server.output().contains("\"type\":\"listening\"") || !server.isAlive());
+    if (!server.isAlive())
+      throw new IllegalStateException("the streams server exited:\n" + server.output());
     traffic = new Traffic(lab, options.stallLimit(), MAX_WAVES);
     traffic.start("streams", options.connections());
     monitor = new Monitor(lab, traffic);
     monitor.start();
-    if (!awaitFlowing(Map.of(), Duration.ofSeconds(60))) throw new IllegalStateException("the sessions did not start flowing\n" + lab.diagnostics(10));
+    if (!awaitFlowing(Map.of(), Duration.ofSeconds(60)))
+      throw new IllegalStateException("the sessions did not start flowing\n" + lab.diagnostics(10));
     say(options.connections() + " sessions flowing through fw1");
 
     long chaosStart = System.currentTimeMillis();
@@ -106,18 +147,39 @@ public final class ChaosDriver {
     Map<String, String> interrupted = traffic.interrupted();
     Map<String, Integer> perVip = monitor.failoversByVip();
     monitor.splitEpisodes().forEach(e -> events.add("two masters: " + e));
-    TortureReport report = new TortureReport(options.seed(), chaosMillis, step, actionCounts, perVip,
-        perVip.getOrDefault(TortureLab.LAN_VIP, 0), failoversSurvived, traffic.sessions(), interrupted, traffic.longestStallMillis(),
-        monitor.splitBrainSamples(), monitor.overlapEpisodes(), monitor.splitBrainEpisodes(), monitor.splitBrainLongestMillis(), monitor.vipsApartSamples(), notConverged, convergeMillis,
-        List.copyOf(events));
-    say("summary\n" + report.summary() + (events.isEmpty() ? "" : "\nevents:\n" + String.join("\n", events)));
+    TortureReport report =
+        new TortureReport(
+            options.seed(),
+            chaosMillis,
+            step,
+            actionCounts,
+            perVip,
+            perVip.getOrDefault(TortureLab.LAN_VIP, 0),
+            failoversSurvived,
+            traffic.sessions(),
+            interrupted,
+            traffic.longestStallMillis(),
+            monitor.splitBrainSamples(),
+            monitor.overlapEpisodes(),
+            monitor.splitBrainEpisodes(),
+            monitor.splitBrainLongestMillis(),
+            monitor.vipsApartSamples(),
+            notConverged,
+            convergeMillis,
+            List.copyOf(events));
+    say(
+        "summary\n"
+            + report.summary()
+            + (events.isEmpty() ? "" : "\nevents:\n" + String.join("\n", events)));
     return report;
   }
 
-  // ---- one step -------------------------------------------------------------------------------------------
+  // ---- one step
+  // -------------------------------------------------------------------------------------------
 
   private void step(int step) throws InterruptedException {
-    boolean recover = !disturbed.isEmpty() && (disturbed.size() >= options.maxDisturbed() || rng.nextBoolean());
+    boolean recover =
+        !disturbed.isEmpty() && (disturbed.size() >= options.maxDisturbed() || rng.nextBoolean());
     if (recover) {
       List<String> nodes = new ArrayList<>(disturbed.keySet());
       recover(step, nodes.get(rng.nextInt(nodes.size())));
@@ -125,13 +187,15 @@ public final class ChaosDriver {
     }
     int failoversBefore = monitor.failovers();
     int interruptedBefore = traffic.interrupted().size();
-    List<String> healthy = TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).toList();
+    List<String> healthy =
+        TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).toList();
     String master = expectedMaster();
     String node = rng.nextBoolean() ? master : healthy.get(rng.nextInt(healthy.size()));
     Action action = Action.values()[rng.nextInt(Action.values().length)];
     disturbed.put(node, action);
     actionCounts.merge(action.name().toLowerCase(), 1, Integer::sum);
-    String what = action.name().toLowerCase() + " " + node + (node.equals(master) ? " (master)" : "");
+    String what =
+        action.name().toLowerCase() + " " + node + (node.equals(master) ? " (master)" : "");
     switch (action) {
       case KILL -> lab.killAgent(node);
       case STOP -> lab.stopAgent(node);
@@ -155,31 +219,41 @@ public final class ChaosDriver {
     int failoversBefore = monitor.failovers();
     int interruptedBefore = traffic.interrupted().size();
     Action was = disturbed.remove(node);
-    String what = switch (was) {
-      case KILL, STOP -> {
-        lab.startAgent(node);
-        yield "restart " + node;
-      }
-      case CUT -> {
-        lab.restoreLinks(node);
-        yield "restore links of " + node;
-      }
-      case CRASH -> {
-        // a reboot: no addresses, an empty connection table; the agent starts before the links come up
-        for (String vip : TortureLab.VIPS) {
-          lab.fw(node).exec("ip", "addr", "del", vip + "/24", "dev", vip.equals(TortureLab.LAN_VIP) ? TortureLab.LAN_IF : TortureLab.WAN_IF);
-        }
-        lab.flushConntrack(node);
-        lab.startAgent(node);
-        lab.restoreLinks(node);
-        yield "reboot " + node + " (empty conntrack)";
-      }
-    };
+    String what =
+        switch (was) {
+          case KILL, STOP -> {
+            lab.startAgent(node);
+            yield "restart " + node;
+          }
+          case CUT -> {
+            lab.restoreLinks(node);
+            yield "restore links of " + node;
+          }
+          case CRASH -> {
+            // a reboot: no addresses, an empty connection table; the agent starts before the links
+            // come up
+            for (String vip : TortureLab.VIPS) {
+              lab.fw(node)
+                  .exec(
+                      "ip",
+                      "addr",
+                      "del",
+                      vip + "/24",
+                      "dev",
+                      vip.equals(TortureLab.LAN_VIP) ? TortureLab.LAN_IF : TortureLab.WAN_IF);
+            }
+            lab.flushConntrack(node);
+            lab.startAgent(node);
+            lab.restoreLinks(node);
+            yield "reboot " + node + " (empty conntrack)";
+          }
+        };
     settle(step, what, failoversBefore, interruptedBefore);
   }
 
   /** Waits for convergence and for every session to flow again; prints the step's line. */
-  private void settle(int step, String what, int failoversBefore, int interruptedBefore) throws InterruptedException {
+  private void settle(int step, String what, int failoversBefore, int interruptedBefore)
+      throws InterruptedException {
     long start = System.currentTimeMillis();
     long converged = awaitConverged(what, options.settle());
     String result;
@@ -191,26 +265,35 @@ public final class ChaosDriver {
       say("step " + step + ": " + what + ": " + result + "\n" + diag);
     } else {
       convergeMillis.add((double) (converged - start));
-      result = expectedMaster() + " master after " + String.format("%.1f s", (converged - start) / 1000.0);
+      result =
+          expectedMaster()
+              + " master after "
+              + String.format("%.1f s", (converged - start) / 1000.0);
     }
     monitor.sample(); // the step's failover counted in this step, not at the monitor's next tick
-    // every session must carry traffic again before the next action (TCP may be backing off after the outage)
+    // every session must carry traffic again before the next action (TCP may be backing off after
+    // the outage)
     boolean flowing = awaitFlowing(traffic.mark(), options.stallLimit().plusSeconds(10));
     int failovers = monitor.failovers() - failoversBefore;
     Map<String, String> interrupted = traffic.interrupted();
     boolean intact = flowing && interrupted.size() == interruptedBefore;
     if (intact) failoversSurvived += failovers;
     Map<String, String> newly = newSince(interrupted, interruptedBefore);
-    String sessions = intact ? "sessions ok"
-        : newly.isEmpty() ? "not all sessions flowing (interrupted earlier: " + interrupted.keySet() + ")"
-        : "SESSIONS INTERRUPTED " + newly + (flowing ? "" : " (not all flowing)");
+    String sessions =
+        intact
+            ? "sessions ok"
+            : newly.isEmpty()
+                ? "not all sessions flowing (interrupted earlier: " + interrupted.keySet() + ")"
+                : "SESSIONS INTERRUPTED " + newly + (flowing ? "" : " (not all flowing)");
     if (!intact) {
       String diag = lab.diagnostics(15);
       events.add(elapsed() + " step " + step + " (" + what + "): " + sessions + "\n" + diag);
       say(diag);
     }
-    say(String.format("step %d: %s → %s; %d failover(s), %s; disturbed %s; failovers so far %d", step, what, result, failovers, sessions,
-        disturbed, monitor.failovers()));
+    say(
+        String.format(
+            "step %d: %s → %s; %d failover(s), %s; disturbed %s; failovers so far %d",
+            step, what, result, failovers, sessions, disturbed, monitor.failovers()));
   }
 
   private static Map<String, String> newSince(Map<String, String> all, int before) {
@@ -220,16 +303,24 @@ public final class ChaosDriver {
     return out;
   }
 
-  // ---- convergence ----------------------------------------------------------------------------------------
+  // ---- convergence
+  // ----------------------------------------------------------------------------------------
 
-  /** The healthy node (not disturbed) with the lowest advskew: with preempt it ends up holding both VIPs. */
+  /**
+   * The healthy node (not disturbed) with the lowest advskew: with preempt it ends up holding both
+   * VIPs.
+   */
   private String expectedMaster() {
-    return TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).findFirst().orElseThrow();
+    return TortureLab.NODES.stream()
+        .filter(n -> !disturbed.containsKey(n))
+        .findFirst()
+        .orElseThrow();
   }
 
   /**
-   * Waits until the expected master holds both VIPs and no other node with a running agent and connected links holds
-   * either (a node whose agent was killed keeps its addresses; it does not count). Returns when, or -1.
+   * Waits until the expected master holds both VIPs and no other node with a running agent and
+   * connected links holds either (a node whose agent was killed keeps its addresses; it does not
+   * count). Returns when, or -1.
    */
   private long awaitConverged(String what, Duration within) throws InterruptedException {
     String expected = expectedMaster();
@@ -238,7 +329,8 @@ public final class ChaosDriver {
       Map<String, Set<String>> vips = lab.vipsByNode();
       boolean ok = vips.get(expected).size() == TortureLab.VIPS.size();
       for (String n : TortureLab.NODES) {
-        if (!n.equals(expected) && lab.agentAlive(n) && lab.linksUp(n) && !vips.get(n).isEmpty()) ok = false;
+        if (!n.equals(expected) && lab.agentAlive(n) && lab.linksUp(n) && !vips.get(n).isEmpty())
+          ok = false;
       }
       if (ok) return System.currentTimeMillis();
       Thread.sleep(200);
@@ -247,10 +339,12 @@ public final class ChaosDriver {
   }
 
   /**
-   * Waits until every running session verified {@value #FLOWING_BYTES} more bytes than at {@code mark} (clients not
-   * in it: since their start), or a session failed, or the time is up. True when all flow.
+   * Waits until every running session verified {@value #FLOWING_BYTES} more bytes than at {@code
+   * mark} (clients not in it: since their start), or a session failed, or the time is up. True when
+   * all flow.
    */
-  private boolean awaitFlowing(Map<StreamWatch, TcpStreamsMain.Progress> mark, Duration within) throws InterruptedException {
+  private boolean awaitFlowing(Map<StreamWatch, TcpStreamsMain.Progress> mark, Duration within)
+      throws InterruptedException {
     long until = System.currentTimeMillis() + within.toMillis();
     while (System.currentTimeMillis() < until) {
       if (traffic.flowingSince(mark, FLOWING_BYTES)) return true;
@@ -260,7 +354,8 @@ public final class ChaosDriver {
     return false;
   }
 
-  private static void awaitUntil(Duration within, java.util.function.BooleanSupplier done) throws InterruptedException {
+  private static void awaitUntil(Duration within, java.util.function.BooleanSupplier done)
+      throws InterruptedException {
     long until = System.currentTimeMillis() + within.toMillis();
     while (!done.getAsBoolean() && System.currentTimeMillis() < until) Thread.sleep(100);
   }
@@ -280,12 +375,14 @@ public final class ChaosDriver {
     out.accept("[torture " + elapsed() + "] " + message);
   }
 
-  // ---- the monitor ----------------------------------------------------------------------------------------
+  // ---- the monitor
+  // ----------------------------------------------------------------------------------------
 
   /**
-   * Samples every {@link #POLL}: which node holds which VIP (failovers, split brain, VIPs apart) and the sessions.
-   * Only nodes whose agent runs (and has started its vhosts) and whose links are up count as holders: a killed
-   * agent's box keeps its addresses until the next agent removes them at start, and a cut-off node is on no network.
+   * Samples every {@link #POLL}: which node holds which VIP (failovers, split brain, VIPs apart)
+   * and the sessions. Only nodes whose agent runs (and has started its vhosts) and whose links are
+   * up count as holders: a killed agent's box keeps its addresses until the next agent removes them
+   * at start, and a cut-off node is on no network.
    */
   private static final class Monitor implements AutoCloseable {
     private final TortureLab lab;
@@ -294,8 +391,13 @@ public final class ChaosDriver {
     private final Map<String, String> lastHolder = new LinkedHashMap<>();
     private final Map<String, Integer> failovers = new TreeMap<>();
     private final Map<String, Long> splitSince = new LinkedHashMap<>();
-    /** VIP → what the current split-brain episode looked like when it started (holders and their agents' age). */
+
+    /**
+     * VIP → what the current split-brain episode looked like when it started (holders and their
+     * agents' age).
+     */
     private final Map<String, String> splitWhat = new LinkedHashMap<>();
+
     private final List<String> splitEpisodes = new ArrayList<>();
     private int splitBrainSamples;
     private int splitBrainEpisodes;
@@ -323,7 +425,9 @@ public final class ChaosDriver {
         } catch (InterruptedException e) {
           return;
         } catch (RuntimeException e) {
-          if (!stop) System.err.println("[torture] monitor: " + e); // e.g. a command timed out on a loaded machine
+          if (!stop)
+            System.err.println(
+                "[torture] monitor: " + e); // e.g. a command timed out on a loaded machine
         }
       }
     }
@@ -333,8 +437,10 @@ public final class ChaosDriver {
       Map<String, Set<String>> vips = lab.vipsByNode();
       Map<String, String> single = new LinkedHashMap<>();
       for (String vip : TortureLab.VIPS) {
-        List<String> holders = TortureLab.NODES.stream()
-            .filter(n -> lab.agentElecting(n) && lab.linksUp(n) && vips.get(n).contains(vip)).toList();
+        List<String> holders =
+            TortureLab.NODES.stream()
+                .filter(n -> lab.agentElecting(n) && lab.linksUp(n) && vips.get(n).contains(vip))
+                .toList();
         if (holders.size() == 1) {
           String h = holders.getFirst();
           single.put(vip, h);
@@ -344,8 +450,14 @@ public final class ChaosDriver {
         if (holders.size() > 1) {
           splitBrainSamples++;
           long since = splitSince.computeIfAbsent(vip, k -> now);
-          splitWhat.computeIfAbsent(vip, k -> vip + " on " + holders.stream()
-              .map(n -> n + " (agent up " + lab.agentUptimeMillis(n) + " ms)").toList());
+          splitWhat.computeIfAbsent(
+              vip,
+              k ->
+                  vip
+                      + " on "
+                      + holders.stream()
+                          .map(n -> n + " (agent up " + lab.agentUptimeMillis(n) + " ms)")
+                          .toList());
           splitBrainLongest = Math.max(splitBrainLongest, now - since);
         } else if (splitSince.containsKey(vip)) {
           long millis = now - splitSince.remove(vip);
@@ -354,7 +466,9 @@ public final class ChaosDriver {
           splitEpisodes.add(String.format("%s for %.1f s", splitWhat.remove(vip), millis / 1000.0));
         }
       }
-      if (single.size() == 2 && !single.get(TortureLab.LAN_VIP).equals(single.get(TortureLab.WAN_VIP))) vipsApartSamples++;
+      if (single.size() == 2
+          && !single.get(TortureLab.LAN_VIP).equals(single.get(TortureLab.WAN_VIP)))
+        vipsApartSamples++;
     }
 
     synchronized int failovers() {
@@ -383,7 +497,10 @@ public final class ChaosDriver {
       return splitBrainLongest;
     }
 
-    /** Each split-brain episode seen: the VIP, its holders and how long, e.g. for the report's events. */
+    /**
+     * Each split-brain episode seen: the VIP, its holders and how long, e.g. for the report's
+     * events.
+     */
     synchronized List<String> splitEpisodes() {
       return List.copyOf(splitEpisodes);
     }

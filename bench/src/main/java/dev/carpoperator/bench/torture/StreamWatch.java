@@ -11,10 +11,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Follows one streams client ({@link TcpStreamsMain}) and decides which of its sessions were interrupted: a
- * connection that reported an error (reset, EOF, byte mismatch) or verified no byte for longer than the stall limit,
- * and, once stopped, one whose bytes did not all come back. A session is counted once, with the first reason seen;
- * it stays counted even if it recovers later. Sessions are named {@code <label>#<index>}.
+ * Follows one streams client ({@link TcpStreamsMain}) and decides which of its sessions were
+ * interrupted: a connection that reported an error (reset, EOF, byte mismatch) or verified no byte
+ * for longer than the stall limit, and, once stopped, one whose bytes did not all come back. A
+ * session is counted once, with the first reason seen; it stays counted even if it recovers later.
+ * Sessions are named {@code <label>#<index>}.
  */
 final class StreamWatch {
   private final String label;
@@ -41,7 +42,10 @@ final class StreamWatch {
     return connections;
   }
 
-  /** Reads the client's newest progress line and updates the verdicts; returns it (null before the first line). */
+  /**
+   * Reads the client's newest progress line and updates the verdicts; returns it (null before the
+   * first line).
+   */
   synchronized TcpStreamsMain.Progress poll() {
     if (stopped) return latest;
     TcpStreamsMain.Progress p = newestLine();
@@ -52,14 +56,15 @@ final class StreamWatch {
       if (p.lastProgressAt()[i] == 0) continue; // not connected yet
       long stall = p.at() - p.lastProgressAt()[i];
       longestStallMillis = Math.max(longestStallMillis, stall);
-      if (stall > stallLimitMillis) interrupt(i, "stalled " + stall / 1000 + " s (port " + p.ports()[i] + ")");
+      if (stall > stallLimitMillis)
+        interrupt(i, "stalled " + stall / 1000 + " s (port " + p.ports()[i] + ")");
     }
     return p;
   }
 
   /**
-   * True when every session verified more than {@code bytes} since {@code since} (null: since it started); false
-   * while not, or when a session failed.
+   * True when every session verified more than {@code bytes} since {@code since} (null: since it
+   * started); false while not, or when a session failed.
    */
   synchronized boolean flowingSince(TcpStreamsMain.Progress since, long bytes) {
     TcpStreamsMain.Progress p = latest;
@@ -76,7 +81,10 @@ final class StreamWatch {
     return latest != null && !latest.failed().isEmpty();
   }
 
-  /** Stops the client (SIGTERM: it drains and prints a summary) and checks that every byte came back. */
+  /**
+   * Stops the client (SIGTERM: it drains and prints a summary) and checks that every byte came
+   * back.
+   */
   void stop() {
     client.stop(Duration.ofMillis(TcpStreamsMain.DRAIN_MILLIS + 5000));
     List<TcpStreamsMain.Progress> all = TcpStreamsMain.Progress.parse(client.output());
@@ -89,8 +97,10 @@ final class StreamWatch {
       }
       latest = end;
       for (int i = 0; i < end.connections(); i++) {
-        if (end.errors()[i] != null) interrupt(i, end.errors()[i] + " (port " + end.ports()[i] + ")");
-        else if (!end.drained()[i]) interrupt(i, "not every byte came back at the end (port " + end.ports()[i] + ")");
+        if (end.errors()[i] != null)
+          interrupt(i, end.errors()[i] + " (port " + end.ports()[i] + ")");
+        else if (!end.drained()[i])
+          interrupt(i, "not every byte came back at the end (port " + end.ports()[i] + ")");
       }
     }
   }
@@ -111,7 +121,10 @@ final class StreamWatch {
     return latest;
   }
 
-  /** The last progress or summary line, from the end of the log only (the log grows by a line a second for hours). */
+  /**
+   * The last progress or summary line, from the end of the log only (the log grows by a line a
+   * second for hours).
+   */
   private TcpStreamsMain.Progress newestLine() {
     try (RandomAccessFile f = new RandomAccessFile(client.log().toFile(), "r")) {
       long len = f.length();
@@ -119,7 +132,8 @@ final class StreamWatch {
       byte[] buf = new byte[n];
       f.seek(len - n);
       f.readFully(buf);
-      List<TcpStreamsMain.Progress> lines = TcpStreamsMain.Progress.parse(new String(buf, StandardCharsets.UTF_8));
+      List<TcpStreamsMain.Progress> lines =
+          TcpStreamsMain.Progress.parse(new String(buf, StandardCharsets.UTF_8));
       return lines.isEmpty() ? null : lines.getLast();
     } catch (IOException e) {
       return null; // not written yet

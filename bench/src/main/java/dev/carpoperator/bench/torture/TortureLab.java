@@ -29,12 +29,13 @@ import java.util.concurrent.TimeUnit;
  *                           sync ── fw1..fw4 sync0 192.0.2.1-4: state sync to the multicast group 224.0.0.240
  * </pre>
  *
- * Every firewall runs {@link StatefulFirewall}'s ruleset (forward policy drop, loose pickup off), so a firewall that
- * does not know a connection drops its packets: a session survives a failover only if the state sync gave the new
- * master its state. Both vhids have the same advskew per node (fw1 0, fw2 50, fw3 100, fw4 150) and preempt is on,
- * so the best healthy node holds both VIPs (traffic in through one node and out through another would be dropped:
- * the second has no state for the first's half-open connection). Node-wide demotion (link down, start-up, sync
- * pending) keeps the two vhids together.
+ * Every firewall runs {@link StatefulFirewall}'s ruleset (forward policy drop, loose pickup off),
+ * so a firewall that does not know a connection drops its packets: a session survives a failover
+ * only if the state sync gave the new master its state. Both vhids have the same advskew per node
+ * (fw1 0, fw2 50, fw3 100, fw4 150) and preempt is on, so the best healthy node holds both VIPs
+ * (traffic in through one node and out through another would be dropped: the second has no state
+ * for the first's half-open connection). Node-wide demotion (link down, start-up, sync pending)
+ * keeps the two vhids together.
  */
 public final class TortureLab implements AutoCloseable {
   public static final String LAN_IF = "eth0";
@@ -53,8 +54,13 @@ public final class TortureLab implements AutoCloseable {
   private final Map<String, NetnsLab.Host> fws = new LinkedHashMap<>();
   private final Map<String, LabProcess> agents = new LinkedHashMap<>();
   private final Set<String> cut = new LinkedHashSet<>();
-  /** Per node: the agent log's length when the current agent was started, and whether it has started its vhosts since. */
+
+  /**
+   * Per node: the agent log's length when the current agent was started, and whether it has started
+   * its vhosts since.
+   */
   private final Map<String, Long> logOffsetAtStart = new LinkedHashMap<>();
+
   private final Set<String> electing = new LinkedHashSet<>();
   private final NetnsLab.Host client;
   private final NetnsLab.Host server;
@@ -72,10 +78,17 @@ public final class TortureLab implements AutoCloseable {
         NetnsLab.Host fw = lab.addHost(name, "198.51.100." + (i + 2) + "/24");
         fw.addInterface(WAN_IF, "wan", "203.0.113." + (i + 2) + "/24");
         fw.addInterface(SYNC_IF, "sync", "192.0.2." + (i + 1) + "/24");
-        StatefulFirewall.install(fw, lab.dir(), StatefulFirewall.ruleset(LAN_IF, WAN_IF, sourceNat ? "198.51.100.0/24" : null, WAN_VIP));
+        StatefulFirewall.install(
+            fw,
+            lab.dir(),
+            StatefulFirewall.ruleset(
+                LAN_IF, WAN_IF, sourceNat ? "198.51.100.0/24" : null, WAN_VIP));
         fws.put(name, fw);
       }
-      Files.writeString(lab.dir().resolve("sync.key"), "torture-sync-key-0123456789abcdef\n", StandardCharsets.US_ASCII);
+      Files.writeString(
+          lab.dir().resolve("sync.key"),
+          "torture-sync-key-0123456789abcdef\n",
+          StandardCharsets.US_ASCII);
     } catch (IOException e) {
       close();
       throw new UncheckedIOException(e);
@@ -98,7 +111,10 @@ public final class TortureLab implements AutoCloseable {
     return lab.dir();
   }
 
-  /** fw1 0, fw2 50, fw3 100, fw4 150: with preempt the healthy node with the lowest advskew holds the VIPs. */
+  /**
+   * fw1 0, fw2 50, fw3 100, fw4 150: with preempt the healthy node with the lowest advskew holds
+   * the VIPs.
+   */
   public static int advskew(String node) {
     return NODES.indexOf(node) * 50;
   }
@@ -125,15 +141,21 @@ public final class TortureLab implements AutoCloseable {
           interface: %7$s
           mode: authenticated
           keyFile: sync.key
-        """.formatted(node, LAN_IF, LAN_VIP, advskew(node), WAN_IF, WAN_VIP, SYNC_IF);
+        """
+        .formatted(node, LAN_IF, LAN_VIP, advskew(node), WAN_IF, WAN_VIP, SYNC_IF);
   }
 
-  // ---- agents ---------------------------------------------------------------------------------------------
+  // ---- agents
+  // ---------------------------------------------------------------------------------------------
 
-  /** Starts (or restarts) the node's agent; its output is appended to {@code <node>-agent.log} across restarts. */
+  /**
+   * Starts (or restarts) the node's agent; its output is appended to {@code <node>-agent.log}
+   * across restarts.
+   */
   public synchronized LabProcess startAgent(String node) {
     LabProcess old = agents.get(node);
-    if (old != null && old.isAlive()) throw new IllegalStateException("the agent on " + node + " is running");
+    if (old != null && old.isAlive())
+      throw new IllegalStateException("the agent on " + node + " is running");
     try {
       Path file = lab.dir().resolve(node + "-agent.yaml");
       Path log = lab.dir().resolve(node + "-agent.log");
@@ -141,7 +163,14 @@ public final class TortureLab implements AutoCloseable {
       electing.remove(node);
       Files.writeString(file, agentConfig(node));
       // a small heap: seven JVMs share the machine
-      LabProcess p = fw(node).startJava("agent", AgentMain.class.getName(), List.of("-Xmx128m", "-XX:+UseSerialGC"), "--config", file.toString());
+      LabProcess p =
+          fw(node)
+              .startJava(
+                  "agent",
+                  AgentMain.class.getName(),
+                  List.of("-Xmx128m", "-XX:+UseSerialGC"),
+                  "--config",
+                  file.toString());
       agents.put(node, p);
       return p;
     } catch (IOException e) {
@@ -150,8 +179,9 @@ public final class TortureLab implements AutoCloseable {
   }
 
   /**
-   * The agent runs and has started its vhosts (logged its first state change): before that, addresses on its NICs are
-   * the strays of a killed predecessor, which the starting agent removes first.
+   * The agent runs and has started its vhosts (logged its first state change): before that,
+   * addresses on its NICs are the strays of a killed predecessor, which the starting agent removes
+   * first.
    */
   public boolean agentElecting(String node) {
     long offset;
@@ -167,7 +197,8 @@ public final class TortureLab implements AutoCloseable {
       f.seek(offset);
       byte[] b = new byte[(int) Math.min(f.length() - offset, 4 * 1024 * 1024)];
       f.readFully(b);
-      if (!new String(b, StandardCharsets.UTF_8).contains("\"event\":\"state-change\"")) return false;
+      if (!new String(b, StandardCharsets.UTF_8).contains("\"event\":\"state-change\""))
+        return false;
     } catch (IOException e) {
       return false;
     }
@@ -181,7 +212,11 @@ public final class TortureLab implements AutoCloseable {
   public synchronized long agentUptimeMillis(String node) {
     LabProcess p = agents.get(node);
     if (p == null || !p.isAlive()) return -1;
-    return p.process().info().startInstant().map(i -> System.currentTimeMillis() - i.toEpochMilli()).orElse(-1L);
+    return p.process()
+        .info()
+        .startInstant()
+        .map(i -> System.currentTimeMillis() - i.toEpochMilli())
+        .orElse(-1L);
   }
 
   public synchronized boolean agentAlive(String node) {
@@ -189,7 +224,10 @@ public final class TortureLab implements AutoCloseable {
     return p != null && p.isAlive();
   }
 
-  /** SIGKILL: the agent has no chance to bow out; its addresses stay on the NICs until it starts again. */
+  /**
+   * SIGKILL: the agent has no chance to bow out; its addresses stay on the NICs until it starts
+   * again.
+   */
   public void killAgent(String node) {
     LabProcess p = agent(node);
     p.process().destroyForcibly();
@@ -224,9 +262,13 @@ public final class TortureLab implements AutoCloseable {
     return p == null ? "" : p.output();
   }
 
-  // ---- links ----------------------------------------------------------------------------------------------
+  // ---- links
+  // ----------------------------------------------------------------------------------------------
 
-  /** Takes every link of the node down at both ends (lan, wan, sync): the node is cut off, its agent keeps running. */
+  /**
+   * Takes every link of the node down at both ends (lan, wan, sync): the node is cut off, its agent
+   * keeps running.
+   */
   public void cutLinks(String node) {
     setLinks(node, "down");
     synchronized (this) {
@@ -256,9 +298,12 @@ public final class TortureLab implements AutoCloseable {
     fw(node).exec("conntrack", "-F"); // exits 1 when the table is already empty
   }
 
-  // ---- observation ----------------------------------------------------------------------------------------
+  // ---- observation
+  // ----------------------------------------------------------------------------------------
 
-  /** The VIPs configured on each node's NICs right now (what an operator would see with ip addr). */
+  /**
+   * The VIPs configured on each node's NICs right now (what an operator would see with ip addr).
+   */
   public Map<String, Set<String>> vipsByNode() {
     Map<String, Set<String>> out = new LinkedHashMap<>();
     for (String n : NODES) {
@@ -280,38 +325,71 @@ public final class TortureLab implements AutoCloseable {
     return StatefulFirewall.conntrack(fw(node), SERVER, PORT);
   }
 
-  /** Per node: agent running, links, VIPs, counters, conntrack states; the last lines of each agent log. */
+  /**
+   * Per node: agent running, links, VIPs, counters, conntrack states; the last lines of each agent
+   * log.
+   */
   public String diagnostics(int logLines) {
     StringBuilder sb = new StringBuilder();
     Map<String, Set<String>> vips = vipsByNode();
     for (String n : NODES) {
       Map<String, Long> states = new TreeMap<>();
       conntrack(n).values().forEach(e -> states.merge(e.state(), 1L, Long::sum));
-      sb.append(n).append(": agent ").append(agentAlive(n) ? "running" : "down").append(", links ").append(linksUp(n) ? "up" : "cut")
-          .append(", VIPs ").append(vips.get(n)).append(", counters ").append(counters(n)).append(", conntrack to :").append(PORT)
-          .append(' ').append(states).append('\n');
+      sb.append(n)
+          .append(": agent ")
+          .append(agentAlive(n) ? "running" : "down")
+          .append(", links ")
+          .append(linksUp(n) ? "up" : "cut")
+          .append(", VIPs ")
+          .append(vips.get(n))
+          .append(", counters ")
+          .append(counters(n))
+          .append(", conntrack to :")
+          .append(PORT)
+          .append(' ')
+          .append(states)
+          .append('\n');
     }
     if (logLines > 0) {
       for (String n : NODES) {
         List<String> lines = agentLog(n).lines().toList();
         sb.append("--- agent log ").append(n).append('\n');
-        lines.subList(Math.max(0, lines.size() - logLines), lines.size()).forEach(l -> sb.append(l).append('\n'));
+        lines
+            .subList(Math.max(0, lines.size() - logLines), lines.size())
+            .forEach(l -> sb.append(l).append('\n'));
       }
     }
     return sb.toString();
   }
 
-  // ---- traffic --------------------------------------------------------------------------------------------
+  // ---- traffic
+  // --------------------------------------------------------------------------------------------
 
   public LabProcess startServer() {
-    return server.startJava("streams-server", TcpStreamsMain.class.getName(), List.of("-Xmx128m", "-XX:+UseSerialGC"), "server",
+    return server.startJava(
+        "streams-server",
+        TcpStreamsMain.class.getName(),
+        List.of("-Xmx128m", "-XX:+UseSerialGC"),
+        "server",
         String.valueOf(PORT));
   }
 
-  /** {@code connections} byte-checked echo streams, 1 KB every 50 ms each, until stopped; output in {@code client-<label>.log}. */
+  /**
+   * {@code connections} byte-checked echo streams, 1 KB every 50 ms each, until stopped; output in
+   * {@code client-<label>.log}.
+   */
   public LabProcess startClient(String label, int connections) {
-    return client.startJava(label, TcpStreamsMain.class.getName(), List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), "client", SERVER,
-        String.valueOf(PORT), String.valueOf(connections), "1024", "50", "0");
+    return client.startJava(
+        label,
+        TcpStreamsMain.class.getName(),
+        List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
+        "client",
+        SERVER,
+        String.valueOf(PORT),
+        String.valueOf(connections),
+        "1024",
+        "50",
+        "0");
   }
 
   NetnsLab.Host fw(String node) {

@@ -15,9 +15,9 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * {@code ./carp torture}: the four-node torture run ({@link TortureLab}, {@link ChaosDriver}); prints a line per step
- * and a summary, writes {@code <out>/torture.json} and re-renders {@code <out>/report.md}. Exit status 0 when no
- * session was interrupted and every step converged.
+ * {@code ./carp torture}: the four-node torture run ({@link TortureLab}, {@link ChaosDriver});
+ * prints a line per step and a summary, writes {@code <out>/torture.json} and re-renders {@code
+ * <out>/report.md}. Exit status 0 when no session was interrupted and every step converged.
  *
  * <pre>
  *   TortureMain [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--keep-logs] [--out bench-results]
@@ -27,7 +27,8 @@ public final class TortureMain {
   private TortureMain() {}
 
   public static void main(String[] args) throws Exception {
-    if (System.getProperty("logback.configurationFile") == null) System.setProperty("logback.configurationFile", "carp-bench-logback.xml");
+    if (System.getProperty("logback.configurationFile") == null)
+      System.setProperty("logback.configurationFile", "carp-bench-logback.xml");
     Duration duration = Duration.ofMinutes(30);
     long seed = ThreadLocalRandom.current().nextLong(1, 1_000_000_000L);
     int connections = 24;
@@ -42,11 +43,13 @@ public final class TortureMain {
         case "--connections" -> connections = Integer.parseInt(args[++i]);
         case "--stall" -> stall = parseDuration(args[++i]);
         case "--nat" -> nat = true;
-        case "--keep-logs" -> System.setProperty("carp.netns.keepLogs", "true"); // NetnsLab keeps its directory
+        case "--keep-logs" ->
+            System.setProperty("carp.netns.keepLogs", "true"); // NetnsLab keeps its directory
         case "--wave" -> wave = Integer.parseInt(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         case "-h", "--help" -> {
-          System.out.println("usage: ./carp torture [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--keep-logs] [--out DIR]");
+          System.out.println(
+              "usage: ./carp torture [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--keep-logs] [--out DIR]");
           return;
         }
         default -> {
@@ -55,17 +58,32 @@ public final class TortureMain {
         }
       }
     }
-    TortureOptions options = TortureOptions.of(seed, duration).withConnections(connections).withStallLimit(stall).withSourceNat(nat)
-        .withWaveConnections(wave);
+    TortureOptions options =
+        TortureOptions.of(seed, duration)
+            .withConnections(connections)
+            .withStallLimit(stall)
+            .withSourceNat(nat)
+            .withWaveConnections(wave);
     TortureReport report;
     try (TortureLab lab = TortureLab.create(nat)) {
-      report = new ChaosDriver(lab, options, line -> {
-        System.out.println(line);
-        System.out.flush();
-      }).run();
+      report =
+          new ChaosDriver(
+                  lab,
+                  options,
+                  line -> {
+                    System.out.println(line);
+                    System.out.flush();
+                  })
+              .run();
     }
-    String command = "sudo ./carp torture --duration " + args(duration) + " --seed " + seed + (connections != 24 ? " --connections " + connections : "")
-        + (wave != 4 ? " --wave " + wave : "") + (nat ? " --nat" : "");
+    String command =
+        "sudo ./carp torture --duration "
+            + args(duration)
+            + " --seed "
+            + seed
+            + (connections != 24 ? " --connections " + connections : "")
+            + (wave != 4 ? " --wave " + wave : "")
+            + (nat ? " --nat" : "");
     ResultStore store = new ResultStore(out.toAbsolutePath());
     store.write(result(report, options, command));
     Path md = ReportWriter.write(store.dir());
@@ -79,29 +97,83 @@ public final class TortureMain {
     rows.add(List.of("steps (actions and recoveries)", r.steps() + " " + r.actions()));
     rows.add(List.of("failovers (lan VIP master changes)", Integer.toString(r.failovers())));
     rows.add(List.of("master changes per VIP", r.failoversByVip().toString()));
-    rows.add(List.of("failovers survived (every session intact and flowing after the step)", Integer.toString(r.failoversSurvived())));
-    rows.add(List.of("sessions (long-lived + opened during the chaos, " + o.waveConnections() + " after each disturbing step)",
-        r.sessions() + " (" + o.connections() + " + " + (r.sessions() - o.connections()) + ")"));
-    rows.add(List.of("sessions interrupted (reset, mismatch, EOF or stalled > " + o.stallLimit().toSeconds() + " s)",
-        r.interrupted().size() + (r.interrupted().isEmpty() ? "" : " " + r.interrupted())));
-    rows.add(List.of("longest stall of a session", String.format("%.1f s", r.longestStallMillis() / 1000.0)));
-    rows.add(List.of("samples with two running, connected agents holding one VIP (every 500 ms)", Integer.toString(r.splitBrainSamples())));
-    rows.add(List.of("of which handover overlaps (<= " + ChaosDriver.OVERLAP_MILLIS / 1000 + " s) / split brains (longer)",
-        r.overlapEpisodes() + " / " + r.splitBrainEpisodes() + (r.splitBrainSamples() == 0 ? ""
-            : String.format(", longest %.1f s", r.splitBrainLongestMillis() / 1000.0))));
-    rows.add(List.of("samples with the two VIPs on different nodes", Integer.toString(r.vipsApartSamples())));
-    rows.add(List.of("steps not converged within " + o.settle().toSeconds() + " s", Integer.toString(r.notConverged())));
+    rows.add(
+        List.of(
+            "failovers survived (every session intact and flowing after the step)",
+            Integer.toString(r.failoversSurvived())));
+    rows.add(
+        List.of(
+            "sessions (long-lived + opened during the chaos, "
+                + o.waveConnections()
+                + " after each disturbing step)",
+            r.sessions()
+                + " ("
+                + o.connections()
+                + " + "
+                + (r.sessions() - o.connections())
+                + ")"));
+    rows.add(
+        List.of(
+            "sessions interrupted (reset, mismatch, EOF or stalled > "
+                + o.stallLimit().toSeconds()
+                + " s)",
+            r.interrupted().size() + (r.interrupted().isEmpty() ? "" : " " + r.interrupted())));
+    rows.add(
+        List.of(
+            "longest stall of a session",
+            String.format("%.1f s", r.longestStallMillis() / 1000.0)));
+    rows.add(
+        List.of(
+            "samples with two running, connected agents holding one VIP (every 500 ms)",
+            Integer.toString(r.splitBrainSamples())));
+    rows.add(
+        List.of(
+            "of which handover overlaps (<= "
+                + ChaosDriver.OVERLAP_MILLIS / 1000
+                + " s) / split brains (longer)",
+            r.overlapEpisodes()
+                + " / "
+                + r.splitBrainEpisodes()
+                + (r.splitBrainSamples() == 0
+                    ? ""
+                    : String.format(", longest %.1f s", r.splitBrainLongestMillis() / 1000.0))));
+    rows.add(
+        List.of(
+            "samples with the two VIPs on different nodes",
+            Integer.toString(r.vipsApartSamples())));
+    rows.add(
+        List.of(
+            "steps not converged within " + o.settle().toSeconds() + " s",
+            Integer.toString(r.notConverged())));
     Samples conv = Samples.of(r.convergeMillis());
-    rows.add(List.of("convergence after a step (action to one master holding both VIPs), p50 / p95 / max",
-        conv.count() == 0 ? "n/a" : String.format("%.1f / %.1f / %.1f s", conv.p50() / 1000, conv.p95() / 1000, conv.max() / 1000)));
+    rows.add(
+        List.of(
+            "convergence after a step (action to one master holding both VIPs), p50 / p95 / max",
+            conv.count() == 0
+                ? "n/a"
+                : String.format(
+                    "%.1f / %.1f / %.1f s",
+                    conv.p50() / 1000, conv.p95() / 1000, conv.max() / 1000)));
     Map<String, List<Double>> samples = new LinkedHashMap<>();
     samples.put("convergeMillis", r.convergeMillis());
     List<String> notes = new ArrayList<>();
-    notes.add("Four firewalls, CARP (2 vhids, advskew 0/50/100/150, preempt) and multicast state sync; " + r.sessions()
-        + " byte-checked TCP sessions through the VIPs (long-lived and opened during the chaos); seed " + r.seed() + ". See docs/torture.md.");
+    notes.add(
+        "Four firewalls, CARP (2 vhids, advskew 0/50/100/150, preempt) and multicast state sync; "
+            + r.sessions()
+            + " byte-checked TCP sessions through the VIPs (long-lived and opened during the chaos); seed "
+            + r.seed()
+            + ". See docs/torture.md.");
     notes.addAll(r.events());
-    return new Result("torture", "Torture: four nodes killed, stopped, cut off and rebooted under long-lived TCP sessions", Instant.now(),
-        command, Machine.describe(), List.of(new Result.Table("Torture run", List.of("", "value"), rows, null)), List.of(), samples, notes);
+    return new Result(
+        "torture",
+        "Torture: four nodes killed, stopped, cut off and rebooted under long-lived TCP sessions",
+        Instant.now(),
+        command,
+        Machine.describe(),
+        List.of(new Result.Table("Torture run", List.of("", "value"), rows, null)),
+        List.of(),
+        samples,
+        notes);
   }
 
   private static String args(Duration d) {

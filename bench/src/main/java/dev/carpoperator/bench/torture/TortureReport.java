@@ -6,32 +6,71 @@ import java.util.Map;
 /**
  * What a torture run saw.
  *
- * @param failoversByVip master changes per VIP (the VIP moved from one node with a running, connected agent to another)
- * @param failoversSurvived failovers of the steps after which every session was still intact and flowing
+ * @param failoversByVip master changes per VIP (the VIP moved from one node with a running,
+ *     connected agent to another)
+ * @param failoversSurvived failovers of the steps after which every session was still intact and
+ *     flowing
  * @param sessions sessions in all: the long-lived ones plus every wave opened during the chaos
- * @param interrupted session ({@code <client>#<index>}) → why it counts as interrupted (reset, EOF, mismatch, stall)
- * @param splitBrainSamples monitor samples (every 500 ms) in which two connected, running agents held the same VIP
- * @param overlapEpisodes episodes of two holders lasting at most {@link ChaosDriver#OVERLAP_MILLIS} (a handover)
+ * @param interrupted session ({@code <client>#<index>}) → why it counts as interrupted (reset, EOF,
+ *     mismatch, stall)
+ * @param splitBrainSamples monitor samples (every 500 ms) in which two connected, running agents
+ *     held the same VIP
+ * @param overlapEpisodes episodes of two holders lasting at most {@link ChaosDriver#OVERLAP_MILLIS}
+ *     (a handover)
  * @param splitBrainEpisodes episodes of two holders lasting longer: a split brain
  * @param splitBrainLongestMillis the longest episode of either kind
- * @param vipsApartSamples samples in which the two VIPs were held by different nodes (traffic would be dropped)
- * @param notConverged steps after which the cluster did not settle on one master within the settle time
+ * @param vipsApartSamples samples in which the two VIPs were held by different nodes (traffic would
+ *     be dropped)
+ * @param notConverged steps after which the cluster did not settle on one master within the settle
+ *     time
  * @param convergeMillis per step, action to the expected node holding both VIPs alone
  * @param actions action → times done
  */
-public record TortureReport(long seed, long durationMillis, int steps, Map<String, Integer> actions, Map<String, Integer> failoversByVip,
-    int failovers, int failoversSurvived, int sessions, Map<String, String> interrupted, long longestStallMillis, int splitBrainSamples,
-    int overlapEpisodes, int splitBrainEpisodes, long splitBrainLongestMillis, int vipsApartSamples, int notConverged, List<Double> convergeMillis, List<String> events) {
+public record TortureReport(
+    long seed,
+    long durationMillis,
+    int steps,
+    Map<String, Integer> actions,
+    Map<String, Integer> failoversByVip,
+    int failovers,
+    int failoversSurvived,
+    int sessions,
+    Map<String, String> interrupted,
+    long longestStallMillis,
+    int splitBrainSamples,
+    int overlapEpisodes,
+    int splitBrainEpisodes,
+    long splitBrainLongestMillis,
+    int vipsApartSamples,
+    int notConverged,
+    List<Double> convergeMillis,
+    List<String> events) {
 
   public String summary() {
-    return String.format("""
+    return String.format(
+        """
         seed %d, %d s of chaos, %d steps %s
         failovers: %d (per VIP %s), survived %d
         sessions: %d, interrupted %d %s; longest stall %.1f s
         two masters of a VIP: %d samples; %d handover overlaps (<= %d s), %d split brains (longer); longest %.1f s
         VIPs on different nodes: %d samples; steps not converged: %d""",
-        seed, durationMillis / 1000, steps, actions, failovers, failoversByVip, failoversSurvived, sessions, interrupted.size(),
-        interrupted.isEmpty() ? "" : interrupted.toString(), longestStallMillis / 1000.0, splitBrainSamples, overlapEpisodes,
-        ChaosDriver.OVERLAP_MILLIS / 1000, splitBrainEpisodes, splitBrainLongestMillis / 1000.0, vipsApartSamples, notConverged);
+        seed,
+        durationMillis / 1000,
+        steps,
+        actions,
+        failovers,
+        failoversByVip,
+        failoversSurvived,
+        sessions,
+        interrupted.size(),
+        interrupted.isEmpty() ? "" : interrupted.toString(),
+        longestStallMillis / 1000.0,
+        splitBrainSamples,
+        overlapEpisodes,
+        ChaosDriver.OVERLAP_MILLIS / 1000,
+        splitBrainEpisodes,
+        splitBrainLongestMillis / 1000.0,
+        vipsApartSamples,
+        notConverged);
   }
 }

@@ -8,10 +8,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The sessions through the VIPs: one client opened before the chaos and running to the end, plus "waves", clients
- * opened during the chaos (after a node was disturbed) that run for a few steps: their connections start while a node
- * is away, so that node has never seen them when it comes back. At most {@code maxWaves} run at once; starting another
- * stops the oldest and checks that all its bytes came back.
+ * The sessions through the VIPs: one client opened before the chaos and running to the end, plus
+ * "waves", clients opened during the chaos (after a node was disturbed) that run for a few steps:
+ * their connections start while a node is away, so that node has never seen them when it comes
+ * back. At most {@code maxWaves} run at once; starting another stops the oldest and checks that all
+ * its bytes came back.
  */
 final class Traffic {
   private final TortureLab lab;
@@ -28,16 +29,21 @@ final class Traffic {
   }
 
   synchronized StreamWatch start(String label, int connections) {
-    StreamWatch w = new StreamWatch(label, lab.startClient(label, connections), connections, stallLimit);
+    StreamWatch w =
+        new StreamWatch(label, lab.startClient(label, connections), connections, stallLimit);
     running.add(w);
     return w;
   }
 
-  /** A new wave of {@code connections} sessions; the oldest wave is stopped first when {@code maxWaves} run. */
+  /**
+   * A new wave of {@code connections} sessions; the oldest wave is stopped first when {@code
+   * maxWaves} run.
+   */
   void startWave(int connections) {
     StreamWatch oldest = null;
     synchronized (this) {
-      List<StreamWatch> wavesRunning = running.stream().filter(w -> w.label().startsWith("wave")).toList();
+      List<StreamWatch> wavesRunning =
+          running.stream().filter(w -> w.label().startsWith("wave")).toList();
       if (wavesRunning.size() >= maxWaves) {
         oldest = wavesRunning.getFirst();
         running.remove(oldest);
@@ -71,7 +77,10 @@ final class Traffic {
     return m;
   }
 
-  /** Every running session verified more than {@code bytes} since the mark (clients not in the mark: since their start). */
+  /**
+   * Every running session verified more than {@code bytes} since the mark (clients not in the mark:
+   * since their start).
+   */
   boolean flowingSince(Map<StreamWatch, TcpStreamsMain.Progress> mark, long bytes) {
     for (StreamWatch w : running()) {
       w.poll();

@@ -15,7 +15,8 @@ class TrafficGapTest {
     ReplyRuns runs = new ReplyRuns(ProbeClient.RUN_SPLIT_NANOS);
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < nodeAndMillis.length; i += 2) {
-      lines.addAll(runs.reply((String) nodeAndMillis[i], ((Number) nodeAndMillis[i + 1]).longValue() * MS));
+      lines.addAll(
+          runs.reply((String) nodeAndMillis[i], ((Number) nodeAndMillis[i + 1]).longValue() * MS));
     }
     return lines;
   }
@@ -23,7 +24,12 @@ class TrafficGapTest {
   @Test
   void runsStartAndEndOnANodeChangeOrAPause() {
     assertThat(replies("a", 1, "a", 2, "a", 3, "b", 4, "b", 20))
-        .containsExactly("run a " + MS, "end a " + 3 * MS + " 3", "run b " + 4 * MS, "end b " + 4 * MS + " 1", "run b " + 20 * MS);
+        .containsExactly(
+            "run a " + MS,
+            "end a " + 3 * MS + " 3",
+            "run b " + 4 * MS,
+            "end b " + 4 * MS + " 1",
+            "run b " + 20 * MS);
   }
 
   @Test
@@ -41,7 +47,8 @@ class TrafficGapTest {
 
   @Test
   void onlyTheNewMastersRunsAfterTheFailureCount() {
-    // b answered once long before (an earlier round), then a, then b again after the failure at 200 ms
+    // b answered once long before (an earlier round), then a, then b again after the failure at 200
+    // ms
     List<String> lines = replies("b", 1, "a", 100, "a", 150, "b", 300);
     assertThat(TrafficGap.firstReply(lines, "b", 200 * MS)).isEqualTo(OptionalLong.of(300 * MS));
     assertThat(TrafficGap.gapMillis(lines, "a", "b", 200 * MS)).hasValue(150.0);

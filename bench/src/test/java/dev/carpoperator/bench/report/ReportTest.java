@@ -33,10 +33,22 @@ class ReportTest {
     series.put("ucarp", List.of(2.0, 3.0, 4.0));
     String box = Plots.box(dir, "failover-box.png", "Failover", "ms", series);
     String cdf = Plots.cdf(dir, "failover-cdf.png", "Failover", "ms", series);
-    Result r = new Result("failover", "Failover time", Instant.parse("2026-11-24T10:00:00Z"), "./carp bench failover",
-        Machine.describe(),
-        List.of(new Result.Table("Unplanned", List.of("Implementation", "p50"), List.of(List.of("agent", "2.0"), List.of("ucarp", "3.0")), "a note")),
-        List.of(new Result.Plot(box, "box caption"), new Result.Plot(cdf, "cdf caption")), series, List.of("one note"));
+    Result r =
+        new Result(
+            "failover",
+            "Failover time",
+            Instant.parse("2026-11-24T10:00:00Z"),
+            "./carp bench failover",
+            Machine.describe(),
+            List.of(
+                new Result.Table(
+                    "Unplanned",
+                    List.of("Implementation", "p50"),
+                    List.of(List.of("agent", "2.0"), List.of("ucarp", "3.0")),
+                    "a note")),
+            List.of(new Result.Plot(box, "box caption"), new Result.Plot(cdf, "cdf caption")),
+            series,
+            List.of("one note"));
     new ResultStore(dir).write(r);
 
     assertThat(new ResultStore(dir).readAll()).containsExactly(r);
@@ -45,6 +57,12 @@ class ReportTest {
       assertThat(head).startsWith((byte) 0x89, (byte) 'P', (byte) 'N', (byte) 'G');
     }
     String md = Files.readString(ReportWriter.write(dir));
-    assertThat(md).contains("## Failover time", "| Implementation | p50 |", "| ucarp | 3.0 |", "![box caption](failover-box.png)", "- one note");
+    assertThat(md)
+        .contains(
+            "## Failover time",
+            "| Implementation | p50 |",
+            "| ucarp | 3.0 |",
+            "![box caption](failover-box.png)",
+            "- one note");
   }
 }

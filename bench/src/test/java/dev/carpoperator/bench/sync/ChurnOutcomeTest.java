@@ -16,7 +16,8 @@ class ChurnOutcomeTest {
     assertThat(o.arrived()).isEqualTo(2);
     assertThat(o.lagMillis()).containsExactly(5.0, 1.0);
     assertThat(o.createdPerSecond()).isCloseTo(1000.0, within(1e-6)); // 2 intervals in 2 ms
-    assertThat(o.replicatedPerSecond()).isCloseTo(400.0, within(1e-6)); // 2 arrivals, first creation to last arrival 5 ms
+    assertThat(o.replicatedPerSecond())
+        .isCloseTo(400.0, within(1e-6)); // 2 arrivals, first creation to last arrival 5 ms
     assertThat(o.arrivedShare()).isCloseTo(2 / 3.0, within(1e-9));
     assertThat(o.sustained(100)).isFalse(); // a third lost
   }

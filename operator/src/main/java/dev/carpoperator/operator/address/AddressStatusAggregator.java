@@ -18,13 +18,15 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
- * Turns what the agents wrote into {@code status.nodes} into the operator's part of the status: the vhid in use,
- * the master, Ready/Degraded with a reason, the failover count, and the Events to emit. Pure: the reconciler feeds
- * it the resource, whether the cluster exists, the vhids other addresses hold, and the time.
+ * Turns what the agents wrote into {@code status.nodes} into the operator's part of the status: the
+ * vhid in use, the master, Ready/Degraded with a reason, the failover count, and the Events to
+ * emit. Pure: the reconciler feeds it the resource, whether the cluster exists, the vhids other
+ * addresses hold, and the time.
  */
 public final class AddressStatusAggregator {
   /** Degraded reasons a user can filter Events and alerts on. */
   public static final String CLUSTER_NOT_FOUND = "ClusterNotFound";
+
   public static final String VHID_COLLISION = "VhidCollision";
   public static final String NO_VHID_LEFT = "NoVhidLeft";
   public static final String NO_MASTER = "NoMaster";
@@ -32,12 +34,24 @@ public final class AddressStatusAggregator {
   public static final String AUTHENTICATION_FAILURES = "AuthenticationFailures";
   public static final String AGENT_MISSING = "AgentMissing";
   public static final String ACTIONS_FAILING = "ActionsFailing";
-  /** A node is still receiving its peers' connection states (its start-up bulk update); CARP holds it demoted. */
+
+  /**
+   * A node is still receiving its peers' connection states (its start-up bulk update); CARP holds
+   * it demoted.
+   */
   public static final String SYNC_BEHIND = "SyncBehind";
-  /** An agent refuses a vhid because one of its addresses is the node's own address (the agent's reason code). */
+
+  /**
+   * An agent refuses a vhid because one of its addresses is the node's own address (the agent's
+   * reason code).
+   */
   public static final String ADDRESS_IS_NODE_ADDRESS = "AddressIsNodeAddress";
-  /** An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone. */
+
+  /**
+   * An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone.
+   */
   static final Duration AGENT_SILENCE = Duration.ofMinutes(3);
+
   public static final String MASTER_ELECTED = "MasterElected";
   public static final String MASTER_CHANGED = "MasterChanged";
 
@@ -50,16 +64,30 @@ public final class AddressStatusAggregator {
   private AddressStatusAggregator() {}
 
   /**
-   * The nodes that are MASTER of a vhid now. A MASTER entry is superseded when another node became MASTER after
-   * the entry's last report: that node took over because this one went silent (crashed, or its node is gone) and
-   * this one has said nothing since. A master that is alive keeps reporting (agents refresh MASTER entries every
-   * few seconds), so a real split brain still shows as two masters.
+   * The nodes that are MASTER of a vhid now. A MASTER entry is superseded when another node became
+   * MASTER after the entry's last report: that node took over because this one went silent
+   * (crashed, or its node is gone) and this one has said nothing since. A master that is alive
+   * keeps reporting (agents refresh MASTER entries every few seconds), so a real split brain still
+   * shows as two masters.
    */
   static List<String> currentMasters(List<NodeVhidStatus> reports, int vhid) {
-    List<NodeVhidStatus> masters = reports.stream().filter(n -> Objects.equals(n.getVhid(), vhid) && n.getState() == CarpState.MASTER).toList();
+    List<NodeVhidStatus> masters =
+        reports.stream()
+            .filter(n -> Objects.equals(n.getVhid(), vhid) && n.getState() == CarpState.MASTER)
+            .toList();
     return masters.stream()
-        .filter(a -> masters.stream().noneMatch(b -> b != a && isAfter(b.getSince(), a.getLastReport() != null ? a.getLastReport() : a.getSince())))
-        .map(NodeVhidStatus::getName).sorted().toList();
+        .filter(
+            a ->
+                masters.stream()
+                    .noneMatch(
+                        b ->
+                            b != a
+                                && isAfter(
+                                    b.getSince(),
+                                    a.getLastReport() != null ? a.getLastReport() : a.getSince())))
+        .map(NodeVhidStatus::getName)
+        .sorted()
+        .toList();
   }
 
   private static Instant parse(String t) {
@@ -79,12 +107,21 @@ public final class AddressStatusAggregator {
     }
   }
 
-  public static Result aggregate(VirtualAddress va, boolean clusterExists, Set<Integer> vhidsOfOthers, Instant now) {
+  public static Result aggregate(
+      VirtualAddress va, boolean clusterExists, Set<Integer> vhidsOfOthers, Instant now) {
     return aggregate(va, clusterExists, List.of(), vhidsOfOthers, now);
   }
 
-  /** {@code selectedNodes}: the nodes the cluster's selector picks, each of which should run an agent. */
-  public static Result aggregate(VirtualAddress va, boolean clusterExists, List<String> selectedNodes, Set<Integer> vhidsOfOthers, Instant now) {
+  /**
+   * {@code selectedNodes}: the nodes the cluster's selector picks, each of which should run an
+   * agent.
+   */
+  public static Result aggregate(
+      VirtualAddress va,
+      boolean clusterExists,
+      List<String> selectedNodes,
+      Set<Integer> vhidsOfOthers,
+      Instant now) {
     VirtualAddressStatus old = va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
     Long generation = va.getMetadata().getGeneration();
     List<Event> events = new ArrayList<>();
@@ -101,64 +138,136 @@ public final class AddressStatusAggregator {
       vhids.add(primaryVhid);
     } else {
       primaryVhid = VhidAllocator.allocate(old.getVhid(), vhidsOfOthers);
-      if (primaryVhid == null) problems.add(NO_VHID_LEFT + ": all 255 vhids are in use on this cluster; set spec.vhid or remove an address");
+      if (primaryVhid == null)
+        problems.add(
+            NO_VHID_LEFT
+                + ": all 255 vhids are in use on this cluster; set spec.vhid or remove an address");
       else vhids.add(primaryVhid);
     }
     List<Integer> colliding = vhids.stream().filter(vhidsOfOthers::contains).toList();
     if (!colliding.isEmpty()) {
-      problems.add(VHID_COLLISION + ": vhid " + colliding.stream().map(String::valueOf).collect(Collectors.joining(", "))
-          + " is also claimed by another VirtualAddress of cluster " + va.getSpec().getCluster() + "; give each address its own vhid");
+      problems.add(
+          VHID_COLLISION
+              + ": vhid "
+              + colliding.stream().map(String::valueOf).collect(Collectors.joining(", "))
+              + " is also claimed by another VirtualAddress of cluster "
+              + va.getSpec().getCluster()
+              + "; give each address its own vhid");
     }
     if (!clusterExists) {
-      problems.addFirst(CLUSTER_NOT_FOUND + ": FirewallCluster " + va.getSpec().getCluster() + " does not exist");
+      problems.addFirst(
+          CLUSTER_NOT_FOUND + ": FirewallCluster " + va.getSpec().getCluster() + " does not exist");
     }
 
     List<NodeVhidStatus> reports = old.getNodes() == null ? List.of() : old.getNodes();
     Set<String> refusing = new TreeSet<>();
-    for (NodeVhidStatus n : reports) if (ADDRESS_IS_NODE_ADDRESS.equals(n.getReason()) && vhids.contains(n.getVhid())) refusing.add(n.getName());
-    if (!refusing.isEmpty()) problems.add(ADDRESS_IS_NODE_ADDRESS + ": " + String.join(", ", refusing) + (refusing.size() == 1 ? " refuses" : " refuse")
-        + " to run vhid " + vhids.stream().map(String::valueOf).collect(Collectors.joining(", ")) + ": an address in spec.addresses is "
-        + (refusing.size() == 1 ? "that node's" : "those nodes'") + " own address (a typo?); fix spec.addresses (the agent log says which)");
+    for (NodeVhidStatus n : reports)
+      if (ADDRESS_IS_NODE_ADDRESS.equals(n.getReason()) && vhids.contains(n.getVhid()))
+        refusing.add(n.getName());
+    if (!refusing.isEmpty())
+      problems.add(
+          ADDRESS_IS_NODE_ADDRESS
+              + ": "
+              + String.join(", ", refusing)
+              + (refusing.size() == 1 ? " refuses" : " refuse")
+              + " to run vhid "
+              + vhids.stream().map(String::valueOf).collect(Collectors.joining(", "))
+              + ": an address in spec.addresses is "
+              + (refusing.size() == 1 ? "that node's" : "those nodes'")
+              + " own address (a typo?); fix spec.addresses (the agent log says which)");
 
     List<String> masters = new ArrayList<>();
     for (int vhid : vhids) {
       List<String> m = currentMasters(reports, vhid);
-      if (m.isEmpty()) problems.add(NO_MASTER + ": no node is MASTER of vhid " + vhid
-          + (reports.isEmpty() ? " (no agent has reported yet)" : ""));
-      else if (m.size() > 1) problems.add(MULTIPLE_MASTERS + ": " + String.join(" and ", m) + " are all MASTER of vhid " + vhid
-          + " (split brain: check the link between them, passwords and vhids)");
+      if (m.isEmpty())
+        problems.add(
+            NO_MASTER
+                + ": no node is MASTER of vhid "
+                + vhid
+                + (reports.isEmpty() ? " (no agent has reported yet)" : ""));
+      else if (m.size() > 1)
+        problems.add(
+            MULTIPLE_MASTERS
+                + ": "
+                + String.join(" and ", m)
+                + " are all MASTER of vhid "
+                + vhid
+                + " (split brain: check the link between them, passwords and vhids)");
       if (!m.isEmpty()) masters.add(m.size() == 1 ? m.getFirst() : String.join("+", m));
     }
     Set<String> authFailing = new TreeSet<>();
-    for (NodeVhidStatus n : reports) if (n.getAuthFailures() != null && n.getAuthFailures() > 0 && vhids.contains(n.getVhid())) authFailing.add(n.getName());
-    if (!authFailing.isEmpty()) problems.add(AUTHENTICATION_FAILURES + ": " + String.join(", ", authFailing)
-        + (authFailing.size() == 1 ? " rejects" : " reject") + " adverts with a wrong password or address set (in the last 5 minutes)");
+    for (NodeVhidStatus n : reports)
+      if (n.getAuthFailures() != null && n.getAuthFailures() > 0 && vhids.contains(n.getVhid()))
+        authFailing.add(n.getName());
+    if (!authFailing.isEmpty())
+      problems.add(
+          AUTHENTICATION_FAILURES
+              + ": "
+              + String.join(", ", authFailing)
+              + (authFailing.size() == 1 ? " rejects" : " reject")
+              + " adverts with a wrong password or address set (in the last 5 minutes)");
 
     List<String> silent = new ArrayList<>();
     for (String n : selectedNodes) {
-      Instant last = reports.stream().filter(r -> n.equals(r.getName())).map(r -> parse(r.getLastReport() != null ? r.getLastReport() : r.getSince()))
-          .filter(Objects::nonNull).max(Instant::compareTo).orElse(null);
+      Instant last =
+          reports.stream()
+              .filter(r -> n.equals(r.getName()))
+              .map(r -> parse(r.getLastReport() != null ? r.getLastReport() : r.getSince()))
+              .filter(Objects::nonNull)
+              .max(Instant::compareTo)
+              .orElse(null);
       if (last == null || last.isBefore(now.minus(AGENT_SILENCE))) silent.add(n);
     }
-    if (!silent.isEmpty()) problems.add(AGENT_MISSING + ": " + String.join(", ", silent) + (silent.size() == 1 ? " is" : " are")
-        + " selected by FirewallCluster " + va.getSpec().getCluster() + " but " + (silent.size() == 1 ? "its agent has" : "their agents have")
-        + " not reported for " + AGENT_SILENCE.toMinutes() + " minutes (is the agent pod running on the node?)");
+    if (!silent.isEmpty())
+      problems.add(
+          AGENT_MISSING
+              + ": "
+              + String.join(", ", silent)
+              + (silent.size() == 1 ? " is" : " are")
+              + " selected by FirewallCluster "
+              + va.getSpec().getCluster()
+              + " but "
+              + (silent.size() == 1 ? "its agent has" : "their agents have")
+              + " not reported for "
+              + AGENT_SILENCE.toMinutes()
+              + " minutes (is the agent pod running on the node?)");
 
     List<String> failing = new ArrayList<>();
     for (NodeVhidStatus n : reports) {
-      if (n.getFailedActions() != null && n.getFailedActions() > 0 && vhids.contains(n.getVhid()) && !failing.contains(n.getName())) {
-        failing.add(n.getName() + " (" + n.getFailedActions() + " failed" + (n.getActionError() == null ? "" : ": " + n.getActionError()) + ")");
+      if (n.getFailedActions() != null
+          && n.getFailedActions() > 0
+          && vhids.contains(n.getVhid())
+          && !failing.contains(n.getName())) {
+        failing.add(
+            n.getName()
+                + " ("
+                + n.getFailedActions()
+                + " failed"
+                + (n.getActionError() == null ? "" : ": " + n.getActionError())
+                + ")");
       }
     }
-    if (!failing.isEmpty()) problems.add(ACTIONS_FAILING + ": state-change actions failed on " + String.join(", ", failing));
+    if (!failing.isEmpty())
+      problems.add(
+          ACTIONS_FAILING + ": state-change actions failed on " + String.join(", ", failing));
 
     Set<String> syncing = new TreeSet<>();
     for (NodeVhidStatus n : reports) {
-      if (vhids.contains(n.getVhid()) && ("requesting".equals(n.getSync()) || "receiving".equals(n.getSync()))) syncing.add(n.getName() + " (" + n.getSync() + ")");
+      if (vhids.contains(n.getVhid())
+          && ("requesting".equals(n.getSync()) || "receiving".equals(n.getSync())))
+        syncing.add(n.getName() + " (" + n.getSync() + ")");
     }
-    if (!syncing.isEmpty()) problems.add(SYNC_BEHIND + ": " + String.join(", ", syncing) + (syncing.size() == 1 ? " has" : " have")
-        + " not received the peers' connection states yet (start-up bulk update); a failover to "
-        + (syncing.size() == 1 ? "it" : "them") + " now would break connections, so CARP keeps " + (syncing.size() == 1 ? "it" : "them") + " demoted");
+    if (!syncing.isEmpty())
+      problems.add(
+          SYNC_BEHIND
+              + ": "
+              + String.join(", ", syncing)
+              + (syncing.size() == 1 ? " has" : " have")
+              + " not received the peers' connection states yet (start-up bulk update); a failover to "
+              + (syncing.size() == 1 ? "it" : "them")
+              + " now would break connections, so CARP keeps "
+              + (syncing.size() == 1 ? "it" : "them")
+              + " demoted");
 
     String master = masters.isEmpty() ? null : String.join(",", masters);
     VirtualAddressStatus next = new VirtualAddressStatus();
@@ -168,7 +277,8 @@ public final class AddressStatusAggregator {
     next.setMaster(master);
     next.setFailoverCount(old.getFailoverCount() == null ? 0L : old.getFailoverCount());
     next.setLastTransitionTime(old.getLastTransitionTime());
-    // A failover usually passes through "no master" (the backup waits out master-down), so compare with the last
+    // A failover usually passes through "no master" (the backup waits out master-down), so compare
+    // with the last
     // master seen rather than with the previous status.
     String previous = old.getLastMaster() != null ? old.getLastMaster() : old.getMaster();
     next.setLastMaster(master != null ? master : previous);
@@ -176,28 +286,55 @@ public final class AddressStatusAggregator {
       next.setLastTransitionTime(now.toString());
       if (previous != null) {
         next.setFailoverCount(next.getFailoverCount() + 1);
-        events.add(new Event(false, MASTER_CHANGED, "master moved from " + previous + " to " + master));
+        events.add(
+            new Event(false, MASTER_CHANGED, "master moved from " + previous + " to " + master));
       } else {
         events.add(new Event(false, MASTER_ELECTED, master + " is master"));
       }
     }
 
-    // Authentication failures, a missing agent, failing actions and a pending sync degrade, but the address works while one master holds it.
-    boolean ready = problems.stream().allMatch(p -> p.startsWith(AUTHENTICATION_FAILURES) || p.startsWith(AGENT_MISSING)
-        || p.startsWith(ACTIONS_FAILING) || p.startsWith(SYNC_BEHIND) || p.startsWith(ADDRESS_IS_NODE_ADDRESS));
+    // Authentication failures, a missing agent, failing actions and a pending sync degrade, but the
+    // address works while one master holds it.
+    boolean ready =
+        problems.stream()
+            .allMatch(
+                p ->
+                    p.startsWith(AUTHENTICATION_FAILURES)
+                        || p.startsWith(AGENT_MISSING)
+                        || p.startsWith(ACTIONS_FAILING)
+                        || p.startsWith(SYNC_BEHIND)
+                        || p.startsWith(ADDRESS_IS_NODE_ADDRESS));
     String firstProblem = problems.isEmpty() ? null : problems.getFirst();
-    String problemReason = firstProblem == null ? null : firstProblem.substring(0, firstProblem.indexOf(':'));
-    String problemMessage = firstProblem == null ? null : firstProblem.substring(firstProblem.indexOf(':') + 2);
-    List<io.fabric8.kubernetes.api.model.Condition> conditions = Conditions.set(old.getConditions(), CarpApi.CONDITION_READY, ready,
-        ready ? MASTER_ELECTED : problemReason,
-        ready ? master + " is master" : problemMessage, generation, now);
-    conditions = Conditions.set(conditions, CarpApi.CONDITION_DEGRADED, firstProblem != null,
-        firstProblem == null ? "AsExpected" : problemReason,
-        firstProblem == null ? "every vhid has exactly one master" : problemMessage, generation, now);
+    String problemReason =
+        firstProblem == null ? null : firstProblem.substring(0, firstProblem.indexOf(':'));
+    String problemMessage =
+        firstProblem == null ? null : firstProblem.substring(firstProblem.indexOf(':') + 2);
+    List<io.fabric8.kubernetes.api.model.Condition> conditions =
+        Conditions.set(
+            old.getConditions(),
+            CarpApi.CONDITION_READY,
+            ready,
+            ready ? MASTER_ELECTED : problemReason,
+            ready ? master + " is master" : problemMessage,
+            generation,
+            now);
+    conditions =
+        Conditions.set(
+            conditions,
+            CarpApi.CONDITION_DEGRADED,
+            firstProblem != null,
+            firstProblem == null ? "AsExpected" : problemReason,
+            firstProblem == null ? "every vhid has exactly one master" : problemMessage,
+            generation,
+            now);
     next.setConditions(conditions);
 
-    String oldProblem = Conditions.isTrue(old.getConditions(), CarpApi.CONDITION_DEGRADED) ? Conditions.reason(old.getConditions(), CarpApi.CONDITION_DEGRADED) : null;
-    if (firstProblem != null && !problemReason.equals(oldProblem)) events.add(new Event(true, problemReason, problemMessage));
+    String oldProblem =
+        Conditions.isTrue(old.getConditions(), CarpApi.CONDITION_DEGRADED)
+            ? Conditions.reason(old.getConditions(), CarpApi.CONDITION_DEGRADED)
+            : null;
+    if (firstProblem != null && !problemReason.equals(oldProblem))
+      events.add(new Event(true, problemReason, problemMessage));
     return new Result(next, events);
   }
 }

@@ -8,8 +8,8 @@ import dev.carpoperator.operator.OperatorMetrics;
 import dev.carpoperator.operator.status.EventRecorder;
 import dev.carpoperator.operator.status.OncePerGeneration;
 import dev.carpoperator.operator.status.StatusPatches;
-import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -32,21 +32,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Validates a VirtualAddress's cluster, allocates its vhid, and turns the agents' per-node reports into Ready /
- * Degraded, the master, failovers and Events. Agents write {@code status.nodes} (their own entries, by server-side
- * apply); this reconciler never touches them.
+ * Validates a VirtualAddress's cluster, allocates its vhid, and turns the agents' per-node reports
+ * into Ready / Degraded, the master, failovers and Events. Agents write {@code status.nodes} (their
+ * own entries, by server-side apply); this reconciler never touches them.
  */
-// Not generation-aware: the agents' reports change only the status, and each must be aggregated. The operator's
+// Not generation-aware: the agents' reports change only the status, and each must be aggregated.
+// The operator's
 // own status patches do not loop, because an unchanged status is never patched again.
 @ControllerConfiguration(name = "virtualaddress", generationAwareEventProcessing = false)
 public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   private static final Logger log = LoggerFactory.getLogger(VirtualAddressReconciler.class);
   static final String EVENT_NAMESPACE = EventRecorder.EVENT_NAMESPACE;
-  /** Vhids handed out but possibly not yet visible in the cache: two new addresses never get the same one. */
+
+  /**
+   * Vhids handed out but possibly not yet visible in the cache: two new addresses never get the
+   * same one.
+   */
   private final Map<String, Integer> recentAllocations = new HashMap<>();
+
   private final OperatorMetrics metrics;
-  /** Last state seen per "address/node/vhid": each change becomes a StateChanged Event (ifstated users' log). */
+
+  /**
+   * Last state seen per "address/node/vhid": each change becomes a StateChanged Event (ifstated
+   * users' log).
+   */
   private final Map<String, String> lastStates = new ConcurrentHashMap<>();
+
   private final OncePerGeneration noPasswordWarning = new OncePerGeneration();
 
   public VirtualAddressReconciler(OperatorMetrics metrics) {
@@ -56,42 +67,69 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   private static final String BY_CLUSTER = "by-cluster";
 
   /**
-   * FirewallClusters from an informer, not a GET per reconcile: agents' status reports reconcile an address every
-   * few seconds, and with 1,000 addresses the GETs were 99 % of the operator's API calls (./carp bench scale). A
-   * cluster that appears or changes its nodes reconciles its addresses at once.
+   * FirewallClusters from an informer, not a GET per reconcile: agents' status reports reconcile an
+   * address every few seconds, and with 1,000 addresses the GETs were 99 % of the operator's API
+   * calls (./carp bench scale). A cluster that appears or changes its nodes reconciles its
+   * addresses at once.
    */
   @Override
-  public List<EventSource<?, VirtualAddress>> prepareEventSources(EventSourceContext<VirtualAddress> context) {
-    context.getPrimaryCache().addIndexer(BY_CLUSTER, va -> List.of(String.valueOf(va.getSpec().getCluster())));
-    var config = InformerEventSourceConfiguration.from(FirewallCluster.class, VirtualAddress.class)
-        .withSecondaryToPrimaryMapper(fwc -> context.getPrimaryCache().byIndex(BY_CLUSTER, fwc.getMetadata().getName()).stream()
-            .map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .withPrimaryToSecondaryMapper((VirtualAddress va) -> va.getSpec().getCluster() == null ? Set.<ResourceID>of() : Set.of(new ResourceID(va.getSpec().getCluster())))
-        .build();
+  public List<EventSource<?, VirtualAddress>> prepareEventSources(
+      EventSourceContext<VirtualAddress> context) {
+    context
+        .getPrimaryCache()
+        .addIndexer(BY_CLUSTER, va -> List.of(String.valueOf(va.getSpec().getCluster())));
+    var config =
+        InformerEventSourceConfiguration.from(FirewallCluster.class, VirtualAddress.class)
+            .withSecondaryToPrimaryMapper(
+                fwc ->
+                    context
+                        .getPrimaryCache()
+                        .byIndex(BY_CLUSTER, fwc.getMetadata().getName())
+                        .stream()
+                        .map(ResourceID::fromResource)
+                        .collect(Collectors.toSet()))
+            .withPrimaryToSecondaryMapper(
+                (VirtualAddress va) ->
+                    va.getSpec().getCluster() == null
+                        ? Set.<ResourceID>of()
+                        : Set.of(new ResourceID(va.getSpec().getCluster())))
+            .build();
     return List.of(new InformerEventSource<>(config, context));
   }
 
   @Override
-  public UpdateControl<VirtualAddress> reconcile(VirtualAddress va, Context<VirtualAddress> context) {
+  public UpdateControl<VirtualAddress> reconcile(
+      VirtualAddress va, Context<VirtualAddress> context) {
     String cluster = va.getSpec().getCluster();
-    FirewallCluster fwc = cluster == null ? null : context.getSecondaryResource(FirewallCluster.class).orElse(null);
+    FirewallCluster fwc =
+        cluster == null ? null : context.getSecondaryResource(FirewallCluster.class).orElse(null);
     boolean clusterExists = fwc != null;
-    List<String> selected = fwc == null || fwc.getStatus() == null ? List.of()
-        : fwc.getStatus().getNodes().stream().map(ClusterNodeStatus::getName).toList();
+    List<String> selected =
+        fwc == null || fwc.getStatus() == null
+            ? List.of()
+            : fwc.getStatus().getNodes().stream().map(ClusterNodeStatus::getName).toList();
     AddressStatusAggregator.Result result;
     synchronized (recentAllocations) {
       Set<Integer> others = vhidsOfOthers(va, context);
-      result = AddressStatusAggregator.aggregate(va, clusterExists, selected, others, Instant.now());
-      if (va.getSpec().getVhid() == null && result.status().getVhid() != null) recentAllocations.put(va.getMetadata().getName(), result.status().getVhid());
+      result =
+          AddressStatusAggregator.aggregate(va, clusterExists, selected, others, Instant.now());
+      if (va.getSpec().getVhid() == null && result.status().getVhid() != null)
+        recentAllocations.put(va.getMetadata().getName(), result.status().getVhid());
     }
     for (AddressStatusAggregator.Event e : transitions(va)) {
       record(context, va, e);
       metrics.event(e.reason(), e.warning());
     }
     if (noPasswordWarning.due(va, va.getSpec().getPasswordSecretRef() == null)) {
-      record(context, va, new AddressStatusAggregator.Event(true, "NoPassword", "no spec.passwordSecretRef: the adverts are signed"
-          + " with an all-zero key, so anyone on the segment can forge them and take the address; name a Secret with a random"
-          + " passphrase"));
+      record(
+          context,
+          va,
+          new AddressStatusAggregator.Event(
+              true,
+              "NoPassword",
+              "no spec.passwordSecretRef: the adverts are signed"
+                  + " with an all-zero key, so anyone on the segment can forge them and take the address; name a Secret with a random"
+                  + " passphrase"));
       metrics.event("NoPassword", true);
     }
     for (AddressStatusAggregator.Event e : result.events()) {
@@ -99,9 +137,11 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
       metrics.event(e.reason(), e.warning());
     }
 
-    UpdateControl<VirtualAddress> control = StatusPatches.sameStatus(va.getStatus(), result.status())
-        ? UpdateControl.noUpdate()
-        : UpdateControl.patchStatus(StatusPatches.fresh(va, new VirtualAddress(), result.status()));
+    UpdateControl<VirtualAddress> control =
+        StatusPatches.sameStatus(va.getStatus(), result.status())
+            ? UpdateControl.noUpdate()
+            : UpdateControl.patchStatus(
+                StatusPatches.fresh(va, new VirtualAddress(), result.status()));
     // A missing cluster may appear later, and a silent agent is only noticed with time: look again.
     return control.rescheduleAfter(clusterExists ? Duration.ofSeconds(60) : Duration.ofSeconds(10));
   }
@@ -115,10 +155,21 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
       String key = va.getMetadata().getName() + "/" + n.getName() + "/" + n.getVhid();
       String now = n.getState().name();
       String before = lastStates.put(key, now);
-      // Seeded silently on first sight (e.g. after an operator restart) so old history is not replayed.
+      // Seeded silently on first sight (e.g. after an operator restart) so old history is not
+      // replayed.
       if (before != null && !before.equals(now)) {
-        out.add(new AddressStatusAggregator.Event(false, "StateChanged", n.getName() + ": vhid " + n.getVhid() + " " + before + " -> " + now
-            + (n.getReason() == null ? "" : " (" + n.getReason() + ")")));
+        out.add(
+            new AddressStatusAggregator.Event(
+                false,
+                "StateChanged",
+                n.getName()
+                    + ": vhid "
+                    + n.getVhid()
+                    + " "
+                    + before
+                    + " -> "
+                    + now
+                    + (n.getReason() == null ? "" : " (" + n.getReason() + ")")));
       }
     }
     return out;
@@ -127,20 +178,26 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   /** Vhids claimed by the other addresses of the same cluster (treated as one segment). */
   private Set<Integer> vhidsOfOthers(VirtualAddress va, Context<VirtualAddress> context) {
     Set<Integer> taken = new HashSet<>();
-    context.getPrimaryCache().list()
+    context
+        .getPrimaryCache()
+        .list()
         .filter(o -> !o.getMetadata().getName().equals(va.getMetadata().getName()))
         .filter(o -> Objects.equals(o.getSpec().getCluster(), va.getSpec().getCluster()))
-        .forEach(o -> {
-          if (o.getSpec().getVhid() != null) taken.add(o.getSpec().getVhid());
-          else if (o.getStatus() != null && o.getStatus().getVhid() != null && o.getSpec().getCarpNodes().isEmpty()) taken.add(o.getStatus().getVhid());
-          for (CarpNode c : o.getSpec().getCarpNodes()) taken.add(c.getVhid());
-          Integer recent = recentAllocations.get(o.getMetadata().getName());
-          if (recent != null && o.getSpec().getVhid() == null) taken.add(recent);
-        });
+        .forEach(
+            o -> {
+              if (o.getSpec().getVhid() != null) taken.add(o.getSpec().getVhid());
+              else if (o.getStatus() != null
+                  && o.getStatus().getVhid() != null
+                  && o.getSpec().getCarpNodes().isEmpty()) taken.add(o.getStatus().getVhid());
+              for (CarpNode c : o.getSpec().getCarpNodes()) taken.add(c.getVhid());
+              Integer recent = recentAllocations.get(o.getMetadata().getName());
+              if (recent != null && o.getSpec().getVhid() == null) taken.add(recent);
+            });
     return taken;
   }
 
-  private void record(Context<VirtualAddress> context, VirtualAddress va, AddressStatusAggregator.Event e) {
+  private void record(
+      Context<VirtualAddress> context, VirtualAddress va, AddressStatusAggregator.Event e) {
     EventRecorder.record(context.getClient(), va, e.warning(), e.reason(), e.message());
   }
 }

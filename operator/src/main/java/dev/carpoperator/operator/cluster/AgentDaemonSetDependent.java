@@ -6,8 +6,12 @@ import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 
-/** Keeps each FirewallCluster's agent DaemonSet as {@link AgentDaemonSets#desired} says (server-side apply). */
-public class AgentDaemonSetDependent extends CRUDKubernetesDependentResource<DaemonSet, FirewallCluster> {
+/**
+ * Keeps each FirewallCluster's agent DaemonSet as {@link AgentDaemonSets#desired} says (server-side
+ * apply).
+ */
+public class AgentDaemonSetDependent
+    extends CRUDKubernetesDependentResource<DaemonSet, FirewallCluster> {
   private final OperatorSettings settings;
 
   public AgentDaemonSetDependent(OperatorSettings settings) {

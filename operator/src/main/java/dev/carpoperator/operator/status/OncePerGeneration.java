@@ -6,8 +6,9 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Says a problem of a resource's spec once per generation, not on every reconcile (agents' reports reconcile an
- * address every few seconds). One entry per resource that has the problem; it goes when the problem does.
+ * Says a problem of a resource's spec once per generation, not on every reconcile (agents' reports
+ * reconcile an address every few seconds). One entry per resource that has the problem; it goes
+ * when the problem does.
  */
 public final class OncePerGeneration {
   private final Map<String, Long> saidAt = new ConcurrentHashMap<>();

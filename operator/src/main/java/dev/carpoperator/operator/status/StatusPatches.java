@@ -7,8 +7,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.CustomResource;
 
 /**
- * Status patches carry only what the operator owns (a fresh object with name and status, as JOSDK recommends for
- * server-side apply), and are skipped when nothing changed.
+ * Status patches carry only what the operator owns (a fresh object with name and status, as JOSDK
+ * recommends for server-side apply), and are skipped when nothing changed.
  */
 public final class StatusPatches {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -16,8 +16,11 @@ public final class StatusPatches {
   private StatusPatches() {}
 
   public static <S, R extends CustomResource<?, S>> R fresh(R current, R empty, S status) {
-    empty.setMetadata(new ObjectMetaBuilder().withName(current.getMetadata().getName())
-        .withNamespace(current.getMetadata().getNamespace()).build());
+    empty.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(current.getMetadata().getName())
+            .withNamespace(current.getMetadata().getNamespace())
+            .build());
     empty.setStatus(status);
     return empty;
   }

@@ -16,7 +16,10 @@ import org.junit.jupiter.api.Test;
 class AddressStatusAggregatorTest {
   static final Instant T0 = Instant.parse("2026-11-24T12:00:00Z");
 
-  /** Applies one round of agent reports and the operator's aggregation, as the API server would merge them. */
+  /**
+   * Applies one round of agent reports and the operator's aggregation, as the API server would
+   * merge them.
+   */
   static VirtualAddress step(VirtualAddress va, Instant now, Object... nodeStates) {
     List<NodeVhidStatus> nodes = new ArrayList<>();
     for (int i = 0; i < nodeStates.length; i += 2) {
@@ -26,7 +29,8 @@ class AddressStatusAggregatorTest {
       n.setState((CarpState) nodeStates[i + 1]);
       nodes.add(n);
     }
-    VirtualAddressStatus reported = va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
+    VirtualAddressStatus reported =
+        va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
     reported.setNodes(nodes);
     va.setStatus(reported);
     var result = AddressStatusAggregator.aggregate(va, true, Set.of(), now);
@@ -52,20 +56,38 @@ class AddressStatusAggregatorTest {
     VirtualAddress va = address();
     step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
     assertThat(va.getStatus().getMaster()).isEqualTo("a");
-    assertThat(lastEvents).extracting(AddressStatusAggregator.Event::reason).containsExactly("MasterElected");
+    assertThat(lastEvents)
+        .extracting(AddressStatusAggregator.Event::reason)
+        .containsExactly("MasterElected");
 
-    step(va, T0.plusSeconds(1), "a", CarpState.INIT, "b", CarpState.BACKUP); // a died, b still waiting
+    step(
+        va,
+        T0.plusSeconds(1),
+        "a",
+        CarpState.INIT,
+        "b",
+        CarpState.BACKUP); // a died, b still waiting
     assertThat(va.getStatus().getMaster()).isNull();
     assertThat(va.getStatus().getLastMaster()).isEqualTo("a");
-    assertThat(lastEvents).extracting(AddressStatusAggregator.Event::reason).containsExactly("NoMaster");
+    assertThat(lastEvents)
+        .extracting(AddressStatusAggregator.Event::reason)
+        .containsExactly("NoMaster");
 
     step(va, T0.plusSeconds(4), "a", CarpState.INIT, "b", CarpState.MASTER);
     assertThat(va.getStatus().getMaster()).isEqualTo("b");
     assertThat(va.getStatus().getFailoverCount()).isEqualTo(1);
     assertThat(va.getStatus().getLastTransitionTime()).isEqualTo(T0.plusSeconds(4).toString());
-    assertThat(lastEvents).extracting(AddressStatusAggregator.Event::message).containsExactly("master moved from a to b");
+    assertThat(lastEvents)
+        .extracting(AddressStatusAggregator.Event::message)
+        .containsExactly("master moved from a to b");
 
-    step(va, T0.plusSeconds(5), "a", CarpState.BACKUP, "b", CarpState.MASTER); // a returns as backup: no change
+    step(
+        va,
+        T0.plusSeconds(5),
+        "a",
+        CarpState.BACKUP,
+        "b",
+        CarpState.MASTER); // a returns as backup: no change
     assertThat(va.getStatus().getFailoverCount()).isEqualTo(1);
     assertThat(lastEvents).isEmpty();
   }
@@ -74,10 +96,17 @@ class AddressStatusAggregatorTest {
   void readyKeepsItsTransitionTimeWhileNothingChanges() {
     VirtualAddress va = address();
     step(va, T0, "a", CarpState.MASTER);
-    String since = va.getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().orElseThrow().getLastTransitionTime();
+    String since =
+        va.getStatus().getConditions().stream()
+            .filter(c -> c.getType().equals("Ready"))
+            .findFirst()
+            .orElseThrow()
+            .getLastTransitionTime();
     step(va, T0.plusSeconds(60), "a", CarpState.MASTER);
-    assertThat(va.getStatus().getConditions()).filteredOn(c -> c.getType().equals("Ready"))
-        .singleElement().satisfies(c -> assertThat(c.getLastTransitionTime()).isEqualTo(since));
+    assertThat(va.getStatus().getConditions())
+        .filteredOn(c -> c.getType().equals("Ready"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.getLastTransitionTime()).isEqualTo(since));
   }
 
   @Test
@@ -103,12 +132,16 @@ class AddressStatusAggregatorTest {
   @Test
   void aSilentOldMasterIsSupersededButALiveOneIsASplitBrain() {
     // a crashed at 12:00:05 (its last report); b took over at 12:00:08: b is the only master.
-    var crashed = List.of(entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:05Z"),
-        entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+    var crashed =
+        List.of(
+            entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:05Z"),
+            entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
     assertThat(AddressStatusAggregator.currentMasters(crashed, 1)).containsExactly("b");
     // a reported again after b's takeover: a is alive and still MASTER, so both are.
-    var split = List.of(entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:15Z"),
-        entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+    var split =
+        List.of(
+            entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:15Z"),
+            entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
     assertThat(AddressStatusAggregator.currentMasters(split, 1)).containsExactly("a", "b");
   }
 
@@ -118,39 +151,59 @@ class AddressStatusAggregatorTest {
     step(va, T0, "a", CarpState.MASTER, "b", CarpState.INIT);
     va.getStatus().getNodes().get(1).setReason(AddressStatusAggregator.ADDRESS_IS_NODE_ADDRESS);
     var result = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(5));
-    assertThat(result.status().getConditions()).anySatisfy(c -> {
-      assertThat(c.getType()).isEqualTo("Degraded");
-      assertThat(c.getStatus()).isEqualTo("True");
-      assertThat(c.getReason()).isEqualTo("AddressIsNodeAddress");
-      assertThat(c.getMessage()).startsWith("b refuses to run vhid 1: an address in spec.addresses is that node's own address");
-    });
-    assertThat(result.status().getConditions()).as("a still holds it").anySatisfy(c -> {
-      assertThat(c.getType()).isEqualTo("Ready");
-      assertThat(c.getStatus()).isEqualTo("True");
-    });
-    assertThat(result.events()).anySatisfy(e -> {
-      assertThat(e.warning()).isTrue();
-      assertThat(e.reason()).isEqualTo("AddressIsNodeAddress");
-    });
+    assertThat(result.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Degraded");
+              assertThat(c.getStatus()).isEqualTo("True");
+              assertThat(c.getReason()).isEqualTo("AddressIsNodeAddress");
+              assertThat(c.getMessage())
+                  .startsWith(
+                      "b refuses to run vhid 1: an address in spec.addresses is that node's own address");
+            });
+    assertThat(result.status().getConditions())
+        .as("a still holds it")
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Ready");
+              assertThat(c.getStatus()).isEqualTo("True");
+            });
+    assertThat(result.events())
+        .anySatisfy(
+            e -> {
+              assertThat(e.warning()).isTrue();
+              assertThat(e.reason()).isEqualTo("AddressIsNodeAddress");
+            });
   }
 
   @Test
   void recentAuthenticationFailuresDegradeButKeepTheAddressReady() {
     VirtualAddress va = address();
     step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
-    va.getStatus().getNodes().get(1).setAuthFailures(3L); // b rejects adverts: another password on b
+    va.getStatus()
+        .getNodes()
+        .get(1)
+        .setAuthFailures(3L); // b rejects adverts: another password on b
     var result = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(30));
-    assertThat(result.status().getConditions()).anySatisfy(c -> {
-      assertThat(c.getType()).isEqualTo("Degraded");
-      assertThat(c.getStatus()).isEqualTo("True");
-      assertThat(c.getReason()).isEqualTo("AuthenticationFailures");
-      assertThat(c.getMessage()).isEqualTo("b rejects adverts with a wrong password or address set (in the last 5 minutes)");
-    });
-    assertThat(result.status().getConditions()).anySatisfy(c -> {
-      assertThat(c.getType()).isEqualTo("Ready");
-      assertThat(c.getStatus()).isEqualTo("True");
-    });
-    assertThat(result.events()).extracting(AddressStatusAggregator.Event::reason).contains("AuthenticationFailures");
+    assertThat(result.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Degraded");
+              assertThat(c.getStatus()).isEqualTo("True");
+              assertThat(c.getReason()).isEqualTo("AuthenticationFailures");
+              assertThat(c.getMessage())
+                  .isEqualTo(
+                      "b rejects adverts with a wrong password or address set (in the last 5 minutes)");
+            });
+    assertThat(result.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Ready");
+              assertThat(c.getStatus()).isEqualTo("True");
+            });
+    assertThat(result.events())
+        .extracting(AddressStatusAggregator.Event::reason)
+        .contains("AuthenticationFailures");
   }
 
   @Test
@@ -160,22 +213,29 @@ class AddressStatusAggregatorTest {
     va.getStatus().getNodes().get(0).setSync("done");
     va.getStatus().getNodes().get(1).setSync("receiving");
     var pending = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(5));
-    assertThat(pending.status().getConditions()).anySatisfy(c -> {
-      assertThat(c.getType()).isEqualTo("Degraded");
-      assertThat(c.getStatus()).isEqualTo("True");
-      assertThat(c.getReason()).isEqualTo("SyncBehind");
-      assertThat(c.getMessage()).startsWith("b (receiving) has not received the peers' connection states yet");
-    });
-    assertThat(pending.status().getConditions()).anySatisfy(c -> {
-      assertThat(c.getType()).isEqualTo("Ready");
-      assertThat(c.getStatus()).isEqualTo("True");
-    });
+    assertThat(pending.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Degraded");
+              assertThat(c.getStatus()).isEqualTo("True");
+              assertThat(c.getReason()).isEqualTo("SyncBehind");
+              assertThat(c.getMessage())
+                  .startsWith("b (receiving) has not received the peers' connection states yet");
+            });
+    assertThat(pending.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Ready");
+              assertThat(c.getStatus()).isEqualTo("True");
+            });
     va.getStatus().getNodes().get(1).setSync("done");
     var done = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(6));
-    assertThat(done.status().getConditions()).anySatisfy(c -> {
-      assertThat(c.getType()).isEqualTo("Degraded");
-      assertThat(c.getStatus()).isEqualTo("False");
-    });
+    assertThat(done.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Degraded");
+              assertThat(c.getStatus()).isEqualTo("False");
+            });
   }
 
   @Test
@@ -183,15 +243,24 @@ class AddressStatusAggregatorTest {
     VirtualAddress va = address();
     step(va, T0, "a", CarpState.MASTER);
     va.getStatus().getNodes().getFirst().setLastReport(T0.toString());
-    var fresh = AddressStatusAggregator.aggregate(va, true, List.of("a", "b"), Set.of(), T0.plusSeconds(10));
-    assertThat(fresh.status().getConditions()).anySatisfy(c -> {
-      assertThat(c.getType()).isEqualTo("Degraded");
-      assertThat(c.getReason()).isEqualTo("AgentMissing");
-      assertThat(c.getMessage()).startsWith("b is selected by FirewallCluster c but its agent has not reported");
-    });
-    assertThat(fresh.status().getConditions()).anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Ready=True"));
+    var fresh =
+        AddressStatusAggregator.aggregate(
+            va, true, List.of("a", "b"), Set.of(), T0.plusSeconds(10));
+    assertThat(fresh.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Degraded");
+              assertThat(c.getReason()).isEqualTo("AgentMissing");
+              assertThat(c.getMessage())
+                  .startsWith("b is selected by FirewallCluster c but its agent has not reported");
+            });
+    assertThat(fresh.status().getConditions())
+        .anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Ready=True"));
     // Four minutes later a has not reported either: both are named.
-    var later = AddressStatusAggregator.aggregate(va, true, List.of("a", "b"), Set.of(), T0.plusSeconds(240));
-    assertThat(later.status().getConditions()).anySatisfy(c -> assertThat(c.getMessage()).startsWith("a, b are selected"));
+    var later =
+        AddressStatusAggregator.aggregate(
+            va, true, List.of("a", "b"), Set.of(), T0.plusSeconds(240));
+    assertThat(later.status().getConditions())
+        .anySatisfy(c -> assertThat(c.getMessage()).startsWith("a, b are selected"));
   }
 }

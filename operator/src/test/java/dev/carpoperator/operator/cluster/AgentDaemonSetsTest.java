@@ -17,22 +17,34 @@ class AgentDaemonSetsTest {
     FirewallCluster fwc = new FirewallCluster();
     fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
     fwc.setSpec(new FirewallClusterSpec());
-    var pod = AgentDaemonSets.desired(fwc, OperatorSettings.fromEnvironment(Map.of())).getSpec().getTemplate().getSpec();
+    var pod =
+        AgentDaemonSets.desired(fwc, OperatorSettings.fromEnvironment(Map.of()))
+            .getSpec()
+            .getTemplate()
+            .getSpec();
 
-    assertThat(pod.getVolumes()).singleElement().satisfies(v -> {
-      assertThat(v.getHostPath().getPath()).isEqualTo("/run/carp-operator");
-      assertThat(v.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
-    });
+    assertThat(pod.getVolumes())
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.getHostPath().getPath()).isEqualTo("/run/carp-operator");
+              assertThat(v.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+            });
     var agent = pod.getContainers().getFirst();
-    assertThat(agent.getVolumeMounts()).singleElement().satisfies(m -> {
-      assertThat(m.getName()).isEqualTo(pod.getVolumes().getFirst().getName());
-      assertThat(m.getMountPath()).isEqualTo("/run/carp-operator");
-      assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
-    });
+    assertThat(agent.getVolumeMounts())
+        .singleElement()
+        .satisfies(
+            m -> {
+              assertThat(m.getName()).isEqualTo(pod.getVolumes().getFirst().getName());
+              assertThat(m.getMountPath()).isEqualTo("/run/carp-operator");
+              assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+            });
     List<String> names = agent.getEnv().stream().map(EnvVar::getName).toList();
     EnvVar dir = agent.getEnv().get(names.indexOf("CARP_RUNTIME_DIR"));
     assertThat(dir.getValue()).isEqualTo("/run/carp-operator/$(NODE_NAME)");
-    assertThat(names.indexOf("NODE_NAME")).as("defined before it is referenced").isLessThan(names.indexOf("CARP_RUNTIME_DIR"));
+    assertThat(names.indexOf("NODE_NAME"))
+        .as("defined before it is referenced")
+        .isLessThan(names.indexOf("CARP_RUNTIME_DIR"));
   }
 
   @Test
@@ -40,11 +52,16 @@ class AgentDaemonSetsTest {
     FirewallCluster fwc = new FirewallCluster();
     fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
     fwc.setSpec(new FirewallClusterSpec());
-    var settings = OperatorSettings.fromEnvironment(Map.of("CARP_AGENT_RUNTIME_DIRECTORY", "/run/carp-lab/l1"));
+    var settings =
+        OperatorSettings.fromEnvironment(
+            Map.of("CARP_AGENT_RUNTIME_DIRECTORY", "/run/carp-lab/l1"));
     var pod = AgentDaemonSets.desired(fwc, settings).getSpec().getTemplate().getSpec();
     assertThat(pod.getVolumes().getFirst().getHostPath().getPath()).isEqualTo("/run/carp-lab/l1");
-    assertThat(pod.getContainers().getFirst().getVolumeMounts().getFirst().getMountPath()).as("the same inside").isEqualTo("/run/carp-operator");
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> OperatorSettings.fromEnvironment(Map.of("CARP_AGENT_RUNTIME_DIRECTORY", "run/x")))
+    assertThat(pod.getContainers().getFirst().getVolumeMounts().getFirst().getMountPath())
+        .as("the same inside")
+        .isEqualTo("/run/carp-operator");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> OperatorSettings.fromEnvironment(Map.of("CARP_AGENT_RUNTIME_DIRECTORY", "run/x")))
         .hasMessageContaining("CARP_AGENT_RUNTIME_DIRECTORY must be an absolute path");
   }
 }

@@ -42,10 +42,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The chart's ValidatingAdmissionPolicies on a real kube-apiserver: an agent's pod-bound token may change only its
- * own node's status entries, and the optional resource limits refuse what they should with a message that says
- * which chart value decides. The release has a namespace of its own, so the agent policy matches no other test's
- * agents; everything cluster-scoped it adds is removed afterwards.
+ * The chart's ValidatingAdmissionPolicies on a real kube-apiserver: an agent's pod-bound token may
+ * change only its own node's status entries, and the optional resource limits refuse what they
+ * should with a message that says which chart value decides. The release has a namespace of its
+ * own, so the agent policy matches no other test's agents; everything cluster-scoped it adds is
+ * removed afterwards.
  */
 class AdmissionPoliciesOnRealApiServerTest {
   static final String NS = "carp-policy-test";
@@ -58,26 +59,68 @@ class AdmissionPoliciesOnRealApiServerTest {
   static void install() {
     admin = ControlPlane.shared().adminClient();
     Crds.install(admin);
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
+        .serverSideApply();
     Helm helm = new Helm(home, null);
-    List<JsonNode> objects = Helm.documents(helm.ok("template", "carp", Helm.chart().toString(), "--namespace", NS,
-        "--set", "agent.namespace=" + NS, "--set", "agent.createNamespace=false",
-        "--set", "admissionPolicies.resources.enabled=true",
-        "--set", "admissionPolicies.resources.allowedInterfaces={lan0,pfsync0}",
-        "--set", "admissionPolicies.resources.allowedPrefixes={192.0.2.0/24,2001:db8::/64}",
-        "--set", "admissionPolicies.resources.allowedWebhookHosts={hooks.example}"));
+    List<JsonNode> objects =
+        Helm.documents(
+            helm.ok(
+                "template",
+                "carp",
+                Helm.chart().toString(),
+                "--namespace",
+                NS,
+                "--set",
+                "agent.namespace=" + NS,
+                "--set",
+                "agent.createNamespace=false",
+                "--set",
+                "admissionPolicies.resources.enabled=true",
+                "--set",
+                "admissionPolicies.resources.allowedInterfaces={lan0,pfsync0}",
+                "--set",
+                "admissionPolicies.resources.allowedPrefixes={192.0.2.0/24,2001:db8::/64}",
+                "--set",
+                "admissionPolicies.resources.allowedWebhookHosts={hooks.example}"));
     for (JsonNode o : objects) {
       String kind = o.path("kind").asText();
       if (kind.startsWith("ValidatingAdmissionPolicy")) created.add(apply(o));
-      // the agents' ClusterRole as the chart has it (identical to the one other tests apply from deploy/rbac)
-      if (kind.equals("ClusterRole") && o.path("metadata").path("name").asText().equals("carp-agent")) apply(o);
+      // the agents' ClusterRole as the chart has it (identical to the one other tests apply from
+      // deploy/rbac)
+      if (kind.equals("ClusterRole")
+          && o.path("metadata").path("name").asText().equals("carp-agent")) apply(o);
     }
-    created.add(admin.resource(new ClusterRoleBindingBuilder().withNewMetadata().withName(NS + "-agent").endMetadata()
-        .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "carp-agent")
-        .addNewSubject().withKind("ServiceAccount").withName("carp-agent").withNamespace(NS).endSubject().build()).serverSideApply());
-    admin.resource(new ServiceAccountBuilder().withNewMetadata().withName("carp-agent").withNamespace(NS).endMetadata().build()).serverSideApply();
+    created.add(
+        admin
+            .resource(
+                new ClusterRoleBindingBuilder()
+                    .withNewMetadata()
+                    .withName(NS + "-agent")
+                    .endMetadata()
+                    .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "carp-agent")
+                    .addNewSubject()
+                    .withKind("ServiceAccount")
+                    .withName("carp-agent")
+                    .withNamespace(NS)
+                    .endSubject()
+                    .build())
+            .serverSideApply());
+    admin
+        .resource(
+            new ServiceAccountBuilder()
+                .withNewMetadata()
+                .withName("carp-agent")
+                .withNamespace(NS)
+                .endMetadata()
+                .build())
+        .serverSideApply();
     for (String node : List.of("policy-node-a", "policy-node-b")) {
-      created.add(admin.resource(new NodeBuilder().withNewMetadata().withName(node).endMetadata().build()).serverSideApply());
+      created.add(
+          admin
+              .resource(new NodeBuilder().withNewMetadata().withName(node).endMetadata().build())
+              .serverSideApply());
     }
   }
 
@@ -111,21 +154,39 @@ class AdmissionPoliciesOnRealApiServerTest {
     patchStatus(admin, "carp-operator", vhidOnly);
 
     try (KubernetesClient agentA = clientWithToken(podBoundToken("policy-node-a"));
-         KubernetesClient unbound = clientWithToken(unboundToken())) {
-      // Until the policy is loaded by the API server, a write to node b's entry passes: wait for the refusal, then check
-      // everything else against a policy known to be in force. Each probe writes another advskew, so that no probe
+        KubernetesClient unbound = clientWithToken(unboundToken())) {
+      // Until the policy is loaded by the API server, a write to node b's entry passes: wait for
+      // the refusal, then check
+      // everything else against a policy known to be in force. Each probe writes another advskew,
+      // so that no probe
       // is a no-op (an unchanged object passes the policy), and leaves node b's state as it is.
-      java.util.concurrent.atomic.AtomicInteger probe = new java.util.concurrent.atomic.AtomicInteger();
-      await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).alias("the policy to refuse a write to node b's entry")
-          .conditionEvaluationListener(c -> { if (c.getRemainingTimeInMS() <= 250) System.out.println("last outcome: " + lastOutcome); })
-          .until(() -> refused(() -> applyEntry(agentA, "policy-node-b", CarpState.MASTER, probe.incrementAndGet())));
+      java.util.concurrent.atomic.AtomicInteger probe =
+          new java.util.concurrent.atomic.AtomicInteger();
+      await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(250))
+          .alias("the policy to refuse a write to node b's entry")
+          .conditionEvaluationListener(
+              c -> {
+                if (c.getRemainingTimeInMS() <= 250)
+                  System.out.println("last outcome: " + lastOutcome);
+              })
+          .until(
+              () ->
+                  refused(
+                      () ->
+                          applyEntry(
+                              agentA, "policy-node-b", CarpState.MASTER, probe.incrementAndGet())));
 
       applyEntry(agentA, "policy-node-a", CarpState.MASTER); // its own entry: allowed
-      assertThat(entries()).containsEntry("policy-node-a", CarpState.MASTER).containsEntry("policy-node-b", CarpState.MASTER);
+      assertThat(entries())
+          .containsEntry("policy-node-a", CarpState.MASTER)
+          .containsEntry("policy-node-b", CarpState.MASTER);
 
       assertThatThrownBy(() -> applyEntry(agentA, "policy-node-b", CarpState.BACKUP))
           .isInstanceOf(KubernetesClientException.class)
-          .hasMessageContaining("an agent may change only the status.nodes entries of its own node (policy-node-a)");
+          .hasMessageContaining(
+              "an agent may change only the status.nodes entries of its own node (policy-node-a)");
       VirtualAddressStatus otherVhid = new VirtualAddressStatus();
       otherVhid.setVhid(200);
       otherVhid.setNodes(null);
@@ -136,28 +197,51 @@ class AdmissionPoliciesOnRealApiServerTest {
           .isInstanceOf(KubernetesClientException.class)
           .hasMessageContaining("must be bound to a pod on a node");
       assertThat(entries()).containsEntry("policy-node-b", CarpState.MASTER);
-      assertThat(admin.resources(VirtualAddress.class).withName("policy-status").get().getStatus().getVhid()).isEqualTo(9);
+      assertThat(
+              admin
+                  .resources(VirtualAddress.class)
+                  .withName("policy-status")
+                  .get()
+                  .getStatus()
+                  .getVhid())
+          .isEqualTo(9);
     }
   }
 
   @Test
   void theResourceLimitsRefuseWhatTheChartValuesDoNotAllow() {
     VirtualAddress outside = address("policy-outside", "lan0", "198.51.100.10/24");
-    // a probe that gets through before the policy is loaded is removed again, so the next one is a create too
-    await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() -> refused(() -> {
-      admin.resource(outside).create();
-      admin.resource(outside).withGracePeriod(0).delete();
-      admin.resources(VirtualAddress.class).withName("policy-outside").waitUntilCondition(java.util.Objects::isNull, 10, java.util.concurrent.TimeUnit.SECONDS);
-    }));
+    // a probe that gets through before the policy is loaded is removed again, so the next one is a
+    // create too
+    await()
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(250))
+        .until(
+            () ->
+                refused(
+                    () -> {
+                      admin.resource(outside).create();
+                      admin.resource(outside).withGracePeriod(0).delete();
+                      admin
+                          .resources(VirtualAddress.class)
+                          .withName("policy-outside")
+                          .waitUntilCondition(
+                              java.util.Objects::isNull, 10, java.util.concurrent.TimeUnit.SECONDS);
+                    }));
     assertThatThrownBy(() -> admin.resource(outside).create())
         .hasMessageContaining("every address must lie in one of 192.0.2.0/24, 2001:db8::/64")
         .hasMessageContaining("admissionPolicies.resources.allowedPrefixes");
-    assertThatThrownBy(() -> admin.resource(address("policy-eth9", "eth9", "192.0.2.11/24")).create())
-        .hasMessageContaining("spec.interface eth9 is not one of the allowed interfaces lan0, pfsync0");
-    assertThatThrownBy(() -> admin.resource(address("policy-no-interface", null, "192.0.2.12/24")).create())
+    assertThatThrownBy(
+            () -> admin.resource(address("policy-eth9", "eth9", "192.0.2.11/24")).create())
+        .hasMessageContaining(
+            "spec.interface eth9 is not one of the allowed interfaces lan0, pfsync0");
+    assertThatThrownBy(
+            () -> admin.resource(address("policy-no-interface", null, "192.0.2.12/24")).create())
         .hasMessageContaining("spec.interface is required");
-    VirtualAddress inside = admin.resource(address("policy-inside", "lan0", "192.0.2.13/24")).create();
-    VirtualAddress inside6 = admin.resource(address("policy-inside6", "lan0", "2001:db8::13/64")).create();
+    VirtualAddress inside =
+        admin.resource(address("policy-inside", "lan0", "192.0.2.13/24")).create();
+    VirtualAddress inside6 =
+        admin.resource(address("policy-inside6", "lan0", "2001:db8::13/64")).create();
     admin.resource(inside).delete();
     admin.resource(inside6).delete();
 
@@ -166,8 +250,12 @@ class AdmissionPoliciesOnRealApiServerTest {
         .hasMessageContaining("the webhook host must be one of hooks.example");
     FirewallCluster badSync = cluster("policy-sync", "eth9", "https://hooks.example/x");
     assertThatThrownBy(() -> admin.resource(badSync).create())
-        .hasMessageContaining("the sync interface and the actions may name only the interfaces lan0, pfsync0");
-    FirewallCluster good = admin.resource(cluster("policy-good", "pfsync0", "https://hooks.example/x?token=t")).create();
+        .hasMessageContaining(
+            "the sync interface and the actions may name only the interfaces lan0, pfsync0");
+    FirewallCluster good =
+        admin
+            .resource(cluster("policy-good", "pfsync0", "https://hooks.example/x?token=t"))
+            .create();
     admin.resource(good).delete();
   }
 
@@ -221,7 +309,8 @@ class AdmissionPoliciesOnRealApiServerTest {
     applyEntry(client, node, state, 0);
   }
 
-  private static void applyEntry(KubernetesClient client, String node, CarpState state, int advskew) {
+  private static void applyEntry(
+      KubernetesClient client, String node, CarpState state, int advskew) {
     VirtualAddressStatus status = new VirtualAddressStatus();
     NodeVhidStatus entry = new NodeVhidStatus();
     entry.setName(node);
@@ -232,29 +321,79 @@ class AdmissionPoliciesOnRealApiServerTest {
     patchStatus(client, "carp-agent-" + node, status);
   }
 
-  private static void patchStatus(KubernetesClient client, String manager, VirtualAddressStatus status) {
+  private static void patchStatus(
+      KubernetesClient client, String manager, VirtualAddressStatus status) {
     VirtualAddress patch = new VirtualAddress();
     patch.setMetadata(new ObjectMetaBuilder().withName("policy-status").build());
     patch.setSpec(null);
     patch.setStatus(status);
-    client.resources(VirtualAddress.class).withName("policy-status").subresource("status")
-        .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(manager).withForce(true).build(), patch);
+    client
+        .resources(VirtualAddress.class)
+        .withName("policy-status")
+        .subresource("status")
+        .patch(
+            new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY)
+                .withFieldManager(manager)
+                .withForce(true)
+                .build(),
+            patch);
   }
 
-  /** A token bound to a pod on the node, as the kubelet mounts it into an agent pod (it carries the node's name). */
+  /**
+   * A token bound to a pod on the node, as the kubelet mounts it into an agent pod (it carries the
+   * node's name).
+   */
   private static String podBoundToken(String node) {
-    Pod pod = admin.resource(new PodBuilder().withNewMetadata().withName("agent-" + node).withNamespace(NS).endMetadata()
-        .withNewSpec().withNodeName(node).withServiceAccountName("carp-agent")
-        .addNewContainer().withName("agent").withImage("example/carp-agent:test").endContainer().endSpec().build()).serverSideApply();
-    TokenRequest request = new TokenRequestBuilder().withNewSpec().withExpirationSeconds(600L)
-        .withNewBoundObjectRef().withApiVersion("v1").withKind("Pod").withName(pod.getMetadata().getName())
-        .withUid(pod.getMetadata().getUid()).endBoundObjectRef().endSpec().build();
-    return admin.serviceAccounts().inNamespace(NS).withName("carp-agent").tokenRequest(request).getStatus().getToken();
+    Pod pod =
+        admin
+            .resource(
+                new PodBuilder()
+                    .withNewMetadata()
+                    .withName("agent-" + node)
+                    .withNamespace(NS)
+                    .endMetadata()
+                    .withNewSpec()
+                    .withNodeName(node)
+                    .withServiceAccountName("carp-agent")
+                    .addNewContainer()
+                    .withName("agent")
+                    .withImage("example/carp-agent:test")
+                    .endContainer()
+                    .endSpec()
+                    .build())
+            .serverSideApply();
+    TokenRequest request =
+        new TokenRequestBuilder()
+            .withNewSpec()
+            .withExpirationSeconds(600L)
+            .withNewBoundObjectRef()
+            .withApiVersion("v1")
+            .withKind("Pod")
+            .withName(pod.getMetadata().getName())
+            .withUid(pod.getMetadata().getUid())
+            .endBoundObjectRef()
+            .endSpec()
+            .build();
+    return admin
+        .serviceAccounts()
+        .inNamespace(NS)
+        .withName("carp-agent")
+        .tokenRequest(request)
+        .getStatus()
+        .getToken();
   }
 
   private static String unboundToken() {
-    TokenRequest request = new TokenRequestBuilder().withNewSpec().withExpirationSeconds(600L).endSpec().build();
-    return admin.serviceAccounts().inNamespace(NS).withName("carp-agent").tokenRequest(request).getStatus().getToken();
+    TokenRequest request =
+        new TokenRequestBuilder().withNewSpec().withExpirationSeconds(600L).endSpec().build();
+    return admin
+        .serviceAccounts()
+        .inNamespace(NS)
+        .withName("carp-agent")
+        .tokenRequest(request)
+        .getStatus()
+        .getToken();
   }
 
   private static KubernetesClient clientWithToken(String token) {

@@ -1,7 +1,7 @@
 package dev.carpoperator.operator.helm;
 
-import dev.carpoperator.testing.kube.Helm;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carpoperator.testing.kube.Helm;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -20,8 +20,11 @@ import java.util.stream.Stream;
 final class ChartFacts {
   static final String DOC_BEGIN = "<!-- values-reference:begin";
   static final String DOC_END = "<!-- values-reference:end -->";
-  private static final Pattern METRIC_DECLARATION = Pattern.compile("(?:name|builder)\\(\\s*\"((?:carp|operator_sdk)_[a-z0-9_]+)\"");
-  private static final Pattern METRIC_REFERENCE = Pattern.compile("\\b(carp_[a-z0-9_]+|operator_sdk_[a-z0-9_]+)\\b");
+  private static final Pattern METRIC_DECLARATION =
+      Pattern.compile("(?:name|builder)\\(\\s*\"((?:carp|operator_sdk)_[a-z0-9_]+)\"");
+  private static final Pattern METRIC_REFERENCE =
+      Pattern.compile("\\b(carp_[a-z0-9_]+|operator_sdk_[a-z0-9_]+)\\b");
+
   /** Labels the chart's PodMonitor adds; not metric names. */
   private static final Set<String> LABELS = Set.of("carp_cluster");
 
@@ -52,8 +55,9 @@ final class ChartFacts {
   }
 
   /**
-   * The container's environment as the kubelet would give it to the process: plain values, and the two downward
-   * API fields the chart uses. Anything else fails, so that a new kind of reference gets a test.
+   * The container's environment as the kubelet would give it to the process: plain values, and the
+   * two downward API fields the chart uses. Anything else fails, so that a new kind of reference
+   * gets a test.
    */
   static Map<String, String> resolvedEnv(JsonNode container, String namespace, String podName) {
     Map<String, String> env = new LinkedHashMap<>();
@@ -62,13 +66,18 @@ final class ChartFacts {
       if (e.hasNonNull("value")) {
         env.put(name, e.path("value").asText());
       } else if (!e.has("valueFrom")) {
-        env.put(name, ""); // value "": the API server stores the variable without a value, the kubelet sets it empty
+        env.put(
+            name,
+            ""); // value "": the API server stores the variable without a value, the kubelet sets
+        // it empty
       } else {
         String field = e.path("valueFrom").path("fieldRef").path("fieldPath").asText("");
         switch (field) {
           case "metadata.namespace" -> env.put(name, namespace);
           case "metadata.name" -> env.put(name, podName);
-          default -> throw new AssertionError("the chart's env " + name + " uses a reference the test does not resolve: " + e);
+          default ->
+              throw new AssertionError(
+                  "the chart's env " + name + " uses a reference the test does not resolve: " + e);
         }
       }
     }
@@ -77,7 +86,9 @@ final class ChartFacts {
 
   /** A copy with every number as a decimal without trailing zeros, so that 65535 equals 65535.0. */
   static JsonNode numbersNormalized(JsonNode node) {
-    if (node.isNumber()) return com.fasterxml.jackson.databind.node.DecimalNode.valueOf(node.decimalValue().stripTrailingZeros());
+    if (node.isNumber())
+      return com.fasterxml.jackson.databind.node.DecimalNode.valueOf(
+          node.decimalValue().stripTrailingZeros());
     if (node.isObject()) {
       var copy = Helm.JSON.createObjectNode();
       node.properties().forEach(e -> copy.set(e.getKey(), numbersNormalized(e.getValue())));
@@ -95,7 +106,8 @@ final class ChartFacts {
   static Set<String> declaredMetrics() {
     Set<String> names = new TreeSet<>();
     for (String module : List.of("agent", "operator")) {
-      try (Stream<Path> files = Files.walk(Helm.repositoryRoot().resolve(module).resolve("src/main/java"))) {
+      try (Stream<Path> files =
+          Files.walk(Helm.repositoryRoot().resolve(module).resolve("src/main/java"))) {
         for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
           Matcher m = METRIC_DECLARATION.matcher(read(f));
           while (m.find()) names.add(base(m.group(1)));
@@ -123,14 +135,17 @@ final class ChartFacts {
   /** Every PromQL expression of a Grafana dashboard. */
   static List<String> dashboardExpressions(JsonNode dashboard) {
     List<String> exprs = new ArrayList<>();
-    for (JsonNode panel : dashboard.path("panels")) for (JsonNode t : panel.path("targets")) exprs.add(t.path("expr").asText());
-    for (JsonNode v : dashboard.path("templating").path("list")) if (v.has("definition")) exprs.add(v.path("definition").asText());
+    for (JsonNode panel : dashboard.path("panels"))
+      for (JsonNode t : panel.path("targets")) exprs.add(t.path("expr").asText());
+    for (JsonNode v : dashboard.path("templating").path("list"))
+      if (v.has("definition")) exprs.add(v.path("definition").asText());
     return exprs;
   }
 
   /**
-   * The values reference of docs/install.md: one row per leaf of values.schema.json (objects whose properties
-   * the schema lists are descended into), with the default from values.yaml and the schema's description.
+   * The values reference of docs/install.md: one row per leaf of values.schema.json (objects whose
+   * properties the schema lists are descended into), with the default from values.yaml and the
+   * schema's description.
    */
   static String valuesReference(JsonNode schema, JsonNode values) {
     StringBuilder sb = new StringBuilder("| Key | Default | Description |\n|---|---|---|\n");
@@ -147,8 +162,13 @@ final class ChartFacts {
       if (sub.has("properties")) {
         rows(sb, key, sub, value);
       } else {
-        sb.append("| `").append(key).append("` | ").append(defaultText(value)).append(" | ")
-            .append(sub.path("description").asText("").replace("|", "\\|")).append(" |\n");
+        sb.append("| `")
+            .append(key)
+            .append("` | ")
+            .append(defaultText(value))
+            .append(" | ")
+            .append(sub.path("description").asText("").replace("|", "\\|"))
+            .append(" |\n");
       }
     }
   }
@@ -162,7 +182,10 @@ final class ChartFacts {
     return "`" + text.replace("|", "\\|") + "`";
   }
 
-  /** The generated part of a document: from the begin marker's line to the end marker, both included. */
+  /**
+   * The generated part of a document: from the begin marker's line to the end marker, both
+   * included.
+   */
   static String generatedSection(String doc) {
     int b = doc.indexOf(DOC_BEGIN);
     int e = doc.indexOf(DOC_END);
@@ -171,7 +194,10 @@ final class ChartFacts {
   }
 
   static String section(String table) {
-    return DOC_BEGIN + ": generated from helm/carp-operator/values.yaml and values.schema.json by HelmChartTest;"
-        + " CARP_UPDATE_DOCS=true refreshes it -->\n" + table + DOC_END;
+    return DOC_BEGIN
+        + ": generated from helm/carp-operator/values.yaml and values.schema.json by HelmChartTest;"
+        + " CARP_UPDATE_DOCS=true refreshes it -->\n"
+        + table
+        + DOC_END;
   }
 }

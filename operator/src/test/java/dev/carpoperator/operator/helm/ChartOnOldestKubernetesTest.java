@@ -23,12 +23,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The oldest Kubernetes the chart claims ({@code kubeVersion} in Chart.yaml, kube-apiserver built by
- * {@code scripts/build-control-plane.sh --oldest}): helm installs the chart there, the CRDs are established (their CEL
- * rules use {@code isCIDR}, {@code isIP} and {@code ip().family()}, which older API servers reject), every example is
- * accepted and every invalid resource of the API's tests is refused with the same message as on the newest. The
- * newest gets the same checks in CrdsOnRealApiServerTest and HelmReleaseOnRealApiServerTest, and the whole end-to-end
- * suite on real nodes (the lab module).
+ * The oldest Kubernetes the chart claims ({@code kubeVersion} in Chart.yaml, kube-apiserver built
+ * by {@code scripts/build-control-plane.sh --oldest}): helm installs the chart there, the CRDs are
+ * established (their CEL rules use {@code isCIDR}, {@code isIP} and {@code ip().family()}, which
+ * older API servers reject), every example is accepted and every invalid resource of the API's
+ * tests is refused with the same message as on the newest. The newest gets the same checks in
+ * CrdsOnRealApiServerTest and HelmReleaseOnRealApiServerTest, and the whole end-to-end suite on
+ * real nodes (the lab module).
  */
 class ChartOnOldestKubernetesTest {
   static final String NS = "carp-system";
@@ -52,18 +53,45 @@ class ChartOnOldestKubernetesTest {
 
   @Test
   void theChartInstallsAndTheCrdsValidateOnTheOldestClaimedVersion() throws IOException {
-    String claimed = ChartFacts.yaml(Helm.chart().resolve("Chart.yaml")).path("kubeVersion").asText();
+    String claimed =
+        ChartFacts.yaml(Helm.chart().resolve("Chart.yaml")).path("kubeVersion").asText();
     String server = admin.getKubernetesVersion().getGitVersion();
-    assertThat(claimed).as("Chart.yaml kubeVersion names the version tested here").isEqualTo(">=" + minorOf(server) + ".0-0");
+    assertThat(claimed)
+        .as("Chart.yaml kubeVersion names the version tested here")
+        .isEqualTo(">=" + minorOf(server) + ".0-0");
 
-    String out = helm.ok("install", "carp", Helm.chart().toString(), "--namespace", NS, "--create-namespace",
-        "--set", "agent.image.repository=registry.test/carp-agent");
+    String out =
+        helm.ok(
+            "install",
+            "carp",
+            Helm.chart().toString(),
+            "--namespace",
+            NS,
+            "--create-namespace",
+            "--set",
+            "agent.image.repository=registry.test/carp-agent");
     assertThat(out).contains("STATUS: deployed");
-    for (String crd : List.of("firewallclusters.carp-operator.dev", "virtualaddresses.carp-operator.dev")) {
-      admin.apiextensions().v1().customResourceDefinitions().withName(crd).waitUntilCondition(c -> c != null && c.getStatus() != null
-          && c.getStatus().getConditions().stream().anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())), 30, TimeUnit.SECONDS);
+    for (String crd :
+        List.of("firewallclusters.carp-operator.dev", "virtualaddresses.carp-operator.dev")) {
+      admin
+          .apiextensions()
+          .v1()
+          .customResourceDefinitions()
+          .withName(crd)
+          .waitUntilCondition(
+              c ->
+                  c != null
+                      && c.getStatus() != null
+                      && c.getStatus().getConditions().stream()
+                          .anyMatch(
+                              x ->
+                                  "Established".equals(x.getType())
+                                      && "True".equals(x.getStatus())),
+              30,
+              TimeUnit.SECONDS);
     }
-    assertThat(admin.apps().deployments().inNamespace(NS).withName("carp-operator").get()).isNotNull();
+    assertThat(admin.apps().deployments().inNamespace(NS).withName("carp-operator").get())
+        .isNotNull();
 
     Path root = Helm.repositoryRoot();
     List<Path> examples;
@@ -74,7 +102,9 @@ class ChartOnOldestKubernetesTest {
     for (Path example : examples) {
       try (InputStream in = Files.newInputStream(example)) {
         for (HasMetadata item : admin.load(in).items()) {
-          assertThat(admin.resource(item).forceConflicts().serverSideApply().getMetadata().getUid()).as("%s", example).isNotBlank();
+          assertThat(admin.resource(item).forceConflicts().serverSideApply().getMetadata().getUid())
+              .as("%s", example)
+              .isNotBlank();
         }
       }
     }
@@ -88,7 +118,8 @@ class ChartOnOldestKubernetesTest {
       String yaml = Files.readString(file);
       String expected = yaml.lines().findFirst().orElseThrow().replaceFirst("^# expect: ", "");
       HasMetadata item = admin.load(new ByteArrayInputStream(yaml.getBytes())).items().getFirst();
-      assertThatThrownBy(() -> admin.resource(item).create()).as("%s", file.getFileName())
+      assertThatThrownBy(() -> admin.resource(item).create())
+          .as("%s", file.getFileName())
           .isInstanceOf(KubernetesClientException.class)
           .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
           .hasMessageContaining(expected);

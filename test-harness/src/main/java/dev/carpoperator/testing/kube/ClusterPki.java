@@ -10,11 +10,12 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * The certificates of a lab cluster with real nodes, made with the {@code openssl} command (Debian's openssl): one CA
- * that signs the API server's serving certificate and the client certificates of the kubelets, kube-proxy and the API
- * server's own client to the kubelets. The API server trusts the CA for client certificates, the kubelets trust it
- * for the API server's, and the controller-manager publishes it to pods as {@code kube-root-ca.crt}. EC P-256 keys:
- * generated in milliseconds. Test material only, in the lab's own directory.
+ * The certificates of a lab cluster with real nodes, made with the {@code openssl} command
+ * (Debian's openssl): one CA that signs the API server's serving certificate and the client
+ * certificates of the kubelets, kube-proxy and the API server's own client to the kubelets. The API
+ * server trusts the CA for client certificates, the kubelets trust it for the API server's, and the
+ * controller-manager publishes it to pods as {@code kube-root-ca.crt}. EC P-256 keys: generated in
+ * milliseconds. Test material only, in the lab's own directory.
  */
 public final class ClusterPki {
   private final Path dir;
@@ -31,8 +32,22 @@ public final class ClusterPki {
       throw new UncheckedIOException(e);
     }
     ClusterPki pki = new ClusterPki(dir);
-    pki.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", pki.key("ca").toString(), "-out", pki.cert("ca").toString(), "-days", "3650", "-subj", "/CN=carp-lab-ca");
+    pki.openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        pki.key("ca").toString(),
+        "-out",
+        pki.cert("ca").toString(),
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=carp-lab-ca");
     return pki;
   }
 
@@ -44,7 +59,10 @@ public final class ClusterPki {
     return sign(name, "/CN=" + name, "serverAuth", String.join(",", san));
   }
 
-  /** A client certificate: {@code user} is the common name (the Kubernetes user), {@code group} the organisation. */
+  /**
+   * A client certificate: {@code user} is the common name (the Kubernetes user), {@code group} the
+   * organisation.
+   */
   public ClusterPki client(String name, String user, String group) {
     String subject = (group == null ? "" : "/O=" + group) + "/CN=" + user;
     return sign(name, subject, "clientAuth", null);
@@ -52,17 +70,46 @@ public final class ClusterPki {
 
   private ClusterPki sign(String name, String subject, String usage, String san) {
     Path csr = dir.resolve(name + ".csr");
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key(name).toString(),
-        "-out", csr.toString(), "-subj", subject);
+    openssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key(name).toString(),
+        "-out",
+        csr.toString(),
+        "-subj",
+        subject);
     Path ext = dir.resolve(name + ".ext");
     try {
-      Files.writeString(ext, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=" + usage + "\n"
-          + (san == null ? "" : "subjectAltName=" + san + "\n"));
+      Files.writeString(
+          ext,
+          "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage="
+              + usage
+              + "\n"
+              + (san == null ? "" : "subjectAltName=" + san + "\n"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    openssl("x509", "-req", "-in", csr.toString(), "-CA", cert("ca").toString(), "-CAkey", key("ca").toString(), "-CAcreateserial",
-        "-out", cert(name).toString(), "-days", "365", "-extfile", ext.toString());
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        csr.toString(),
+        "-CA",
+        cert("ca").toString(),
+        "-CAkey",
+        key("ca").toString(),
+        "-CAcreateserial",
+        "-out",
+        cert(name).toString(),
+        "-days",
+        "365",
+        "-extfile",
+        ext.toString());
     return this;
   }
 
@@ -78,11 +125,16 @@ public final class ClusterPki {
     return cert("ca");
   }
 
-  /** A kubeconfig that authenticates with the client certificate {@code name} to {@code server}, trusting the CA. */
+  /**
+   * A kubeconfig that authenticates with the client certificate {@code name} to {@code server},
+   * trusting the CA.
+   */
   public Path kubeconfig(String name, String server) {
     Path file = dir.resolve(name + ".kubeconfig");
     try {
-      Files.writeString(file, """
+      Files.writeString(
+          file,
+          """
           apiVersion: v1
           kind: Config
           clusters:
@@ -99,7 +151,9 @@ public final class ClusterPki {
           - name: carp-lab
             context: {cluster: carp-lab, user: %s}
           current-context: carp-lab
-          """.formatted(server, base64(caCert()), name, base64(cert(name)), base64(key(name)), name));
+          """
+              .formatted(
+                  server, base64(caCert()), name, base64(cert(name)), base64(key(name)), name));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -114,6 +168,8 @@ public final class ClusterPki {
     List<String> cmd = new ArrayList<>(List.of("openssl"));
     cmd.addAll(List.of(args));
     var r = Commands.run(Commands.DEFAULT_TIMEOUT, cmd);
-    if (!r.ok()) throw new IllegalStateException("openssl " + String.join(" ", args) + " failed: " + r.stderr().strip());
+    if (!r.ok())
+      throw new IllegalStateException(
+          "openssl " + String.join(" ", args) + " failed: " + r.stderr().strip());
   }
 }

@@ -35,17 +35,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real Kubernetes control plane on loopback: etcd and kube-apiserver (and optionally kube-controller-manager)
- * started as processes from the binaries that {@code scripts/build-control-plane.sh} builds from Go modules.
- * Authentication is a static admin token (group system:masters) and authorization is RBAC, so RBAC, CEL validation,
- * server-side apply, status subresources and watches behave as in a cluster. There are no nodes or kubelets.
+ * A real Kubernetes control plane on loopback: etcd and kube-apiserver (and optionally
+ * kube-controller-manager) started as processes from the binaries that {@code
+ * scripts/build-control-plane.sh} builds from Go modules. Authentication is a static admin token
+ * (group system:masters) and authorization is RBAC, so RBAC, CEL validation, server-side apply,
+ * status subresources and watches behave as in a cluster. There are no nodes or kubelets.
  *
  * <p>Tests share one instance per JVM through {@link #shared()}; it stops when the JVM exits.
  *
- * <p>{@link #startForNodes} starts one for real nodes instead ({@link NodeCluster}): inside a network namespace of its
- * own, on an address the nodes reach, with a CA that the kubelets and pods trust, client certificates, Node
- * authorization, the ServiceAccount and NodeRestriction admission, and kube-controller-manager and kube-scheduler
- * beside it. This JVM still reaches it on loopback, through socat and a Unix socket.
+ * <p>{@link #startForNodes} starts one for real nodes instead ({@link NodeCluster}): inside a
+ * network namespace of its own, on an address the nodes reach, with a CA that the kubelets and pods
+ * trust, client certificates, Node authorization, the ServiceAccount and NodeRestriction admission,
+ * and kube-controller-manager and kube-scheduler beside it. This JVM still reaches it on loopback,
+ * through socat and a Unix socket.
  */
 public final class ControlPlane implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
@@ -59,8 +61,13 @@ public final class ControlPlane implements AutoCloseable {
   private final Path workDir;
   private final String adminToken = UUID.randomUUID().toString();
   private final List<Process> processes = new ArrayList<>();
-  /** For real nodes: the control plane's namespace, its address there, the cluster's certificates; else null. */
+
+  /**
+   * For real nodes: the control plane's namespace, its address there, the cluster's certificates;
+   * else null.
+   */
   private final NetnsLab.Host host;
+
   private final String address;
   private final ClusterPki pki;
   private final String serviceCidr;
@@ -68,7 +75,13 @@ public final class ControlPlane implements AutoCloseable {
   private Path kubeconfig;
   private Path innerKubeconfig;
 
-  private ControlPlane(Path binDir, Path workDir, NetnsLab.Host host, String address, ClusterPki pki, String serviceCidr) {
+  private ControlPlane(
+      Path binDir,
+      Path workDir,
+      NetnsLab.Host host,
+      String address,
+      ClusterPki pki,
+      String serviceCidr) {
     this.binDir = binDir;
     this.workDir = workDir;
     this.host = host;
@@ -92,10 +105,20 @@ public final class ControlPlane implements AutoCloseable {
     return start(ControlPlaneBinaries.locate());
   }
 
-  /** The same from the etcd and kube-apiserver in {@code binDir} (e.g. an older Kubernetes: {@link ControlPlaneBinaries#oldest()}). */
+  /**
+   * The same from the etcd and kube-apiserver in {@code binDir} (e.g. an older Kubernetes: {@link
+   * ControlPlaneBinaries#oldest()}).
+   */
   public static ControlPlane start(Path binDir) {
     try {
-      ControlPlane cp = new ControlPlane(binDir, Files.createTempDirectory("carp-control-plane-"), null, null, null, "10.0.0.0/24");
+      ControlPlane cp =
+          new ControlPlane(
+              binDir,
+              Files.createTempDirectory("carp-control-plane-"),
+              null,
+              null,
+              null,
+              "10.0.0.0/24");
       cp.boot();
       return cp;
     } catch (IOException e) {
@@ -104,13 +127,22 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   /**
-   * A control plane for real nodes in {@code host}'s network namespace, serving on {@code address}:{@value
-   * #NODES_API_PORT} with certificates from {@code pki} (which gains the API server's serving and kubelet-client
-   * certificates), Services from {@code serviceCidr}; kube-controller-manager and kube-scheduler run beside it.
+   * A control plane for real nodes in {@code host}'s network namespace, serving on {@code
+   * address}:{@value #NODES_API_PORT} with certificates from {@code pki} (which gains the API
+   * server's serving and kubelet-client certificates), Services from {@code serviceCidr};
+   * kube-controller-manager and kube-scheduler run beside it.
    */
-  public static ControlPlane startForNodes(Path binDir, NetnsLab.Host host, String address, ClusterPki pki, String serviceCidr) {
+  public static ControlPlane startForNodes(
+      Path binDir, NetnsLab.Host host, String address, ClusterPki pki, String serviceCidr) {
     try {
-      ControlPlane cp = new ControlPlane(binDir, Files.createTempDirectory("carp-control-plane-"), host, address, pki, serviceCidr);
+      ControlPlane cp =
+          new ControlPlane(
+              binDir,
+              Files.createTempDirectory("carp-control-plane-"),
+              host,
+              address,
+              pki,
+              serviceCidr);
       cp.boot();
       return cp;
     } catch (IOException e) {
@@ -121,7 +153,8 @@ public final class ControlPlane implements AutoCloseable {
   private void boot() throws IOException {
     Instant t0 = Instant.now();
     boolean forNodes = host != null;
-    // In a namespace of its own the ports are the usual ones; on the shared loopback they must be free ones.
+    // In a namespace of its own the ports are the usual ones; on the shared loopback they must be
+    // free ones.
     int etcdClientPort = forNodes ? 2379 : freePort();
     int etcdPeerPort = forNodes ? 2380 : freePort();
     int innerApiPort = forNodes ? NODES_API_PORT : freePort();
@@ -130,13 +163,19 @@ public final class ControlPlane implements AutoCloseable {
     Path etcdData = Files.createDirectories(workDir.resolve("etcd"));
     String etcdUrl = "http://127.0.0.1:" + etcdClientPort;
     String peerUrl = "http://127.0.0.1:" + etcdPeerPort;
-    launch("etcd", List.of(binDir.resolve("etcd").toString(),
-        "--name=carp-test", "--data-dir=" + etcdData,
-        "--listen-client-urls=" + etcdUrl, "--advertise-client-urls=" + etcdUrl,
-        "--listen-peer-urls=" + peerUrl, "--initial-advertise-peer-urls=" + peerUrl,
-        "--initial-cluster=carp-test=" + peerUrl,
-        "--unsafe-no-fsync=true", // test data only: fsync makes every write wait for the disk
-        "--log-level=warn"));
+    launch(
+        "etcd",
+        List.of(
+            binDir.resolve("etcd").toString(),
+            "--name=carp-test",
+            "--data-dir=" + etcdData,
+            "--listen-client-urls=" + etcdUrl,
+            "--advertise-client-urls=" + etcdUrl,
+            "--listen-peer-urls=" + peerUrl,
+            "--initial-advertise-peer-urls=" + peerUrl,
+            "--initial-cluster=carp-test=" + peerUrl,
+            "--unsafe-no-fsync=true", // test data only: fsync makes every write wait for the disk
+            "--log-level=warn"));
 
     KeyPair sa = rsaKeyPair();
     Path saKey = writePem(workDir.resolve("sa.key"), "PRIVATE KEY", sa.getPrivate().getEncoded());
@@ -144,59 +183,115 @@ public final class ControlPlane implements AutoCloseable {
     Path tokens = workDir.resolve("tokens.csv");
     Files.writeString(tokens, adminToken + ",carp-admin,carp-admin,\"system:masters\"\n");
 
-    List<String> api = new ArrayList<>(List.of(binDir.resolve("kube-apiserver").toString(),
-        "--etcd-servers=" + etcdUrl,
-        "--secure-port=" + innerApiPort,
-        "--token-auth-file=" + tokens,
-        "--service-account-key-file=" + saPub, "--service-account-signing-key-file=" + saKey,
-        "--service-cluster-ip-range=" + serviceCidr,
-        "--allow-privileged=true",
-        "--profiling=false"));
+    List<String> api =
+        new ArrayList<>(
+            List.of(
+                binDir.resolve("kube-apiserver").toString(),
+                "--etcd-servers=" + etcdUrl,
+                "--secure-port=" + innerApiPort,
+                "--token-auth-file=" + tokens,
+                "--service-account-key-file=" + saPub,
+                "--service-account-signing-key-file=" + saKey,
+                "--service-cluster-ip-range=" + serviceCidr,
+                "--allow-privileged=true",
+                "--profiling=false"));
     if (forNodes) {
       String serviceIp = firstServiceIp(serviceCidr);
-      pki.server("kube-apiserver", List.of(address, "127.0.0.1", serviceIp),
-          List.of("kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"));
-      pki.client("kube-apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters");
-      api.addAll(List.of("--bind-address=0.0.0.0", "--advertise-address=" + address,
-          "--tls-cert-file=" + pki.cert("kube-apiserver"), "--tls-private-key-file=" + pki.key("kube-apiserver"),
-          "--client-ca-file=" + pki.caCert(),
-          "--kubelet-client-certificate=" + pki.cert("kube-apiserver-kubelet-client"),
-          "--kubelet-client-key=" + pki.key("kube-apiserver-kubelet-client"),
-          "--kubelet-preferred-address-types=InternalIP",
-          "--authorization-mode=Node,RBAC",
-          "--enable-admission-plugins=NodeRestriction",
-          "--service-account-issuer=https://kubernetes.default.svc"));
+      pki.server(
+          "kube-apiserver",
+          List.of(address, "127.0.0.1", serviceIp),
+          List.of(
+              "kubernetes",
+              "kubernetes.default",
+              "kubernetes.default.svc",
+              "kubernetes.default.svc.cluster.local",
+              "localhost"));
+      pki.client(
+          "kube-apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters");
+      api.addAll(
+          List.of(
+              "--bind-address=0.0.0.0",
+              "--advertise-address=" + address,
+              "--tls-cert-file=" + pki.cert("kube-apiserver"),
+              "--tls-private-key-file=" + pki.key("kube-apiserver"),
+              "--client-ca-file=" + pki.caCert(),
+              "--kubelet-client-certificate=" + pki.cert("kube-apiserver-kubelet-client"),
+              "--kubelet-client-key=" + pki.key("kube-apiserver-kubelet-client"),
+              "--kubelet-preferred-address-types=InternalIP",
+              "--authorization-mode=Node,RBAC",
+              "--enable-admission-plugins=NodeRestriction",
+              "--service-account-issuer=https://kubernetes.default.svc"));
     } else {
-      api.addAll(List.of("--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-          "--cert-dir=" + workDir.resolve("certs"),
-          "--authorization-mode=RBAC",
-          "--service-account-issuer=https://127.0.0.1:" + apiPort,
-          // No controller-manager creates default ServiceAccounts, and there are no pods to admit.
-          "--disable-admission-plugins=ServiceAccount"));
+      api.addAll(
+          List.of(
+              "--bind-address=127.0.0.1",
+              "--advertise-address=127.0.0.1",
+              "--cert-dir=" + workDir.resolve("certs"),
+              "--authorization-mode=RBAC",
+              "--service-account-issuer=https://127.0.0.1:" + apiPort,
+              // No controller-manager creates default ServiceAccounts, and there are no pods to
+              // admit.
+              "--disable-admission-plugins=ServiceAccount"));
     }
     launch("kube-apiserver", api);
     if (forNodes) {
-      // This JVM (and kubectl, helm) reach the API server on loopback: socat here, a Unix socket, socat in the namespace.
+      // This JVM (and kubectl, helm) reach the API server on loopback: socat here, a Unix socket,
+      // socat in the namespace.
       Path socket = workDir.resolve("api.sock");
-      launch("api-socket", List.of("socat", "UNIX-LISTEN:" + socket + ",fork", "TCP:127.0.0.1:" + innerApiPort));
-      processes.add(new ProcessBuilder("socat", "TCP-LISTEN:" + apiPort + ",bind=127.0.0.1,reuseaddr,fork", "UNIX-CONNECT:" + socket)
-          .redirectErrorStream(true).redirectOutput(workDir.resolve("api-loopback.log").toFile()).start());
+      launch(
+          "api-socket",
+          List.of("socat", "UNIX-LISTEN:" + socket + ",fork", "TCP:127.0.0.1:" + innerApiPort));
+      processes.add(
+          new ProcessBuilder(
+                  "socat",
+                  "TCP-LISTEN:" + apiPort + ",bind=127.0.0.1,reuseaddr,fork",
+                  "UNIX-CONNECT:" + socket)
+              .redirectErrorStream(true)
+              .redirectOutput(workDir.resolve("api-loopback.log").toFile())
+              .start());
     }
 
     kubeconfig = writeKubeconfig();
     innerKubeconfig = workDir.resolve("kubeconfig-inside");
-    Files.writeString(innerKubeconfig, kubeconfigYaml("https://127.0.0.1:" + innerApiPort, adminToken));
+    Files.writeString(
+        innerKubeconfig, kubeconfigYaml("https://127.0.0.1:" + innerApiPort, adminToken));
     awaitReady();
     if (forNodes) {
-      launch("kube-controller-manager", List.of(binDir.resolve("kube-controller-manager").toString(),
-          "--kubeconfig=" + innerKubeconfig, "--leader-elect=false", "--secure-port=0", "--controllers=*",
-          "--root-ca-file=" + pki.caCert(), "--service-account-private-key-file=" + saKey,
-          "--use-service-account-credentials=false", "--service-cluster-ip-range=" + serviceCidr));
-      launch("kube-scheduler", List.of(binDir.resolve("kube-scheduler").toString(),
-          "--kubeconfig=" + innerKubeconfig, "--leader-elect=false", "--secure-port=0"));
+      launch(
+          "kube-controller-manager",
+          List.of(
+              binDir.resolve("kube-controller-manager").toString(),
+              "--kubeconfig=" + innerKubeconfig,
+              "--leader-elect=false",
+              "--secure-port=0",
+              "--controllers=*",
+              "--root-ca-file=" + pki.caCert(),
+              "--service-account-private-key-file=" + saKey,
+              "--use-service-account-credentials=false",
+              "--service-cluster-ip-range=" + serviceCidr));
+      launch(
+          "kube-scheduler",
+          List.of(
+              binDir.resolve("kube-scheduler").toString(),
+              "--kubeconfig=" + innerKubeconfig,
+              "--leader-elect=false",
+              "--secure-port=0"));
     }
-    log.info("control plane ready at {} in {} ms (work dir {})", forNodes ? "https://" + address + ":" + innerApiPort + " in " + host.namespace()
-        + ", " + url() + " here" : url(), Duration.between(t0, Instant.now()).toMillis(), workDir);
+    log.info(
+        "control plane ready at {} in {} ms (work dir {})",
+        forNodes
+            ? "https://"
+                + address
+                + ":"
+                + innerApiPort
+                + " in "
+                + host.namespace()
+                + ", "
+                + url()
+                + " here"
+            : url(),
+        Duration.between(t0, Instant.now()).toMillis(),
+        workDir);
   }
 
   /** The first address of a Service range: the {@code kubernetes} Service's cluster IP. */
@@ -205,36 +300,62 @@ public final class ControlPlane implements AutoCloseable {
     return parts[0] + "." + parts[1] + "." + parts[2] + "." + (Integer.parseInt(parts[3]) + 1);
   }
 
-  /** Starts kube-controller-manager with the given controllers (e.g. "garbagecollector", "daemonset"). */
+  /**
+   * Starts kube-controller-manager with the given controllers (e.g. "garbagecollector",
+   * "daemonset").
+   */
   public synchronized void startControllerManager(String... controllers) {
-    launch("kube-controller-manager", List.of(binDir.resolve("kube-controller-manager").toString(),
-        "--kubeconfig=" + kubeconfig, "--leader-elect=false", "--secure-port=0",
-        "--controllers=" + String.join(",", controllers), "--use-service-account-credentials=false"));
+    launch(
+        "kube-controller-manager",
+        List.of(
+            binDir.resolve("kube-controller-manager").toString(),
+            "--kubeconfig=" + kubeconfig,
+            "--leader-elect=false",
+            "--secure-port=0",
+            "--controllers=" + String.join(",", controllers),
+            "--use-service-account-credentials=false"));
   }
 
-  /** For real nodes: the API server's URL on the nodes' network (what kubelets and kube-proxy use). */
+  /**
+   * For real nodes: the API server's URL on the nodes' network (what kubelets and kube-proxy use).
+   */
   public String nodesUrl() {
     if (host == null) throw new IllegalStateException("this control plane serves loopback only");
     return "https://" + address + ":" + NODES_API_PORT;
   }
 
   /** The API server's port on 127.0.0.1. */
-  public int port() { return apiPort; }
+  public int port() {
+    return apiPort;
+  }
 
   /** HTTPS URL of the API server on loopback. */
-  public String url() { return "https://127.0.0.1:" + apiPort; }
+  public String url() {
+    return "https://127.0.0.1:" + apiPort;
+  }
 
   /** A kubeconfig file with admin credentials, for kubectl and for processes started by tests. */
-  public Path kubeconfig() { return kubeconfig; }
+  public Path kubeconfig() {
+    return kubeconfig;
+  }
 
   /** Directory holding the binaries, including kubectl. */
-  public Path binDir() { return binDir; }
+  public Path binDir() {
+    return binDir;
+  }
 
   /** Directory holding the data, certificates, kubeconfig and logs; deleted by {@link #close()}. */
-  public Path workDir() { return workDir; }
+  public Path workDir() {
+    return workDir;
+  }
 
-  /** Process ids of the running control-plane processes (etcd, kube-apiserver, ...), e.g. for a lab's state file. */
-  public synchronized List<Long> pids() { return processes.stream().filter(Process::isAlive).map(Process::pid).toList(); }
+  /**
+   * Process ids of the running control-plane processes (etcd, kube-apiserver, ...), e.g. for a
+   * lab's state file.
+   */
+  public synchronized List<Long> pids() {
+    return processes.stream().filter(Process::isAlive).map(Process::pid).toList();
+  }
 
   /** A kubeconfig for a client that reaches the API server at {@code server} with {@code token}. */
   public static String kubeconfigYaml(String server, String token) {
@@ -256,13 +377,18 @@ public final class ControlPlane implements AutoCloseable {
             cluster: carp-test
             user: carp-user
         current-context: carp-test
-        """.formatted(server, token);
+        """
+        .formatted(server, token);
   }
 
   /** fabric8 configuration with admin (system:masters) credentials. */
-  public Config adminConfig() { return config(adminToken); }
+  public Config adminConfig() {
+    return config(adminToken);
+  }
 
-  /** fabric8 configuration authenticating with the given bearer token (e.g. a ServiceAccount token). */
+  /**
+   * fabric8 configuration authenticating with the given bearer token (e.g. a ServiceAccount token).
+   */
   public Config config(String bearerToken) {
     return new ConfigBuilder(Config.empty())
         .withMasterUrl(url())
@@ -277,16 +403,23 @@ public final class ControlPlane implements AutoCloseable {
     return new KubernetesClientBuilder().withConfig(adminConfig()).build();
   }
 
-  /** Runs kubectl against this control plane and returns its standard output; fails with its error output. */
+  /**
+   * Runs kubectl against this control plane and returns its standard output; fails with its error
+   * output.
+   */
   public String kubectl(String... args) {
-    List<String> cmd = new ArrayList<>(List.of(binDir.resolve("kubectl").toString(), "--kubeconfig=" + kubeconfig));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(binDir.resolve("kubectl").toString(), "--kubeconfig=" + kubeconfig));
     cmd.addAll(List.of(args));
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
       p.getOutputStream().close();
       String out = new String(p.getInputStream().readAllBytes());
       String err = new String(p.getErrorStream().readAllBytes());
-      if (p.waitFor() != 0) throw new IllegalStateException("kubectl " + String.join(" ", args) + " failed: " + err.strip());
+      if (p.waitFor() != 0)
+        throw new IllegalStateException(
+            "kubectl " + String.join(" ", args) + " failed: " + err.strip());
       return out;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -297,11 +430,16 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private void launch(String name, List<String> command) {
-    // nsenter --net only: the processes share the machine's file system (kubeconfigs, certificates, the socket)
+    // nsenter --net only: the processes share the machine's file system (kubeconfigs, certificates,
+    // the socket)
     List<String> cmd = host == null ? command : NetnsLab.inNetOnly(host.namespace(), command);
     try {
       Path logFile = workDir.resolve(name + ".log");
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
+      Process p =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectOutput(logFile.toFile())
+              .start();
       processes.add(p);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name + " from " + binDir, e);
@@ -309,16 +447,30 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private void awaitReady() {
-    HttpClient http = HttpClient.newBuilder().sslContext(trustAll()).connectTimeout(Duration.ofSeconds(2)).build();
+    HttpClient http =
+        HttpClient.newBuilder()
+            .sslContext(trustAll())
+            .connectTimeout(Duration.ofSeconds(2))
+            .build();
     Instant deadline = Instant.now().plus(STARTUP_TIMEOUT);
     String last = "no answer";
     while (Instant.now().isBefore(deadline)) {
       for (Process p : processes) {
-        if (!p.isAlive()) throw new IllegalStateException("a control-plane process exited early (" + p.info().command().orElse("?") + ")\n" + logTails());
+        if (!p.isAlive())
+          throw new IllegalStateException(
+              "a control-plane process exited early ("
+                  + p.info().command().orElse("?")
+                  + ")\n"
+                  + logTails());
       }
       try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/readyz"))
-            .header("Authorization", "Bearer " + adminToken).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(URI.create(url() + "/readyz"))
+                    .header("Authorization", "Bearer " + adminToken)
+                    .timeout(Duration.ofSeconds(2))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() == 200) return;
         last = r.statusCode() + " " + r.body();
       } catch (IOException e) {
@@ -330,7 +482,8 @@ public final class ControlPlane implements AutoCloseable {
       sleep(250);
     }
     close();
-    throw new IllegalStateException("kube-apiserver not ready after " + STARTUP_TIMEOUT + ": " + last + "\n" + logTails());
+    throw new IllegalStateException(
+        "kube-apiserver not ready after " + STARTUP_TIMEOUT + ": " + last + "\n" + logTails());
   }
 
   private String logTails() {
@@ -338,8 +491,11 @@ public final class ControlPlane implements AutoCloseable {
     try (Stream<Path> logs = Files.list(workDir)) {
       for (Path l : logs.filter(p -> p.toString().endsWith(".log")).toList()) {
         List<String> lines = Files.readAllLines(l);
-        sb.append("--- ").append(l.getFileName()).append('\n')
-            .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()))).append('\n');
+        sb.append("--- ")
+            .append(l.getFileName())
+            .append('\n')
+            .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size())))
+            .append('\n');
       }
     } catch (IOException e) {
       sb.append(e);
@@ -355,7 +511,8 @@ public final class ControlPlane implements AutoCloseable {
 
   private static Path writePem(Path file, String type, byte[] der) throws IOException {
     String body = Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der);
-    Files.writeString(file, "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n");
+    Files.writeString(
+        file, "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n");
     return file;
   }
 
@@ -376,18 +533,30 @@ public final class ControlPlane implements AutoCloseable {
   private static SSLContext trustAll() {
     try {
       SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(null, new TrustManager[] {new X509TrustManager() {
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-        public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
-      }}, new SecureRandom());
+      ctx.init(
+          null,
+          new TrustManager[] {
+            new X509TrustManager() {
+              public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+              public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+              public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+              }
+            }
+          },
+          new SecureRandom());
       return ctx;
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
   }
 
-  /** Sleeps; an interrupt becomes an IllegalStateException (the harness's waits are not cancellable). */
+  /**
+   * Sleeps; an interrupt becomes an IllegalStateException (the harness's waits are not
+   * cancellable).
+   */
   static void sleep(long ms) {
     try {
       Thread.sleep(ms);

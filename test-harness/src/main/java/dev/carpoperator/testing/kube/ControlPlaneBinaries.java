@@ -12,31 +12,38 @@ public final class ControlPlaneBinaries {
   private ControlPlaneBinaries() {}
 
   /**
-   * The directory from {@code CARP_CONTROL_PLANE_BIN}, or the one the build script reports. Fails with the command
-   * to run when the binaries are missing: tests that need the real control plane never skip silently.
+   * The directory from {@code CARP_CONTROL_PLANE_BIN}, or the one the build script reports. Fails
+   * with the command to run when the binaries are missing: tests that need the real control plane
+   * never skip silently.
    */
   public static Path locate() {
     String fromEnv = System.getenv("CARP_CONTROL_PLANE_BIN");
     Path dir = fromEnv != null && !fromEnv.isBlank() ? Path.of(fromEnv) : askBuildScript();
     for (String b : REQUIRED) {
       if (!Files.isExecutable(dir.resolve(b))) {
-        throw new IllegalStateException("control-plane binary " + dir.resolve(b) + " is missing: run scripts/build-control-plane.sh "
-            + "(it builds kube-apiserver, etcd and kubectl from Go modules; a cold build takes about 5 minutes)");
+        throw new IllegalStateException(
+            "control-plane binary "
+                + dir.resolve(b)
+                + " is missing: run scripts/build-control-plane.sh "
+                + "(it builds kube-apiserver, etcd and kubectl from Go modules; a cold build takes about 5 minutes)");
       }
     }
     return dir;
   }
 
   /**
-   * etcd and kube-apiserver of the oldest Kubernetes the chart claims ({@code scripts/build-control-plane.sh --oldest}),
-   * for the tests that apply the CRDs and install the chart there.
+   * etcd and kube-apiserver of the oldest Kubernetes the chart claims ({@code
+   * scripts/build-control-plane.sh --oldest}), for the tests that apply the CRDs and install the
+   * chart there.
    */
   public static Path oldest() {
     Path dir = askBuildScript("--oldest");
     for (String b : new String[] {"etcd", "kube-apiserver"}) {
       if (!Files.isExecutable(dir.resolve(b))) {
-        throw new IllegalStateException(dir.resolve(b) + " is missing: run scripts/build-control-plane.sh --oldest (./carp deps runs it; "
-            + "it builds the oldest supported kube-apiserver from Go modules, a few minutes cold)");
+        throw new IllegalStateException(
+            dir.resolve(b)
+                + " is missing: run scripts/build-control-plane.sh --oldest (./carp deps runs it; "
+                + "it builds the oldest supported kube-apiserver from Go modules, a few minutes cold)");
       }
     }
     return dir;
@@ -49,7 +56,8 @@ public final class ControlPlaneBinaries {
       cmd.addAll(List.of(options));
       Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
       String out = new String(p.getInputStream().readAllBytes()).strip();
-      if (p.waitFor() != 0 || out.isEmpty()) throw new IllegalStateException(script + " --print failed");
+      if (p.waitFor() != 0 || out.isEmpty())
+        throw new IllegalStateException(script + " --print failed");
       return Path.of(out);
     } catch (IOException e) {
       throw new IllegalStateException("cannot run " + script, e);
@@ -62,8 +70,13 @@ public final class ControlPlaneBinaries {
   /** The repository root: the nearest parent directory holding scripts/build-control-plane.sh. */
   public static Path repositoryRoot() {
     Path dir = Path.of("").toAbsolutePath();
-    while (dir != null && !Files.exists(dir.resolve("scripts/build-control-plane.sh"))) dir = dir.getParent();
-    if (dir == null) throw new IllegalStateException("not inside the carp-operator repository (no scripts/build-control-plane.sh above " + Path.of("").toAbsolutePath() + ")");
+    while (dir != null && !Files.exists(dir.resolve("scripts/build-control-plane.sh")))
+      dir = dir.getParent();
+    if (dir == null)
+      throw new IllegalStateException(
+          "not inside the carp-operator repository (no scripts/build-control-plane.sh above "
+              + Path.of("").toAbsolutePath()
+              + ")");
     return dir;
   }
 }

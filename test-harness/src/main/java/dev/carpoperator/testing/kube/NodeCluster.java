@@ -21,24 +21,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A Kubernetes cluster with real nodes inside a {@link NetnsLab}: the control plane (etcd, kube-apiserver,
- * kube-controller-manager, kube-scheduler) in a namespace of its own, which is also a node ({@value #CONTROL_NODE}),
- * and nodes made of lab hosts ({@link KubeNode}: containerd, kubelet, kube-proxy), all on one switch:
+ * A Kubernetes cluster with real nodes inside a {@link NetnsLab}: the control plane (etcd,
+ * kube-apiserver, kube-controller-manager, kube-scheduler) in a namespace of its own, which is also
+ * a node ({@value #CONTROL_NODE}), and nodes made of lab hosts ({@link KubeNode}: containerd,
+ * kubelet, kube-proxy), all on one switch:
  *
  * <pre>
  *   switch "k8s", 198.18.0.0/24 (RFC 2544 test addresses):  control .1 (API server :6443)   nodes .2, .3, ...
  *   pods: 198.19.N.0/24 on the node whose address ends in .N     Services: 198.18.16.0/24 (kubernetes = .1)
  * </pre>
  *
- * Images come from archives built here ({@code scripts/build-images.sh --offline}, {@link LocalImages}), imported into
- * each node's containerd; nothing is pulled. This JVM, kubectl and helm reach the API server on loopback.
+ * Images come from archives built here ({@code scripts/build-images.sh --offline}, {@link
+ * LocalImages}), imported into each node's containerd; nothing is pulled. This JVM, kubectl and
+ * helm reach the API server on loopback.
  */
 public final class NodeCluster implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeCluster.class);
+
   /** The switch of the cluster network. */
   public static final String SWITCH = "k8s";
+
   /** The name of a node's interface on the cluster network (the control plane's is eth0). */
   public static final String CLUSTER_IF = "k8s0";
+
   public static final String CONTROL_NODE = "control";
   public static final String NETWORK_PREFIX = "198.18.0.";
   public static final String CONTROL_ADDRESS = NETWORK_PREFIX + "1";
@@ -72,21 +77,26 @@ public final class NodeCluster implements AutoCloseable {
   }
 
   /**
-   * Starts the control plane in {@code lab} and makes it a node as well (the operator's Deployment runs there in the
-   * lab). Sweeps what an earlier, killed run left (nodes' directories, cgroups, mounts) first.
+   * Starts the control plane in {@code lab} and makes it a node as well (the operator's Deployment
+   * runs there in the lab). Sweeps what an earlier, killed run left (nodes' directories, cgroups,
+   * mounts) first.
    */
   public static NodeCluster start(NetnsLab lab, LocalImages images) {
     sweepStale();
     Path binDir = ControlPlaneBinaries.locate();
     for (String b : List.of("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")) {
       if (!Files.isExecutable(binDir.resolve(b))) {
-        throw new IllegalStateException(binDir.resolve(b) + " is missing: run scripts/build-control-plane.sh (it builds the nodes' kubelet and "
-            + "kube-proxy beside the control plane, from Go modules)");
+        throw new IllegalStateException(
+            binDir.resolve(b)
+                + " is missing: run scripts/build-control-plane.sh (it builds the nodes' kubelet and "
+                + "kube-proxy beside the control plane, from Go modules)");
       }
     }
     NodeCluster cluster = new NodeCluster(lab, images, binDir);
     try {
-      cluster.addNodes(List.of(new NodeSpec(lab.host(CONTROL_NODE), 1, List.of(images.pause(), images.operator()))));
+      cluster.addNodes(
+          List.of(
+              new NodeSpec(lab.host(CONTROL_NODE), 1, List.of(images.pause(), images.operator()))));
       return cluster;
     } catch (RuntimeException e) {
       cluster.close();
@@ -94,32 +104,54 @@ public final class NodeCluster implements AutoCloseable {
     }
   }
 
-  /** A lab host to make a node: its last address octet on the cluster network and the image archives it gets. */
+  /**
+   * A lab host to make a node: its last address octet on the cluster network and the image archives
+   * it gets.
+   */
   public record NodeSpec(NetnsLab.Host host, int octet, List<Path> archives) {}
 
   /**
-   * Makes nodes of lab hosts, in parallel: a NIC on the cluster switch (the control host has one), containerd, the
-   * images, kubelet and kube-proxy. Returns once each kubelet runs; {@link #awaitNodesReady} waits for Ready.
+   * Makes nodes of lab hosts, in parallel: a NIC on the cluster switch (the control host has one),
+   * containerd, the images, kubelet and kube-proxy. Returns once each kubelet runs; {@link
+   * #awaitNodesReady} waits for Ready.
    */
   public List<KubeNode> addNodes(List<NodeSpec> specs) {
     List<CompletableFuture<KubeNode>> started = new ArrayList<>();
     for (NodeSpec s : specs) {
       String name = s.host().name();
-      if (!name.equals(CONTROL_NODE)) s.host().addInterface(CLUSTER_IF, SWITCH, NETWORK_PREFIX + s.octet() + "/24");
-      KubeNode node = new KubeNode(s.host(), name, NETWORK_PREFIX + s.octet(), "198.19." + s.octet() + ".0/24", dir.resolve(name), binDir,
-          lab.id(), images.pauseRef(), pki, controlPlane.nodesUrl(), name.equals(CONTROL_NODE) ? NetnsLab.HOST_IF : CLUSTER_IF);
+      if (!name.equals(CONTROL_NODE))
+        s.host().addInterface(CLUSTER_IF, SWITCH, NETWORK_PREFIX + s.octet() + "/24");
+      KubeNode node =
+          new KubeNode(
+              s.host(),
+              name,
+              NETWORK_PREFIX + s.octet(),
+              "198.19." + s.octet() + ".0/24",
+              dir.resolve(name),
+              binDir,
+              lab.id(),
+              images.pauseRef(),
+              pki,
+              controlPlane.nodesUrl(),
+              name.equals(CONTROL_NODE) ? NetnsLab.HOST_IF : CLUSTER_IF);
       synchronized (this) {
         nodes.put(name, node);
       }
-      started.add(CompletableFuture.supplyAsync(() -> {
-        long t0 = System.nanoTime();
-        node.startContainerd();
-        node.importImages(s.archives());
-        node.startKubelet();
-        log.info("{}: containerd, {} image archive(s), kubelet and kube-proxy started in {} ms", node, s.archives().size(),
-            (System.nanoTime() - t0) / 1_000_000);
-        return node;
-      }, r -> Thread.ofPlatform().name("node-" + name).start(r)));
+      started.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                long t0 = System.nanoTime();
+                node.startContainerd();
+                node.importImages(s.archives());
+                node.startKubelet();
+                log.info(
+                    "{}: containerd, {} image archive(s), kubelet and kube-proxy started in {} ms",
+                    node,
+                    s.archives().size(),
+                    (System.nanoTime() - t0) / 1_000_000);
+                return node;
+              },
+              r -> Thread.ofPlatform().name("node-" + name).start(r)));
     }
     try {
       return started.stream().map(CompletableFuture::join).toList();
@@ -133,18 +165,28 @@ public final class NodeCluster implements AutoCloseable {
     List<String> wanted = names.length == 0 ? List.copyOf(nodes.keySet()) : List.of(names);
     long deadline = System.nanoTime() + within.toNanos();
     while (true) {
-      List<String> notReady = wanted.stream().filter(n -> !isReady(admin.nodes().withName(n).get())).toList();
+      List<String> notReady =
+          wanted.stream().filter(n -> !isReady(admin.nodes().withName(n).get())).toList();
       if (notReady.isEmpty()) return;
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("nodes not Ready after " + within.toSeconds() + " s: " + notReady + "\n" + diagnostics());
+        throw new IllegalStateException(
+            "nodes not Ready after "
+                + within.toSeconds()
+                + " s: "
+                + notReady
+                + "\n"
+                + diagnostics());
       }
       ControlPlane.sleep(500);
     }
   }
 
   static boolean isReady(Node node) {
-    return node != null && node.getStatus() != null && node.getStatus().getConditions() != null && node.getStatus().getConditions()
-        .stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+    return node != null
+        && node.getStatus() != null
+        && node.getStatus().getConditions() != null
+        && node.getStatus().getConditions().stream()
+            .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
   }
 
   public ControlPlane controlPlane() {
@@ -157,7 +199,8 @@ public final class NodeCluster implements AutoCloseable {
 
   public KubeNode node(String name) {
     KubeNode n = nodes.get(name);
-    if (n == null) throw new IllegalArgumentException("no node " + name + " (nodes: " + nodes.keySet() + ")");
+    if (n == null)
+      throw new IllegalArgumentException("no node " + name + " (nodes: " + nodes.keySet() + ")");
     return n;
   }
 
@@ -165,37 +208,64 @@ public final class NodeCluster implements AutoCloseable {
     return images;
   }
 
-  /** The pods of a namespace with the node each runs on and its phase, e.g. for a failure message. */
+  /**
+   * The pods of a namespace with the node each runs on and its phase, e.g. for a failure message.
+   */
   public String pods(String namespace) {
     return admin.pods().inNamespace(namespace).list().getItems().stream()
-        .map(p -> p.getMetadata().getName() + " on " + p.getSpec().getNodeName() + ": " + phase(p)).collect(Collectors.joining("\n"));
+        .map(p -> p.getMetadata().getName() + " on " + p.getSpec().getNodeName() + ": " + phase(p))
+        .collect(Collectors.joining("\n"));
   }
 
   private static String phase(Pod p) {
     if (p.getStatus() == null) return "?";
-    String waiting = p.getStatus().getContainerStatuses() == null ? "" : p.getStatus().getContainerStatuses().stream()
-        .filter(c -> c.getState() != null && c.getState().getWaiting() != null)
-        .map(c -> " " + c.getName() + " waiting: " + c.getState().getWaiting().getReason() + " " + c.getState().getWaiting().getMessage())
-        .collect(Collectors.joining());
+    String waiting =
+        p.getStatus().getContainerStatuses() == null
+            ? ""
+            : p.getStatus().getContainerStatuses().stream()
+                .filter(c -> c.getState() != null && c.getState().getWaiting() != null)
+                .map(
+                    c ->
+                        " "
+                            + c.getName()
+                            + " waiting: "
+                            + c.getState().getWaiting().getReason()
+                            + " "
+                            + c.getState().getWaiting().getMessage())
+                .collect(Collectors.joining());
     return p.getStatus().getPhase() + waiting;
   }
 
-  /** What to look at when the cluster misbehaves: nodes, pods, the last lines of each daemon's log. */
+  /**
+   * What to look at when the cluster misbehaves: nodes, pods, the last lines of each daemon's log.
+   */
   public String diagnostics() {
     StringBuilder sb = new StringBuilder("--- cluster\n");
     try {
       sb.append(controlPlane.kubectl("get", "nodes", "-o", "wide"));
       sb.append(controlPlane.kubectl("get", "pods", "-A", "-o", "wide"));
-      // The last words of every container that is not ready (of its previous run when it restarted).
+      // The last words of every container that is not ready (of its previous run when it
+      // restarted).
       for (Pod p : admin.pods().inAnyNamespace().list().getItems()) {
         if (p.getStatus() == null || p.getStatus().getContainerStatuses() == null) continue;
         for (var c : p.getStatus().getContainerStatuses()) {
           if (Boolean.TRUE.equals(c.getReady())) continue;
           boolean restarted = c.getRestartCount() != null && c.getRestartCount() > 0;
-          sb.append("--- kubectl logs ").append(restarted ? "--previous " : "").append(p.getMetadata().getName()).append('\n');
+          sb.append("--- kubectl logs ")
+              .append(restarted ? "--previous " : "")
+              .append(p.getMetadata().getName())
+              .append('\n');
           try {
-            List<String> args = new ArrayList<>(List.of("logs", "-n", p.getMetadata().getNamespace(), p.getMetadata().getName(), "-c", c.getName(),
-                "--tail=15"));
+            List<String> args =
+                new ArrayList<>(
+                    List.of(
+                        "logs",
+                        "-n",
+                        p.getMetadata().getNamespace(),
+                        p.getMetadata().getName(),
+                        "-c",
+                        c.getName(),
+                        "--tail=15"));
             if (restarted) args.add("--previous");
             sb.append(controlPlane.kubectl(args.toArray(String[]::new)));
           } catch (RuntimeException e) {
@@ -215,15 +285,20 @@ public final class NodeCluster implements AutoCloseable {
   private static String tail(Path file, int n) {
     try {
       List<String> lines = Files.readAllLines(file);
-      return "--- " + file.getFileName() + "\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size())) + "\n";
+      return "--- "
+          + file.getFileName()
+          + "\n"
+          + String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()))
+          + "\n";
     } catch (IOException e) {
       return "--- " + file + ": " + e + "\n";
     }
   }
 
   /**
-   * Removes what lab clusters of processes that no longer run left behind: their nodes' mounts, directories and
-   * cgroups (a test JVM killed before its clean-up). The namespaces themselves go with {@link NetnsLab#sweepStale}.
+   * Removes what lab clusters of processes that no longer run left behind: their nodes' mounts,
+   * directories and cgroups (a test JVM killed before its clean-up). The namespaces themselves go
+   * with {@link NetnsLab#sweepStale}.
    */
   public static void sweepStale() {
     Path base = Path.of("/var/lib/carp-lab-nodes");
@@ -246,7 +321,8 @@ public final class NodeCluster implements AutoCloseable {
       if (ownerAlive(id)) continue;
       String root = "/" + KubeNode.CGROUP_PARENT + "/" + id;
       for (int i = 0; i < 20 && !KubeNode.cgroupPids(root).isEmpty(); i++) {
-        KubeNode.cgroupPids(root).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        KubeNode.cgroupPids(root)
+            .forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
         ControlPlane.sleep(100);
       }
       KubeNode.unmountUnder(base.resolve(id));
@@ -263,8 +339,10 @@ public final class NodeCluster implements AutoCloseable {
     return ProcessHandle.of(Long.parseLong(parts[1])).map(ProcessHandle::isAlive).orElse(false);
   }
 
-
-  /** Stops every node (a power-off, then their files and cgroups go) and the control plane. Never throws. */
+  /**
+   * Stops every node (a power-off, then their files and cgroups go) and the control plane. Never
+   * throws.
+   */
   @Override
   public synchronized void close() {
     if (closed) return;

@@ -5,7 +5,9 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
 
-/** The few libc calls the event thread needs to wait on its socket and be woken by {@code close()}. */
+/**
+ * The few libc calls the event thread needs to wait on its socket and be woken by {@code close()}.
+ */
 interface LibC extends Library {
   LibC INSTANCE = Native.load("c", LibC.class);
 
@@ -20,8 +22,10 @@ interface LibC extends Library {
 
   int F_GETFL = 3;
   int F_SETFL = 4;
+
   /** x86-64 and arm64 value (asm-generic). */
   int O_NONBLOCK = 0x800;
+
   int EFD_CLOEXEC = 0x80000;
   short POLLIN = 0x1;
 

@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.linux.conntrack;
 
+import static dev.carpoperator.agent.linux.conntrack.NfConntrack.*;
 import static dev.carpoperator.agent.sync.ConntrackEntry.AF_INET;
 import static dev.carpoperator.agent.sync.ConntrackEntry.AF_INET6;
 import static dev.carpoperator.agent.sync.ConntrackEntry.IPS_ASSURED;
@@ -8,7 +9,6 @@ import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_ICMP;
 import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_ICMPV6;
 import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_TCP;
 import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_UDP;
-import static dev.carpoperator.agent.linux.conntrack.NfConntrack.*;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
@@ -29,33 +29,43 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link ConntrackKernel} over ctnetlink with libnetfilter_conntrack, in the network namespace of the thread that
- * calls {@link #open()}. Three netlink sockets: one for writes (apply, delete), one for dumps and one, opened by
- * {@link #listen}, subscribed to the conntrack event groups. Events whose {@code nlmsg_pid} is the write socket's port
- * id were caused by our own writes and are dropped (counted in {@link Stats#ownEventsIgnored()}): the kernel stamps
- * the requester's port id on the events a ctnetlink request triggers, and 0 on those caused by packets or timeouts.
+ * {@link ConntrackKernel} over ctnetlink with libnetfilter_conntrack, in the network namespace of
+ * the thread that calls {@link #open()}. Three netlink sockets: one for writes (apply, delete), one
+ * for dumps and one, opened by {@link #listen}, subscribed to the conntrack event groups. Events
+ * whose {@code nlmsg_pid} is the write socket's port id were caused by our own writes and are
+ * dropped (counted in {@link Stats#ownEventsIgnored()}): the kernel stamps the requester's port id
+ * on the events a ctnetlink request triggers, and 0 on those caused by packets or timeouts.
  *
- * <p>An update (apply of an entry that exists) sends the timeout, the mark, the SEEN_REPLY/ASSURED bits and the TCP
- * state, flags and window scales; tuples and NAT stay as created.
+ * <p>An update (apply of an entry that exists) sends the timeout, the mark, the SEEN_REPLY/ASSURED
+ * bits and the TCP state, flags and window scales; tuples and NAT stay as created.
  *
  * <p>apply, delete and dump are serialized on this object; events arrive on the daemon thread
- * {@code conntrack-events}. The kernel reports a loss (ENOBUFS, {@link Listener#overrun()}) at the next read, while
- * events queued before the loss may still follow; the socket takes new events again only once it is drained.
+ * {@code conntrack-events}. The kernel reports a loss (ENOBUFS, {@link Listener#overrun()}) at the
+ * next read, while events queued before the loss may still follow; the socket takes new events
+ * again only once it is drained.
  */
 public final class NetfilterConntrack implements ConntrackKernel {
   private static final Logger LOG = LoggerFactory.getLogger(NetfilterConntrack.class);
-  /** Event socket receive buffer: holds about 13 000 events (measured) before the kernel drops them (ENOBUFS). */
-  static final int EVENT_RCVBUF = 8 << 20;
+
   /**
-   * The status bits we write. On kernel 6.18 ctnetlink refuses EXPECTED and DYING on create (EBUSY) and silently
-   * ignores the other IPS_UNCHANGEABLE_MASK bits (CONFIRMED, the NAT and NAT_DONE bits, which it sets itself from
-   * the NAT attributes, SEQ_ADJUST, TEMPLATE, UNTRACKED, OFFLOAD). Of the changeable rest, FIXED_TIMEOUT would make
-   * every later timeout update fail with EPERM and HELPER means nothing without a helper: only SEEN_REPLY and
-   * ASSURED remain. On update these two can only be set, never cleared (EBUSY).
+   * Event socket receive buffer: holds about 13 000 events (measured) before the kernel drops them
+   * (ENOBUFS).
+   */
+  static final int EVENT_RCVBUF = 8 << 20;
+
+  /**
+   * The status bits we write. On kernel 6.18 ctnetlink refuses EXPECTED and DYING on create (EBUSY)
+   * and silently ignores the other IPS_UNCHANGEABLE_MASK bits (CONFIRMED, the NAT and NAT_DONE
+   * bits, which it sets itself from the NAT attributes, SEQ_ADJUST, TEMPLATE, UNTRACKED, OFFLOAD).
+   * Of the changeable rest, FIXED_TIMEOUT would make every later timeout update fail with EPERM and
+   * HELPER means nothing without a helper: only SEEN_REPLY and ASSURED remain. On update these two
+   * can only be set, never cleared (EBUSY).
    */
   static final int WRITABLE_STATUS = IPS_SEEN_REPLY | IPS_ASSURED;
+
   /** Protocols whose tuples carry ports (TCP, UDP, DCCP, SCTP, UDP-Lite). */
   private static final Set<Integer> PORT_PROTOCOLS = Set.of(PROTO_TCP, PROTO_UDP, 33, 132, 136);
+
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
   private final NfConntrack nfct;
@@ -64,16 +74,21 @@ public final class NetfilterConntrack implements ConntrackKernel {
   private final Pointer writeHandle;
   private final Pointer dumpHandle;
   private final int writePortId;
+
   /** Strong references: libnetfilter_conntrack keeps only the native function pointers. */
   private final NfConntrack.Callback2 dumpCallback = this::dumped;
+
   private NfConntrack.Callback2 eventCallback;
+
   /** Collects the entries of the dump in progress (guarded by this). */
   private List<ConntrackEntry> dumpInto;
+
   /**
-   * An Error thrown in a callback. A Java exception must not unwind through the C library's frames, so the callback
-   * records it, stops the library's loop and returns; the Java caller of the library ({@link #dump}, the event loop)
-   * rethrows it, and the Error ends the process in the defined way (dev.carpoperator.agent.Fatal). Caught Errors
-   * are never logged and forgotten: an agent that goes on after one is half-alive.
+   * An Error thrown in a callback. A Java exception must not unwind through the C library's frames,
+   * so the callback records it, stops the library's loop and returns; the Java caller of the
+   * library ({@link #dump}, the event loop) rethrows it, and the Error ends the process in the
+   * defined way (dev.carpoperator.agent.Fatal). Caught Errors are never logged and forgotten: an
+   * agent that goes on after one is half-alive.
    */
   private volatile Error callbackError;
 
@@ -87,10 +102,12 @@ public final class NetfilterConntrack implements ConntrackKernel {
 
   private volatile boolean closed;
   private Thread eventThread;
+
   /** eventfd that wakes the event thread's poll on close; -1 once closed (guarded by this). */
   private int wakeFd = -1;
 
-  private NetfilterConntrack(NfConntrack nfct, NfConntrack.Nfnl nfnl, Pointer writeHandle, Pointer dumpHandle) {
+  private NetfilterConntrack(
+      NfConntrack nfct, NfConntrack.Nfnl nfnl, Pointer writeHandle, Pointer dumpHandle) {
     this.nfct = nfct;
     this.nfnl = nfnl;
     this.writeHandle = writeHandle;
@@ -100,8 +117,8 @@ public final class NetfilterConntrack implements ConntrackKernel {
   }
 
   /**
-   * Opens the sockets in the calling thread's network namespace and checks that the kernel accepts our requests.
-   * Needs CAP_NET_ADMIN and the Debian package libnetfilter-conntrack3.
+   * Opens the sockets in the calling thread's network namespace and checks that the kernel accepts
+   * our requests. Needs CAP_NET_ADMIN and the Debian package libnetfilter-conntrack3.
    */
   public static NetfilterConntrack open() {
     return open(NfConntrack.LIBRARY);
@@ -114,8 +131,12 @@ public final class NetfilterConntrack implements ConntrackKernel {
       nfct = Native.load(library, NfConntrack.class);
       nfnl = Native.load(NfConntrack.Nfnl.LIBRARY, NfConntrack.Nfnl.class);
     } catch (UnsatisfiedLinkError e) {
-      throw new ConntrackException("cannot load " + library + " (install the Debian package libnetfilter-conntrack3): "
-          + e.getMessage(), 0);
+      throw new ConntrackException(
+          "cannot load "
+              + library
+              + " (install the Debian package libnetfilter-conntrack3): "
+              + e.getMessage(),
+          0);
     }
     Pointer write = openHandle(nfct, 0);
     Pointer dump;
@@ -139,23 +160,33 @@ public final class NetfilterConntrack implements ConntrackKernel {
     Pointer h = nfct.nfct_open(NFNL_SUBSYS_CTNETLINK, groups);
     if (h == null) {
       int errno = Native.getLastError();
-      throw new ConntrackException("cannot open a ctnetlink socket: " + LibC.INSTANCE.strerror(errno) + hint(errno), errno);
+      throw new ConntrackException(
+          "cannot open a ctnetlink socket: " + LibC.INSTANCE.strerror(errno) + hint(errno), errno);
     }
     return h;
   }
 
-  /** Sockets open without privileges; requests do not. A lookup of an impossible entry tells which case we are in. */
+  /**
+   * Sockets open without privileges; requests do not. A lookup of an impossible entry tells which
+   * case we are in.
+   */
   private synchronized void probe() {
-    Tuple nowhere = new Tuple(InetAddress.ofLiteral("0.0.0.0"), InetAddress.ofLiteral("0.0.0.0"), 0, 0);
-    ConntrackEntry impossible = new ConntrackEntry(AF_INET, PROTO_TCP, nowhere, nowhere, 0, 0, -1, 0, 0, 0, 0, -1, -1, 0, 0);
+    Tuple nowhere =
+        new Tuple(InetAddress.ofLiteral("0.0.0.0"), InetAddress.ofLiteral("0.0.0.0"), 0, 0);
+    ConntrackEntry impossible =
+        new ConntrackEntry(
+            AF_INET, PROTO_TCP, nowhere, nowhere, 0, 0, -1, 0, 0, 0, 0, -1, -1, 0, 0);
     int errno = query(dumpHandle, NFCT_Q_GET, build(impossible, Part.KEY));
     if (errno != 0 && errno != LibC.ENOENT) {
-      throw new ConntrackException("ctnetlink refused a lookup: " + libc.strerror(errno) + hint(errno), errno);
+      throw new ConntrackException(
+          "ctnetlink refused a lookup: " + libc.strerror(errno) + hint(errno), errno);
     }
   }
 
   private static String hint(int errno) {
-    return errno == LibC.EPERM ? " (needs CAP_NET_ADMIN in this network namespace: run as root)" : "";
+    return errno == LibC.EPERM
+        ? " (needs CAP_NET_ADMIN in this network namespace: run as root)"
+        : "";
   }
 
   @Override
@@ -169,7 +200,8 @@ public final class NetfilterConntrack implements ConntrackKernel {
       rethrowCallbackError();
       if (rc != 0) {
         int errno = Native.getLastError();
-        throw new ConntrackException("conntrack dump failed: " + libc.strerror(errno) + hint(errno), errno);
+        throw new ConntrackException(
+            "conntrack dump failed: " + libc.strerror(errno) + hint(errno), errno);
       }
     } finally {
       dumpInto = null;
@@ -212,7 +244,8 @@ public final class NetfilterConntrack implements ConntrackKernel {
       op = "update";
       errno = request(NFCT_Q_UPDATE, entry, Part.DYNAMIC);
       if (errno == LibC.EBUSY) {
-        // the kernel already has SEEN_REPLY/ASSURED bits that the entry lacks; they cannot be cleared, keep them
+        // the kernel already has SEEN_REPLY/ASSURED bits that the entry lacks; they cannot be
+        // cleared, keep them
         errno = request(NFCT_Q_UPDATE, entry, Part.DYNAMIC_WITHOUT_STATUS);
       }
     }
@@ -238,8 +271,18 @@ public final class NetfilterConntrack implements ConntrackKernel {
 
   private ConntrackException failed(String op, ConntrackEntry entry, int errno) {
     writeErrors.incrementAndGet();
-    return new ConntrackException("conntrack " + op + " of " + entry + " failed: " + libc.strerror(errno) + " (errno "
-        + errno + ")" + hint(errno), errno);
+    return new ConntrackException(
+        "conntrack "
+            + op
+            + " of "
+            + entry
+            + " failed: "
+            + libc.strerror(errno)
+            + " (errno "
+            + errno
+            + ")"
+            + hint(errno),
+        errno);
   }
 
   /** Sends one request on the write socket; returns 0 or the errno. */
@@ -260,8 +303,16 @@ public final class NetfilterConntrack implements ConntrackKernel {
     }
   }
 
-  /** What goes into a request: the key alone (lookup, delete), what an update may change, or everything. */
-  private enum Part { KEY, DYNAMIC_WITHOUT_STATUS, DYNAMIC, ALL }
+  /**
+   * What goes into a request: the key alone (lookup, delete), what an update may change, or
+   * everything.
+   */
+  private enum Part {
+    KEY,
+    DYNAMIC_WITHOUT_STATUS,
+    DYNAMIC,
+    ALL
+  }
 
   private Pointer build(ConntrackEntry e, Part part) {
     if (e.zone() < 0 || e.zone() > 0xffff) {
@@ -277,27 +328,33 @@ public final class NetfilterConntrack implements ConntrackKernel {
     nfct.nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, (byte) e.family());
     nfct.nfct_set_attr_u8(ct, ATTR_ORIG_L4PROTO, (byte) e.protocol());
     nfct.nfct_set_attr(ct, v4 ? ATTR_ORIG_IPV4_SRC : ATTR_ORIG_IPV6_SRC, o.source().getAddress());
-    nfct.nfct_set_attr(ct, v4 ? ATTR_ORIG_IPV4_DST : ATTR_ORIG_IPV6_DST, o.destination().getAddress());
+    nfct.nfct_set_attr(
+        ct, v4 ? ATTR_ORIG_IPV4_DST : ATTR_ORIG_IPV6_DST, o.destination().getAddress());
     if (isIcmp(e.protocol())) {
       nfct.nfct_set_attr_u8(ct, ATTR_ICMP_TYPE, (byte) e.icmpType());
       nfct.nfct_set_attr_u8(ct, ATTR_ICMP_CODE, (byte) e.icmpCode());
-      nfct.nfct_set_attr(ct, ATTR_ICMP_ID, be16(o.sourcePort())); // the library mirrors type and id into the reply
+      nfct.nfct_set_attr(
+          ct, ATTR_ICMP_ID, be16(o.sourcePort())); // the library mirrors type and id into the reply
     } else {
       nfct.nfct_set_attr(ct, ATTR_ORIG_PORT_SRC, be16(o.sourcePort()));
       nfct.nfct_set_attr(ct, ATTR_ORIG_PORT_DST, be16(o.destinationPort()));
     }
-    if (e.zone() != 0) { // CTA_ZONE is refused by kernels without zone support; 0 is the default anyway
+    if (e.zone()
+        != 0) { // CTA_ZONE is refused by kernels without zone support; 0 is the default anyway
       nfct.nfct_set_attr_u16(ct, ATTR_ZONE, (short) e.zone());
     }
     if (part == Part.ALL) {
-      // A create needs a reply tuple, but not the NATed one: the kernel derives that from the NAT ranges (setNat).
-      // Given the NATed reply it finds nothing left to translate and leaves IPS_SRC_NAT/IPS_DST_NAT unset, and
+      // A create needs a reply tuple, but not the NATed one: the kernel derives that from the NAT
+      // ranges (setNat).
+      // Given the NATed reply it finds nothing left to translate and leaves IPS_SRC_NAT/IPS_DST_NAT
+      // unset, and
       // without those bits packets are not translated.
       Tuple r = o.inverted();
       nfct.nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, (byte) e.family());
       nfct.nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, (byte) e.protocol());
       nfct.nfct_set_attr(ct, v4 ? ATTR_REPL_IPV4_SRC : ATTR_REPL_IPV6_SRC, r.source().getAddress());
-      nfct.nfct_set_attr(ct, v4 ? ATTR_REPL_IPV4_DST : ATTR_REPL_IPV6_DST, r.destination().getAddress());
+      nfct.nfct_set_attr(
+          ct, v4 ? ATTR_REPL_IPV4_DST : ATTR_REPL_IPV6_DST, r.destination().getAddress());
       if (!isIcmp(e.protocol())) {
         nfct.nfct_set_attr(ct, ATTR_REPL_PORT_SRC, be16(r.sourcePort()));
         nfct.nfct_set_attr(ct, ATTR_REPL_PORT_DST, be16(r.destinationPort()));
@@ -324,7 +381,8 @@ public final class NetfilterConntrack implements ConntrackKernel {
     if (e.tcpState() >= 0) {
       nfct.nfct_set_attr_u8(ct, ATTR_TCP_STATE, (byte) e.tcpState());
     }
-    // the kernel applies flags & mask; like conntrackd the mask is the flags themselves, so a write sets the
+    // the kernel applies flags & mask; like conntrackd the mask is the flags themselves, so a write
+    // sets the
     // peer's flags (BE_LIBERAL above all) and never clears ones the local tracker set
     nfct.nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, (byte) e.tcpFlagsOriginal());
     nfct.nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, (byte) e.tcpFlagsOriginal());
@@ -336,10 +394,11 @@ public final class NetfilterConntrack implements ConntrackKernel {
   }
 
   /**
-   * NAT shows as a reply tuple that is not the inverse of the original. The create carries the plain reply (see
-   * {@link #build}) and these ranges, from which the kernel derives the NATed reply: source NAT to the reply's
-   * destination, destination NAT to the reply's source. libnetfilter_conntrack 1.0.9 sends NAT ports for TCP and UDP
-   * only, so an ICMP id or an SCTP/DCCP port cannot be translated this way; the addresses can.
+   * NAT shows as a reply tuple that is not the inverse of the original. The create carries the
+   * plain reply (see {@link #build}) and these ranges, from which the kernel derives the NATed
+   * reply: source NAT to the reply's destination, destination NAT to the reply's source.
+   * libnetfilter_conntrack 1.0.9 sends NAT ports for TCP and UDP only, so an ICMP id or an
+   * SCTP/DCCP port cannot be translated this way; the addresses can.
    */
   private void setNat(Pointer ct, ConntrackEntry e, boolean v4) {
     Tuple o = e.original();
@@ -379,7 +438,8 @@ public final class NetfilterConntrack implements ConntrackKernel {
     int icmpType = -1;
     int icmpCode = -1;
     if (isIcmp(protocol)) {
-      int id = port(ct, ATTR_ICMP_ID); // the original direction's echo id, in both ports of both tuples
+      int id =
+          port(ct, ATTR_ICMP_ID); // the original direction's echo id, in both ports of both tuples
       original = new Tuple(os, od, id, id);
       reply = new Tuple(rs, rd, id, id);
       icmpType = u8(ct, ATTR_ICMP_TYPE);
@@ -392,7 +452,11 @@ public final class NetfilterConntrack implements ConntrackKernel {
       reply = new Tuple(rs, rd, 0, 0);
     }
     boolean tcp = protocol == PROTO_TCP;
-    return new ConntrackEntry(family, protocol, original, reply,
+    return new ConntrackEntry(
+        family,
+        protocol,
+        original,
+        reply,
         u32(ct, ATTR_STATUS),
         Integer.toUnsignedLong(u32(ct, ATTR_TIMEOUT)),
         tcp && nfct.nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0 ? u8(ct, ATTR_TCP_STATE) : -1,
@@ -400,9 +464,12 @@ public final class NetfilterConntrack implements ConntrackKernel {
         tcp ? u8(ct, ATTR_TCP_FLAGS_REPL) : 0,
         tcp ? u8(ct, ATTR_TCP_WSCALE_ORIG) : 0,
         tcp ? u8(ct, ATTR_TCP_WSCALE_REPL) : 0,
-        icmpType, icmpCode,
+        icmpType,
+        icmpCode,
         u32(ct, ATTR_MARK),
-        nfct.nfct_attr_is_set(ct, ATTR_ZONE) > 0 ? nfct.nfct_get_attr_u16(ct, ATTR_ZONE) & 0xffff : 0);
+        nfct.nfct_attr_is_set(ct, ATTR_ZONE) > 0
+            ? nfct.nfct_get_attr_u16(ct, ATTR_ZONE) & 0xffff
+            : 0);
   }
 
   private static boolean isIcmp(int protocol) {
@@ -440,18 +507,31 @@ public final class NetfilterConntrack implements ConntrackKernel {
       if (eventThread != null) {
         throw new IllegalStateException("already listening");
       }
-      Pointer h = openHandle(nfct, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE | NF_NETLINK_CONNTRACK_DESTROY);
+      Pointer h =
+          openHandle(
+              nfct,
+              NF_NETLINK_CONNTRACK_NEW
+                  | NF_NETLINK_CONNTRACK_UPDATE
+                  | NF_NETLINK_CONNTRACK_DESTROY);
       int fd = nfct.nfct_fd(h);
       int granted = nfnl.nfnl_rcvbufsiz(nfct.nfct_nfnlh(h), EVENT_RCVBUF);
-      LOG.debug("conntrack event socket: port id {}, receive buffer {} bytes", nfnl.nfnl_portid(nfct.nfct_nfnlh(h)), granted);
-      // non-blocking, so that nfct_catch returns (EAGAIN) once it has drained the socket and the thread can
+      LOG.debug(
+          "conntrack event socket: port id {}, receive buffer {} bytes",
+          nfnl.nfnl_portid(nfct.nfct_nfnlh(h)),
+          granted);
+      // non-blocking, so that nfct_catch returns (EAGAIN) once it has drained the socket and the
+      // thread can
       // wait in poll() together with the close() wake-up
       int flags = libc.fcntl(fd, LibC.F_GETFL);
-      int wake = flags < 0 || libc.fcntl(fd, LibC.F_SETFL, flags | LibC.O_NONBLOCK) < 0 ? -1 : libc.eventfd(0, LibC.EFD_CLOEXEC);
+      int wake =
+          flags < 0 || libc.fcntl(fd, LibC.F_SETFL, flags | LibC.O_NONBLOCK) < 0
+              ? -1
+              : libc.eventfd(0, LibC.EFD_CLOEXEC);
       if (wake < 0) {
         int errno = Native.getLastError();
         nfct.nfct_close(h);
-        throw new ConntrackException("cannot set up the conntrack event socket: " + libc.strerror(errno), errno);
+        throw new ConntrackException(
+            "cannot set up the conntrack event socket: " + libc.strerror(errno), errno);
       }
       wakeFd = wake;
       eventCallback = (nlh, type, ct, data) -> event(listener, nlh, type, ct);
@@ -463,7 +543,8 @@ public final class NetfilterConntrack implements ConntrackKernel {
   }
 
   private void eventLoop(Pointer handle, int fd, Listener listener) {
-    try (Memory fds = new Memory(16)) { // two struct pollfd: the event socket and the wake-up eventfd
+    try (Memory fds =
+        new Memory(16)) { // two struct pollfd: the event socket and the wake-up eventfd
       fds.setInt(0, fd);
       fds.setShort(4, LibC.POLLIN);
       synchronized (this) {
@@ -517,12 +598,13 @@ public final class NetfilterConntrack implements ConntrackKernel {
         ownEventsIgnored.incrementAndGet();
         return NFCT_CB_CONTINUE;
       }
-      EventType t = switch (type) {
-        case NFCT_T_NEW -> EventType.NEW;
-        case NFCT_T_UPDATE -> EventType.UPDATE;
-        case NFCT_T_DESTROY -> EventType.DESTROY;
-        default -> null;
-      };
+      EventType t =
+          switch (type) {
+            case NFCT_T_NEW -> EventType.NEW;
+            case NFCT_T_UPDATE -> EventType.UPDATE;
+            case NFCT_T_DESTROY -> EventType.DESTROY;
+            default -> null;
+          };
       ConntrackEntry e = t == null ? null : toEntry(ct);
       if (e == null) {
         skipped.incrementAndGet();
@@ -547,10 +629,14 @@ public final class NetfilterConntrack implements ConntrackKernel {
 
   @Override
   public Stats stats() {
-    return new Stats(events.get(), ownEventsIgnored.get(), overruns.get(), writes.get(), writeErrors.get());
+    return new Stats(
+        events.get(), ownEventsIgnored.get(), overruns.get(), writes.get(), writeErrors.get());
   }
 
-  /** Kernel entries or events not delivered because they could not be read (unknown family, missing tuple). */
+  /**
+   * Kernel entries or events not delivered because they could not be read (unknown family, missing
+   * tuple).
+   */
   public long skipped() {
     return skipped.get();
   }
@@ -582,7 +668,8 @@ public final class NetfilterConntrack implements ConntrackKernel {
       closed = true;
       thread = eventThread;
       if (wakeFd >= 0) {
-        libc.write(wakeFd, new byte[] {1, 0, 0, 0, 0, 0, 0, 0}, new NativeLong(8)); // any nonzero u64
+        libc.write(
+            wakeFd, new byte[] {1, 0, 0, 0, 0, 0, 0, 0}, new NativeLong(8)); // any nonzero u64
       }
       nfct.nfct_close(writeHandle);
       nfct.nfct_close(dumpHandle);
@@ -594,7 +681,9 @@ public final class NetfilterConntrack implements ConntrackKernel {
         Thread.currentThread().interrupt();
       }
       if (thread.isAlive()) {
-        LOG.warn("conntrack event thread still running {} after close (blocked in the listener?)", CLOSE_WAIT);
+        LOG.warn(
+            "conntrack event thread still running {} after close (blocked in the listener?)",
+            CLOSE_WAIT);
       }
     }
   }

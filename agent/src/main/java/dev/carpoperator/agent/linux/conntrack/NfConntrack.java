@@ -5,11 +5,12 @@ import com.sun.jna.Library;
 import com.sun.jna.Pointer;
 
 /**
- * The part of libnetfilter_conntrack (Debian libnetfilter-conntrack3, 1.0.9) that {@link NetfilterConntrack} uses.
- * Constants are copied from {@code libnetfilter_conntrack.h} and the libnfnetlink headers it includes. Handles and
- * conntrack objects are opaque {@link Pointer}s; the {@code _u8/_u16/_u32} accessors take host byte order, while
- * addresses, ports and the ICMP id are stored in network byte order and go through {@link #nfct_set_attr} and
- * {@link #nfct_get_attr} as raw bytes.
+ * The part of libnetfilter_conntrack (Debian libnetfilter-conntrack3, 1.0.9) that {@link
+ * NetfilterConntrack} uses. Constants are copied from {@code libnetfilter_conntrack.h} and the
+ * libnfnetlink headers it includes. Handles and conntrack objects are opaque {@link Pointer}s; the
+ * {@code _u8/_u16/_u32} accessors take host byte order, while addresses, ports and the ICMP id are
+ * stored in network byte order and go through {@link #nfct_set_attr} and {@link #nfct_get_attr} as
+ * raw bytes.
  */
 interface NfConntrack extends Library {
   /** There is no unversioned .so without the -dev package. */
@@ -74,7 +75,10 @@ interface NfConntrack extends Library {
   int ATTR_SNAT_IPV6 = 70;
   int ATTR_DNAT_IPV6 = 71;
 
-  /** {@code int (*cb)(const struct nlmsghdr *, enum nf_conntrack_msg_type, struct nf_conntrack *, void *)} */
+  /**
+   * {@code int (*cb)(const struct nlmsghdr *, enum nf_conntrack_msg_type, struct nf_conntrack *,
+   * void *)}
+   */
   interface Callback2 extends Callback {
     int invoke(Pointer nlh, int type, Pointer ct, Pointer data);
   }
@@ -117,11 +121,15 @@ interface NfConntrack extends Library {
 
   int nfct_attr_is_set(Pointer ct, int type);
 
-  /** libnfnetlink (libnfnetlink0, a dependency of libnetfilter-conntrack3), for the handle's socket. */
+  /**
+   * libnfnetlink (libnfnetlink0, a dependency of libnetfilter-conntrack3), for the handle's socket.
+   */
   interface Nfnl extends Library {
     String LIBRARY = "libnfnetlink.so.0";
 
-    /** The netlink port id the kernel gave the socket (stamped as nlmsg_pid on events it causes). */
+    /**
+     * The netlink port id the kernel gave the socket (stamped as nlmsg_pid on events it causes).
+     */
     int nfnl_portid(Pointer nfnlHandle);
 
     /** Sets SO_RCVBUF(FORCE); returns the size the kernel granted. */

@@ -16,9 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * Write and read rates of {@link NetfilterConntrack} against the conntrack CLI. Run INSIDE a lab host
- * ({@link ConntrackBenchRun} does that): it only touches that namespace's table and uses TEST-NET addresses. Prints
- * figures, asserts nothing. Args: entries cliInvocations.
+ * Write and read rates of {@link NetfilterConntrack} against the conntrack CLI. Run INSIDE a lab
+ * host ({@link ConntrackBenchRun} does that): it only touches that namespace's table and uses
+ * TEST-NET addresses. Prints figures, asserts nothing. Args: entries cliInvocations.
  */
 public final class ConntrackBench {
   static final InetAddress CLIENT = InetAddress.ofLiteral("192.0.2.2");
@@ -28,18 +28,22 @@ public final class ConntrackBench {
     ConntrackScenarios.refuseRootNamespace();
     int n = Integer.parseInt(args[0]);
     int cliRuns = Integer.parseInt(args[1]);
-    System.out.printf("java %s, kernel %s, %d entries (TCP ESTABLISHED, BE_LIBERAL), %d CLI runs%n", Runtime.version(),
-        System.getProperty("os.version"), n, cliRuns);
+    System.out.printf(
+        "java %s, kernel %s, %d entries (TCP ESTABLISHED, BE_LIBERAL), %d CLI runs%n",
+        Runtime.version(), System.getProperty("os.version"), n, cliRuns);
     System.out.printf("%-58s %10s %10s%n", "operation", "per second", "total ms");
     List<ConntrackEntry> plain = entries(n, 0, false);
     List<ConntrackEntry> natted = entries(n, 1, true);
-    try (NetfilterConntrack ct = NetfilterConntrack.open(); NetfilterConntrack watcher = NetfilterConntrack.open()) {
+    try (NetfilterConntrack ct = NetfilterConntrack.open();
+        NetfilterConntrack watcher = NetfilterConntrack.open()) {
       List<ConntrackEntry> warmUp = entries(2000, 2, true);
       warmUp.forEach(ct::apply);
       warmUp.forEach(ct::delete);
 
       measure("apply: create", plain, ct::apply);
-      measure("apply: update (create answered EEXIST, then update)", plain,
+      measure(
+          "apply: update (create answered EEXIST, then update)",
+          plain,
           e -> ct.apply(e.withDynamic(e.status(), 1800, e.tcpState())));
       measure("apply: create with source NAT", natted, ct::apply);
       long t0 = System.nanoTime();
@@ -48,28 +52,47 @@ public final class ConntrackBench {
       measure("delete", plain, ct::delete);
       measure("delete (NAT entries)", natted, ct::delete);
 
-      // the same creates again with a listener on another handle, which hears them all (its port id differs)
+      // the same creates again with a listener on another handle, which hears them all (its port id
+      // differs)
       AtomicLong heard = new AtomicLong();
-      watcher.listen(new ConntrackKernel.Listener() {
-        @Override
-        public void event(ConntrackKernel.EventType type, ConntrackEntry entry) {
-          heard.incrementAndGet();
-        }
-      });
+      watcher.listen(
+          new ConntrackKernel.Listener() {
+            @Override
+            public void event(ConntrackKernel.EventType type, ConntrackEntry entry) {
+              heard.incrementAndGet();
+            }
+          });
       measure("apply: create, another handle listening", plain, ct::apply);
       long deadline = System.nanoTime() + 10_000_000_000L;
       while (heard.get() < n && System.nanoTime() < deadline) {
         Thread.sleep(10);
       }
-      System.out.printf("  events heard by the other handle: %d of %d, overruns %d; own events ignored by the writer: %d%n",
+      System.out.printf(
+          "  events heard by the other handle: %d of %d, overruns %d; own events ignored by the writer: %d%n",
           heard.get(), n, watcher.stats().overruns(), ct.stats().ownEventsIgnored());
       plain.forEach(ct::delete);
     }
 
     long t0 = System.nanoTime();
     for (int i = 0; i < cliRuns; i++) {
-      ConntrackScenarios.cli("-I", "-p", "tcp", "-s", "192.0.2.2", "-d", "203.0.113.100", "--sport", Integer.toString(10_000 + i),
-          "--dport", "443", "--state", "ESTABLISHED", "-t", "3600", "-u", "SEEN_REPLY,ASSURED");
+      ConntrackScenarios.cli(
+          "-I",
+          "-p",
+          "tcp",
+          "-s",
+          "192.0.2.2",
+          "-d",
+          "203.0.113.100",
+          "--sport",
+          Integer.toString(10_000 + i),
+          "--dport",
+          "443",
+          "--state",
+          "ESTABLISHED",
+          "-t",
+          "3600",
+          "-u",
+          "SEEN_REPLY,ASSURED");
     }
     report("conntrack -I (one process per entry)", cliRuns, System.nanoTime() - t0);
   }
@@ -82,8 +105,23 @@ public final class ConntrackBench {
       int port = 10_000 + i % 50_000;
       Tuple orig = new Tuple(CLIENT, dst, port, 443);
       Tuple reply = nat ? new Tuple(dst, SNAT, 443, port) : orig.inverted();
-      list.add(new ConntrackEntry(AF_INET, PROTO_TCP, orig, reply, IPS_SEEN_REPLY | IPS_ASSURED, 3600, TCP_ESTABLISHED,
-          ConntrackScenarios.LIBERAL_FLAGS, ConntrackScenarios.LIBERAL_FLAGS, 7, 7, -1, -1, 0, 0));
+      list.add(
+          new ConntrackEntry(
+              AF_INET,
+              PROTO_TCP,
+              orig,
+              reply,
+              IPS_SEEN_REPLY | IPS_ASSURED,
+              3600,
+              TCP_ESTABLISHED,
+              ConntrackScenarios.LIBERAL_FLAGS,
+              ConntrackScenarios.LIBERAL_FLAGS,
+              7,
+              7,
+              -1,
+              -1,
+              0,
+              0));
     }
     return list;
   }

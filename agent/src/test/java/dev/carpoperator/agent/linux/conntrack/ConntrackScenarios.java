@@ -44,9 +44,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
- * Scenarios for {@link NetfilterConntrackNetnsTest}, run INSIDE a lab host (the binding acts on the conntrack table of
- * the namespace it runs in). Assertion failures end the JVM with a stack trace and exit status 1. Args: scenario name,
- * then the scenario's arguments.
+ * Scenarios for {@link NetfilterConntrackNetnsTest}, run INSIDE a lab host (the binding acts on the
+ * conntrack table of the namespace it runs in). Assertion failures end the JVM with a stack trace
+ * and exit status 1. Args: scenario name, then the scenario's arguments.
  */
 public final class ConntrackScenarios {
   static final InetAddress CLIENT = ip("192.0.2.2");
@@ -71,7 +71,9 @@ public final class ConntrackScenarios {
 
   /** The binding writes to the table of the namespace it runs in: never the machine's own. */
   static void refuseRootNamespace() throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("ip", "netns", "identify", Long.toString(ProcessHandle.current().pid())).start();
+    Process p =
+        new ProcessBuilder("ip", "netns", "identify", Long.toString(ProcessHandle.current().pid()))
+            .start();
     String ns = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     if (p.waitFor() != 0 || !ns.startsWith(NetnsLab.PREFIX)) {
       throw new IllegalStateException("refusing to run outside a lab namespace (in '" + ns + "')");
@@ -83,14 +85,24 @@ public final class ConntrackScenarios {
     ConntrackEntry written = tcp(40000, new Tuple(SERVER, SNAT, 443, 61000), TCP_ESTABLISHED, 3600);
     try (NetfilterConntrack ct = NetfilterConntrack.open()) {
       ct.apply(written);
-      String line = cli("-L", "-o", "extended").lines().filter(l -> l.contains("sport=40000")).findFirst().orElseThrow();
+      String line =
+          cli("-L", "-o", "extended")
+              .lines()
+              .filter(l -> l.contains("sport=40000"))
+              .findFirst()
+              .orElseThrow();
       System.out.println("after create: " + line);
-      assertThat(line).contains("tcp      6 ", " ESTABLISHED ",
-          "src=192.0.2.2 dst=203.0.113.10 sport=40000 dport=443 src=203.0.113.10 dst=198.51.100.7 sport=443 dport=61000",
-          "[ASSURED]", "mark=42");
+      assertThat(line)
+          .contains(
+              "tcp      6 ",
+              " ESTABLISHED ",
+              "src=192.0.2.2 dst=203.0.113.10 sport=40000 dport=443 src=203.0.113.10 dst=198.51.100.7 sport=443 dport=61000",
+              "[ASSURED]",
+              "mark=42");
       assertThat(timeoutOf(line)).isBetween(3500L, 3600L);
 
-      // the CLI does not show TCP flags: they are checked through our dump, i.e. as the kernel reports them
+      // the CLI does not show TCP flags: they are checked through our dump, i.e. as the kernel
+      // reports them
       ConntrackEntry dumped = find(ct.dump(), written);
       int natBits = IPS_CONFIRMED | IPS_SRC_NAT | IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE;
       assertThat(dumped.status()).isEqualTo(IPS_SEEN_REPLY | IPS_ASSURED | natBits);
@@ -99,7 +111,12 @@ public final class ConntrackScenarios {
 
       ConntrackEntry updated = written.withDynamic(written.status(), 120, TCP_TIME_WAIT);
       ct.apply(updated);
-      line = cli("-L", "-o", "extended").lines().filter(l -> l.contains("sport=40000")).findFirst().orElseThrow();
+      line =
+          cli("-L", "-o", "extended")
+              .lines()
+              .filter(l -> l.contains("sport=40000"))
+              .findFirst()
+              .orElseThrow();
       System.out.println("after update: " + line);
       assertThat(line).contains(" TIME_WAIT ", "dst=198.51.100.7 sport=443 dport=61000");
       assertThat(timeoutOf(line)).isBetween(100L, 120L);
@@ -123,18 +140,46 @@ public final class ConntrackScenarios {
   }
 
   /**
-   * A source-NAT entry written before the first packet really translates: the echo request leaves with the NAT
-   * address (the test checks the peer's table) and the reply, sent to that address, comes back to ping.
+   * A source-NAT entry written before the first packet really translates: the echo request leaves
+   * with the NAT address (the test checks the peer's table) and the reply, sent to that address,
+   * comes back to ping.
    */
   static void natTranslates(InetAddress peer, InetAddress natAddress) throws Exception {
     try (NetfilterConntrack ct = NetfilterConntrack.open()) {
-      ConntrackEntry echo = new ConntrackEntry(AF_INET, PROTO_ICMP, new Tuple(CLIENT, peer, 4242, 4242),
-          new Tuple(peer, natAddress, 4242, 4242), 0, 30, -1, 0, 0, 0, 0, 8, 0, 0, 0);
+      ConntrackEntry echo =
+          new ConntrackEntry(
+              AF_INET,
+              PROTO_ICMP,
+              new Tuple(CLIENT, peer, 4242, 4242),
+              new Tuple(peer, natAddress, 4242, 4242),
+              0,
+              30,
+              -1,
+              0,
+              0,
+              0,
+              0,
+              8,
+              0,
+              0,
+              0);
       ct.apply(echo);
       // without this bit the NAT hooks leave packets alone, whatever the reply tuple says
       assertThat(find(ct.dump(), echo).status() & IPS_SRC_NAT).isNotZero();
-      Process ping = new ProcessBuilder("ping", "-c", "1", "-W", "5", "-e", "4242", "-I", "192.0.2.2", peer.getHostAddress())
-          .inheritIO().start();
+      Process ping =
+          new ProcessBuilder(
+                  "ping",
+                  "-c",
+                  "1",
+                  "-W",
+                  "5",
+                  "-e",
+                  "4242",
+                  "-I",
+                  "192.0.2.2",
+                  peer.getHostAddress())
+              .inheritIO()
+              .start();
       assertThat(ping.waitFor()).as("ping through the injected NAT").isZero();
       System.out.println(cli("-L", "-o", "extended"));
     }
@@ -145,28 +190,115 @@ public final class ConntrackScenarios {
     InetAddress v6client = ip("2001:db8::2");
     InetAddress v6vip = ip("2001:db8::100");
     InetAddress v6server = ip("2001:db8::3");
-    List<ConntrackEntry> written = List.of(
-        new ConntrackEntry(AF_INET6, PROTO_TCP, new Tuple(v6client, v6vip, 50000, 80), new Tuple(v6server, v6client, 8080, 50000),
-            IPS_SEEN_REPLY | IPS_ASSURED, 600, TCP_ESTABLISHED, LIBERAL_FLAGS, LIBERAL_FLAGS, 7, 9, -1, -1, 7, 0),
-        new ConntrackEntry(AF_INET, PROTO_UDP, new Tuple(CLIENT, SERVER, 5353, 53), new Tuple(SERVER, CLIENT, 53, 5353),
-            IPS_SEEN_REPLY, 30, -1, 0, 0, 0, 0, -1, -1, 0, 0),
-        new ConntrackEntry(AF_INET, PROTO_UDP, new Tuple(CLIENT, SERVER, 5353, 53), new Tuple(SERVER, CLIENT, 53, 5353),
-            IPS_SEEN_REPLY, 30, -1, 0, 0, 0, 0, -1, -1, 0, 12), // same tuple in zone 12: a separate entry
-        new ConntrackEntry(AF_INET, PROTO_ICMP, new Tuple(CLIENT, SERVER, 4711, 4711), new Tuple(SERVER, CLIENT, 4711, 4711),
-            IPS_SEEN_REPLY, 30, -1, 0, 0, 0, 0, 8, 0, 0, 0),
-        new ConntrackEntry(AF_INET6, PROTO_ICMPV6, new Tuple(v6client, v6server, 99, 99), new Tuple(v6server, v6client, 99, 99),
-            0, 30, -1, 0, 0, 0, 0, 128, 0, 0, 0),
-        // source NAT of an echo (the address only: libnetfilter_conntrack cannot write an ICMP id translation)
-        new ConntrackEntry(AF_INET, PROTO_ICMP, new Tuple(CLIENT, SERVER, 5000, 5000), new Tuple(SERVER, SNAT, 5000, 5000),
-            0, 30, -1, 0, 0, 0, 0, 8, 0, 0, 0));
+    List<ConntrackEntry> written =
+        List.of(
+            new ConntrackEntry(
+                AF_INET6,
+                PROTO_TCP,
+                new Tuple(v6client, v6vip, 50000, 80),
+                new Tuple(v6server, v6client, 8080, 50000),
+                IPS_SEEN_REPLY | IPS_ASSURED,
+                600,
+                TCP_ESTABLISHED,
+                LIBERAL_FLAGS,
+                LIBERAL_FLAGS,
+                7,
+                9,
+                -1,
+                -1,
+                7,
+                0),
+            new ConntrackEntry(
+                AF_INET,
+                PROTO_UDP,
+                new Tuple(CLIENT, SERVER, 5353, 53),
+                new Tuple(SERVER, CLIENT, 53, 5353),
+                IPS_SEEN_REPLY,
+                30,
+                -1,
+                0,
+                0,
+                0,
+                0,
+                -1,
+                -1,
+                0,
+                0),
+            new ConntrackEntry(
+                AF_INET,
+                PROTO_UDP,
+                new Tuple(CLIENT, SERVER, 5353, 53),
+                new Tuple(SERVER, CLIENT, 53, 5353),
+                IPS_SEEN_REPLY,
+                30,
+                -1,
+                0,
+                0,
+                0,
+                0,
+                -1,
+                -1,
+                0,
+                12), // same tuple in zone 12: a separate entry
+            new ConntrackEntry(
+                AF_INET,
+                PROTO_ICMP,
+                new Tuple(CLIENT, SERVER, 4711, 4711),
+                new Tuple(SERVER, CLIENT, 4711, 4711),
+                IPS_SEEN_REPLY,
+                30,
+                -1,
+                0,
+                0,
+                0,
+                0,
+                8,
+                0,
+                0,
+                0),
+            new ConntrackEntry(
+                AF_INET6,
+                PROTO_ICMPV6,
+                new Tuple(v6client, v6server, 99, 99),
+                new Tuple(v6server, v6client, 99, 99),
+                0,
+                30,
+                -1,
+                0,
+                0,
+                0,
+                0,
+                128,
+                0,
+                0,
+                0),
+            // source NAT of an echo (the address only: libnetfilter_conntrack cannot write an ICMP
+            // id translation)
+            new ConntrackEntry(
+                AF_INET,
+                PROTO_ICMP,
+                new Tuple(CLIENT, SERVER, 5000, 5000),
+                new Tuple(SERVER, SNAT, 5000, 5000),
+                0,
+                30,
+                -1,
+                0,
+                0,
+                0,
+                0,
+                8,
+                0,
+                0,
+                0));
     try (NetfilterConntrack ct = NetfilterConntrack.open()) {
       for (ConntrackEntry e : written) {
         ct.apply(e);
       }
       System.out.println(cli("-L", "-o", "extended"));
-      assertThat(cli("-L", "-f", "ipv6", "-o", "extended")).contains(
-          "src=2001:db8::2 dst=2001:db8::100 sport=50000 dport=80 src=2001:db8::3 dst=2001:db8::2 sport=8080 dport=50000",
-          "type=128 code=0 id=99");
+      assertThat(cli("-L", "-f", "ipv6", "-o", "extended"))
+          .contains(
+              "src=2001:db8::2 dst=2001:db8::100 sport=50000 dport=80 src=2001:db8::3 dst=2001:db8::2 sport=8080 dport=50000",
+              "type=128 code=0 id=99");
       assertThat(cli("-L", "-w", "12")).contains("zone=12");
       List<ConntrackEntry> dumped = ct.dump();
       assertThat(dumped).hasSize(written.size());
@@ -174,8 +306,12 @@ public final class ConntrackScenarios {
         ConntrackEntry d = find(dumped, e);
         boolean dnat = !e.reply().source().equals(e.original().destination());
         boolean snat = !e.reply().destination().equals(e.original().source());
-        int expected = e.status() | IPS_CONFIRMED | (dnat ? IPS_DST_NAT : 0) | (snat ? IPS_SRC_NAT : 0)
-            | (dnat || snat ? IPS_DST_NAT_DONE | IPS_SRC_NAT_DONE : 0);
+        int expected =
+            e.status()
+                | IPS_CONFIRMED
+                | (dnat ? IPS_DST_NAT : 0)
+                | (snat ? IPS_SRC_NAT : 0)
+                | (dnat || snat ? IPS_DST_NAT_DONE | IPS_SRC_NAT_DONE : 0);
         assertSameExceptTimeout(d, e, expected);
       }
       for (ConntrackEntry e : written) {
@@ -186,34 +322,51 @@ public final class ConntrackScenarios {
   }
 
   /**
-   * Real traffic from this host to {@code peer} (an nft ruleset with ct state is loaded here, so conntrack tracks
-   * it) and changes made by the conntrack CLI are delivered; our own writes are not, but another handle's are.
+   * Real traffic from this host to {@code peer} (an nft ruleset with ct state is loaded here, so
+   * conntrack tracks it) and changes made by the conntrack CLI are delivered; our own writes are
+   * not, but another handle's are.
    */
   static void events(InetAddress peer) throws Exception {
-    try (NetfilterConntrack ct = NetfilterConntrack.open(); NetfilterConntrack other = NetfilterConntrack.open()) {
+    try (NetfilterConntrack ct = NetfilterConntrack.open();
+        NetfilterConntrack other = NetfilterConntrack.open()) {
       Events seen = new Events();
       ct.listen(seen);
       Events seenByOther = new Events();
       other.listen(seenByOther);
-      System.out.println("port ids: listening/writing handle " + Integer.toUnsignedString(ct.portId()) + ", other "
-          + Integer.toUnsignedString(other.portId()));
+      System.out.println(
+          "port ids: listening/writing handle "
+              + Integer.toUnsignedString(ct.portId())
+              + ", other "
+              + Integer.toUnsignedString(other.portId()));
 
       // ICMP echo: NEW when the request leaves, UPDATE when the reply is seen
-      assertThat(new ProcessBuilder("ping", "-c", "1", "-W", "5", peer.getHostAddress()).inheritIO().start().waitFor()).isZero();
-      Predicate<ConntrackEntry> echo = e -> e.protocol() == PROTO_ICMP && e.original().destination().equals(peer) && e.icmpType() == 8;
+      assertThat(
+              new ProcessBuilder("ping", "-c", "1", "-W", "5", peer.getHostAddress())
+                  .inheritIO()
+                  .start()
+                  .waitFor())
+          .isZero();
+      Predicate<ConntrackEntry> echo =
+          e ->
+              e.protocol() == PROTO_ICMP
+                  && e.original().destination().equals(peer)
+                  && e.icmpType() == 8;
       seen.await(EventType.NEW, echo);
       ConntrackEntry replied = seen.await(EventType.UPDATE, echo);
       assertThat(replied.status() & IPS_SEEN_REPLY).isNotZero();
 
-      // TCP to a closed port: SYN (NEW, SYN_SENT); a RST as the only reply deletes the entry at once (DESTROY)
+      // TCP to a closed port: SYN (NEW, SYN_SENT); a RST as the only reply deletes the entry at
+      // once (DESTROY)
       try (Socket s = new Socket()) {
-        assertThatThrownBy(() -> s.connect(new InetSocketAddress(peer, 9), 5000)).isInstanceOf(ConnectException.class);
+        assertThatThrownBy(() -> s.connect(new InetSocketAddress(peer, 9), 5000))
+            .isInstanceOf(ConnectException.class);
       }
       Predicate<ConntrackEntry> tcp9 = e -> e.isTcp() && e.original().destinationPort() == 9;
       assertThat(seen.await(EventType.NEW, tcp9).tcpState()).isEqualTo(TCP_SYN_SENT);
       assertThat(seen.await(EventType.DESTROY, tcp9).tcpState()).isEqualTo(TCP_CLOSE);
 
-      // our own create, update and delete: the listener of the same object hears nothing, another handle does
+      // our own create, update and delete: the listener of the same object hears nothing, another
+      // handle does
       long ownBefore = ct.stats().ownEventsIgnored();
       ConntrackEntry own = tcp(41000, new Tuple(SERVER, CLIENT, 443, 41000), TCP_ESTABLISHED, 3600);
       ct.apply(own);
@@ -224,9 +377,24 @@ public final class ConntrackScenarios {
       assertThat(seenByOther.await(EventType.UPDATE, ownPort)).isNotNull();
       assertThat(seenByOther.await(EventType.DESTROY, ownPort)).isNotNull();
 
-      // a change by another process after ours: once it is seen, ours would have been seen before it
-      cli("-I", "-p", "udp", "-s", "192.0.2.2", "-d", "203.0.113.10", "--sport", "7000", "--dport", "53", "-t", "30");
-      Predicate<ConntrackEntry> cliEntry = e -> e.protocol() == PROTO_UDP && e.original().sourcePort() == 7000;
+      // a change by another process after ours: once it is seen, ours would have been seen before
+      // it
+      cli(
+          "-I",
+          "-p",
+          "udp",
+          "-s",
+          "192.0.2.2",
+          "-d",
+          "203.0.113.10",
+          "--sport",
+          "7000",
+          "--dport",
+          "53",
+          "-t",
+          "30");
+      Predicate<ConntrackEntry> cliEntry =
+          e -> e.protocol() == PROTO_UDP && e.original().sourcePort() == 7000;
       seen.await(EventType.NEW, cliEntry);
       cli("-D", "-p", "udp", "--sport", "7000");
       seen.await(EventType.DESTROY, cliEntry);
@@ -236,49 +404,69 @@ public final class ConntrackScenarios {
       System.out.println("stats " + ct.stats() + ", other " + other.stats());
 
       ct.close();
-      assertThat(Thread.getAllStackTraces().keySet()).filteredOn(t -> t.getName().equals("conntrack-events")).hasSize(1);
+      assertThat(Thread.getAllStackTraces().keySet())
+          .filteredOn(t -> t.getName().equals("conntrack-events"))
+          .hasSize(1);
       ct.close(); // idempotent
       assertThatThrownBy(ct::dump).isInstanceOf(IllegalStateException.class);
     }
-    assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("conntrack-events"));
+    assertThat(Thread.getAllStackTraces().keySet())
+        .noneMatch(t -> t.getName().equals("conntrack-events"));
   }
 
   /**
-   * A listener that stalls while another handle writes many entries: the kernel drops events (ENOBUFS), the
-   * listener is told, and events flow again afterwards.
+   * A listener that stalls while another handle writes many entries: the kernel drops events
+   * (ENOBUFS), the listener is told, and events flow again afterwards.
    */
   static void overrun() throws Exception {
-    try (NetfilterConntrack ct = NetfilterConntrack.open(); NetfilterConntrack writer = NetfilterConntrack.open()) {
+    try (NetfilterConntrack ct = NetfilterConntrack.open();
+        NetfilterConntrack writer = NetfilterConntrack.open()) {
       CountDownLatch release = new CountDownLatch(1);
       CountDownLatch overrunSeen = new CountDownLatch(1);
-      Events seen = new Events() {
-        @Override
-        public void event(EventType type, ConntrackEntry entry) {
-          try {
-            release.await();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          super.event(type, entry);
-        }
+      Events seen =
+          new Events() {
+            @Override
+            public void event(EventType type, ConntrackEntry entry) {
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              super.event(type, entry);
+            }
 
-        @Override
-        public void overrun() {
-          overrunSeen.countDown();
-        }
-      };
+            @Override
+            public void overrun() {
+              overrunSeen.countDown();
+            }
+          };
       ct.listen(seen);
       int n = 30_000;
       for (int i = 0; i < n; i++) {
-        writer.apply(tcp(10_000 + i, new Tuple(SERVER, CLIENT, 443, 10_000 + i), TCP_ESTABLISHED, 600));
+        writer.apply(
+            tcp(10_000 + i, new Tuple(SERVER, CLIENT, 443, 10_000 + i), TCP_ESTABLISHED, 600));
       }
       release.countDown();
       assertThat(overrunSeen.await(60, TimeUnit.SECONDS)).isTrue();
-      // The loss is reported at once, while the events queued before it still wait in the socket, which drops
+      // The loss is reported at once, while the events queued before it still wait in the socket,
+      // which drops
       // new ones until it is drained: insert markers until one comes through.
       ConntrackEntry marker = null;
       for (int port = 7001; marker == null && port < 7011; port++) {
-        cli("-I", "-p", "udp", "-s", "192.0.2.2", "-d", "203.0.113.10", "--sport", Integer.toString(port), "--dport", "53", "-t", "30");
+        cli(
+            "-I",
+            "-p",
+            "udp",
+            "-s",
+            "192.0.2.2",
+            "-d",
+            "203.0.113.10",
+            "--sport",
+            Integer.toString(port),
+            "--dport",
+            "53",
+            "-t",
+            "30");
         marker = seen.poll(EventType.NEW, e -> e.protocol() == PROTO_UDP, 5);
       }
       assertThat(marker).as("a marker event after the overrun").isNotNull();
@@ -288,23 +476,47 @@ public final class ConntrackScenarios {
     }
   }
 
-  /** Entries the kernel refuses give a ConntrackException that says what and why; the handle stays usable. */
+  /**
+   * Entries the kernel refuses give a ConntrackException that says what and why; the handle stays
+   * usable.
+   */
   static void refused() throws Exception {
     try (NetfilterConntrack ct = NetfilterConntrack.open()) {
       ConntrackEntry badState = tcp(42000, new Tuple(SERVER, CLIENT, 443, 42000), 200, 60);
-      assertThatThrownBy(() -> ct.apply(badState)).isInstanceOf(ConntrackException.class)
+      assertThatThrownBy(() -> ct.apply(badState))
+          .isInstanceOf(ConntrackException.class)
           .hasMessageContaining("conntrack create of ct[6 192.0.2.2:42000>203.0.113.10:443")
-          .hasMessageContaining("Numerical result out of range") // the netlink policy caps the state (ERANGE)
+          .hasMessageContaining(
+              "Numerical result out of range") // the netlink policy caps the state (ERANGE)
           .satisfies(e -> assertThat(((ConntrackException) e).errno()).isEqualTo(34));
       // destination unreachable is not a query type: no ICMP connection can have it
-      ConntrackEntry badIcmp = new ConntrackEntry(AF_INET, PROTO_ICMP, new Tuple(CLIENT, SERVER, 1, 1),
-          new Tuple(SERVER, CLIENT, 1, 1), 0, 30, -1, 0, 0, 0, 0, 3, 1, 0, 0);
-      assertThatThrownBy(() -> ct.apply(badIcmp)).isInstanceOf(ConntrackException.class).hasMessageContaining("Invalid argument");
+      ConntrackEntry badIcmp =
+          new ConntrackEntry(
+              AF_INET,
+              PROTO_ICMP,
+              new Tuple(CLIENT, SERVER, 1, 1),
+              new Tuple(SERVER, CLIENT, 1, 1),
+              0,
+              30,
+              -1,
+              0,
+              0,
+              0,
+              0,
+              3,
+              1,
+              0,
+              0);
+      assertThatThrownBy(() -> ct.apply(badIcmp))
+          .isInstanceOf(ConntrackException.class)
+          .hasMessageContaining("Invalid argument");
       // an existing entry with a bad state fails on the update path
       ConntrackEntry good = tcp(42001, new Tuple(SERVER, CLIENT, 443, 42001), TCP_ESTABLISHED, 60);
       ct.apply(good);
-      assertThatThrownBy(() -> ct.apply(good.withDynamic(good.status(), 60, 200))).isInstanceOf(ConntrackException.class)
-          .hasMessageContaining("conntrack update of").hasMessageContaining("Numerical result out of range");
+      assertThatThrownBy(() -> ct.apply(good.withDynamic(good.status(), 60, 200)))
+          .isInstanceOf(ConntrackException.class)
+          .hasMessageContaining("conntrack update of")
+          .hasMessageContaining("Numerical result out of range");
       assertThat(ct.stats().writeErrors()).isEqualTo(3);
       assertThat(ct.delete(good)).isTrue();
       assertThat(ct.dump()).isEmpty();
@@ -313,31 +525,69 @@ public final class ConntrackScenarios {
 
   /** Run without CAP_NET_ADMIN: open() refuses with a message that says what is missing. */
   static void noNetAdmin() {
-    assertThatThrownBy(NetfilterConntrack::open).isInstanceOf(ConntrackException.class)
-        .hasMessageContaining("Operation not permitted").hasMessageContaining("CAP_NET_ADMIN");
+    assertThatThrownBy(NetfilterConntrack::open)
+        .isInstanceOf(ConntrackException.class)
+        .hasMessageContaining("Operation not permitted")
+        .hasMessageContaining("CAP_NET_ADMIN");
   }
 
   static ConntrackEntry tcp(int clientPort, Tuple reply, int state, long timeout) {
-    return new ConntrackEntry(AF_INET, PROTO_TCP, new Tuple(CLIENT, SERVER, clientPort, 443), reply,
-        IPS_SEEN_REPLY | IPS_ASSURED, timeout, state, LIBERAL_FLAGS, LIBERAL_FLAGS, 7, 9, -1, -1, 42, 0);
+    return new ConntrackEntry(
+        AF_INET,
+        PROTO_TCP,
+        new Tuple(CLIENT, SERVER, clientPort, 443),
+        reply,
+        IPS_SEEN_REPLY | IPS_ASSURED,
+        timeout,
+        state,
+        LIBERAL_FLAGS,
+        LIBERAL_FLAGS,
+        7,
+        9,
+        -1,
+        -1,
+        42,
+        0);
   }
 
   static ConntrackEntry find(List<ConntrackEntry> entries, ConntrackEntry wanted) {
-    return entries.stream().filter(e -> e.key().equals(wanted.key())).findFirst()
+    return entries.stream()
+        .filter(e -> e.key().equals(wanted.key()))
+        .findFirst()
         .orElseThrow(() -> new AssertionError(wanted + " not in " + entries));
   }
 
   /** Field by field (the timeout counts down), with the status bits the kernel adds. */
-  static void assertSameExceptTimeout(ConntrackEntry actual, ConntrackEntry expected, int expectedStatus) {
-    assertThat(fields(actual)).isEqualTo(fields(expected.withDynamic(expectedStatus, actual.timeoutSeconds(), expected.tcpState())));
-    assertThat(actual.timeoutSeconds()).isBetween(expected.timeoutSeconds() - 60, expected.timeoutSeconds());
+  static void assertSameExceptTimeout(
+      ConntrackEntry actual, ConntrackEntry expected, int expectedStatus) {
+    assertThat(fields(actual))
+        .isEqualTo(
+            fields(
+                expected.withDynamic(
+                    expectedStatus, actual.timeoutSeconds(), expected.tcpState())));
+    assertThat(actual.timeoutSeconds())
+        .isBetween(expected.timeoutSeconds() - 60, expected.timeoutSeconds());
   }
 
   /** Every field, unlike ConntrackEntry.toString, so that a failure shows what differs. */
   static String fields(ConntrackEntry e) {
-    return String.format("family=%d proto=%d %s / %s status=0x%x timeout=%d tcp=%d flags=0x%x/0x%x wscale=%d/%d icmp=%d/%d mark=%d zone=%d",
-        e.family(), e.protocol(), e.original(), e.reply(), e.status(), e.timeoutSeconds(), e.tcpState(), e.tcpFlagsOriginal(),
-        e.tcpFlagsReply(), e.wscaleOriginal(), e.wscaleReply(), e.icmpType(), e.icmpCode(), e.mark(), e.zone());
+    return String.format(
+        "family=%d proto=%d %s / %s status=0x%x timeout=%d tcp=%d flags=0x%x/0x%x wscale=%d/%d icmp=%d/%d mark=%d zone=%d",
+        e.family(),
+        e.protocol(),
+        e.original(),
+        e.reply(),
+        e.status(),
+        e.timeoutSeconds(),
+        e.tcpState(),
+        e.tcpFlagsOriginal(),
+        e.tcpFlagsReply(),
+        e.wscaleOriginal(),
+        e.wscaleReply(),
+        e.icmpType(),
+        e.icmpCode(),
+        e.mark(),
+        e.zone());
   }
 
   static long timeoutOf(String cliLine) {
@@ -371,19 +621,26 @@ public final class ConntrackScenarios {
       queue.add(new Object[] {type, entry});
     }
 
-    ConntrackEntry await(EventType type, Predicate<ConntrackEntry> match) throws InterruptedException {
+    ConntrackEntry await(EventType type, Predicate<ConntrackEntry> match)
+        throws InterruptedException {
       ConntrackEntry e = poll(type, match, 20);
       if (e == null) {
         synchronized (all) {
-          throw new AssertionError("no " + type + " event matched; seen " + all.size() + ", the last: "
-              + all.subList(Math.max(0, all.size() - 10), all.size()));
+          throw new AssertionError(
+              "no "
+                  + type
+                  + " event matched; seen "
+                  + all.size()
+                  + ", the last: "
+                  + all.subList(Math.max(0, all.size() - 10), all.size()));
         }
       }
       return e;
     }
 
     /** The next matching event, skipping others; null when none comes for {@code seconds}. */
-    ConntrackEntry poll(EventType type, Predicate<ConntrackEntry> match, int seconds) throws InterruptedException {
+    ConntrackEntry poll(EventType type, Predicate<ConntrackEntry> match, int seconds)
+        throws InterruptedException {
       while (true) {
         Object[] next = queue.poll(seconds, TimeUnit.SECONDS);
         if (next == null) {
