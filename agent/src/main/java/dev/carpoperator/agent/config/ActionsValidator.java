@@ -1,7 +1,6 @@
 package dev.carpoperator.agent.config;
 
 import dev.carpoperator.agent.config.ActionsConfig.ActionConfig;
-import dev.carpoperator.agent.notify.WebhookUrl;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.HashSet;

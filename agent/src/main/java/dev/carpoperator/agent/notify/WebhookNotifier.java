@@ -5,6 +5,7 @@ import static net.logstash.logback.argument.StructuredArguments.kv;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.carpoperator.agent.config.NotificationsConfig.WebhookConfig;
+import dev.carpoperator.agent.config.WebhookUrl;
 import dev.carpoperator.agent.engine.EngineListener;
 import dev.carpoperator.agent.metrics.AgentMetrics;
 import java.io.IOException;

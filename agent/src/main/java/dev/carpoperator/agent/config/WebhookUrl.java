@@ -1,4 +1,4 @@
-package dev.carpoperator.agent.notify;
+package dev.carpoperator.agent.config;
 
 import java.net.URI;
 import java.net.URISyntaxException;

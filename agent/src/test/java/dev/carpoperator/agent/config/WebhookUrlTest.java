@@ -1,10 +1,11 @@
-package dev.carpoperator.agent.notify;
+package dev.carpoperator.agent.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.carpoperator.agent.config.NotificationsConfig.WebhookConfig;
 import dev.carpoperator.agent.kube.KubeAgent;
+import dev.carpoperator.agent.notify.WebhookNotifier;
 import org.junit.jupiter.api.Test;
 
 class WebhookUrlTest {
