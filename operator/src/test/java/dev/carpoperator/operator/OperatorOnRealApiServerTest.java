@@ -6,10 +6,15 @@ import static org.awaitility.Awaitility.await;
 import dev.carpoperator.api.v1alpha1.CarpApi;
 import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
+import dev.carpoperator.api.v1alpha1.SyncMode;
+import dev.carpoperator.api.v1alpha1.SyncSpec;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
 import dev.carpoperator.operator.address.AddressStatusAggregator;
+import dev.carpoperator.operator.cluster.AgentDaemonSets;
+import dev.carpoperator.operator.cluster.ClusterStatusAggregator;
 import dev.carpoperator.testing.kube.ControlPlane;
 import dev.carpoperator.testing.kube.ControlPlaneBinaries;
 import dev.carpoperator.testing.kube.Crds;
@@ -28,6 +33,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -150,13 +156,124 @@ class OperatorOnRealApiServerTest {
                 () -> client.resources(FirewallCluster.class).withName("mickey-minnie").get(),
                 f -> f.getStatus() != null && !f.getStatus().getConditions().isEmpty());
     assertThat(fwc.getStatus().getConditions())
+        .filteredOn(c -> c.getType().equals(CarpApi.CONDITION_READY))
         .singleElement()
         .satisfies(
             c -> {
-              assertThat(c.getType()).isEqualTo(CarpApi.CONDITION_READY);
               assertThat(c.getStatus()).isEqualTo("False");
               assertThat(c.getReason()).isEqualTo("NoNodesSelected");
             });
+    // ...and Degraded says what to fix: no Node carries the label, or (when a test class before
+    // this one created mickey and minnie) their agents do not report
+    assertThat(fwc.getStatus().getConditions())
+        .filteredOn(c -> c.getType().equals(CarpApi.CONDITION_DEGRADED))
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.getStatus()).isEqualTo("True");
+              assertThat(c.getReason())
+                  .isIn(
+                      ClusterStatusAggregator.NO_NODES_SELECTED,
+                      ClusterStatusAggregator.AGENTS_NOT_READY);
+            });
+  }
+
+  /**
+   * The cluster's status from the Nodes (an informer: a node labelled later joins at once) and the
+   * agents' reports: per node agentReady, demotion and sync, and Degraded with what to fix.
+   */
+  @Test
+  void theClusterStatusShowsEachNodesAgentDemotionAndSync() {
+    String label = AgentDaemonSets.RECOMMENDED_NODE_LABEL;
+    for (String n : List.of("status-a", "status-b")) node(n, label, "status-check");
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new ObjectMetaBuilder().withName("status-check").build());
+    fwc.getSpec().setNodeSelector(Map.of(label, "status-check"));
+    SyncSpec sync = new SyncSpec();
+    sync.setInterfaceName("eth2");
+    sync.setMode(SyncMode.BSD_COMPATIBLE);
+    fwc.getSpec().setSync(sync);
+    client.resource(fwc).create();
+    client.resource(address("status-check-lan", "status-check", 7, "198.51.100.7/24")).create();
+    try {
+      String now = java.time.Instant.now().toString();
+      // a's agent reports, in sync; b's has not reported
+      reportFully("status-check-lan", 7, "status-a", "MASTER", 0, now, "done");
+      FirewallClusterStatus s =
+          awaitCluster(
+              "status-check",
+              st ->
+                  degraded(st)
+                          .filter(
+                              c -> c.getReason().equals(ClusterStatusAggregator.AGENTS_NOT_READY))
+                          .isPresent()
+                      && st.getNodes().size() == 2
+                      && Boolean.TRUE.equals(st.getNodes().getFirst().getAgentReady()));
+      assertThat(s.getNodes())
+          .extracting(
+              n ->
+                  n.getName() + " " + n.getAgentReady() + " " + n.getDemotion() + " " + n.getSync())
+          .containsExactly("status-a true 0 in-sync", "status-b false null null");
+      assertThat(degraded(s).orElseThrow().getStatus()).isEqualTo("True");
+      assertThat(degraded(s).orElseThrow().getMessage())
+          .startsWith("status-b is selected but its agent has not reported");
+
+      // b's agent reports, demoted and without the sync (e.g. its key Secret is missing)
+      reportFully("status-check-lan", 7, "status-b", "BACKUP", 128, now, null);
+      s =
+          awaitCluster(
+              "status-check",
+              st ->
+                  degraded(st)
+                      .filter(c -> c.getReason().equals(ClusterStatusAggregator.SYNC_NOT_RUNNING))
+                      .isPresent());
+      assertThat(s.getNodes())
+          .extracting(
+              n ->
+                  n.getName() + " " + n.getAgentReady() + " " + n.getDemotion() + " " + n.getSync())
+          .containsExactly("status-a true 0 in-sync", "status-b true 128 disabled");
+      assertThat(degraded(s).orElseThrow().getMessage())
+          .startsWith("spec.sync is set but status-b runs without state sync");
+
+      // it restarts with the sync: nothing left to fix
+      reportFully(
+          "status-check-lan",
+          7,
+          "status-b",
+          "BACKUP",
+          0,
+          java.time.Instant.now().toString(),
+          "timed_out");
+      s =
+          awaitCluster(
+              "status-check",
+              st -> degraded(st).filter(c -> c.getStatus().equals("False")).isPresent());
+      assertThat(degraded(s).orElseThrow().getReason())
+          .isEqualTo(ClusterStatusAggregator.AS_EXPECTED);
+      assertThat(s.getNodes())
+          .extracting(n -> n.getName() + " " + n.getSync())
+          .containsExactly("status-a in-sync", "status-b behind");
+
+      // a node labelled later is in the status without waiting for the periodic reconcile
+      node("status-c", label, "status-check");
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .until(
+              () ->
+                  client
+                      .resources(FirewallCluster.class)
+                      .withName("status-check")
+                      .get()
+                      .getStatus()
+                      .getNodes()
+                      .stream()
+                      .anyMatch(n -> n.getName().equals("status-c")));
+    } finally {
+      client.resources(VirtualAddress.class).withName("status-check-lan").delete();
+      for (String n : List.of("status-a", "status-b", "status-c"))
+        client.nodes().withName(n).delete();
+      client.resource(fwc).delete();
+    }
   }
 
   /**
@@ -342,6 +459,75 @@ class OperatorOnRealApiServerTest {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  static void node(String name, String label, String value) {
+    client
+        .nodes()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NodeBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels(label, value)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+  }
+
+  /**
+   * What an agent writes: its entry with demotion, since, lastReport and the sync's bulk state
+   * (null: runs without sync).
+   */
+  static void reportFully(
+      String va, int vhid, String node, String state, int demotion, String at, String sync) {
+    Map<String, Object> entry = new java.util.LinkedHashMap<>();
+    entry.put("name", node);
+    entry.put("vhid", vhid);
+    entry.put("state", state);
+    entry.put("demotion", demotion);
+    entry.put("since", at);
+    entry.put("lastReport", at);
+    if (sync != null) entry.put("sync", sync);
+    String patch =
+        client
+            .getKubernetesSerialization()
+            .asJson(
+                Map.of(
+                    "apiVersion",
+                    CarpApi.API_VERSION,
+                    "kind",
+                    "VirtualAddress",
+                    "metadata",
+                    Map.of("name", va),
+                    "status",
+                    Map.of("nodes", List.of(entry))));
+    client
+        .resources(VirtualAddress.class)
+        .withName(va)
+        .subresource("status")
+        .patch(
+            new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY)
+                .withFieldManager("carp-agent-" + node)
+                .withForce(true)
+                .build(),
+            patch);
+  }
+
+  static FirewallClusterStatus awaitCluster(
+      String name, java.util.function.Predicate<FirewallClusterStatus> condition) {
+    return await()
+        .atMost(WAIT)
+        .until(
+            () -> client.resources(FirewallCluster.class).withName(name).get(),
+            f -> f != null && f.getStatus() != null && condition.test(f.getStatus()))
+        .getStatus();
+  }
+
+  static java.util.Optional<Condition> degraded(FirewallClusterStatus s) {
+    return s.getConditions().stream()
+        .filter(c -> CarpApi.CONDITION_DEGRADED.equals(c.getType()))
+        .findFirst();
+  }
 
   static VirtualAddress address(String name, String cluster, Integer vhid, String cidr) {
     VirtualAddress va = new VirtualAddress();

@@ -50,7 +50,7 @@ public final class AddressStatusAggregator {
   /**
    * An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone.
    */
-  static final Duration AGENT_SILENCE = Duration.ofMinutes(3);
+  public static final Duration AGENT_SILENCE = Duration.ofMinutes(3);
 
   public static final String MASTER_ELECTED = "MasterElected";
   public static final String MASTER_CHANGED = "MasterChanged";

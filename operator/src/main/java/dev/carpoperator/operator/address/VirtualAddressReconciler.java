@@ -53,10 +53,16 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   private final OperatorMetrics metrics;
 
   /**
-   * Last state seen per "address/node/vhid": each change becomes a StateChanged Event (ifstated
-   * users' log).
+   * Last state seen per address, then per "node/vhid": each change becomes a StateChanged Event
+   * (ifstated users' log). An address's entries follow its status.nodes (an entry withdrawn by its
+   * agent goes); a deleted address's go at the next sweep.
    */
-  private final Map<String, String> lastStates = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, String>> lastStates = new ConcurrentHashMap<>();
+
+  /** When the maps were last swept of deleted addresses ({@link System#nanoTime}). */
+  private volatile long lastSweep = System.nanoTime();
+
+  static final Duration SWEEP_INTERVAL = Duration.ofMinutes(1);
 
   private final OncePerGeneration noPasswordWarning = new OncePerGeneration();
 
@@ -100,6 +106,10 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
   @Override
   public UpdateControl<VirtualAddress> reconcile(
       VirtualAddress va, Context<VirtualAddress> context) {
+    if (System.nanoTime() - lastSweep > SWEEP_INTERVAL.toNanos()) {
+      lastSweep = System.nanoTime();
+      forgetAllBut(context.getPrimaryCache().list().toList());
+    }
     String cluster = va.getSpec().getCluster();
     FirewallCluster fwc =
         cluster == null ? null : context.getSecondaryResource(FirewallCluster.class).orElse(null);
@@ -146,18 +156,58 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
     return control.rescheduleAfter(clusterExists ? Duration.ofSeconds(60) : Duration.ofSeconds(10));
   }
 
+  /**
+   * Forgets what is kept for addresses not in {@code live} (deleted ones; JOSDK calls no reconcile
+   * for a deletion without a finalizer, which these addresses do not need), and allocations that
+   * the cache shows now.
+   */
+  void forgetAllBut(List<VirtualAddress> live) {
+    Map<String, VirtualAddress> byName = new HashMap<>();
+    for (VirtualAddress va : live) byName.put(va.getMetadata().getName(), va);
+    lastStates.keySet().retainAll(byName.keySet());
+    noPasswordWarning.retainOnly(byName.keySet());
+    synchronized (recentAllocations) {
+      recentAllocations
+          .entrySet()
+          .removeIf(
+              e -> {
+                VirtualAddress va = byName.get(e.getKey());
+                return va == null
+                    || va.getSpec().getVhid() != null
+                    || (va.getStatus() != null
+                        && Objects.equals(va.getStatus().getVhid(), e.getValue()));
+              });
+    }
+  }
+
+  /** How many entries the reconciler keeps in memory (for tests). */
+  int remembered() {
+    synchronized (recentAllocations) {
+      return lastStates.values().stream().mapToInt(Map::size).sum()
+          + recentAllocations.size()
+          + noPasswordWarning.size();
+    }
+  }
+
   /** One Normal Event per node state change the agents reported since the last reconcile. */
-  private List<AddressStatusAggregator.Event> transitions(VirtualAddress va) {
-    if (va.getStatus() == null || va.getStatus().getNodes() == null) return List.of();
+  List<AddressStatusAggregator.Event> transitions(VirtualAddress va) {
+    String name = va.getMetadata().getName();
+    if (va.getStatus() == null || va.getStatus().getNodes() == null) {
+      lastStates.remove(name);
+      return List.of();
+    }
+    Map<String, String> before = lastStates.getOrDefault(name, Map.of());
+    Map<String, String> seen = new HashMap<>();
     List<AddressStatusAggregator.Event> out = new ArrayList<>();
     for (var n : va.getStatus().getNodes()) {
       if (n.getState() == null) continue;
-      String key = va.getMetadata().getName() + "/" + n.getName() + "/" + n.getVhid();
+      String key = n.getName() + "/" + n.getVhid();
       String now = n.getState().name();
-      String before = lastStates.put(key, now);
+      seen.put(key, now);
+      String previous = before.get(key);
       // Seeded silently on first sight (e.g. after an operator restart) so old history is not
       // replayed.
-      if (before != null && !before.equals(now)) {
+      if (previous != null && !previous.equals(now)) {
         out.add(
             new AddressStatusAggregator.Event(
                 false,
@@ -166,12 +216,15 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
                     + ": vhid "
                     + n.getVhid()
                     + " "
-                    + before
+                    + previous
                     + " -> "
                     + now
                     + (n.getReason() == null ? "" : " (" + n.getReason() + ")")));
       }
     }
+    // Entries the agents withdrew (a node left the cluster, a vhid was removed) are forgotten.
+    if (seen.isEmpty()) lastStates.remove(name);
+    else lastStates.put(name, seen);
     return out;
   }
 

@@ -1,28 +1,38 @@
 package dev.carpoperator.operator.cluster;
 
-import dev.carpoperator.api.v1alpha1.CarpApi;
-import dev.carpoperator.api.v1alpha1.ClusterNodeStatus;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
+import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.operator.OperatorSettings;
-import dev.carpoperator.operator.status.Conditions;
 import dev.carpoperator.operator.status.EventRecorder;
 import dev.carpoperator.operator.status.OncePerGeneration;
 import dev.carpoperator.operator.status.StatusPatches;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
- * Owns each FirewallCluster's agent DaemonSet and reports the agents' readiness in the cluster's
- * status.
+ * Owns each FirewallCluster's agent DaemonSet and reports the selected nodes, their agents'
+ * readiness, demotion and state sync, and Ready / Degraded in the cluster's status ({@link
+ * ClusterStatusAggregator}).
  */
 @ControllerConfiguration(name = "firewallcluster")
 public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
@@ -42,10 +52,71 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
     this.daemonSet = new AgentDaemonSetDependent(settings);
   }
 
+  /**
+   * Nodes and VirtualAddresses from informers, not a LIST per reconcile (as the address reconciler
+   * reads its FirewallClusters): a Node that appears or changes its labels, and an agent's report
+   * that changes what the cluster status says, reconcile the clusters at once.
+   */
   @Override
   public List<EventSource<?, FirewallCluster>> prepareEventSources(
       EventSourceContext<FirewallCluster> context) {
-    return List.of(daemonSet.eventSource(context).orElseThrow());
+    // Every cluster: a Node whose labels change may leave a selector as well as enter one (few
+    // clusters).
+    nodes =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Node.class, FirewallCluster.class)
+                .withName(NODES)
+                .withSecondaryToPrimaryMapper(
+                    node ->
+                        context
+                            .getPrimaryCache()
+                            .list()
+                            .map(ResourceID::fromResource)
+                            .collect(Collectors.toSet()))
+                // Status heartbeats are not the cluster's business; labels are.
+                .withOnUpdateFilter(
+                    (now, before) ->
+                        !Objects.equals(
+                            now.getMetadata().getLabels(), before.getMetadata().getLabels()))
+                .build(),
+            context);
+    addresses =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(VirtualAddress.class, FirewallCluster.class)
+                .withName(ADDRESSES)
+                .withSecondaryToPrimaryMapper(
+                    va ->
+                        va.getSpec() == null || va.getSpec().getCluster() == null
+                            ? Set.<ResourceID>of()
+                            : Set.of(new ResourceID(va.getSpec().getCluster())))
+                // Agents refresh their entries every few seconds: only what the cluster status
+                // shows reconciles (lastReport's age is looked at on the periodic reconcile).
+                .withOnUpdateFilter((now, before) -> !summary(now).equals(summary(before)))
+                .build(),
+            context);
+    return List.of(daemonSet.eventSource(context).orElseThrow(), nodes, addresses);
+  }
+
+  private static final String NODES = "nodes";
+  private static final String ADDRESSES = "virtualaddresses";
+  private InformerEventSource<Node, FirewallCluster> nodes;
+  private InformerEventSource<VirtualAddress, FirewallCluster> addresses;
+
+  /** What of an address the cluster status depends on, besides the age of the reports. */
+  static List<Object> summary(VirtualAddress va) {
+    List<Object> out = new ArrayList<>();
+    out.add(va.getSpec() == null ? null : va.getSpec().getCluster());
+    if (va.getStatus() != null && va.getStatus().getNodes() != null)
+      for (NodeVhidStatus n : va.getStatus().getNodes())
+        out.add(
+            Arrays.asList(
+                n.getName(),
+                n.getVhid(),
+                n.getState(),
+                n.getDemotion(),
+                n.getSince(),
+                n.getSync()));
+    return out;
   }
 
   @Override
@@ -53,6 +124,7 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
       FirewallCluster cluster, Context<FirewallCluster> context) {
     warnAboutIgnoredImage(cluster, context);
     warnAboutSelfAssignableSelector(cluster, context);
+    forgetDeletedClusters(context);
     daemonSet.reconcile(cluster, context);
     DaemonSet ds = daemonSet.getSecondaryResource(cluster, context).orElse(null);
     int desired =
@@ -63,48 +135,40 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
         ds == null || ds.getStatus() == null || ds.getStatus().getNumberReady() == null
             ? 0
             : ds.getStatus().getNumberReady();
-
+    String name = cluster.getMetadata().getName();
+    List<VirtualAddress> own =
+        addresses
+            .list(va -> va.getSpec() != null && name.equals(va.getSpec().getCluster()))
+            .toList();
+    FirewallClusterStatus next =
+        ClusterStatusAggregator.aggregate(
+            cluster, selectedNodes(cluster), own, desired, ready, Instant.now());
     FirewallClusterStatus old =
         cluster.getStatus() == null ? new FirewallClusterStatus() : cluster.getStatus();
-    FirewallClusterStatus next = new FirewallClusterStatus();
-    // The nodes the selector picks: each should run an agent (VirtualAddress status says when one
-    // is silent).
-    next.setNodes(
-        selectedNodes(cluster, context).stream()
-            .map(
-                n -> {
-                  ClusterNodeStatus s = new ClusterNodeStatus();
-                  s.setName(n);
-                  return s;
-                })
-            .toList());
-    next.setObservedGeneration(cluster.getMetadata().getGeneration());
-    next.setDesiredAgents(desired);
-    next.setReadyAgents(ready);
-    boolean allReady = desired > 0 && ready == desired;
-    String reason = allReady ? "AgentsReady" : desired == 0 ? "NoNodesSelected" : "AgentsNotReady";
-    String message =
-        allReady
-            ? ready + " agents ready"
-            : desired == 0
-                ? "no node matches spec.nodeSelector (or the DaemonSet has not been scheduled yet)"
-                : ready + " of " + desired + " agents ready";
-    next.setConditions(
-        Conditions.set(
-            old.getConditions(),
-            CarpApi.CONDITION_READY,
-            allReady,
-            reason,
-            message,
-            cluster.getMetadata().getGeneration(),
-            Instant.now()));
     UpdateControl<FirewallCluster> control =
         StatusPatches.sameStatus(old, next)
             ? UpdateControl.noUpdate()
             : UpdateControl.patchStatus(StatusPatches.fresh(cluster, new FirewallCluster(), next));
-    return control.rescheduleAfter(
-        java.time.Duration.ofSeconds(30)); // nodes come and go without touching the cluster
+    // An agent that goes silent changes nothing the informers see: look again.
+    return control.rescheduleAfter(Duration.ofSeconds(30));
   }
+
+  /** The warn-once entries of clusters that are gone (checked at most once a minute). */
+  private void forgetDeletedClusters(Context<FirewallCluster> context) {
+    long now = System.nanoTime();
+    if (now - lastSweep < Duration.ofMinutes(1).toNanos()) return;
+    lastSweep = now;
+    Set<String> live =
+        context
+            .getPrimaryCache()
+            .list()
+            .map(c -> c.getMetadata().getName())
+            .collect(Collectors.toSet());
+    imageWarning.retainOnly(live);
+    selectorWarning.retainOnly(live);
+  }
+
+  private volatile long lastSweep = System.nanoTime();
 
   /**
    * spec.agent.image is ignored (the operator's setting decides what runs privileged): say so once
@@ -165,12 +229,20 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
         .toList();
   }
 
-  static List<String> selectedNodes(FirewallCluster cluster, Context<FirewallCluster> context) {
-    var selector = cluster.getSpec().getNodeSelector();
-    var nodes =
-        selector == null || selector.isEmpty()
-            ? context.getClient().nodes().list()
-            : context.getClient().nodes().withLabels(selector).list();
-    return nodes.getItems().stream().map(n -> n.getMetadata().getName()).sorted().toList();
+  /** The Nodes the selector picks (an empty selector picks every node), from the informer. */
+  List<String> selectedNodes(FirewallCluster cluster) {
+    Map<String, String> selector = cluster.getSpec().getNodeSelector();
+    return nodes
+        .list(n -> matches(selector, n.getMetadata().getLabels()))
+        .map(n -> n.getMetadata().getName())
+        .sorted()
+        .toList();
+  }
+
+  static boolean matches(Map<String, String> selector, Map<String, String> labels) {
+    if (selector == null || selector.isEmpty()) return true;
+    Map<String, String> have = labels == null ? Map.of() : labels;
+    return selector.entrySet().stream()
+        .allMatch(e -> Objects.equals(e.getValue(), have.get(e.getKey())));
   }
 }

@@ -23,4 +23,14 @@ public final class OncePerGeneration {
     Long generation = resource.getMetadata().getGeneration();
     return !Objects.equals(saidAt.put(name, generation), generation);
   }
+
+  /** Forgets the resources not in {@code names} (deleted ones: nothing else removes them). */
+  public void retainOnly(java.util.Set<String> names) {
+    saidAt.keySet().retainAll(names);
+  }
+
+  /** How many resources are remembered. */
+  public int size() {
+    return saidAt.size();
+  }
 }

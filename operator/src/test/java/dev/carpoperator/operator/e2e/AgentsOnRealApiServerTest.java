@@ -423,6 +423,32 @@ class AgentsOnRealApiServerTest {
                             .getNodes())
                     .extracting(n -> n.getName())
                     .containsExactly("mickey", "minnie"));
+    // Both agents report; spec.sync names a key Secret that does not exist, so they run without
+    // the sync: the cluster says so, per node and in Degraded.
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              var st =
+                  admin
+                      .resources(FirewallCluster.class)
+                      .withName("mickey-minnie")
+                      .get()
+                      .getStatus();
+              assertThat(st.getNodes())
+                  .extracting(n -> n.getName() + " " + n.getAgentReady() + " " + n.getSync())
+                  .containsExactly("mickey true disabled", "minnie true disabled");
+              assertThat(st.getNodes()).allSatisfy(n -> assertThat(n.getDemotion()).isNotNull());
+              assertThat(st.getConditions())
+                  .anySatisfy(
+                      c -> {
+                        assertThat(c.getType()).isEqualTo(CarpApi.CONDITION_DEGRADED);
+                        assertThat(c.getStatus()).isEqualTo("True");
+                        assertThat(c.getReason()).isEqualTo("SyncNotRunning");
+                        assertThat(c.getMessage())
+                            .contains("spec.sync is set but mickey, minnie run without state sync");
+                      });
+            });
 
     // The master crashes: minnie takes over, status and an Event follow.
     crash("mickey");
@@ -709,5 +735,30 @@ class AgentsOnRealApiServerTest {
           "E2E-SYNC-BULK " + n + " " + logLines(n, "\"event\":\"sync-bulk\"").getLast());
     }
     awaitMaster("mickey");
+    // The cluster's status follows: both run the sync, nothing left to fix.
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              var st =
+                  admin
+                      .resources(FirewallCluster.class)
+                      .withName("mickey-minnie")
+                      .get()
+                      .getStatus();
+              assertThat(st.getNodes())
+                  .allSatisfy(
+                      n -> {
+                        assertThat(n.getAgentReady()).isTrue();
+                        assertThat(n.getSync()).isIn("in-sync", "behind");
+                      });
+              assertThat(st.getConditions())
+                  .anySatisfy(
+                      c -> {
+                        assertThat(c.getType()).isEqualTo(CarpApi.CONDITION_DEGRADED);
+                        assertThat(c.getStatus()).isEqualTo("False");
+                        assertThat(c.getReason()).isEqualTo("AsExpected");
+                      });
+            });
   }
 }

@@ -1,0 +1,206 @@
+package dev.carpoperator.operator.cluster;
+
+import dev.carpoperator.api.v1alpha1.CarpApi;
+import dev.carpoperator.api.v1alpha1.ClusterNodeStatus;
+import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
+import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import dev.carpoperator.operator.address.AddressStatusAggregator;
+import dev.carpoperator.operator.status.Conditions;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A FirewallCluster's status from what the operator knows: the nodes its selector picks, its agent
+ * DaemonSet's counts, and what each node's agent reports in the {@code status.nodes} of the
+ * cluster's VirtualAddresses. Pure: the reconciler feeds it the inputs and the time.
+ */
+public final class ClusterStatusAggregator {
+  /** Ready reasons. */
+  public static final String AGENTS_READY = "AgentsReady";
+
+  public static final String AGENTS_NOT_READY = "AgentsNotReady";
+  public static final String NO_NODES_SELECTED = "NoNodesSelected";
+
+  /** Degraded reasons (AgentsNotReady and NoNodesSelected too). */
+  public static final String AS_EXPECTED = "AsExpected";
+
+  /**
+   * spec.sync is set, but a node's agent runs without it (its key Secret is missing, the interface
+   * is wrong, or the agent started before spec.sync was set).
+   */
+  public static final String SYNC_NOT_RUNNING = "SyncNotRunning";
+
+  /** {@code nodes[].sync} values (ClusterNodeStatus). */
+  public static final String SYNC_DISABLED = "disabled";
+
+  public static final String SYNC_BULK_UPDATE = "bulk-update";
+  public static final String SYNC_IN_SYNC = "in-sync";
+  public static final String SYNC_BEHIND = "behind";
+
+  private ClusterStatusAggregator() {}
+
+  /**
+   * {@code selectedNodes}: the names of the Nodes the selector picks; {@code addresses}: the
+   * VirtualAddresses of this cluster; {@code desiredAgents}/{@code readyAgents}: the DaemonSet's
+   * counts.
+   */
+  public static FirewallClusterStatus aggregate(
+      FirewallCluster cluster,
+      List<String> selectedNodes,
+      List<VirtualAddress> addresses,
+      int desiredAgents,
+      int readyAgents,
+      Instant now) {
+    FirewallClusterStatus old =
+        cluster.getStatus() == null ? new FirewallClusterStatus() : cluster.getStatus();
+    Long generation = cluster.getMetadata().getGeneration();
+    boolean syncConfigured = cluster.getSpec().getSync() != null;
+    List<NodeVhidStatus> reports = new ArrayList<>();
+    for (VirtualAddress va : addresses)
+      if (va.getStatus() != null && va.getStatus().getNodes() != null)
+        reports.addAll(va.getStatus().getNodes());
+
+    List<ClusterNodeStatus> nodes = new ArrayList<>();
+    List<String> notReady = new ArrayList<>();
+    List<String> syncNotRunning = new ArrayList<>();
+    for (String name : selectedNodes.stream().sorted().distinct().toList()) {
+      List<NodeVhidStatus> own = reports.stream().filter(r -> name.equals(r.getName())).toList();
+      NodeVhidStatus lastWritten =
+          own.stream()
+              .filter(r -> lastSeen(r) != null)
+              .max(Comparator.comparing(ClusterStatusAggregator::lastSeen))
+              .orElse(null);
+      boolean reporting =
+          lastWritten != null
+              && !lastSeen(lastWritten).isBefore(now.minus(AddressStatusAggregator.AGENT_SILENCE));
+      ClusterNodeStatus s = new ClusterNodeStatus();
+      s.setName(name);
+      // Without an address there is nothing for an agent to report: readiness is unknown per node
+      // (the DaemonSet's counts still say it).
+      s.setAgentReady(addresses.isEmpty() ? null : reporting);
+      if (!addresses.isEmpty() && !reporting) notReady.add(name);
+      // The demotion the node advertised at its latest state change (agents report it with each).
+      own.stream()
+          .filter(r -> r.getDemotion() != null && parse(r.getSince()) != null)
+          .max(Comparator.comparing(r -> parse(r.getSince())))
+          .ifPresent(r -> s.setDemotion(r.getDemotion()));
+      if (!syncConfigured) s.setSync(SYNC_DISABLED);
+      else if (reporting) {
+        s.setSync(syncOf(reportedSync(lastWritten)));
+        if (SYNC_DISABLED.equals(s.getSync())) syncNotRunning.add(name);
+      }
+      nodes.add(s);
+    }
+
+    FirewallClusterStatus next = new FirewallClusterStatus();
+    next.setNodes(nodes);
+    next.setObservedGeneration(generation);
+    next.setDesiredAgents(desiredAgents);
+    next.setReadyAgents(readyAgents);
+
+    boolean allReady = desiredAgents > 0 && readyAgents == desiredAgents;
+    String reason =
+        allReady ? AGENTS_READY : desiredAgents == 0 ? NO_NODES_SELECTED : AGENTS_NOT_READY;
+    String message =
+        allReady
+            ? readyAgents + " agents ready"
+            : desiredAgents == 0
+                ? "no node matches spec.nodeSelector (or the DaemonSet has not been scheduled yet)"
+                : readyAgents + " of " + desiredAgents + " agents ready";
+    List<io.fabric8.kubernetes.api.model.Condition> conditions =
+        Conditions.set(
+            old.getConditions(),
+            CarpApi.CONDITION_READY,
+            allReady,
+            reason,
+            message,
+            generation,
+            now);
+
+    List<String> problems = new ArrayList<>(); // "Reason: message", the first one names the reason
+    if (selectedNodes.isEmpty())
+      problems.add(
+          NO_NODES_SELECTED
+              + ": no Node matches spec.nodeSelector; label the firewall nodes (e.g. "
+              + AgentDaemonSets.RECOMMENDED_NODE_LABEL
+              + "="
+              + cluster.getMetadata().getName()
+              + ")");
+    if (!notReady.isEmpty())
+      problems.add(
+          AGENTS_NOT_READY
+              + ": "
+              + String.join(", ", notReady)
+              + (notReady.size() == 1 ? " is" : " are")
+              + " selected but "
+              + (notReady.size() == 1 ? "its agent has" : "their agents have")
+              + " not reported for "
+              + AddressStatusAggregator.AGENT_SILENCE.toMinutes()
+              + " minutes (is the agent pod running and ready on the node?)");
+    else if (addresses.isEmpty() && desiredAgents > 0 && readyAgents < desiredAgents)
+      problems.add(
+          AGENTS_NOT_READY + ": " + readyAgents + " of " + desiredAgents + " agents ready");
+    if (!syncNotRunning.isEmpty())
+      problems.add(
+          SYNC_NOT_RUNNING
+              + ": spec.sync is set but "
+              + String.join(", ", syncNotRunning)
+              + (syncNotRunning.size() == 1 ? " runs" : " run")
+              + " without state sync (the agent log's sync-not-started says why: e.g. a missing"
+              + " key Secret; agents read spec.sync when they start, so restart them after a change)");
+    boolean degraded = !problems.isEmpty();
+    String first = degraded ? problems.getFirst() : null;
+    conditions =
+        Conditions.set(
+            conditions,
+            CarpApi.CONDITION_DEGRADED,
+            degraded,
+            degraded ? first.substring(0, first.indexOf(':')) : AS_EXPECTED,
+            degraded
+                ? String.join(
+                    "; ", problems.stream().map(p -> p.substring(p.indexOf(':') + 2)).toList())
+                : "every selected node runs an agent that reports",
+            generation,
+            now);
+    next.setConditions(conditions);
+    return next;
+  }
+
+  /** The cluster's word for a node's reported state-sync bulk state (absent: not running). */
+  static String syncOf(String reported) {
+    if (reported == null) return SYNC_DISABLED;
+    return switch (reported) {
+      case "requesting", "receiving" -> SYNC_BULK_UPDATE;
+      case "done", "idle" -> SYNC_IN_SYNC;
+      case "timed_out" -> SYNC_BEHIND;
+      default -> reported;
+    };
+  }
+
+  /**
+   * The agent's report of its bulk state in lower case (requesting, receiving, done, timed_out,
+   * idle), whatever Java type the field has.
+   */
+  private static String reportedSync(NodeVhidStatus n) {
+    Object s = n.getSync();
+    return s == null ? null : s.toString().toLowerCase(Locale.ROOT);
+  }
+
+  private static Instant lastSeen(NodeVhidStatus r) {
+    return parse(r.getLastReport() != null ? r.getLastReport() : r.getSince());
+  }
+
+  private static Instant parse(String t) {
+    try {
+      return t == null ? null : Instant.parse(t);
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+}
