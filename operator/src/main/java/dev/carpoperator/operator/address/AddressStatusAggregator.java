@@ -6,6 +6,7 @@ import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import dev.carpoperator.operator.status.AgentReports;
 import dev.carpoperator.operator.status.Conditions;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,10 +48,8 @@ public final class AddressStatusAggregator {
    */
   public static final String ADDRESS_IS_NODE_ADDRESS = "AddressIsNodeAddress";
 
-  /**
-   * An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone.
-   */
-  public static final Duration AGENT_SILENCE = Duration.ofMinutes(3);
+  /** An agent silent this long is taken as gone (shared with the cluster's status). */
+  public static final Duration AGENT_SILENCE = AgentReports.SILENCE;
 
   public static final String MASTER_ELECTED = "MasterElected";
   public static final String MASTER_CHANGED = "MasterChanged";

@@ -6,7 +6,7 @@ import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
-import dev.carpoperator.operator.address.AddressStatusAggregator;
+import dev.carpoperator.operator.status.AgentReports;
 import dev.carpoperator.operator.status.Conditions;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -77,8 +77,7 @@ public final class ClusterStatusAggregator {
               .max(Comparator.comparing(ClusterStatusAggregator::lastSeen))
               .orElse(null);
       boolean reporting =
-          lastWritten != null
-              && !lastSeen(lastWritten).isBefore(now.minus(AddressStatusAggregator.AGENT_SILENCE));
+          lastWritten != null && !lastSeen(lastWritten).isBefore(now.minus(AgentReports.SILENCE));
       ClusterNodeStatus s = new ClusterNodeStatus();
       s.setName(name);
       // Without an address there is nothing for an agent to report: readiness is unknown per node
@@ -141,7 +140,7 @@ public final class ClusterStatusAggregator {
               + " selected but "
               + (notReady.size() == 1 ? "its agent has" : "their agents have")
               + " not reported for "
-              + AddressStatusAggregator.AGENT_SILENCE.toMinutes()
+              + AgentReports.SILENCE.toMinutes()
               + " minutes (is the agent pod running and ready on the node?)");
     else if (addresses.isEmpty() && desiredAgents > 0 && readyAgents < desiredAgents)
       problems.add(
