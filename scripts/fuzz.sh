@@ -4,7 +4,7 @@
 #   ./carp fuzz                      every target for 10 minutes each (carp, pfsync, envelope, config)
 #   ./carp fuzz --duration 1h        each target this long (Jazzer durations: 30s, 10m, 1h)
 #   ./carp fuzz carp config          only these targets
-#   ./carp fuzz --seeds              rewrite the seed corpora from the encoders (after a wire format change)
+#   ./carp fuzz --seeds              rewrite the committed seed corpora from the encoders (after a wire format change)
 #
 # A crash stops that target and is written under agent/src/test/resources/dev/carpoperator/agent/fuzz/<Test>Inputs/
 # <method>/crash-*: from then on mvn verify replays it, so fix the bug and commit the input as a regression seed.
@@ -61,8 +61,8 @@ for t in "${selected[@]}"; do
   corpus=$ROOT/agent/.cifuzz-corpus/dev.carpoperator.agent.fuzz.$test/$method
   mkdir -p "$corpus"
   echo "carp fuzz: $t ($test.$method) for $duration"
-  # The first directory is the working corpus (grows), the second the committed seeds (read only); a crash is
-  # written next to the seeds (artifact_prefix), where mvn verify replays it from then on.
+  # The first directory is the working corpus (grows), the second the committed seed inputs (read only); a crash is
+  # written next to them (artifact_prefix), where mvn verify replays it from then on.
   if ! (cd "$corpus" && "${java[@]}" com.code_intelligence.jazzer.Jazzer \
       --target_class="dev.carpoperator.agent.fuzz.$test" --target_method="$method" \
       --instrumentation_includes='dev.carpoperator.**:com.fasterxml.jackson.**:org.yaml.snakeyaml.**' \

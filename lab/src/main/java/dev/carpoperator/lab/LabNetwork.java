@@ -8,8 +8,8 @@ import java.util.Map;
 
 /**
  * The lab's machines, each a network namespace: three firewall nodes between a client network and a
- * server network, with the interfaces and subnets of the seeds' active/standby example ({@code
- * examples/active-standby}):
+ * server network, with the interfaces and subnets of the active/standby example (Mickey and Minnie,
+ * {@code examples/active-standby}):
  *
  * <pre>
  *   client 192.0.2.10 ───── lan (eth0) ─── mickey .2   minnie .3   goofy .4    VIP 192.0.2.1    (mickey-minnie-lan)

@@ -18,12 +18,12 @@ import java.util.stream.Collectors;
 
 /**
  * The lab's scripted story, told on a {@link Printer}: the images are built, a Kubernetes cluster
- * with real nodes comes up, the Helm chart installs the operator, the seeds' active/standby example
- * is applied to three nodes whose kubelets run the agents, a TCP session runs through the virtual
- * addresses, the master loses power, the session survives on the new master thanks to the state
- * sync, and the node comes back, first without preemption (it stays backup), then with it (it takes
- * its addresses back). Every step waits for what it claims and fails with a {@link StoryFailure}
- * saying what it saw instead; {@link #run} returns what was observed.
+ * with real nodes comes up, the Helm chart installs the operator, the active/standby example
+ * (Mickey and Minnie) is applied to three nodes whose kubelets run the agents, a TCP session runs
+ * through the virtual addresses, the master loses power, the session survives on the new master
+ * thanks to the state sync, and the node comes back, first without preemption (it stays backup),
+ * then with it (it takes its addresses back). Every step waits for what it claims and fails with a
+ * {@link StoryFailure} saying what it saw instead; {@link #run} returns what was observed.
  */
 final class Story {
   static final Duration ELECTION = Duration.ofSeconds(120);

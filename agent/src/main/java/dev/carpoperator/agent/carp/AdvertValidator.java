@@ -5,9 +5,9 @@ import java.util.Map;
 import java.util.function.IntFunction;
 
 /**
- * Receive-side checks for one interface, in OpenBSD's order (protocols.md §1.1, style.md §6): TTL
- * 255 → length ≥ 36 → checksum → vhid known → version 2 → HMAC → not our own cookie. Each rejection
- * is counted by its first failing reason.
+ * Receive-side checks for one interface, in OpenBSD's order (docs/protocols/carp.md §1.1): TTL 255
+ * → length ≥ 36 → checksum → vhid known → version 2 → HMAC → not our own cookie. Each rejection is
+ * counted by its first failing reason.
  *
  * <p>Like OpenBSD, {@code type} and {@code authlen} are not checked (OpenBSD has no such check, and
  * a stricter receiver would gain nothing: the HMAC covers the meaningful fields anyway). There is

@@ -4,8 +4,8 @@ import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
- * The fields of one CARP advertisement (36-byte header, protocols.md §1.2), without the fixed
- * version/type/authlen.
+ * The fields of one CARP advertisement (36-byte header, docs/protocols/carp.md §1.2), without the
+ * fixed version/type/authlen.
  *
  * @param vhid virtual host id, 1..255 (0 is only seen in malformed packets)
  * @param advskew 0..255 (255 only in bow-out adverts)

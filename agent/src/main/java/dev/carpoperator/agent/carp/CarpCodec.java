@@ -1,9 +1,9 @@
 package dev.carpoperator.agent.carp;
 
 /**
- * Encodes and decodes the 36-byte CARP v2 header (protocols.md §1.2). Pure byte work: no validation
- * policy lives here beyond what is needed to read the bytes (see {@link AdvertValidator} for
- * OpenBSD's checks).
+ * Encodes and decodes the 36-byte CARP v2 header (docs/protocols/carp.md §1.2). Pure byte work: no
+ * validation policy lives here beyond what is needed to read the bytes (see {@link AdvertValidator}
+ * for OpenBSD's checks).
  */
 public final class CarpCodec {
   public static final int HEADER_LENGTH = 36;

@@ -11,8 +11,8 @@ import java.util.Collection;
 import java.util.TreeSet;
 
 /**
- * CARP's HMAC-SHA1 for one vhost (protocols.md §2). The message is {@code 02 01 [lladdr(6)] vhid
- * v4-sorted v6-sorted counter(8)}; the key is the passphrase's first 19 bytes.
+ * CARP's HMAC-SHA1 for one vhost (docs/protocols/carp.md §2). The message is {@code 02 01
+ * [lladdr(6)] vhid v4-sorted v6-sorted counter(8)}; the key is the passphrase's first 19 bytes.
  *
  * <p>Everything but the counter is fixed per vhost, so the constructor absorbs {@code ipad‖key}
  * plus the fixed message prefix into a SHA-1 state, and {@code opad‖key} into another; each packet
@@ -51,7 +51,8 @@ public final class CarpHmac {
   /**
    * @param key 20-byte key as the kernel holds it (see {@link #keyFromPassphrase})
    * @param lladdr 6-byte lladdr to hash after the type byte, or null. OpenBSD hashes it only for
-   *     the leader vhost with an admin-set lladdr (§2.3); the caller decides.
+   *     the leader vhost with an admin-set lladdr (docs/protocols/carp.md §2.3); the caller
+   *     decides.
    * @param vhid 1..255
    * @param addresses the vhost's virtual IPs, any order, duplicates allowed
    */

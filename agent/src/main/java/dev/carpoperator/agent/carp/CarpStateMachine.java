@@ -38,18 +38,19 @@ import java.util.OptionalLong;
  *       advbase 1, advskew 100), it equals ucarp's, our main interop peer, and it keeps backups
  *       ordered by advskew: the backup with the lowest advskew still times out first.
  *   <li>Fast profile (advbase 0): master-down is 3 × advskew/256 until a master has been heard;
- *       after an advert from a master it is <b>3 × the master's interval + our advskew/256</b> (the
- *       master's interval learned from its advert, like VRRPv3's Master_Adver_Interval). Reason:
- *       with intervals of advskew/256, a backup whose 3 × advskew is below the master's advskew
- *       would otherwise time out between two adverts of a healthy master; when the master also has
- *       a lower demotion the backup cannot win and flaps (takeover, step-down, takeover… every few
- *       tens of ms). The discrete-event simulation test found this.
+ *       after an advert from a master whose interval is tv it is <b>3 × tv + (advskew/256) × tv</b>
+ *       (VRRPv3's Master_Down_Interval, with our advskew in the place of 256 − priority; {@code
+ *       fastMasterDownNanos}). Reason: with intervals of advskew/256, a backup whose 3 × advskew is
+ *       below the master's advskew would otherwise time out between two adverts of a healthy
+ *       master; when the master also has a lower demotion the backup cannot win and flaps
+ *       (takeover, step-down, takeover… every few tens of ms), as the discrete-event simulation
+ *       test shows.
  *   <li>Simplification: one master-down timer, re-armed by adverts of either address family
  *       (OpenBSD keeps one per family). A master reachable over only one family therefore keeps
  *       backups quiet for both.
  * </ul>
  *
- * <h2>Advert processing (OpenBSD current, protocols.md §4.3)</h2>
+ * <h2>Advert processing (OpenBSD current, docs/protocols/carp.md §4.3)</h2>
  *
  * With tv = advbase + advskew/256 and dem = demotion count (byte 4):
  *
@@ -261,8 +262,8 @@ public final class CarpStateMachine {
   // ---------------------------------------------------------------- adverts and demotion
 
   /**
-   * Processes a validated advert from another node (protocols.md §4.3). Adverts for other vhids are
-   * ignored.
+   * Processes a validated advert from another node (docs/protocols/carp.md §4.3). Adverts for other
+   * vhids are ignored.
    */
   public List<CarpAction> advertReceived(long now, CarpAdvert advert) {
     List<CarpAction> out = new ArrayList<>(4);

@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * OpenBSD-style demotion counters (protocols.md §4.4): named interface groups, each with one
- * counter per {@link Reason}. A vhost advertises the sum over the groups it belongs to, always
+ * OpenBSD-style demotion counters (docs/protocols/carp.md §4.4): named interface groups, each with
+ * one counter per {@link Reason}. A vhost advertises the sum over the groups it belongs to, always
  * including {@value #CARP_GROUP}, capped at 255. A lower advertised demotion wins elections before
  * advskew is even looked at.
  *

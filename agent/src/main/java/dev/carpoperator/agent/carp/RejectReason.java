@@ -2,7 +2,8 @@ package dev.carpoperator.agent.carp;
 
 /**
  * Why a received CARP packet was dropped, in the order {@link AdvertValidator} checks (OpenBSD's
- * order, protocols.md §1.1). A packet with several faults is counted under the first one only.
+ * order, docs/protocols/carp.md §1.1). A packet with several faults is counted under the first one
+ * only.
  */
 public enum RejectReason {
   /** TTL / hop limit is not 255: the packet may have been routed here (OpenBSD carps_badttl). */

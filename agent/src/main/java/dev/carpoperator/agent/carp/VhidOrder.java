@@ -5,9 +5,9 @@ import java.util.Collection;
 import java.util.function.IntPredicate;
 
 /**
- * The vhosts of one load-balanced group in vhid order (OpenBSD's carpnodes, protocols.md §4.8):
- * index i is the i-th smallest vhid, the first is the leader. Each vhost runs its own election; the
- * bucket functions in {@link LoadBalancing} map traffic to an index here.
+ * The vhosts of one load-balanced group in vhid order (OpenBSD's carpnodes, docs/protocols/carp.md
+ * §4.8): index i is the i-th smallest vhid, the first is the leader. Each vhost runs its own
+ * election; the bucket functions in {@link LoadBalancing} map traffic to an index here.
  */
 public final class VhidOrder {
   public static final int MAX_NODES = 32;

@@ -8,11 +8,12 @@ package dev.carpoperator.agent.carp;
  *
  * <p>Fast profile ({@code fastProfile == true}): advbase must be 0 and advskew 1..254; the advert
  * interval is advskew/256 s (OpenBSD's formula advbase + advskew/256 with advbase 0); master-down
- * is 3 × advskew/256 s before a master has been heard and 3 × (master's interval) + advskew/256
- * after (see {@link CarpStateMachine}). Linux-only and <b>not BSD wire-compatible</b>: ucarp
- * rejects advbase 0, and OpenBSD (which does accept advbase 0) disables its "master will time out"
- * rule when its own advbase is 0, so mixed clusters would behave differently. Advskew 0 is refused
- * because the interval would be 0.
+ * is 3 × advskew/256 s before a master has been heard, and 3 × tv + (advskew/256) × tv after
+ * hearing a master whose interval is tv (see {@link CarpStateMachine}). Linux-only and <b>not BSD
+ * wire-compatible</b>: ucarp accepts advbase 0 (it refuses only advbase and advskew both 0) but its
+ * backup takes over between the adverts of such a master, and OpenBSD disables its "master will
+ * time out" rule when its own advbase is 0, so mixed clusters would behave differently. Advskew 0
+ * is refused because the interval would be 0.
  */
 public record VhostConfig(
     int vhid, int advbase, int advskew, boolean preempt, boolean fastProfile) {

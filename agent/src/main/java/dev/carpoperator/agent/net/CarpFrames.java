@@ -9,7 +9,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Builds complete Ethernet frames carrying a CARP advert (IP protocol 112). Pure: no I/O. The
  * 36-byte CARP header is someone else's codec; here it is an opaque payload. IP-layer values follow
- * protocols.md §1.1: TTL/hop limit 255, IPv4 TOS 0x10, DF, random id.
+ * docs/protocols/carp.md §1.1: TTL/hop limit 255, IPv4 TOS 0x10, DF, random id.
  */
 public final class CarpFrames {
   public static final int ETHERTYPE_IPV4 = 0x0800;

@@ -4,8 +4,9 @@ import java.util.function.Consumer;
 
 /**
  * The agent's only door to the wire: whole Ethernet frames in and out of one interface. The CARP
- * codec and state machine depend on this port, never on pcap4j (stack.md §2.1 recommends keeping
- * pcap4j behind it).
+ * codec and state machine depend on this port, never on pcap4j: pcap4j is effectively unmaintained,
+ * so it stays replaceable (for example by the JDK's own foreign-function API calling libpcap or an
+ * AF_PACKET socket), and the protocol code stays testable with plain bytes.
  */
 public interface FrameIo extends AutoCloseable {
 

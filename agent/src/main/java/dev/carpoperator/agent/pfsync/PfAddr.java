@@ -7,8 +7,8 @@ import java.util.HexFormat;
 
 /**
  * A 16-byte {@code pf_addr}, kept as two big-endian halves so the record compares by value. An IPv4
- * address occupies the first 4 bytes and the other 12 are zero (protocols.md §5.5); which family
- * applies is said by the surrounding key's {@code af}, not by the address.
+ * address occupies the first 4 bytes and the other 12 are zero (docs/protocols/pfsync.md §5); which
+ * family applies is said by the surrounding key's {@code af}, not by the address.
  *
  * @param hi bytes 0..7, big-endian
  * @param lo bytes 8..15, big-endian

@@ -1,8 +1,8 @@
 package dev.carpoperator.agent.pfsync;
 
 /**
- * Values of pfsync_state_peer.state (protocols.md §5.6). TCP peers use the BSD TCPS_* numbers plus
- * pf's synproxy states; UDP and other protocols use a three-step traffic state.
+ * Values of pfsync_state_peer.state (docs/protocols/pfsync.md §6). TCP peers use the BSD TCPS_*
+ * numbers plus pf's synproxy states; UDP and other protocols use a three-step traffic state.
  */
 public final class PfPeerState {
   public static final int TCPS_CLOSED = 0;

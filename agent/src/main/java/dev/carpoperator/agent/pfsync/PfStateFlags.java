@@ -1,8 +1,8 @@
 package dev.carpoperator.agent.pfsync;
 
 /**
- * OpenBSD PFSTATE_* bits of pfsync_state.state_flags (u16) (protocols.md §5.6). pfsync_upd_c
- * carries only the low byte.
+ * OpenBSD PFSTATE_* bits of pfsync_state.state_flags (u16) (docs/protocols/pfsync.md §6).
+ * pfsync_upd_c carries only the low byte.
  */
 public final class PfStateFlags {
   public static final int ALLOWOPTS = 0x0001;

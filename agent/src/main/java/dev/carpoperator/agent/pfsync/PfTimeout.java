@@ -4,9 +4,9 @@ import java.util.Optional;
 
 /**
  * OpenBSD PFTM_* timeout classes: the index carried in pfsync_state.timeout and
- * pfsync_upd_c.timeout, with pf's default values (protocols.md §5.6). ADAPTIVE_START/END are state
- * counts, not seconds. OpenBSD's PFTM_MAX is 20; FreeBSD indices of 20 and above (SCTP and internal
- * classes) have no OpenBSD meaning.
+ * pfsync_upd_c.timeout, with pf's default values (docs/protocols/pfsync.md §6). ADAPTIVE_START/END
+ * are state counts, not seconds. OpenBSD's PFTM_MAX is 20; FreeBSD indices of 20 and above (SCTP
+ * and internal classes) have no OpenBSD meaning.
  */
 public enum PfTimeout {
   TCP_FIRST_PACKET(0, 120),

@@ -1,15 +1,18 @@
 package dev.carpoperator.agent.pfsync;
 
 /**
- * Protocol constants of OpenBSD pfsync version 6 (protocols.md §5.1, §5.2, §5.5, §5.6) that are not
- * action codes ({@link PfsyncAction}), timeout classes ({@link PfTimeout}), peer states ({@link
+ * Protocol constants of OpenBSD pfsync version 6 (docs/protocols/pfsync.md §1, §2, §5, §6) that are
+ * not action codes ({@link PfsyncAction}), timeout classes ({@link PfTimeout}), peer states ({@link
  * PfPeerState}) or state flags ({@link PfStateFlags}).
  */
 public final class Pfsync {
   /** The header version OpenBSD sends and accepts. */
   public static final int VERSION = 6;
 
-  /** FreeBSD's header version: same header layout, incompatible sections (§5.12). */
+  /**
+   * FreeBSD's header version: same header layout, incompatible sections (docs/protocols/pfsync.md
+   * §12).
+   */
   public static final int VERSION_FREEBSD = 5;
 
   public static final int IPPROTO_PFSYNC = 240;

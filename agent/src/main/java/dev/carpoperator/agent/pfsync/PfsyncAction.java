@@ -1,8 +1,8 @@
 package dev.carpoperator.agent.pfsync;
 
 /**
- * OpenBSD pfsync v6 action codes (subheader byte 0) and message sizes (protocols.md §5.3). The
- * numbering is OpenBSD's: FreeBSD v5 gives 1, 3, 11, 12, 13, 14 and 15 other meanings.
+ * OpenBSD pfsync v6 action codes (subheader byte 0) and message sizes (docs/protocols/pfsync.md
+ * §3). The numbering is OpenBSD's: FreeBSD v5 gives 1, 3, 11, 12, 13, 14 and 15 other meanings.
  */
 public final class PfsyncAction {
   public static final int CLR = 0;

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
- * The 20-byte {@code pfsync_header} (protocols.md §5.2).
+ * The 20-byte {@code pfsync_header} (docs/protocols/pfsync.md §2).
  *
  * @param version 6 for OpenBSD
  * @param length total pfsync bytes, this header included (u16)

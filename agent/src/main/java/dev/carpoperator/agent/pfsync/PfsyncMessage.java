@@ -5,9 +5,9 @@ import java.util.HexFormat;
 import java.util.Objects;
 
 /**
- * One pfsync v6 message (protocols.md §5.3, §5.4). Every message type has a fixed size ({@link
- * PfsyncAction#size}); (id, creatorid) is the global state identity. u32 fields are ints holding
- * the unsigned bit pattern; creatorid is the value pfctl prints.
+ * One pfsync v6 message (docs/protocols/pfsync.md §3, §4). Every message type has a fixed size
+ * ({@link PfsyncAction#size}); (id, creatorid) is the global state identity. u32 fields are ints
+ * holding the unsigned bit pattern; creatorid is the value pfctl prints.
  */
 public sealed interface PfsyncMessage {
 

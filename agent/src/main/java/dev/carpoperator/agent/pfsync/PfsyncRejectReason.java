@@ -5,8 +5,8 @@ public enum PfsyncRejectReason {
   /** Fewer than 20 bytes, header len below 20 or beyond the received bytes, or no buffer at all. */
   BAD_LENGTH,
   /**
-   * Header version 5: a FreeBSD peer. Its sections are not OpenBSD's (protocols.md §5.12); refused
-   * whole.
+   * Header version 5: a FreeBSD peer. Its sections are not OpenBSD's (docs/protocols/pfsync.md
+   * §12); refused whole.
    */
   FREEBSD_VERSION,
   /** Any version other than 6 and 5. */

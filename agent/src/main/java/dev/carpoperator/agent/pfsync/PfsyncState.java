@@ -3,10 +3,10 @@ package dev.carpoperator.agent.pfsync;
 import java.util.Objects;
 
 /**
- * OpenBSD's 264-byte {@code struct pfsync_state} (protocols.md §5.5), carried by INS, UPD and DEL.
- * Components follow the wire order. u32 fields are Java ints holding the unsigned bit pattern (use
- * {@link Integer#toUnsignedLong}); u8/u16 fields are range-checked ints; the u64 counters are
- * longs.
+ * OpenBSD's 264-byte {@code struct pfsync_state} (docs/protocols/pfsync.md §5), carried by INS, UPD
+ * and DEL. Components follow the wire order. u32 fields are Java ints holding the unsigned bit
+ * pattern (use {@link Integer#toUnsignedLong}); u8/u16 fields are range-checked ints; the u64
+ * counters are longs.
  *
  * @param id opaque 64-bit id; OpenBSD sends a big-endian counter
  * @param ifname bound interface, "all" for a floating state (at most 16 bytes)

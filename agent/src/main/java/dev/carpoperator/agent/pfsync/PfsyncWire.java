@@ -12,7 +12,7 @@ import dev.carpoperator.agent.pfsync.PfsyncMessage.UpdC;
 import dev.carpoperator.agent.pfsync.PfsyncMessage.UpdReq;
 
 /**
- * Struct layouts at the offsets of protocols.md §5.2, §5.4 and §5.5, all multi-byte fields
+ * Struct layouts at the offsets of docs/protocols/pfsync.md §2, §4 and §5, all multi-byte fields
  * big-endian. Writers expect a zeroed destination (pads stay zero); readers expect the caller to
  * have checked that the whole struct lies inside the array.
  */

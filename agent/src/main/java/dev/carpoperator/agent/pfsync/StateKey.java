@@ -3,9 +3,9 @@ package dev.carpoperator.agent.pfsync;
 import java.util.Objects;
 
 /**
- * {@code pfsync_state_key} (40 bytes, protocols.md §5.5). For the packet that created an inbound
- * state, index 0 is its source and index 1 its destination; for an outbound state they are swapped
- * (pf's sidx rule).
+ * {@code pfsync_state_key} (40 bytes, docs/protocols/pfsync.md §5). For the packet that created an
+ * inbound state, index 0 is its source and index 1 its destination; for an outbound state they are
+ * swapped (pf's sidx rule).
  *
  * @param addr0 addr[0]
  * @param addr1 addr[1]

@@ -1,9 +1,9 @@
 package dev.carpoperator.agent.pfsync;
 
 /**
- * {@code pfsync_state_peer} (32 bytes, protocols.md §5.5): one side's TCP tracking and scrub data.
- * The u32 fields are kept as Java ints holding the unsigned bit pattern (sequence numbers compare
- * by subtraction anyway).
+ * {@code pfsync_state_peer} (32 bytes, docs/protocols/pfsync.md §5): one side's TCP tracking and
+ * scrub data. The u32 fields are kept as Java ints holding the unsigned bit pattern (sequence
+ * numbers compare by subtraction anyway).
  *
  * @param pfssFlags scrub pfss_flags, u16; only {@link Pfsync#PFSS_TIMESTAMP} is exported
  * @param pfssTtl scrub pfss_ttl, u8

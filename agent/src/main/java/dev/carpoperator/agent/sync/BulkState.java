@@ -1,8 +1,8 @@
 package dev.carpoperator.agent.sync;
 
 /**
- * Where this node's own bulk update (receiving the peers' table at start) stands (protocols.md
- * §5.9).
+ * Where this node's own bulk update (receiving the peers' table at start) stands
+ * (docs/protocols/pfsync.md §9).
  */
 public enum BulkState {
   /** Not started, or the sync runs without asking for a bulk update. */

@@ -57,7 +57,7 @@ public record ConntrackEntry(
   public static final int PROTO_UDP = 17;
   public static final int PROTO_ICMPV6 = 58;
 
-  // include/uapi/linux/netfilter/nf_conntrack_common.h (protocols.md §6.2)
+  // include/uapi/linux/netfilter/nf_conntrack_common.h (docs/protocols/conntrack.md §3)
   public static final int IPS_EXPECTED = 1;
   public static final int IPS_SEEN_REPLY = 1 << 1;
   public static final int IPS_ASSURED = 1 << 2;

@@ -12,19 +12,20 @@ import dev.carpoperator.agent.pfsync.StatePeer;
 import java.net.InetAddress;
 
 /**
- * Linux conntrack entries to pfsync states and back (protocols.md §6.2). Pure and lossy where the
- * models differ:
+ * Linux conntrack entries to pfsync states and back (docs/protocols/conntrack.md). Pure and lossy
+ * where the models differ:
  *
  * <ul>
  *   <li>Keys: an entry goes out as one <em>inbound</em> floating state ({@code direction = PF_IN},
  *       {@code ifname = "all"}): wire key = the original tuple, stack key = the reply tuple
  *       reversed, so NAT shows as wire != stack the way pf shows it. Inbound and outbound states
- *       from a BSD peer are both read back by the §6.2 rules.
+ *       from a BSD peer are both read back by the rules of docs/protocols/conntrack.md §2.
  *   <li>TCP: Linux keeps one tracker state, pf one per peer; {@link #peersFor} and {@link
- *       #linuxTcpState} translate with the §6.2 heuristic. Linux exposes no sequence windows, so
- *       none are sent (seqlo/seqhi 0) and states we export carry PFSTATE_SLOPPY, asking a pf peer
- *       for loose tracking; entries written from any peer's state get IP_CT_TCP_FLAG_BE_LIBERAL, as
- *       conntrackd does, so the kernel relearns the windows from the next packets.
+ *       #linuxTcpState} translate with the heuristic of docs/protocols/conntrack.md §4. Linux
+ *       exposes no sequence windows, so none are sent (seqlo/seqhi 0) and states we export carry
+ *       PFSTATE_SLOPPY, asking a pf peer for loose tracking; entries written from any peer's state
+ *       get IP_CT_TCP_FLAG_BE_LIBERAL, as conntrackd does, so the kernel relearns the windows from
+ *       the next packets.
  *   <li>The conntrack zone travels as the key's rdomain (pf's routing domain is the nearest thing).
  *   <li>Counters, creation time, marks, rule numbers, route-to and scrub data are not carried.
  *   <li>ICMP: pf's key carries the echo id only; imported ICMP states are echo requests (type 8 /
@@ -239,7 +240,10 @@ public final class StateMapper {
     return new StatePeer[] {src, dst};
   }
 
-  /** The §6.2 heuristic from the two pf peer states to Linux's single TCP state. */
+  /**
+   * The heuristic of docs/protocols/conntrack.md §4 from the two pf peer states to Linux's single
+   * TCP state.
+   */
   public static int linuxTcpState(int src, int dst) {
     int hi = Math.max(src, dst);
     int lo = Math.min(src, dst);

@@ -19,7 +19,7 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Our authentication (and optional encryption) around pfsync packets; pfsync itself has none
- * (protocols.md §5.1).
+ * (docs/protocols/pfsync.md §1).
  *
  * <p>A trailer follows the pfsync bytes. pfsync's header {@code len} counts only the pfsync bytes
  * and receivers ignore what follows, so an authenticated-only packet is still a valid pfsync packet

@@ -29,7 +29,7 @@ class CarpHmacTest {
     return out;
   }
 
-  /** protocols.md §2.8: all four vectors, HMAC and full header, byte for byte. */
+  /** docs/protocols/carp.md §2.7: all four vectors, HMAC and full header, byte for byte. */
   @ParameterizedTest(name = "vector {0}")
   @CsvSource(
       delimiter = ';',

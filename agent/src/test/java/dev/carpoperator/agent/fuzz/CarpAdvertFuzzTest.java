@@ -29,7 +29,7 @@ import java.util.Arrays;
  * version, HMAC and loop checks and, since the HMAC does not cover advskew, advbase and demote (as
  * in OpenBSD), the state machine with arbitrary values.
  *
- * <p>Under plain JUnit (mvn verify) this runs the seeds in {@code
+ * <p>Under plain JUnit (mvn verify) this runs the committed inputs in {@code
  * src/test/resources/.../CarpAdvertFuzzTestInputs}; {@code ./carp fuzz} fuzzes it (JAZZER_FUZZ=1).
  * Seeds: {@link FuzzSeeds}.
  */

@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes the seed corpora of the fuzz tests from the codecs' own encoders, so mutations start from
+ * Writes the fuzz tests' seed corpora from the codecs' own encoders, so mutations start from
  * packets that pass every check. Run after a wire format change (the files are committed; crash
  * inputs Jazzer adds next to them stay): {@code ./carp fuzz --seeds}. Files are named {@code
  * seed-*}; Jazzer names what it finds {@code crash-*}.
@@ -33,8 +33,8 @@ final class FuzzSeeds {
   static final byte[] SYNC_SOURCE = {(byte) 192, 0, 2, 1};
 
   /**
-   * The wall clock of the sealed seeds and of the fuzz target's receiver: the seeds stay within the
-   * freshness window.
+   * The wall clock of the sealed seed inputs and of the fuzz target's receiver: they stay within
+   * the freshness window.
    */
   static final long SYNC_WALL_MILLIS = 1_800_000_000_000L;
 
@@ -44,7 +44,7 @@ final class FuzzSeeds {
 
   public static void main(String[] args) throws IOException {
     Path root = args.length > 0 ? Path.of(args[0]) : RESOURCES;
-    // Control byte 0: the seeds' checksums are left as they are (see CarpAdvertFuzzTest).
+    // Control byte 0: the checksums of these inputs are left as they are (see CarpAdvertFuzzTest).
     Map<String, byte[]> carp = new LinkedHashMap<>();
     carpSeeds()
         .forEach(
@@ -277,7 +277,7 @@ final class FuzzSeeds {
     Map<String, byte[]> m = new LinkedHashMap<>();
     List<byte[]> plain = new ArrayList<>(pfsyncSeeds().values());
     byte[] salt = new byte[16];
-    salt[0] = 1; // fixed, so that rewriting the seeds changes them only when the format does
+    salt[0] = 1; // fixed, so that rewriting these inputs changes them only when the format does
     SyncEnvelope auth = new SyncEnvelope(SYNC_KEY, false, salt, () -> SYNC_WALL_MILLIS);
     SyncEnvelope enc = new SyncEnvelope(SYNC_KEY, true, salt, () -> SYNC_WALL_MILLIS);
     for (int i = 0; i < Math.min(3, plain.size()); i++) {

@@ -21,11 +21,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The seeds' transparent bridging firewall pair, with real agents: a client segment (switch a) and
- * a server segment (switch b), both 192.0.2.0/24, joined by fw1 and fw2, each bridging its eth1 (a)
- * and eth2 (b) in br0. The election runs on a management network (the lab's first switch,
- * 198.51.100.0/24, vhid 10 on eth0), and each node's bridge follows its state through the agent's
- * actions. Two forwarding bridges would make a loop.
+ * The transparent bridging firewall pair of docs/actions.md, with real agents: a client segment
+ * (switch a) and a server segment (switch b), both 192.0.2.0/24, joined by fw1 and fw2, each
+ * bridging its eth1 (a) and eth2 (b) in br0. The election runs on a management network (the lab's
+ * first switch, 198.51.100.0/24, vhid 10 on eth0), and each node's bridge follows its state through
+ * the agent's actions. Two forwarding bridges would make a loop.
  *
  * <p>Observed from outside: {@code ip -ts monitor link} in both firewalls records every change of
  * br0 with a microsecond timestamp, so "never both bridges up" is checked over the whole run, not

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Interop with a real CARP peer: ucarp from Debian (the same HMAC and header as OpenBSD for one
- * IPv4 address, see protocols.md §2.5). Both roles, with a failover each way. If either side
- * rejected the other's adverts, both would claim the address and {@code awaitOnlyHolder} would
+ * IPv4 address, see docs/protocols/carp.md §2.5). Both roles, with a failover each way. If either
+ * side rejected the other's adverts, both would claim the address and {@code awaitOnlyHolder} would
  * fail.
  */
 class UcarpInteropTest {

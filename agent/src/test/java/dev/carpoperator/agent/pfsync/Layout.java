@@ -6,9 +6,9 @@ import java.util.List;
 
 /**
  * Test helper: builds expected wire bytes by placing values at offsets copied by hand from
- * protocols.md §5.2–5.5, independently of the codec's own offset constants. Every byte written is
- * recorded, so a test can detect two fields overlapping (an offset typo) and check that exactly the
- * documented pad bytes were left untouched.
+ * docs/protocols/pfsync.md §2–5, independently of the codec's own offset constants. Every byte
+ * written is recorded, so a test can detect two fields overlapping (an offset typo) and check that
+ * exactly the documented pad bytes were left untouched.
  */
 final class Layout {
   private final byte[] bytes;

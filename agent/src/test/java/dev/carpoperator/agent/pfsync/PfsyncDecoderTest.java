@@ -11,7 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** Validation and the section skip rules (protocols.md §5.2, §5.12). */
+/** Validation and the section skip rules (docs/protocols/pfsync.md §2, §12). */
 class PfsyncDecoderTest {
 
   /** Assembles a packet from raw sections; the header len is the true length unless overridden. */

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
-/** MTU budgets and splitting; capacities are the derived figures of protocols.md §5.7. */
+/** MTU budgets and splitting; capacities are the derived figures of docs/protocols/pfsync.md §7. */
 class PfsyncPackingTest {
 
   static final int BUDGET_1500 = 1480;

@@ -19,9 +19,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Encoder output compared with bytes placed at the offsets of protocols.md §5.2–5.5 by {@link
- * Layout} (literal offsets, not the codec's constants); each vector is also decoded back. Not a
- * round trip: the expected bytes come from the document.
+ * Encoder output compared with bytes placed at the offsets of docs/protocols/pfsync.md §2–5 by
+ * {@link Layout} (literal offsets, not the codec's constants); each vector is also decoded back.
+ * Not a round trip: the expected bytes come from the document.
  */
 class PfsyncWireVectorTest {
 
@@ -93,7 +93,7 @@ class PfsyncWireVectorTest {
         .build();
   }
 
-  /** sampleState() laid out from the §5.5 tables. */
+  /** sampleState() laid out from the tables of docs/protocols/pfsync.md §5. */
   static Layout sampleStateLayout() {
     Layout l = new Layout(264);
     l.be64(0, 0x0102030405060708L).text(8, 16, "vio0");
@@ -275,7 +275,7 @@ class PfsyncWireVectorTest {
     assertVector(t, l, 15, 13);
   }
 
-  /** The bulk request, written out byte by byte from §5.2/§5.4. */
+  /** The bulk request, written out byte by byte from docs/protocols/pfsync.md §2 and §4. */
   @Test
   void bulkRequestPacketLiteral() {
     String expected =

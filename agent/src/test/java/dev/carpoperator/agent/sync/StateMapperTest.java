@@ -15,7 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** protocols.md §6.2: keys, NAT, TCP states and timeout classes between conntrack and pf. */
+/**
+ * docs/protocols/conntrack.md §2–4: keys, NAT, TCP states and timeout classes between conntrack and
+ * pf.
+ */
 class StateMapperTest {
 
   @ParameterizedTest

@@ -10,7 +10,7 @@ import java.util.List;
 public class DemotionSpec {
   @Default("true")
   @JsonPropertyDescription(
-      "Demote (+1) while a carp interface's link is down, so all addresses of the node fail over together with preempt.")
+      "Demote the node (+1 on every vhid) while one of its carp interfaces' link is down, so all its addresses fail over together, whatever preempt says.")
   private Boolean onInterfaceDown = true;
 
   @Default("true")

@@ -24,7 +24,7 @@ public class FirewallClusterSpec {
 
   @Default("false")
   @JsonPropertyDescription(
-      "OpenBSD net.inet.carp.preempt: a node that can advertise more often takes over, and when one interface fails all addresses of the node fail over together.")
+      "OpenBSD net.inet.carp.preempt: a backup that advertises more often (lower advskew) and is not more demoted takes over from a running master, so the preferred node takes its addresses back when it returns (fail-back). Failover does not need it: a backup takes over from a master that falls silent or is more demoted (e.g. a link down) either way.")
   private Boolean preempt = false;
 
   @JsonPropertyDescription("When nodes demote themselves.")

@@ -7,7 +7,7 @@ import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import java.util.Objects;
 
-/** A node's own advskew: the seeds' master/backup preference (lower advertises faster and wins). */
+/** A node's own advskew: its master/backup preference (lower advertises faster and wins). */
 public class NodeAdvskew {
   @Required
   @Size(max = 253)

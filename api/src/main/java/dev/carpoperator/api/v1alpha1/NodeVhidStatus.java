@@ -35,7 +35,8 @@ public class NodeVhidStatus {
       "Why the node is in this state, e.g. master-down-timeout, preempt, link-down.")
   private String reason;
 
-  @JsonPropertyDescription("Adverts rejected for a bad password since the agent started.")
+  @JsonPropertyDescription(
+      "Adverts this node rejected on the vhid's interface over about the last 5 minutes because their HMAC did not verify (another password or another address set).")
   private Long authFailures;
 
   @JsonPropertyDescription(

@@ -10,8 +10,8 @@ import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /**
- * One built-in action run on a state change (what the seeds do with ifstated), needing no shell.
- * Exactly one of link, address or route is set.
+ * One built-in action run on a state change (what OpenBSD setups do with ifstated), needing no
+ * shell. Exactly one of link, address or route is set.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(
@@ -131,6 +131,9 @@ public class StateAction {
     }
   }
 
+  @ValidationRule(
+      value = "has(self.via) || has(self.interface)",
+      message = "a route needs via, interface or both")
   public static class RouteAction {
     @Required
     @Size(max = 64)

@@ -29,7 +29,8 @@ public class SyncSpec {
   @Required
   @JsonProperty("interface")
   @Pattern("^[a-zA-Z0-9_.:@-]{1,15}$")
-  @JsonPropertyDescription("The sync interface (pfsync syncdev), ideally a dedicated link.")
+  @JsonPropertyDescription(
+      "The sync interface (pfsync syncdev), ideally a dedicated link. It needs an IPv4 address on every node: sync packets are IPv4, sent from its first IPv4 address.")
   private String interfaceName;
 
   @Size(max = 16)
@@ -38,7 +39,7 @@ public class SyncSpec {
       value = "self.all(p, isIP(p) && ip(p).family() == 4)",
       message = "every sync peer must be a plain IPv4 address (pfsync syncs over IPv4)")
   @JsonPropertyDescription(
-      "Unicast peers (pfsync syncpeer) instead of the 224.0.0.240 multicast group.")
+      "Unicast peers (pfsync syncpeer) instead of the 224.0.0.240 multicast group. List every node's sync address: each agent skips its own and accepts sync packets only from the listed addresses.")
   private List<String> peers = new ArrayList<>();
 
   @JsonPropertyDescription("Secret holding the shared sync key (authenticated mode).")

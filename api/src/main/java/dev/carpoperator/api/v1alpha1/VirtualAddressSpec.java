@@ -102,7 +102,7 @@ public class VirtualAddressSpec {
       message =
           "every peer must be a plain IPv4 address without prefix length (unicast adverts are IPv4 only; IPv6 adverts always go to ff02::12, as on OpenBSD)")
   @JsonPropertyDescription(
-      "Send IPv4 adverts by unicast to these peers instead of 224.0.0.18 (OpenBSD carppeer).")
+      "Send IPv4 adverts by unicast to these peers instead of 224.0.0.18 (OpenBSD carppeer). List the address of every node on the link: each agent skips its own addresses, so one list serves all nodes.")
   private List<String> peers = new ArrayList<>();
 
   @Default("none")

@@ -103,6 +103,30 @@ class CrdsOnRealApiServerTest {
     client.resource(stored).delete();
   }
 
+  /** The counterpart of invalid/route-without-via-or-interface.yaml: either field alone will do. */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(
+      strings = {"{via: 192.0.2.254}", "{interface: eth1}", "{via: 192.0.2.254, interface: eth1}"})
+  void aRouteNeedsViaOrInterfaceOrBoth(String nextHop) {
+    String name = "route-" + Integer.toHexString(nextHop.hashCode());
+    String yaml =
+        """
+        apiVersion: carp-operator.dev/v1alpha1
+        kind: FirewallCluster
+        metadata: {name: %s}
+        spec:
+          actions:
+            onMaster:
+              - route: {destination: 0.0.0.0/0, %s}
+        """
+            .formatted(name, nextHop.substring(1, nextHop.length() - 1));
+    HasMetadata item =
+        client.load(new java.io.ByteArrayInputStream(yaml.getBytes())).items().getFirst();
+    HasMetadata created = client.resource(item).create();
+    assertThat(created.getMetadata().getUid()).isNotBlank();
+    client.resource(created).delete();
+  }
+
   static Stream<Path> invalidResources() throws IOException {
     try (Stream<Path> files = Files.list(Path.of("src/test/resources/invalid"))) {
       return files.sorted().toList().stream();

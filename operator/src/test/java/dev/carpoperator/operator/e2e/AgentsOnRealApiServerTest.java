@@ -38,14 +38,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The whole product on one machine: the seeds' active/standby example applied to a real API server,
- * the operator in-process, and a real agent (AgentMain --kubernetes, as the DaemonSet runs it) for
- * each of the nodes mickey and minnie, each a network namespace on one bridge, authenticating with
- * the carp-agent ServiceAccount. Only the kubelet is replaced: {@link AgentPods} runs the
- * operator's DaemonSet container (its args and env) on each node. A stand-in on purpose: this
- * test's subject is the agent's and the operator's behaviour against the API server (status,
- * Events, an API outage cut at will through the {@code ApiBridge}, split brain), not the pod; the
- * product as pods on real kubelets, installed by helm, is tested by the lab module's LabStoryTest.
+ * The whole product on one machine: the active/standby example (examples/active-standby) applied to
+ * a real API server, the operator in-process, and a real agent (AgentMain --kubernetes, as the
+ * DaemonSet runs it) for each of the nodes mickey and minnie, each a network namespace on one
+ * bridge, authenticating with the carp-agent ServiceAccount. Only the kubelet is replaced: {@link
+ * AgentPods} runs the operator's DaemonSet container (its args and env) on each node. A stand-in on
+ * purpose: this test's subject is the agent's and the operator's behaviour against the API server
+ * (status, Events, an API outage cut at will through the {@code ApiBridge}, split brain), not the
+ * pod; the product as pods on real kubelets, installed by helm, is tested by the lab module's
+ * LabStoryTest.
  *
  * <p>The agents first start with a {@code spec.sync} whose key Secret does not exist (the sync does
  * not start, CARP runs regardless); the last test creates the Secret and restarts them, as a
