@@ -1,15 +1,15 @@
 package dev.carpoperator.lab;
 
 import dev.carpoperator.testing.netns.NetnsLab;
+import dev.carpoperator.testing.netns.RoutedFirewalls;
 import dev.carpoperator.testing.netns.StatefulFirewall;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The lab's machines, each a network namespace: three firewall nodes between a client network and a
  * server network, with the interfaces and subnets of the active/standby example (Mickey and Minnie,
- * {@code examples/active-standby}):
+ * {@code examples/active-standby}), built by {@link RoutedFirewalls} ({@link #SPEC}):
  *
  * <pre>
  *   client 192.0.2.10 ───── lan (eth0) ─── mickey .2   minnie .3   goofy .4    VIP 192.0.2.1    (mickey-minnie-lan)
@@ -24,62 +24,52 @@ import java.util.Map;
  */
 final class LabNetwork implements AutoCloseable {
   static final List<String> NODES = List.of("mickey", "minnie", "goofy");
-  static final String LAN_IF = "eth0";
-  static final String DMZ_IF = "eth1";
-  static final String SYNC_IF = "eth2";
-  static final String CLIENT = "192.0.2.10";
-  static final String SERVER = "198.51.100.10";
-  static final String LAN_VIP = "192.0.2.1";
+
+  /** The example's layout: lan 192.0.2.0/24, dmz 198.51.100.0/24, sync 203.0.113.0/24 on eth2. */
+  static final RoutedFirewalls.Spec SPEC =
+      RoutedFirewalls.Spec.of(NODES.toArray(String[]::new))
+          .withNetworks("192.0.2", "198.51.100", "203.0.113")
+          .withFirstSyncHost(2)
+          .withOutsideSwitch("dmz")
+          .withSyncInterface("eth2");
+
+  static final String LAN_IF = RoutedFirewalls.LAN_IF;
+  static final String DMZ_IF = RoutedFirewalls.OUTSIDE_IF;
+  static final String SYNC_IF = SPEC.syncIf();
+  static final String CLIENT = SPEC.clientAddress();
+  static final String SERVER = SPEC.serverAddress();
+  static final String LAN_VIP = SPEC.lanVip();
   static final String LAN_VIP6 = "2001:db8:1::1";
-  static final String DMZ_VIP = "198.51.100.1";
-  static final int PORT = 5001;
+  static final String DMZ_VIP = SPEC.outsideVip();
+  static final int PORT = RoutedFirewalls.DEFAULT_PORT;
 
+  final RoutedFirewalls net;
   final NetnsLab lab;
-
-  /** Nodes powered off: their NICs keep whatever addresses they had, but their links are cut. */
-  private final java.util.Set<String> off = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
   final NetnsLab.Host client;
   final NetnsLab.Host server;
 
-  private LabNetwork(NetnsLab lab) {
-    this.lab = lab;
-    try {
-      lab.addSwitch("dmz").addSwitch("sync");
-      client = lab.addHost("client", CLIENT + "/24");
-      server = lab.addHostOn("dmz", "server", SERVER + "/24");
-      client.exec("ip", "route", "add", "default", "via", LAN_VIP).check();
-      server.exec("ip", "route", "add", "default", "via", DMZ_VIP).check();
-      String rules = StatefulFirewall.ruleset(LAN_IF, DMZ_IF, null, null);
-      for (int i = 0; i < NODES.size(); i++) {
-        int octet = 2 + i;
-        NetnsLab.Host node = lab.addHost(NODES.get(i), "192.0.2." + octet + "/24");
-        node.addInterface(DMZ_IF, "dmz", "198.51.100." + octet + "/24");
-        node.addInterface(SYNC_IF, "sync", "203.0.113." + octet + "/24");
-        StatefulFirewall.install(node, lab.dir(), rules);
-      }
-    } catch (RuntimeException e) {
-      lab.close();
-      throw e;
-    }
+  private LabNetwork(RoutedFirewalls net) {
+    this.net = net;
+    this.lab = net.lab();
+    this.client = net.client();
+    this.server = net.server();
   }
 
   /** Creates the namespaces, links, addresses, routes and firewall rules. */
   static LabNetwork create() {
-    return new LabNetwork(NetnsLab.create());
+    return new LabNetwork(RoutedFirewalls.create(SPEC));
   }
 
   NetnsLab.Host node(String name) {
-    return lab.host(name);
+    return net.firewall(name);
   }
 
   /**
-   * The node loses power (its processes are killed separately): every link goes down at both ends.
+   * The node loses power (its processes are killed separately): every link goes down at both ends
+   * (the cluster NIC too). Its NICs keep whatever addresses they had.
    */
   void powerOff(String name) {
-    off.add(name);
-    NetnsLab.Host h = node(name);
-    h.cutAll(NetnsLab.Side.BOTH);
+    net.cutLinks(name, NetnsLab.Side.BOTH);
   }
 
   /**
@@ -87,31 +77,18 @@ final class LabNetwork implements AutoCloseable {
    * table, then its links come up. (Its agent starts afterwards, as the DaemonSet's pod would.)
    */
   void powerOn(String name) {
-    NetnsLab.Host h = node(name);
-    h.exec("ip", "addr", "del", LAN_VIP + "/24", "dev", LAN_IF);
-    h.exec("ip", "addr", "del", LAN_VIP6 + "/64", "dev", LAN_IF);
-    h.exec("ip", "addr", "del", DMZ_VIP + "/24", "dev", DMZ_IF);
-    h.exec("conntrack", "-F");
-    h.restoreAll(NetnsLab.Side.BOTH);
-    off.remove(name);
+    node(name).exec("ip", "addr", "del", LAN_VIP6 + "/64", "dev", LAN_IF);
+    net.wipe(name); // the IPv4 VIPs, conntrack
+    net.restoreLinks(name, NetnsLab.Side.BOTH);
   }
 
   boolean isOff(String name) {
-    return off.contains(name);
+    return net.linksCut(name);
   }
 
   /** Nodes, powered on, whose NIC holds {@code vip} right now. */
   List<String> holders(String vip) {
-    String nic = vip.equals(DMZ_VIP) ? DMZ_IF : LAN_IF;
-    List<String> out = new ArrayList<>();
-    for (String n : NODES) {
-      if (!off.contains(n)
-          && node(n)
-              .exec("ip", "-o", "addr", "show", "dev", nic)
-              .stdout()
-              .contains(" " + vip + "/")) out.add(n);
-    }
-    return out;
+    return net.holders(vip);
   }
 
   /**
@@ -119,12 +96,12 @@ final class LabNetwork implements AutoCloseable {
    * server.
    */
   boolean tracks(String node, int clientPort) {
-    return StatefulFirewall.conntrack(node(node), SERVER, PORT).containsKey(clientPort);
+    return net.conntrack(node).containsKey(clientPort);
   }
 
   /** The conntrack line of the session on {@code node}, shortened for display, or "(none)". */
   String conntrackLine(String node, int clientPort) {
-    var e = StatefulFirewall.conntrack(node(node), SERVER, PORT).get(clientPort);
+    var e = net.conntrack(node).get(clientPort);
     return e == null
         ? "(none)"
         : "tcp " + e.state() + " src=" + e.src() + " dst=" + SERVER + " sport=" + e.sport()
@@ -133,11 +110,11 @@ final class LabNetwork implements AutoCloseable {
 
   /** The node's nftables counters (packets): fwd_established, drop_invalid, ... */
   Map<String, Long> counters(String node) {
-    return StatefulFirewall.counters(node(node));
+    return net.counters(node);
   }
 
   @Override
   public void close() {
-    lab.close();
+    net.close();
   }
 }

@@ -26,6 +26,12 @@ public final class AgentLab implements AutoCloseable {
   private final Map<String, LabProcess> agents = new LinkedHashMap<>();
   private final Map<String, String> configs = new LinkedHashMap<>();
 
+  /**
+   * Per host: the length of its agent's log when the current agent started (the log is appended to
+   * across restarts).
+   */
+  private final Map<String, Integer> runStart = new LinkedHashMap<>();
+
   /** Adds hosts named as given, with 192.0.2.(11+i)/24 and 2001:db8::(11+i)/64. */
   public AgentLab hosts(String... names) {
     for (int i = 0; i < names.length; i++)
@@ -54,6 +60,8 @@ public final class AgentLab implements AutoCloseable {
                   + runtimeDirectory(host)
                   + "\n";
       Files.writeString(file, withRecord);
+      LabProcess previous = agents.get(host);
+      runStart.put(host, previous == null ? 0 : previous.output().length());
       LabProcess p =
           lab.host(host)
               .startJava(
@@ -66,19 +74,63 @@ public final class AgentLab implements AutoCloseable {
   }
 
   /**
-   * Waits until the host's agent runs its vhids (its first state change, INIT to BACKUP). Tests
-   * that expect the preferred node to win without preemption start it first and wait for this: two
-   * JVMs started back to back on a loaded machine may come up in either order, and without
-   * preemption whoever times out first keeps the address.
+   * Waits until the host's current agent runs its vhids (its first state change since it started,
+   * INIT to BACKUP). Tests that expect the preferred node to win without preemption start it first
+   * and wait for this: two JVMs started back to back on a loaded machine may come up in either
+   * order, and without preemption whoever times out first keeps the address.
    */
   public void awaitStarted(String host, Duration within) {
+    awaitRun(host, within, "run its vhids", () -> started(host));
+  }
+
+  /**
+   * Waits until the host's current agent is ready, as its /-/ready says without needing a metrics
+   * port: it runs its vhids (see {@link #awaitStarted}) and, with a {@code sync:} section, its bulk
+   * update is no longer pending (the last {@code sync-bulk} line of this run went to DONE or
+   * TIMED_OUT). Assert what two agents decide together only once both are ready: before that one of
+   * them may not even run yet, and the assertion is a race with JVM start-up.
+   */
+  public void awaitReady(String host, Duration within) {
+    awaitRun(
+        host,
+        within,
+        "be ready (vhids running, no bulk update pending)",
+        () -> started(host) && (!configs.get(host).contains("\nsync:") || !bulkPending(host)));
+  }
+
+  private boolean started(String host) {
+    return currentRun(host)
+        .lines()
+        .anyMatch(
+            l ->
+                l.contains("\"event\":\"state-change\"")
+                    && (l.contains("\"to\":\"BACKUP\"") || l.contains("\"to\":\"MASTER\"")));
+  }
+
+  /** Whether this run's bulk update is pending: none logged yet, or the last not finished. */
+  private boolean bulkPending(String host) {
+    String last = null;
+    for (String l : currentRun(host).lines().toList())
+      if (l.contains("\"event\":\"sync-bulk\"")) last = l;
+    return last == null
+        || !(last.contains("\"to\":\"DONE\"") || last.contains("\"to\":\"TIMED_OUT\""));
+  }
+
+  /** What the host's current agent logged since it started (not its predecessors' lines). */
+  public String currentRun(String host) {
+    String all = agents.get(host).output();
+    return all.substring(Math.min(all.length(), runStart.getOrDefault(host, 0)));
+  }
+
+  private void awaitRun(
+      String host, Duration within, String what, java.util.function.BooleanSupplier done) {
     long deadline = System.nanoTime() + within.toNanos();
-    while (transitionsTo(host, "BACKUP") == 0 && transitionsTo(host, "MASTER") == 0) {
+    while (!done.getAsBoolean()) {
       if (!agents.get(host).isAlive())
-        throw new AssertionError(host + "'s agent exited:\n" + agents.get(host).output());
+        throw new AssertionError(host + "'s agent exited:\n" + currentRun(host));
       if (System.nanoTime() > deadline)
         throw new AssertionError(
-            host + "'s agent did not start within " + within + ":\n" + agents.get(host).output());
+            host + "'s agent did not " + what + " within " + within + ":\n" + currentRun(host));
       try {
         Thread.sleep(50);
       } catch (InterruptedException e) {

@@ -95,9 +95,8 @@ class BridgeFailoverTest {
       lab.addHostOn("b", "server", SERVER + "/24");
       NetnsLab.Host fw1 = firewall(lab, "fw1", "198.51.100.1/24");
       NetnsLab.Host fw2 = firewall(lab, "fw2", "198.51.100.2/24");
-      LabProcess mon1 = fw1.start("br0-monitor", "ip", "-ts", "monitor", "link");
-      LabProcess mon2 = fw2.start("br0-monitor", "ip", "-ts", "monitor", "link");
-      Thread.sleep(200); // the monitors subscribe before anything changes
+      LabProcess mon1 = startMonitor(fw1);
+      LabProcess mon2 = startMonitor(fw2);
 
       // fw1's bridge was left up (say, by hand): traffic flows through it before any agent runs.
       fw1.exec("ip", "link", "set", "br0", "up").check();
@@ -115,6 +114,7 @@ class BridgeFailoverTest {
           .as("start-up actions before the first state change")
           .isLessThan(out1.indexOf("\"event\":\"state-change\""));
       l.startAgent("fw2", config("fw2", 52, preempt));
+      l.awaitReady("fw2", WAIT); // the election is between both: fw2 runs as backup
       awaitForwarding(l, client, fw1, fw2);
       assertOnlyThroughServerSideOf(client, fw1, fw2);
 
@@ -137,14 +137,18 @@ class BridgeFailoverTest {
         assertOnlyThroughServerSideOf(client, fw1, fw2);
         assertThat(l.agent("fw1").output()).contains("\"event\":\"action-handover\"");
       } else {
-        awaitLog(l, "fw1", "\"to\":\"BACKUP\"");
+        l.awaitReady("fw1", WAIT); // the restarted agent runs (its first state change)
+        assertThat(l.currentRun("fw1"))
+            .as("the restarted fw1 runs as backup\n" + l.logTails())
+            .contains("\"to\":\"BACKUP\"")
+            .doesNotContain("\"to\":\"MASTER\"");
         await()
             .during(Duration.ofSeconds(3))
             .atMost(Duration.ofSeconds(5))
             .until(() -> bridgeUp(fw2) && !bridgeUp(fw1));
         assertOnlyThroughServerSideOf(client, fw2, fw1);
       }
-      Thread.sleep(500); // a few more pings in the final state
+      awaitMoreReplies(ping, 10); // a few more pings in the final state
 
       ping.stop(Duration.ofSeconds(3));
       mon1.stop(Duration.ofSeconds(3));
@@ -185,6 +189,48 @@ class BridgeFailoverTest {
     fw.exec("ip", "link", "set", "eth1", "master", "br0").check();
     fw.exec("ip", "link", "set", "eth2", "master", "br0").check();
     return fw;
+  }
+
+  /**
+   * {@code ip -ts monitor link} in the firewall, once it is subscribed: it has reported a probe
+   * link added after it started (a veth pair, deleted again), so no later change of br0 goes
+   * unseen.
+   */
+  private static LabProcess startMonitor(NetnsLab.Host fw) {
+    LabProcess mon = fw.start("br0-monitor", "ip", "-ts", "monitor", "link");
+    try {
+      await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () -> {
+                fw.exec("ip", "link", "del", "probe0"); // absent the first time
+                fw.exec("ip", "link", "add", "probe0", "type", "veth", "peer", "name", "probe1")
+                    .check();
+                return mon.output().contains("probe0") || !mon.isAlive();
+              });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("ip monitor in " + fw.name() + " saw nothing:\n" + mon.output(), e);
+    }
+    fw.exec("ip", "link", "del", "probe0").check();
+    assertThat(mon.isAlive()).as("ip monitor in " + fw.name() + ":\n" + mon.output()).isTrue();
+    return mon;
+  }
+
+  /** Waits for {@code n} more ping replies than the ping printed so far. */
+  private static void awaitMoreReplies(LabProcess ping, int n) {
+    long before = replies(ping.output());
+    await()
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> replies(ping.output()) >= before + n);
+  }
+
+  private static long replies(String pingOutput) {
+    return pingOutput
+        .lines()
+        .filter(x -> x.contains(" bytes from ") && REPLY.matcher(x).find())
+        .count();
   }
 
   private static void awaitLog(AgentLab l, String host, String text) {

@@ -97,6 +97,9 @@ class ConnectionFloodTest {
       for (NetnsLab.Host h : List.of(fw1, fw2))
         SyncSecurityTest.awaitMetric(
             l.agents, h, "carp_demotion", v -> v == 0, h.name() + " not demoted");
+      // both settled: the roles the flood must not change are those of two ready agents (a
+      // preemption back to fw1 after a start-up demotion may still have been under way above)
+      l.awaitMaster("fw1", WAIT);
 
       // the long-lived test connection, through fw1 and in fw2's table
       l.startServer();

@@ -18,13 +18,19 @@ class ElectionTest {
   static final String VIP = "192.0.2.100";
   static final Duration ELECTION = Duration.ofSeconds(25);
 
-  /** a, b, c with advskew 0, 100, 200, no preemption: a must win. */
+  /**
+   * a, b, c with advskew 0, 100, 200, no preemption: a must win. Returns once all three are ready:
+   * before that b or c may not run yet, and what the tests check of them would be a race with their
+   * JVMs' start-up.
+   */
   private static void startThreeAndElectA(AgentLab l) {
     l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
     l.awaitStarted(
         "a", ELECTION); // a first: without preemption the first to time out keeps the address
     l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
     l.startAgent("c", AgentLab.config("c", 1, 200, false, "secret", VIP + "/24"));
+    l.awaitReady("b", ELECTION);
+    l.awaitReady("c", ELECTION);
     l.awaitOnlyHolder(VIP, "a", ELECTION);
   }
 
@@ -67,6 +73,7 @@ class ElectionTest {
       l.awaitStarted(
           "a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
+      l.awaitReady("b", ELECTION); // b must hear the bow-out
       l.awaitOnlyHolder(VIP, "a", ELECTION);
 
       l.agent("a").stop(Duration.ofSeconds(10)); // SIGTERM
@@ -83,6 +90,7 @@ class ElectionTest {
         l.awaitStarted(
             "a", ELECTION); // a first: without preemption the first to time out keeps the address
         l.startAgent("b", AgentLab.config("b", 1, 100, preempt, "secret", VIP + "/24"));
+        l.awaitReady("b", ELECTION);
         l.awaitOnlyHolder(VIP, "a", ELECTION);
         l.agent("a").stop(Duration.ofSeconds(10));
         l.awaitOnlyHolder(VIP, "b", Duration.ofSeconds(10));
@@ -91,6 +99,8 @@ class ElectionTest {
         if (preempt) {
           l.awaitOnlyHolder(VIP, "a", ELECTION);
         } else {
+          // a back and running as backup, then several master-down periods: it does not take back
+          l.awaitReady("a", ELECTION);
           await()
               .during(Duration.ofSeconds(8))
               .atMost(Duration.ofSeconds(10))
@@ -133,6 +143,7 @@ class ElectionTest {
       l.awaitStarted(
           "a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 1, 100, true, "secret", VIP + "/24"));
+      l.awaitReady("b", ELECTION);
       l.awaitOnlyHolder(VIP, "a", ELECTION);
 
       l.lab.host("a").cut(NetnsLab.Side.SWITCH); // the peer end goes down: a loses carrier
@@ -156,6 +167,7 @@ class ElectionTest {
       l.awaitStarted(
           "a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.config("b", 7, 100, false, "secret", vip6 + "/64"));
+      l.awaitReady("b", ELECTION);
       l.awaitOnlyHolder(vip6, "a", ELECTION);
       String flags =
           l.lab.host("a").exec("ip", "-6", "-o", "addr", "show", "dev", NetnsLab.HOST_IF).stdout();
@@ -178,6 +190,7 @@ class ElectionTest {
       l.awaitStarted(
           "a", ELECTION); // a first: without preemption the first to time out keeps the address
       l.startAgent("b", AgentLab.fastConfig("b", 3, 52, true, VIP + "/24"));
+      l.awaitReady("b", ELECTION); // the backup whose stability is checked runs
       l.awaitOnlyHolder(VIP, "a", ELECTION);
       // Stable over many intervals: the backup learned the master's interval and does not flap.
       await()
@@ -211,6 +224,7 @@ class ElectionTest {
           "b",
           AgentLab.config("b", 1, 100, false, "secret", VIP + "/24")
               .replace("advskew: 100", "advskew: 100" + peersOfB));
+      l.awaitReady("b", ELECTION);
       l.awaitOnlyHolder(VIP, "a", ELECTION);
       // c listens on the multicast group only: a's unicast adverts never reach it, so c claims the
       // address too.

@@ -4,24 +4,20 @@ import static org.awaitility.Awaitility.await;
 
 import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
+import dev.carpoperator.testing.netns.RoutedFirewalls;
 import dev.carpoperator.testing.netns.StatefulFirewall;
 import dev.carpoperator.testing.traffic.TcpStreamsMain;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * Two routing firewalls with CARP gateways between a client and a server network, stateful nftables
- * on both, real agents (separate JVMs, {@link AgentLab}):
+ * on both, real agents (separate JVMs, {@link AgentLab}); the network is {@link RoutedFirewalls}
+ * with its default layout ({@link #SPEC}):
  *
  * <pre>
  *   client 198.51.100.10 ── lan (the lab's first switch) ── fw1 eth0 .2 / fw2 eth0 .3, VIP 198.51.100.1 (vhid 1)
@@ -44,43 +40,28 @@ import org.awaitility.core.ConditionTimeoutException;
  * vhid. {@link #awaitMaster} checks both.
  */
 public final class FirewallPairLab implements AutoCloseable {
-  public static final String LAN_IF = "eth0";
-  public static final String WAN_IF = "eth1";
-  public static final String SYNC_IF = "sync0";
-  public static final String CLIENT = "198.51.100.10";
-  public static final String SERVER = "203.0.113.10";
-  public static final String LAN_VIP = "198.51.100.1";
-  public static final String WAN_VIP = "203.0.113.1";
-  public static final int PORT = 5001;
-  public static final List<String> FIREWALLS = List.of("fw1", "fw2");
+  /** The network: fw1 and fw2 in {@link RoutedFirewalls}' default layout (no source NAT). */
+  public static final RoutedFirewalls.Spec SPEC = RoutedFirewalls.Spec.of("fw1", "fw2");
 
-  /** The nftables table holding the filter chains and the counters. */
-  public static final String TABLE = StatefulFirewall.TABLE;
-
-  public static final List<String> COUNTERS = StatefulFirewall.COUNTERS;
+  public static final String LAN_IF = RoutedFirewalls.LAN_IF;
+  public static final String WAN_IF = RoutedFirewalls.OUTSIDE_IF;
+  public static final String SYNC_IF = SPEC.syncIf();
+  public static final String CLIENT = SPEC.clientAddress();
+  public static final String SERVER = SPEC.serverAddress();
+  public static final String LAN_VIP = SPEC.lanVip();
+  public static final String WAN_VIP = SPEC.outsideVip();
+  public static final int PORT = RoutedFirewalls.DEFAULT_PORT;
+  public static final List<String> FIREWALLS = SPEC.firewalls();
 
   public final AgentLab agents = new AgentLab();
   public final NetnsLab lab = agents.lab;
+  public final RoutedFirewalls net;
   public final boolean sourceNat;
-  private final Map<String, NetnsLab.Host> fws = new LinkedHashMap<>();
-  private final NetnsLab.Host client;
-  private final NetnsLab.Host server;
   private final List<LabProcess> streams = new ArrayList<>();
 
   private FirewallPairLab(boolean sourceNat) {
     this.sourceNat = sourceNat;
-    try {
-      lab.addSwitch("wan").addSwitch("sync");
-      client = lab.addHost("client", CLIENT + "/24");
-      server = lab.addHostOn("wan", "server", SERVER + "/24");
-      client.exec("ip", "route", "add", "default", "via", LAN_VIP).check();
-      server.exec("ip", "route", "add", "default", "via", WAN_VIP).check();
-      for (int i = 0; i < FIREWALLS.size(); i++)
-        fws.put(FIREWALLS.get(i), firewall(FIREWALLS.get(i), i + 2));
-    } catch (RuntimeException e) {
-      close();
-      throw e;
-    }
+    net = RoutedFirewalls.in(lab, SPEC.withSourceNat(sourceNat)); // closes the lab if it fails
   }
 
   /** Builds the networks and both firewalls (rules loaded, no agent running yet). */
@@ -88,31 +69,16 @@ public final class FirewallPairLab implements AutoCloseable {
     return new FirewallPairLab(sourceNat);
   }
 
-  private NetnsLab.Host firewall(String name, int octet) {
-    NetnsLab.Host fw = lab.addHost(name, "198.51.100." + octet + "/24");
-    fw.addInterface(WAN_IF, "wan", "203.0.113." + octet + "/24");
-    fw.addInterface(SYNC_IF, "sync", "192.0.2." + (octet - 1) + "/24");
-    StatefulFirewall.install(fw, lab.dir(), ruleset(sourceNat));
-    return fw;
-  }
-
-  /** The same on both firewalls; {@code sourceNat} adds the nat table. */
-  public static String ruleset(boolean sourceNat) {
-    return StatefulFirewall.ruleset(LAN_IF, WAN_IF, sourceNat ? "198.51.100.0/24" : null, WAN_VIP);
-  }
-
   public NetnsLab.Host client() {
-    return client;
+    return net.client();
   }
 
   public NetnsLab.Host server() {
-    return server;
+    return net.server();
   }
 
   public NetnsLab.Host fw(String name) {
-    NetnsLab.Host h = fws.get(name);
-    if (h == null) throw new IllegalArgumentException("no firewall " + name);
-    return h;
+    return net.firewall(name);
   }
 
   // ---- agents
@@ -120,25 +86,7 @@ public final class FirewallPairLab implements AutoCloseable {
 
   /** Both vhids, advbase 1, the same password; without {@code sync:} (see {@link #withSync}). */
   public static String agentConfig(String node, int advskew, boolean preempt) {
-    return """
-        node: %1$s
-        preempt: %2$s
-        logFormat: json
-        virtualAddresses:
-          - vhid: 1
-            interface: %3$s
-            addresses: ["%4$s/24"]
-            advbase: 1
-            advskew: %6$d
-            password: "fwpair"
-          - vhid: 2
-            interface: %5$s
-            addresses: ["%7$s/24"]
-            advbase: 1
-            advskew: %6$d
-            password: "fwpair"
-        """
-        .formatted(node, preempt, LAN_IF, LAN_VIP, WAN_IF, advskew, WAN_VIP);
+    return SPEC.agentConfig(node, advskew, preempt, "fwpair");
   }
 
   /**
@@ -147,29 +95,14 @@ public final class FirewallPairLab implements AutoCloseable {
    */
   public String withSync(String config) {
     writeSyncKey();
-    return config
-        + """
-        sync:
-          interface: %s
-          mode: authenticated
-          keyFile: sync.key
-        """
-            .formatted(SYNC_IF);
+    return config + SPEC.syncConfig(RoutedFirewalls.SYNC_KEY_FILE);
   }
 
   /**
-   * {@code sync.key} in the lab directory (where {@link AgentLab#startAgent} writes the configs):
-   * 32 bytes of text.
+   * {@code sync.key} in the lab directory (where {@link AgentLab#startAgent} writes the configs).
    */
   public Path writeSyncKey() {
-    Path key = lab.dir().resolve("sync.key");
-    try {
-      if (!Files.exists(key))
-        Files.writeString(key, "lab-sync-key-0123456789abcdefghij\n", StandardCharsets.US_ASCII);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return key;
+    return net.writeSyncKey();
   }
 
   public LabProcess startAgent(String fw, String config) {
@@ -183,15 +116,7 @@ public final class FirewallPairLab implements AutoCloseable {
 
   /** The VIPs (lan, wan) on this firewall's interfaces. */
   public List<String> vipsOn(String fw) {
-    NetnsLab.Host h = fw(fw);
-    List<String> out = new ArrayList<>();
-    if (h.exec("ip", "-o", "-4", "addr", "show", "dev", LAN_IF)
-        .stdout()
-        .contains(" " + LAN_VIP + "/")) out.add(LAN_VIP);
-    if (h.exec("ip", "-o", "-4", "addr", "show", "dev", WAN_IF)
-        .stdout()
-        .contains(" " + WAN_VIP + "/")) out.add(WAN_VIP);
-    return out;
+    return net.vipsOn(fw);
   }
 
   /**
@@ -232,9 +157,9 @@ public final class FirewallPairLab implements AutoCloseable {
    * as if its power went. Its addresses and conntrack stay on the dead box.
    */
   public void crash(String fw) {
-    NetnsLab.Host h = fw(fw);
+    fw(fw);
     agents.kill(fw);
-    h.cutAll(NetnsLab.Side.BOTH);
+    net.cutLinks(fw, NetnsLab.Side.BOTH);
   }
 
   /**
@@ -242,11 +167,11 @@ public final class FirewallPairLab implements AutoCloseable {
    * running), as a pulled cable or a dead switch port; {@link #restoreLinks} plugs them back.
    */
   public void cutLinks(String fw) {
-    fw(fw).cutAll(NetnsLab.Side.SWITCH);
+    net.cutLinks(fw, NetnsLab.Side.SWITCH);
   }
 
   public void restoreLinks(String fw) {
-    fw(fw).restoreAll(NetnsLab.Side.SWITCH);
+    net.restoreLinks(fw, NetnsLab.Side.SWITCH);
   }
 
   // ---- traffic
@@ -255,7 +180,7 @@ public final class FirewallPairLab implements AutoCloseable {
   /** Starts the echo server on {@value #PORT} and waits until it listens. */
   public LabProcess startServer() {
     LabProcess p =
-        server.startJava("streams-server", TcpStreamsMain.class, "server", String.valueOf(PORT));
+        server().startJava("streams-server", TcpStreamsMain.class, "server", String.valueOf(PORT));
     streams.add(p);
     await()
         .atMost(Duration.ofSeconds(20))
@@ -270,16 +195,17 @@ public final class FirewallPairLab implements AutoCloseable {
    */
   public LabProcess startClient(String label, int connections, int seconds) {
     LabProcess p =
-        client.startJava(
-            label,
-            TcpStreamsMain.class,
-            "client",
-            SERVER,
-            String.valueOf(PORT),
-            String.valueOf(connections),
-            "1024",
-            "50",
-            String.valueOf(seconds));
+        client()
+            .startJava(
+                label,
+                TcpStreamsMain.class,
+                "client",
+                SERVER,
+                String.valueOf(PORT),
+                String.valueOf(connections),
+                "1024",
+                "50",
+                String.valueOf(seconds));
     streams.add(p);
     return p;
   }
@@ -373,19 +299,19 @@ public final class FirewallPairLab implements AutoCloseable {
 
   /** The named counters of a firewall's table: name → packets. */
   public Map<String, Long> counters(String fw) {
-    return StatefulFirewall.counters(fw(fw));
+    return net.counters(fw);
   }
 
   /** Packets counted by a named counter. */
   public long counter(String fw, String name) {
-    return counters(fw).getOrDefault(name, 0L);
+    return net.counter(fw, name);
   }
 
   /**
    * The firewall's conntrack entries of connections to the server's {@value #PORT}, by client port.
    */
   public Map<Integer, StatefulFirewall.CtEntry> conntrack(String fw) {
-    return StatefulFirewall.conntrack(fw(fw), SERVER, PORT);
+    return net.conntrack(fw);
   }
 
   /** Client ports of {@code p} that are not in the firewall's conntrack table. */
@@ -401,21 +327,7 @@ public final class FirewallPairLab implements AutoCloseable {
    * errors.
    */
   public String diagnostics() {
-    StringBuilder sb = new StringBuilder();
-    for (String fw : FIREWALLS) {
-      Map<String, Long> states = new TreeMap<>();
-      conntrack(fw).values().forEach(e -> states.merge(e.state(), 1L, Long::sum));
-      sb.append(fw)
-          .append(": VIPs ")
-          .append(vipsOn(fw))
-          .append(", nft counters ")
-          .append(counters(fw))
-          .append(", conntrack to :")
-          .append(PORT)
-          .append(' ')
-          .append(states)
-          .append('\n');
-    }
+    StringBuilder sb = new StringBuilder(net.diagnostics());
     for (LabProcess p : streams) {
       List<String> errors =
           p.output()

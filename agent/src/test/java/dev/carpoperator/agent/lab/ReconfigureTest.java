@@ -48,8 +48,15 @@ class ReconfigureTest {
   @Test
   void changingOneAddressLeavesTheOtherVhidAlone() throws Exception {
     try (AgentLab l = new AgentLab().hosts("a", "b")) {
+      // a first: without preemption the first to time out keeps the addresses
       l.startAgent("a", twoVhids("a", 0, "192.0.2.101"));
+      l.awaitStarted("a", AgentLab.SETTLE);
       l.startAgent("b", twoVhids("b", 100, "192.0.2.101"));
+      // b runs both vhids as backup before the counts below: its start-up is no state change of the
+      // reconfiguration
+      await()
+          .atMost(AgentLab.SETTLE)
+          .until(() -> vhidTransitions(l, "b", 1) >= 1 && vhidTransitions(l, "b", 2) >= 1);
       l.awaitOnlyHolder("192.0.2.100", "a", AgentLab.SETTLE);
       l.awaitOnlyHolder("192.0.2.101", "a", AgentLab.SETTLE);
       long vhid1OnA = vhidTransitions(l, "a", 1);

@@ -60,12 +60,18 @@ class StateSyncFailoverTest {
    */
   static final List<String> BULK_DONE = List.of("\"event\":\"sync-bulk\"", "\"to\":\"DONE\"");
 
-  /** fw1 preferred (advskew 0), fw2 backup (advskew 100), both preempting. */
+  /**
+   * fw1 preferred (advskew 0), fw2 backup (advskew 100), both preempting. Returns once both agents
+   * are ready (running, bulk update done or given up) and fw1 holds both VIPs: before that fw2 may
+   * not run yet, or one node may be demoted while its bulk update is pending, and the roles would
+   * be a start-up race.
+   */
   private static void startPair(FirewallPairLab l, boolean sync) {
     String c1 = FirewallPairLab.agentConfig("fw1", 0, true);
     String c2 = FirewallPairLab.agentConfig("fw2", 100, true);
     l.startAgent("fw1", sync ? l.withSync(c1) : c1);
     l.startAgent("fw2", sync ? l.withSync(c2) : c2);
+    for (String fw : FirewallPairLab.FIREWALLS) l.agents.awaitReady(fw, ELECTION);
     l.awaitMaster("fw1", ELECTION);
   }
 

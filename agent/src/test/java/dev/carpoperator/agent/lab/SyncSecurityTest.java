@@ -167,6 +167,7 @@ class SyncSecurityTest {
           .isEqualTo(hlen + SyncEnvelope.BASE_TRAILER_LENGTH);
       assertThat(new String(original, op.payloadOffset() + hlen, 4, StandardCharsets.US_ASCII))
           .isEqualTo("CSYN");
+      double tracked = metrics(b).get(TABLE);
       b.exec(
               "conntrack",
               "-D",
@@ -182,10 +183,9 @@ class SyncSecurityTest {
               String.valueOf(DPORT))
           .check();
       assertThat(ports(b)).as("b's conntrack after conntrack -D").doesNotContain(40011);
-      Thread.sleep(
-          300); // let b's agent hear the deletion (it forgets the state, and does not announce it:
-      // a created it)
-      Map<String, Double> b2 = metrics(b);
+      // b's agent hears the deletion: it forgets the state (and does not announce it: a created it)
+      Map<String, Double> b2 =
+          awaitMetric(l, b, TABLE, v -> v < tracked, "b's sync forgot the deleted state");
       send(l, x, "replay", List.of(new Labelled("replay of a's INS 40011", original)));
       Map<String, Double> b3 =
           awaitMetric(
@@ -313,7 +313,18 @@ class SyncSecurityTest {
               "b rejected c's INS of 40031");
       Map<String, Double> c1 = metrics(c);
       assertThat(delta(c0, c1, SENT)).as("c announced its connection").isEqualTo(1);
-      Thread.sleep(300);
+      // nothing more arrives from c: its one INS, one rejection (for a while, not at one instant;
+      // if not, the assertions below say what differs)
+      try {
+        await()
+            .during(Duration.ofMillis(500))
+            .atMost(Duration.ofSeconds(3))
+            .pollInterval(Duration.ofMillis(100))
+            .ignoreExceptions()
+            .until(() -> delta(b6, metrics(b), rejected("bad_tag")) == 1);
+      } catch (ConditionTimeoutException e) {
+        log.warn("b's bad_tag count did not stay at +1: {}", rejections(metrics(b)));
+      }
       Map<String, Double> b8 = metrics(b);
       assertThat(delta(b6, b8, rejected("bad_tag")))
           .as("bad_tag at b for c's INS " + rejections(b8))
@@ -389,10 +400,16 @@ class SyncSecurityTest {
                 + l.logTails(),
             e);
       }
-      Thread.sleep(300);
-      assertThat(ports(b))
-          .as("b's conntrack after the replay to its new agent")
-          .doesNotContain(40041);
+      try {
+        await()
+            .during(Duration.ofSeconds(1))
+            .atMost(Duration.ofSeconds(3))
+            .pollInterval(Duration.ofMillis(100))
+            .until(() -> !ports(b).contains(40041));
+      } catch (ConditionTimeoutException e) {
+        throw new AssertionError(
+            "the replay brought 40041 into the restarted b's conntrack\n" + l.logTails(), e);
+      }
       log.info("replay after b's restart: b rejected {}", rejections(r1));
       log.info(
           "final: a {} rejected {} / b {} rejected {}",

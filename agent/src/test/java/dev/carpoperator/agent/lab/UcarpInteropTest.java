@@ -54,6 +54,8 @@ class UcarpInteropTest {
       LabProcess ucarp = startUcarp(l, "u", "192.0.2.11", 0);
       l.startAgent("a", AgentLab.config("a", 1, 100, false, "secret", VIP + "/24"));
       l.awaitOnlyHolder(VIP, "u", Duration.ofSeconds(25));
+      l.awaitReady(
+          "a", Duration.ofSeconds(25)); // the agent runs: its JVM may start after ucarp won
       // Several master-down periods: the agent must keep accepting ucarp's adverts.
       await()
           .during(Duration.ofSeconds(5))

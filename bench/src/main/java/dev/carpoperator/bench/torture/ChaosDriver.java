@@ -232,17 +232,7 @@ public final class ChaosDriver {
           case CRASH -> {
             // a reboot: no addresses, an empty connection table; the agent starts before the links
             // come up
-            for (String vip : TortureLab.VIPS) {
-              lab.fw(node)
-                  .exec(
-                      "ip",
-                      "addr",
-                      "del",
-                      vip + "/24",
-                      "dev",
-                      vip.equals(TortureLab.LAN_VIP) ? TortureLab.LAN_IF : TortureLab.WAN_IF);
-            }
-            lab.flushConntrack(node);
+            lab.wipe(node); // no VIP on its NICs, an empty connection table
             lab.startAgent(node);
             lab.restoreLinks(node);
             yield "reboot " + node + " (empty conntrack)";

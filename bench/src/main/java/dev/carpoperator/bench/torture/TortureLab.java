@@ -3,6 +3,7 @@ package dev.carpoperator.bench.torture;
 import dev.carpoperator.agent.AgentMain;
 import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
+import dev.carpoperator.testing.netns.RoutedFirewalls;
 import dev.carpoperator.testing.netns.StatefulFirewall;
 import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.io.IOException;
@@ -17,11 +18,11 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The torture lab: four routing firewalls with real agents between a client and a server network.
+ * The torture lab: four routing firewalls with real agents between a client and a server network,
+ * the network of {@link RoutedFirewalls} in its default layout ({@link #SPEC}).
  *
  * <pre>
  *   client 198.51.100.10 ── lan ── fw1..fw4 eth0 198.51.100.2-5, VIP 198.51.100.1 (vhid 1)
@@ -35,25 +36,29 @@ import java.util.concurrent.TimeUnit;
  * (fw1 0, fw2 50, fw3 100, fw4 150) and preempt is on, so the best healthy node holds both VIPs
  * (traffic in through one node and out through another would be dropped: the second has no state
  * for the first's half-open connection). Node-wide demotion (link down, start-up, sync pending)
- * keeps the two vhids together.
+ * keeps the two vhids together. Each agent keeps its address record in the lab directory ({@code
+ * <node>-run}), across its restarts: the agents share the machine's /run.
  */
 public final class TortureLab implements AutoCloseable {
-  public static final String LAN_IF = "eth0";
-  public static final String WAN_IF = "eth1";
-  public static final String SYNC_IF = "sync0";
-  public static final String CLIENT = "198.51.100.10";
-  public static final String SERVER = "203.0.113.10";
-  public static final String LAN_VIP = "198.51.100.1";
-  public static final String WAN_VIP = "203.0.113.1";
-  public static final List<String> VIPS = List.of(LAN_VIP, WAN_VIP);
-  public static final int PORT = 5001;
-  public static final List<String> NODES = List.of("fw1", "fw2", "fw3", "fw4");
+  /** The network: fw1 to fw4 in {@link RoutedFirewalls}' default layout (no source NAT). */
+  public static final RoutedFirewalls.Spec SPEC =
+      RoutedFirewalls.Spec.of("fw1", "fw2", "fw3", "fw4");
 
-  private final NetnsLab lab = NetnsLab.create();
+  public static final String LAN_IF = RoutedFirewalls.LAN_IF;
+  public static final String WAN_IF = RoutedFirewalls.OUTSIDE_IF;
+  public static final String SYNC_IF = SPEC.syncIf();
+  public static final String CLIENT = SPEC.clientAddress();
+  public static final String SERVER = SPEC.serverAddress();
+  public static final String LAN_VIP = SPEC.lanVip();
+  public static final String WAN_VIP = SPEC.outsideVip();
+  public static final List<String> VIPS = SPEC.vips();
+  public static final int PORT = RoutedFirewalls.DEFAULT_PORT;
+  public static final List<String> NODES = SPEC.firewalls();
+
+  private final RoutedFirewalls net;
+  private final NetnsLab lab;
   private final boolean sourceNat;
-  private final Map<String, NetnsLab.Host> fws = new LinkedHashMap<>();
   private final Map<String, LabProcess> agents = new LinkedHashMap<>();
-  private final Set<String> cut = new LinkedHashSet<>();
 
   /**
    * Per node: the agent log's length when the current agent was started, and whether it has started
@@ -62,36 +67,13 @@ public final class TortureLab implements AutoCloseable {
   private final Map<String, Long> logOffsetAtStart = new LinkedHashMap<>();
 
   private final Set<String> electing = new LinkedHashSet<>();
-  private final NetnsLab.Host client;
-  private final NetnsLab.Host server;
 
   private TortureLab(boolean sourceNat) {
     this.sourceNat = sourceNat;
+    net = RoutedFirewalls.create(SPEC.withSourceNat(sourceNat));
+    lab = net.lab();
     try {
-      lab.addSwitch("wan").addSwitch("sync");
-      client = lab.addHost("client", CLIENT + "/24");
-      server = lab.addHostOn("wan", "server", SERVER + "/24");
-      client.exec("ip", "route", "add", "default", "via", LAN_VIP).check();
-      server.exec("ip", "route", "add", "default", "via", WAN_VIP).check();
-      for (int i = 0; i < NODES.size(); i++) {
-        String name = NODES.get(i);
-        NetnsLab.Host fw = lab.addHost(name, "198.51.100." + (i + 2) + "/24");
-        fw.addInterface(WAN_IF, "wan", "203.0.113." + (i + 2) + "/24");
-        fw.addInterface(SYNC_IF, "sync", "192.0.2." + (i + 1) + "/24");
-        StatefulFirewall.install(
-            fw,
-            lab.dir(),
-            StatefulFirewall.ruleset(
-                LAN_IF, WAN_IF, sourceNat ? "198.51.100.0/24" : null, WAN_VIP));
-        fws.put(name, fw);
-      }
-      Files.writeString(
-          lab.dir().resolve("sync.key"),
-          "torture-sync-key-0123456789abcdef\n",
-          StandardCharsets.US_ASCII);
-    } catch (IOException e) {
-      close();
-      throw new UncheckedIOException(e);
+      net.writeSyncKey();
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -119,30 +101,20 @@ public final class TortureLab implements AutoCloseable {
     return NODES.indexOf(node) * 50;
   }
 
-  static String agentConfig(String node) {
-    return """
-        node: %1$s
-        preempt: true
-        logFormat: json
-        virtualAddresses:
-          - vhid: 1
-            interface: %2$s
-            addresses: ["%3$s/24"]
-            advbase: 1
-            advskew: %4$d
-            password: "torture"
-          - vhid: 2
-            interface: %5$s
-            addresses: ["%6$s/24"]
-            advbase: 1
-            advskew: %4$d
-            password: "torture"
-        sync:
-          interface: %7$s
-          mode: authenticated
-          keyFile: sync.key
-        """
-        .formatted(node, LAN_IF, LAN_VIP, advskew(node), WAN_IF, WAN_VIP, SYNC_IF);
+  /**
+   * Both vhids with the node's advskew, preempt, authenticated sync; the record under {@code dir}.
+   */
+  static String agentConfig(String node, Path dir) {
+    return SPEC.agentConfig(node, advskew(node), true, "torture")
+        + SPEC.syncConfig(RoutedFirewalls.SYNC_KEY_FILE)
+        + "runtimeDirectory: "
+        + runtimeDirectory(dir, node)
+        + "\n";
+  }
+
+  /** Where the node's agent records the addresses it added, kept across its restarts. */
+  static Path runtimeDirectory(Path dir, String node) {
+    return dir.resolve(node + "-run");
   }
 
   // ---- agents
@@ -161,7 +133,7 @@ public final class TortureLab implements AutoCloseable {
       Path log = lab.dir().resolve(node + "-agent.log");
       logOffsetAtStart.put(node, Files.exists(log) ? Files.size(log) : 0L);
       electing.remove(node);
-      Files.writeString(file, agentConfig(node));
+      Files.writeString(file, agentConfig(node, lab.dir()));
       // a small heap: seven JVMs share the machine
       LabProcess p =
           fw(node)
@@ -270,32 +242,28 @@ public final class TortureLab implements AutoCloseable {
    * keeps running.
    */
   public void cutLinks(String node) {
-    setLinks(node, "down");
-    synchronized (this) {
-      cut.add(node);
-    }
+    net.cutLinks(node, NetnsLab.Side.BOTH);
   }
 
   public void restoreLinks(String node) {
-    setLinks(node, "up");
-    synchronized (this) {
-      cut.remove(node);
-    }
+    net.restoreLinks(node, NetnsLab.Side.BOTH);
   }
 
-  public synchronized boolean linksUp(String node) {
-    return !cut.contains(node);
+  public boolean linksUp(String node) {
+    return !net.linksCut(node);
   }
 
-  private void setLinks(String node, String state) {
-    NetnsLab.Host h = fw(node);
-    if (state.equals("down")) h.cutAll(NetnsLab.Side.BOTH);
-    else h.restoreAll(NetnsLab.Side.BOTH);
+  /**
+   * What a reboot loses: the VIPs leave the node's NICs (a crashed agent left them there) and its
+   * connection table is emptied.
+   */
+  public void wipe(String node) {
+    net.wipe(node);
   }
 
   /** A reboot loses the kernel's connection table: the node comes back with an empty one. */
   public void flushConntrack(String node) {
-    fw(node).exec("conntrack", "-F"); // exits 1 when the table is already empty
+    net.flushConntrack(node);
   }
 
   // ---- observation
@@ -306,23 +274,18 @@ public final class TortureLab implements AutoCloseable {
    */
   public Map<String, Set<String>> vipsByNode() {
     Map<String, Set<String>> out = new LinkedHashMap<>();
-    for (String n : NODES) {
-      String addrs = fw(n).exec("ip", "-o", "-4", "addr", "show").stdout();
-      Set<String> vips = new LinkedHashSet<>();
-      for (String vip : VIPS) if (addrs.contains(" " + vip + "/")) vips.add(vip);
-      out.put(n, vips);
-    }
+    for (String n : NODES) out.put(n, new LinkedHashSet<>(net.vipsOn(n)));
     return out;
   }
 
   /** The named nftables counters of a node. */
   public Map<String, Long> counters(String node) {
-    return StatefulFirewall.counters(fw(node));
+    return net.counters(node);
   }
 
   /** The node's conntrack entries of connections to the server, by client port. */
   public Map<Integer, StatefulFirewall.CtEntry> conntrack(String node) {
-    return StatefulFirewall.conntrack(fw(node), SERVER, PORT);
+    return net.conntrack(node);
   }
 
   /**
@@ -331,23 +294,12 @@ public final class TortureLab implements AutoCloseable {
    */
   public String diagnostics(int logLines) {
     StringBuilder sb = new StringBuilder();
-    Map<String, Set<String>> vips = vipsByNode();
     for (String n : NODES) {
-      Map<String, Long> states = new TreeMap<>();
-      conntrack(n).values().forEach(e -> states.merge(e.state(), 1L, Long::sum));
       sb.append(n)
           .append(": agent ")
           .append(agentAlive(n) ? "running" : "down")
-          .append(", links ")
-          .append(linksUp(n) ? "up" : "cut")
-          .append(", VIPs ")
-          .append(vips.get(n))
-          .append(", counters ")
-          .append(counters(n))
-          .append(", conntrack to :")
-          .append(PORT)
-          .append(' ')
-          .append(states)
+          .append(linksUp(n) ? ", links up, " : ", ")
+          .append(net.describe(n))
           .append('\n');
     }
     if (logLines > 0) {
@@ -366,12 +318,13 @@ public final class TortureLab implements AutoCloseable {
   // --------------------------------------------------------------------------------------------
 
   public LabProcess startServer() {
-    return server.startJava(
-        "streams-server",
-        TcpStreamsMain.class.getName(),
-        List.of("-Xmx128m", "-XX:+UseSerialGC"),
-        "server",
-        String.valueOf(PORT));
+    return net.server()
+        .startJava(
+            "streams-server",
+            TcpStreamsMain.class.getName(),
+            List.of("-Xmx128m", "-XX:+UseSerialGC"),
+            "server",
+            String.valueOf(PORT));
   }
 
   /**
@@ -379,23 +332,22 @@ public final class TortureLab implements AutoCloseable {
    * {@code client-<label>.log}.
    */
   public LabProcess startClient(String label, int connections) {
-    return client.startJava(
-        label,
-        TcpStreamsMain.class.getName(),
-        List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
-        "client",
-        SERVER,
-        String.valueOf(PORT),
-        String.valueOf(connections),
-        "1024",
-        "50",
-        "0");
+    return net.client()
+        .startJava(
+            label,
+            TcpStreamsMain.class.getName(),
+            List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
+            "client",
+            SERVER,
+            String.valueOf(PORT),
+            String.valueOf(connections),
+            "1024",
+            "50",
+            "0");
   }
 
   NetnsLab.Host fw(String node) {
-    NetnsLab.Host h = fws.get(node);
-    if (h == null) throw new IllegalArgumentException("no firewall " + node);
-    return h;
+    return net.firewall(node);
   }
 
   /** Nodes, in order. */
@@ -405,6 +357,6 @@ public final class TortureLab implements AutoCloseable {
 
   @Override
   public void close() {
-    lab.close();
+    net.close();
   }
 }
