@@ -7,7 +7,7 @@ import java.util.function.IntPredicate;
 /**
  * The vhosts of one load-balanced group in vhid order (OpenBSD's carpnodes, protocols.md §4.8):
  * index i is the i-th smallest vhid, the first is the leader. Each vhost runs its own election; the
- * bucket functions in {@link LoadBalancing} map traffic to an index here.
+ * nftables rules ({@code LoadShareRules}) map traffic to an index here.
  */
 public final class VhidOrder {
   public static final int MAX_NODES = 32;
