@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.carp;
 
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.function.IntPredicate;
@@ -10,7 +11,7 @@ import java.util.function.IntPredicate;
  * nftables rules ({@code LoadShareRules}) map traffic to an index here.
  */
 public final class VhidOrder {
-  public static final int MAX_NODES = 32;
+  public static final int MAX_NODES = AgentLimits.CARP_NODES_MAX;
   private final int[] vhids;
 
   public VhidOrder(Collection<Integer> vhids) {

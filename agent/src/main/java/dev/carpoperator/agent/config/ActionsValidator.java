@@ -2,6 +2,7 @@ package dev.carpoperator.agent.config;
 
 import dev.carpoperator.agent.config.ActionsConfig.ActionConfig;
 import dev.carpoperator.agent.notify.WebhookUrl;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.HashSet;
@@ -62,10 +63,27 @@ final class ActionsValidator {
       String at = "notifications.webhook";
       String urlProblem = WebhookUrl.problem(hook.url());
       if (urlProblem != null) p.add(at + ".url: " + urlProblem);
-      if (hook.timeoutSeconds() < 1 || hook.timeoutSeconds() > 60)
-        p.add(at + ".timeoutSeconds: must be 1-60, got " + hook.timeoutSeconds());
-      if (hook.retries() < 0 || hook.retries() > 10)
-        p.add(at + ".retries: must be 0-10, got " + hook.retries());
+      if (!AgentLimits.within(
+          hook.timeoutSeconds(),
+          AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MIN,
+          AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MAX))
+        p.add(
+            at
+                + ".timeoutSeconds: must be "
+                + ConfigLoader.range(
+                    AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MIN,
+                    AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MAX)
+                + ", got "
+                + hook.timeoutSeconds());
+      if (!AgentLimits.within(
+          hook.retries(), AgentLimits.WEBHOOK_RETRIES_MIN, AgentLimits.WEBHOOK_RETRIES_MAX))
+        p.add(
+            at
+                + ".retries: must be "
+                + ConfigLoader.range(
+                    AgentLimits.WEBHOOK_RETRIES_MIN, AgentLimits.WEBHOOK_RETRIES_MAX)
+                + ", got "
+                + hook.retries());
     }
   }
 

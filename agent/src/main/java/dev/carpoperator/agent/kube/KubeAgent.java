@@ -8,6 +8,7 @@ import dev.carpoperator.agent.actions.ActionRunner;
 import dev.carpoperator.agent.carp.RejectReason;
 import dev.carpoperator.agent.config.ActionsConfig;
 import dev.carpoperator.agent.config.NotificationsConfig;
+import dev.carpoperator.agent.config.SyncSettings;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.SyncEngine;
 import dev.carpoperator.agent.notify.WebhookNotifier;
@@ -23,8 +24,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
-import java.net.Inet4Address;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -334,18 +333,7 @@ public final class KubeAgent implements AutoCloseable {
       key = value.get();
     }
     try {
-      List<Inet4Address> peers = new ArrayList<>();
-      for (String p : spec.getPeers())
-        peers.add((Inet4Address) InetAddress.getByName(p)); // IPv4 literals (CRD rule)
-      var settings =
-          new SyncEngine.Settings(
-              spec.getInterfaceName(),
-              peers,
-              key,
-              Boolean.TRUE.equals(spec.getEncrypt()),
-              SyncEngine.randomHostId(),
-              spec.getMaxDelayMillis() == null ? 50 : spec.getMaxDelayMillis(),
-              spec.getBulkUpdateTimeoutSeconds() == null ? 30 : spec.getBulkUpdateTimeoutSeconds());
+      var settings = SyncSettings.of(spec, key);
       DemotionSpec demotion = fwc.getSpec().getDemotion();
       boolean demote =
           demotion == null

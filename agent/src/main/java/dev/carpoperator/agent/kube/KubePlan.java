@@ -1,9 +1,9 @@
 package dev.carpoperator.agent.kube;
 
+import dev.carpoperator.agent.config.CarpAddress;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.linux.Balancing;
-import dev.carpoperator.api.v1alpha1.BalancingMode;
-import dev.carpoperator.api.v1alpha1.CarpNode;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.NodeAdvskew;
 import dev.carpoperator.api.v1alpha1.NodeDemotion;
@@ -127,34 +127,21 @@ public record KubePlan(
         }
         password = p.get().strip();
       }
-      boolean fast = spec.getProfile() == TimingProfile.FAST;
-      int advbase = spec.getAdvbase() == null ? 1 : spec.getAdvbase();
       int defaultSkew =
-          advskewOf(node, spec.getNodes(), spec.getAdvskew() == null ? 0 : spec.getAdvskew());
-      List<CarpEngine.VhostSpec> own = new ArrayList<>();
-      if (!spec.getCarpNodes().isEmpty()) {
-        Optional<Balancing> mode = Balancing.parse(balancingName(spec.getBalancing()));
-        if (mode.isEmpty()) {
-          problems.add(
-              name + ": balancing " + spec.getBalancing() + " is not supported by this agent");
-          continue;
-        }
-        var share =
-            new CarpEngine.LoadShare(
-                mode.get(), spec.getCarpNodes().stream().map(CarpNode::getVhid).toList());
-        for (CarpNode c : spec.getCarpNodes()) {
-          own.add(
-              new CarpEngine.VhostSpec(
-                  ifName.get(),
-                  c.getVhid(),
-                  advbase,
-                  advskewOf(node, c.getNodes(), defaultSkew),
-                  fast,
-                  password,
-                  spec.getAddresses(),
-                  share,
-                  spec.getPeers()));
-        }
+          advskewOf(
+              node,
+              spec.getNodes(),
+              spec.getAdvskew() == null ? AgentLimits.ADVSKEW_DEFAULT : spec.getAdvskew());
+      boolean shared = !spec.getCarpNodes().isEmpty();
+      List<CarpAddress.Vhid> vhids;
+      if (shared) {
+        vhids =
+            spec.getCarpNodes().stream()
+                .map(
+                    c ->
+                        new CarpAddress.Vhid(
+                            c.getVhid(), advskewOf(node, c.getNodes(), defaultSkew)))
+                .toList();
       } else {
         Integer vhid =
             spec.getVhid() != null
@@ -164,18 +151,19 @@ public record KubePlan(
           problems.add(name + ": waiting for the operator to allocate a vhid");
           continue;
         }
-        own.add(
-            new CarpEngine.VhostSpec(
-                ifName.get(),
-                vhid,
-                advbase,
-                defaultSkew,
-                fast,
-                password,
-                spec.getAddresses(),
-                null,
-                spec.getPeers()));
+        vhids = List.of(new CarpAddress.Vhid(vhid, defaultSkew));
       }
+      List<CarpEngine.VhostSpec> own =
+          new CarpAddress(
+                  ifName.get(),
+                  vhids,
+                  spec.getAdvbase() == null ? AgentLimits.ADVBASE_DEFAULT : spec.getAdvbase(),
+                  spec.getProfile() == TimingProfile.FAST,
+                  password,
+                  spec.getAddresses(),
+                  shared ? Balancing.of(spec.getBalancing()) : Balancing.NONE,
+                  spec.getPeers())
+              .vhostSpecs();
       // The operator reports collisions; the agent runs the first claimant (by name) and leaves the
       // other out.
       Optional<String> clash =
@@ -208,17 +196,5 @@ public record KubePlan(
         .map(NodeAdvskew::getAdvskew)
         .findFirst()
         .orElse(fallback);
-  }
-
-  private static String balancingName(BalancingMode mode) {
-    return mode == null
-        ? "none"
-        : switch (mode) {
-          case NONE -> "none";
-          case ARP -> "arp";
-          case IP -> "ip";
-          case IP_STEALTH -> "ip-stealth";
-          case IP_UNICAST -> "ip-unicast";
-        };
   }
 }
