@@ -26,7 +26,7 @@ import java.util.Optional;
  * subnet) are tested without a cluster. Anything that keeps a vhid from running is listed in {@link
  * #problems()} and that vhid is left out, never run half-configured (for example with a wrong key).
  *
- * @param addressOf which VirtualAddress each vhost ("eth0/1") belongs to, for status reports
+ * @param addressOf which VirtualAddress each vhost belongs to, for status reports
  */
 public record KubePlan(
     boolean selected,
@@ -34,8 +34,20 @@ public record KubePlan(
     boolean demoteOnLinkDown,
     int maintenance,
     List<CarpEngine.VhostSpec> vhosts,
-    Map<String, String> addressOf,
+    Map<Vhost, String> addressOf,
     List<String> problems) {
+
+  /** One vhost of this node: a vhid on an interface (written "eth0/1"). */
+  public record Vhost(String interfaceName, int vhid) {
+    static Vhost of(CarpEngine.VhostSpec spec) {
+      return new Vhost(spec.interfaceName(), spec.vhid());
+    }
+
+    @Override
+    public String toString() {
+      return interfaceName + "/" + vhid;
+    }
+  }
 
   /** A Secret's value, if the Secret and key exist. */
   public interface SecretLookup {
@@ -89,7 +101,7 @@ public record KubePlan(
     }
 
     List<CarpEngine.VhostSpec> vhosts = new ArrayList<>();
-    Map<String, String> addressOf = new LinkedHashMap<>();
+    Map<Vhost, String> addressOf = new LinkedHashMap<>();
     List<VirtualAddress> ours =
         addresses.stream()
             .filter(va -> clusterName.equals(va.getSpec().getCluster()))
@@ -166,11 +178,8 @@ public record KubePlan(
               .vhostSpecs();
       // The operator reports collisions; the agent runs the first claimant (by name) and leaves the
       // other out.
-      Optional<String> clash =
-          own.stream()
-              .map(v -> v.interfaceName() + "/" + v.vhid())
-              .filter(addressOf::containsKey)
-              .findFirst();
+      Optional<Vhost> clash =
+          own.stream().map(Vhost::of).filter(addressOf::containsKey).findFirst();
       if (clash.isPresent()) {
         problems.add(
             name
@@ -183,7 +192,7 @@ public record KubePlan(
                 + " is not run");
         continue;
       }
-      for (CarpEngine.VhostSpec v : own) addressOf.put(v.interfaceName() + "/" + v.vhid(), name);
+      for (CarpEngine.VhostSpec v : own) addressOf.put(Vhost.of(v), name);
       vhosts.addAll(own);
     }
     return new KubePlan(true, preempt, demoteOnLinkDown, maintenance, vhosts, addressOf, problems);
