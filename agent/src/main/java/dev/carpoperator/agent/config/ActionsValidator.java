@@ -63,27 +63,18 @@ final class ActionsValidator {
       String at = "notifications.webhook";
       String urlProblem = WebhookUrl.problem(hook.url());
       if (urlProblem != null) p.add(at + ".url: " + urlProblem);
-      if (!AgentLimits.within(
+      ConfigLoader.checkRange(
+          p,
+          at + ".timeoutSeconds",
           hook.timeoutSeconds(),
           AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MIN,
-          AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MAX))
-        p.add(
-            at
-                + ".timeoutSeconds: must be "
-                + ConfigLoader.range(
-                    AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MIN,
-                    AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MAX)
-                + ", got "
-                + hook.timeoutSeconds());
-      if (!AgentLimits.within(
-          hook.retries(), AgentLimits.WEBHOOK_RETRIES_MIN, AgentLimits.WEBHOOK_RETRIES_MAX))
-        p.add(
-            at
-                + ".retries: must be "
-                + ConfigLoader.range(
-                    AgentLimits.WEBHOOK_RETRIES_MIN, AgentLimits.WEBHOOK_RETRIES_MAX)
-                + ", got "
-                + hook.retries());
+          AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MAX);
+      ConfigLoader.checkRange(
+          p,
+          at + ".retries",
+          hook.retries(),
+          AgentLimits.WEBHOOK_RETRIES_MIN,
+          AgentLimits.WEBHOOK_RETRIES_MAX);
     }
   }
 

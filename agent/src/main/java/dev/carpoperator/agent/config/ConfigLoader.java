@@ -96,13 +96,8 @@ public final class ConfigLoader {
     List<String> p = new ArrayList<>();
     if (c.node() == null || c.node().isBlank())
       p.add("node: required (this host's name, as its peers and metrics will show it)");
-    if (c.metricsPort() != null
-        && !within(c.metricsPort(), AgentLimits.PORT_MIN, AgentLimits.PORT_MAX))
-      p.add(
-          "metricsPort: must be "
-              + range(AgentLimits.PORT_MIN, AgentLimits.PORT_MAX)
-              + ", got "
-              + c.metricsPort());
+    if (c.metricsPort() != null)
+      checkRange(p, "metricsPort", c.metricsPort(), AgentLimits.PORT_MIN, AgentLimits.PORT_MAX);
     if (c.metricsAddress() != null && !isIpLiteral(c.metricsAddress())) {
       p.add(
           "metricsAddress: must be an IP address of this host (e.g. 192.0.2.1, ::1), got '"
@@ -111,12 +106,12 @@ public final class ConfigLoader {
     }
     if (!Set.of("json", "text").contains(c.logFormat()))
       p.add("logFormat: must be json or text, got '" + c.logFormat() + "'");
-    if (!within(c.demotion().maintenance(), AgentLimits.DEMOTION_MIN, AgentLimits.DEMOTION_MAX))
-      p.add(
-          "demotion.maintenance: must be "
-              + range(AgentLimits.DEMOTION_MIN, AgentLimits.DEMOTION_MAX)
-              + ", got "
-              + c.demotion().maintenance());
+    checkRange(
+        p,
+        "demotion.maintenance",
+        c.demotion().maintenance(),
+        AgentLimits.DEMOTION_MIN,
+        AgentLimits.DEMOTION_MAX);
     if (c.runtimeDirectory().isBlank() || !c.runtimeDirectory().startsWith("/")) {
       p.add(
           "runtimeDirectory: must be an absolute path (default "
@@ -258,28 +253,20 @@ public final class ConfigLoader {
         p.add(
             "sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)");
     }
-    if (!within(
+    checkRange(
+        p,
+        "sync.bulkUpdateTimeoutSeconds",
         s.bulkUpdateTimeoutSeconds(),
         AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MIN,
-        AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MAX))
-      p.add(
-          "sync.bulkUpdateTimeoutSeconds: must be "
-              + range(
-                  AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MIN,
-                  AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MAX)
-              + ", got "
-              + s.bulkUpdateTimeoutSeconds());
+        AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MAX);
     if (s.hostId() != null && (s.hostId() < 1 || s.hostId() > 0xffffffffL))
       p.add("sync.hostId: must be 1-4294967295, got " + s.hostId());
-    if (!within(
+    checkRange(
+        p,
+        "sync.maxDelayMillis",
         s.maxDelayMillis(),
         AgentLimits.SYNC_MAX_DELAY_MILLIS_MIN,
-        AgentLimits.SYNC_MAX_DELAY_MILLIS_MAX))
-      p.add(
-          "sync.maxDelayMillis: must be "
-              + range(AgentLimits.SYNC_MAX_DELAY_MILLIS_MIN, AgentLimits.SYNC_MAX_DELAY_MILLIS_MAX)
-              + ", got "
-              + s.maxDelayMillis());
+        AgentLimits.SYNC_MAX_DELAY_MILLIS_MAX);
   }
 
   private static final List<String> BALANCING =
@@ -376,8 +363,13 @@ public final class ConfigLoader {
   }
 
   /** A range as the messages write it: "1-255". */
-  static String range(int min, int max) {
+  private static String range(int min, int max) {
     return min + "-" + max;
+  }
+
+  /** Adds "FIELD: must be MIN-MAX, got VALUE" when the value is out of range. */
+  static void checkRange(List<String> p, String field, long value, int min, int max) {
+    if (!within(value, min, max)) p.add(field + ": must be " + range(min, max) + ", got " + value);
   }
 
   /** Returns a problem description, or null when {@code s} is an address with a prefix length. */
