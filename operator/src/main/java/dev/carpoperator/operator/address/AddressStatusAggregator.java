@@ -46,7 +46,7 @@ public final class AddressStatusAggregator {
    * An agent refuses a vhid because one of its addresses is the node's own address (the agent's
    * reason code).
    */
-  public static final String ADDRESS_IS_NODE_ADDRESS = "AddressIsNodeAddress";
+  public static final String ADDRESS_IS_NODE_ADDRESS = CarpApi.REASON_ADDRESS_IS_NODE_ADDRESS;
 
   /**
    * An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone.
