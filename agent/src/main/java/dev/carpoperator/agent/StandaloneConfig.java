@@ -3,12 +3,11 @@ package dev.carpoperator.agent;
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
 import dev.carpoperator.agent.config.AgentConfig;
-import dev.carpoperator.agent.config.CarpNodeConfig;
+import dev.carpoperator.agent.config.CarpAddress;
 import dev.carpoperator.agent.config.ConfigException;
 import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.config.VirtualAddressConfig;
 import dev.carpoperator.agent.engine.CarpEngine;
-import dev.carpoperator.agent.linux.Balancing;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
@@ -31,42 +30,16 @@ final class StandaloneConfig {
   static List<CarpEngine.VhostSpec> vhostSpecs(AgentConfig config, Path baseDir)
       throws IOException {
     List<CarpEngine.VhostSpec> specs = new ArrayList<>();
-    for (VirtualAddressConfig va : config.virtualAddresses()) {
-      String password = ConfigLoader.password(va, baseDir);
-      if (va.carpNodes().isEmpty()) {
-        specs.add(
-            new CarpEngine.VhostSpec(
-                va.interfaceName(),
-                va.vhid(),
-                va.advbase(),
-                va.advskew(),
-                va.fastProfile(),
-                password,
-                va.addresses(),
-                null,
-                va.peers()));
-        continue;
-      }
-      // carpnodes: one vhost per vhid, same addresses and key, this node's advskew for each
-      Balancing mode = Balancing.parse(va.balancing()).orElseThrow();
-      var share =
-          new CarpEngine.LoadShare(
-              mode, va.carpNodes().stream().map(CarpNodeConfig::vhid).toList());
-      for (CarpNodeConfig n : va.carpNodes()) {
-        specs.add(
-            new CarpEngine.VhostSpec(
-                va.interfaceName(),
-                n.vhid(),
-                va.advbase(),
-                va.advskew(n),
-                va.fastProfile(),
-                password,
-                va.addresses(),
-                share,
-                va.peers()));
-      }
-    }
+    for (CarpAddress address : carpAddresses(config, baseDir)) specs.addAll(address.vhostSpecs());
     return specs;
+  }
+
+  /** The virtual addresses of the file, as the agent runs them (the same model as Kubernetes'). */
+  static List<CarpAddress> carpAddresses(AgentConfig config, Path baseDir) throws IOException {
+    List<CarpAddress> addresses = new ArrayList<>();
+    for (VirtualAddressConfig va : config.virtualAddresses())
+      addresses.add(va.toCarpAddress(ConfigLoader.password(va, baseDir)));
+    return addresses;
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.carpoperator.agent;
 
 import dev.carpoperator.agent.config.SyncConfig;
+import dev.carpoperator.agent.config.SyncSettings;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.SyncEngine;
 import dev.carpoperator.agent.linux.conntrack.NetfilterConntrack;
@@ -9,13 +10,10 @@ import dev.carpoperator.agent.pfsync.Pfsync;
 import dev.carpoperator.agent.sync.SyncEnvelope;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
-import java.net.Inet4Address;
-import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * Builds and starts the state sync from its settings, for both the standalone and the Kubernetes
@@ -40,18 +38,7 @@ final class StateSync {
       Path file = baseDir == null ? Path.of(config.keyFile()) : baseDir.resolve(config.keyFile());
       key = SyncEnvelope.trimKey(Files.readAllBytes(file));
     }
-    List<Inet4Address> peers = config.peers().stream().map(StateSync::ipv4).toList();
-    int hostId = config.hostId() == null ? SyncEngine.randomHostId() : (int) (long) config.hostId();
-    var settings =
-        new SyncEngine.Settings(
-            config.interfaceName(),
-            peers,
-            key,
-            config.encrypt(),
-            hostId,
-            config.maxDelayMillis(),
-            config.bulkUpdateTimeoutSeconds());
-    return start(settings, engine, registry, demoteWhilePending);
+    return start(SyncSettings.of(config, key), engine, registry, demoteWhilePending);
   }
 
   /**
@@ -106,13 +93,4 @@ final class StateSync {
    * 8 MiB of ring: about 5 000 full-size sync packets of headroom while the receive thread is busy.
    */
   static final int SYNC_CAPTURE_BUFFER = 8 << 20;
-
-  private static Inet4Address ipv4(String literal) {
-    try {
-      return (Inet4Address)
-          InetAddress.getByName(literal); // validated as an IPv4 literal by ConfigLoader
-    } catch (IOException e) {
-      throw new IllegalArgumentException(e);
-    }
-  }
 }

@@ -3,6 +3,7 @@ package dev.carpoperator.agent.actions;
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
 import dev.carpoperator.agent.carp.CarpState;
+import dev.carpoperator.agent.carp.TransitionReason;
 import dev.carpoperator.agent.engine.EngineListener;
 import dev.carpoperator.agent.metrics.AgentMetrics;
 import java.time.Duration;
@@ -37,17 +38,20 @@ import org.slf4j.LoggerFactory;
  * up on a node that has already stepped down. A failed action is logged, counted, reported to the
  * result listeners, and the next one runs.
  *
- * <p>Taking over from a master that still runs (preempt, peer-demoted, master-too-slow, forced),
- * onMaster waits {@link ActionPlan#handoverDelay()}: our first advert makes the old master step
- * down and run its onBackup meanwhile, so two nodes never run their onMaster actions (e.g. forward
- * on a bridge) at the same time.
+ * <p>Taking over from a master that still runs (preempt, peer-demoted, master-too-slow), onMaster
+ * waits {@link ActionPlan#handoverDelay()}: our first advert makes the old master step down and run
+ * its onBackup meanwhile, so two nodes never run their onMaster actions (e.g. forward on a bridge)
+ * at the same time.
  */
 public final class ActionRunner implements EngineListener, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ActionRunner.class);
 
   /** Transition reasons after which the previous master is still running. */
   static final Set<String> CONTESTED =
-      Set.of("preempt", "peer-demoted", "master-too-slow", "forced");
+      Set.of(
+          TransitionReason.PREEMPT.code(),
+          TransitionReason.PEER_DEMOTED.code(),
+          TransitionReason.MASTER_TOO_SLOW.code());
 
   /** Beyond a command's own timeout: time to kill it and collect its status. */
   private static final Duration GRACE = Duration.ofSeconds(2);

@@ -15,7 +15,7 @@ import java.util.OptionalLong;
  *
  * <ol>
  *   <li>Call {@link #start} once the vhost is configured; {@link #linkDown}/{@link #linkUp} from
- *       link monitoring; {@link #addressesChanged} when the VIP set becomes empty/non-empty.
+ *       link monitoring.
  *   <li>After every call, (re)schedule one wake-up at {@link #nextDeadline()} (if present) and call
  *       {@link #tick} then. Early or repeated ticks are harmless; late ones just act late.
  *   <li>Feed each {@link ValidationResult.Accepted} advert for this vhid to {@link
@@ -95,7 +95,6 @@ public final class CarpStateMachine {
   private CarpState state = CarpState.INIT;
   private boolean adminUp;
   private boolean linkUp = true;
-  private boolean hasAddresses = true;
   private int demotion;
 
   private boolean advertArmed;
@@ -215,37 +214,6 @@ public final class CarpStateMachine {
     return setrun(now, TransitionReason.LINK_UP);
   }
 
-  /**
-   * Whether the vhost has at least one virtual address; without one it cannot run (OpenBSD's
-   * carp_setrun).
-   */
-  public List<CarpAction> addressesChanged(long now, boolean hasAny) {
-    hasAddresses = hasAny;
-    if (hasAny) {
-      return setrun(now, TransitionReason.ADDRESSES_CONFIGURED);
-    }
-    List<CarpAction> out = new ArrayList<>(2);
-    if (state != CarpState.INIT) {
-      toInit(TransitionReason.NO_ADDRESSES, out);
-    }
-    return out;
-  }
-
-  /**
-   * Operator override, like {@code ifconfig carpN state master|backup}. Forcing MASTER from BACKUP
-   * runs the normal takeover; forcing BACKUP from MASTER steps down. Ignored in INIT (the vhost
-   * cannot run) and for INIT as target (use {@link #shutdown}).
-   */
-  public List<CarpAction> forceState(long now, CarpState target) {
-    List<CarpAction> out = new ArrayList<>(4);
-    if (state == CarpState.BACKUP && target == CarpState.MASTER) {
-      becomeMaster(now, TransitionReason.FORCED, out);
-    } else if (state == CarpState.MASTER && target == CarpState.BACKUP) {
-      stepDown(now, TransitionReason.FORCED, out);
-    }
-    return out;
-  }
-
   // ---------------------------------------------------------------- timers
 
   /** Runs whatever timers are due at {@code now}. */
@@ -329,7 +297,7 @@ public final class CarpStateMachine {
 
   private List<CarpAction> setrun(long now, TransitionReason reason) {
     List<CarpAction> out = new ArrayList<>(1);
-    if (state == CarpState.INIT && adminUp && linkUp && hasAddresses) {
+    if (state == CarpState.INIT && adminUp && linkUp) {
       change(CarpState.BACKUP, reason, out);
       armMasterDown(now);
     }

@@ -38,9 +38,7 @@ public final class DemotionCounters {
      */
     SYNC_BULK,
     /** Operator maintenance ({@code carpdemote n}). */
-    ADMIN,
-    /** Repeated advert send failures (+1 after 3 × vhosts failures, −1 after as many successes). */
-    SEND_ERRORS
+    ADMIN
   }
 
   /**

@@ -5,16 +5,12 @@ package dev.carpoperator.agent.carp;
  * and metrics.
  */
 public enum TransitionReason {
-  /** INIT → BACKUP: vhost started with link up and addresses. */
+  /** INIT → BACKUP: vhost started with its link up. */
   STARTUP("startup"),
   /** INIT → BACKUP: the parent link came back. */
   LINK_UP("link-up"),
-  /** INIT → BACKUP: addresses were configured on a started vhost that had none. */
-  ADDRESSES_CONFIGURED("addresses-configured"),
   /** → INIT: the parent link went down (no bow-out can be sent). */
   LINK_DOWN("link-down"),
-  /** → INIT: the vhost lost its last address. */
-  NO_ADDRESSES("no-addresses"),
   /** → INIT: administrative shutdown (after one bow-out advert). */
   SHUTDOWN("shutdown"),
   /** BACKUP → MASTER: no advert from a master within the master-down interval. */
@@ -41,9 +37,7 @@ public enum TransitionReason {
    */
   EQUAL_PRIORITY_MASTER("equal-priority-master"),
   /** MASTER → BACKUP: another master is less demoted than we are. */
-  DEMOTED("demoted"),
-  /** Operator forced the state. */
-  FORCED("forced");
+  DEMOTED("demoted");
 
   private final String code;
 

@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.carp;
 
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.function.IntPredicate;
@@ -7,10 +8,10 @@ import java.util.function.IntPredicate;
 /**
  * The vhosts of one load-balanced group in vhid order (OpenBSD's carpnodes, docs/protocols/carp.md
  * §4.8): index i is the i-th smallest vhid, the first is the leader. Each vhost runs its own
- * election; the bucket functions in {@link LoadBalancing} map traffic to an index here.
+ * election; the nftables rules ({@code LoadShareRules}) map traffic to an index here.
  */
 public final class VhidOrder {
-  public static final int MAX_NODES = 32;
+  public static final int MAX_NODES = AgentLimits.CARP_NODES_MAX;
   private final int[] vhids;
 
   public VhidOrder(Collection<Integer> vhids) {

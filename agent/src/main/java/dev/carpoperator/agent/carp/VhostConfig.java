@@ -1,5 +1,7 @@
 package dev.carpoperator.agent.carp;
 
+import dev.carpoperator.api.v1alpha1.AgentLimits;
+
 /**
  * Election parameters of one vhost.
  *
@@ -19,21 +21,21 @@ public record VhostConfig(
     int vhid, int advbase, int advskew, boolean preempt, boolean fastProfile) {
 
   public VhostConfig {
-    if (vhid < 1 || vhid > 255) {
+    if (!AgentLimits.within(vhid, AgentLimits.VHID_MIN, AgentLimits.VHID_MAX)) {
       throw new IllegalArgumentException("vhid must be 1..255, was " + vhid);
     }
-    if (advskew < 0 || advskew > 254) {
+    if (!AgentLimits.within(advskew, AgentLimits.ADVSKEW_MIN, AgentLimits.ADVSKEW_MAX)) {
       throw new IllegalArgumentException("advskew must be 0..254, was " + advskew);
     }
     if (fastProfile) {
-      if (advbase != 0) {
+      if (advbase != AgentLimits.ADVBASE_FAST) {
         throw new IllegalArgumentException("the fast profile requires advbase 0, was " + advbase);
       }
-      if (advskew < 1) {
+      if (advskew < AgentLimits.ADVSKEW_FAST_MIN) {
         throw new IllegalArgumentException(
             "the fast profile requires advskew >= 1 (interval advskew/256 s)");
       }
-    } else if (advbase < 1 || advbase > 255) {
+    } else if (!AgentLimits.within(advbase, AgentLimits.ADVBASE_BSD_MIN, AgentLimits.ADVBASE_MAX)) {
       throw new IllegalArgumentException(
           "advbase must be 1..255 (0 only in the fast profile), was " + advbase);
     }

@@ -1,6 +1,7 @@
 package dev.carpoperator.agent.config;
 
 import dev.carpoperator.agent.config.ActionsConfig.ActionConfig;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.HashSet;
@@ -61,10 +62,18 @@ final class ActionsValidator {
       String at = "notifications.webhook";
       String urlProblem = WebhookUrl.problem(hook.url());
       if (urlProblem != null) p.add(at + ".url: " + urlProblem);
-      if (hook.timeoutSeconds() < 1 || hook.timeoutSeconds() > 60)
-        p.add(at + ".timeoutSeconds: must be 1-60, got " + hook.timeoutSeconds());
-      if (hook.retries() < 0 || hook.retries() > 10)
-        p.add(at + ".retries: must be 0-10, got " + hook.retries());
+      ConfigLoader.checkRange(
+          p,
+          at + ".timeoutSeconds",
+          hook.timeoutSeconds(),
+          AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MIN,
+          AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MAX);
+      ConfigLoader.checkRange(
+          p,
+          at + ".retries",
+          hook.retries(),
+          AgentLimits.WEBHOOK_RETRIES_MIN,
+          AgentLimits.WEBHOOK_RETRIES_MAX);
     }
   }
 

@@ -7,12 +7,15 @@ import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.carpoperator.agent.linux.Balancing;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -93,8 +96,8 @@ public final class ConfigLoader {
     List<String> p = new ArrayList<>();
     if (c.node() == null || c.node().isBlank())
       p.add("node: required (this host's name, as its peers and metrics will show it)");
-    if (c.metricsPort() != null && (c.metricsPort() < 1 || c.metricsPort() > 65535))
-      p.add("metricsPort: must be 1-65535, got " + c.metricsPort());
+    if (c.metricsPort() != null)
+      checkRange(p, "metricsPort", c.metricsPort(), AgentLimits.PORT_MIN, AgentLimits.PORT_MAX);
     if (c.metricsAddress() != null && !isIpLiteral(c.metricsAddress())) {
       p.add(
           "metricsAddress: must be an IP address of this host (e.g. 192.0.2.1, ::1), got '"
@@ -103,8 +106,12 @@ public final class ConfigLoader {
     }
     if (!Set.of("json", "text").contains(c.logFormat()))
       p.add("logFormat: must be json or text, got '" + c.logFormat() + "'");
-    if (c.demotion().maintenance() < 0 || c.demotion().maintenance() > 255)
-      p.add("demotion.maintenance: must be 0-255, got " + c.demotion().maintenance());
+    checkRange(
+        p,
+        "demotion.maintenance",
+        c.demotion().maintenance(),
+        AgentLimits.DEMOTION_MIN,
+        AgentLimits.DEMOTION_MAX);
     if (c.runtimeDirectory().isBlank() || !c.runtimeDirectory().startsWith("/")) {
       p.add(
           "runtimeDirectory: must be an absolute path (default "
@@ -130,8 +137,12 @@ public final class ConfigLoader {
           p.add(
               at
                   + ": set either vhid or carpNodes, not both: with load balancing each carpNodes entry carries its own vhid");
-      } else if (va.vhid() < 1 || va.vhid() > 255) {
-        p.add(at + ".vhid: required, 1-255" + (va.vhid() == -1 ? "" : ", got " + va.vhid()));
+      } else if (!within(va.vhid(), AgentLimits.VHID_MIN, AgentLimits.VHID_MAX)) {
+        p.add(
+            at
+                + ".vhid: required, "
+                + range(AgentLimits.VHID_MIN, AgentLimits.VHID_MAX)
+                + (va.vhid() == -1 ? "" : ", got " + va.vhid()));
       }
       if (va.interfaceName() == null)
         p.add(at + ".interface: required (the NIC that carries the addresses, e.g. eth0)");
@@ -142,19 +153,26 @@ public final class ConfigLoader {
       if (!Set.of("bsd", "fast").contains(va.profile()))
         p.add(at + ".profile: must be bsd or fast, got '" + va.profile() + "'");
       if (va.fastProfile()) {
-        if (va.advbase() != 0)
-          p.add(at + ".advbase: must be 0 with profile: fast (the interval is advskew/256 s)");
-        if (!shared && (va.advskew() < 1 || va.advskew() > 254))
-          p.add(at + ".advskew: must be 1-254 with profile: fast, got " + va.advskew());
-      } else {
-        if (va.advbase() < 1 || va.advbase() > 255)
+        if (va.advbase() != AgentLimits.ADVBASE_FAST)
           p.add(
               at
-                  + ".advbase: must be 1-255 seconds, got "
-                  + va.advbase()
-                  + (va.advbase() == 0 ? " (0 is only for profile: fast)" : ""));
-        if (!shared && (va.advskew() < 0 || va.advskew() > 254))
-          p.add(at + ".advskew: must be 0-254, got " + va.advskew());
+                  + ".advbase: must be "
+                  + AgentLimits.ADVBASE_FAST
+                  + " with profile: fast (the interval is advskew/256 s)");
+      } else if (!within(va.advbase(), AgentLimits.ADVBASE_BSD_MIN, AgentLimits.ADVBASE_MAX)) {
+        p.add(
+            at
+                + ".advbase: must be "
+                + range(AgentLimits.ADVBASE_BSD_MIN, AgentLimits.ADVBASE_MAX)
+                + " seconds, got "
+                + va.advbase()
+                + (va.advbase() == AgentLimits.ADVBASE_FAST
+                    ? " (0 is only for profile: fast)"
+                    : ""));
+      }
+      if (!shared) {
+        String problem = advskewProblem(va.fastProfile(), va.advskew());
+        if (problem != null) p.add(at + ".advskew: " + problem);
       }
       validateBalancing(va, at, interfaceOk, seen, p);
       if (va.addresses().isEmpty())
@@ -235,16 +253,24 @@ public final class ConfigLoader {
         p.add(
             "sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)");
     }
-    if (s.bulkUpdateTimeoutSeconds() < 1 || s.bulkUpdateTimeoutSeconds() > 3600)
-      p.add("sync.bulkUpdateTimeoutSeconds: must be 1-3600, got " + s.bulkUpdateTimeoutSeconds());
+    checkRange(
+        p,
+        "sync.bulkUpdateTimeoutSeconds",
+        s.bulkUpdateTimeoutSeconds(),
+        AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MIN,
+        AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MAX);
     if (s.hostId() != null && (s.hostId() < 1 || s.hostId() > 0xffffffffL))
       p.add("sync.hostId: must be 1-4294967295, got " + s.hostId());
-    if (s.maxDelayMillis() < 0 || s.maxDelayMillis() > 1000)
-      p.add("sync.maxDelayMillis: must be 0-1000, got " + s.maxDelayMillis());
+    checkRange(
+        p,
+        "sync.maxDelayMillis",
+        s.maxDelayMillis(),
+        AgentLimits.SYNC_MAX_DELAY_MILLIS_MIN,
+        AgentLimits.SYNC_MAX_DELAY_MILLIS_MAX);
   }
 
   private static final List<String> BALANCING =
-      List.of("none", "arp", "ip", "ip-stealth", "ip-unicast");
+      Arrays.stream(Balancing.values()).map(Balancing::configName).toList();
 
   /**
    * balancing and carpNodes, as the CRD's rules (VirtualAddressSpec) plus what the Linux data plane
@@ -262,7 +288,7 @@ public final class ConfigLoader {
               + "'");
       return;
     }
-    boolean balanced = !"none".equals(va.balancing());
+    boolean balanced = !Balancing.NONE.configName().equals(va.balancing());
     List<CarpNodeConfig> nodes = va.carpNodes();
     if (!balanced) {
       if (!nodes.isEmpty())
@@ -271,13 +297,18 @@ public final class ConfigLoader {
                 + ".carpNodes: only used for load balancing: set balancing to arp, ip, ip-stealth or ip-unicast");
       return;
     }
-    if (nodes.size() < 2) {
+    if (nodes.size() < AgentLimits.CARP_NODES_MIN) {
       p.add(
           at
               + ".balancing: load balancing needs per-node vhids: list at least two carpNodes entries (OpenBSD carpnodes), one preferring each node");
     }
-    if (nodes.size() > 32)
-      p.add(at + ".carpNodes: at most 32 entries (OpenBSD CARP_MAXNODES), got " + nodes.size());
+    if (nodes.size() > AgentLimits.CARP_NODES_MAX)
+      p.add(
+          at
+              + ".carpNodes: at most "
+              + AgentLimits.CARP_NODES_MAX
+              + " entries (OpenBSD CARP_MAXNODES), got "
+              + nodes.size());
     Set<Integer> vhids = new HashSet<>();
     for (int j = 0; j < nodes.size(); j++) {
       CarpNodeConfig n = nodes.get(j);
@@ -286,16 +317,18 @@ public final class ConfigLoader {
         p.add(nat + ": empty entry (write it like {vhid: 3, advskew: 0})");
         continue;
       }
-      if (n.vhid() < 1 || n.vhid() > 255)
-        p.add(nat + ".vhid: required, 1-255" + (n.vhid() == -1 ? "" : ", got " + n.vhid()));
+      if (!within(n.vhid(), AgentLimits.VHID_MIN, AgentLimits.VHID_MAX))
+        p.add(
+            nat
+                + ".vhid: required, "
+                + range(AgentLimits.VHID_MIN, AgentLimits.VHID_MAX)
+                + (n.vhid() == -1 ? "" : ", got " + n.vhid()));
       else if (!vhids.add(n.vhid()))
         p.add(nat + ".vhid: vhid " + n.vhid() + " is listed twice in carpNodes");
       else if (interfaceOk && !seen.add(va.interfaceName() + "/" + n.vhid()))
         p.add(nat + ".vhid: vhid " + n.vhid() + " is configured twice on " + va.interfaceName());
-      int skew = va.advskew(n);
-      if (va.fastProfile() && (skew < 1 || skew > 254))
-        p.add(nat + ".advskew: must be 1-254 with profile: fast, got " + skew);
-      else if (skew < 0 || skew > 254) p.add(nat + ".advskew: must be 0-254, got " + skew);
+      String problem = advskewProblem(va.fastProfile(), va.advskew(n));
+      if (problem != null) p.add(nat + ".advskew: " + problem);
     }
     for (int j = 0; j < va.addresses().size(); j++) {
       String a = va.addresses().get(j);
@@ -312,6 +345,31 @@ public final class ConfigLoader {
                 + "' in a virtual address with balancing: none");
       }
     }
+  }
+
+  /** What is wrong with an advskew for the profile, or null. */
+  private static String advskewProblem(boolean fastProfile, int advskew) {
+    int min = fastProfile ? AgentLimits.ADVSKEW_FAST_MIN : AgentLimits.ADVSKEW_MIN;
+    if (within(advskew, min, AgentLimits.ADVSKEW_MAX)) return null;
+    return "must be "
+        + range(min, AgentLimits.ADVSKEW_MAX)
+        + (fastProfile ? " with profile: fast" : "")
+        + ", got "
+        + advskew;
+  }
+
+  private static boolean within(long value, int min, int max) {
+    return AgentLimits.within(value, min, max);
+  }
+
+  /** A range as the messages write it: "1-255". */
+  private static String range(int min, int max) {
+    return min + "-" + max;
+  }
+
+  /** Adds "FIELD: must be MIN-MAX, got VALUE" when the value is out of range. */
+  static void checkRange(List<String> p, String field, long value, int min, int max) {
+    if (!within(value, min, max)) p.add(field + ": must be " + range(min, max) + ", got " + value);
   }
 
   /** Returns a problem description, or null when {@code s} is an address with a prefix length. */

@@ -2,6 +2,7 @@ package dev.carpoperator.agent.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 
 /** Where state changes are reported besides the log and metrics. */
 public record NotificationsConfig(WebhookConfig webhook) {
@@ -17,8 +18,8 @@ public record NotificationsConfig(WebhookConfig webhook) {
    * one.
    */
   public record WebhookConfig(String url, int timeoutSeconds, int retries) {
-    public static final int DEFAULT_TIMEOUT_SECONDS = 5;
-    public static final int DEFAULT_RETRIES = 3;
+    public static final int DEFAULT_TIMEOUT_SECONDS = AgentLimits.WEBHOOK_TIMEOUT_SECONDS_DEFAULT;
+    public static final int DEFAULT_RETRIES = AgentLimits.WEBHOOK_RETRIES_DEFAULT;
 
     @JsonCreator
     public WebhookConfig(

@@ -2,6 +2,7 @@ package dev.carpoperator.agent.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.util.List;
 
 /**
@@ -46,9 +47,11 @@ public record SyncConfig(
         mode == null ? AUTHENTICATED : mode,
         keyFile,
         Boolean.TRUE.equals(encrypt),
-        bulkUpdateTimeoutSeconds == null ? 30 : bulkUpdateTimeoutSeconds,
+        bulkUpdateTimeoutSeconds == null
+            ? AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_DEFAULT
+            : bulkUpdateTimeoutSeconds,
         hostId,
-        maxDelayMillis == null ? 50 : maxDelayMillis);
+        maxDelayMillis == null ? AgentLimits.SYNC_MAX_DELAY_MILLIS_DEFAULT : maxDelayMillis);
   }
 
   public boolean authenticated() {

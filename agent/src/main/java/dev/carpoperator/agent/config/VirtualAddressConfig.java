@@ -2,6 +2,8 @@ package dev.carpoperator.agent.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.carpoperator.agent.linux.Balancing;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -40,8 +42,8 @@ public record VirtualAddressConfig(
         vhid == null ? -1 : vhid,
         interfaceName,
         addresses == null ? List.of() : List.copyOf(addresses),
-        advbase == null ? 1 : advbase,
-        advskew == null ? 0 : advskew,
+        advbase == null ? AgentLimits.ADVBASE_DEFAULT : advbase,
+        advskew == null ? AgentLimits.ADVSKEW_DEFAULT : advskew,
         password,
         passwordFile,
         peers == null ? List.of() : List.copyOf(peers),
@@ -60,5 +62,24 @@ public record VirtualAddressConfig(
   /** This node's advskew for one of the carpNodes vhids. */
   public int advskew(CarpNodeConfig node) {
     return node.advskew() == null ? advskew : node.advskew();
+  }
+
+  /**
+   * What the agent runs for this entry (validated by {@link ConfigLoader}); {@code password} is the
+   * passphrase read by {@link ConfigLoader#password}.
+   */
+  public CarpAddress toCarpAddress(String password) {
+    boolean shared = !carpNodes.isEmpty();
+    return new CarpAddress(
+        interfaceName,
+        shared
+            ? carpNodes.stream().map(n -> new CarpAddress.Vhid(n.vhid(), advskew(n))).toList()
+            : List.of(new CarpAddress.Vhid(vhid, advskew)),
+        advbase,
+        fastProfile(),
+        password,
+        addresses,
+        shared ? Balancing.parse(balancing).orElseThrow() : Balancing.NONE,
+        peers);
   }
 }

@@ -8,10 +8,13 @@ import dev.carpoperator.agent.actions.ActionRunner;
 import dev.carpoperator.agent.carp.RejectReason;
 import dev.carpoperator.agent.config.ActionsConfig;
 import dev.carpoperator.agent.config.NotificationsConfig;
+import dev.carpoperator.agent.config.SyncSettings;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.SyncEngine;
 import dev.carpoperator.agent.notify.WebhookNotifier;
+import dev.carpoperator.agent.sync.BulkState;
 import dev.carpoperator.agent.sync.SyncEnvelope;
+import dev.carpoperator.api.v1alpha1.BulkSyncState;
 import dev.carpoperator.api.v1alpha1.DemotionSpec;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.SecretKeyRef;
@@ -23,8 +26,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
-import java.net.Inet4Address;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -61,7 +62,7 @@ public final class KubeAgent implements AutoCloseable {
   private final ScheduledExecutorService planner =
       Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "carp-kube-plan"));
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
-  private volatile Map<String, String> addressOf = Map.of();
+  private volatile Map<KubePlan.Vhost, String> addressOf = Map.of();
   private SharedIndexInformer<FirewallCluster> clusters;
   private SharedIndexInformer<VirtualAddress> addresses;
   private SecretSource secrets;
@@ -334,18 +335,7 @@ public final class KubeAgent implements AutoCloseable {
       key = value.get();
     }
     try {
-      List<Inet4Address> peers = new ArrayList<>();
-      for (String p : spec.getPeers())
-        peers.add((Inet4Address) InetAddress.getByName(p)); // IPv4 literals (CRD rule)
-      var settings =
-          new SyncEngine.Settings(
-              spec.getInterfaceName(),
-              peers,
-              key,
-              Boolean.TRUE.equals(spec.getEncrypt()),
-              SyncEngine.randomHostId(),
-              spec.getMaxDelayMillis() == null ? 50 : spec.getMaxDelayMillis(),
-              spec.getBulkUpdateTimeoutSeconds() == null ? 30 : spec.getBulkUpdateTimeoutSeconds());
+      var settings = SyncSettings.of(spec, key);
       DemotionSpec demotion = fwc.getSpec().getDemotion();
       boolean demote =
           demotion == null
@@ -353,10 +343,21 @@ public final class KubeAgent implements AutoCloseable {
               || demotion.getWhileSyncPending();
       sync = syncStarter.start(settings, engine, demote);
       StatusReporter r = reporter;
-      sync.addBulkListener(state -> r.syncChanged(state.name().toLowerCase(java.util.Locale.ROOT)));
+      sync.addBulkListener(state -> r.syncChanged(bulkSyncState(state)));
     } catch (IOException | RuntimeException e) {
       log.error("state sync not started: {}", e.getMessage(), kv("event", "sync-not-started"));
     }
+  }
+
+  /** The engine's bulk state as the status reports it. */
+  static BulkSyncState bulkSyncState(BulkState state) {
+    return switch (state) {
+      case IDLE -> BulkSyncState.IDLE;
+      case REQUESTING -> BulkSyncState.REQUESTING;
+      case RECEIVING -> BulkSyncState.RECEIVING;
+      case DONE -> BulkSyncState.DONE;
+      case TIMED_OUT -> BulkSyncState.TIMED_OUT;
+    };
   }
 
   private static boolean samePlan(KubePlan a, KubePlan b) {

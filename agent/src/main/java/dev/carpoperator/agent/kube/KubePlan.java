@@ -1,9 +1,9 @@
 package dev.carpoperator.agent.kube;
 
+import dev.carpoperator.agent.config.CarpAddress;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.linux.Balancing;
-import dev.carpoperator.api.v1alpha1.BalancingMode;
-import dev.carpoperator.api.v1alpha1.CarpNode;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.NodeAdvskew;
 import dev.carpoperator.api.v1alpha1.NodeDemotion;
@@ -26,7 +26,7 @@ import java.util.Optional;
  * subnet) are tested without a cluster. Anything that keeps a vhid from running is listed in {@link
  * #problems()} and that vhid is left out, never run half-configured (for example with a wrong key).
  *
- * @param addressOf which VirtualAddress each vhost ("eth0/1") belongs to, for status reports
+ * @param addressOf which VirtualAddress each vhost belongs to, for status reports
  */
 public record KubePlan(
     boolean selected,
@@ -34,8 +34,20 @@ public record KubePlan(
     boolean demoteOnLinkDown,
     int maintenance,
     List<CarpEngine.VhostSpec> vhosts,
-    Map<String, String> addressOf,
+    Map<Vhost, String> addressOf,
     List<String> problems) {
+
+  /** One vhost of this node: a vhid on an interface (written "eth0/1"). */
+  public record Vhost(String interfaceName, int vhid) {
+    static Vhost of(CarpEngine.VhostSpec spec) {
+      return new Vhost(spec.interfaceName(), spec.vhid());
+    }
+
+    @Override
+    public String toString() {
+      return interfaceName + "/" + vhid;
+    }
+  }
 
   /** A Secret's value, if the Secret and key exist. */
   public interface SecretLookup {
@@ -89,7 +101,7 @@ public record KubePlan(
     }
 
     List<CarpEngine.VhostSpec> vhosts = new ArrayList<>();
-    Map<String, String> addressOf = new LinkedHashMap<>();
+    Map<Vhost, String> addressOf = new LinkedHashMap<>();
     List<VirtualAddress> ours =
         addresses.stream()
             .filter(va -> clusterName.equals(va.getSpec().getCluster()))
@@ -127,34 +139,21 @@ public record KubePlan(
         }
         password = p.get().strip();
       }
-      boolean fast = spec.getProfile() == TimingProfile.FAST;
-      int advbase = spec.getAdvbase() == null ? 1 : spec.getAdvbase();
       int defaultSkew =
-          advskewOf(node, spec.getNodes(), spec.getAdvskew() == null ? 0 : spec.getAdvskew());
-      List<CarpEngine.VhostSpec> own = new ArrayList<>();
-      if (!spec.getCarpNodes().isEmpty()) {
-        Optional<Balancing> mode = Balancing.parse(balancingName(spec.getBalancing()));
-        if (mode.isEmpty()) {
-          problems.add(
-              name + ": balancing " + spec.getBalancing() + " is not supported by this agent");
-          continue;
-        }
-        var share =
-            new CarpEngine.LoadShare(
-                mode.get(), spec.getCarpNodes().stream().map(CarpNode::getVhid).toList());
-        for (CarpNode c : spec.getCarpNodes()) {
-          own.add(
-              new CarpEngine.VhostSpec(
-                  ifName.get(),
-                  c.getVhid(),
-                  advbase,
-                  advskewOf(node, c.getNodes(), defaultSkew),
-                  fast,
-                  password,
-                  spec.getAddresses(),
-                  share,
-                  spec.getPeers()));
-        }
+          advskewOf(
+              node,
+              spec.getNodes(),
+              spec.getAdvskew() == null ? AgentLimits.ADVSKEW_DEFAULT : spec.getAdvskew());
+      boolean shared = !spec.getCarpNodes().isEmpty();
+      List<CarpAddress.Vhid> vhids;
+      if (shared) {
+        vhids =
+            spec.getCarpNodes().stream()
+                .map(
+                    c ->
+                        new CarpAddress.Vhid(
+                            c.getVhid(), advskewOf(node, c.getNodes(), defaultSkew)))
+                .toList();
       } else {
         Integer vhid =
             spec.getVhid() != null
@@ -164,25 +163,23 @@ public record KubePlan(
           problems.add(name + ": waiting for the operator to allocate a vhid");
           continue;
         }
-        own.add(
-            new CarpEngine.VhostSpec(
-                ifName.get(),
-                vhid,
-                advbase,
-                defaultSkew,
-                fast,
-                password,
-                spec.getAddresses(),
-                null,
-                spec.getPeers()));
+        vhids = List.of(new CarpAddress.Vhid(vhid, defaultSkew));
       }
+      List<CarpEngine.VhostSpec> own =
+          new CarpAddress(
+                  ifName.get(),
+                  vhids,
+                  spec.getAdvbase() == null ? AgentLimits.ADVBASE_DEFAULT : spec.getAdvbase(),
+                  spec.getProfile() == TimingProfile.FAST,
+                  password,
+                  spec.getAddresses(),
+                  shared ? Balancing.of(spec.getBalancing()) : Balancing.NONE,
+                  spec.getPeers())
+              .vhostSpecs();
       // The operator reports collisions; the agent runs the first claimant (by name) and leaves the
       // other out.
-      Optional<String> clash =
-          own.stream()
-              .map(v -> v.interfaceName() + "/" + v.vhid())
-              .filter(addressOf::containsKey)
-              .findFirst();
+      Optional<Vhost> clash =
+          own.stream().map(Vhost::of).filter(addressOf::containsKey).findFirst();
       if (clash.isPresent()) {
         problems.add(
             name
@@ -195,7 +192,7 @@ public record KubePlan(
                 + " is not run");
         continue;
       }
-      for (CarpEngine.VhostSpec v : own) addressOf.put(v.interfaceName() + "/" + v.vhid(), name);
+      for (CarpEngine.VhostSpec v : own) addressOf.put(Vhost.of(v), name);
       vhosts.addAll(own);
     }
     return new KubePlan(true, preempt, demoteOnLinkDown, maintenance, vhosts, addressOf, problems);
@@ -208,17 +205,5 @@ public record KubePlan(
         .map(NodeAdvskew::getAdvskew)
         .findFirst()
         .orElse(fallback);
-  }
-
-  private static String balancingName(BalancingMode mode) {
-    return mode == null
-        ? "none"
-        : switch (mode) {
-          case NONE -> "none";
-          case ARP -> "arp";
-          case IP -> "ip";
-          case IP_STEALTH -> "ip-stealth";
-          case IP_UNICAST -> "ip-unicast";
-        };
   }
 }

@@ -3,6 +3,7 @@ package dev.carpoperator.agent.kube;
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
 import dev.carpoperator.agent.engine.EngineListener;
+import dev.carpoperator.api.v1alpha1.BulkSyncState;
 import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
@@ -47,9 +48,9 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
 
   private final KubernetesClient client;
   private final String node;
-  private final Supplier<Map<String, String>> addressOf; // "eth0/1" -> VirtualAddress name
-  private final Map<String, NodeVhidStatus> latest =
-      new ConcurrentHashMap<>(); // "eth0/1" -> our entry
+  private final Supplier<Map<KubePlan.Vhost, String>> addressOf; // vhost -> VirtualAddress name
+  private final Map<KubePlan.Vhost, NodeVhidStatus> latest =
+      new ConcurrentHashMap<>(); // vhost -> our entry
   private final Set<String> dirty = ConcurrentHashMap.newKeySet(); // VirtualAddress names
   private final Set<String> reportedTo = ConcurrentHashMap.newKeySet();
   private final Map<String, Long> lastWrite = new ConcurrentHashMap<>();
@@ -64,7 +65,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   static final long AUTH_WINDOW_MILLIS = 5 * 60_000;
 
   public StatusReporter(
-      KubernetesClient client, String node, Supplier<Map<String, String>> addressOf) {
+      KubernetesClient client, String node, Supplier<Map<KubePlan.Vhost, String>> addressOf) {
     this(client, node, addressOf, ifName -> 0);
   }
 
@@ -75,7 +76,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   public StatusReporter(
       KubernetesClient client,
       String node,
-      Supplier<Map<String, String>> addressOf,
+      Supplier<Map<KubePlan.Vhost, String>> addressOf,
       ToLongFunction<String> authFailuresOf) {
     this.client = client;
     this.node = node;
@@ -86,7 +87,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
 
   @Override
   public void stateChanged(StateChange c) {
-    String key = c.interfaceName() + "/" + c.vhid();
+    var key = new KubePlan.Vhost(c.interfaceName(), c.vhid());
     NodeVhidStatus e = new NodeVhidStatus();
     e.setName(node);
     e.setVhid(c.vhid());
@@ -107,7 +108,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
    */
   @Override
   public void vhidRefused(String interfaceName, int vhid, String reason, String message) {
-    String key = interfaceName + "/" + vhid;
+    var key = new KubePlan.Vhost(interfaceName, vhid);
     NodeVhidStatus e = new NodeVhidStatus();
     e.setName(node);
     e.setVhid(vhid);
@@ -120,16 +121,15 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   }
 
   /**
-   * The state sync's start-up bulk state (lower case), reported in every entry of this node; null
-   * without sync.
+   * The state sync's start-up bulk state, reported in every entry of this node; null without sync.
    */
-  public void syncChanged(String state) {
+  public void syncChanged(BulkSyncState state) {
     if (Objects.equals(state, syncState)) return;
     syncState = state;
     for (String va : new LinkedHashSet<>(addressOf.get().values())) markDirty(va);
   }
 
-  private volatile String syncState;
+  private volatile BulkSyncState syncState;
 
   /**
    * The outcome of the node's last action run (spec.actions); reported in every entry of this node.
@@ -143,7 +143,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
 
   /** The set of addresses changed: entries of addresses that are no longer ours are withdrawn. */
   public void addressesChanged() {
-    Map<String, String> now = addressOf.get();
+    Map<KubePlan.Vhost, String> now = addressOf.get();
     latest.keySet().removeIf(k -> !now.containsKey(k));
     for (String va : List.copyOf(reportedTo)) if (!now.containsValue(va)) markDirty(va);
   }
@@ -169,7 +169,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
           dirty.addAll(new LinkedHashSet<>(addressOf.get().values()));
           lastRefresh = nowMillis;
         } else if (nowMillis - lastMasterRefresh > MASTER_REFRESH_MILLIS) {
-          Map<String, String> owners = addressOf.get();
+          Map<KubePlan.Vhost, String> owners = addressOf.get();
           latest.forEach(
               (key, e) -> {
                 if (e.getState() == CarpState.MASTER && owners.containsKey(key))
@@ -216,7 +216,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   }
 
   private void write(String va) {
-    Map<String, String> owners = addressOf.get();
+    Map<KubePlan.Vhost, String> owners = addressOf.get();
     List<NodeVhidStatus> entries = new ArrayList<>();
     String now = Instant.now().toString();
     owners.forEach(
@@ -226,8 +226,8 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
             e.setLastReport(now);
             e.setFailedActions(failedActions);
             e.setActionError(actionError);
-            e.setSync(syncState);
-            String ifName = key.substring(0, key.indexOf('/'));
+            e.syncState(syncState);
+            String ifName = key.interfaceName();
             long cumulative = authFailuresOf.applyAsLong(ifName);
             e.setAuthFailures(
                 recentAuthFailures

@@ -269,37 +269,10 @@ class CarpStateMachineTest {
     assertThat(m.nextDeadline()).isEmpty();
     assertThat(m.advertReceived(t + 2, advert(255, 255, 0))).isEmpty();
     assertThat(m.tick(t + 100 * S)).isEmpty();
-    assertThat(m.forceState(t + 3, CarpState.MASTER)).isEmpty();
     assertThat(m.start(t + 3)).isEmpty(); // suppressed while the link is down
     assertThat(m.linkUp(t + 4))
         .containsExactly(change(CarpState.INIT, CarpState.BACKUP, TransitionReason.LINK_UP));
     assertThat(m.nextDeadline()).hasValue(t + 4 + 3 * S);
-  }
-
-  @Test
-  void noAddressesMeansInit() {
-    CarpStateMachine m = machine(0, false);
-    m.addressesChanged(0, false);
-    assertThat(m.start(0)).isEmpty();
-    assertThat(m.addressesChanged(1, true))
-        .containsExactly(
-            change(CarpState.INIT, CarpState.BACKUP, TransitionReason.ADDRESSES_CONFIGURED));
-    assertThat(m.addressesChanged(2, false))
-        .containsExactly(change(CarpState.BACKUP, CarpState.INIT, TransitionReason.NO_ADDRESSES));
-  }
-
-  @Test
-  void forcedStates() {
-    CarpStateMachine m = machine(0, false);
-    m.start(0);
-    assertThat(m.forceState(1, CarpState.MASTER))
-        .startsWith(change(CarpState.BACKUP, CarpState.MASTER, TransitionReason.FORCED));
-    assertThat(m.forceState(2, CarpState.MASTER)).isEmpty();
-    assertThat(m.forceState(3, CarpState.BACKUP))
-        .containsExactly(
-            change(CarpState.MASTER, CarpState.BACKUP, TransitionReason.FORCED),
-            new ReleaseAddresses(VHID));
-    assertThat(m.forceState(4, CarpState.INIT)).isEmpty();
   }
 
   @Test

@@ -24,7 +24,7 @@ class DemotionCountersTest {
   @Test
   void neverBelowZeroPerReason() {
     d.adjust("carp", Reason.ADMIN, 2);
-    DemotionCounters.Change c = d.adjust("carp", Reason.SEND_ERRORS, -5);
+    DemotionCounters.Change c = d.adjust("carp", Reason.LINK_DOWN, -5);
     assertThat(c.counterAfter()).isZero();
     assertThat(d.groupTotal("carp"))
         .isEqualTo(2); // a negative on one reason does not eat another's

@@ -82,9 +82,12 @@ class CarpAdvertFuzzTest {
             CarpStateMachine sm = new CarpStateMachine(config, FuzzFixtures.OUR_COOKIE);
             long now = 1_000_000_000L;
             if (state != CarpState.INIT) {
-              sm.addressesChanged(now, true);
-              sm.start(now);
-              sm.forceState(now, state);
+              sm.start(now); // BACKUP
+              if (state == CarpState.MASTER) {
+                now += 10_000_000_000L; // past master-down in both profiles
+                sm.tick(now);
+              }
+              check(sm.state() == state, "not " + state + " before the advert");
             }
             sm.advertReceived(now + 1, advert);
             sm.tick(now + 10_000_000_000L);

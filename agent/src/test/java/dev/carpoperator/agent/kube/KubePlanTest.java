@@ -60,7 +60,7 @@ class KubePlanTest {
               assertThat(v.advskew()).isEqualTo(100);
               assertThat(v.passphrase()).isEqualTo("secret");
             });
-    assertThat(p.addressOf()).containsEntry("eth0/1", "lan");
+    assertThat(p.addressOf()).containsEntry(new KubePlan.Vhost("eth0", 1), "lan");
     assertThat(plan("mickey", Map.of("role", "firewall")).maintenance()).isEqualTo(50);
   }
 
@@ -91,7 +91,7 @@ class KubePlanTest {
     VirtualAddress clash = va("d-clash", 3, "192.0.2.4/24");
     KubePlan p = plan("mickey", Map.of("role", "firewall"), noSecret, noInterface, first, clash);
     assertThat(p.vhosts()).extracting(CarpEngine.VhostSpec::vhid).containsExactly(3);
-    assertThat(p.addressOf()).containsEntry("eth0/3", "c-first");
+    assertThat(p.addressOf()).containsEntry(new KubePlan.Vhost("eth0", 3), "c-first");
     assertThat(p.problems())
         .containsExactly(
             "a-no-secret: cannot read key password of Secret carp-system/missing (it must exist, in the agent's namespace, with that key)",

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.carpoperator.agent.carp.CarpState;
 import dev.carpoperator.agent.engine.EngineListener.StateChange;
+import dev.carpoperator.api.v1alpha1.BulkSyncState;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressSpec;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.Test;
  */
 class StatusReporterTest {
   static final String VA = "status-reporter-test";
-  static final Map<String, String> OWNERS = Map.of("eth0/7", VA);
+  static final Map<KubePlan.Vhost, String> OWNERS = Map.of(new KubePlan.Vhost("eth0", 7), VA);
 
   static StateChange change(CarpState from, CarpState to, String reason) {
     return new StateChange("n1", "eth0", 7, from, to, reason, 0, 0, Instant.now());
@@ -118,7 +119,7 @@ class StatusReporterTest {
             .until(() -> entries(admin).equals(List.of("n1=MASTER")));
       }
       try (StatusReporter second = new StatusReporter(admin, "n1", () -> OWNERS)) {
-        second.syncChanged("requesting");
+        second.syncChanged(BulkSyncState.REQUESTING);
         await()
             .during(Duration.ofSeconds(2))
             .atMost(Duration.ofSeconds(5))

@@ -28,12 +28,12 @@ public class AgentSpec {
   @JsonPropertyDescription("CPU and memory for the agent container.")
   private ResourceRequirements resources;
 
-  @Default("9402")
-  @Min(1)
-  @Max(65535)
+  @Default(AgentLimits.METRICS_PORT_DEFAULT_TEXT)
+  @Min(AgentLimits.PORT_MIN)
+  @Max(AgentLimits.PORT_MAX)
   @JsonPropertyDescription(
       "Port of the agent's Prometheus metrics and health endpoints (host network).")
-  private Integer metricsPort = 9402;
+  private Integer metricsPort = AgentLimits.METRICS_PORT_DEFAULT;
 
   @Default("json")
   @Pattern("^(json|text)$")

@@ -11,5 +11,11 @@ public final class CarpApi {
 
   public static final String CONDITION_DEGRADED = "Degraded";
 
+  /**
+   * {@code status.nodes[].reason} of a vhid an agent refuses to run because one of its addresses is
+   * the node's own; the operator's Degraded reason for it too.
+   */
+  public static final String REASON_ADDRESS_IS_NODE_ADDRESS = "AddressIsNodeAddress";
+
   private CarpApi() {}
 }

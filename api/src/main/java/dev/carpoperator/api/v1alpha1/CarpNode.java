@@ -15,8 +15,8 @@ import java.util.List;
  */
 public class CarpNode {
   @Required
-  @Min(1)
-  @Max(255)
+  @Min(AgentLimits.VHID_MIN)
+  @Max(AgentLimits.VHID_MAX)
   @JsonPropertyDescription("Virtual host id of this share, 1-255.")
   private Integer vhid;
 

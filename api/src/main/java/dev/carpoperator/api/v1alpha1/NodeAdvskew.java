@@ -15,8 +15,8 @@ public class NodeAdvskew {
   private String name;
 
   @Required
-  @Min(0)
-  @Max(254)
+  @Min(AgentLimits.ADVSKEW_MIN)
+  @Max(AgentLimits.ADVSKEW_MAX)
   @JsonPropertyDescription(
       "advskew on this node, 0-254: the interval is advbase + advskew/256 s, the lowest wins.")
   private Integer advskew;

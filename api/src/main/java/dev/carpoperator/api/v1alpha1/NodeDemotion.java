@@ -17,8 +17,8 @@ public class NodeDemotion {
   private String name;
 
   @Required
-  @Min(0)
-  @Max(255)
+  @Min(AgentLimits.DEMOTION_MIN)
+  @Max(AgentLimits.DEMOTION_MAX)
   @JsonPropertyDescription(
       "Demotion to add on this node, 0-255; a more demoted master hands over to a less demoted backup.")
   private Integer count;

@@ -3,6 +3,7 @@ package dev.carpoperator.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
+import java.util.Optional;
 
 /**
  * What one node's agent reports for one vhid. Each agent writes only its own entries (server-side
@@ -52,6 +53,8 @@ public class NodeVhidStatus {
 
   @JsonPropertyDescription(
       "The node's state-sync start-up bulk update: requesting, receiving, done or timed_out; absent without sync.")
+  // A string, not BulkSyncState: a state unknown to this operator must not make the status
+  // unreadable
   private String sync;
 
   public String getName() {
@@ -132,6 +135,16 @@ public class NodeVhidStatus {
 
   public void setSync(String sync) {
     this.sync = sync;
+  }
+
+  /** {@link #getSync()} read as a {@link BulkSyncState}; empty when absent or unknown. */
+  public Optional<BulkSyncState> syncState() {
+    return BulkSyncState.parse(sync);
+  }
+
+  /** Sets {@link #getSync()} to the state's wire value; null clears it. */
+  public void syncState(BulkSyncState state) {
+    this.sync = state == null ? null : state.wire();
   }
 
   public String getActionError() {

@@ -42,18 +42,18 @@ public class NotificationsSpec {
         "Receiver URL (http or https), reachable from the nodes (agents run on the host network). A token in it is not logged.")
     private String url;
 
-    @Default("5")
-    @Min(1)
-    @Max(60)
+    @Default(AgentLimits.WEBHOOK_TIMEOUT_SECONDS_DEFAULT_TEXT)
+    @Min(AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MIN)
+    @Max(AgentLimits.WEBHOOK_TIMEOUT_SECONDS_MAX)
     @JsonPropertyDescription("Seconds to wait for each attempt.")
-    private Integer timeoutSeconds = 5;
+    private Integer timeoutSeconds = AgentLimits.WEBHOOK_TIMEOUT_SECONDS_DEFAULT;
 
-    @Default("3")
-    @Min(0)
-    @Max(10)
+    @Default(AgentLimits.WEBHOOK_RETRIES_DEFAULT_TEXT)
+    @Min(AgentLimits.WEBHOOK_RETRIES_MIN)
+    @Max(AgentLimits.WEBHOOK_RETRIES_MAX)
     @JsonPropertyDescription(
         "Retries after a failed attempt (transport errors, timeouts, 408, 429, 5xx), with backoff.")
-    private Integer retries = 3;
+    private Integer retries = AgentLimits.WEBHOOK_RETRIES_DEFAULT;
 
     public String getUrl() {
       return url;

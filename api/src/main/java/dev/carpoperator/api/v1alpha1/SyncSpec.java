@@ -33,7 +33,7 @@ public class SyncSpec {
       "The sync interface (pfsync syncdev), ideally a dedicated link. It needs an IPv4 address on every node: sync packets are IPv4, sent from its first IPv4 address.")
   private String interfaceName;
 
-  @Size(max = 16)
+  @Size(max = AgentLimits.PEERS_MAX)
   @ItemMaxLength(45)
   @ValidationRule(
       value = "self.all(p, isIP(p) && ip(p).family() == 4)",
@@ -55,19 +55,19 @@ public class SyncSpec {
       "Also encrypt the states (AES-256-GCM with the shared key); authenticated mode only.")
   private Boolean encrypt = false;
 
-  @Default("50")
-  @Min(0)
-  @Max(1000)
+  @Default(AgentLimits.SYNC_MAX_DELAY_MILLIS_DEFAULT_TEXT)
+  @Min(AgentLimits.SYNC_MAX_DELAY_MILLIS_MIN)
+  @Max(AgentLimits.SYNC_MAX_DELAY_MILLIS_MAX)
   @JsonPropertyDescription(
       "Longest a state change waits to be batched with others into one packet, in milliseconds.")
-  private Integer maxDelayMillis = 50;
+  private Integer maxDelayMillis = AgentLimits.SYNC_MAX_DELAY_MILLIS_DEFAULT;
 
-  @Default("30")
-  @Min(1)
-  @Max(3600)
+  @Default(AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_DEFAULT_TEXT)
+  @Min(AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MIN)
+  @Max(AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MAX)
   @JsonPropertyDescription(
       "How long a starting node waits for the bulk update before it stops holding CARP back.")
-  private Integer bulkUpdateTimeoutSeconds = 30;
+  private Integer bulkUpdateTimeoutSeconds = AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_DEFAULT;
 
   public Boolean getEncrypt() {
     return encrypt;

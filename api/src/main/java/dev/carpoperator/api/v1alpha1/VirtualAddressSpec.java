@@ -24,7 +24,10 @@ import java.util.List;
     message =
         "set either spec.vhid or spec.carpNodes, not both: with load balancing each carpNodes entry carries its own vhid")
 @ValidationRule(
-    value = "self.balancing == 'none' || (has(self.carpNodes) && size(self.carpNodes) >= 2)",
+    value =
+        "self.balancing == 'none' || (has(self.carpNodes) && size(self.carpNodes) >= "
+            + AgentLimits.CARP_NODES_MIN
+            + ")",
     message =
         "load balancing needs per-node vhids: list at least two spec.carpNodes entries (OpenBSD carpnodes), one preferring each node")
 @ValidationRule(
@@ -32,11 +35,15 @@ import java.util.List;
     message =
         "spec.carpNodes is only used for load balancing: set spec.balancing to arp, ip, ip-stealth or ip-unicast")
 @ValidationRule(
-    value = "self.profile == 'fast' ? self.advbase == 0 : self.advbase >= 1",
+    value =
+        "self.profile == 'fast' ? self.advbase == "
+            + AgentLimits.ADVBASE_FAST
+            + " : self.advbase >= "
+            + AgentLimits.ADVBASE_BSD_MIN,
     message =
         "spec.advbase must be 1-255 seconds; advbase 0 is the Linux-only fast profile and needs spec.profile: fast")
 @ValidationRule(
-    value = "self.profile != 'fast' || self.advskew >= 1",
+    value = "self.profile != 'fast' || self.advskew >= " + AgentLimits.ADVSKEW_FAST_MIN,
     message =
         "with profile: fast the interval is advskew/256 s, so spec.advskew must be at least 1")
 public class VirtualAddressSpec {
@@ -45,8 +52,8 @@ public class VirtualAddressSpec {
   @JsonPropertyDescription("Name of the FirewallCluster whose nodes hold this address.")
   private String cluster;
 
-  @Min(1)
-  @Max(255)
+  @Min(AgentLimits.VHID_MIN)
+  @Max(AgentLimits.VHID_MAX)
   @JsonPropertyDescription(
       "Virtual host id, 1-255, unique per network segment. Allocated by the operator when omitted.")
   private Integer vhid;
@@ -71,19 +78,19 @@ public class VirtualAddressSpec {
   @JsonProperty("interface")
   private String interfaceName;
 
-  @Default("1")
-  @Min(0)
-  @Max(255)
+  @Default(AgentLimits.ADVBASE_DEFAULT_TEXT)
+  @Min(AgentLimits.ADVBASE_MIN)
+  @Max(AgentLimits.ADVBASE_MAX)
   @JsonPropertyDescription(
       "Base advertisement interval in seconds (OpenBSD advbase). 0 only with profile: fast.")
-  private Integer advbase = 1;
+  private Integer advbase = AgentLimits.ADVBASE_DEFAULT;
 
-  @Default("0")
-  @Min(0)
-  @Max(254)
+  @Default(AgentLimits.ADVSKEW_DEFAULT_TEXT)
+  @Min(AgentLimits.ADVSKEW_MIN)
+  @Max(AgentLimits.ADVSKEW_MAX)
   @JsonPropertyDescription(
       "Default advskew for nodes not listed in spec.nodes: interval = advbase + advskew/256 s; the fastest node is master.")
-  private Integer advskew = 0;
+  private Integer advskew = AgentLimits.ADVSKEW_DEFAULT;
 
   @Size(max = 64)
   @ListMapKeys("name") // the API server itself rejects a node listed twice
@@ -95,7 +102,7 @@ public class VirtualAddressSpec {
       "Secret holding the CARP passphrase (at most 19 bytes are used, as on OpenBSD). Without one the key is all zeros.")
   private SecretKeyRef passwordSecretRef;
 
-  @Size(max = 16)
+  @Size(max = AgentLimits.PEERS_MAX)
   @ItemMaxLength(45)
   @ValidationRule(
       value = "self.all(p, isIP(p) && ip(p).family() == 4)",
@@ -110,7 +117,7 @@ public class VirtualAddressSpec {
       "Load balancing mode (OpenBSD balancing): none, arp, ip, ip-stealth or ip-unicast.")
   private BalancingMode balancing = BalancingMode.NONE;
 
-  @Size(max = 32)
+  @Size(max = AgentLimits.CARP_NODES_MAX)
   @ListMapKeys("vhid") // each vhid once
   @JsonPropertyDescription(
       "Per-node vhids for load balancing (OpenBSD carpnodes vhid:advskew,...).")

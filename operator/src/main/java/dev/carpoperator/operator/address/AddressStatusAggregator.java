@@ -1,5 +1,6 @@
 package dev.carpoperator.operator.address;
 
+import dev.carpoperator.api.v1alpha1.BulkSyncState;
 import dev.carpoperator.api.v1alpha1.CarpApi;
 import dev.carpoperator.api.v1alpha1.CarpNode;
 import dev.carpoperator.api.v1alpha1.CarpState;
@@ -46,13 +47,32 @@ public final class AddressStatusAggregator {
    * An agent refuses a vhid because one of its addresses is the node's own address (the agent's
    * reason code).
    */
-  public static final String ADDRESS_IS_NODE_ADDRESS = "AddressIsNodeAddress";
+  public static final String ADDRESS_IS_NODE_ADDRESS = CarpApi.REASON_ADDRESS_IS_NODE_ADDRESS;
 
   /** An agent silent this long is taken as gone (shared with the cluster's status). */
   public static final Duration AGENT_SILENCE = AgentReports.SILENCE;
 
   public static final String MASTER_ELECTED = "MasterElected";
   public static final String MASTER_CHANGED = "MasterChanged";
+
+  /**
+   * Reasons that degrade an address but leave it Ready: it works while one master holds it
+   * (authentication failures, a missing agent, failing actions, a pending sync, a node refusing).
+   */
+  static final Set<String> DEGRADING_ONLY =
+      Set.of(
+          AUTHENTICATION_FAILURES,
+          AGENT_MISSING,
+          ACTIONS_FAILING,
+          SYNC_BEHIND,
+          ADDRESS_IS_NODE_ADDRESS);
+
+  /** A problem of the address: the condition's reason and message. */
+  record Problem(String reason, String message) {
+    boolean keepsReady() {
+      return DEGRADING_ONLY.contains(reason);
+    }
+  }
 
   /** An Event to record on the VirtualAddress. */
   public record Event(boolean warning, String reason, String message) {}
@@ -124,7 +144,7 @@ public final class AddressStatusAggregator {
     VirtualAddressStatus old = va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
     Long generation = va.getMetadata().getGeneration();
     List<Event> events = new ArrayList<>();
-    List<String> problems = new ArrayList<>(); // "Reason: message", first one wins
+    List<Problem> problems = new ArrayList<>(); // first one wins
     List<Integer> vhids = new ArrayList<>();
     Integer primaryVhid = null;
 
@@ -139,23 +159,27 @@ public final class AddressStatusAggregator {
       primaryVhid = VhidAllocator.allocate(old.getVhid(), vhidsOfOthers);
       if (primaryVhid == null)
         problems.add(
-            NO_VHID_LEFT
-                + ": all 255 vhids are in use on this cluster; set spec.vhid or remove an address");
+            new Problem(
+                NO_VHID_LEFT,
+                "all 255 vhids are in use on this cluster; set spec.vhid or remove an address"));
       else vhids.add(primaryVhid);
     }
     List<Integer> colliding = vhids.stream().filter(vhidsOfOthers::contains).toList();
     if (!colliding.isEmpty()) {
       problems.add(
-          VHID_COLLISION
-              + ": vhid "
-              + colliding.stream().map(String::valueOf).collect(Collectors.joining(", "))
-              + " is also claimed by another VirtualAddress of cluster "
-              + va.getSpec().getCluster()
-              + "; give each address its own vhid");
+          new Problem(
+              VHID_COLLISION,
+              "vhid "
+                  + colliding.stream().map(String::valueOf).collect(Collectors.joining(", "))
+                  + " is also claimed by another VirtualAddress of cluster "
+                  + va.getSpec().getCluster()
+                  + "; give each address its own vhid"));
     }
     if (!clusterExists) {
       problems.addFirst(
-          CLUSTER_NOT_FOUND + ": FirewallCluster " + va.getSpec().getCluster() + " does not exist");
+          new Problem(
+              CLUSTER_NOT_FOUND,
+              "FirewallCluster " + va.getSpec().getCluster() + " does not exist"));
     }
 
     List<NodeVhidStatus> reports = old.getNodes() == null ? List.of() : old.getNodes();
@@ -165,33 +189,34 @@ public final class AddressStatusAggregator {
         refusing.add(n.getName());
     if (!refusing.isEmpty())
       problems.add(
-          ADDRESS_IS_NODE_ADDRESS
-              + ": "
-              + String.join(", ", refusing)
-              + (refusing.size() == 1 ? " refuses" : " refuse")
-              + " to run vhid "
-              + vhids.stream().map(String::valueOf).collect(Collectors.joining(", "))
-              + ": an address in spec.addresses is "
-              + (refusing.size() == 1 ? "that node's" : "those nodes'")
-              + " own address (a typo?); fix spec.addresses (the agent log says which)");
+          new Problem(
+              ADDRESS_IS_NODE_ADDRESS,
+              String.join(", ", refusing)
+                  + (refusing.size() == 1 ? " refuses" : " refuse")
+                  + " to run vhid "
+                  + vhids.stream().map(String::valueOf).collect(Collectors.joining(", "))
+                  + ": an address in spec.addresses is "
+                  + (refusing.size() == 1 ? "that node's" : "those nodes'")
+                  + " own address (a typo?); fix spec.addresses (the agent log says which)"));
 
     List<String> masters = new ArrayList<>();
     for (int vhid : vhids) {
       List<String> m = currentMasters(reports, vhid);
       if (m.isEmpty())
         problems.add(
-            NO_MASTER
-                + ": no node is MASTER of vhid "
-                + vhid
-                + (reports.isEmpty() ? " (no agent has reported yet)" : ""));
+            new Problem(
+                NO_MASTER,
+                "no node is MASTER of vhid "
+                    + vhid
+                    + (reports.isEmpty() ? " (no agent has reported yet)" : "")));
       else if (m.size() > 1)
         problems.add(
-            MULTIPLE_MASTERS
-                + ": "
-                + String.join(" and ", m)
-                + " are all MASTER of vhid "
-                + vhid
-                + " (split brain: check the link between them, passwords and vhids)");
+            new Problem(
+                MULTIPLE_MASTERS,
+                String.join(" and ", m)
+                    + " are all MASTER of vhid "
+                    + vhid
+                    + " (split brain: check the link between them, passwords and vhids)"));
       if (!m.isEmpty()) masters.add(m.size() == 1 ? m.getFirst() : String.join("+", m));
     }
     Set<String> authFailing = new TreeSet<>();
@@ -200,11 +225,11 @@ public final class AddressStatusAggregator {
         authFailing.add(n.getName());
     if (!authFailing.isEmpty())
       problems.add(
-          AUTHENTICATION_FAILURES
-              + ": "
-              + String.join(", ", authFailing)
-              + (authFailing.size() == 1 ? " rejects" : " reject")
-              + " adverts with a wrong password or address set (in the last 5 minutes)");
+          new Problem(
+              AUTHENTICATION_FAILURES,
+              String.join(", ", authFailing)
+                  + (authFailing.size() == 1 ? " rejects" : " reject")
+                  + " adverts with a wrong password or address set (in the last 5 minutes)"));
 
     List<String> silent = new ArrayList<>();
     for (String n : selectedNodes) {
@@ -219,17 +244,17 @@ public final class AddressStatusAggregator {
     }
     if (!silent.isEmpty())
       problems.add(
-          AGENT_MISSING
-              + ": "
-              + String.join(", ", silent)
-              + (silent.size() == 1 ? " is" : " are")
-              + " selected by FirewallCluster "
-              + va.getSpec().getCluster()
-              + " but "
-              + (silent.size() == 1 ? "its agent has" : "their agents have")
-              + " not reported for "
-              + AGENT_SILENCE.toMinutes()
-              + " minutes (is the agent pod running on the node?)");
+          new Problem(
+              AGENT_MISSING,
+              String.join(", ", silent)
+                  + (silent.size() == 1 ? " is" : " are")
+                  + " selected by FirewallCluster "
+                  + va.getSpec().getCluster()
+                  + " but "
+                  + (silent.size() == 1 ? "its agent has" : "their agents have")
+                  + " not reported for "
+                  + AGENT_SILENCE.toMinutes()
+                  + " minutes (is the agent pod running on the node?)"));
 
     List<String> failing = new ArrayList<>();
     for (NodeVhidStatus n : reports) {
@@ -248,25 +273,25 @@ public final class AddressStatusAggregator {
     }
     if (!failing.isEmpty())
       problems.add(
-          ACTIONS_FAILING + ": state-change actions failed on " + String.join(", ", failing));
+          new Problem(
+              ACTIONS_FAILING, "state-change actions failed on " + String.join(", ", failing)));
 
     Set<String> syncing = new TreeSet<>();
     for (NodeVhidStatus n : reports) {
-      if (vhids.contains(n.getVhid())
-          && ("requesting".equals(n.getSync()) || "receiving".equals(n.getSync())))
+      if (vhids.contains(n.getVhid()) && n.syncState().filter(BulkSyncState::pending).isPresent())
         syncing.add(n.getName() + " (" + n.getSync() + ")");
     }
     if (!syncing.isEmpty())
       problems.add(
-          SYNC_BEHIND
-              + ": "
-              + String.join(", ", syncing)
-              + (syncing.size() == 1 ? " has" : " have")
-              + " not received the peers' connection states yet (start-up bulk update); a failover to "
-              + (syncing.size() == 1 ? "it" : "them")
-              + " now would break connections, so CARP keeps "
-              + (syncing.size() == 1 ? "it" : "them")
-              + " demoted");
+          new Problem(
+              SYNC_BEHIND,
+              String.join(", ", syncing)
+                  + (syncing.size() == 1 ? " has" : " have")
+                  + " not received the peers' connection states yet (start-up bulk update); a failover to "
+                  + (syncing.size() == 1 ? "it" : "them")
+                  + " now would break connections, so CARP keeps "
+                  + (syncing.size() == 1 ? "it" : "them")
+                  + " demoted"));
 
     String master = masters.isEmpty() ? null : String.join(",", masters);
     VirtualAddressStatus next = new VirtualAddressStatus();
@@ -292,22 +317,10 @@ public final class AddressStatusAggregator {
       }
     }
 
-    // Authentication failures, a missing agent, failing actions and a pending sync degrade, but the
-    // address works while one master holds it.
-    boolean ready =
-        problems.stream()
-            .allMatch(
-                p ->
-                    p.startsWith(AUTHENTICATION_FAILURES)
-                        || p.startsWith(AGENT_MISSING)
-                        || p.startsWith(ACTIONS_FAILING)
-                        || p.startsWith(SYNC_BEHIND)
-                        || p.startsWith(ADDRESS_IS_NODE_ADDRESS));
-    String firstProblem = problems.isEmpty() ? null : problems.getFirst();
-    String problemReason =
-        firstProblem == null ? null : firstProblem.substring(0, firstProblem.indexOf(':'));
-    String problemMessage =
-        firstProblem == null ? null : firstProblem.substring(firstProblem.indexOf(':') + 2);
+    boolean ready = problems.stream().allMatch(Problem::keepsReady);
+    Problem firstProblem = problems.isEmpty() ? null : problems.getFirst();
+    String problemReason = firstProblem == null ? null : firstProblem.reason();
+    String problemMessage = firstProblem == null ? null : firstProblem.message();
     List<io.fabric8.kubernetes.api.model.Condition> conditions =
         Conditions.set(
             old.getConditions(),

@@ -1,5 +1,6 @@
 package dev.carpoperator.operator.address;
 
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.util.Set;
 
 /**
@@ -11,9 +12,11 @@ public final class VhidAllocator {
 
   /** Returns null when all 255 are taken. */
   public static Integer allocate(Integer current, Set<Integer> taken) {
-    if (current != null && current >= 1 && current <= 255 && !taken.contains(current))
-      return current;
-    for (int v = 1; v <= 255; v++) if (!taken.contains(v)) return v;
+    if (current != null
+        && AgentLimits.within(current, AgentLimits.VHID_MIN, AgentLimits.VHID_MAX)
+        && !taken.contains(current)) return current;
+    for (int v = AgentLimits.VHID_MIN; v <= AgentLimits.VHID_MAX; v++)
+      if (!taken.contains(v)) return v;
     return null;
   }
 }

@@ -1,5 +1,6 @@
 package dev.carpoperator.operator.cluster;
 
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import dev.carpoperator.api.v1alpha1.AgentSpec;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.operator.OperatorSettings;
@@ -56,7 +57,8 @@ public final class AgentDaemonSets {
     AgentSpec agent =
         cluster.getSpec().getAgent() == null ? new AgentSpec() : cluster.getSpec().getAgent();
     OperatorSettings.AgentDefaults defaults = settings.agentDefaults();
-    int metricsPort = agent.getMetricsPort() == null ? 9402 : agent.getMetricsPort();
+    int metricsPort =
+        agent.getMetricsPort() == null ? AgentLimits.METRICS_PORT_DEFAULT : agent.getMetricsPort();
     Map<String, String> labels = new LinkedHashMap<>(selectorLabels(cluster));
     labels.put("app.kubernetes.io/component", "agent");
     labels.put("app.kubernetes.io/managed-by", MANAGED_BY);

@@ -236,6 +236,14 @@ class AddressStatusAggregatorTest {
               assertThat(c.getType()).isEqualTo("Degraded");
               assertThat(c.getStatus()).isEqualTo("False");
             });
+    va.getStatus().getNodes().get(1).setSync("catching-up"); // a state this operator does not know
+    var unknown = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(7));
+    assertThat(unknown.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Degraded");
+              assertThat(c.getStatus()).isEqualTo("False");
+            });
   }
 
   @Test

@@ -3,9 +3,10 @@ package dev.carpoperator.agent.carp;
 import java.net.InetAddress;
 
 /**
- * Pure bucket functions for load sharing across the vhosts of a {@link VhidOrder}. Someone else
- * turns these into nftables rules; the Java versions are the specification and can be used for
- * tests or user-space decisions.
+ * Pure bucket functions for load sharing across the vhosts of a {@link VhidOrder}: the tests'
+ * specification of what the nftables rules ({@code LoadShareRules}) make the kernel do, so a test
+ * can predict which node takes a client (LoadSharingTest checks them against the kernel). Test
+ * code: the agent itself leaves the hashing to nftables.
  */
 public final class LoadBalancing {
   private LoadBalancing() {}
