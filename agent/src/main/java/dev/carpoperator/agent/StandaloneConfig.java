@@ -8,6 +8,8 @@ import dev.carpoperator.agent.config.ConfigException;
 import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.config.VirtualAddressConfig;
 import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.engine.LoadShare;
+import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.agent.linux.Balancing;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
@@ -28,14 +30,13 @@ final class StandaloneConfig {
 
   private StandaloneConfig() {}
 
-  static List<CarpEngine.VhostSpec> vhostSpecs(AgentConfig config, Path baseDir)
-      throws IOException {
-    List<CarpEngine.VhostSpec> specs = new ArrayList<>();
+  static List<VhostSpec> vhostSpecs(AgentConfig config, Path baseDir) throws IOException {
+    List<VhostSpec> specs = new ArrayList<>();
     for (VirtualAddressConfig va : config.virtualAddresses()) {
       String password = ConfigLoader.password(va, baseDir);
       if (va.carpNodes().isEmpty()) {
         specs.add(
-            new CarpEngine.VhostSpec(
+            new VhostSpec(
                 va.interfaceName(),
                 va.vhid(),
                 va.advbase(),
@@ -49,12 +50,10 @@ final class StandaloneConfig {
       }
       // carpnodes: one vhost per vhid, same addresses and key, this node's advskew for each
       Balancing mode = Balancing.parse(va.balancing()).orElseThrow();
-      var share =
-          new CarpEngine.LoadShare(
-              mode, va.carpNodes().stream().map(CarpNodeConfig::vhid).toList());
+      var share = new LoadShare(mode, va.carpNodes().stream().map(CarpNodeConfig::vhid).toList());
       for (CarpNodeConfig n : va.carpNodes()) {
         specs.add(
-            new CarpEngine.VhostSpec(
+            new VhostSpec(
                 va.interfaceName(),
                 n.vhid(),
                 va.advbase(),

@@ -1,5 +1,7 @@
 package dev.carpoperator.agent.carp;
 
+import dev.carpoperator.agent.net.CarpFrames;
+import dev.carpoperator.agent.net.InternetChecksum;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.IntFunction;
@@ -18,8 +20,6 @@ import java.util.function.IntFunction;
  * Thread-safe if the vhost lookup is.
  */
 public final class AdvertValidator {
-  public static final int CARP_TTL = 255;
-
   private static final Map<RejectReason, ValidationResult.Rejected> REJECTIONS =
       new EnumMap<>(RejectReason.class);
 
@@ -42,7 +42,7 @@ public final class AdvertValidator {
   }
 
   public ValidationResult validate(InboundPacket packet) {
-    if (packet.hopLimit() != CARP_TTL) {
+    if (packet.hopLimit() != CarpFrames.TTL) {
       return reject(RejectReason.BAD_TTL);
     }
     byte[] p = packet.payload();

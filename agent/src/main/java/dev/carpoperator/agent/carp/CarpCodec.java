@@ -1,5 +1,7 @@
 package dev.carpoperator.agent.carp;
 
+import dev.carpoperator.agent.net.InternetChecksum;
+
 /**
  * Encodes and decodes the 36-byte CARP v2 header (protocols.md §1.2). Pure byte work: no validation
  * policy lives here beyond what is needed to read the bytes (see {@link AdvertValidator} for

@@ -1,6 +1,7 @@
 package dev.carpoperator.agent.kube;
 
-import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.engine.LoadShare;
+import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.api.v1alpha1.BalancingMode;
 import dev.carpoperator.api.v1alpha1.CarpNode;
@@ -33,7 +34,7 @@ public record KubePlan(
     boolean preempt,
     boolean demoteOnLinkDown,
     int maintenance,
-    List<CarpEngine.VhostSpec> vhosts,
+    List<VhostSpec> vhosts,
     Map<String, String> addressOf,
     List<String> problems) {
 
@@ -88,7 +89,7 @@ public record KubePlan(
           false, preempt, demoteOnLinkDown, maintenance, List.of(), Map.of(), problems);
     }
 
-    List<CarpEngine.VhostSpec> vhosts = new ArrayList<>();
+    List<VhostSpec> vhosts = new ArrayList<>();
     Map<String, String> addressOf = new LinkedHashMap<>();
     List<VirtualAddress> ours =
         addresses.stream()
@@ -131,7 +132,7 @@ public record KubePlan(
       int advbase = spec.getAdvbase() == null ? 1 : spec.getAdvbase();
       int defaultSkew =
           advskewOf(node, spec.getNodes(), spec.getAdvskew() == null ? 0 : spec.getAdvskew());
-      List<CarpEngine.VhostSpec> own = new ArrayList<>();
+      List<VhostSpec> own = new ArrayList<>();
       if (!spec.getCarpNodes().isEmpty()) {
         Optional<Balancing> mode = Balancing.parse(balancingName(spec.getBalancing()));
         if (mode.isEmpty()) {
@@ -140,11 +141,10 @@ public record KubePlan(
           continue;
         }
         var share =
-            new CarpEngine.LoadShare(
-                mode.get(), spec.getCarpNodes().stream().map(CarpNode::getVhid).toList());
+            new LoadShare(mode.get(), spec.getCarpNodes().stream().map(CarpNode::getVhid).toList());
         for (CarpNode c : spec.getCarpNodes()) {
           own.add(
-              new CarpEngine.VhostSpec(
+              new VhostSpec(
                   ifName.get(),
                   c.getVhid(),
                   advbase,
@@ -165,7 +165,7 @@ public record KubePlan(
           continue;
         }
         own.add(
-            new CarpEngine.VhostSpec(
+            new VhostSpec(
                 ifName.get(),
                 vhid,
                 advbase,
@@ -195,7 +195,7 @@ public record KubePlan(
                 + " is not run");
         continue;
       }
-      for (CarpEngine.VhostSpec v : own) addressOf.put(v.interfaceName() + "/" + v.vhid(), name);
+      for (VhostSpec v : own) addressOf.put(v.interfaceName() + "/" + v.vhid(), name);
       vhosts.addAll(own);
     }
     return new KubePlan(true, preempt, demoteOnLinkDown, maintenance, vhosts, addressOf, problems);

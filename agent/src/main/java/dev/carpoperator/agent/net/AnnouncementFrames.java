@@ -70,7 +70,7 @@ public final class AnnouncementFrames {
     CarpFrames.put16(
         f,
         i + 2,
-        Checksums.ipv6Upper(
+        InternetChecksum.ipv6Upper(
             src.getAddress(), ALL_NODES.getAddress(), CarpFrames.IPPROTO_ICMPV6, f, i, icmpLen));
     return f;
   }

@@ -2,6 +2,7 @@ package dev.carpoperator.agent.carp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.carpoperator.agent.net.InternetChecksum;
 import java.net.InetAddress;
 import java.util.Map;
 import java.util.Random;

@@ -3,6 +3,7 @@ package dev.carpoperator.agent.carp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.carpoperator.agent.net.InternetChecksum;
 import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.Test;

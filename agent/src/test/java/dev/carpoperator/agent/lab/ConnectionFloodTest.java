@@ -5,10 +5,10 @@ import static dev.carpoperator.agent.lab.SyncSecurityTest.metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.carpoperator.agent.carp.InternetChecksum;
 import dev.carpoperator.agent.engine.SyncEngine;
 import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.FrameIoException;
+import dev.carpoperator.agent.net.InternetChecksum;
 import dev.carpoperator.agent.net.MacAddress;
 import dev.carpoperator.agent.net.PcapFrameIo;
 import dev.carpoperator.testing.netns.LabProcess;

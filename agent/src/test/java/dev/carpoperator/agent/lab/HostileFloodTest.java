@@ -7,9 +7,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.carpoperator.agent.carp.CarpCodec;
 import dev.carpoperator.agent.carp.CarpHmac;
-import dev.carpoperator.agent.carp.InternetChecksum;
 import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.FrameParser;
+import dev.carpoperator.agent.net.InternetChecksum;
 import dev.carpoperator.agent.net.MacAddress;
 import dev.carpoperator.agent.net.PcapFrameIo;
 import dev.carpoperator.agent.sync.SyncEnvelope;
@@ -221,7 +221,7 @@ class HostileFloodTest {
     return "carp_sync_packets_rejected{" + reason + "}";
   }
 
-  static final String MALFORMED = "carp_frames_dropped{malformed}";
+  static final String MALFORMED = "carp_frames_dropped{ipv4_bad_checksum}";
 
   /** On the master: a replay of its own advert carries its own cookie (loop). */
   static Map<String, Long> expectedOnMaster(Map<String, Long> sent) {

@@ -111,7 +111,7 @@ class FramesTest {
     assertThat(f[54 + 4] & 0xff).isEqualTo(0xa0);
     // a correct checksum makes the sum over pseudo-header + message fold to zero
     assertThat(
-            Checksums.ipv6Upper(
+            InternetChecksum.ipv6Upper(
                 src.getAddress(), AnnouncementFrames.ALL_NODES.getAddress(), 58, f, 54, 32))
         .isZero();
   }
