@@ -7,6 +7,7 @@ import dev.carpoperator.agent.config.ConfigException;
 import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.SyncEngine;
+import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.agent.net.AddressManager;
 import dev.carpoperator.agent.net.AddressRecord;
 import dev.carpoperator.agent.net.PcapFrameIo;
@@ -75,7 +76,7 @@ public final class AgentMain {
     Logger log = LoggerFactory.getLogger(AgentMain.class);
 
     Path baseDir = configFile.toAbsolutePath().getParent();
-    List<CarpEngine.VhostSpec> specs = StandaloneConfig.vhostSpecs(config, baseDir);
+    List<VhostSpec> specs = StandaloneConfig.vhostSpecs(config, baseDir);
     AddressRecord record;
     try {
       record =

@@ -8,6 +8,7 @@ import dev.carpoperator.agent.config.ConfigException;
 import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.config.VirtualAddressConfig;
 import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.engine.VhostSpec;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
@@ -27,9 +28,8 @@ final class StandaloneConfig {
 
   private StandaloneConfig() {}
 
-  static List<CarpEngine.VhostSpec> vhostSpecs(AgentConfig config, Path baseDir)
-      throws IOException {
-    List<CarpEngine.VhostSpec> specs = new ArrayList<>();
+  static List<VhostSpec> vhostSpecs(AgentConfig config, Path baseDir) throws IOException {
+    List<VhostSpec> specs = new ArrayList<>();
     for (CarpAddress address : carpAddresses(config, baseDir)) specs.addAll(address.vhostSpecs());
     return specs;
   }

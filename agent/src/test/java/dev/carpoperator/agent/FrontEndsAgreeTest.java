@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.carpoperator.agent.config.AgentConfig;
 import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.config.SyncSettings;
-import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.SyncEngine;
+import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.agent.kube.KubePlan;
 import dev.carpoperator.api.v1alpha1.AgentLimits;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
@@ -27,7 +27,7 @@ class FrontEndsAgreeTest {
   private static final String NODE = "mickey";
 
   /** The standalone file of node mickey. */
-  private static List<CarpEngine.VhostSpec> standalone(String virtualAddresses) throws Exception {
+  private static List<VhostSpec> standalone(String virtualAddresses) throws Exception {
     AgentConfig c =
         ConfigLoader.parse("node: " + NODE + "\nvirtualAddresses:\n" + virtualAddresses, "t", null);
     return StandaloneConfig.vhostSpecs(c, null);
@@ -58,7 +58,7 @@ class FrontEndsAgreeTest {
 
   @Test
   void oneVhidWithDefaults() throws Exception {
-    List<CarpEngine.VhostSpec> file =
+    List<VhostSpec> file =
         standalone(
             """
               - {vhid: 7, interface: eth0, addresses: ["192.0.2.7/24"], password: secret}
@@ -104,7 +104,7 @@ class FrontEndsAgreeTest {
 
   @Test
   void fastProfileWithPeersAndThisNodesAdvskew() throws Exception {
-    List<CarpEngine.VhostSpec> file =
+    List<VhostSpec> file =
         standalone(
             """
               - vhid: 9
@@ -136,7 +136,7 @@ class FrontEndsAgreeTest {
 
   @Test
   void loadBalancingGivesTheSameVhostsAndShare() throws Exception {
-    List<CarpEngine.VhostSpec> file =
+    List<VhostSpec> file =
         standalone(
             """
               - interface: eth0

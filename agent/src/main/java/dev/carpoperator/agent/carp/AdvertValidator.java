@@ -18,8 +18,6 @@ import java.util.function.IntFunction;
  * Thread-safe if the vhost lookup is.
  */
 public final class AdvertValidator {
-  public static final int CARP_TTL = 255;
-
   private static final Map<RejectReason, ValidationResult.Rejected> REJECTIONS =
       new EnumMap<>(RejectReason.class);
 
@@ -42,7 +40,7 @@ public final class AdvertValidator {
   }
 
   public ValidationResult validate(InboundPacket packet) {
-    if (packet.hopLimit() != CARP_TTL) {
+    if (packet.hopLimit() != CarpAdvert.TTL) {
       return reject(RejectReason.BAD_TTL);
     }
     byte[] p = packet.payload();

@@ -16,6 +16,11 @@ import java.util.HexFormat;
  */
 public record CarpAdvert(
     int vhid, int advskew, int demote, int advbase, long counter, byte[] digest) {
+  /**
+   * TTL / hop limit of every CARP and pfsync packet. Receivers drop any other value: a packet that
+   * was routed is not from this link (OpenBSD carps_badttl, pfsync's ttl check).
+   */
+  public static final int TTL = 255;
 
   public static final int DIGEST_LENGTH = 20;
 

@@ -1,6 +1,7 @@
 package dev.carpoperator.agent.config;
 
-import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.engine.LoadShare;
+import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.agent.linux.Balancing;
 import java.util.List;
 
@@ -55,15 +56,15 @@ public record CarpAddress(
   }
 
   /** The engine's vhosts: one per vhid, all with the same addresses and key. */
-  public List<CarpEngine.VhostSpec> vhostSpecs() {
-    CarpEngine.LoadShare share =
+  public List<VhostSpec> vhostSpecs() {
+    LoadShare share =
         balancing == Balancing.NONE
             ? null
-            : new CarpEngine.LoadShare(balancing, vhids.stream().map(Vhid::vhid).toList());
+            : new LoadShare(balancing, vhids.stream().map(Vhid::vhid).toList());
     return vhids.stream()
         .map(
             v ->
-                new CarpEngine.VhostSpec(
+                new VhostSpec(
                     interfaceName,
                     v.vhid(),
                     advbase,

@@ -2,7 +2,9 @@ package dev.carpoperator.agent.engine;
 
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
-import dev.carpoperator.agent.Fatal;
+import dev.carpoperator.agent.engine.plumbing.LoopGuard;
+import dev.carpoperator.agent.engine.plumbing.RateLimitedWarnings;
+import dev.carpoperator.agent.engine.plumbing.UnicastPeers;
 import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.Carrier;
 import dev.carpoperator.agent.net.FrameIo;
@@ -10,6 +12,7 @@ import dev.carpoperator.agent.net.FrameParser;
 import dev.carpoperator.agent.net.MacAddress;
 import dev.carpoperator.agent.net.MulticastMembership;
 import dev.carpoperator.agent.net.NeighbourTable;
+import dev.carpoperator.agent.net.SystemNicLookup;
 import dev.carpoperator.agent.pfsync.Pfsync;
 import dev.carpoperator.agent.sync.BulkState;
 import dev.carpoperator.agent.sync.ConntrackEntry;
@@ -29,9 +32,7 @@ import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -129,11 +130,10 @@ public final class SyncEngine implements AutoCloseable {
   private final SyncInbox inbox;
   private final SyncEnvelope sealer; // loop thread only
   private final SyncEnvelope opener; // receive thread only
-  private final NeighbourTable neighbours = new NeighbourTable();
+  private final UnicastPeers unicast = new UnicastPeers(new NeighbourTable()::lookup);
   private final MacAddress mac;
   private final int mtu;
-  private final Map<String, long[]> lastWarning =
-      new ConcurrentHashMap<>(); // reason -> {at, suppressed}
+  private final RateLimitedWarnings warnings;
   private volatile BulkState bulkState = BulkState.IDLE;
   private volatile int tableSize; // for the metrics scrape; written by the loop thread
   private final List<Consumer<BulkState>> bulkListeners = new CopyOnWriteArrayList<>();
@@ -151,6 +151,7 @@ public final class SyncEngine implements AutoCloseable {
     this.kernel = kernel;
     this.demotion = demotion;
     this.clock = System::nanoTime;
+    this.warnings = new RateLimitedWarnings(WARN_EVERY_NANOS, clock);
     NetworkInterface nic = NetworkInterface.getByName(settings.interfaceName());
     if (nic == null)
       throw new IOException("sync interface " + settings.interfaceName() + " does not exist");
@@ -391,16 +392,13 @@ public final class SyncEngine implements AutoCloseable {
   private void tick() {
     if (closed) return;
     try {
-      if (inbox.takeResync(clock.getAsLong()))
-        refresh(); // after an overload, once the queue has drained
-      sendDue();
-      tableSize = core.tableSize();
-    } catch (RuntimeException e) {
-      LOG.error("sync tick failed", kv("event", "sync-error"), kv("error", e.toString()), e);
-    } catch (Error e) {
-      Fatal.exit(
-          "the sync loop", e); // the executor would swallow it and the sync would stop unnoticed
-      throw e;
+      TICKS.run(
+          () -> {
+            if (inbox.takeResync(clock.getAsLong()))
+              refresh(); // after an overload, once the queue has drained
+            sendDue();
+            tableSize = core.tableSize();
+          });
     } finally {
       if (!closed)
         loop.schedule(this::tick, core.bulkSending() ? 1 : TICK_MILLIS, TimeUnit.MILLISECONDS);
@@ -484,20 +482,20 @@ public final class SyncEngine implements AutoCloseable {
                 Pfsync.IPPROTO_PFSYNC,
                 payload));
       } else {
-        for (Inet4Address peer : settings.peers()) {
-          if (localPeers.contains(peer))
-            continue; // a shared peer list (FirewallCluster) names this node too
-          MacAddress peerMac = neighbours.lookup(settings.interfaceName(), peer);
-          if (peerMac == null) {
-            warn(
-                "peer-unresolved",
-                "sync peer "
-                    + peer.getHostAddress()
-                    + " has no ARP entry yet; a packet to it was dropped");
-            continue;
-          }
-          io.send(CarpFrames.ipv4(mac, peerMac, src, peer, ipId, Pfsync.IPPROTO_PFSYNC, payload));
-        }
+        // a shared peer list (FirewallCluster) names this node too: localPeers are skipped
+        for (Inet4Address peer :
+            unicast.send(
+                io,
+                settings.interfaceName(),
+                settings.peers(),
+                localPeers,
+                (peerMac, to) ->
+                    CarpFrames.ipv4(mac, peerMac, src, to, ipId, Pfsync.IPPROTO_PFSYNC, payload)))
+          warn(
+              "peer-unresolved",
+              "sync peer "
+                  + peer.getHostAddress()
+                  + " has no ARP entry yet; a packet to it was dropped");
       }
     } catch (RuntimeException e) {
       warn(
@@ -514,29 +512,16 @@ public final class SyncEngine implements AutoCloseable {
     long now = clock.getAsLong();
     if (cachedSource == null || now - cachedSourceAt > 1_000_000_000L) {
       try {
-        NetworkInterface nic = NetworkInterface.getByName(settings.interfaceName());
-        cachedSource =
-            nic == null
-                ? null
-                : nic.inetAddresses()
-                    .filter(a -> a instanceof Inet4Address)
-                    .map(a -> (Inet4Address) a)
-                    .findFirst()
-                    .orElse(null);
+        cachedSource = SystemNicLookup.INSTANCE.ipv4Source(settings.interfaceName(), Set.of());
       } catch (SocketException e) {
         cachedSource = null;
       }
-      localPeers =
-          settings.peers().stream()
-              .filter(
-                  p -> {
-                    try {
-                      return NetworkInterface.getByInetAddress(p) != null;
-                    } catch (SocketException e) {
-                      return false;
-                    }
-                  })
-              .collect(Collectors.toSet());
+      try {
+        Set<InetAddress> own = SystemNicLookup.INSTANCE.hostAddresses();
+        localPeers = settings.peers().stream().filter(own::contains).collect(Collectors.toSet());
+      } catch (SocketException e) {
+        localPeers = Set.of();
+      }
       cachedSourceAt = now;
     }
     return cachedSource;
@@ -553,7 +538,7 @@ public final class SyncEngine implements AutoCloseable {
         || p.protocol() != Pfsync.IPPROTO_PFSYNC) return;
     if (p.srcMac().equals(mac)) return; // our own multicast, looped back by the capture
     String source = p.src().getHostAddress();
-    if (p.hopLimit() != Pfsync.TTL) {
+    if (p.hopLimit() != CarpFrames.TTL) {
       reject(
           "bad_ttl",
           "sync packet from "
@@ -652,12 +637,7 @@ public final class SyncEngine implements AutoCloseable {
   // ------------------------------------------------------------------ plumbing
 
   private void submit(Runnable task) {
-    if (closed) return;
-    try {
-      loop.execute(guarded(task));
-    } catch (RejectedExecutionException e) {
-      // closing
-    }
+    if (!closed) TASKS.post(loop, task); // not once closing
   }
 
   /**
@@ -684,34 +664,29 @@ public final class SyncEngine implements AutoCloseable {
   }
 
   private static Runnable guarded(Runnable task) {
-    return () -> {
-      try {
-        task.run();
-      } catch (RuntimeException e) {
-        LOG.error("sync task failed", kv("event", "sync-error"), kv("error", e.toString()), e);
-      } catch (Error e) {
-        Fatal.exit(
-            "the sync loop", e); // the executor would swallow it and the sync would stop unnoticed
-        throw e;
-      }
-    };
+    return TASKS.wrap(task);
   }
+
+  // An Error ends the agent: the executor would swallow it and the sync would stop unnoticed.
+  private static final LoopGuard TASKS =
+      new LoopGuard(
+          "the sync loop",
+          e ->
+              LOG.error(
+                  "sync task failed", kv("event", "sync-error"), kv("error", e.toString()), e));
+  private static final LoopGuard TICKS =
+      new LoopGuard(
+          "the sync loop",
+          e ->
+              LOG.error(
+                  "sync tick failed", kv("event", "sync-error"), kv("error", e.toString()), e));
 
   /** At most one line per reason per 10 s, saying how many were suppressed. */
   private void warn(String reason, String message) {
-    long now = clock.getAsLong();
-    long[] state = lastWarning.computeIfAbsent(reason, r -> new long[] {now - WARN_EVERY_NANOS, 0});
-    synchronized (state) {
-      if (now - state[0] < WARN_EVERY_NANOS) {
-        state[1]++;
-        return;
-      }
-      long suppressed = state[1];
-      state[0] = now;
-      state[1] = 0;
-      LOG.warn(
-          message, kv("event", "sync-warning"), kv("reason", reason), kv("suppressed", suppressed));
-    }
+    long suppressed = warnings.admit(reason);
+    if (suppressed < 0) return;
+    LOG.warn(
+        message, kv("event", "sync-warning"), kv("reason", reason), kv("suppressed", suppressed));
   }
 
   private final class CoreObserver implements SyncCore.Observer {

@@ -1,7 +1,7 @@
 package dev.carpoperator.agent.kube;
 
 import dev.carpoperator.agent.config.CarpAddress;
-import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.api.v1alpha1.AgentLimits;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
@@ -33,13 +33,13 @@ public record KubePlan(
     boolean preempt,
     boolean demoteOnLinkDown,
     int maintenance,
-    List<CarpEngine.VhostSpec> vhosts,
+    List<VhostSpec> vhosts,
     Map<Vhost, String> addressOf,
     List<String> problems) {
 
   /** One vhost of this node: a vhid on an interface (written "eth0/1"). */
   public record Vhost(String interfaceName, int vhid) {
-    static Vhost of(CarpEngine.VhostSpec spec) {
+    static Vhost of(VhostSpec spec) {
       return new Vhost(spec.interfaceName(), spec.vhid());
     }
 
@@ -100,7 +100,7 @@ public record KubePlan(
           false, preempt, demoteOnLinkDown, maintenance, List.of(), Map.of(), problems);
     }
 
-    List<CarpEngine.VhostSpec> vhosts = new ArrayList<>();
+    List<VhostSpec> vhosts = new ArrayList<>();
     Map<Vhost, String> addressOf = new LinkedHashMap<>();
     List<VirtualAddress> ours =
         addresses.stream()
@@ -165,7 +165,7 @@ public record KubePlan(
         }
         vhids = List.of(new CarpAddress.Vhid(vhid, defaultSkew));
       }
-      List<CarpEngine.VhostSpec> own =
+      List<VhostSpec> own =
           new CarpAddress(
                   ifName.get(),
                   vhids,
@@ -192,7 +192,7 @@ public record KubePlan(
                 + " is not run");
         continue;
       }
-      for (CarpEngine.VhostSpec v : own) addressOf.put(Vhost.of(v), name);
+      for (VhostSpec v : own) addressOf.put(Vhost.of(v), name);
       vhosts.addAll(own);
     }
     return new KubePlan(true, preempt, demoteOnLinkDown, maintenance, vhosts, addressOf, problems);

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * the NIC's own unicast or multicast address filter (the kernel turns on promiscuous mode for NICs
  * without a unicast filter). Not thread-safe: the engine calls it from its single address worker.
  */
-public final class LoadShareDataplane {
+public final class LoadShareDataplane implements LoadSharePlane {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
   private final List<String> prefix;
 
@@ -31,16 +31,19 @@ public final class LoadShareDataplane {
   }
 
   /** Replaces our tables with the rules for these groups; returns how long nft took. */
+  @Override
   public Duration apply(List<LoadShareRules.Group> groups) throws IOException {
     return nft(LoadShareRules.script(groups));
   }
 
   /** Removes our tables. */
+  @Override
   public void clear() throws IOException {
     nft(LoadShareRules.deleteScript());
   }
 
   /** Adds a MAC to the NIC's address filter (idempotent). */
+  @Override
   public void acceptMac(String ifName, MacAddress mac) throws IOException {
     run(
         List.of("bridge", "fdb", "replace", mac.toString(), "dev", ifName, "self", "permanent"),
@@ -48,6 +51,7 @@ public final class LoadShareDataplane {
   }
 
   /** Removes a MAC from the NIC's address filter; a missing entry is not an error. */
+  @Override
   public void removeMac(String ifName, MacAddress mac) {
     try {
       run(List.of("bridge", "fdb", "del", mac.toString(), "dev", ifName, "self"), null);

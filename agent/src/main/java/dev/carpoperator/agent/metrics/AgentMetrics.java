@@ -55,7 +55,8 @@ public final class AgentMetrics {
   public final Counter framesDropped =
       Counter.builder()
           .name("carp_frames_dropped_total")
-          .help("Received frames dropped before CARP validation (not IP, malformed IP header, ...)")
+          .help(
+              "Received frames dropped before CARP validation, by reason: the frame parser's (not_ip, ipv4_bad_checksum, ipv4_fragment, ...; lower-case FrameParser.Reason) or error")
           .labelNames("reason")
           .register(registry);
   public final Gauge demotion =

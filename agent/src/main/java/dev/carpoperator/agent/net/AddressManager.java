@@ -30,7 +30,7 @@ import java.util.concurrent.TimeoutException;
  * {@code preferred_lft 0} (deprecated, so the kernel does not pick the VIP as a source address).
  * {@link #add} and {@link #remove} are idempotent. Needs CAP_NET_ADMIN.
  */
-public class AddressManager implements AutoCloseable {
+public class AddressManager implements AddressChanges, AutoCloseable {
   /** How address changes are run. */
   public enum Mode {
     BATCH,
@@ -156,6 +156,7 @@ public class AddressManager implements AutoCloseable {
    * Adds {@code cidr} (e.g. "192.0.2.10/24", "2001:db8::10/64"; no prefix means /32 or /128).
    * Idempotent.
    */
+  @Override
   public void add(String ifName, String cidr) throws IOException {
     String c = normalise(cidr);
     String error =
@@ -178,6 +179,7 @@ public class AddressManager implements AutoCloseable {
   }
 
   /** Removes {@code cidr}; an address that is not there is not an error. */
+  @Override
   public void remove(String ifName, String cidr) throws IOException {
     String c = normalise(cidr);
     String error = change("addr", "del", c, "dev", checkName(ifName));

@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.net;
 
+import dev.carpoperator.agent.carp.InternetChecksum;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 
@@ -70,7 +71,7 @@ public final class AnnouncementFrames {
     CarpFrames.put16(
         f,
         i + 2,
-        Checksums.ipv6Upper(
+        InternetChecksum.ipv6Upper(
             src.getAddress(), ALL_NODES.getAddress(), CarpFrames.IPPROTO_ICMPV6, f, i, icmpLen));
     return f;
   }

@@ -1,5 +1,7 @@
 package dev.carpoperator.agent.net;
 
+import dev.carpoperator.agent.carp.CarpAdvert;
+import dev.carpoperator.agent.carp.InternetChecksum;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -18,7 +20,10 @@ public final class CarpFrames {
   public static final int ETHERTYPE_VLAN = 0x8100;
   public static final int IPPROTO_CARP = 112;
   public static final int IPPROTO_ICMPV6 = 58;
-  public static final int CARP_TTL = 255;
+
+  /** TTL / hop limit of every CARP and pfsync packet: {@link CarpAdvert#TTL}. */
+  public static final int TTL = CarpAdvert.TTL;
+
   public static final int CARP_TOS = 0x10;
 
   /** Keeps frames within a 1500-byte MTU. */
@@ -80,11 +85,11 @@ public final class CarpFrames {
     put16(f, ip + 2, total);
     put16(f, ip + 4, ipId & 0xffff);
     put16(f, ip + 6, 0x4000); // DF, fragment offset 0
-    f[ip + 8] = (byte) CARP_TTL;
+    f[ip + 8] = (byte) TTL;
     f[ip + 9] = (byte) protocol;
     System.arraycopy(src.getAddress(), 0, f, ip + 12, 4);
     System.arraycopy(dst.getAddress(), 0, f, ip + 16, 4);
-    put16(f, ip + 10, Checksums.internet(f, ip, 20));
+    put16(f, ip + 10, InternetChecksum.compute(f, ip, 20));
     System.arraycopy(carp, 0, f, ip + 20, carp.length);
     return f;
   }
@@ -121,7 +126,7 @@ public final class CarpFrames {
     f[off] = 0x60;
     put16(f, off + 4, payloadLength);
     f[off + 6] = (byte) nextHeader;
-    f[off + 7] = (byte) CARP_TTL;
+    f[off + 7] = (byte) TTL;
     System.arraycopy(src.getAddress(), 0, f, off + 8, 16);
     System.arraycopy(dst.getAddress(), 0, f, off + 24, 16);
   }

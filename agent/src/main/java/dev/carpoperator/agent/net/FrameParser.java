@@ -1,8 +1,8 @@
 package dev.carpoperator.agent.net;
 
+import dev.carpoperator.agent.carp.InternetChecksum;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -60,11 +60,6 @@ public final class FrameParser {
     /** A copy of the IP payload. */
     public byte[] payload() {
       return Arrays.copyOfRange(frame, payloadOffset, payloadOffset + payloadLength);
-    }
-
-    /** A read-only view of the IP payload, without copying. */
-    public ByteBuffer payloadBuffer() {
-      return ByteBuffer.wrap(frame, payloadOffset, payloadLength).slice().asReadOnlyBuffer();
     }
 
     @Override
@@ -139,7 +134,7 @@ public final class FrameParser {
     if (total < hlen || total > avail) {
       return new Rejected(Reason.IPV4_BAD_TOTAL_LENGTH);
     }
-    if (Checksums.internet(f, ip, hlen) != 0) {
+    if (InternetChecksum.compute(f, ip, hlen) != 0) {
       return new Rejected(Reason.IPV4_BAD_CHECKSUM);
     }
     if ((u16(f, ip + 6) & 0x3fff) != 0) { // MF set or non-zero offset; CARP is never fragmented

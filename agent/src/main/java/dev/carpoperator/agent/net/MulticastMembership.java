@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.net;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.net.NetworkInterface;
 import java.net.StandardProtocolFamily;
@@ -15,7 +16,7 @@ import java.util.List;
  * The joined IP socket never reads: the kernel has no protocol-112 handler, and it sends no ICMP
  * errors for multicast destinations.
  */
-public final class MulticastMembership implements AutoCloseable {
+public final class MulticastMembership implements Closeable {
   private final DatagramChannel channel;
   private final List<MembershipKey> keys;
 

@@ -17,9 +17,6 @@ public final class Pfsync {
 
   public static final int IPPROTO_PFSYNC = 240;
 
-  /** Receivers drop any other TTL. */
-  public static final int TTL = 255;
-
   public static final String GROUP_V4 = "224.0.0.240";
   public static final int IPV4_HEADER_LENGTH = 20;
 

@@ -2,7 +2,6 @@ package dev.carpoperator.agent.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.carpoperator.agent.engine.CarpEngine.VhostSpec;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -6,22 +6,23 @@ import dev.carpoperator.agent.carp.CarpAdvert;
 import dev.carpoperator.agent.carp.CarpCodec;
 import dev.carpoperator.agent.carp.CarpState;
 import dev.carpoperator.agent.carp.CarpStateMachine;
-import dev.carpoperator.agent.carp.InboundPacket;
 import dev.carpoperator.agent.carp.InternetChecksum;
 import dev.carpoperator.agent.carp.RejectReason;
 import dev.carpoperator.agent.carp.RejectionCounters;
-import dev.carpoperator.agent.carp.ValidationResult;
 import dev.carpoperator.agent.carp.VhostConfig;
+import dev.carpoperator.agent.engine.CarpReceivePipeline;
 import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.FrameParser;
+import dev.carpoperator.agent.net.MacAddress;
 import java.util.Arrays;
 
 /**
- * The CARP receive path as {@code CarpEngine.onFrame} runs it, on arbitrary IP packets: {@link
- * FrameParser} → {@link AdvertValidator} → (accepted adverts) {@link CarpStateMachine}. Contract:
- * no exception anywhere; every protocol-112 packet yields exactly one result, counted once
- * (accepted, or under one {@link RejectReason}); an accepted advert had TTL 255, 36 bytes, a known
- * vhid and a valid HMAC, and decodes to the bytes it came in.
+ * The CARP receive path the engine runs, on arbitrary IP packets: {@link CarpReceivePipeline}
+ * itself ({@link FrameParser} → filter → {@link AdvertValidator}) → (accepted adverts) {@link
+ * CarpStateMachine}. Contract: no exception anywhere; every frame yields one outcome, and every
+ * protocol-112 packet exactly one result, counted once (accepted, or under one {@link
+ * RejectReason}); an accepted advert had TTL 255, 36 bytes, a known vhid and a valid HMAC, and
+ * decodes to the bytes it came in.
  *
  * <p>The first input byte is a control byte: bit 0 set recomputes the IPv4 header checksum, bit 1
  * the CARP checksum, before parsing. A fuzzer cannot guess Internet checksums, so without this
@@ -35,31 +36,45 @@ import java.util.Arrays;
  */
 class CarpAdvertFuzzTest {
 
+  /** The receiver's own MAC: the fuzzed frames come from {@link FuzzFixtures#PEER_MAC}. */
+  static final MacAddress OWN_MAC = MacAddress.parse("02:00:00:00:00:01");
+
   @FuzzTest(maxDuration = "60s")
   void ipPacket(byte[] input) {
     if (input.length == 0) return;
     byte[] ip = Arrays.copyOfRange(input, 1, input.length);
     fixChecksums(ip, input[0]);
-    FrameParser.Result parsed = FrameParser.parse(FuzzFixtures.frame(ip));
-    if (!(parsed instanceof FrameParser.Packet p) || p.protocol() != CarpFrames.IPPROTO_CARP)
-      return;
-
     RejectionCounters counters = new RejectionCounters();
-    AdvertValidator validator = new AdvertValidator(FuzzFixtures::keys, counters);
-    byte[] payload = p.payload();
-    ValidationResult result =
-        validator.validate(new InboundPacket(p.hopLimit(), p.src(), p.dst(), payload));
+    CarpReceivePipeline pipeline =
+        new CarpReceivePipeline(new AdvertValidator(FuzzFixtures::keys, counters), OWN_MAC);
+    CarpReceivePipeline.Outcome outcome = pipeline.receive(FuzzFixtures.frame(ip));
 
     long counted =
         counters.accepted()
             + counters.snapshot().values().stream().mapToLong(Long::longValue).sum();
+    switch (outcome) {
+      case CarpReceivePipeline.Unparsable u -> {
+        check(counted == 0, "an unparsable frame counted");
+        return;
+      }
+      case CarpReceivePipeline.NotCarp n -> {
+        check(n.packet().protocol() != CarpFrames.IPPROTO_CARP, "a CARP packet taken as not CARP");
+        check(counted == 0, "another protocol counted");
+        return;
+      }
+      case CarpReceivePipeline.OwnFrame o ->
+          throw new AssertionError("a peer's frame taken as own");
+      default -> {}
+    }
     check(counted == 1, "one packet counted " + counted + " times");
-    switch (result) {
-      case ValidationResult.Rejected r ->
+    switch (outcome) {
+      case CarpReceivePipeline.Rejected r ->
           check(counters.rejected(r.reason()) == 1, "rejection not counted under " + r.reason());
-      case ValidationResult.Accepted a -> {
+      case CarpReceivePipeline.Accepted a -> {
+        FrameParser.Packet p = a.packet();
+        byte[] payload = p.payload();
         CarpAdvert advert = a.advert();
-        check(p.hopLimit() == AdvertValidator.CARP_TTL, "accepted with TTL " + p.hopLimit());
+        check(p.hopLimit() == CarpFrames.TTL, "accepted with TTL " + p.hopLimit());
         check(payload.length >= 36, "accepted with " + payload.length + " bytes");
         check(FuzzFixtures.keys(advert.vhid()) != null, "accepted unknown vhid " + advert.vhid());
         check(
@@ -95,6 +110,7 @@ class CarpAdvertFuzzTest {
           }
         }
       }
+      default -> throw new AssertionError("not reached");
     }
   }
 

@@ -2,7 +2,7 @@ package dev.carpoperator.agent.kube;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.carpoperator.agent.engine.CarpEngine;
+import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.NodeAdvskew;
 import dev.carpoperator.api.v1alpha1.NodeDemotion;
@@ -78,7 +78,7 @@ class KubePlanTest {
     allocated.getStatus().setVhid(7);
     VirtualAddress waiting = va("dmz", null, "192.0.2.2/24");
     KubePlan p = plan("mickey", Map.of("role", "firewall"), allocated, waiting);
-    assertThat(p.vhosts()).extracting(CarpEngine.VhostSpec::vhid).containsExactly(7);
+    assertThat(p.vhosts()).extracting(VhostSpec::vhid).containsExactly(7);
     assertThat(p.problems()).containsExactly("dmz: waiting for the operator to allocate a vhid");
   }
 
@@ -90,7 +90,7 @@ class KubePlanTest {
     VirtualAddress first = va("c-first", 3, "192.0.2.3/24");
     VirtualAddress clash = va("d-clash", 3, "192.0.2.4/24");
     KubePlan p = plan("mickey", Map.of("role", "firewall"), noSecret, noInterface, first, clash);
-    assertThat(p.vhosts()).extracting(CarpEngine.VhostSpec::vhid).containsExactly(3);
+    assertThat(p.vhosts()).extracting(VhostSpec::vhid).containsExactly(3);
     assertThat(p.addressOf()).containsEntry(new KubePlan.Vhost("eth0", 3), "c-first");
     assertThat(p.problems())
         .containsExactly(

@@ -228,7 +228,7 @@ class HostileFloodTest {
     return "carp_sync_packets_rejected{" + reason + "}";
   }
 
-  static final String MALFORMED = "carp_frames_dropped{malformed}";
+  static final String MALFORMED = "carp_frames_dropped{ipv4_bad_checksum}";
 
   /** On the master: a replay of its own advert carries its own cookie (loop). */
   static Map<String, Long> expectedOnMaster(Map<String, Long> sent) {

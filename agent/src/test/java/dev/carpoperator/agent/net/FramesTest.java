@@ -3,6 +3,7 @@ package dev.carpoperator.agent.net;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.carpoperator.agent.carp.InternetChecksum;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -111,7 +112,7 @@ class FramesTest {
     assertThat(f[54 + 4] & 0xff).isEqualTo(0xa0);
     // a correct checksum makes the sum over pseudo-header + message fold to zero
     assertThat(
-            Checksums.ipv6Upper(
+            InternetChecksum.ipv6Upper(
                 src.getAddress(), AnnouncementFrames.ALL_NODES.getAddress(), 58, f, 54, 32))
         .isZero();
   }
