@@ -3,13 +3,17 @@ package dev.carpoperator.agent;
 import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.equivalentTo;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import dev.carpoperator.api.v1alpha1.AgentLimits;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,6 +38,12 @@ class ArchitectureTest {
     "..agent.config..", "..agent.kube..", "..agent.actions..", "..agent.notify.."
   };
 
+  /**
+   * Ranges and defaults, defined once for the CRDs and both front ends: plain constants and one
+   * range check, so every layer may read them.
+   */
+  private static final DescribedPredicate<JavaClass> LIMITS = equivalentTo(AgentLimits.class);
+
   private static final JavaClasses MAIN =
       new ClassFileImporter()
           .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -45,8 +55,7 @@ class ArchitectureTest {
         .that()
         .resideInAPackage(CARP)
         .should()
-        .onlyDependOnClassesThat()
-        .resideInAnyPackage("java..", CARP)
+        .onlyDependOnClassesThat(resideInAnyPackage("java..", CARP).or(LIMITS))
         .check(MAIN);
   }
 
@@ -56,8 +65,7 @@ class ArchitectureTest {
         .that()
         .resideInAPackage(PFSYNC)
         .should()
-        .onlyDependOnClassesThat()
-        .resideInAnyPackage("java..", PFSYNC)
+        .onlyDependOnClassesThat(resideInAnyPackage("java..", PFSYNC).or(LIMITS))
         .check(MAIN);
   }
 
@@ -67,8 +75,8 @@ class ArchitectureTest {
         .that()
         .resideInAPackage(SYNC)
         .should()
-        .onlyDependOnClassesThat()
-        .resideInAnyPackage("java..", "javax.crypto..", SYNC, PFSYNC)
+        .onlyDependOnClassesThat(
+            resideInAnyPackage("java..", "javax.crypto..", SYNC, PFSYNC).or(LIMITS))
         .check(MAIN);
   }
 
@@ -120,13 +128,22 @@ class ArchitectureTest {
         .check(MAIN);
     noClasses()
         .that()
-        .resideOutsideOfPackages("..agent.kube..", "..agent.actions..")
+        .resideOutsideOfPackage("..agent.kube..")
         .and()
         .resideOutsideOfPackage(ROOT)
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("io.fabric8..", "dev.carpoperator.api..")
-        .because("only the Kubernetes front end talks to the API server or reads the CRD types")
+        .resideInAPackage("io.fabric8..")
+        .because("only the Kubernetes front end talks to the API server")
+        .check(MAIN);
+    noClasses()
+        .that()
+        .resideOutsideOfPackages(FRONT_ENDS)
+        .and()
+        .resideOutsideOfPackage(ROOT)
+        .should()
+        .dependOnClassesThat(resideInAPackage("dev.carpoperator.api..").and(not(LIMITS)))
+        .because("the front ends translate the CRD types into the engine's own model")
         .check(MAIN);
   }
 

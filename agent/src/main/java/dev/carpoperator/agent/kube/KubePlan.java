@@ -4,6 +4,7 @@ import dev.carpoperator.agent.config.CarpAddress;
 import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.api.v1alpha1.AgentLimits;
+import dev.carpoperator.api.v1alpha1.BalancingMode;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.NodeAdvskew;
 import dev.carpoperator.api.v1alpha1.NodeDemotion;
@@ -173,7 +174,7 @@ public record KubePlan(
                   spec.getProfile() == TimingProfile.FAST,
                   password,
                   spec.getAddresses(),
-                  shared ? Balancing.of(spec.getBalancing()) : Balancing.NONE,
+                  shared ? balancing(spec.getBalancing()) : Balancing.NONE,
                   spec.getPeers())
               .vhostSpecs();
       // The operator reports collisions; the agent runs the first claimant (by name) and leaves the
@@ -205,5 +206,18 @@ public record KubePlan(
         .map(NodeAdvskew::getAdvskew)
         .findFirst()
         .orElse(fallback);
+  }
+
+  /** The mode of a VirtualAddress's {@code spec.balancing}; absent is {@code none}. */
+  static Balancing balancing(BalancingMode mode) {
+    return mode == null
+        ? Balancing.NONE
+        : switch (mode) {
+          case NONE -> Balancing.NONE;
+          case ARP -> Balancing.ARP;
+          case IP -> Balancing.IP;
+          case IP_STEALTH -> Balancing.IP_STEALTH;
+          case IP_UNICAST -> Balancing.IP_UNICAST;
+        };
   }
 }

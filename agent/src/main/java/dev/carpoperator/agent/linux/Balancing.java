@@ -1,13 +1,12 @@
 package dev.carpoperator.agent.linux;
 
 import dev.carpoperator.agent.net.MacAddress;
-import dev.carpoperator.api.v1alpha1.BalancingMode;
 import java.util.Arrays;
 import java.util.Optional;
 
 /**
  * OpenBSD's {@code balancing} modes as the agent implements them on Linux (docs/load-sharing.md).
- * The standalone YAML names them as the CRD's {@link BalancingMode} does.
+ * The standalone YAML names them as the CRD's {@code BalancingMode} does.
  */
 public enum Balancing {
   /** One master holds the address. */
@@ -43,19 +42,6 @@ public enum Balancing {
   /** The mode a standalone YAML name ({@code none}, {@code arp}, ...) stands for. */
   public static Optional<Balancing> parse(String name) {
     return Arrays.stream(values()).filter(b -> b.configName.equals(name)).findFirst();
-  }
-
-  /** The mode of a VirtualAddress's {@code spec.balancing}; absent is {@code none}. */
-  public static Balancing of(BalancingMode mode) {
-    return mode == null
-        ? NONE
-        : switch (mode) {
-          case NONE -> NONE;
-          case ARP -> ARP;
-          case IP -> IP;
-          case IP_STEALTH -> IP_STEALTH;
-          case IP_UNICAST -> IP_UNICAST;
-        };
   }
 
   /**
