@@ -17,6 +17,13 @@ public final class Pfsync {
 
   public static final int IPPROTO_PFSYNC = 240;
 
+  /**
+   * TTL every pfsync packet is sent with and must arrive with (pfsync's ttl check): a routed packet
+   * is not from the sync link. The same value as CARP's, kept here so the pfsync side needs no CARP
+   * code.
+   */
+  public static final int TTL = 255;
+
   public static final String GROUP_V4 = "224.0.0.240";
   public static final int IPV4_HEADER_LENGTH = 20;
 

@@ -5,6 +5,7 @@ import dev.carpoperator.agent.pfsync.PfsyncEncoder;
 import dev.carpoperator.agent.pfsync.PfsyncMessage;
 import dev.carpoperator.agent.sync.ConntrackEntry;
 import dev.carpoperator.agent.sync.ConntrackKernel;
+import dev.carpoperator.agent.sync.KernelExecutor;
 import dev.carpoperator.agent.sync.SyncCore;
 import dev.carpoperator.agent.sync.SyncCounters;
 import dev.carpoperator.agent.sync.SyncEnvelope;
@@ -242,7 +243,7 @@ final class FuzzSeeds {
     long s = PfsyncFuzzTest.S;
     long now = 1_000 * s;
     var settings = new SyncCore.Settings(0x0a0a0a0a, 0x0a0a0a0aL << 32, 1400, 0, 0, 2 * s, 30 * s);
-    SyncCore sender = new SyncCore(settings, new FuzzKernel(), null, new SyncCounters());
+    SyncCore sender = new SyncCore(settings, null, new SyncCounters());
     sender.start(now, List.of(), true);
     put(m, "bulk-request", sender.poll(now));
     List<ConntrackEntry> entries = someEntries();
@@ -257,9 +258,10 @@ final class FuzzSeeds {
     put(m, "del-c", sender.poll(now + 5));
     // A bulk request arriving at the sender: it answers with every state as UPD between BUS START
     // and END.
-    SyncCore asker = PfsyncFuzzTest.receiver(new FuzzKernel(), new SyncCounters());
+    SyncCore asker = PfsyncFuzzTest.receiver(new SyncCounters());
     asker.start(now, List.of(), true);
-    for (byte[] p : asker.poll(now)) sender.receive(p, 0, p.length, now + 10);
+    KernelExecutor senderKernel = new KernelExecutor(new FuzzKernel(), sender);
+    for (byte[] p : asker.poll(now)) senderKernel.execute(sender.receive(p, 0, p.length, now + 10));
     List<byte[]> bulk = new ArrayList<>();
     for (long t = now + 10; t < now + s; t += 1_000_000) bulk.addAll(sender.poll(t));
     put(m, "bulk", bulk);

@@ -4,17 +4,18 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.carpoperator.agent.pfsync.Pfsync;
 import dev.carpoperator.agent.pfsync.PfsyncDecodeResult;
 import dev.carpoperator.agent.pfsync.PfsyncDecoder;
+import dev.carpoperator.agent.sync.KernelExecutor;
 import dev.carpoperator.agent.sync.SyncCore;
 import dev.carpoperator.agent.sync.SyncCounters;
 import dev.carpoperator.agent.sync.SyncEnvelope;
 
 /**
  * pfsync bytes as an unauthenticated peer (sync mode bsd-compatible) or a holder of the key can
- * send them: {@link PfsyncDecoder} and then the sync core, which imports the states into a (memory)
- * conntrack table, answers update requests and bulk requests, and follows bulk status. Contract:
- * nothing throws; the decoder's result respects the header's length; the core counts the packet as
- * received or rejected exactly once. Seeds: packets the sync core itself sends (INS, UPD, UPD_C,
- * DEL_C, UPD_REQ, BUS, CLR), see {@link FuzzSeeds}.
+ * send them: {@link PfsyncDecoder} and then the sync core, whose kernel writes go into a (memory)
+ * conntrack table through a {@link KernelExecutor}, which answers update requests and bulk
+ * requests, and follows bulk status. Contract: nothing throws; the decoder's result respects the
+ * header's length; the core counts the packet as received or rejected exactly once. Seeds: packets
+ * the sync core itself sends (INS, UPD, UPD_C, DEL_C, UPD_REQ, BUS, CLR), see {@link FuzzSeeds}.
  */
 class PfsyncFuzzTest {
   static final long S = 1_000_000_000L;
@@ -38,12 +39,13 @@ class PfsyncFuzzTest {
     // has an effect.
     FuzzKernel kernel = new FuzzKernel();
     SyncCounters counters = new SyncCounters();
-    SyncCore core = receiver(kernel, counters);
+    SyncCore core = receiver(counters);
+    KernelExecutor executor = new KernelExecutor(kernel, core);
     long now = 1_000 * S;
     core.start(now, FuzzSeeds.someEntries(), true);
     core.poll(now);
     long before = counters.packetsReceived.get() + sum(counters.packetsRejected().values());
-    core.receive(data, 0, data.length, now + S);
+    executor.execute(core.receive(data, 0, data.length, now + S));
     long after = counters.packetsReceived.get() + sum(counters.packetsRejected().values());
     CarpAdvertFuzzTest.check(after - before == 1, "packet counted " + (after - before) + " times");
     // What the packet asked for (updates, a bulk) goes out; timers and a table refresh run on what
@@ -54,7 +56,7 @@ class PfsyncFuzzTest {
     }
   }
 
-  static SyncCore receiver(FuzzKernel kernel, SyncCounters counters) {
+  static SyncCore receiver(SyncCounters counters) {
     var settings =
         new SyncCore.Settings(
             0x0b0b0b0b,
@@ -64,7 +66,7 @@ class PfsyncFuzzTest {
             2_000_000L,
             2 * S,
             30 * S);
-    return new SyncCore(settings, kernel, null, counters);
+    return new SyncCore(settings, null, counters);
   }
 
   private static long sum(java.util.Collection<Long> values) {

@@ -28,6 +28,7 @@ class SyncCoreTest {
     final List<BulkState> bulkStates = new ArrayList<>();
     int tableSizeWhenDone = -1;
     final SyncCore core;
+    final KernelExecutor executor;
     final List<byte[]> sent = new ArrayList<>();
 
     Node(int hostId) {
@@ -43,7 +44,6 @@ class SyncCoreTest {
       core =
           new SyncCore(
               settings,
-              kernel,
               new SyncCore.Observer() {
                 @Override
                 public void bulkStateChanged(BulkState from, BulkState to, String detail) {
@@ -52,6 +52,12 @@ class SyncCoreTest {
                 }
               },
               new SyncCounters());
+      executor = new KernelExecutor(kernel, core);
+    }
+
+    /** A packet off the wire, as the engine takes it: the core decides, the executor writes. */
+    void receive(byte[] packet, long now) {
+      executor.execute(core.receive(packet, 0, packet.length, now));
     }
   }
 
@@ -76,8 +82,8 @@ class SyncCoreTest {
       a.sent.addAll(fromA);
       b.sent.addAll(fromB);
       if (fromA.isEmpty() && fromB.isEmpty()) return;
-      for (byte[] p : fromA) b.core.receive(p, 0, p.length, now);
-      for (byte[] p : fromB) a.core.receive(p, 0, p.length, now);
+      for (byte[] p : fromA) b.receive(p, now);
+      for (byte[] p : fromB) a.receive(p, now);
     }
   }
 
@@ -134,7 +140,7 @@ class SyncCoreTest {
     // Full packets go at once; the remainder waits for the delay.
     List<byte[]> immediately = a.core.poll(now);
     assertThat(immediately).hasSize(20); // 5 states of 264 bytes per 1444-byte budget
-    for (byte[] p : immediately) b.core.receive(p, 0, p.length, now);
+    for (byte[] p : immediately) b.receive(p, now);
     assertThat(b.kernel.table).hasSize(100);
 
     // Polled after every event, as the runtime does: packets still go out (nearly) full.
@@ -318,7 +324,7 @@ class SyncCoreTest {
         dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(
                 List.of(new PfsyncMessage.UpdReq(0, 0)), 1444)
             .getFirst();
-    a.core.receive(again, 0, again.length, now + 30 * MS);
+    a.receive(again, now + 30 * MS);
     now += 30 * MS;
     run(S);
 
@@ -405,7 +411,7 @@ class SyncCoreTest {
         dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(
                 List.of(new PfsyncMessage.Bus(7, 0, PfsyncMessage.Bus.START)), 1444)
             .getFirst();
-    b.core.receive(start, 0, start.length, now);
+    b.receive(start, now);
     // A sender that adds END first gets a packet whose BUS section precedes the UPD section.
     var msgs = new ArrayList<PfsyncMessage>();
     msgs.add(new PfsyncMessage.Bus(7, 0, PfsyncMessage.Bus.END));
@@ -413,7 +419,7 @@ class SyncCoreTest {
         new PfsyncMessage.Upd(
             StateMapper.toState(Entries.tcp(46000, ConntrackEntry.TCP_ESTABLISHED), 1, 7)));
     byte[] p = dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(msgs, 1444).getFirst();
-    b.core.receive(p, 0, p.length, now);
+    b.receive(p, now);
     assertThat(b.core.bulkState()).isEqualTo(BulkState.DONE);
     assertThat(b.tableSizeWhenDone).isEqualTo(1);
   }
@@ -511,7 +517,7 @@ class SyncCoreTest {
         dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(
                 List.of(new PfsyncMessage.Clr("", 0x0a0a0a0a)), 1480)
             .getFirst();
-    b.core.receive(clr, 0, clr.length, now);
+    b.receive(clr, now);
     assertThat(b.kernel.table).isEmpty();
   }
 
@@ -528,7 +534,7 @@ class SyncCoreTest {
         dev.carpoperator.agent.pfsync.PfsyncEncoder.pack(
                 List.of(new PfsyncMessage.Clr("", 0x0a0a0a0a)), 1480)
             .getFirst();
-    a.core.receive(clr, 0, clr.length, now);
+    a.receive(clr, now);
     assertThat(a.kernel.table).containsKey(own.key());
     assertThat(a.core.tableSize()).isEqualTo(1);
     assertThat(a.core.counters().statesRejected("clr_own_creator")).isEqualTo(1);
@@ -546,7 +552,7 @@ class SyncCoreTest {
         p[2] = (byte) (p.length >> 8);
         p[3] = (byte) p.length;
       }
-      b.core.receive(p, 0, p.length, now);
+      b.receive(p, now);
     }
     assertThat(b.core.counters().packetsRejected()).isNotEmpty();
   }

@@ -8,6 +8,8 @@ import dev.carpoperator.agent.pfsync.Pfsync;
 import dev.carpoperator.agent.pfsync.PfsyncDecodeResult;
 import dev.carpoperator.agent.pfsync.PfsyncDecoder;
 import dev.carpoperator.agent.pfsync.PfsyncMessage;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,8 +36,9 @@ class SyncFreshnessTest {
   final class Node {
     final InMemoryConntrack kernel;
     final SyncCore core;
+    final KernelExecutor executor;
     final SyncEnvelope sealer;
-    final SyncEnvelope opener;
+    final SyncPacketValidator intake;
     final byte[] source;
     final List<byte[]> sealed = new ArrayList<>();
 
@@ -51,11 +54,14 @@ class SyncFreshnessTest {
               2 * MS,
               2 * S,
               30 * S);
-      core = new SyncCore(settings, kernel, null, new SyncCounters(), random::nextLong);
+      core = new SyncCore(settings, null, new SyncCounters(), random::nextLong);
+      executor = new KernelExecutor(kernel, core);
       byte[] salt = new byte[16];
       random.nextBytes(salt);
       sealer = new SyncEnvelope(KEY, false, salt, () -> wall);
-      opener = new SyncEnvelope(KEY, false, salt, () -> wall);
+      intake =
+          new SyncPacketValidator(
+              List.of(), new SyncEnvelope(KEY, false, salt, () -> wall), core.counters());
     }
 
     List<byte[]> poll() {
@@ -66,15 +72,22 @@ class SyncFreshnessTest {
       return out;
     }
 
-    /** As the engine: open, then the core; refusals by the envelope counted under its reason. */
+    /**
+     * As the engine: the validator (refusals by the envelope counted under their reason), then the
+     * core and its kernel writes.
+     */
     void deliver(byte[] p, byte[] from) {
-      int len = (p[2] & 0xff) << 8 | (p[3] & 0xff);
-      SyncEnvelope.Opened o = opener.open(p, 0, p.length, len, from);
-      if (!o.ok()) {
-        core.counters().packetRejected(o.failure().name().toLowerCase());
-        return;
-      }
-      core.receiveSealed(o, now);
+      var packet = InboundSyncPacket.of(Pfsync.TTL, ip(from), p);
+      if (intake.validate(packet) instanceof SyncValidationResult.Sealed sealed)
+        executor.execute(core.receiveSealed(sealed.opened(), now));
+    }
+  }
+
+  static InetAddress ip(byte[] address) {
+    try {
+      return InetAddress.getByAddress(address);
+    } catch (UnknownHostException e) {
+      throw new AssertionError(e);
     }
   }
 

@@ -1,0 +1,87 @@
+package dev.carpoperator.agent.engine;
+
+import dev.carpoperator.agent.sync.ConntrackEntry;
+import dev.carpoperator.agent.sync.ConntrackKernel;
+import dev.carpoperator.agent.sync.KernelExecutor;
+import dev.carpoperator.agent.sync.SyncCore;
+import dev.carpoperator.agent.sync.SyncCounters;
+import dev.carpoperator.agent.sync.SyncValidationResult;
+import java.util.function.LongSupplier;
+
+/**
+ * The pure {@link SyncCore} as {@link SyncEngine}'s loop runs it: set up for the sync link, handed
+ * the loop's inputs with the current time, its kernel writes carried out by a {@link
+ * KernelExecutor} before anything else happens, and what is due sent at once. Loop thread only.
+ */
+final class SyncCoreDriver {
+  /**
+   * One full bulk packet (about 5 states) per 250 µs, ~20 000 states/s: below what a receiver
+   * writes to its kernel table (~55 000 creates/s on one netlink socket) so that its capture ring
+   * does not fill during a long bulk.
+   */
+  static final long BULK_INTERVAL_NANOS = 250_000L;
+
+  /** How often our bulk request is repeated while nobody answers. */
+  static final long BULK_RETRY_NANOS = 2_000_000_000L;
+
+  private final SyncCore core;
+  private final KernelExecutor kernelActions;
+  private final LongSupplier clock;
+  private final Runnable sendDue;
+
+  /**
+   * @param packetBudget pfsync bytes per packet (the link's budget less the envelope)
+   * @param sendDue sends what the core has due (the engine's {@code sendDue})
+   */
+  SyncCoreDriver(
+      SyncEngine.Settings settings,
+      int packetBudget,
+      ConntrackKernel kernel,
+      SyncCore.Observer observer,
+      SyncCounters counters,
+      LongSupplier clock,
+      Runnable sendDue) {
+    long idBase = (System.currentTimeMillis() / 1000) << 32; // OpenBSD: boot time << 32
+    var coreSettings =
+        new SyncCore.Settings(
+            settings.hostId(),
+            idBase,
+            packetBudget,
+            settings.maxDelayMillis() * 1_000_000L,
+            BULK_INTERVAL_NANOS,
+            BULK_RETRY_NANOS,
+            settings.bulkTimeoutSeconds() * 1_000_000_000L);
+    this.core = new SyncCore(coreSettings, observer, counters);
+    this.kernelActions = new KernelExecutor(kernel, core);
+    this.clock = clock;
+    this.sendDue = sendDue;
+  }
+
+  SyncCore core() {
+    return core;
+  }
+
+  void kernelEvent(ConntrackKernel.EventType type, ConntrackEntry entry) {
+    core.kernelEvent(type, entry, clock.getAsLong());
+    sendDue.run(); // full packets, and everything when maxDelayMillis is 0, go now, not at the tick
+  }
+
+  void received(SyncValidationResult.Plain plain) {
+    byte[] p = plain.pfsync();
+    kernelActions.execute(core.receive(p, 0, p.length, clock.getAsLong()));
+    sendDue.run(); // a requested bulk starts at once; other answers wait for the batch delay
+  }
+
+  void received(SyncValidationResult.Sealed sealed) {
+    // replay and bulk-answer checks run with the core
+    kernelActions.execute(core.receiveSealed(sealed.opened(), clock.getAsLong()));
+    sendDue.run();
+  }
+
+  /** The sync link is back: the states created while it was down never reached us. */
+  void linkBack() {
+    core.requestBulk(
+        clock.getAsLong(), "the sync link is back: asking peers for the states created meanwhile");
+    sendDue.run();
+  }
+}

@@ -1,0 +1,234 @@
+package dev.carpoperator.agent.linux.conntrack;
+
+import static dev.carpoperator.agent.linux.conntrack.NfConntrack.*;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
+import dev.carpoperator.agent.sync.ConntrackEntry;
+import dev.carpoperator.agent.sync.ConntrackException;
+import dev.carpoperator.agent.sync.ConntrackKernel.EventType;
+import dev.carpoperator.agent.sync.ConntrackKernel.Listener;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The subscription to the kernel's conntrack events, for {@link NetfilterConntrack#listen}: a
+ * netlink socket in the NEW, UPDATE and DESTROY groups, read by the daemon thread {@code
+ * conntrack-events}, which waits in poll() together with an eventfd that {@link #stop} writes.
+ * Events whose {@code nlmsg_pid} is the write socket's port id were caused by our own writes and
+ * are dropped. The kernel reports a loss (ENOBUFS, {@link Listener#overrun()}) at the next read,
+ * while events queued before the loss may still follow; the socket takes new events again only once
+ * it is drained.
+ *
+ * <p>The callback is the hot path: one {@link ConntrackEntry} per event and nothing else allocated.
+ */
+final class NfctEvents {
+  private static final Logger LOG = LoggerFactory.getLogger(NetfilterConntrack.class);
+
+  /**
+   * Event socket receive buffer: holds about 13 000 events (measured) before the kernel drops them
+   * (ENOBUFS).
+   */
+  static final int EVENT_RCVBUF = 8 << 20;
+
+  private final NfConntrack nfct;
+  private final NfConntrack.Nfnl nfnl;
+  private final LibC libc = LibC.INSTANCE;
+  private final NfctCodec codec;
+  private final int ownPortId;
+  private final AtomicLong skipped;
+
+  final AtomicLong events = new AtomicLong();
+  final AtomicLong ownEventsIgnored = new AtomicLong();
+  final AtomicLong overruns = new AtomicLong();
+  final AtomicLong listenerErrors = new AtomicLong();
+
+  /** A strong reference: libnetfilter_conntrack keeps only the native function pointer. */
+  private NfConntrack.Callback2 callback;
+
+  /**
+   * An Error thrown in the callback, rethrown by the event loop once nfct_catch has returned (see
+   * {@link NetfilterConntrack}: a Java exception must not unwind through the C library's frames).
+   */
+  private volatile Error callbackError;
+
+  private volatile boolean stopped;
+  private Thread thread;
+
+  /** eventfd that wakes the thread's poll on {@link #stop}; -1 once closed (guarded by this). */
+  private int wakeFd = -1;
+
+  /**
+   * @param ownPortId the write socket's netlink port id: events stamped with it are our own
+   * @param skipped counts the events that could not be read
+   */
+  NfctEvents(
+      NfConntrack nfct, NfConntrack.Nfnl nfnl, NfctCodec codec, int ownPortId, AtomicLong skipped) {
+    this.nfct = nfct;
+    this.nfnl = nfnl;
+    this.codec = codec;
+    this.ownPortId = ownPortId;
+    this.skipped = skipped;
+  }
+
+  /** Opens the event socket and starts the thread; at most once. */
+  synchronized void start(Listener listener) {
+    if (thread != null) {
+      throw new IllegalStateException("already listening");
+    }
+    Pointer h =
+        NetfilterConntrack.openHandle(
+            nfct,
+            NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE | NF_NETLINK_CONNTRACK_DESTROY);
+    int fd = nfct.nfct_fd(h);
+    int granted = nfnl.nfnl_rcvbufsiz(nfct.nfct_nfnlh(h), EVENT_RCVBUF);
+    LOG.debug(
+        "conntrack event socket: port id {}, receive buffer {} bytes",
+        nfnl.nfnl_portid(nfct.nfct_nfnlh(h)),
+        granted);
+    // non-blocking, so that nfct_catch returns (EAGAIN) once it has drained the socket and the
+    // thread can wait in poll() together with the close() wake-up
+    int flags = libc.fcntl(fd, LibC.F_GETFL);
+    int wake =
+        flags < 0 || libc.fcntl(fd, LibC.F_SETFL, flags | LibC.O_NONBLOCK) < 0
+            ? -1
+            : libc.eventfd(0, LibC.EFD_CLOEXEC);
+    if (wake < 0) {
+      int errno = Native.getLastError();
+      nfct.nfct_close(h);
+      throw new ConntrackException(
+          "cannot set up the conntrack event socket: " + libc.strerror(errno), errno);
+    }
+    wakeFd = wake;
+    callback = (nlh, type, ct, data) -> event(listener, nlh, type, ct);
+    nfct.nfct_callback_register2(h, NFCT_T_ALL, callback, null);
+    thread = new Thread(() -> loop(h, fd, listener), "conntrack-events");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void loop(Pointer handle, int fd, Listener listener) {
+    try (Memory fds =
+        new Memory(16)) { // two struct pollfd: the event socket and the wake-up eventfd
+      fds.setInt(0, fd);
+      fds.setShort(4, LibC.POLLIN);
+      synchronized (this) {
+        fds.setInt(8, wakeFd);
+      }
+      fds.setShort(12, LibC.POLLIN);
+      while (!stopped) {
+        fds.setShort(6, (short) 0);
+        fds.setShort(14, (short) 0);
+        if (libc.poll(fds, new NativeLong(2), -1) < 0) {
+          int errno = Native.getLastError();
+          if (errno == LibC.EINTR) {
+            continue;
+          }
+          LOG.error("conntrack events: poll failed: {}; no more events", libc.strerror(errno));
+          return;
+        }
+        if (stopped || fds.getShort(14) != 0) {
+          return;
+        }
+        int rc = nfct.nfct_catch(handle);
+        rethrowCallbackError(); // ends this thread: the uncaught-exception handler ends the process
+        if (rc < 0) {
+          int errno = Native.getLastError();
+          if (errno == LibC.ENOBUFS) {
+            overruns.incrementAndGet();
+            LOG.warn("conntrack events lost (netlink receive buffer overrun)");
+            try {
+              listener.overrun();
+            } catch (RuntimeException e) {
+              listenerErrors.incrementAndGet();
+              LOG.warn("conntrack listener failed on overrun", e);
+            }
+          } else if (errno != LibC.EAGAIN) {
+            LOG.warn("conntrack events: {}", libc.strerror(errno));
+          }
+        }
+      }
+    } finally {
+      nfct.nfct_close(handle);
+      synchronized (this) {
+        libc.close(wakeFd);
+        wakeFd = -1;
+      }
+    }
+  }
+
+  private int event(Listener listener, Pointer nlh, int type, Pointer ct) {
+    try {
+      if (nlh.getInt(12) == ownPortId) { // nlmsghdr.nlmsg_pid
+        ownEventsIgnored.incrementAndGet();
+        return NFCT_CB_CONTINUE;
+      }
+      EventType t =
+          switch (type) {
+            case NFCT_T_NEW -> EventType.NEW;
+            case NFCT_T_UPDATE -> EventType.UPDATE;
+            case NFCT_T_DESTROY -> EventType.DESTROY;
+            default -> null;
+          };
+      ConntrackEntry e = t == null ? null : codec.toEntry(ct);
+      if (e == null) {
+        skipped.incrementAndGet();
+        return NFCT_CB_CONTINUE;
+      }
+      events.incrementAndGet();
+      try {
+        listener.event(t, e);
+      } catch (RuntimeException ex) {
+        listenerErrors.incrementAndGet();
+        LOG.warn("conntrack listener failed on {} {}", t, e, ex);
+      }
+    } catch (Exception ex) { // never into C; one unreadable event must not end the stream
+      skipped.incrementAndGet();
+      LOG.warn("cannot read a conntrack event", ex);
+    } catch (Error err) { // never into C: rethrown by the event loop after nfct_catch returns
+      callbackError = err;
+      return NFCT_CB_STOP;
+    }
+    return NFCT_CB_CONTINUE;
+  }
+
+  private void rethrowCallbackError() {
+    Error e = callbackError;
+    if (e != null) {
+      callbackError = null;
+      throw e;
+    }
+  }
+
+  /** Wakes the thread's poll so that it ends; idempotent. The thread closes the socket. */
+  synchronized void stop() {
+    stopped = true;
+    if (wakeFd >= 0) {
+      libc.write(wakeFd, new byte[] {1, 0, 0, 0, 0, 0, 0, 0}, new NativeLong(8)); // any nonzero u64
+    }
+  }
+
+  /** Waits for the thread to end after {@link #stop}, at most {@code wait}. */
+  void join(Duration wait) {
+    Thread t;
+    synchronized (this) {
+      t = thread;
+    }
+    if (t == null || t == Thread.currentThread()) {
+      return;
+    }
+    try {
+      t.join(wait.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (t.isAlive()) {
+      LOG.warn(
+          "conntrack event thread still running {} after close (blocked in the listener?)", wait);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+package dev.carpoperator.agent.sync;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Carries out the {@link KernelAction}s of {@link SyncCore} on the kernel, in order, and reports
+ * each outcome to the core: nothing is decided here. Runs on the thread that runs the core.
+ */
+public final class KernelExecutor {
+
+  /** Where the outcomes go ({@link SyncCore} implements it). */
+  public interface Outcomes {
+    void written(KernelAction.Write write);
+
+    void writeFailed(KernelAction.Write write, ConntrackException e);
+
+    void dumped(KernelAction.DumpForBulk dump, List<ConntrackEntry> table);
+
+    void dumpFailed(KernelAction.DumpForBulk dump, ConntrackException e);
+
+    /** Every action of the list has been carried out and its outcome reported. */
+    void executed();
+  }
+
+  private final ConntrackKernel kernel;
+  private final Outcomes outcomes;
+
+  public KernelExecutor(ConntrackKernel kernel, Outcomes outcomes) {
+    this.kernel = Objects.requireNonNull(kernel);
+    this.outcomes = Objects.requireNonNull(outcomes);
+  }
+
+  public void execute(List<KernelAction> actions) {
+    for (KernelAction a : actions) {
+      switch (a) {
+        case KernelAction.Write w -> write(w);
+        case KernelAction.DumpForBulk d -> dump(d);
+      }
+    }
+    outcomes.executed();
+  }
+
+  private void write(KernelAction.Write w) {
+    try {
+      switch (w) {
+        case KernelAction.Create c -> kernel.apply(c.entry());
+        case KernelAction.Update u -> kernel.apply(u.entry());
+        case KernelAction.Delete d -> kernel.delete(d.entry());
+      }
+    } catch (ConntrackException e) {
+      outcomes.writeFailed(w, e);
+      return;
+    }
+    outcomes.written(w);
+  }
+
+  private void dump(KernelAction.DumpForBulk d) {
+    List<ConntrackEntry> table;
+    try {
+      table = kernel.dump();
+    } catch (ConntrackException e) {
+      outcomes.dumpFailed(d, e);
+      return;
+    }
+    outcomes.dumped(d, table);
+  }
+}

@@ -1,0 +1,116 @@
+package dev.carpoperator.agent.sync;
+
+import dev.carpoperator.agent.pfsync.PfsyncState;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The states the sync knows (local ones and the peers'), by kernel key and by pfsync id: what
+ * {@link SyncCore} believes the kernel table holds. Not thread-safe.
+ */
+final class SyncTable {
+  static final long NANOS = 1_000_000_000L;
+
+  /** The pair that names a state on every node. */
+  record GlobalId(long id, int creator) {}
+
+  static final class Tracked {
+    final GlobalId id;
+
+    /**
+     * Every id this connection is known by: usually just {@link #id}; a BSD peer may have an
+     * inbound and an outbound state.
+     */
+    final List<GlobalId> ids = new ArrayList<>(1);
+
+    ConntrackEntry entry;
+
+    /**
+     * Traffic changed it here (kernel events or a refreshed timer), so our view is worth
+     * announcing.
+     */
+    boolean localActivity;
+
+    /**
+     * When the peers' copy expires, as far as we know (nanos); Long.MIN_VALUE if never announced.
+     */
+    long peerExpiry = Long.MIN_VALUE;
+
+    /** When we last sent this state (nanos); Long.MIN_VALUE if never. */
+    long lastAnnounced = Long.MIN_VALUE;
+
+    Tracked(GlobalId id, ConntrackEntry entry) {
+      this.id = id;
+      this.entry = entry;
+      ids.add(id);
+    }
+
+    /** The peers' copy is as fresh as ours as of {@code now}. */
+    void peerCopyRenewed(long now) {
+      peerExpiry = now + entry.timeoutSeconds() * NANOS;
+    }
+
+    PfsyncState state() {
+      return StateMapper.toState(entry, id.id(), id.creator());
+    }
+  }
+
+  private final Map<ConntrackEntry.Key, Tracked> byKey = new HashMap<>();
+  private final Map<GlobalId, Tracked> byId = new HashMap<>();
+
+  Tracked byKey(ConntrackEntry.Key key) {
+    return byKey.get(key);
+  }
+
+  Tracked byId(GlobalId id) {
+    return byId.get(id);
+  }
+
+  boolean contains(ConntrackEntry.Key key) {
+    return byKey.containsKey(key);
+  }
+
+  int size() {
+    return byKey.size();
+  }
+
+  /** Every state, a live view (do not change the table while iterating it). */
+  Collection<Tracked> all() {
+    return byKey.values();
+  }
+
+  /** Every state, a copy to iterate while changing the table. */
+  List<Tracked> snapshot() {
+    return List.copyOf(byKey.values());
+  }
+
+  Tracked track(GlobalId id, ConntrackEntry e) {
+    Tracked t = new Tracked(id, e);
+    byKey.put(e.key(), t);
+    byId.put(id, t);
+    return t;
+  }
+
+  void untrack(Tracked t) {
+    byKey.remove(t.entry.key(), t);
+    for (GlobalId id : t.ids) byId.remove(id, t);
+  }
+
+  /**
+   * Names {@code t} also by {@code id} (the same connection under another id: a BSD peer's second
+   * state, or both nodes created it); false if the id already names a state.
+   */
+  boolean addId(GlobalId id, Tracked t) {
+    if (byId.putIfAbsent(id, t) != null) return false;
+    t.ids.add(id);
+    return true;
+  }
+
+  /** Undoes {@link #addId}. */
+  void removeId(GlobalId id, Tracked t) {
+    if (byId.remove(id, t)) t.ids.remove(id);
+  }
+}

@@ -1,0 +1,193 @@
+package dev.carpoperator.agent.sync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.carpoperator.agent.pfsync.Pfsync;
+import dev.carpoperator.agent.pfsync.PfsyncEncoder;
+import dev.carpoperator.agent.pfsync.PfsyncMessage;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The kernel writes {@link SyncCore} decides for received packets, as values, without any kernel:
+ * what each message asks of the table, and what a refused write undoes. (SyncCoreTest runs the
+ * protocol between two cores whose writes go to in-memory tables.)
+ */
+class SyncCoreDecisionsTest {
+  static final long MS = 1_000_000L;
+  static final long S = 1_000 * MS;
+  static final int PEER = 0x0a0a0a0a;
+  static final int US = 0x0b0b0b0b;
+
+  long now = 1_000 * S;
+  final List<String> bulkSteps = new ArrayList<>();
+  final SyncCore core =
+      new SyncCore(
+          new SyncCore.Settings(
+              US,
+              (long) US << 32,
+              Pfsync.payloadBudget(1500) - SyncEnvelope.TRAILER_LENGTH,
+              50 * MS,
+              2 * MS,
+              2 * S,
+              30 * S),
+          new SyncCore.Observer() {
+            @Override
+            public void bulkStateChanged(BulkState from, BulkState to, String detail) {
+              bulkSteps.add(to.name());
+            }
+          },
+          new SyncCounters(),
+          () -> 42);
+
+  List<KernelAction> receive(PfsyncMessage... messages) {
+    byte[] p = PfsyncEncoder.pack(List.of(messages), 1444).getFirst();
+    return core.receive(p, 0, p.length, now);
+  }
+
+  static PfsyncMessage.Ins ins(ConntrackEntry e, long id) {
+    return new PfsyncMessage.Ins(StateMapper.toState(e, id, PEER));
+  }
+
+  static PfsyncMessage.UpdC updC(ConntrackEntry e, long id) {
+    var s = StateMapper.toState(e, id, PEER);
+    return new PfsyncMessage.UpdC(
+        s.id(), s.src(), s.dst(), s.creatorid(), s.expire(), s.timeout(), s.stateFlags() & 0xff);
+  }
+
+  /** Tells the core that every write succeeded, as the executor does. */
+  void allWritten(List<KernelAction> actions) {
+    for (KernelAction a : actions) if (a instanceof KernelAction.Write w) core.written(w);
+    core.executed();
+  }
+
+  @Test
+  void aPeersNewStateIsOneCreateWithBeLiberalAndCountsAsAppliedOnlyOnceWritten() {
+    ConntrackEntry e = Entries.tcp(40000, ConntrackEntry.TCP_ESTABLISHED);
+    List<KernelAction> actions = receive(ins(e, 1));
+    assertThat(actions).singleElement().isInstanceOf(KernelAction.Create.class);
+    ConntrackEntry written = ((KernelAction.Create) actions.getFirst()).entry();
+    assertThat(written.key()).isEqualTo(e.key());
+    assertThat(written.tcpFlagsOriginal() & ConntrackEntry.TCP_FLAG_BE_LIBERAL).isNotZero();
+    assertThat(core.tableSize()).isEqualTo(1);
+    assertThat(core.counters().statesApplied.get()).isZero();
+    allWritten(actions);
+    assertThat(core.counters().statesApplied.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aCompressedUpdateOfAKnownStateIsAnUpdateAndOfAnUnknownOneARequest() {
+    ConntrackEntry e = Entries.tcp(40001, ConntrackEntry.TCP_ESTABLISHED);
+    allWritten(receive(ins(e, 1)));
+    ConntrackEntry closing = e.withDynamic(e.status(), 120, ConntrackEntry.TCP_FIN_WAIT);
+    List<KernelAction> actions = receive(updC(closing, 1));
+    assertThat(actions).singleElement().isInstanceOf(KernelAction.Update.class);
+    assertThat(((KernelAction.Update) actions.getFirst()).entry().tcpState())
+        .isEqualTo(ConntrackEntry.TCP_FIN_WAIT);
+
+    assertThat(receive(updC(closing, 2))).as("unknown id: nothing to write").isEmpty();
+    assertThat(core.counters().updatesRequested.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aStaleUpdateWritesNothing() {
+    ConntrackEntry e = Entries.tcp(40002, ConntrackEntry.TCP_FIN_WAIT);
+    allWritten(receive(ins(e, 1)));
+    assertThat(receive(updC(e.withDynamic(e.status(), 400, ConntrackEntry.TCP_ESTABLISHED), 1)))
+        .isEmpty();
+    assertThat(core.counters().staleUpdates.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aStateWhoseNatChangedIsDeletedAndCreatedAgain() {
+    ConntrackEntry plain = Entries.tcp(40003, ConntrackEntry.TCP_ESTABLISHED);
+    allWritten(receive(ins(plain, 1)));
+    ConntrackEntry natted = Entries.tcpSnat(40003, 61003);
+    List<KernelAction> actions =
+        receive(new PfsyncMessage.Upd(StateMapper.toState(natted, 2, PEER)));
+    assertThat(actions).hasSize(2);
+    assertThat(actions.get(0)).isInstanceOf(KernelAction.Delete.class);
+    assertThat(actions.get(1)).isInstanceOf(KernelAction.Create.class);
+    assertThat(((KernelAction.Write) actions.get(0)).entry().reply()).isEqualTo(plain.reply());
+    assertThat(((KernelAction.Write) actions.get(1)).entry().reply()).isEqualTo(natted.reply());
+  }
+
+  @Test
+  void deletionsAndClearsAreDeletesButNeverOfOurOwnStates() {
+    ConntrackEntry a = Entries.tcp(40004, ConntrackEntry.TCP_ESTABLISHED);
+    ConntrackEntry b = Entries.tcp(40005, ConntrackEntry.TCP_ESTABLISHED);
+    allWritten(receive(ins(a, 1), ins(b, 2)));
+    assertThat(receive(new PfsyncMessage.DelC(1, PEER)))
+        .singleElement()
+        .isInstanceOf(KernelAction.Delete.class);
+    assertThat(receive(new PfsyncMessage.Clr("", PEER)))
+        .singleElement()
+        .satisfies(d -> assertThat(((KernelAction.Delete) d).entry().key()).isEqualTo(b.key()));
+    assertThat(core.tableSize()).isZero();
+
+    ConntrackEntry own = Entries.tcp(40006, ConntrackEntry.TCP_ESTABLISHED);
+    core.kernelEvent(ConntrackKernel.EventType.NEW, own, now);
+    assertThat(receive(new PfsyncMessage.Clr("", US))).isEmpty();
+    assertThat(core.tableSize()).isEqualTo(1);
+  }
+
+  @Test
+  void aBulkRequestAsksForADumpAfterTheWritesOfItsPacket() {
+    ConntrackEntry e = Entries.tcp(40007, ConntrackEntry.TCP_ESTABLISHED);
+    List<KernelAction> actions = receive(PfsyncMessage.UpdReq.BULK, ins(e, 1));
+    assertThat(actions).hasSize(2);
+    assertThat(actions.getFirst()).isInstanceOf(KernelAction.Create.class);
+    assertThat(actions.getLast()).isEqualTo(new KernelAction.DumpForBulk(now));
+    assertThat(core.bulkSending()).as("not before the dump is in").isFalse();
+
+    core.dumped(new KernelAction.DumpForBulk(now), List.of(e));
+    assertThat(core.bulkSending()).isTrue();
+    assertThat(core.counters().bulksServed.get()).isEqualTo(1);
+    assertThat(receive(PfsyncMessage.UpdReq.BULK))
+        .as("a request while the bulk is under way extends it: no new dump")
+        .isEmpty();
+  }
+
+  @Test
+  void aRefusedCreateLeavesTheStateUnknownSoItsNextUpdateIsARequest() {
+    ConntrackEntry e = Entries.tcp(40008, ConntrackEntry.TCP_ESTABLISHED);
+    var create = (KernelAction.Write) receive(ins(e, 1)).getFirst();
+    core.writeFailed(create, new ConntrackException("refused", 22));
+    core.executed();
+    assertThat(core.tableSize()).isZero();
+    assertThat(core.counters().statesRejected("kernel_create")).isEqualTo(1);
+    assertThat(core.counters().statesApplied.get()).isZero();
+    assertThat(receive(updC(e, 1))).isEmpty();
+    assertThat(core.counters().updatesRequested.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aRefusedUpdateLeavesOurCopyAsItWas() {
+    ConntrackEntry e = Entries.tcp(40009, ConntrackEntry.TCP_ESTABLISHED);
+    allWritten(receive(ins(e, 1)));
+    ConntrackEntry closing = e.withDynamic(e.status(), 120, ConntrackEntry.TCP_FIN_WAIT);
+    var update = (KernelAction.Write) receive(updC(closing, 1)).getFirst();
+    core.writeFailed(update, new ConntrackException("refused", 22));
+    assertThat(core.counters().statesRejected("kernel_update")).isEqualTo(1);
+    // The same update again is written again: our copy is still ESTABLISHED, not FIN_WAIT.
+    assertThat(receive(updC(closing, 1))).singleElement().isEqualTo(update);
+  }
+
+  @Test
+  void theBulkIsDoneOnlyOnceTheWritesOfItsLastPacketAreCarriedOut() {
+    core.start(now, List.of(), true);
+    core.poll(now);
+    assertThat(receive(new PfsyncMessage.Bus(PEER, 0, PfsyncMessage.Bus.START))).isEmpty();
+    assertThat(bulkSteps).containsExactly("REQUESTING", "RECEIVING");
+    ConntrackEntry e = Entries.tcp(40010, ConntrackEntry.TCP_ESTABLISHED);
+    List<KernelAction> actions =
+        receive(
+            new PfsyncMessage.Upd(StateMapper.toState(e, 1, PEER)),
+            new PfsyncMessage.Bus(PEER, 0, PfsyncMessage.Bus.END));
+    assertThat(core.bulkState()).isEqualTo(BulkState.DONE);
+    assertThat(bulkSteps).as("told after the writes").containsExactly("REQUESTING", "RECEIVING");
+    allWritten(actions);
+    assertThat(bulkSteps).containsExactly("REQUESTING", "RECEIVING", "DONE");
+  }
+}
