@@ -20,6 +20,11 @@ import java.nio.file.Path;
  * mode.
  */
 final class StateSync {
+  /**
+   * 8 MiB of ring: about 5 000 full-size sync packets of headroom while the receive thread is busy.
+   */
+  static final int SYNC_CAPTURE_BUFFER = 8 << 20;
+
   private StateSync() {}
 
   /**
@@ -88,9 +93,4 @@ final class StateSync {
       return 1500 + 14 + 4;
     }
   }
-
-  /**
-   * 8 MiB of ring: about 5 000 full-size sync packets of headroom while the receive thread is busy.
-   */
-  static final int SYNC_CAPTURE_BUFFER = 8 << 20;
 }

@@ -9,7 +9,7 @@ import java.util.OptionalLong;
  * The CARP election for one vhid (states INIT/BACKUP/MASTER), pure: no I/O, no threads, no clock.
  * Every event method takes {@code now} in nanoseconds from any monotonic source (e.g. {@link
  * System#nanoTime()}; deadlines are compared by subtraction so wrap-around is fine) and returns the
- * {@link CarpAction}s to carry out, in order.
+ * {@link CarpEffect}s to carry out, in order.
  *
  * <h2>Driving it</h2>
  *
@@ -173,7 +173,7 @@ public final class CarpStateMachine {
   /**
    * Administrative up. INIT → BACKUP if the link is up and there are addresses; arms master-down.
    */
-  public List<CarpAction> start(long now) {
+  public List<CarpEffect> start(long now) {
     adminUp = true;
     return setrun(now, TransitionReason.STARTUP);
   }
@@ -185,12 +185,12 @@ public final class CarpStateMachine {
    * would make every other backup take over while the real master runs (a dual master for up to an
    * advert interval, seen in the four-node torture run). The timer is not re-armed.
    */
-  public List<CarpAction> shutdown(long now) {
+  public List<CarpEffect> shutdown(long now) {
     adminUp = false;
-    List<CarpAction> out = new ArrayList<>(3);
+    List<CarpEffect> out = new ArrayList<>(3);
     if (state != CarpState.INIT) {
       if (state == CarpState.MASTER)
-        out.add(new CarpAction.SendAdvert(vhid(), 255, 255, demotion, replayCookie));
+        out.add(new CarpEffect.SendAdvert(vhid(), 255, 255, demotion, replayCookie));
       toInit(TransitionReason.SHUTDOWN, out);
     }
     return out;
@@ -200,16 +200,16 @@ public final class CarpStateMachine {
    * Parent link lost: INIT at once, nothing can be sent. (The engine also bumps the link-down
    * demotion.)
    */
-  public List<CarpAction> linkDown(long now) {
+  public List<CarpEffect> linkDown(long now) {
     linkUp = false;
-    List<CarpAction> out = new ArrayList<>(2);
+    List<CarpEffect> out = new ArrayList<>(2);
     if (state != CarpState.INIT) {
       toInit(TransitionReason.LINK_DOWN, out);
     }
     return out;
   }
 
-  public List<CarpAction> linkUp(long now) {
+  public List<CarpEffect> linkUp(long now) {
     linkUp = true;
     return setrun(now, TransitionReason.LINK_UP);
   }
@@ -217,8 +217,8 @@ public final class CarpStateMachine {
   // ---------------------------------------------------------------- timers
 
   /** Runs whatever timers are due at {@code now}. */
-  public List<CarpAction> tick(long now) {
-    List<CarpAction> out = new ArrayList<>(4);
+  public List<CarpEffect> tick(long now) {
+    List<CarpEffect> out = new ArrayList<>(4);
     if (state == CarpState.MASTER && advertArmed && now - advertDeadline >= 0) {
       sendAdvert(now, out);
     } else if (state == CarpState.BACKUP && masterDownArmed && now - masterDownDeadline >= 0) {
@@ -233,8 +233,8 @@ public final class CarpStateMachine {
    * Processes a validated advert from another node (docs/protocols/carp.md §4.3). Adverts for other
    * vhids are ignored.
    */
-  public List<CarpAction> advertReceived(long now, CarpAdvert advert) {
-    List<CarpAction> out = new ArrayList<>(4);
+  public List<CarpEffect> advertReceived(long now, CarpAdvert advert) {
+    List<CarpEffect> out = new ArrayList<>(4);
     if (advert.vhid() != vhid()) {
       return out;
     }
@@ -284,9 +284,9 @@ public final class CarpStateMachine {
    * positive) and we are MASTER, an advert goes out now so peers learn within milliseconds; it also
    * re-arms the advert timer, as OpenBSD's carp_send_ad does.
    */
-  public List<CarpAction> demotionChanged(long now, int newDemotion, boolean announce) {
+  public List<CarpEffect> demotionChanged(long now, int newDemotion, boolean announce) {
     demotion = Math.clamp(newDemotion, 0, MAX_DEMOTE);
-    List<CarpAction> out = new ArrayList<>(2);
+    List<CarpEffect> out = new ArrayList<>(2);
     if (announce && state == CarpState.MASTER) {
       sendAdvert(now, out);
     }
@@ -295,8 +295,8 @@ public final class CarpStateMachine {
 
   // ---------------------------------------------------------------- internals
 
-  private List<CarpAction> setrun(long now, TransitionReason reason) {
-    List<CarpAction> out = new ArrayList<>(1);
+  private List<CarpEffect> setrun(long now, TransitionReason reason) {
+    List<CarpEffect> out = new ArrayList<>(1);
     if (state == CarpState.INIT && adminUp && linkUp) {
       change(CarpState.BACKUP, reason, out);
       armMasterDown(now);
@@ -304,51 +304,51 @@ public final class CarpStateMachine {
     return out;
   }
 
-  private void becomeMaster(long now, TransitionReason reason, List<CarpAction> out) {
+  private void becomeMaster(long now, TransitionReason reason, List<CarpEffect> out) {
     change(CarpState.MASTER, reason, out);
     masterDownArmed = false;
     out.add(
-        new CarpAction.SendAdvert(
+        new CarpEffect.SendAdvert(
             vhid(), config.advbase(), config.advskew(), demotion, replayCookie));
-    out.add(new CarpAction.TakeOverAddresses(vhid()));
+    out.add(new CarpEffect.TakeOverAddresses(vhid()));
     // Set after the immediate advert, so the re-announce rides on the second *timer* advert
     // (OpenBSD order).
     reannounceCountdown = DELAYED_REANNOUNCE_ADVERTS;
     armAdvert(now);
   }
 
-  private void stepDown(long now, TransitionReason reason, List<CarpAction> out) {
+  private void stepDown(long now, TransitionReason reason, List<CarpEffect> out) {
     change(CarpState.BACKUP, reason, out);
-    out.add(new CarpAction.ReleaseAddresses(vhid()));
+    out.add(new CarpEffect.ReleaseAddresses(vhid()));
     advertArmed = false;
     reannounceCountdown = -1;
     armMasterDown(now);
   }
 
-  private void toInit(TransitionReason reason, List<CarpAction> out) {
+  private void toInit(TransitionReason reason, List<CarpEffect> out) {
     CarpState from = state;
     change(CarpState.INIT, reason, out);
     if (from == CarpState.MASTER) {
-      out.add(new CarpAction.ReleaseAddresses(vhid()));
+      out.add(new CarpEffect.ReleaseAddresses(vhid()));
     }
     advertArmed = false;
     masterDownArmed = false;
     reannounceCountdown = -1;
   }
 
-  private void sendAdvert(long now, List<CarpAction> out) {
+  private void sendAdvert(long now, List<CarpEffect> out) {
     out.add(
-        new CarpAction.SendAdvert(
+        new CarpEffect.SendAdvert(
             vhid(), config.advbase(), config.advskew(), demotion, replayCookie));
     if (reannounceCountdown > 0 && --reannounceCountdown == 0) {
-      out.add(new CarpAction.Reannounce(vhid()));
+      out.add(new CarpEffect.Reannounce(vhid()));
       reannounceCountdown = -1;
     }
     armAdvert(now);
   }
 
-  private void change(CarpState to, TransitionReason reason, List<CarpAction> out) {
-    out.add(new CarpAction.StateChanged(vhid(), state, to, reason));
+  private void change(CarpState to, TransitionReason reason, List<CarpEffect> out) {
+    out.add(new CarpEffect.StateChanged(vhid(), state, to, reason));
     state = to;
   }
 

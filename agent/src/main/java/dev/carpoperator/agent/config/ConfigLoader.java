@@ -34,6 +34,9 @@ public final class ConfigLoader {
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
+  private static final List<String> BALANCING =
+      Arrays.stream(Balancing.values()).map(Balancing::configName).toList();
+
   private ConfigLoader() {}
 
   public static AgentConfig load(Path file) throws ConfigException {
@@ -268,9 +271,6 @@ public final class ConfigLoader {
         AgentLimits.SYNC_MAX_DELAY_MILLIS_MIN,
         AgentLimits.SYNC_MAX_DELAY_MILLIS_MAX);
   }
-
-  private static final List<String> BALANCING =
-      Arrays.stream(Balancing.values()).map(Balancing::configName).toList();
 
   /**
    * balancing and carpNodes, as the CRD's rules (VirtualAddressSpec) plus what the Linux data plane

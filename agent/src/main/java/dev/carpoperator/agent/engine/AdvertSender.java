@@ -2,7 +2,7 @@ package dev.carpoperator.agent.engine;
 
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
-import dev.carpoperator.agent.carp.CarpAction;
+import dev.carpoperator.agent.carp.CarpEffect;
 import dev.carpoperator.agent.engine.plumbing.UnicastPeers;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.agent.metrics.AgentMetrics;
@@ -34,7 +34,7 @@ final class AdvertSender {
     this.metrics = metrics;
   }
 
-  void send(CarpVhost v, CarpAction.SendAdvert s) {
+  void send(CarpVhost v, CarpEffect.SendAdvert s) {
     byte[] carp = s.encode(v.hmac);
     // ip-stealth: the virtual MAC must never be a source, or switches would learn it and stop
     // flooding it.

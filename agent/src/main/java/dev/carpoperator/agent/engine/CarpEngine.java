@@ -2,8 +2,8 @@ package dev.carpoperator.agent.engine;
 
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
-import dev.carpoperator.agent.carp.CarpAction;
 import dev.carpoperator.agent.carp.CarpAdvert;
+import dev.carpoperator.agent.carp.CarpEffect;
 import dev.carpoperator.agent.carp.CarpState;
 import dev.carpoperator.agent.carp.DemotionCounters;
 import dev.carpoperator.agent.carp.RejectReason;
@@ -379,24 +379,24 @@ public final class CarpEngine implements AutoCloseable {
     execute(v, v.sm.advertReceived(clock.getAsLong(), advert));
   }
 
-  private void execute(CarpVhost v, List<CarpAction> actions) {
+  private void execute(CarpVhost v, List<CarpEffect> effects) {
     ShareGroup g = v.group;
-    for (CarpAction action : actions) {
-      switch (action) {
-        case CarpAction.SendAdvert s -> sender.send(v, s);
-        case CarpAction.TakeOverAddresses t -> {
+    for (CarpEffect effect : effects) {
+      switch (effect) {
+        case CarpEffect.SendAdvert s -> sender.send(v, s);
+        case CarpEffect.TakeOverAddresses t -> {
           if (g == null) actuator.execute(() -> actuator.takeOver(v));
           else if (g.announcedBy(v)) actuator.execute(() -> loadSharing.announce(g));
         }
-        case CarpAction.Reannounce r -> {
+        case CarpEffect.Reannounce r -> {
           if (g == null) actuator.execute(() -> actuator.announce(v));
           else if (g.announcedBy(v)) actuator.execute(() -> loadSharing.announce(g));
         }
-        case CarpAction.ReleaseAddresses r -> {
+        case CarpEffect.ReleaseAddresses r -> {
           // shared addresses stay while we run
           if (g == null) actuator.execute(() -> actuator.release(v));
         }
-        case CarpAction.StateChanged c -> {
+        case CarpEffect.StateChanged c -> {
           events.stateChanged(v, c);
           if (g != null) loadSharing.update();
         }

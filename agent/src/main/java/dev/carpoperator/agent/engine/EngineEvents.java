@@ -2,7 +2,7 @@ package dev.carpoperator.agent.engine;
 
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
-import dev.carpoperator.agent.carp.CarpAction;
+import dev.carpoperator.agent.carp.CarpEffect;
 import dev.carpoperator.agent.carp.RejectReason;
 import dev.carpoperator.agent.engine.plumbing.RateLimitedWarnings;
 import dev.carpoperator.agent.metrics.AgentMetrics;
@@ -50,7 +50,7 @@ final class EngineEvents {
   }
 
   /** Loop thread. */
-  void stateChanged(CarpVhost v, CarpAction.StateChanged c) {
+  void stateChanged(CarpVhost v, CarpEffect.StateChanged c) {
     metrics.vhidState.labelValues(v.link.name, v.vhidLabel).set(c.to().ordinal());
     metrics
         .transitions

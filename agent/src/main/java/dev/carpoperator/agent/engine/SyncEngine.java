@@ -121,6 +121,24 @@ public final class SyncEngine implements AutoCloseable {
   private MulticastMembership membership;
   private volatile boolean closed;
 
+  private Inet4Address cachedSource; // loop thread only
+  private Set<Inet4Address> localPeers = Set.of(); // peers that are this node's own addresses
+  private long cachedSourceAt;
+
+  // An Error ends the agent: the executor would swallow it and the sync would stop unnoticed.
+  private static final LoopGuard TASKS =
+      new LoopGuard(
+          "the sync loop",
+          e ->
+              LOG.error(
+                  "sync task failed", kv("event", "sync-error"), kv("error", e.toString()), e));
+  private static final LoopGuard TICKS =
+      new LoopGuard(
+          "the sync loop",
+          e ->
+              LOG.error(
+                  "sync tick failed", kv("event", "sync-error"), kv("error", e.toString()), e));
+
   public SyncEngine(
       Settings settings,
       ConntrackKernel kernel,
@@ -358,10 +376,6 @@ public final class SyncEngine implements AutoCloseable {
     return cachedSource;
   }
 
-  private Inet4Address cachedSource; // loop thread only
-  private Set<Inet4Address> localPeers = Set.of(); // peers that are this node's own addresses
-  private long cachedSourceAt;
-
   // ------------------------------------------------------------------ receive thread
 
   private void onFrame(byte[] frame) {
@@ -412,20 +426,6 @@ public final class SyncEngine implements AutoCloseable {
   private static Runnable guarded(Runnable task) {
     return TASKS.wrap(task);
   }
-
-  // An Error ends the agent: the executor would swallow it and the sync would stop unnoticed.
-  private static final LoopGuard TASKS =
-      new LoopGuard(
-          "the sync loop",
-          e ->
-              LOG.error(
-                  "sync task failed", kv("event", "sync-error"), kv("error", e.toString()), e));
-  private static final LoopGuard TICKS =
-      new LoopGuard(
-          "the sync loop",
-          e ->
-              LOG.error(
-                  "sync tick failed", kv("event", "sync-error"), kv("error", e.toString()), e));
 
   /** At most one line per reason per 10 s, saying how many were suppressed. */
   private void warn(String reason, String message) {

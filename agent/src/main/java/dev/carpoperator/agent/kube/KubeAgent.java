@@ -95,6 +95,11 @@ public final class KubeAgent implements AutoCloseable {
   static final Duration HANDOVER_DELAY =
       Duration.ofMillis(ActionsConfig.DEFAULT_HANDOVER_DELAY_MILLIS);
 
+  private volatile boolean engineStarted;
+
+  /** Secrets already warned about (each once per agent run). */
+  private final Set<String> warnedPlaceholders = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   /** {@code engineFactory} builds (not starts) the engine for the first plan. */
   public KubeAgent(
       KubernetesClient client,
@@ -432,11 +437,6 @@ public final class KubeAgent implements AutoCloseable {
                                     s.getStringData() == null ? null : s.getStringData().get(key))
                                 .map(v -> v.getBytes(StandardCharsets.UTF_8))));
   }
-
-  private volatile boolean engineStarted;
-
-  /** Secrets already warned about (each once per agent run). */
-  private final Set<String> warnedPlaceholders = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * Ready for the DaemonSet's readiness probe: CARP runs, and the state sync (if any) has its

@@ -64,6 +64,8 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   private final Map<String, RecentCount> recentAuthFailures = new ConcurrentHashMap<>();
   static final long AUTH_WINDOW_MILLIS = 5 * 60_000;
 
+  private volatile BulkSyncState syncState;
+
   public StatusReporter(
       KubernetesClient client, String node, Supplier<Map<KubePlan.Vhost, String>> addressOf) {
     this(client, node, addressOf, ifName -> 0);
@@ -128,8 +130,6 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     syncState = state;
     for (String va : new LinkedHashSet<>(addressOf.get().values())) markDirty(va);
   }
-
-  private volatile BulkSyncState syncState;
 
   /**
    * The outcome of the node's last action run (spec.actions); reported in every entry of this node.

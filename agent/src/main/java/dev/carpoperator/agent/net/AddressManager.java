@@ -48,6 +48,17 @@ public class AddressManager implements AddressChanges, AutoCloseable {
     }
   }
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  // What deleting a missing address prints: extack "ipv4: Address not found." / "ipv6: address not
+  // found." on current kernels, plain EADDRNOTAVAIL on older ones (compared in lower case).
+  private static final List<String> NOT_PRESENT =
+      List.of("cannot assign requested address", "address not found");
+
+  private final List<String> ip;
+  private final Duration timeout;
+  private final IpBatch batch;
+
   /** RFC 5952 text: Java's getHostAddress() never compresses zero groups in IPv6. */
   static String text(InetAddress a) {
     byte[] b = a.getAddress();
@@ -99,17 +110,6 @@ public class AddressManager implements AddressChanges, AutoCloseable {
       String operState,
       MacAddress mac,
       int mtu) {}
-
-  private static final ObjectMapper JSON = new ObjectMapper();
-  // what deleting a missing address prints: extack "ipv4: Address not found." / "ipv6: address not
-  // found."
-  // on current kernels, plain EADDRNOTAVAIL on older ones (compared in lower case)
-  private static final List<String> NOT_PRESENT =
-      List.of("cannot assign requested address", "address not found");
-
-  private final List<String> ip;
-  private final Duration timeout;
-  private final IpBatch batch;
 
   /**
    * Runs {@code ip} from PATH in the current network namespace, batch mode, 5 s timeout per

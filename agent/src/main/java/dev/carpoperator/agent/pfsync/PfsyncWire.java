@@ -17,8 +17,6 @@ import dev.carpoperator.agent.pfsync.PfsyncMessage.UpdReq;
  * have checked that the whole struct lies inside the array.
  */
 final class PfsyncWire {
-  private PfsyncWire() {}
-
   // pfsync_header
   static final int HDR_VERSION = 0;
   static final int HDR_LEN = 2;
@@ -109,6 +107,8 @@ final class PfsyncWire {
   static final int TDB_RDOMAIN = 50;
 
   // ---------------------------------------------------------------- writing
+
+  private PfsyncWire() {}
 
   static void writeMessage(byte[] b, int off, PfsyncMessage m) {
     switch (m) {

@@ -4,20 +4,20 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Carries out the {@link KernelAction}s of {@link SyncCore} on the kernel, in order, and reports
+ * Carries out the {@link KernelEffect}s of {@link SyncCore} on the kernel, in order, and reports
  * each outcome to the core: nothing is decided here. Runs on the thread that runs the core.
  */
 public final class KernelExecutor {
 
   /** Where the outcomes go ({@link SyncCore} implements it). */
   public interface Outcomes {
-    void written(KernelAction.Write write);
+    void written(KernelEffect.Write write);
 
-    void writeFailed(KernelAction.Write write, ConntrackException e);
+    void writeFailed(KernelEffect.Write write, ConntrackException e);
 
-    void dumped(KernelAction.DumpForBulk dump, List<ConntrackEntry> table);
+    void dumped(KernelEffect.DumpForBulk dump, List<ConntrackEntry> table);
 
-    void dumpFailed(KernelAction.DumpForBulk dump, ConntrackException e);
+    void dumpFailed(KernelEffect.DumpForBulk dump, ConntrackException e);
 
     /** Every action of the list has been carried out and its outcome reported. */
     void executed();
@@ -31,22 +31,22 @@ public final class KernelExecutor {
     this.outcomes = Objects.requireNonNull(outcomes);
   }
 
-  public void execute(List<KernelAction> actions) {
-    for (KernelAction a : actions) {
+  public void execute(List<KernelEffect> effects) {
+    for (KernelEffect a : effects) {
       switch (a) {
-        case KernelAction.Write w -> write(w);
-        case KernelAction.DumpForBulk d -> dump(d);
+        case KernelEffect.Write w -> write(w);
+        case KernelEffect.DumpForBulk d -> dump(d);
       }
     }
     outcomes.executed();
   }
 
-  private void write(KernelAction.Write w) {
+  private void write(KernelEffect.Write w) {
     try {
       switch (w) {
-        case KernelAction.Create c -> kernel.apply(c.entry());
-        case KernelAction.Update u -> kernel.apply(u.entry());
-        case KernelAction.Delete d -> kernel.delete(d.entry());
+        case KernelEffect.Create c -> kernel.apply(c.entry());
+        case KernelEffect.Update u -> kernel.apply(u.entry());
+        case KernelEffect.Delete d -> kernel.delete(d.entry());
       }
     } catch (ConntrackException e) {
       outcomes.writeFailed(w, e);
@@ -55,7 +55,7 @@ public final class KernelExecutor {
     outcomes.written(w);
   }
 
-  private void dump(KernelAction.DumpForBulk d) {
+  private void dump(KernelEffect.DumpForBulk d) {
     List<ConntrackEntry> table;
     try {
       table = kernel.dump();

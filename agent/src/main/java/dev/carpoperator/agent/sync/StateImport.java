@@ -11,7 +11,7 @@ import java.util.Locale;
 
 /**
  * What the states received from peers do to the table: the kernel writes they need ({@link
- * KernelAction}s), decided without a kernel. The table is changed at once as if every write
+ * KernelEffect}s), decided without a kernel. The table is changed at once as if every write
  * succeeds (the next message of the same packet may build on it); a failure reported back undoes
  * the change, so the table ends as it would had the write been tried first: a state the kernel
  * refused is not tracked, a refused update leaves our copy as it was. Part of {@link SyncCore}; not
@@ -27,7 +27,7 @@ final class StateImport {
    * @param addedId the id the write added to the state, or null
    */
   private record InFlight(
-      KernelAction.Write write,
+      KernelEffect.Write write,
       Tracked t,
       boolean forget,
       ConntrackEntry before,
@@ -55,7 +55,7 @@ final class StateImport {
   }
 
   /** INS or UPD: the full state. */
-  void importState(PfsyncState s, long now, List<KernelAction> out) {
+  void importState(PfsyncState s, long now, List<KernelEffect> out) {
     counters.statesReceived.incrementAndGet();
     StateMapper.Import imp = StateMapper.toEntry(s);
     if (!imp.ok()) {
@@ -69,32 +69,32 @@ final class StateImport {
     if (t == null) {
       t = table.track(gid, incoming);
       t.peerCopyRenewed(now);
-      awaited(out, new KernelAction.Create(incoming), t, true, null, Long.MIN_VALUE, null);
+      awaited(out, new KernelEffect.Create(incoming), t, true, null, Long.MIN_VALUE, null);
       return;
     }
     ConntrackEntry current = t.entry;
     long expiryBefore = t.peerExpiry;
-    KernelAction.Write write;
+    KernelEffect.Write write;
     boolean replace = !current.reply().equals(incoming.reply());
     if (replace) {
       // NAT differs and the kernel cannot change NAT on an entry: replace it (e.g. a BSD peer's
       // outbound state with nat-to arriving after its inbound state).
-      out.add(new KernelAction.Delete(current));
+      out.add(new KernelEffect.Delete(current));
       t.entry = incoming;
-      write = new KernelAction.Create(incoming);
+      write = new KernelEffect.Create(incoming);
     } else {
       ConntrackEntry merged =
           merge(current, incoming.status(), incoming.timeoutSeconds(), incoming.tcpState(), t, now);
       if (merged == null) return;
       t.entry = merged;
-      write = new KernelAction.Update(merged);
+      write = new KernelEffect.Update(merged);
     }
     GlobalId added = table.addId(gid, t) ? gid : null;
     t.peerCopyRenewed(now);
     awaited(out, write, t, replace, current, expiryBefore, added);
   }
 
-  void updateCompressed(PfsyncMessage.UpdC u, long now, List<KernelAction> out) {
+  void updateCompressed(PfsyncMessage.UpdC u, long now, List<KernelEffect> out) {
     counters.statesReceived.incrementAndGet();
     Tracked t = table.byId(new GlobalId(u.id(), u.creatorid()));
     if (t == null) {
@@ -119,7 +119,7 @@ final class StateImport {
     long expiryBefore = t.peerExpiry;
     t.entry = merged;
     t.peerCopyRenewed(now);
-    awaited(out, new KernelAction.Update(merged), t, false, current, expiryBefore, null);
+    awaited(out, new KernelEffect.Update(merged), t, false, current, expiryBefore, null);
   }
 
   /**
@@ -162,12 +162,12 @@ final class StateImport {
   }
 
   /** DEL_C or DEL. */
-  void deleteById(GlobalId gid, List<KernelAction> out) {
+  void deleteById(GlobalId gid, List<KernelEffect> out) {
     counters.statesReceived.incrementAndGet();
     Tracked t = table.byId(gid);
     if (t == null) return;
     table.untrack(t);
-    out.add(new KernelAction.Delete(t.entry));
+    out.add(new KernelEffect.Delete(t.entry));
     counters.statesApplied.incrementAndGet();
   }
 
@@ -177,7 +177,7 @@ final class StateImport {
    * forger on an unauthenticated link, or a peer given our hostid): obeying it would wipe the
    * connections this node carries.
    */
-  void clear(int creator, List<KernelAction> out) {
+  void clear(int creator, List<KernelEffect> out) {
     if (creator == hostId) {
       counters.stateRejected("clr_own_creator");
       return;
@@ -185,17 +185,17 @@ final class StateImport {
     for (Tracked t : table.snapshot()) {
       if (t.id.creator() != creator) continue;
       table.untrack(t);
-      out.add(new KernelAction.Delete(t.entry));
+      out.add(new KernelEffect.Delete(t.entry));
     }
   }
 
   // ---------------------------------------------------------------- outcomes
 
-  void written(KernelAction.Write w) {
+  void written(KernelEffect.Write w) {
     if (take(w) != null) counters.statesApplied.incrementAndGet();
   }
 
-  void failed(KernelAction.Write w) {
+  void failed(KernelEffect.Write w) {
     counters.stateRejected("kernel_" + w.what());
     InFlight f = take(w);
     // A later message of the same packet changed the state since: its own write decides.
@@ -212,8 +212,8 @@ final class StateImport {
   }
 
   private void awaited(
-      List<KernelAction> out,
-      KernelAction.Write w,
+      List<KernelEffect> out,
+      KernelEffect.Write w,
       Tracked t,
       boolean forget,
       ConntrackEntry before,
@@ -224,7 +224,7 @@ final class StateImport {
   }
 
   /** The awaited write {@code w}, if it is the next one awaited (the executor reports in order). */
-  private InFlight take(KernelAction.Write w) {
+  private InFlight take(KernelEffect.Write w) {
     InFlight f = inFlight.peek();
     return f != null && f.write() == w ? inFlight.poll() : null;
   }

@@ -16,7 +16,7 @@ import java.util.function.LongSupplier;
 
 /**
  * The state-sync protocol, without sockets, threads or kernel: kernel events and received pfsync
- * packets in, pfsync packets and {@link KernelAction}s (writes to the kernel table) out. A {@link
+ * packets in, pfsync packets and {@link KernelEffect}s (writes to the kernel table) out. A {@link
  * KernelExecutor} carries the actions out and reports their outcomes back ({@link
  * KernelExecutor.Outcomes}), before the next call. Time is passed in (monotonic nanoseconds), so
  * tests drive it with a fake clock. Not thread-safe: the runtime calls it from one thread.
@@ -223,7 +223,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
    *
    * @return the kernel writes the packet needs, in order, for a {@link KernelExecutor}
    */
-  public List<KernelAction> receive(byte[] packet, int offset, int length, long now) {
+  public List<KernelEffect> receive(byte[] packet, int offset, int length, long now) {
     return receive(packet, offset, length, now, true, true, 0);
   }
 
@@ -248,7 +248,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
    *
    * @return the kernel writes the packet needs, in order, for a {@link KernelExecutor}
    */
-  public List<KernelAction> receiveSealed(SyncEnvelope.Opened opened, long now) {
+  public List<KernelEffect> receiveSealed(SyncEnvelope.Opened opened, long now) {
     if (!sessions.accept(opened.session(), opened.counter())) {
       counters.packetRejected("replay");
       observer.packetRejected(
@@ -267,7 +267,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
     return receive(p, 0, p.length, now, answersUs, statesTrusted, opened.requestNonce());
   }
 
-  private List<KernelAction> receive(
+  private List<KernelEffect> receive(
       byte[] packet,
       int offset,
       int length,
@@ -292,7 +292,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
               (reason, n) ->
                   counters.stateRejected("skipped_" + reason.name().toLowerCase(Locale.ROOT)));
     }
-    List<KernelAction> out = new ArrayList<>();
+    List<KernelEffect> out = new ArrayList<>();
     inPacket = true;
     try {
       // Sections come grouped by action, so a BUS END may precede the states it closes: take it
@@ -306,7 +306,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
     }
     if (bulkDumpWanted) { // last, so that the dump sees the writes of this packet
       bulkDumpWanted = false;
-      out.add(new KernelAction.DumpForBulk(now));
+      out.add(new KernelEffect.DumpForBulk(now));
     }
     if (out.isEmpty()) tellBulkSteps();
     return out;
@@ -331,7 +331,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
       boolean busTrusted,
       boolean statesTrusted,
       long requestNonce,
-      List<KernelAction> out) {
+      List<KernelEffect> out) {
     if (!statesTrusted && carriesState(m)) {
       counters.stateRejected("unanchored");
       return;
@@ -392,12 +392,12 @@ public final class SyncCore implements KernelExecutor.Outcomes {
   }
 
   @Override
-  public void written(KernelAction.Write write) {
+  public void written(KernelEffect.Write write) {
     imports.written(write);
   }
 
   @Override
-  public void writeFailed(KernelAction.Write write, ConntrackException e) {
+  public void writeFailed(KernelEffect.Write write, ConntrackException e) {
     imports.failed(write);
     observer.kernelWriteFailed(write.what(), write.entry(), e);
   }
@@ -406,7 +406,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
    * The table to send a peer that asked for it: what the kernel has now, not what we last heard.
    */
   @Override
-  public void dumped(KernelAction.DumpForBulk dump, List<ConntrackEntry> kernelTable) {
+  public void dumped(KernelEffect.DumpForBulk dump, List<ConntrackEntry> kernelTable) {
     if (bulkSender.sending()) { // another request started one meanwhile
       bulkSender.extend(table.all());
       return;
@@ -416,7 +416,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
   }
 
   @Override
-  public void dumpFailed(KernelAction.DumpForBulk dump, ConntrackException e) {
+  public void dumpFailed(KernelEffect.DumpForBulk dump, ConntrackException e) {
     observer.kernelWriteFailed("dump", null, e);
     if (bulkSender.sending()) bulkSender.extend(table.all());
     else serveBulk(dump.now()); // what we have

@@ -229,17 +229,17 @@ class CarpSimulationTest {
       }
     }
 
-    void apply(Node node, List<CarpAction> actions) {
-      for (CarpAction a : actions) {
+    void apply(Node node, List<CarpEffect> actions) {
+      for (CarpEffect a : actions) {
         switch (a) {
-          case CarpAction.SendAdvert s -> broadcast(node, s.encode(HMAC), s);
-          case CarpAction.StateChanged c -> {
+          case CarpEffect.SendAdvert s -> broadcast(node, s.encode(HMAC), s);
+          case CarpEffect.StateChanged c -> {
             node.lastChange = now;
             log(c.from() + "->" + c.to() + " " + c.reason().code(), node);
           }
-          case CarpAction.TakeOverAddresses t -> {}
-          case CarpAction.ReleaseAddresses r -> {}
-          case CarpAction.Reannounce r -> {}
+          case CarpEffect.TakeOverAddresses t -> {}
+          case CarpEffect.ReleaseAddresses r -> {}
+          case CarpEffect.Reannounce r -> {}
         }
       }
       scheduleTimer(node);
@@ -270,7 +270,7 @@ class CarpSimulationTest {
               });
     }
 
-    void broadcast(Node from, byte[] wire, CarpAction.SendAdvert s) {
+    void broadcast(Node from, byte[] wire, CarpEffect.SendAdvert s) {
       for (Node to : nodes) {
         boolean lost = now < warmup && rnd.nextDouble() < loss;
         if (lost) {

@@ -3,11 +3,11 @@ package dev.carpoperator.agent.carp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.carpoperator.agent.carp.CarpAction.Reannounce;
-import dev.carpoperator.agent.carp.CarpAction.ReleaseAddresses;
-import dev.carpoperator.agent.carp.CarpAction.SendAdvert;
-import dev.carpoperator.agent.carp.CarpAction.StateChanged;
-import dev.carpoperator.agent.carp.CarpAction.TakeOverAddresses;
+import dev.carpoperator.agent.carp.CarpEffect.Reannounce;
+import dev.carpoperator.agent.carp.CarpEffect.ReleaseAddresses;
+import dev.carpoperator.agent.carp.CarpEffect.SendAdvert;
+import dev.carpoperator.agent.carp.CarpEffect.StateChanged;
+import dev.carpoperator.agent.carp.CarpEffect.TakeOverAddresses;
 import org.junit.jupiter.api.Test;
 
 class CarpStateMachineTest {

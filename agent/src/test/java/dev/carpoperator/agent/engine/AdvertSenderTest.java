@@ -4,7 +4,7 @@ import static dev.carpoperator.agent.engine.EngineFakes.ip;
 import static dev.carpoperator.agent.engine.EngineFakes.ip4;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.carpoperator.agent.carp.CarpAction;
+import dev.carpoperator.agent.carp.CarpEffect;
 import dev.carpoperator.agent.carp.RejectionCounters;
 import dev.carpoperator.agent.engine.EngineFakes.FakeFrameIo;
 import dev.carpoperator.agent.engine.EngineFakes.FakeNics;
@@ -47,7 +47,7 @@ class AdvertSenderTest {
     return v;
   }
 
-  static final CarpAction.SendAdvert ADVERT = new CarpAction.SendAdvert(7, 1, 0, 0, 42);
+  static final CarpEffect.SendAdvert ADVERT = new CarpEffect.SendAdvert(7, 1, 0, 0, 42);
 
   static FrameParser.Packet parse(byte[] f) {
     return (FrameParser.Packet) FrameParser.parse(f);

@@ -3,7 +3,7 @@ package dev.carpoperator.agent.engine;
 import static dev.carpoperator.agent.engine.EngineFakes.ip;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.carpoperator.agent.carp.CarpAction;
+import dev.carpoperator.agent.carp.CarpEffect;
 import dev.carpoperator.agent.carp.CarpState;
 import dev.carpoperator.agent.carp.RejectionCounters;
 import dev.carpoperator.agent.carp.TransitionReason;
@@ -81,7 +81,7 @@ class EngineEventsTest {
   void stateChangesGoToMetricsAndListeners() {
     events.stateChanged(
         v,
-        new CarpAction.StateChanged(
+        new CarpEffect.StateChanged(
             3, CarpState.BACKUP, CarpState.MASTER, TransitionReason.MASTER_DOWN_TIMEOUT));
     assertThat(metrics.vhidState.labelValues("eth0", "3").get()).isEqualTo(2);
     assertThat(

@@ -18,22 +18,22 @@ class KernelExecutorTest {
           kernel,
           new KernelExecutor.Outcomes() {
             @Override
-            public void written(KernelAction.Write w) {
+            public void written(KernelEffect.Write w) {
               outcomes.add("written " + w.what() + " " + w.entry().original().sourcePort());
             }
 
             @Override
-            public void writeFailed(KernelAction.Write w, ConntrackException e) {
+            public void writeFailed(KernelEffect.Write w, ConntrackException e) {
               outcomes.add("failed " + w.what() + ": " + e.errno());
             }
 
             @Override
-            public void dumped(KernelAction.DumpForBulk d, List<ConntrackEntry> table) {
+            public void dumped(KernelEffect.DumpForBulk d, List<ConntrackEntry> table) {
               outcomes.add("dumped " + table.size() + " at " + d.now());
             }
 
             @Override
-            public void dumpFailed(KernelAction.DumpForBulk d, ConntrackException e) {
+            public void dumpFailed(KernelEffect.DumpForBulk d, ConntrackException e) {
               outcomes.add("dump failed");
             }
 
@@ -51,11 +51,11 @@ class KernelExecutorTest {
     ConntrackEntry closing = a.withDynamic(a.status(), 120, ConntrackEntry.TCP_FIN_WAIT);
     executor.execute(
         List.of(
-            new KernelAction.Create(a),
-            new KernelAction.Create(b),
-            new KernelAction.Update(closing),
-            new KernelAction.Delete(b),
-            new KernelAction.DumpForBulk(7)));
+            new KernelEffect.Create(a),
+            new KernelEffect.Create(b),
+            new KernelEffect.Update(closing),
+            new KernelEffect.Delete(b),
+            new KernelEffect.DumpForBulk(7)));
     assertThat(kernel.table).containsOnlyKeys(a.key());
     assertThat(kernel.table.get(a.key()).tcpState()).isEqualTo(ConntrackEntry.TCP_FIN_WAIT);
     assertThat(kernel.creates).isEqualTo(2);
@@ -74,7 +74,7 @@ class KernelExecutorTest {
   @Test
   void aRefusedWriteIsReportedAndTheRestGoesOn() {
     kernel.refuseWrites = true;
-    executor.execute(List.of(new KernelAction.Create(a), new KernelAction.Delete(b)));
+    executor.execute(List.of(new KernelEffect.Create(a), new KernelEffect.Delete(b)));
     assertThat(outcomes)
         .as("deleting an entry the kernel does not have is no failure")
         .containsExactly("failed create: 22", "written delete 40001", "executed");

@@ -41,7 +41,7 @@ class SyncCoreDecisionsTest {
           new SyncCounters(),
           () -> 42);
 
-  List<KernelAction> receive(PfsyncMessage... messages) {
+  List<KernelEffect> receive(PfsyncMessage... messages) {
     byte[] p = PfsyncEncoder.pack(List.of(messages), 1444).getFirst();
     return core.receive(p, 0, p.length, now);
   }
@@ -57,17 +57,17 @@ class SyncCoreDecisionsTest {
   }
 
   /** Tells the core that every write succeeded, as the executor does. */
-  void allWritten(List<KernelAction> actions) {
-    for (KernelAction a : actions) if (a instanceof KernelAction.Write w) core.written(w);
+  void allWritten(List<KernelEffect> actions) {
+    for (KernelEffect a : actions) if (a instanceof KernelEffect.Write w) core.written(w);
     core.executed();
   }
 
   @Test
   void aPeersNewStateIsOneCreateWithBeLiberalAndCountsAsAppliedOnlyOnceWritten() {
     ConntrackEntry e = Entries.tcp(40000, ConntrackEntry.TCP_ESTABLISHED);
-    List<KernelAction> actions = receive(ins(e, 1));
-    assertThat(actions).singleElement().isInstanceOf(KernelAction.Create.class);
-    ConntrackEntry written = ((KernelAction.Create) actions.getFirst()).entry();
+    List<KernelEffect> actions = receive(ins(e, 1));
+    assertThat(actions).singleElement().isInstanceOf(KernelEffect.Create.class);
+    ConntrackEntry written = ((KernelEffect.Create) actions.getFirst()).entry();
     assertThat(written.key()).isEqualTo(e.key());
     assertThat(written.tcpFlagsOriginal() & ConntrackEntry.TCP_FLAG_BE_LIBERAL).isNotZero();
     assertThat(core.tableSize()).isEqualTo(1);
@@ -81,9 +81,9 @@ class SyncCoreDecisionsTest {
     ConntrackEntry e = Entries.tcp(40001, ConntrackEntry.TCP_ESTABLISHED);
     allWritten(receive(ins(e, 1)));
     ConntrackEntry closing = e.withDynamic(e.status(), 120, ConntrackEntry.TCP_FIN_WAIT);
-    List<KernelAction> actions = receive(updC(closing, 1));
-    assertThat(actions).singleElement().isInstanceOf(KernelAction.Update.class);
-    assertThat(((KernelAction.Update) actions.getFirst()).entry().tcpState())
+    List<KernelEffect> actions = receive(updC(closing, 1));
+    assertThat(actions).singleElement().isInstanceOf(KernelEffect.Update.class);
+    assertThat(((KernelEffect.Update) actions.getFirst()).entry().tcpState())
         .isEqualTo(ConntrackEntry.TCP_FIN_WAIT);
 
     assertThat(receive(updC(closing, 2))).as("unknown id: nothing to write").isEmpty();
@@ -104,13 +104,13 @@ class SyncCoreDecisionsTest {
     ConntrackEntry plain = Entries.tcp(40003, ConntrackEntry.TCP_ESTABLISHED);
     allWritten(receive(ins(plain, 1)));
     ConntrackEntry natted = Entries.tcpSnat(40003, 61003);
-    List<KernelAction> actions =
+    List<KernelEffect> actions =
         receive(new PfsyncMessage.Upd(StateMapper.toState(natted, 2, PEER)));
     assertThat(actions).hasSize(2);
-    assertThat(actions.get(0)).isInstanceOf(KernelAction.Delete.class);
-    assertThat(actions.get(1)).isInstanceOf(KernelAction.Create.class);
-    assertThat(((KernelAction.Write) actions.get(0)).entry().reply()).isEqualTo(plain.reply());
-    assertThat(((KernelAction.Write) actions.get(1)).entry().reply()).isEqualTo(natted.reply());
+    assertThat(actions.get(0)).isInstanceOf(KernelEffect.Delete.class);
+    assertThat(actions.get(1)).isInstanceOf(KernelEffect.Create.class);
+    assertThat(((KernelEffect.Write) actions.get(0)).entry().reply()).isEqualTo(plain.reply());
+    assertThat(((KernelEffect.Write) actions.get(1)).entry().reply()).isEqualTo(natted.reply());
   }
 
   @Test
@@ -120,10 +120,10 @@ class SyncCoreDecisionsTest {
     allWritten(receive(ins(a, 1), ins(b, 2)));
     assertThat(receive(new PfsyncMessage.DelC(1, PEER)))
         .singleElement()
-        .isInstanceOf(KernelAction.Delete.class);
+        .isInstanceOf(KernelEffect.Delete.class);
     assertThat(receive(new PfsyncMessage.Clr("", PEER)))
         .singleElement()
-        .satisfies(d -> assertThat(((KernelAction.Delete) d).entry().key()).isEqualTo(b.key()));
+        .satisfies(d -> assertThat(((KernelEffect.Delete) d).entry().key()).isEqualTo(b.key()));
     assertThat(core.tableSize()).isZero();
 
     ConntrackEntry own = Entries.tcp(40006, ConntrackEntry.TCP_ESTABLISHED);
@@ -135,13 +135,13 @@ class SyncCoreDecisionsTest {
   @Test
   void aBulkRequestAsksForADumpAfterTheWritesOfItsPacket() {
     ConntrackEntry e = Entries.tcp(40007, ConntrackEntry.TCP_ESTABLISHED);
-    List<KernelAction> actions = receive(PfsyncMessage.UpdReq.BULK, ins(e, 1));
+    List<KernelEffect> actions = receive(PfsyncMessage.UpdReq.BULK, ins(e, 1));
     assertThat(actions).hasSize(2);
-    assertThat(actions.getFirst()).isInstanceOf(KernelAction.Create.class);
-    assertThat(actions.getLast()).isEqualTo(new KernelAction.DumpForBulk(now));
+    assertThat(actions.getFirst()).isInstanceOf(KernelEffect.Create.class);
+    assertThat(actions.getLast()).isEqualTo(new KernelEffect.DumpForBulk(now));
     assertThat(core.bulkSending()).as("not before the dump is in").isFalse();
 
-    core.dumped(new KernelAction.DumpForBulk(now), List.of(e));
+    core.dumped(new KernelEffect.DumpForBulk(now), List.of(e));
     assertThat(core.bulkSending()).isTrue();
     assertThat(core.counters().bulksServed.get()).isEqualTo(1);
     assertThat(receive(PfsyncMessage.UpdReq.BULK))
@@ -152,7 +152,7 @@ class SyncCoreDecisionsTest {
   @Test
   void aRefusedCreateLeavesTheStateUnknownSoItsNextUpdateIsARequest() {
     ConntrackEntry e = Entries.tcp(40008, ConntrackEntry.TCP_ESTABLISHED);
-    var create = (KernelAction.Write) receive(ins(e, 1)).getFirst();
+    var create = (KernelEffect.Write) receive(ins(e, 1)).getFirst();
     core.writeFailed(create, new ConntrackException("refused", 22));
     core.executed();
     assertThat(core.tableSize()).isZero();
@@ -167,7 +167,7 @@ class SyncCoreDecisionsTest {
     ConntrackEntry e = Entries.tcp(40009, ConntrackEntry.TCP_ESTABLISHED);
     allWritten(receive(ins(e, 1)));
     ConntrackEntry closing = e.withDynamic(e.status(), 120, ConntrackEntry.TCP_FIN_WAIT);
-    var update = (KernelAction.Write) receive(updC(closing, 1)).getFirst();
+    var update = (KernelEffect.Write) receive(updC(closing, 1)).getFirst();
     core.writeFailed(update, new ConntrackException("refused", 22));
     assertThat(core.counters().statesRejected("kernel_update")).isEqualTo(1);
     // The same update again is written again: our copy is still ESTABLISHED, not FIN_WAIT.
@@ -181,7 +181,7 @@ class SyncCoreDecisionsTest {
     assertThat(receive(new PfsyncMessage.Bus(PEER, 0, PfsyncMessage.Bus.START))).isEmpty();
     assertThat(bulkSteps).containsExactly("REQUESTING", "RECEIVING");
     ConntrackEntry e = Entries.tcp(40010, ConntrackEntry.TCP_ESTABLISHED);
-    List<KernelAction> actions =
+    List<KernelEffect> actions =
         receive(
             new PfsyncMessage.Upd(StateMapper.toState(e, 1, PEER)),
             new PfsyncMessage.Bus(PEER, 0, PfsyncMessage.Bus.END));

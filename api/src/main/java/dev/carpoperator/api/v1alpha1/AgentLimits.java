@@ -7,8 +7,6 @@ package dev.carpoperator.api.v1alpha1;
  * The {@code *_TEXT} twins are the same values as the strings {@code @Default} takes.
  */
 public final class AgentLimits {
-  private AgentLimits() {}
-
   /** vhid: OpenBSD's 1-255 (it is the last byte of the virtual MAC). */
   public static final int VHID_MIN = 1;
 
@@ -80,6 +78,8 @@ public final class AgentLimits {
   public static final int PORT_MAX = 65535;
   public static final int METRICS_PORT_DEFAULT = 9402;
   public static final String METRICS_PORT_DEFAULT_TEXT = "" + METRICS_PORT_DEFAULT;
+
+  private AgentLimits() {}
 
   /** Whether {@code value} lies in {@code [min, max]}. */
   public static boolean within(long value, long min, long max) {

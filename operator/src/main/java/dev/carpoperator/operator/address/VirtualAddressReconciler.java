@@ -66,11 +66,11 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
 
   private final OncePerGeneration noPasswordWarning = new OncePerGeneration();
 
+  private static final String BY_CLUSTER = "by-cluster";
+
   public VirtualAddressReconciler(OperatorMetrics metrics) {
     this.metrics = metrics;
   }
-
-  private static final String BY_CLUSTER = "by-cluster";
 
   /**
    * FirewallClusters from an informer, not a GET per reconcile: agents' status reports reconcile an

@@ -47,6 +47,13 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
 
   private final OncePerGeneration selectorWarning = new OncePerGeneration();
 
+  private static final String NODES = "nodes";
+  private static final String ADDRESSES = "virtualaddresses";
+  private InformerEventSource<Node, FirewallCluster> nodes;
+  private InformerEventSource<VirtualAddress, FirewallCluster> addresses;
+
+  private volatile long lastSweep = System.nanoTime();
+
   public FirewallClusterReconciler(OperatorSettings settings) {
     this.settings = settings;
     this.daemonSet = new AgentDaemonSetDependent(settings);
@@ -96,11 +103,6 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
             context);
     return List.of(daemonSet.eventSource(context).orElseThrow(), nodes, addresses);
   }
-
-  private static final String NODES = "nodes";
-  private static final String ADDRESSES = "virtualaddresses";
-  private InformerEventSource<Node, FirewallCluster> nodes;
-  private InformerEventSource<VirtualAddress, FirewallCluster> addresses;
 
   /** What of an address the cluster status depends on, besides the age of the reports. */
   static List<Object> summary(VirtualAddress va) {
@@ -167,8 +169,6 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
     imageWarning.retainOnly(live);
     selectorWarning.retainOnly(live);
   }
-
-  private volatile long lastSweep = System.nanoTime();
 
   /**
    * spec.agent.image is ignored (the operator's setting decides what runs privileged): say so once

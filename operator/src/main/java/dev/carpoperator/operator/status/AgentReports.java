@@ -4,10 +4,10 @@ import java.time.Duration;
 
 /** What both status aggregators assume about the agents' reports. */
 public final class AgentReports {
-  private AgentReports() {}
-
   /**
    * An agent refreshes every entry at least once a minute; three missed refreshes mean it is gone.
    */
   public static final Duration SILENCE = Duration.ofMinutes(3);
+
+  private AgentReports() {}
 }

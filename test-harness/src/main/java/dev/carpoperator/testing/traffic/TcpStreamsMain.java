@@ -48,6 +48,8 @@ public final class TcpStreamsMain {
   public static final long DRAIN_MILLIS = 3000;
   static final long SEED_BASE = 1000;
 
+  private static volatile boolean stopping;
+
   private TcpStreamsMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -180,8 +182,6 @@ public final class TcpStreamsMain {
       if (error == null) error = why;
     }
   }
-
-  private static volatile boolean stopping;
 
   private static void client(
       String host, int port, int connections, int chunkBytes, int intervalMs, int seconds)

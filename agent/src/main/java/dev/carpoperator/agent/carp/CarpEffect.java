@@ -3,7 +3,7 @@ package dev.carpoperator.agent.carp;
 import java.util.Objects;
 
 /** Side effects the state machine asks the engine to carry out, in the order returned. */
-public sealed interface CarpAction {
+public sealed interface CarpEffect {
 
   int vhid();
 
@@ -13,7 +13,7 @@ public sealed interface CarpAction {
    * address family.
    */
   record SendAdvert(int vhid, int advbase, int advskew, int demote, long counter)
-      implements CarpAction {
+      implements CarpEffect {
     public SendAdvert {
       CarpAdvert.checkByte("advbase", advbase);
       CarpAdvert.checkByte("advskew", advskew);
@@ -35,24 +35,24 @@ public sealed interface CarpAction {
    * announce them (gratuitous ARP per IPv4 VIP, unsolicited NA with the Override flag per IPv6
    * VIP).
    */
-  record TakeOverAddresses(int vhid) implements CarpAction {}
+  record TakeOverAddresses(int vhid) implements CarpEffect {}
 
   /**
    * Repeat the gratuitous ARP / unsolicited NA of a takeover. Emitted together with the second
    * timer advert after becoming MASTER (OpenBSD's {@code sc_delayed_arp = 2}, for switches that
    * miss the first announcement).
    */
-  record Reannounce(int vhid) implements CarpAction {}
+  record Reannounce(int vhid) implements CarpEffect {}
 
   /**
    * We left MASTER: remove the virtual addresses / stop answering for them. Nothing is sent on the
    * wire.
    */
-  record ReleaseAddresses(int vhid) implements CarpAction {}
+  record ReleaseAddresses(int vhid) implements CarpEffect {}
 
   /** Informational: log it, export it, update the status. */
   record StateChanged(int vhid, CarpState from, CarpState to, TransitionReason reason)
-      implements CarpAction {
+      implements CarpEffect {
     public StateChanged {
       Objects.requireNonNull(from);
       Objects.requireNonNull(to);

@@ -8,10 +8,10 @@ import java.util.Objects;
  * core has already changed its own table as if every write succeeds; a failure reported back undoes
  * that.
  */
-public sealed interface KernelAction {
+public sealed interface KernelEffect {
 
   /** A write to the table; {@link #what()} names it in counters and logs (kernel_create, ...). */
-  sealed interface Write extends KernelAction {
+  sealed interface Write extends KernelEffect {
     ConntrackEntry entry();
 
     String what();
@@ -63,5 +63,5 @@ public sealed interface KernelAction {
    *
    * @param now when the request was handled (monotonic nanoseconds)
    */
-  record DumpForBulk(long now) implements KernelAction {}
+  record DumpForBulk(long now) implements KernelEffect {}
 }
