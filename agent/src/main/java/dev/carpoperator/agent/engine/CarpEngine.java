@@ -80,6 +80,7 @@ public final class CarpEngine implements AutoCloseable {
   private final LongSupplier clock;
   private final AgentMetrics metrics;
   private final DemotionCounters demotion = new DemotionCounters();
+  private int lastAdvertisedDemotion = -1; // loop thread only: listeners hear changes only
   private boolean preempt;
 
   /** Grows when reconfigure adds an interface; read by the metrics callback. */
@@ -441,6 +442,10 @@ public final class CarpEngine implements AutoCloseable {
     long now = clock.getAsLong();
     for (CarpVhost v : links.vhosts())
       execute(v, v.sm.demotionChanged(now, advertised, change.announce()));
+    if (advertised != lastAdvertisedDemotion) {
+      lastAdvertisedDemotion = advertised;
+      events.demotionChanged(advertised);
+    }
   }
 
   private int advertisedDemotion() {

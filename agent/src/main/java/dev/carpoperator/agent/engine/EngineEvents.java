@@ -38,6 +38,17 @@ final class EngineEvents {
     listeners.add(listener);
   }
 
+  /** The advertised demotion changed. */
+  void demotionChanged(int advertised) {
+    for (EngineListener l : listeners) {
+      try {
+        l.demotionChanged(advertised);
+      } catch (RuntimeException e) {
+        log.error("demotion listener failed", e);
+      }
+    }
+  }
+
   /** Once, after the NICs are open and before any vhid starts. */
   void beforeFirstAdvert() {
     for (EngineListener l : listeners) {

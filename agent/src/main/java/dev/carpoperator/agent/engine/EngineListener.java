@@ -37,4 +37,10 @@ public interface EngineListener {
    * the vhid is tried and refused again.
    */
   default void vhidRefused(String interfaceName, int vhid, String reason, String message) {}
+
+  /**
+   * The demotion this node advertises changed (start-up done, a link down or up, maintenance, the
+   * sync's bulk update), whether or not any state changed with it. Called on the engine's loop.
+   */
+  default void demotionChanged(int advertised) {}
 }

@@ -65,6 +65,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   static final long AUTH_WINDOW_MILLIS = 5 * 60_000;
 
   private volatile BulkSyncState syncState;
+  private volatile int demotion = -1; // the advertised demotion; -1 until the engine says
 
   public StatusReporter(
       KubernetesClient client, String node, Supplier<Map<KubePlan.Vhost, String>> addressOf) {
@@ -120,6 +121,18 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     latest.put(key, e);
     String va = addressOf.get().get(key);
     if (va != null) markDirty(va);
+  }
+
+  /**
+   * The demotion the node advertises now, reported in every entry of this node: without it an entry
+   * kept the value of its last state change (a backup that came up during the start-up demotion
+   * showed 128 until its next transition).
+   */
+  @Override
+  public void demotionChanged(int advertised) {
+    if (advertised == demotion) return;
+    demotion = advertised;
+    for (String va : new LinkedHashSet<>(addressOf.get().values())) markDirty(va);
   }
 
   /**
@@ -227,6 +240,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
             e.setFailedActions(failedActions);
             e.setActionError(actionError);
             e.syncState(syncState);
+            if (demotion >= 0) e.setDemotion(demotion);
             String ifName = key.interfaceName();
             long cumulative = authFailuresOf.applyAsLong(ifName);
             e.setAuthFailures(

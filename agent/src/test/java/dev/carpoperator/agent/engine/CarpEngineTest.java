@@ -44,6 +44,7 @@ class CarpEngineTest {
   final FakePlane plane = new FakePlane();
   final Map<String, FakeFrameIo> ios = new ConcurrentHashMap<>();
   final List<String> changes = new CopyOnWriteArrayList<>();
+  final List<Integer> demotions = new CopyOnWriteArrayList<>();
   CarpEngine engine;
 
   static VhostSpec fast(int vhid, int advskew, String... prefixes) {
@@ -70,6 +71,11 @@ class CarpEngineTest {
           @Override
           public void stateChanged(StateChange c) {
             changes.add(c.vhid() + " " + c.to() + " " + c.reason());
+          }
+
+          @Override
+          public void demotionChanged(int advertised) {
+            demotions.add(advertised);
           }
         });
     return engine;
@@ -163,6 +169,10 @@ class CarpEngineTest {
     eth0.carrier = true;
     await().atMost(Duration.ofSeconds(5)).until(() -> engine.state("eth0", 1) == CarpState.MASTER);
     assertThat(engine.metrics().demotion.get()).isZero();
+    // listeners (the status report) hear each change of the advertised demotion, once
+    assertThat(demotions).endsWith(1, 0);
+    for (int i = 1; i < demotions.size(); i++)
+      assertThat(demotions.get(i)).isNotEqualTo(demotions.get(i - 1));
   }
 
   @Test

@@ -99,6 +99,44 @@ class StatusReporterTest {
    * A restarted agent first reports its sync state (before any vhid has one): that must not
    * withdraw its entries.
    */
+  /**
+   * The demotion in an entry follows the node's advertised demotion, not only the value at its last
+   * state change: a backup that came up during the start-up demotion must not show 128 for ever.
+   */
+  @Test
+  void theDemotionFollowsTheNodeWithoutAStateChange() {
+    try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
+      create(admin);
+      try (StatusReporter r = new StatusReporter(admin, "n1", () -> OWNERS)) {
+        r.stateChanged(
+            new StateChange(
+                "n1",
+                "eth0",
+                7,
+                CarpState.INIT,
+                CarpState.BACKUP,
+                "startup",
+                0,
+                128,
+                Instant.now()));
+        await().atMost(Duration.ofSeconds(20)).until(() -> demotionOf(admin) == 128);
+        r.demotionChanged(0);
+        await().atMost(Duration.ofSeconds(20)).until(() -> demotionOf(admin) == 0);
+        assertThat(entries(admin)).containsExactly("n1=BACKUP");
+      }
+    }
+  }
+
+  static int demotionOf(KubernetesClient admin) {
+    VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
+    if (va.getStatus() == null || va.getStatus().getNodes() == null) return -1;
+    return va.getStatus().getNodes().stream()
+        .filter(n -> n.getName().equals("n1"))
+        .map(n -> n.getDemotion() == null ? -1 : n.getDemotion())
+        .findFirst()
+        .orElse(-1);
+  }
+
   @Test
   void aRestartedAgentKeepsItsEntriesUntilItsVhidsHaveAState() {
     try (KubernetesClient admin = ControlPlane.shared().adminClient()) {

@@ -84,7 +84,7 @@ public final class ClusterStatusAggregator {
       // (the DaemonSet's counts still say it).
       s.setAgentReady(addresses.isEmpty() ? null : reporting);
       if (!addresses.isEmpty() && !reporting) notReady.add(name);
-      // The demotion the node advertised at its latest state change (agents report it with each).
+      // The demotion the node advertises (agents update it in every entry when it changes).
       own.stream()
           .filter(r -> r.getDemotion() != null && parse(r.getSince()) != null)
           .max(Comparator.comparing(r -> parse(r.getSince())))
