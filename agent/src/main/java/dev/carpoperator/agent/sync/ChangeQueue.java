@@ -6,6 +6,7 @@ import dev.carpoperator.agent.pfsync.PfsyncMessage;
 import dev.carpoperator.agent.pfsync.PfsyncState;
 import dev.carpoperator.agent.sync.SyncTable.GlobalId;
 import dev.carpoperator.agent.sync.SyncTable.Tracked;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +14,9 @@ import java.util.List;
 /**
  * The messages waiting to be sent (not the bulk): one per state, several changes of a state
  * collapsed into one message, and control messages (UPD_REQ). They wait at most {@code maxDelay} or
- * until {@link #FULL_PACKETS} packets are full. Part of {@link SyncCore}; not thread-safe.
+ * until {@link #FULL_PACKETS} packets are full. An established TCP connection is announced once
+ * more {@link #INS_FOLLOW_UP_NANOS} after its INS ({@link #followUps}). Part of {@link SyncCore};
+ * not thread-safe.
  */
 final class ChangeQueue {
 
@@ -27,6 +30,23 @@ final class ChangeQueue {
   /** Queued bytes, in packets, that are sent without waiting for the delay. */
   static final int FULL_PACKETS = 8;
 
+  /**
+   * How long after its INS an established TCP connection is announced once more, as UPD_C, if it is
+   * still here. pfsync has no acknowledgements, and Linux reports nothing more about an established
+   * connection until it closes, so a peer that missed the one packet with its INS would lack the
+   * state until the 60 s re-announcement ({@link LocalChanges#REANNOUNCE_NANOS}), and could not
+   * carry the connection if it took over meanwhile: with {@code nf_conntrack_tcp_loose=0} a packet
+   * in mid-stream creates no entry (a UDP flow is simply opened again by its next packet). In
+   * OpenBSD every packet of a connection queues an UPD_C (docs/protocols/pfsync.md §7), so a peer
+   * that missed the INS asks for the state with UPD_REQ within a second or two; this follow-up
+   * gives the same repair for one 84-byte message per connection that lives that long. The torture
+   * test's second finding (docs/torture.md) lost four sessions for want of it.
+   */
+  static final long INS_FOLLOW_UP_NANOS = 2 * SyncTable.NANOS;
+
+  /** An INS sent, and when its follow-up is due. */
+  private record FollowUp(GlobalId id, long dueAt) {}
+
   private final SyncTable table;
   private final SyncCounters counters;
   private final int packetBudget;
@@ -36,6 +56,9 @@ final class ChangeQueue {
   private final List<PfsyncMessage> pendingControl = new ArrayList<>();
   private long pendingBytes;
   private long oldestPendingAt = Long.MIN_VALUE;
+
+  /** INS sent, oldest first (sent in time order, so due in that order). */
+  private final ArrayDeque<FollowUp> followUps = new ArrayDeque<>();
 
   ChangeQueue(SyncTable table, SyncCounters counters, int packetBudget, long maxDelayNanos) {
     this.table = table;
@@ -81,6 +104,21 @@ final class ChangeQueue {
   }
 
   /**
+   * Queues the follow-up UPD_C of each INS sent {@link #INS_FOLLOW_UP_NANOS} ago or earlier whose
+   * state is still tracked and an established TCP connection (ASSURED); a peer that lacks the state
+   * asks for it with UPD_REQ. States that are gone, half-open connections (e.g. of a SYN flood) and
+   * other protocols get none.
+   */
+  void followUps(long now) {
+    while (!followUps.isEmpty() && now - followUps.peek().dueAt() >= 0) {
+      GlobalId id = followUps.poll().id();
+      Tracked t = table.byId(id);
+      if (t != null && t.entry.isTcp() && (t.entry.status() & ConntrackEntry.IPS_ASSURED) != 0)
+        queue(id, Pending.UPD_C, now);
+    }
+  }
+
+  /**
    * A burst is sent once several packets' worth is queued, so that only the last of them goes out
    * part-filled.
    */
@@ -119,6 +157,7 @@ final class ChangeQueue {
                   });
               t.peerCopyRenewed(now);
               t.lastAnnounced = now;
+              if (kind == Pending.INS) followUps.add(new FollowUp(gid, now + INS_FOLLOW_UP_NANOS));
             }
           }
           counters.statesSent.incrementAndGet();

@@ -446,6 +446,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
     tellBulkSteps();
     List<Outgoing> out = new ArrayList<>();
     if (bulk.retryDue(now)) changes.control(PfsyncMessage.UpdReq.BULK, now);
+    changes.followUps(now);
     if (changes.due(now)) {
       List<byte[]> flushed = changes.flush(now);
       long request = bulk.pendingNonce();
