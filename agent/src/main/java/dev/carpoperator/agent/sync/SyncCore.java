@@ -26,7 +26,9 @@ import java.util.function.LongSupplier;
  * <ul>
  *   <li>Local changes: a new entry goes out as INS, a change as UPD_C, a deletion as DEL_C.
  *       Messages wait at most {@code maxDelay} (or until {@link #FULL_PACKETS} packets are full),
- *       and several changes of one state collapse into one message ({@link ChangeQueue}).
+ *       and several changes of one state collapse into one message ({@link ChangeQueue}). An
+ *       established TCP connection is announced once more, as UPD_C, 2 s after its INS, so that a
+ *       peer that missed the INS asks for it ({@link ChangeQueue#INS_FOLLOW_UP_NANOS}).
  *   <li>Received INS/UPD are written into the kernel (BE_LIBERAL, NAT from the reply tuple); UPD_C
  *       updates a known state, or asks for the full state with UPD_REQ when unknown; DEL_C and CLR
  *       delete ({@link StateImport}); UPD_REQ(0,0) starts a bulk send (BUS START, every state as
