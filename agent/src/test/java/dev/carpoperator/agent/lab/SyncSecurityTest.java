@@ -167,6 +167,15 @@ class SyncSecurityTest {
           .isEqualTo(hlen + SyncEnvelope.BASE_TRAILER_LENGTH);
       assertThat(new String(original, op.payloadOffset() + hlen, 4, StandardCharsets.US_ASCII))
           .isEqualTo("CSYN");
+      // Each new connection is announced once more 2 s after its INS (the follow-up UPD_C that
+      // repairs a peer which missed the INS): let those reach b first, or the one of 40011 would
+      // rightly bring back the copy deleted below, and look like the replay's doing.
+      awaitMetric(
+          l,
+          b,
+          RECEIVED,
+          v -> v - b0.get(RECEIVED) >= 2 * live.size(),
+          "b received the follow-ups of a's new connections");
       double tracked = metrics(b).get(TABLE);
       b.exec(
               "conntrack",
