@@ -322,22 +322,20 @@ class SyncSecurityTest {
               "b rejected c's INS of 40031");
       Map<String, Double> c1 = metrics(c);
       assertThat(delta(c0, c1, SENT)).as("c announced its connection").isEqualTo(1);
-      // nothing more arrives from c: its one INS, one rejection (for a while, not at one instant;
-      // if not, the assertions below say what differs)
-      try {
-        await()
-            .during(Duration.ofMillis(500))
-            .atMost(Duration.ofSeconds(3))
-            .pollInterval(Duration.ofMillis(100))
-            .ignoreExceptions()
-            .until(() -> delta(b6, metrics(b), rejected("bad_tag")) == 1);
-      } catch (ConditionTimeoutException e) {
-        log.warn("b's bad_tag count did not stay at +1: {}", rejections(metrics(b)));
-      }
+      // every packet c sends from now on (the INS, and the INS's follow-up UPD_C 2 s later) fails
+      // authentication at b: b's bad_tag count catches up with c's packets and stays with them
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .pollInterval(Duration.ofMillis(100))
+          .ignoreExceptions()
+          .until(
+              () ->
+                  delta(b6, metrics(b), rejected("bad_tag"))
+                      == delta(c0, metrics(c), PACKETS_SENT));
       Map<String, Double> b8 = metrics(b);
       assertThat(delta(b6, b8, rejected("bad_tag")))
           .as("bad_tag at b for c's INS " + rejections(b8))
-          .isEqualTo(1);
+          .isGreaterThanOrEqualTo(1);
       assertThat(delta(b5, b8, RECEIVED)).as("states b received from c").isZero();
       assertThat(delta(b5, b8, PACKETS_RECEIVED)).as("packets b accepted from c").isZero();
       assertThat(ports(b)).as("b's conntrack after c's INS").doesNotContain(40031);
