@@ -34,7 +34,10 @@ class TortureTest {
     // after a link cut is
     // checked by StateSyncFailoverTest; ./carp torture runs with waves and reports them.
     TortureOptions options =
-        TortureOptions.of(SEED, CHAOS).withConnections(16).withWaveConnections(0);
+        TortureOptions.of(SEED, CHAOS)
+            .withConnections(16)
+            .withWaveConnections(0)
+            .withFaults(ChaosDriver.Action.CLASSIC);
     TortureReport r;
     try (TortureLab lab = TortureLab.create(false)) {
       r = new ChaosDriver(lab, options, log::info).run();
