@@ -31,14 +31,12 @@ final class ChaosChoices {
 
   /**
    * Whether the step brings a disturbed node back (else it disturbs another): always when {@link
-   * TortureOptions#maxDisturbed} nodes are disturbed or a sync link is cut (no other fault may join
-   * it, see {@link Action#SYNC_CUT}), never when none is; otherwise a second node is disturbed with
-   * the chance {@link TortureOptions#secondFaultChance}.
+   * TortureOptions#maxDisturbed} nodes are disturbed, never when none is; otherwise a second node
+   * is disturbed with the chance {@link TortureOptions#secondFaultChance}.
    */
   boolean recover(Map<String, Action> disturbed) {
     if (disturbed.isEmpty()) return false;
     if (disturbed.size() >= options.maxDisturbed()) return true;
-    if (disturbed.containsValue(Action.SYNC_CUT)) return true;
     double chance = options.secondFaultChance();
     // 0.5 draws a boolean, as the driver always did, so old seeds keep their steps
     return chance == TortureOptions.DEFAULT_SECOND_FAULT_CHANCE
@@ -56,19 +54,10 @@ final class ChaosChoices {
     return rng.nextBoolean() ? master : healthy.get(rng.nextInt(healthy.size()));
   }
 
-  /**
-   * The fault, among the options' kinds: a sync cut only when no other node is disturbed (when no
-   * other kind is left, the step recovers instead: {@link #recover} never lets it come to that).
-   */
-  Action action(Map<String, Action> disturbed) {
-    List<Action> kinds = allowed(options.faults(), disturbed);
+  /** The fault, among the options' kinds. */
+  Action action() {
+    List<Action> kinds = options.faults();
     return kinds.get(rng.nextInt(kinds.size()));
-  }
-
-  static List<Action> allowed(List<Action> faults, Map<String, Action> disturbed) {
-    if (disturbed.isEmpty()) return faults;
-    List<Action> kinds = faults.stream().filter(a -> a != Action.SYNC_CUT).toList();
-    return kinds.isEmpty() ? faults : kinds;
   }
 
   /** The NIC a link cut takes down: the lan or the wan side. */

@@ -27,10 +27,9 @@ import java.util.function.Consumer;
  *   <li>{@code crash}: SIGKILL and every link cut (power loss); recovery is a reboot: the VIPs and
  *       the conntrack table are gone, the agent starts with the links still down, then the links
  *       come back.
- *   <li>{@code sync_cut}: only the sync link down at both ends, the CARP links stay up (the node
- *       stays in the election); recovery brings it back. No other node is disturbed while a sync
- *       link is cut: a failover then would lose what the cut-off node alone knows, a double fault
- *       no state sync survives.
+ *   <li>{@code sync_cut}: only the sync link down at both ends, the CARP links stay up; the agent
+ *       demotes the node by 1 while its sync link is down (and until the peers' table is in once it
+ *       is back), so a master hands over; recovery brings the link back.
  *   <li>{@code link_cut}: one CARP link down at both ends, the lan or the wan side: the node's vhid
  *       there goes to INIT and demotes the node, so its other vhid must follow; recovery brings the
  *       link back.
@@ -70,11 +69,12 @@ public final class ChaosDriver {
     }
 
     /**
-     * Whether the node drops out of the election: its CARP links or agent are gone (or it is
-     * demoted), so the best other node must take the VIPs. A sync fault leaves it in.
+     * Whether the node drops out of the election: its CARP links or agent are gone, or it is
+     * demoted (a cut sync link demotes it), so the best other node must take the VIPs. Loss on the
+     * sync link leaves it in.
      */
     public boolean leavesElection() {
-      return this != SYNC_CUT && this != SYNC_IMPAIR;
+      return this != SYNC_IMPAIR;
     }
 
     /**
@@ -266,7 +266,7 @@ public final class ChaosDriver {
         TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).toList();
     String master = expectedMaster();
     String node = choices.node(master, healthy);
-    Action action = choices.action(disturbed);
+    Action action = choices.action();
     disturbed.put(node, action);
     actionCounts.merge(action.label(), 1, Integer::sum);
     String what = action.label() + " " + node + (node.equals(master) ? " (master)" : "");

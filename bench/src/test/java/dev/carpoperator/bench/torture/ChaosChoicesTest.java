@@ -39,23 +39,14 @@ class ChaosChoicesTest {
   }
 
   @Test
-  void aSyncCutIsAlone() {
-    TortureOptions o =
-        TortureOptions.of(3, Duration.ofMinutes(2))
-            .withFaults(List.of(Action.SYNC_CUT, Action.FREEZE))
-            .withSecondFaultChance(1.0);
-    ChaosChoices c = new ChaosChoices(o);
-    Map<String, Action> disturbed = new LinkedHashMap<>();
-    assertThat(c.recover(disturbed)).isFalse();
-    disturbed.put("fw2", Action.SYNC_CUT);
-    // never a second fault next to a cut sync link, whatever the chance
-    for (int i = 0; i < 50; i++) assertThat(c.recover(disturbed)).isTrue();
-    disturbed.clear();
-    disturbed.put("fw2", Action.FREEZE);
-    // and never a sync cut next to another fault
-    for (int i = 0; i < 50; i++) assertThat(c.action(disturbed)).isEqualTo(Action.FREEZE);
-    assertThat(ChaosChoices.allowed(List.of(Action.SYNC_CUT), Map.of()))
-        .containsExactly(Action.SYNC_CUT);
+  void onlyALossySyncLinkLeavesTheNodeInTheElection() {
+    // a cut sync link demotes the node (the agent's sync-link demotion): the best other node is
+    // the expected master; loss on it does not
+    assertThat(Action.SYNC_CUT.leavesElection()).isTrue();
+    assertThat(Action.SYNC_IMPAIR.leavesElection()).isFalse();
+    assertThat(master(Map.of("fw1", Action.SYNC_IMPAIR))).isEqualTo("fw1");
+    assertThat(master(Map.of("fw1", Action.SYNC_CUT))).isEqualTo("fw2");
+    assertThat(master(Map.of("fw1", Action.FREEZE, "fw2", Action.LINK_CUT))).isEqualTo("fw3");
   }
 
   @Test
@@ -129,7 +120,7 @@ class ChaosChoicesTest {
       List<String> healthy =
           TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).toList();
       String node = c.node(master, healthy);
-      Action a = c.action(disturbed);
+      Action a = c.action();
       String side = a == Action.LINK_CUT ? " " + c.linkSide() : "";
       disturbed.put(node, a);
       out.add(pause + " " + a.label() + " " + node + side);
