@@ -7,6 +7,7 @@
 #   ./carp torture --duration 30m           30 minutes of chaos (default), a random seed (printed)
 #   ./carp torture --duration 10m --seed 8  reproduce a run's choices
 #   ./carp torture --connections 24 --stall 30s --nat --out DIR
+#   ./carp torture --faults sync_cut,link_cut,sync_impair,freeze --second-fault 0.8   fault kinds (default all)
 #   ./carp torture --no-build               skip the Maven build
 #
 # CARP_MVN_LOCK, when set, is a lock file the Maven build waits for (shared build trees).
@@ -20,7 +21,7 @@ build=true args=()
 for a in "$@"; do
   case $a in
     --no-build) build=false ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$a") ;;
   esac
 done

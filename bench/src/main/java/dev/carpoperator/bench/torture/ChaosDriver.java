@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
@@ -28,18 +27,84 @@ import java.util.function.Consumer;
  *   <li>{@code crash}: SIGKILL and every link cut (power loss); recovery is a reboot: the VIPs and
  *       the conntrack table are gone, the agent starts with the links still down, then the links
  *       come back.
+ *   <li>{@code sync_cut}: only the sync link down at both ends, the CARP links stay up; the agent
+ *       demotes the node by 1 while its sync link is down (and until the peers' table is in once it
+ *       is back), so a master hands over; recovery brings the link back.
+ *   <li>{@code link_cut}: one CARP link down at both ends, the lan or the wan side: the node's vhid
+ *       there goes to INIT and demotes the node, so its other vhid must follow; recovery brings the
+ *       link back.
+ *   <li>{@code sync_impair}: loss and delay on the node's sync link ({@link
+ *       TortureLab#impairSync}); recovery removes them.
+ *   <li>{@code freeze}: SIGSTOP on the agent (a frozen, not dead, process that keeps its
+ *       addresses); recovery, at least {@link ChaosChoices#FREEZE_AT_LEAST} later (longer than
+ *       master-down), is SIGCONT.
  * </ul>
  *
- * Rule: at most {@link TortureOptions#maxDisturbed} nodes disturbed at once (default 2 of 4), so at
- * least two stay healthy. Half the time the node disturbed is the current master (a failover),
- * otherwise a random healthy node.
+ * Which kinds a run uses is {@link TortureOptions#faults} (default all). Rule: at most {@link
+ * TortureOptions#maxDisturbed} nodes disturbed at once (default 2 of 4), so at least two stay
+ * healthy; with one disturbed, another is disturbed with the chance {@link
+ * TortureOptions#secondFaultChance}. Half the time the node disturbed is the current master (a
+ * failover), otherwise a random healthy node.
  */
 public final class ChaosDriver {
   public enum Action {
     KILL,
     STOP,
     CUT,
-    CRASH
+    CRASH,
+    SYNC_CUT,
+    LINK_CUT,
+    SYNC_IMPAIR,
+    FREEZE;
+
+    /** The kinds of the first torture runs, in their order: a seed picks the same steps as then. */
+    public static final List<Action> CLASSIC = List.of(KILL, STOP, CUT, CRASH);
+
+    /** Every kind, in declaration order: the default. */
+    public static final List<Action> ALL = List.of(values());
+
+    /** The name in flags and reports: {@code sync_cut}. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Whether the node drops out of the election: its CARP links or agent are gone, or it is
+     * demoted (a cut sync link demotes it), so the best other node must take the VIPs. Loss on the
+     * sync link leaves it in.
+     */
+    public boolean leavesElection() {
+      return this != SYNC_IMPAIR;
+    }
+
+    /**
+     * {@code kill,stop,...} (case and blanks ignored) or {@code all}; each kind once, in the given
+     * order.
+     */
+    public static List<Action> parseList(String csv) {
+      String v = csv.strip().toLowerCase(java.util.Locale.ROOT);
+      if (v.equals("all")) return ALL;
+      java.util.LinkedHashSet<Action> out = new java.util.LinkedHashSet<>();
+      for (String part : v.split(",")) {
+        String name = part.strip();
+        if (name.isEmpty()) continue;
+        Action a =
+            java.util.Arrays.stream(values())
+                .filter(x -> x.label().equals(name.replace('-', '_')))
+                .findFirst()
+                .orElseThrow(
+                    () ->
+                        new IllegalArgumentException(
+                            "unknown fault kind "
+                                + name
+                                + " (kinds: "
+                                + ALL.stream().map(Action::label).toList()
+                                + " or all)"));
+        out.add(a);
+      }
+      if (out.isEmpty()) throw new IllegalArgumentException("no fault kind in '" + csv + "'");
+      return List.copyOf(out);
+    }
   }
 
   private static final Duration POLL = Duration.ofMillis(500);
@@ -67,9 +132,16 @@ public final class ChaosDriver {
   private final TortureLab lab;
   private final TortureOptions options;
   private final Consumer<String> out;
-  private final Random rng;
+  private final ChaosChoices choices;
   private final Map<String, Action> disturbed = new LinkedHashMap<>();
   private final Map<String, Integer> actionCounts = new TreeMap<>();
+
+  /** Node → the NIC its {@link Action#LINK_CUT} took down. */
+  private final Map<String, String> cutNic = new LinkedHashMap<>();
+
+  /** Node → when its agent was frozen (milliseconds). */
+  private final Map<String, Long> frozenAt = new LinkedHashMap<>();
+
   private final List<Double> convergeMillis = new ArrayList<>();
   private final List<String> events = new ArrayList<>();
   private final long t0 = System.currentTimeMillis();
@@ -82,7 +154,8 @@ public final class ChaosDriver {
     this.lab = lab;
     this.options = options;
     this.out = out;
-    this.rng = new Random(options.seed());
+    this.choices = new ChaosChoices(options);
+    for (Action a : options.faults()) actionCounts.put(a.label(), 0);
   }
 
   /**
@@ -101,7 +174,11 @@ public final class ChaosDriver {
             + options.connections()
             + " sessions, at most "
             + options.maxDisturbed()
-            + " nodes disturbed at once, source NAT "
+            + " nodes disturbed at once (a second with chance "
+            + options.secondFaultChance()
+            + "), faults "
+            + options.faults().stream().map(Action::label).toList()
+            + ", source NAT "
             + options.sourceNat()
             + "; lab "
             + lab.dir());
@@ -150,6 +227,7 @@ public final class ChaosDriver {
     TortureReport report =
         new TortureReport(
             options.seed(),
+            options.faults().stream().map(Action::label).toList(),
             chaosMillis,
             step,
             actionCounts,
@@ -178,11 +256,8 @@ public final class ChaosDriver {
   // -------------------------------------------------------------------------------------------
 
   private void step(int step) throws InterruptedException {
-    boolean recover =
-        !disturbed.isEmpty() && (disturbed.size() >= options.maxDisturbed() || rng.nextBoolean());
-    if (recover) {
-      List<String> nodes = new ArrayList<>(disturbed.keySet());
-      recover(step, nodes.get(rng.nextInt(nodes.size())));
+    if (choices.recover(disturbed)) {
+      recover(step, choices.recovered(new ArrayList<>(disturbed.keySet())));
       return;
     }
     int failoversBefore = monitor.failovers();
@@ -190,12 +265,11 @@ public final class ChaosDriver {
     List<String> healthy =
         TortureLab.NODES.stream().filter(n -> !disturbed.containsKey(n)).toList();
     String master = expectedMaster();
-    String node = rng.nextBoolean() ? master : healthy.get(rng.nextInt(healthy.size()));
-    Action action = Action.values()[rng.nextInt(Action.values().length)];
+    String node = choices.node(master, healthy);
+    Action action = choices.action();
     disturbed.put(node, action);
-    actionCounts.merge(action.name().toLowerCase(), 1, Integer::sum);
-    String what =
-        action.name().toLowerCase() + " " + node + (node.equals(master) ? " (master)" : "");
+    actionCounts.merge(action.label(), 1, Integer::sum);
+    String what = action.label() + " " + node + (node.equals(master) ? " (master)" : "");
     switch (action) {
       case KILL -> lab.killAgent(node);
       case STOP -> lab.stopAgent(node);
@@ -203,6 +277,18 @@ public final class ChaosDriver {
       case CRASH -> {
         lab.killAgent(node);
         lab.cutLinks(node);
+      }
+      case SYNC_CUT -> lab.cutLink(node, TortureLab.SYNC_IF);
+      case LINK_CUT -> {
+        String nic = choices.linkSide();
+        cutNic.put(node, nic);
+        lab.cutLink(node, nic);
+        what += " " + nic;
+      }
+      case SYNC_IMPAIR -> what += ": " + lab.impairSync(node);
+      case FREEZE -> {
+        frozenAt.put(node, System.currentTimeMillis());
+        lab.freezeAgent(node);
       }
     }
     settle(step, what, failoversBefore, interruptedBefore);
@@ -236,6 +322,28 @@ public final class ChaosDriver {
             lab.startAgent(node);
             lab.restoreLinks(node);
             yield "reboot " + node + " (empty conntrack)";
+          }
+          case SYNC_CUT -> {
+            lab.restoreLink(node, TortureLab.SYNC_IF);
+            yield "restore sync link of " + node;
+          }
+          case LINK_CUT -> {
+            String nic = cutNic.remove(node);
+            lab.restoreLink(node, nic);
+            yield "restore " + nic + " of " + node;
+          }
+          case SYNC_IMPAIR -> {
+            lab.unimpairSync(node);
+            yield "unimpair sync link of " + node;
+          }
+          case FREEZE -> {
+            long left =
+                frozenAt.remove(node)
+                    + ChaosChoices.FREEZE_AT_LEAST.toMillis()
+                    - System.currentTimeMillis();
+            if (left > 0) Thread.sleep(left);
+            lab.thawAgent(node);
+            yield "thaw " + node + " (SIGCONT)";
           }
         };
     settle(step, what, failoversBefore, interruptedBefore);
@@ -302,7 +410,7 @@ public final class ChaosDriver {
    */
   private String expectedMaster() {
     return TortureLab.NODES.stream()
-        .filter(n -> !disturbed.containsKey(n))
+        .filter(n -> !disturbed.containsKey(n) || !disturbed.get(n).leavesElection())
         .findFirst()
         .orElseThrow();
   }
@@ -319,8 +427,8 @@ public final class ChaosDriver {
       Map<String, Set<String>> vips = lab.vipsByNode();
       boolean ok = vips.get(expected).size() == TortureLab.VIPS.size();
       for (String n : TortureLab.NODES) {
-        if (!n.equals(expected) && lab.agentAlive(n) && lab.linksUp(n) && !vips.get(n).isEmpty())
-          ok = false;
+        if (n.equals(expected) || !lab.agentRunning(n)) continue;
+        for (String vip : vips.get(n)) if (lab.nicUp(n, TortureLab.nicOf(vip))) ok = false;
       }
       if (ok) return System.currentTimeMillis();
       Thread.sleep(200);
@@ -351,9 +459,7 @@ public final class ChaosDriver {
   }
 
   private long pause() {
-    long min = options.minPause().toMillis();
-    long max = options.maxPause().toMillis();
-    return min + (max > min ? (long) (rng.nextDouble() * (max - min)) : 0);
+    return choices.pauseMillis();
   }
 
   private String elapsed() {
@@ -429,7 +535,11 @@ public final class ChaosDriver {
       for (String vip : TortureLab.VIPS) {
         List<String> holders =
             TortureLab.NODES.stream()
-                .filter(n -> lab.agentElecting(n) && lab.linksUp(n) && vips.get(n).contains(vip))
+                .filter(
+                    n ->
+                        lab.agentElecting(n)
+                            && lab.nicUp(n, TortureLab.nicOf(vip))
+                            && vips.get(n).contains(vip))
                 .toList();
         if (holders.size() == 1) {
           String h = holders.getFirst();

@@ -68,6 +68,15 @@ public final class TortureLab implements AutoCloseable {
 
   private final Set<String> electing = new LinkedHashSet<>();
 
+  /** Nodes whose agent is stopped with SIGSTOP ({@link #freezeAgent}). */
+  private final Set<String> frozen = new LinkedHashSet<>();
+
+  /** Per node: the NICs {@link #cutLink} took down (a single link, not the whole node). */
+  private final Map<String, Set<String>> cutNics = new LinkedHashMap<>();
+
+  /** The nftables table of {@link #impairSync}'s packet loss. */
+  static final String CHAOS_TABLE = "torture_chaos";
+
   private TortureLab(boolean sourceNat) {
     this.sourceNat = sourceNat;
     net = RoutedFirewalls.create(SPEC.withSourceNat(sourceNat));
@@ -159,7 +168,7 @@ public final class TortureLab implements AutoCloseable {
     long offset;
     Path log;
     synchronized (this) {
-      if (!agentAlive(node)) return false;
+      if (!agentAlive(node) || frozen.contains(node)) return false;
       if (electing.contains(node)) return true;
       offset = logOffsetAtStart.getOrDefault(node, 0L);
       log = agents.get(node).log();
@@ -194,6 +203,56 @@ public final class TortureLab implements AutoCloseable {
   public synchronized boolean agentAlive(String node) {
     LabProcess p = agents.get(node);
     return p != null && p.isAlive();
+  }
+
+  /** The agent process exists and is not frozen ({@link #freezeAgent}). */
+  public synchronized boolean agentRunning(String node) {
+    return agentAlive(node) && !frozen.contains(node);
+  }
+
+  /**
+   * SIGSTOP: the agent process is frozen, not dead: no adverts, no timers, no sync; its addresses
+   * stay on its NICs and the kernel keeps forwarding with its conntrack table.
+   */
+  public void freezeAgent(String node) {
+    LabProcess p = agent(node);
+    synchronized (this) {
+      frozen.add(node);
+    }
+    signal(p, "STOP");
+  }
+
+  /** SIGCONT: the frozen agent resumes where it stopped (with timers long overdue). */
+  public void thawAgent(String node) {
+    LabProcess p = agent(node);
+    signal(p, "CONT");
+    synchronized (this) {
+      frozen.remove(node);
+    }
+  }
+
+  public synchronized boolean agentFrozen(String node) {
+    return frozen.contains(node);
+  }
+
+  /** Sends the signal to the process and its descendants (the JVM is the process itself). */
+  private static void signal(LabProcess p, String sig) {
+    List<String> pids = new ArrayList<>();
+    pids.add(Long.toString(p.pid()));
+    p.process().descendants().forEach(d -> pids.add(Long.toString(d.pid())));
+    List<String> cmd = new ArrayList<>(List.of("kill", "-" + sig));
+    cmd.addAll(pids);
+    try {
+      Process k = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0)
+        throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out.strip());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while signalling " + p, e);
+    }
   }
 
   /**
@@ -249,8 +308,88 @@ public final class TortureLab implements AutoCloseable {
     net.restoreLinks(node, NetnsLab.Side.BOTH);
   }
 
-  public boolean linksUp(String node) {
-    return !net.linksCut(node);
+  /** No link of the node is cut: neither all ({@link #cutLinks}) nor one ({@link #cutLink}). */
+  public synchronized boolean linksUp(String node) {
+    return !net.linksCut(node) && cutNics.getOrDefault(node, Set.of()).isEmpty();
+  }
+
+  /**
+   * Takes one NIC of the node down at both ends ({@link #LAN_IF}, {@link #WAN_IF} or {@link
+   * #SYNC_IF}); the others stay up and the agent keeps running.
+   */
+  public void cutLink(String node, String nic) {
+    synchronized (this) {
+      cutNics.computeIfAbsent(node, k -> new LinkedHashSet<>()).add(nic);
+    }
+    fw(node).cut(nic, NetnsLab.Side.BOTH);
+  }
+
+  public void restoreLink(String node, String nic) {
+    fw(node).restore(nic, NetnsLab.Side.BOTH);
+    synchronized (this) {
+      cutNics.getOrDefault(node, new LinkedHashSet<>()).remove(nic);
+    }
+  }
+
+  private synchronized String cutNicsOf(String node) {
+    Set<String> nics = cutNics.getOrDefault(node, Set.of());
+    return nics.isEmpty() ? ", " : ", " + nics + " cut, ";
+  }
+
+  /** The node's NIC is up: no cut of all its links, and not this one alone. */
+  public synchronized boolean nicUp(String node, String nic) {
+    return !net.linksCut(node) && !cutNics.getOrDefault(node, Set.of()).contains(nic);
+  }
+
+  /** The NIC a VIP lives on ({@link #LAN_IF} or {@link #WAN_IF}). */
+  public static String nicOf(String vip) {
+    return SPEC.nicOf(vip);
+  }
+
+  /**
+   * Loss and delay on the node's sync link: {@code tc qdisc netem} (loss 20%, delay 50 ms ± 20 ms)
+   * on what the node sends when the kernel has it, and 20% loss of what it receives with an
+   * nftables {@code numgen random} rule; without sch_netem (some kernels leave it out) loss only,
+   * by nftables in both directions. Returns what it did.
+   */
+  public String impairSync(String node) {
+    NetnsLab.Host h = fw(node);
+    boolean netem =
+        h.exec(
+                    "tc", "qdisc", "add", "dev", SYNC_IF, "root", "netem", "loss", "20%", "delay",
+                    "50ms", "20ms")
+                .exitCode()
+            == 0;
+    String rules =
+        "table inet "
+            + CHAOS_TABLE
+            + " {\n"
+            + "  chain input { type filter hook input priority -10; iifname \""
+            + SYNC_IF
+            + "\" numgen random mod 100 < 20 drop; }\n"
+            + (netem
+                ? ""
+                : "  chain output { type filter hook output priority -10; oifname \""
+                    + SYNC_IF
+                    + "\" numgen random mod 100 < 20 drop; }\n")
+            + "}\n";
+    try {
+      Path file = lab.dir().resolve(node + "-chaos.nft");
+      Files.writeString(file, rules);
+      h.exec("nft", "-f", file.toString()).check();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return netem
+        ? "netem loss 20% delay 50ms±20ms out, 20% loss in"
+        : "20% loss each way (no sch_netem: no delay)";
+  }
+
+  /** Removes {@link #impairSync}'s qdisc and nftables table. */
+  public void unimpairSync(String node) {
+    NetnsLab.Host h = fw(node);
+    h.exec("tc", "qdisc", "del", "dev", SYNC_IF, "root"); // fails when there is none
+    h.exec("nft", "delete", "table", "inet", CHAOS_TABLE).check();
   }
 
   /**
@@ -297,8 +436,8 @@ public final class TortureLab implements AutoCloseable {
     for (String n : NODES) {
       sb.append(n)
           .append(": agent ")
-          .append(agentAlive(n) ? "running" : "down")
-          .append(linksUp(n) ? ", links up, " : ", ")
+          .append(agentAlive(n) ? (agentFrozen(n) ? "frozen (SIGSTOP)" : "running") : "down")
+          .append(linksUp(n) ? ", links up, " : cutNicsOf(n))
           .append(net.describe(n))
           .append('\n');
     }

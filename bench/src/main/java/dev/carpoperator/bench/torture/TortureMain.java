@@ -20,7 +20,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * <out>/report.md}. Exit status 0 when no session was interrupted and every step converged.
  *
  * <pre>
- *   TortureMain [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--keep-logs] [--out bench-results]
+ *   TortureMain [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat]
+ *               [--faults kill,stop,cut,crash,sync_cut,link_cut,sync_impair,freeze | all] [--second-fault 0.5]
+ *               [--keep-logs] [--out bench-results]
  * </pre>
  */
 public final class TortureMain {
@@ -35,6 +37,8 @@ public final class TortureMain {
     Duration stall = Duration.ofSeconds(30);
     boolean nat = false;
     int wave = 4;
+    List<ChaosDriver.Action> faults = ChaosDriver.Action.ALL;
+    double secondFault = TortureOptions.DEFAULT_SECOND_FAULT_CHANCE;
     Path out = Path.of("bench-results");
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -46,10 +50,15 @@ public final class TortureMain {
         case "--keep-logs" ->
             System.setProperty("carp.netns.keepLogs", "true"); // NetnsLab keeps its directory
         case "--wave" -> wave = Integer.parseInt(args[++i]);
+        case "--faults" -> faults = ChaosDriver.Action.parseList(args[++i]);
+        case "--second-fault" -> secondFault = Double.parseDouble(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         case "-h", "--help" -> {
           System.out.println(
-              "usage: ./carp torture [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--keep-logs] [--out DIR]");
+              "usage: ./carp torture [--duration 30m] [--seed N] [--connections 24] [--stall 30s] [--wave 4] [--nat] [--faults "
+                  + String.join(
+                      ",", ChaosDriver.Action.ALL.stream().map(ChaosDriver.Action::label).toList())
+                  + "|all] [--second-fault 0.5] [--keep-logs] [--out DIR]");
           return;
         }
         default -> {
@@ -63,7 +72,9 @@ public final class TortureMain {
             .withConnections(connections)
             .withStallLimit(stall)
             .withSourceNat(nat)
-            .withWaveConnections(wave);
+            .withWaveConnections(wave)
+            .withFaults(faults)
+            .withSecondFaultChance(secondFault);
     TortureReport report;
     try (TortureLab lab = TortureLab.create(nat)) {
       report =
@@ -83,7 +94,11 @@ public final class TortureMain {
             + seed
             + (connections != 24 ? " --connections " + connections : "")
             + (wave != 4 ? " --wave " + wave : "")
-            + (nat ? " --nat" : "");
+            + (nat ? " --nat" : "")
+            + faultsArg(faults)
+            + (secondFault != TortureOptions.DEFAULT_SECOND_FAULT_CHANCE
+                ? " --second-fault " + secondFault
+                : "");
     ResultStore store = new ResultStore(out.toAbsolutePath());
     store.write(result(report, options, command));
     Path md = ReportWriter.write(store.dir());
@@ -94,6 +109,7 @@ public final class TortureMain {
   static Result result(TortureReport r, TortureOptions o, String command) {
     List<List<String>> rows = new ArrayList<>();
     rows.add(List.of("chaos duration", String.format("%d s", r.durationMillis() / 1000)));
+    rows.add(List.of("fault kinds", String.join(", ", r.faults())));
     rows.add(List.of("steps (actions and recoveries)", r.steps() + " " + r.actions()));
     rows.add(List.of("failovers (lan VIP master changes)", Integer.toString(r.failovers())));
     rows.add(List.of("master changes per VIP", r.failoversByVip().toString()));
@@ -166,7 +182,7 @@ public final class TortureMain {
     notes.addAll(r.events());
     return new Result(
         "torture",
-        "Torture: four nodes killed, stopped, cut off and rebooted under long-lived TCP sessions",
+        "Torture: four nodes killed, stopped, cut off, rebooted, frozen and their links cut or impaired under long-lived TCP sessions",
         Instant.now(),
         command,
         Machine.describe(),
@@ -174,6 +190,13 @@ public final class TortureMain {
         List.of(),
         samples,
         notes);
+  }
+
+  /** {@code " --faults kill,freeze"}, or nothing for every kind (the default). */
+  static String faultsArg(List<ChaosDriver.Action> faults) {
+    return faults.equals(ChaosDriver.Action.ALL)
+        ? ""
+        : " --faults " + String.join(",", faults.stream().map(ChaosDriver.Action::label).toList());
   }
 
   private static String args(Duration d) {

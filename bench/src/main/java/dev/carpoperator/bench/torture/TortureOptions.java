@@ -1,6 +1,7 @@
 package dev.carpoperator.bench.torture;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * How a torture run goes.
@@ -20,6 +21,12 @@ import java.time.Duration;
  *     state)
  * @param waveConnections sessions opened after each disturbing step (0: none), so that some
  *     sessions start while a node is away and are unknown to it when it comes back
+ * @param faults the kinds of fault the chaos picks from, each once (default {@link
+ *     ChaosDriver.Action#ALL}; {@link ChaosDriver.Action#CLASSIC} picks what runs before the other
+ *     kinds picked with the same seed)
+ * @param secondFaultChance with a node disturbed (and fewer than maxDisturbed), the chance that the
+ *     next step disturbs another instead of bringing one back (default 0.5, as before the option;
+ *     higher: two nodes disturbed at once more often)
  */
 public record TortureOptions(
     long seed,
@@ -31,7 +38,12 @@ public record TortureOptions(
     Duration maxPause,
     Duration settle,
     boolean sourceNat,
-    int waveConnections) {
+    int waveConnections,
+    List<ChaosDriver.Action> faults,
+    double secondFaultChance) {
+
+  /** The chance of a second disturbance that draws what the driver drew before the option. */
+  public static final double DEFAULT_SECOND_FAULT_CHANCE = 0.5;
 
   public TortureOptions {
     if (maxDisturbed < 1 || maxDisturbed > TortureLab.NODES.size() - 1) {
@@ -39,6 +51,12 @@ public record TortureOptions(
           "maxDisturbed must be 1-" + (TortureLab.NODES.size() - 1) + ": one node stays healthy");
     }
     if (minPause.compareTo(maxPause) > 0) throw new IllegalArgumentException("minPause > maxPause");
+    if (faults.isEmpty()) throw new IllegalArgumentException("no fault kind");
+    if (faults.stream().distinct().count() != faults.size())
+      throw new IllegalArgumentException("a fault kind twice: " + faults);
+    faults = List.copyOf(faults);
+    if (!(secondFaultChance >= 0 && secondFaultChance <= 1))
+      throw new IllegalArgumentException("secondFaultChance must be 0-1: " + secondFaultChance);
   }
 
   /** Defaults for a run of the given length. */
@@ -53,7 +71,9 @@ public record TortureOptions(
         Duration.ofSeconds(8),
         Duration.ofSeconds(90),
         false,
-        4);
+        4,
+        ChaosDriver.Action.ALL,
+        DEFAULT_SECOND_FAULT_CHANCE);
   }
 
   public TortureOptions withConnections(int n) {
@@ -67,7 +87,9 @@ public record TortureOptions(
         maxPause,
         settle,
         sourceNat,
-        waveConnections);
+        waveConnections,
+        faults,
+        secondFaultChance);
   }
 
   public TortureOptions withSourceNat(boolean nat) {
@@ -81,7 +103,9 @@ public record TortureOptions(
         maxPause,
         settle,
         nat,
-        waveConnections);
+        waveConnections,
+        faults,
+        secondFaultChance);
   }
 
   public TortureOptions withWaveConnections(int n) {
@@ -95,7 +119,9 @@ public record TortureOptions(
         maxPause,
         settle,
         sourceNat,
-        n);
+        n,
+        faults,
+        secondFaultChance);
   }
 
   public TortureOptions withStallLimit(Duration d) {
@@ -109,6 +135,40 @@ public record TortureOptions(
         maxPause,
         settle,
         sourceNat,
-        waveConnections);
+        waveConnections,
+        faults,
+        secondFaultChance);
+  }
+
+  public TortureOptions withFaults(List<ChaosDriver.Action> kinds) {
+    return new TortureOptions(
+        seed,
+        duration,
+        connections,
+        stallLimit,
+        maxDisturbed,
+        minPause,
+        maxPause,
+        settle,
+        sourceNat,
+        waveConnections,
+        kinds,
+        secondFaultChance);
+  }
+
+  public TortureOptions withSecondFaultChance(double chance) {
+    return new TortureOptions(
+        seed,
+        duration,
+        connections,
+        stallLimit,
+        maxDisturbed,
+        minPause,
+        maxPause,
+        settle,
+        sourceNat,
+        waveConnections,
+        faults,
+        chance);
   }
 }

@@ -6,6 +6,7 @@ import java.util.Map;
 /**
  * What a torture run saw.
  *
+ * @param faults the kinds of fault the run picked from ({@code kill}, {@code sync_cut}, ...)
  * @param failoversByVip master changes per VIP (the VIP moved from one node with a running,
  *     connected agent to another)
  * @param failoversSurvived failovers of the steps after which every session was still intact and
@@ -24,10 +25,11 @@ import java.util.Map;
  * @param notConverged steps after which the cluster did not settle on one master within the settle
  *     time
  * @param convergeMillis per step, action to the expected node holding both VIPs alone
- * @param actions action → times done
+ * @param actions fault kind → times done (every kind of {@code faults}, 0 when never picked)
  */
 public record TortureReport(
     long seed,
+    List<String> faults,
     long durationMillis,
     int steps,
     Map<String, Integer> actions,
@@ -49,12 +51,13 @@ public record TortureReport(
   public String summary() {
     return String.format(
         """
-        seed %d, %d s of chaos, %d steps %s
+        seed %d, faults %s, %d s of chaos, %d steps %s
         failovers: %d (per VIP %s), survived %d
         sessions: %d, interrupted %d %s; longest stall %.1f s
         two masters of a VIP: %d samples; %d handover overlaps (<= %d s), %d split brains (longer); longest %.1f s
         VIPs on different nodes: %d samples; steps not converged: %d""",
         seed,
+        faults,
         durationMillis / 1000,
         steps,
         actions,

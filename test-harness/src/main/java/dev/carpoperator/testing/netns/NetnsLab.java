@@ -624,6 +624,23 @@ public final class NetnsLab implements AutoCloseable {
       for (String nic : nics()) setLink(nic, side, "up");
     }
 
+    /** Takes one NIC of the host down ({@code eth0} or one of {@link #addInterface}). */
+    public void cut(String nic, Side side) {
+      requireNic(nic);
+      setLink(nic, side, "down");
+    }
+
+    /** Brings one NIC of the host back up on the given side(s). */
+    public void restore(String nic, Side side) {
+      requireNic(nic);
+      setLink(nic, side, "up");
+    }
+
+    private void requireNic(String nic) {
+      if (!nics().contains(nic))
+        throw new IllegalArgumentException(name + " has no NIC " + nic + " (has " + nics() + ")");
+    }
+
     private List<String> nics() {
       synchronized (switchOfNic) {
         return List.copyOf(switchOfNic.keySet());
