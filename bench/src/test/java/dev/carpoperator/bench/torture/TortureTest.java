@@ -34,8 +34,9 @@ class TortureTest {
   // they are fixed; ./carp torture runs them all.
 
   /**
-   * The NAT run: the seed of the 10-minute run in docs/torture.md. Its first steps disturb the
-   * master less often than seed 8's (4 failovers in 95 s when measured), so it asks for fewer.
+   * The NAT run, with the random seed of the 10-minute run in docs/torture.md. Its first steps
+   * disturb the master less often than seed 8's (4 failovers in 95 s when measured), so it asks for
+   * fewer.
    */
   static final long NAT_SEED = 769352378;
 
