@@ -101,6 +101,8 @@ public final class CarpStateMachine {
   private long advertDeadline;
   private boolean masterDownArmed;
   private long masterDownDeadline;
+  private long masterDownInterval; // of the current arming
+  private boolean rearmedAfterStall; // the current master-down was re-armed once after a stall
 
   /** Adverts still to send before the delayed re-announce; -1 when none is pending. */
   private int reannounceCountdown = -1;
@@ -222,7 +224,16 @@ public final class CarpStateMachine {
     if (state == CarpState.MASTER && advertArmed && now - advertDeadline >= 0) {
       sendAdvert(now, out);
     } else if (state == CarpState.BACKUP && masterDownArmed && now - masterDownDeadline >= 0) {
-      becomeMaster(now, TransitionReason.MASTER_DOWN_TIMEOUT, out);
+      if (now - masterDownDeadline > masterDownInterval && !rearmedAfterStall) {
+        // Late by more than a whole interval: this process was not running (frozen, paused VM,
+        // stalled), so the silence it measured proves nothing; the master's adverts may be waiting
+        // in the capture buffer. Wait one more interval before claiming the addresses; a master
+        // that is really gone costs that interval once.
+        masterDownDeadline = now + masterDownInterval;
+        rearmedAfterStall = true;
+      } else {
+        becomeMaster(now, TransitionReason.MASTER_DOWN_TIMEOUT, out);
+      }
     }
     return out;
   }
@@ -358,8 +369,14 @@ public final class CarpStateMachine {
   }
 
   private void armMasterDown(long now) {
+    armMasterDownFor(now, masterDownNanos);
+  }
+
+  private void armMasterDownFor(long now, long interval) {
     masterDownArmed = true;
-    masterDownDeadline = now + masterDownNanos;
+    masterDownInterval = interval;
+    masterDownDeadline = now + interval;
+    rearmedAfterStall = false;
   }
 
   /**
@@ -368,8 +385,7 @@ public final class CarpStateMachine {
    */
   private void armMasterDown(long now, CarpAdvert master) {
     if (config.fastProfile()) {
-      masterDownArmed = true;
-      masterDownDeadline = now + fastMasterDownNanos(master);
+      armMasterDownFor(now, fastMasterDownNanos(master));
     } else {
       armMasterDown(now);
     }

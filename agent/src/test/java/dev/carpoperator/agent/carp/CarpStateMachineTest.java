@@ -39,6 +39,46 @@ class CarpStateMachineTest {
     return t;
   }
 
+  /**
+   * A backup whose master-down tick comes more than a whole interval late was not running (SIGSTOP,
+   * a paused VM): it waits one more interval, in which the master's adverts that waited in the
+   * capture buffer keep it backup, instead of claiming the addresses for a few milliseconds (the
+   * torture test's freeze finding, docs/torture.md).
+   */
+  @Test
+  void aBackupThatWasNotRunningWaitsOneMoreIntervalBeforeClaimingMaster() {
+    CarpStateMachine m = machine(100, false);
+    m.start(0);
+    long interval = m.masterDownIntervalNanos();
+    long resumed = interval + interval + 5 * S; // frozen for 5 s past the deadline
+    assertThat(m.tick(resumed)).isEmpty();
+    assertThat(m.state()).isEqualTo(CarpState.BACKUP);
+    assertThat(m.nextDeadline()).hasValue(resumed + interval);
+    // the master's adverts, delivered after the resume, keep it backup
+    assertThat(m.advertReceived(resumed + 10 * MS, advert(1, 0, 0))).isEmpty();
+    assertThat(m.state()).isEqualTo(CarpState.BACKUP);
+  }
+
+  /** ...and a master that is really gone costs that one interval, once. */
+  @Test
+  void aLateTickReArmsOnlyOnce() {
+    CarpStateMachine m = machine(100, false);
+    m.start(0);
+    long interval = m.masterDownIntervalNanos();
+    long resumed = 3 * interval;
+    m.tick(resumed);
+    assertThat(m.state()).isEqualTo(CarpState.BACKUP);
+    long later = resumed + 3 * interval; // late again: no second re-arm
+    assertThat(m.tick(later))
+        .startsWith(
+            change(CarpState.BACKUP, CarpState.MASTER, TransitionReason.MASTER_DOWN_TIMEOUT));
+    // a tick late by less than an interval is an ordinary timeout
+    CarpStateMachine n = machine(100, false);
+    n.start(0);
+    n.tick(interval + interval / 2);
+    assertThat(n.state()).isEqualTo(CarpState.MASTER);
+  }
+
   @Test
   void startupBackupThenMasterAfterMasterDown() {
     CarpStateMachine m = machine(100, false);
