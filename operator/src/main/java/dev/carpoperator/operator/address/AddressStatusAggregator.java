@@ -9,7 +9,6 @@ import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
 import dev.carpoperator.operator.status.AgentReports;
 import dev.carpoperator.operator.status.Conditions;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -48,9 +47,6 @@ public final class AddressStatusAggregator {
    * reason code).
    */
   public static final String ADDRESS_IS_NODE_ADDRESS = CarpApi.REASON_ADDRESS_IS_NODE_ADDRESS;
-
-  /** An agent silent this long is taken as gone (shared with the cluster's status). */
-  public static final Duration AGENT_SILENCE = AgentReports.SILENCE;
 
   public static final String MASTER_ELECTED = "MasterElected";
   public static final String MASTER_CHANGED = "MasterChanged";
@@ -240,7 +236,7 @@ public final class AddressStatusAggregator {
               .filter(Objects::nonNull)
               .max(Instant::compareTo)
               .orElse(null);
-      if (last == null || last.isBefore(now.minus(AGENT_SILENCE))) silent.add(n);
+      if (last == null || last.isBefore(now.minus(AgentReports.SILENCE))) silent.add(n);
     }
     if (!silent.isEmpty())
       problems.add(
@@ -253,7 +249,7 @@ public final class AddressStatusAggregator {
                   + " but "
                   + (silent.size() == 1 ? "its agent has" : "their agents have")
                   + " not reported for "
-                  + AGENT_SILENCE.toMinutes()
+                  + AgentReports.SILENCE.toMinutes()
                   + " minutes (is the agent pod running on the node?)"));
 
     List<String> failing = new ArrayList<>();
