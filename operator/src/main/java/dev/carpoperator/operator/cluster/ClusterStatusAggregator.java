@@ -13,7 +13,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * A FirewallCluster's status from what the operator knows: the nodes its selector picks, its agent
@@ -91,7 +90,7 @@ public final class ClusterStatusAggregator {
           .ifPresent(r -> s.setDemotion(r.getDemotion()));
       if (!syncConfigured) s.setSync(SYNC_DISABLED);
       else if (reporting) {
-        s.setSync(syncOf(reportedSync(lastWritten)));
+        s.setSync(syncOf(lastWritten));
         if (SYNC_DISABLED.equals(s.getSync())) syncNotRunning.add(name);
       }
       nodes.add(s);
@@ -122,48 +121,49 @@ public final class ClusterStatusAggregator {
             generation,
             now);
 
-    List<String> problems = new ArrayList<>(); // "Reason: message", the first one names the reason
+    List<Problem> problems = new ArrayList<>(); // the first one names the reason
     if (selectedNodes.isEmpty())
       problems.add(
-          NO_NODES_SELECTED
-              + ": no Node matches spec.nodeSelector; label the firewall nodes (e.g. "
-              + AgentDaemonSets.RECOMMENDED_NODE_LABEL
-              + "="
-              + cluster.getMetadata().getName()
-              + ")");
+          new Problem(
+              NO_NODES_SELECTED,
+              "no Node matches spec.nodeSelector; label the firewall nodes (e.g. "
+                  + AgentDaemonSets.RECOMMENDED_NODE_LABEL
+                  + "="
+                  + cluster.getMetadata().getName()
+                  + ")"));
     if (!notReady.isEmpty())
       problems.add(
-          AGENTS_NOT_READY
-              + ": "
-              + String.join(", ", notReady)
-              + (notReady.size() == 1 ? " is" : " are")
-              + " selected but "
-              + (notReady.size() == 1 ? "its agent has" : "their agents have")
-              + " not reported for "
-              + AgentReports.SILENCE.toMinutes()
-              + " minutes (is the agent pod running and ready on the node?)");
+          new Problem(
+              AGENTS_NOT_READY,
+              String.join(", ", notReady)
+                  + (notReady.size() == 1 ? " is" : " are")
+                  + " selected but "
+                  + (notReady.size() == 1 ? "its agent has" : "their agents have")
+                  + " not reported for "
+                  + AgentReports.SILENCE.toMinutes()
+                  + " minutes (is the agent pod running and ready on the node?)"));
     else if (addresses.isEmpty() && desiredAgents > 0 && readyAgents < desiredAgents)
       problems.add(
-          AGENTS_NOT_READY + ": " + readyAgents + " of " + desiredAgents + " agents ready");
+          new Problem(AGENTS_NOT_READY, readyAgents + " of " + desiredAgents + " agents ready"));
     if (!syncNotRunning.isEmpty())
       problems.add(
-          SYNC_NOT_RUNNING
-              + ": spec.sync is set but "
-              + String.join(", ", syncNotRunning)
-              + (syncNotRunning.size() == 1 ? " runs" : " run")
-              + " without state sync (the agent log's sync-not-started says why: e.g. a missing"
-              + " key Secret; agents read spec.sync when they start, so restart them after a change)");
+          new Problem(
+              SYNC_NOT_RUNNING,
+              "spec.sync is set but "
+                  + String.join(", ", syncNotRunning)
+                  + (syncNotRunning.size() == 1 ? " runs" : " run")
+                  + " without state sync (the agent log's sync-not-started says why: e.g. a missing"
+                  + " key Secret; agents read spec.sync when they start, so restart them after a change)"));
     boolean degraded = !problems.isEmpty();
-    String first = degraded ? problems.getFirst() : null;
+
     conditions =
         Conditions.set(
             conditions,
             CarpApi.CONDITION_DEGRADED,
             degraded,
-            degraded ? first.substring(0, first.indexOf(':')) : AS_EXPECTED,
+            degraded ? problems.getFirst().reason() : AS_EXPECTED,
             degraded
-                ? String.join(
-                    "; ", problems.stream().map(p -> p.substring(p.indexOf(':') + 2)).toList())
+                ? String.join("; ", problems.stream().map(Problem::message).toList())
                 : "every selected node runs an agent that reports",
             generation,
             now);
@@ -171,24 +171,22 @@ public final class ClusterStatusAggregator {
     return next;
   }
 
-  /** The cluster's word for a node's reported state-sync bulk state (absent: not running). */
-  static String syncOf(String reported) {
-    if (reported == null) return SYNC_DISABLED;
-    return switch (reported) {
-      case "requesting", "receiving" -> SYNC_BULK_UPDATE;
-      case "done", "idle" -> SYNC_IN_SYNC;
-      case "timed_out" -> SYNC_BEHIND;
-      default -> reported;
-    };
-  }
-
   /**
-   * The agent's report of its bulk state in lower case (requesting, receiving, done, timed_out,
-   * idle), whatever Java type the field has.
+   * The cluster's word for a node's reported state-sync bulk state (absent: not running; a value
+   * this operator does not know, e.g. from a newer agent, is passed on as it is).
    */
-  private static String reportedSync(NodeVhidStatus n) {
-    Object s = n.getSync();
-    return s == null ? null : s.toString().toLowerCase(Locale.ROOT);
+  static String syncOf(NodeVhidStatus reported) {
+    if (reported.getSync() == null) return SYNC_DISABLED;
+    return reported
+        .syncState()
+        .map(
+            state ->
+                switch (state) {
+                  case REQUESTING, RECEIVING -> SYNC_BULK_UPDATE;
+                  case DONE, IDLE -> SYNC_IN_SYNC;
+                  case TIMED_OUT -> SYNC_BEHIND;
+                })
+        .orElse(reported.getSync());
   }
 
   private static Instant lastSeen(NodeVhidStatus r) {
@@ -202,4 +200,7 @@ public final class ClusterStatusAggregator {
       return null;
     }
   }
+
+  /** Something users must fix: the condition's reason and what to do. */
+  private record Problem(String reason, String message) {}
 }
