@@ -76,6 +76,7 @@ final class StateSync {
     }
     sync.registerMetrics(registry);
     sync.start();
+    sync.followCarp(engine); // a node taking over relaxes the windows of its own connections
     return sync;
   }
 

@@ -179,6 +179,10 @@ public final class CarpEngine implements AutoCloseable {
     events.add(listener);
   }
 
+  public void removeListener(EngineListener listener) {
+    events.remove(listener);
+  }
+
   /**
    * Whether to demote by {@link #STARTUP_DEMOTION} until every vhost runs (FirewallCluster
    * demotion.untilReady, default true). Call before {@link #start}.

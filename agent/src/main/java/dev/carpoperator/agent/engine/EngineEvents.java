@@ -38,6 +38,10 @@ final class EngineEvents {
     listeners.add(listener);
   }
 
+  void remove(EngineListener listener) {
+    listeners.remove(listener);
+  }
+
   /** The advertised demotion changed. */
   void demotionChanged(int advertised) {
     for (EngineListener l : listeners) {

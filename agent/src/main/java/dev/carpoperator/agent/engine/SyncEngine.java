@@ -24,6 +24,7 @@ import dev.carpoperator.agent.sync.SyncCounters;
 import dev.carpoperator.agent.sync.SyncEnvelope;
 import dev.carpoperator.agent.sync.SyncPacketValidator;
 import dev.carpoperator.agent.sync.SyncValidationResult;
+import dev.carpoperator.agent.sync.TakeoverWindows;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -120,6 +121,13 @@ public final class SyncEngine implements AutoCloseable {
   private volatile int tableSize; // for the metrics scrape; written by the loop thread
   private MulticastMembership membership;
   private volatile boolean closed;
+
+  /** A loosening at takeover is queued on the loop (several vhids become master together). */
+  private final java.util.concurrent.atomic.AtomicBoolean takeoverQueued =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  private CarpEngine followed;
+  private EngineListener takeoverHook;
 
   private Inet4Address cachedSource; // loop thread only
   private Set<Inet4Address> localPeers = Set.of(); // peers that are this node's own addresses
@@ -257,6 +265,61 @@ public final class SyncEngine implements AutoCloseable {
         kv("hostid", Integer.toHexString(settings.hostId())),
         kv("states", table.size()),
         kv("mtu", mtu));
+  }
+
+  /**
+   * Follows {@code carp}: when one of its vhids becomes master, the TCP window checks of this
+   * node's own connections are relaxed ({@link TakeoverWindows}). {@link #close} stops following.
+   */
+  public void followCarp(CarpEngine carp) {
+    EngineListener hook =
+        new EngineListener() {
+          @Override
+          public void stateChanged(StateChange change) {
+            if (change.to() == dev.carpoperator.agent.carp.CarpState.MASTER) takingOver();
+          }
+        };
+    carp.addListener(hook);
+    followed = carp;
+    takeoverHook = hook;
+  }
+
+  /**
+   * This node became master of a vhid: relax the window checks of its own TCP connections, on the
+   * loop, once for changes that come together.
+   */
+  public void takingOver() {
+    if (closed || !takeoverQueued.compareAndSet(false, true)) return;
+    submit(this::loosenOwnWindows);
+  }
+
+  private void loosenOwnWindows() {
+    takeoverQueued.set(false);
+    List<ConntrackEntry> loosen;
+    try {
+      loosen = TakeoverWindows.toLoosen(kernel.dump());
+    } catch (ConntrackException e) {
+      warn(
+          "dump",
+          "cannot dump the conntrack table to relax the windows of this node's connections at takeover: "
+              + e.getMessage());
+      return;
+    }
+    int done = 0;
+    for (ConntrackEntry e : loosen) {
+      try {
+        if (kernel.makeLiberal(e)) done++;
+      } catch (ConntrackException ex) {
+        warn("takeover", "cannot relax the TCP window check of " + e + ": " + ex.getMessage());
+      }
+    }
+    counters.takeoverLoosened.addAndGet(done);
+    if (done > 0)
+      LOG.info(
+          "became master: TCP window checks relaxed on {} connections this node tracked itself (their windows may be stale)",
+          done,
+          kv("event", "sync-takeover"),
+          kv("connections", done));
   }
 
   /**
@@ -443,6 +506,7 @@ public final class SyncEngine implements AutoCloseable {
   public void close() {
     if (closed) return;
     closed = true;
+    if (followed != null) followed.removeListener(takeoverHook);
     loop.shutdownNow();
     try {
       loop.awaitTermination(2, TimeUnit.SECONDS);

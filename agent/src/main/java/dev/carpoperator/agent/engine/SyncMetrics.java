@@ -65,6 +65,12 @@ final class SyncMetrics {
         .callback(cb -> counters.packetsRejected().forEach((r, n) -> cb.call(n, r)))
         .register(registry);
     CounterWithCallback.builder()
+        .name("carp_sync_takeover_loosened")
+        .help(
+            "The node's own TCP connections whose window checks were relaxed (BE_LIBERAL) when it became master, because its windows of them may be stale")
+        .callback(cb -> cb.call(counters.takeoverLoosened.get()))
+        .register(registry);
+    CounterWithCallback.builder()
         .name("carp_sync_bulk_states_received")
         .help("States received in bulk updates")
         .callback(cb -> cb.call(counters.bulkStatesReceived.get()))

@@ -29,6 +29,14 @@ public interface ConntrackKernel extends AutoCloseable {
   void apply(ConntrackEntry entry);
 
   /**
+   * Sets BE_LIBERAL on both directions of the TCP entry with this key and changes nothing else (not
+   * its state, timeout or status, which the kernel may have moved since the entry was read): the
+   * kernel stops checking its TCP windows. False when there was no such entry. Throws {@link
+   * ConntrackException} on other failures.
+   */
+  boolean makeLiberal(ConntrackEntry entry);
+
+  /**
    * Deletes the entry with this key; false when there was none. Throws {@link ConntrackException}
    * on other failures.
    */

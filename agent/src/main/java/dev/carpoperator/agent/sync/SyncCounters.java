@@ -19,6 +19,10 @@ public final class SyncCounters {
   public final AtomicLong bulkStatesSent = new AtomicLong();
   public final AtomicLong bulkStatesReceived = new AtomicLong();
   public final AtomicLong bulksServed = new AtomicLong();
+
+  /** The node's own TCP entries set BE_LIBERAL when it became master ({@link TakeoverWindows}). */
+  public final AtomicLong takeoverLoosened = new AtomicLong();
+
   private final Map<String, AtomicLong> packetsRejected = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> statesRejected = new ConcurrentHashMap<>();
 

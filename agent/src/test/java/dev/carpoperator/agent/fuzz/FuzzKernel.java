@@ -25,6 +25,11 @@ final class FuzzKernel implements ConntrackKernel {
   }
 
   @Override
+  public boolean makeLiberal(ConntrackEntry e) {
+    return table.containsKey(e.key());
+  }
+
+  @Override
   public boolean delete(ConntrackEntry e) {
     return table.remove(e.key()) != null;
   }

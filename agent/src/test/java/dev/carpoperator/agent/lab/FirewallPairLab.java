@@ -194,6 +194,12 @@ public final class FirewallPairLab implements AutoCloseable {
    * until stopped).
    */
   public LabProcess startClient(String label, int connections, int seconds) {
+    return startClient(label, connections, seconds, 1024, 50);
+  }
+
+  /** A client whose streams write {@code chunkBytes} every {@code intervalMillis} each. */
+  public LabProcess startClient(
+      String label, int connections, int seconds, int chunkBytes, int intervalMillis) {
     LabProcess p =
         client()
             .startJava(
@@ -203,8 +209,8 @@ public final class FirewallPairLab implements AutoCloseable {
                 SERVER,
                 String.valueOf(PORT),
                 String.valueOf(connections),
-                "1024",
-                "50",
+                String.valueOf(chunkBytes),
+                String.valueOf(intervalMillis),
                 String.valueOf(seconds));
     streams.add(p);
     return p;

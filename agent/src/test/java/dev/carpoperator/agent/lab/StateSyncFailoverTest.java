@@ -366,6 +366,56 @@ class StateSyncFailoverTest {
     }
   }
 
+  /**
+   * The torture test's third finding: the master's lan link is cut (its sync link stays up), the
+   * backup forwards its connections for a while, the link comes back and the old master preempts.
+   * Its conntrack entries of those connections are its own (not written from a peer, so the kernel
+   * checks their TCP windows), and nothing told it how far they moved: Linux reports nothing about
+   * an established connection while it flows. Without relaxing the window check of its own entries
+   * at takeover (TakeoverWindows) it drops every packet as "SEQ is over upper bound" and the
+   * sessions stall for good. The streams here are fast (16 KB every 20 ms each), so they move far
+   * past any receive window while fw1 is away.
+   */
+  @Test
+  void oldMasterBackFromALanCutCarriesItsConnectionsOn() {
+    try (FirewallPairLab l = FirewallPairLab.create(false)) {
+      startPair(l, true);
+      l.startServer();
+      int connections = 8;
+      LabProcess client = l.startClient("fast", connections, 0, 16 * 1024, 20);
+      TcpStreamsMain.Progress before =
+          l.awaitAllProgress(
+              client, null, FLOWING_BYTES, connections, Duration.ofSeconds(40), "through fw1");
+      assertThat(l.missingFromConntrack("fw1", before))
+          .as("client ports not in fw1's conntrack\n" + l.diagnostics())
+          .isEmpty();
+      awaitStatesOn(l, "fw2", client, Duration.ofSeconds(20), "fw1's states synced to fw2");
+
+      l.fw("fw1").cut(FirewallPairLab.LAN_IF, dev.carpoperator.testing.netns.NetnsLab.Side.BOTH);
+      l.awaitMaster("fw2", ELECTION, "fw1");
+      TcpStreamsMain.Progress cutAt = l.awaitProgressAfter(client, System.currentTimeMillis());
+      // far past the receive windows fw1 last saw (each stream moves about 800 KB a second)
+      l.awaitAllProgress(
+          client, cutAt, 8L << 20, connections, RECOVERY, "through fw2 while fw1's lan is cut");
+
+      l.fw("fw1")
+          .restore(FirewallPairLab.LAN_IF, dev.carpoperator.testing.netns.NetnsLab.Side.BOTH);
+      l.awaitMaster("fw1", ELECTION);
+      TcpStreamsMain.Progress base = l.awaitProgressAfter(client, System.currentTimeMillis());
+      l.awaitAllProgress(client, base, 1L << 20, connections, RECOVERY, "after fw1 took back over");
+      TcpStreamsMain.Progress end = l.stopClient(client);
+      assertThat(end.failed())
+          .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
+          .isEmpty();
+      assertThat(end.drained())
+          .as("every connection got every byte it sent back: " + end.describe())
+          .doesNotContain(false);
+      assertThat(l.agents.agent("fw1").output())
+          .as("fw1 logs the window checks it relaxed when it took over")
+          .contains("\"event\":\"sync-takeover\"");
+    }
+  }
+
   /** Server and client started; returns once every connection carries data through {@code fw}. */
   private static LabProcess startTrafficThrough(FirewallPairLab l, String fw) {
     l.startServer();

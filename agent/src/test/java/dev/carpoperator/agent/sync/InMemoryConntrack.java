@@ -44,6 +44,17 @@ final class InMemoryConntrack implements ConntrackKernel {
   }
 
   @Override
+  public boolean makeLiberal(ConntrackEntry e) {
+    ConntrackEntry old = table.get(e.key());
+    if (old == null) return false;
+    int liberal = ConntrackEntry.TCP_FLAG_BE_LIBERAL;
+    table.put(
+        e.key(), old.withTcpFlags(old.tcpFlagsOriginal() | liberal, old.tcpFlagsReply() | liberal));
+    updates++;
+    return true;
+  }
+
+  @Override
   public boolean delete(ConntrackEntry e) {
     boolean had = table.remove(e.key()) != null;
     if (had) deletes++;

@@ -221,6 +221,21 @@ public final class NetfilterConntrack implements ConntrackKernel {
   }
 
   @Override
+  public synchronized boolean makeLiberal(ConntrackEntry entry) {
+    ensureOpen();
+    if (!entry.isTcp()) throw new IllegalArgumentException("not a TCP entry: " + entry);
+    int errno = request(NFCT_Q_UPDATE, entry, NfctCodec.Part.LIBERAL);
+    if (errno == LibC.ENOENT) {
+      return false;
+    }
+    if (errno != 0) {
+      throw failed("liberal update", entry, errno);
+    }
+    writes.incrementAndGet();
+    return true;
+  }
+
+  @Override
   public synchronized boolean delete(ConntrackEntry entry) {
     ensureOpen();
     int errno = request(NFCT_Q_DESTROY, entry, NfctCodec.Part.KEY);

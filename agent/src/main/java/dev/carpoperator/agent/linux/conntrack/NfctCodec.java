@@ -49,6 +49,8 @@ final class NfctCodec {
    */
   enum Part {
     KEY,
+    /** The key and BE_LIBERAL with its mask in both directions, nothing else. */
+    LIBERAL,
     DYNAMIC_WITHOUT_STATUS,
     DYNAMIC,
     ALL
@@ -102,6 +104,14 @@ final class NfctCodec {
       }
     }
     if (part == Part.KEY) {
+      return ct;
+    }
+    if (part == Part.LIBERAL) {
+      byte liberal = (byte) ConntrackEntry.TCP_FLAG_BE_LIBERAL;
+      nfct.nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, liberal);
+      nfct.nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, liberal);
+      nfct.nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, liberal);
+      nfct.nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, liberal);
       return ct;
     }
     nfct.nfct_set_attr_u32(ct, ATTR_TIMEOUT, (int) Math.min(e.timeoutSeconds(), 0xffffffffL));

@@ -63,6 +63,7 @@ public final class ConntrackScenarios {
       case "events" -> events(ip(args[1]));
       case "overrun" -> overrun();
       case "refused" -> refused();
+      case "makeLiberal" -> makeLiberal();
       case "noNetAdmin" -> noNetAdmin();
       default -> throw new IllegalArgumentException("no such scenario: " + args[0]);
     }
@@ -529,6 +530,35 @@ public final class ConntrackScenarios {
         .isInstanceOf(ConntrackException.class)
         .hasMessageContaining("Operation not permitted")
         .hasMessageContaining("CAP_NET_ADMIN");
+  }
+
+  /**
+   * BE_LIBERAL set on an entry the kernel tracks strictly, from a stale copy of it: the flags
+   * change, the state, timeout and other flags stay the kernel's (a takeover, TakeoverWindows).
+   */
+  static void makeLiberal() throws Exception {
+    try (NetfilterConntrack ct = NetfilterConntrack.open()) {
+      int strict = TCP_FLAG_WINDOW_SCALE | TCP_FLAG_SACK_PERM;
+      ConntrackEntry written =
+          tcp(42000, new Tuple(SERVER, CLIENT, 443, 42000), TCP_ESTABLISHED, 3600)
+              .withTcpFlags(strict, strict);
+      ct.apply(written);
+      ConntrackEntry before = find(ct.dump(), written);
+      assertThat(before.tcpFlagsOriginal() & TCP_FLAG_BE_LIBERAL).isZero();
+      assertThat(before.tcpFlagsReply() & TCP_FLAG_BE_LIBERAL).isZero();
+
+      ConntrackEntry stale = written.withDynamic(written.status(), 5, TCP_SYN_SENT);
+      assertThat(ct.makeLiberal(stale)).isTrue();
+      ConntrackEntry after = find(ct.dump(), written);
+      assertThat(after.tcpFlagsOriginal()).isEqualTo(strict | TCP_FLAG_BE_LIBERAL);
+      assertThat(after.tcpFlagsReply()).isEqualTo(strict | TCP_FLAG_BE_LIBERAL);
+      assertThat(after.tcpState()).isEqualTo(TCP_ESTABLISHED);
+      assertThat(after.timeoutSeconds()).isGreaterThan(3000);
+      assertThat(after.status()).isEqualTo(before.status());
+
+      ct.delete(written);
+      assertThat(ct.makeLiberal(written)).isFalse();
+    }
   }
 
   static ConntrackEntry tcp(int clientPort, Tuple reply, int state, long timeout) {

@@ -88,6 +88,11 @@ class NetfilterConntrackNetnsTest {
   }
 
   @Test
+  void makeLiberalSetsOnlyTheFlagOnTheKernelsEntry() throws Exception {
+    run(List.of(), "makeLiberal");
+  }
+
+  @Test
   void refusedEntriesGiveReadableExceptions() throws Exception {
     run(List.of(), "refused");
   }
