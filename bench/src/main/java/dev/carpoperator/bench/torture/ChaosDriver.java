@@ -143,6 +143,16 @@ public final class ChaosDriver {
   private final Map<String, Long> frozenAt = new LinkedHashMap<>();
 
   private final List<Double> convergeMillis = new ArrayList<>();
+
+  /**
+   * Kind of step ({@code kill}, {@code kill: back}) → the longest stall of a session during each
+   * step of that kind, in seconds.
+   */
+  private final Map<String, List<Double>> stallsByKind = new TreeMap<>();
+
+  /** How often the agents' memory and file descriptors are sampled. */
+  private static final Duration RESOURCE_EVERY = Duration.ofSeconds(15);
+
   private final List<String> events = new ArrayList<>();
   private final long t0 = System.currentTimeMillis();
   private Monitor monitor;
@@ -197,6 +207,8 @@ public final class ChaosDriver {
     traffic.start("streams", options.connections());
     monitor = new Monitor(lab, traffic);
     monitor.start();
+    ResourceSampler resources = new ResourceSampler(lab, RESOURCE_EVERY);
+    resources.start();
     if (!awaitFlowing(Map.of(), Duration.ofSeconds(60)))
       throw new IllegalStateException("the sessions did not start flowing\n" + lab.diagnostics(10));
     say(options.connections() + " sessions flowing through fw1");
@@ -217,6 +229,7 @@ public final class ChaosDriver {
       }
     } finally {
       monitor.close();
+      resources.close();
     }
     long chaosMillis = System.currentTimeMillis() - chaosStart;
 
@@ -244,6 +257,9 @@ public final class ChaosDriver {
             monitor.vipsApartSamples(),
             notConverged,
             convergeMillis,
+            stallsByKind,
+            resources.lives().stream().map(ResourceSampler.Life::toString).toList(),
+            resources.samples(),
             List.copyOf(events));
     say(
         "summary\n"
@@ -270,6 +286,7 @@ public final class ChaosDriver {
     disturbed.put(node, action);
     actionCounts.merge(action.label(), 1, Integer::sum);
     String what = action.label() + " " + node + (node.equals(master) ? " (master)" : "");
+    traffic.resetStepStall();
     switch (action) {
       case KILL -> lab.killAgent(node);
       case STOP -> lab.stopAgent(node);
@@ -291,7 +308,7 @@ public final class ChaosDriver {
         lab.freezeAgent(node);
       }
     }
-    settle(step, what, failoversBefore, interruptedBefore);
+    settle(step, action.label(), what, failoversBefore, interruptedBefore);
     if (options.waveConnections() > 0) {
       // sessions opened while the node is away: it has never seen them when it comes back
       traffic.startWave(options.waveConnections());
@@ -305,6 +322,7 @@ public final class ChaosDriver {
     int failoversBefore = monitor.failovers();
     int interruptedBefore = traffic.interrupted().size();
     Action was = disturbed.remove(node);
+    traffic.resetStepStall();
     String what =
         switch (was) {
           case KILL, STOP -> {
@@ -346,11 +364,12 @@ public final class ChaosDriver {
             yield "thaw " + node + " (SIGCONT)";
           }
         };
-    settle(step, what, failoversBefore, interruptedBefore);
+    settle(step, was.label() + ": back", what, failoversBefore, interruptedBefore);
   }
 
   /** Waits for convergence and for every session to flow again; prints the step's line. */
-  private void settle(int step, String what, int failoversBefore, int interruptedBefore)
+  private void settle(
+      int step, String kind, String what, int failoversBefore, int interruptedBefore)
       throws InterruptedException {
     long start = System.currentTimeMillis();
     long converged = awaitConverged(what, options.settle());
@@ -373,6 +392,9 @@ public final class ChaosDriver {
     // the outage)
     boolean flowing = awaitFlowing(traffic.mark(), options.stallLimit().plusSeconds(10));
     int failovers = monitor.failovers() - failoversBefore;
+    traffic.poll();
+    long stall = traffic.stepStallMillis();
+    stallsByKind.computeIfAbsent(kind, k -> new ArrayList<>()).add(stall / 1000.0);
     Map<String, String> interrupted = traffic.interrupted();
     boolean intact = flowing && interrupted.size() == interruptedBefore;
     if (intact) failoversSurvived += failovers;
@@ -390,8 +412,15 @@ public final class ChaosDriver {
     }
     say(
         String.format(
-            "step %d: %s → %s; %d failover(s), %s; disturbed %s; failovers so far %d",
-            step, what, result, failovers, sessions, disturbed, monitor.failovers()));
+            "step %d: %s → %s; %d failover(s), %s, longest stall %.1f s; disturbed %s; failovers so far %d",
+            step,
+            what,
+            result,
+            failovers,
+            sessions,
+            stall / 1000.0,
+            disturbed,
+            monitor.failovers()));
   }
 
   private static Map<String, String> newSince(Map<String, String> all, int before) {

@@ -24,6 +24,10 @@ final class StreamWatch {
   private final long stallLimitMillis;
   private final Map<String, String> interrupted = new LinkedHashMap<>();
   private long longestStallMillis;
+
+  /** The longest stall seen since {@link #resetStepStall}: the current step's. */
+  private long stepStallMillis;
+
   private TcpStreamsMain.Progress latest;
   private boolean stopped;
 
@@ -56,6 +60,7 @@ final class StreamWatch {
       if (p.lastProgressAt()[i] == 0) continue; // not connected yet
       long stall = p.at() - p.lastProgressAt()[i];
       longestStallMillis = Math.max(longestStallMillis, stall);
+      stepStallMillis = Math.max(stepStallMillis, stall);
       if (stall > stallLimitMillis)
         interrupt(i, "stalled " + stall / 1000 + " s (port " + p.ports()[i] + ")");
     }
@@ -111,6 +116,14 @@ final class StreamWatch {
 
   synchronized Map<String, String> interrupted() {
     return new LinkedHashMap<>(interrupted);
+  }
+
+  synchronized void resetStepStall() {
+    stepStallMillis = 0;
+  }
+
+  synchronized long stepStallMillis() {
+    return stepStallMillis;
   }
 
   synchronized long longestStallMillis() {

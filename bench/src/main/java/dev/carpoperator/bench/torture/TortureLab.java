@@ -200,6 +200,14 @@ public final class TortureLab implements AutoCloseable {
         .orElse(-1L);
   }
 
+  /** The pid of the node's agent JVM while it exists (frozen or not). */
+  public synchronized java.util.OptionalLong agentPid(String node) {
+    LabProcess p = agents.get(node);
+    return p != null && p.isAlive()
+        ? java.util.OptionalLong.of(p.pid())
+        : java.util.OptionalLong.empty();
+  }
+
   public synchronized boolean agentAlive(String node) {
     LabProcess p = agents.get(node);
     return p != null && p.isAlive();

@@ -1,6 +1,7 @@
 package dev.carpoperator.bench.torture;
 
 import dev.carpoperator.bench.report.Machine;
+import dev.carpoperator.bench.report.Plots;
 import dev.carpoperator.bench.report.ReportWriter;
 import dev.carpoperator.bench.report.Result;
 import dev.carpoperator.bench.report.ResultStore;
@@ -100,13 +101,14 @@ public final class TortureMain {
                 ? " --second-fault " + secondFault
                 : "");
     ResultStore store = new ResultStore(out.toAbsolutePath());
-    store.write(result(report, options, command));
+    store.write(result(report, options, command, store.dir()));
     Path md = ReportWriter.write(store.dir());
     System.out.println("[torture] results: " + store.dir().resolve("torture.json") + ", " + md);
     System.exit(report.interrupted().isEmpty() && report.notConverged() == 0 ? 0 : 1);
   }
 
-  static Result result(TortureReport r, TortureOptions o, String command) {
+  /** {@code out}: the directory for the plots (null: none). */
+  static Result result(TortureReport r, TortureOptions o, String command, Path out) {
     List<List<String>> rows = new ArrayList<>();
     rows.add(List.of("chaos duration", String.format("%d s", r.durationMillis() / 1000)));
     rows.add(List.of("fault kinds", String.join(", ", r.faults())));
@@ -170,8 +172,11 @@ public final class TortureMain {
                 : String.format(
                     "%.1f / %.1f / %.1f s",
                     conv.p50() / 1000, conv.p95() / 1000, conv.max() / 1000)));
+    rows.add(List.of("longest stall per step, by kind of step (s)", r.stallSummary()));
+    for (String life : r.agentLives()) rows.add(List.of("agent process", life));
     Map<String, List<Double>> samples = new LinkedHashMap<>();
     samples.put("convergeMillis", r.convergeMillis());
+    r.stallSecondsByKind().forEach((kind, v) -> samples.put("stallSeconds " + kind, v));
     List<String> notes = new ArrayList<>();
     notes.add(
         "Four firewalls, CARP (2 vhids, advskew 0/50/100/150, preempt) and multicast state sync; "
@@ -180,6 +185,37 @@ public final class TortureMain {
             + r.seed()
             + ". See docs/torture.md.");
     notes.addAll(r.events());
+    List<Result.Plot> plots = new ArrayList<>();
+    if (out != null && !r.stallSecondsByKind().isEmpty()) {
+      plots.add(
+          new Result.Plot(
+              Plots.box(
+                  out,
+                  "torture-stalls.png",
+                  "Longest session stall per step, by kind of step",
+                  "seconds",
+                  r.stallSecondsByKind()),
+              "Per step, the longest time a session verified no byte; \"kill: back\" is the recovery of a kill."));
+    }
+    if (out != null && !r.resourceSamples().isEmpty()) {
+      Map<String, List<double[]>> rss = new LinkedHashMap<>();
+      Map<String, List<double[]>> fds = new LinkedHashMap<>();
+      for (ResourceSampler.Sample s : r.resourceSamples()) {
+        rss.computeIfAbsent(s.node(), k -> new ArrayList<>())
+            .add(new double[] {s.atSeconds() / 60, s.rssMiB()});
+        fds.computeIfAbsent(s.node(), k -> new ArrayList<>())
+            .add(new double[] {s.atSeconds() / 60, s.fds()});
+      }
+      plots.add(
+          new Result.Plot(
+              Plots.lines(out, "torture-rss.png", "Agent resident memory", "minutes", "MiB", rss),
+              "Every agent's RSS through the run (a restart starts again low)."));
+      plots.add(
+          new Result.Plot(
+              Plots.lines(
+                  out, "torture-fds.png", "Agent open file descriptors", "minutes", "fds", fds),
+              "Every agent's open file descriptors through the run."));
+    }
     return new Result(
         "torture",
         "Torture: four nodes killed, stopped, cut off, rebooted, frozen and their links cut or impaired under long-lived TCP sessions",
@@ -187,7 +223,7 @@ public final class TortureMain {
         command,
         Machine.describe(),
         List.of(new Result.Table("Torture run", List.of("", "value"), rows, null)),
-        List.of(),
+        plots,
         samples,
         notes);
   }

@@ -26,6 +26,11 @@ import java.util.Map;
  *     time
  * @param convergeMillis per step, action to the expected node holding both VIPs alone
  * @param actions fault kind → times done (every kind of {@code faults}, 0 when never picked)
+ * @param stallSecondsByKind kind of step ({@code kill}, and {@code kill: back} for its recovery) →
+ *     per step of that kind, the longest stall of a session during it
+ * @param agentLives per agent process: memory and file descriptors after the warm-up, at the end,
+ *     and their peaks ({@link ResourceSampler.Life})
+ * @param resourceSamples every sample of every agent's resident memory and open descriptors
  */
 public record TortureReport(
     long seed,
@@ -46,6 +51,9 @@ public record TortureReport(
     int vipsApartSamples,
     int notConverged,
     List<Double> convergeMillis,
+    Map<String, List<Double>> stallSecondsByKind,
+    List<String> agentLives,
+    List<ResourceSampler.Sample> resourceSamples,
     List<String> events) {
 
   public String summary() {
@@ -55,7 +63,10 @@ public record TortureReport(
         failovers: %d (per VIP %s), survived %d
         sessions: %d, interrupted %d %s; longest stall %.1f s
         two masters of a VIP: %d samples; %d handover overlaps (<= %d s), %d split brains (longer); longest %.1f s
-        VIPs on different nodes: %d samples; steps not converged: %d""",
+        VIPs on different nodes: %d samples; steps not converged: %d
+        longest stall per step, by kind (s): %s
+        agents (RSS and open fds after %d min of life, at its end, peak):
+          %s""",
         seed,
         faults,
         durationMillis / 1000,
@@ -74,6 +85,23 @@ public record TortureReport(
         splitBrainEpisodes,
         splitBrainLongestMillis / 1000.0,
         vipsApartSamples,
-        notConverged);
+        notConverged,
+        stallSummary(),
+        ResourceSampler.WARM_UP.toMinutes(),
+        String.join("\n  ", agentLives));
+  }
+
+  /** {@code kill: n 5, max 3.2} per kind. */
+  String stallSummary() {
+    StringBuilder b = new StringBuilder();
+    stallSecondsByKind.forEach(
+        (kind, v) -> {
+          if (!b.isEmpty()) b.append("; ");
+          b.append(
+              String.format(
+                  "%s n %d, max %.1f",
+                  kind, v.size(), v.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
+        });
+    return b.toString();
   }
 }

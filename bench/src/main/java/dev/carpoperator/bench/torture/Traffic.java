@@ -118,6 +118,21 @@ final class Traffic {
     return n;
   }
 
+  /** A new step starts: stalls are counted from now for {@link #stepStallMillis}. */
+  void resetStepStall() {
+    running().forEach(StreamWatch::resetStepStall);
+  }
+
+  /**
+   * The longest stall of a running session since {@link #resetStepStall} (sessions that began since
+   * count from their first byte).
+   */
+  long stepStallMillis() {
+    long m = 0;
+    for (StreamWatch w : running()) m = Math.max(m, w.stepStallMillis());
+    return m;
+  }
+
   synchronized long longestStallMillis() {
     long m = 0;
     for (StreamWatch w : finished) m = Math.max(m, w.longestStallMillis());
