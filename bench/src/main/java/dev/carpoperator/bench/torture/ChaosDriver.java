@@ -1,6 +1,8 @@
 package dev.carpoperator.bench.torture;
 
+import dev.carpoperator.testing.Periodic;
 import dev.carpoperator.testing.netns.LabProcess;
+import dev.carpoperator.testing.traffic.StreamWatch;
 import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -512,7 +514,7 @@ public final class ChaosDriver {
   private static final class Monitor implements AutoCloseable {
     private final TortureLab lab;
     private final Traffic traffic;
-    private final Thread thread;
+    private Periodic task;
     private final Map<String, String> lastHolder = new LinkedHashMap<>();
     private final Map<String, Integer> failovers = new TreeMap<>();
     private final Map<String, Long> splitSince = new LinkedHashMap<>();
@@ -529,32 +531,23 @@ public final class ChaosDriver {
     private int overlapEpisodes;
     private long splitBrainLongest;
     private int vipsApartSamples;
-    private volatile boolean stop;
 
     Monitor(TortureLab lab, Traffic traffic) {
       this.lab = lab;
       this.traffic = traffic;
-      this.thread = Thread.ofPlatform().daemon().name("torture-monitor").unstarted(this::loop);
     }
 
     void start() {
-      thread.start();
-    }
-
-    private void loop() {
-      while (!stop) {
-        try {
-          sample();
-          traffic.poll();
-          Thread.sleep(POLL.toMillis());
-        } catch (InterruptedException e) {
-          return;
-        } catch (RuntimeException e) {
-          if (!stop)
-            System.err.println(
-                "[torture] monitor: " + e); // e.g. a command timed out on a loaded machine
-        }
-      }
+      task =
+          Periodic.start(
+              "torture-monitor",
+              POLL,
+              () -> {
+                sample();
+                traffic.poll();
+              },
+              // e.g. a command timed out on a loaded machine
+              e -> System.err.println("[torture] monitor: " + e));
     }
 
     private synchronized void sample() {
@@ -640,13 +633,7 @@ public final class ChaosDriver {
 
     @Override
     public void close() {
-      stop = true;
-      thread.interrupt();
-      try {
-        thread.join(5000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      if (task != null) task.close();
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.carpoperator.bench.torture;
 
+import dev.carpoperator.testing.Periodic;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,30 +56,22 @@ final class ResourceSampler implements AutoCloseable {
 
   private final TortureLab lab;
   private final Duration every;
-  private final Thread thread;
+  private Periodic task;
   private final long t0 = System.nanoTime();
   private final List<Sample> samples = new ArrayList<>();
-  private volatile boolean stop;
 
   ResourceSampler(TortureLab lab, Duration every) {
     this.lab = lab;
     this.every = every;
-    this.thread = Thread.ofPlatform().daemon().name("torture-resources").unstarted(this::loop);
   }
 
   void start() {
-    thread.start();
-  }
-
-  private void loop() {
-    while (!stop) {
-      sampleOnce();
-      try {
-        Thread.sleep(every.toMillis());
-      } catch (InterruptedException e) {
-        return;
-      }
-    }
+    task =
+        Periodic.start(
+            "torture-resources",
+            every,
+            this::sampleOnce,
+            e -> System.err.println("[torture] resources: " + e));
   }
 
   void sampleOnce() {
@@ -151,12 +144,6 @@ final class ResourceSampler implements AutoCloseable {
 
   @Override
   public void close() {
-    stop = true;
-    thread.interrupt();
-    try {
-      thread.join(5000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    if (task != null) task.close();
   }
 }

@@ -1,5 +1,6 @@
 package dev.carpoperator.bench.torture;
 
+import dev.carpoperator.testing.traffic.StreamWatch;
 import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,7 +1,6 @@
-package dev.carpoperator.bench.torture;
+package dev.carpoperator.testing.traffic;
 
 import dev.carpoperator.testing.netns.LabProcess;
-import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -15,9 +14,10 @@ import java.util.Map;
  * interrupted: a connection that reported an error (reset, EOF, byte mismatch) or verified no byte
  * for longer than the stall limit, and, once stopped, one whose bytes did not all come back. A
  * session is counted once, with the first reason seen; it stays counted even if it recovers later.
- * Sessions are named {@code <label>#<index>}.
+ * Sessions are named {@code <label>#<index>}. The torture runs use it: the network-namespace one
+ * (bench) and the Kubernetes one (lab).
  */
-final class StreamWatch {
+public final class StreamWatch {
   private final String label;
   private final LabProcess client;
   private final int connections;
@@ -31,18 +31,18 @@ final class StreamWatch {
   private TcpStreamsMain.Progress latest;
   private boolean stopped;
 
-  StreamWatch(String label, LabProcess client, int connections, Duration stallLimit) {
+  public StreamWatch(String label, LabProcess client, int connections, Duration stallLimit) {
     this.label = label;
     this.client = client;
     this.connections = connections;
     this.stallLimitMillis = stallLimit.toMillis();
   }
 
-  String label() {
+  public String label() {
     return label;
   }
 
-  int connections() {
+  public int connections() {
     return connections;
   }
 
@@ -50,7 +50,7 @@ final class StreamWatch {
    * Reads the client's newest progress line and updates the verdicts; returns it (null before the
    * first line).
    */
-  synchronized TcpStreamsMain.Progress poll() {
+  public synchronized TcpStreamsMain.Progress poll() {
     if (stopped) return latest;
     TcpStreamsMain.Progress p = newestLine();
     if (p == null) return latest;
@@ -71,7 +71,7 @@ final class StreamWatch {
    * True when every session verified more than {@code bytes} since {@code since} (null: since it
    * started); false while not, or when a session failed.
    */
-  synchronized boolean flowingSince(TcpStreamsMain.Progress since, long bytes) {
+  public synchronized boolean flowingSince(TcpStreamsMain.Progress since, long bytes) {
     TcpStreamsMain.Progress p = latest;
     if (p == null || p.connections() != connections) return false;
     for (int i = 0; i < connections; i++) {
@@ -82,7 +82,7 @@ final class StreamWatch {
     return true;
   }
 
-  synchronized boolean failed() {
+  public synchronized boolean failed() {
     return latest != null && !latest.failed().isEmpty();
   }
 
@@ -90,7 +90,7 @@ final class StreamWatch {
    * Stops the client (SIGTERM: it drains and prints a summary) and checks that every byte came
    * back.
    */
-  void stop() {
+  public void stop() {
     client.stop(Duration.ofMillis(TcpStreamsMain.DRAIN_MILLIS + 5000));
     List<TcpStreamsMain.Progress> all = TcpStreamsMain.Progress.parse(client.output());
     synchronized (this) {
@@ -114,23 +114,23 @@ final class StreamWatch {
     interrupted.putIfAbsent(label + "#" + i, why);
   }
 
-  synchronized Map<String, String> interrupted() {
+  public synchronized Map<String, String> interrupted() {
     return new LinkedHashMap<>(interrupted);
   }
 
-  synchronized void resetStepStall() {
+  public synchronized void resetStepStall() {
     stepStallMillis = 0;
   }
 
-  synchronized long stepStallMillis() {
+  public synchronized long stepStallMillis() {
     return stepStallMillis;
   }
 
-  synchronized long longestStallMillis() {
+  public synchronized long longestStallMillis() {
     return longestStallMillis;
   }
 
-  synchronized TcpStreamsMain.Progress latest() {
+  public synchronized TcpStreamsMain.Progress latest() {
     return latest;
   }
 
