@@ -140,6 +140,11 @@ public final class AgentDaemonSets {
             // peers' connection
             // states): a rolling update (maxUnavailable 1) waits for the restarted agent's sync
             // before the next node.
+            // Liveness only once the agent answers at all: a JVM with a 20m cpu request on a busy
+            // node, which then waits for its configuration from the API, took over 30 s to start
+            // in the Kubernetes torture (docs/torture.md), and the liveness probe alone killed it
+            // in a loop. Up to STARTUP_SECONDS to start.
+            .withStartupProbe(startupProbe(metricsPort))
             .withLivenessProbe(probe("/-/healthy", metricsPort, 10))
             .withReadinessProbe(probe("/-/ready", metricsPort, 5))
             // Only what CARP needs: raw frames (NET_RAW) and address changes (NET_ADMIN); nothing
@@ -210,6 +215,15 @@ public final class AgentDaemonSets {
         .endTemplate()
         .endSpec()
         .build();
+  }
+
+  /** How long the kubelet lets an agent start before liveness counts (the startup probe). */
+  static final int STARTUP_SECONDS = 300;
+
+  private static Probe startupProbe(int port) {
+    Probe p = probe("/-/healthy", port, 5);
+    p.setFailureThreshold(STARTUP_SECONDS / 5);
+    return p;
   }
 
   private static Probe probe(String path, int port, int period) {

@@ -64,4 +64,27 @@ class AgentDaemonSetsTest {
             () -> OperatorSettings.fromEnvironment(Map.of("CARP_AGENT_RUNTIME_DIRECTORY", "run/x")))
         .hasMessageContaining("CARP_AGENT_RUNTIME_DIRECTORY must be an absolute path");
   }
+
+  @Test
+  void aSlowStartIsGivenMinutesBeforeLivenessCounts() {
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
+    fwc.setSpec(new FirewallClusterSpec());
+    var agent =
+        AgentDaemonSets.desired(fwc, OperatorSettings.fromEnvironment(Map.of()))
+            .getSpec()
+            .getTemplate()
+            .getSpec()
+            .getContainers()
+            .getFirst();
+
+    var startup = agent.getStartupProbe();
+    assertThat(startup.getHttpGet().getPath()).isEqualTo("/-/healthy");
+    assertThat(startup.getPeriodSeconds() * startup.getFailureThreshold())
+        .isEqualTo(AgentDaemonSets.STARTUP_SECONDS);
+    var liveness = agent.getLivenessProbe();
+    assertThat(liveness.getPeriodSeconds() * liveness.getFailureThreshold())
+        .as("liveness alone would allow only this long")
+        .isLessThan(AgentDaemonSets.STARTUP_SECONDS);
+  }
 }
