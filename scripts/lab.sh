@@ -7,6 +7,9 @@
 #   ./carp lab --keep       the story, then the lab stays up (in the background) for kubectl; prints how to reach it
 #   ./carp lab down         tears a kept lab down
 #   ./carp lab --no-build   skip the Maven build (the jars in lab/target are recent)
+#   ./carp lab --torture 30m [--seed N] [--faults pod,power,api,upgrade] [--api-outage 90s]
+#                           the story, then the torture's Kubernetes variant (docs/torture.md): agent pods deleted,
+#                           nodes' power cut, the API server and etcd stopped, helm upgrades, sessions throughout
 #
 # CARP_LAB_DIR (default /run/carp-lab) holds the lab's log and, while a lab is kept, its state file.
 # CARP_MVN_LOCK, when set, is a lock file the Maven build waits for (shared build trees).
@@ -19,15 +22,19 @@ JAR=$ROOT/lab/target/carp-lab.jar
 say() { printf '[lab] %s\n' "$*"; }
 die() { printf 'carp lab: %s\n' "$*" >&2; exit 1; }
 
-keep=false build=true down=false
-for a in "$@"; do
-  case $a in
+keep=false build=true down=false torture=()
+while (($#)); do
+  case $1 in
     --keep) keep=true ;;
     --no-build) build=false ;;
     down) down=true ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$a' (./carp lab [--keep] [--no-build] | ./carp lab down)" ;;
+    --torture|--seed|--faults|--api-outage)
+      (($# >= 2)) || die "$1 needs a value"
+      torture+=("$1" "$2"); shift ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (./carp lab [--keep] [--no-build] [--torture 30m ...] | ./carp lab down)" ;;
   esac
+  shift
 done
 
 [[ $(id -u) == 0 ]] || die "the lab needs root (network namespaces, veth links, raw sockets, nftables): run it with sudo ./carp lab"
@@ -92,13 +99,13 @@ fi
 
 mkdir -p "$LAB_DIR"
 if ! $keep; then
-  exec "${JAVA[@]}" --dir "$LAB_DIR"
+  exec "${JAVA[@]}" --dir "$LAB_DIR" "${torture[@]}"
 fi
 
 # --keep: the lab runs on in its own session; follow its output until it says it is up (or fails).
 out=$LAB_DIR/lab.out
 : >"$out"
-setsid "${JAVA[@]}" --keep --dir "$LAB_DIR" >"$out" 2>&1 </dev/null &
+setsid "${JAVA[@]}" --keep --dir "$LAB_DIR" "${torture[@]}" >"$out" 2>&1 </dev/null &
 pid=$!
 tail -n +1 -f --pid="$pid" "$out" &
 tail_pid=$!

@@ -9,6 +9,8 @@
 #   ./carp torture --connections 24 --stall 30s --nat --out DIR
 #   ./carp torture --faults sync_cut,link_cut,sync_impair,freeze --second-fault 0.8   fault kinds (default all)
 #   ./carp torture --no-build               skip the Maven build
+#   ./carp torture --kubernetes --duration 30m [--seed N] [--faults pod,power,api,upgrade] [--api-outage 90s]
+#                                           the Kubernetes variant on the lab's real nodes (./carp lab --torture)
 #
 # CARP_MVN_LOCK, when set, is a lock file the Maven build waits for (shared build trees).
 set -euo pipefail
@@ -21,10 +23,26 @@ build=true args=()
 for a in "$@"; do
   case $a in
     --no-build) build=false ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --kubernetes) kubernetes=true ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$a") ;;
   esac
 done
+if [[ ${kubernetes:-false} == true ]]; then
+  # The same options, for the lab: --duration becomes --torture (default 30m); --no-build passes on.
+  lab=() duration=30m
+  set -- "${args[@]}"
+  while (($#)); do
+    case $1 in
+      --duration) duration=$2; shift ;;
+      --seed|--faults|--api-outage) lab+=("$1" "$2"); shift ;;
+      *) die "$1 is not an option of the Kubernetes variant (--duration, --seed, --faults, --api-outage, --no-build)" ;;
+    esac
+    shift
+  done
+  $build || lab+=(--no-build)
+  exec scripts/lab.sh --torture "$duration" "${lab[@]}"
+fi
 [[ $(id -u) == 0 ]] || die "the torture run needs root (network namespaces, raw sockets, conntrack): run it with sudo ./carp torture"
 JAVA_HOME=$(scripts/java-home.sh 2>/dev/null) || die "a JDK 25 is needed: install Temurin 25 (or any JDK 25) under /usr/lib/jvm, or set JAVA_HOME"
 export JAVA_HOME

@@ -14,6 +14,9 @@ import java.nio.file.Path;
  * <pre>
  *   LabMain [--keep] [--dir DIR]     the story; DIR (default /run/carp-lab) holds lab.log and, with --keep, state.properties
  *   LabMain down [--dir DIR]         stops a kept lab and removes what it left
+ *   LabMain --torture 30m [--seed N] [--faults pod,power,api,upgrade] [--api-outage 90s]
+ *                                    the story, then the torture's Kubernetes variant ({@link KubeChaos});
+ *                                    exit status 0 when no session was interrupted
  * </pre>
  */
 public final class LabMain {
@@ -25,16 +28,39 @@ public final class LabMain {
     boolean keep = false;
     boolean down = false;
     Path dir = DEFAULT_DIR;
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--keep" -> keep = true;
-        case "down" -> down = true;
-        case "--dir" -> dir = Path.of(args[++i]);
-        default -> {
-          System.err.println("usage: LabMain [--keep] [--dir DIR] | LabMain down [--dir DIR]");
-          System.exit(2);
+    java.time.Duration torture = null;
+    long seed = new java.security.SecureRandom().nextInt(Integer.MAX_VALUE);
+    java.util.List<KubeChaos.Fault> faults = java.util.List.of(KubeChaos.Fault.values());
+    java.time.Duration apiOutage = null;
+    try {
+      for (int i = 0; i < args.length; i++) {
+        switch (args[i]) {
+          case "--keep" -> keep = true;
+          case "down" -> down = true;
+          case "--dir" -> dir = Path.of(args[++i]);
+          case "--torture" -> torture = duration(args[++i]);
+          case "--seed" -> seed = Long.parseLong(args[++i]);
+          case "--api-outage" -> apiOutage = duration(args[++i]);
+          case "--faults" ->
+              faults =
+                  java.util.Arrays.stream(args[++i].split(","))
+                      .map(KubeChaos.Fault::parse)
+                      .toList();
+          default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
         }
       }
+    } catch (RuntimeException e) {
+      System.err.println(
+          "carp lab: "
+              + e.getMessage()
+              + "\nusage: LabMain [--keep] [--dir DIR] | LabMain down [--dir DIR]"
+              + " | LabMain --torture 30m [--seed N] [--faults pod,power,api,upgrade] [--api-outage 90s]");
+      System.exit(2);
+    }
+    KubeChaos.Options chaos = null;
+    if (torture != null) {
+      chaos = KubeChaos.Options.of(seed, torture).withFaults(faults);
+      if (apiOutage != null) chaos = chaos.withApiOutage(apiOutage);
     }
     try {
       Files.createDirectories(dir);
@@ -50,10 +76,10 @@ public final class LabMain {
       die("the lab needs root (network namespaces, raw sockets): run it with sudo");
 
     LabState state = new LabState(dir);
-    System.exit(down ? state.tearDown(System.out) : run(state, keep));
+    System.exit(down ? state.tearDown(System.out) : run(state, keep, chaos));
   }
 
-  private static int run(LabState state, boolean keep) {
+  private static int run(LabState state, boolean keep, KubeChaos.Options chaos) {
     LabState.Running running = state.running();
     if (running != null) {
       die(
@@ -78,8 +104,16 @@ public final class LabMain {
         "carp-operator lab: a Kubernetes cluster with real nodes on this machine, carp-operator installed by its Helm chart,"
             + "\nthree firewall nodes, then a failover story. This program's log: "
             + state.dir().resolve("lab.log"));
+    KubeChaos.Report report = null;
     try {
       new Story(lab, out).run();
+      if (chaos != null) {
+        out.step(
+            "The torture's Kubernetes variant: pods deleted, nodes' power cut, the API server stopped, helm upgrades");
+        report = new KubeChaos(lab, chaos, out::raw).run();
+        out.raw(report.summary());
+        if (report.abortedBy() != null) throw new StoryFailure(report.abortedBy());
+      }
     } catch (RuntimeException e) {
       // Keep the logs for a look afterwards.
       System.setProperty("carp.netns.keepLogs", "true");
@@ -119,7 +153,7 @@ public final class LabMain {
             + "; the whole story took "
             + Printer.seconds(out.elapsed())
             + ". Run it with --keep to explore the lab with kubectl afterwards.");
-    return 0;
+    return report == null || report.interrupted().isEmpty() ? 0 : 1;
   }
 
   private static void printHints(Printer out, Lab lab, LabState state) {
@@ -167,6 +201,19 @@ public final class LabMain {
                 String.join(", ", LabNetwork.NODES),
                 lab.net.lab.dir(),
                 state.dir().resolve("lab.log")));
+  }
+
+  /** 90s, 30m, 2h. */
+  static java.time.Duration duration(String s) {
+    var m = java.util.regex.Pattern.compile("(\\d+)([smh])").matcher(s.trim());
+    if (!m.matches())
+      throw new IllegalArgumentException("a duration is like 90s, 30m or 2h, not '" + s + "'");
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "s" -> java.time.Duration.ofSeconds(n);
+      case "m" -> java.time.Duration.ofMinutes(n);
+      default -> java.time.Duration.ofHours(n);
+    };
   }
 
   private static String uid() {

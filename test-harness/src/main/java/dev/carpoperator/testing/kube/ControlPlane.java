@@ -62,6 +62,11 @@ public final class ControlPlane implements AutoCloseable {
   private final String adminToken = UUID.randomUUID().toString();
   private final List<Process> processes = new ArrayList<>();
 
+  /** The command line of each process by name, for {@link #startApiServer} after a stop. */
+  private final java.util.Map<String, List<String>> commands = new java.util.HashMap<>();
+
+  private final java.util.Map<String, Process> byName = new java.util.HashMap<>();
+
   /**
    * For real nodes: the control plane's namespace, its address there, the cluster's certificates;
    * else null.
@@ -438,12 +443,57 @@ public final class ControlPlane implements AutoCloseable {
       Process p =
           new ProcessBuilder(cmd)
               .redirectErrorStream(true)
-              .redirectOutput(logFile.toFile())
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
               .start();
-      processes.add(p);
+      Process before = byName.put(name, p);
+      int at = before == null ? -1 : processes.indexOf(before);
+      if (at >= 0) processes.set(at, p); // a restart keeps the stop order of close()
+      else processes.add(p);
+      commands.put(name, command);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name + " from " + binDir, e);
     }
+  }
+
+  /**
+   * An outage of the API: kube-apiserver, then etcd, stopped (SIGTERM, as an administrator or a
+   * failing machine would). Everything else keeps running: the controllers, the scheduler, the
+   * kubelets and the pods, which retry until {@link #startApiServer}.
+   */
+  public synchronized void stopApiServer() {
+    for (String name : List.of("kube-apiserver", "etcd")) {
+      Process p = byName.get(name);
+      if (p == null) throw new IllegalStateException(name + " was never started");
+      p.destroy();
+      try {
+        if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    log.info("kube-apiserver and etcd stopped");
+  }
+
+  /**
+   * Starts etcd (on its data directory: nothing is lost) and kube-apiserver again after {@link
+   * #stopApiServer}, with the command lines of the first start; returns once /readyz answers.
+   */
+  public synchronized void startApiServer() {
+    for (String name : List.of("etcd", "kube-apiserver")) {
+      Process p = byName.get(name);
+      if (p != null && p.isAlive())
+        throw new IllegalStateException(name + " is running: stopApiServer first");
+      launch(name, commands.get(name));
+    }
+    awaitReady();
+    log.info("kube-apiserver and etcd started again");
+  }
+
+  /** Whether kube-apiserver runs (false between {@link #stopApiServer} and its restart). */
+  public synchronized boolean apiServerRunning() {
+    Process p = byName.get("kube-apiserver");
+    return p != null && p.isAlive();
   }
 
   private void awaitReady() {
@@ -580,6 +630,7 @@ public final class ControlPlane implements AutoCloseable {
       }
     }
     processes.clear();
+    byName.clear();
     if (!Boolean.getBoolean("carp.keepControlPlaneDir")) deleteTree(workDir);
   }
 
