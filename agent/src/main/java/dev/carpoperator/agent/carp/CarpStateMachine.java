@@ -64,6 +64,10 @@ import java.util.OptionalLong;
  *       drops rule 3 entirely when advbase is 0, which would make bow-outs useless): master-down
  *       there follows the master's interval, so no other master can be "too slow", and preempt
  *       keeps its meaning.
+ *   <li>MASTER hearing a less preferred master (it took over while we were frozen or cut off)
+ *       answers with an advert at once and announces the addresses again (now and with the next
+ *       advert), as keepalived does: our neighbours follow MACs, not a virtual MAC. Likewise when
+ *       MASTER's advert timer fires more than an interval late.
  *   <li>INIT ignores adverts.
  * </ul>
  *
@@ -106,6 +110,11 @@ public final class CarpStateMachine {
 
   /** Adverts still to send before the delayed re-announce; -1 when none is pending. */
   private int reannounceCountdown = -1;
+
+  /** When {@link #reclaim} last ran, to run it at most once per advert interval. */
+  private boolean reclaimed;
+
+  private long reclaimedAt;
 
   /**
    * @param replayCookie this vhost's constant counter ({@link ReplayCookie#draw}); the validator
@@ -222,7 +231,13 @@ public final class CarpStateMachine {
   public List<CarpEffect> tick(long now) {
     List<CarpEffect> out = new ArrayList<>(4);
     if (state == CarpState.MASTER && advertArmed && now - advertDeadline >= 0) {
-      sendAdvert(now, out);
+      if (now - advertDeadline > advertIntervalNanos) {
+        // Late by more than a whole interval: this process was not running, so another node may
+        // have taken over meanwhile and pointed the neighbours at its own MAC.
+        reclaim(now, out);
+      } else {
+        sendAdvert(now, out);
+      }
     } else if (state == CarpState.BACKUP && masterDownArmed && now - masterDownDeadline >= 0) {
       if (now - masterDownDeadline > masterDownInterval && !rearmedAfterStall) {
         // Late by more than a whole interval: this process was not running (frozen, paused VM,
@@ -267,6 +282,10 @@ public final class CarpStateMachine {
                   : TransitionReason.HIGHER_PRIORITY_MASTER,
               out);
           armMasterDown(now, advert);
+        } else {
+          // A less preferred node advertises as master: it took over while we were not heard and
+          // announced the addresses with its MAC; it steps down when it hears us.
+          reclaim(now, out);
         }
       }
       case BACKUP -> {
@@ -345,6 +364,28 @@ public final class CarpStateMachine {
     advertArmed = false;
     masterDownArmed = false;
     reannounceCountdown = -1;
+  }
+
+  /**
+   * We are MASTER but another node may have been master meanwhile (we were frozen, partitioned, or
+   * it read stale adverts): an advert now, so it steps down, and the addresses announced again now
+   * and with the next timer advert, because neighbours follow the last announcement and the other
+   * node, still a router, would go on forwarding what they send it until it fails. keepalived does
+   * the same on a lower-priority advert; the BSDs need not, their neighbours see the virtual MAC
+   * move with the adverts. At most once per advert interval, so a rival that cannot hear us (a
+   * one-way link) costs one extra advert and announcement per interval, not one per advert of its.
+   */
+  private void reclaim(long now, List<CarpEffect> out) {
+    if (reclaimed && now - reclaimedAt < advertIntervalNanos) {
+      return;
+    }
+    reclaimed = true;
+    reclaimedAt = now;
+    reannounceCountdown = -1;
+    sendAdvert(now, out);
+    out.add(new CarpEffect.Reannounce(vhid()));
+    // once more after any announcement the other node sent after its advert
+    reannounceCountdown = 1;
   }
 
   private void sendAdvert(long now, List<CarpEffect> out) {

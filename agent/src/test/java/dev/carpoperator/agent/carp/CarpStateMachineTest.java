@@ -120,6 +120,52 @@ class CarpStateMachineTest {
     assertThat(m.nextDeadline()).hasValue(t + 11 * S + 300 * MS);
   }
 
+  /**
+   * The torture run's stale-neighbour finding (docs/torture.md): a master frozen past master-down
+   * comes back still MASTER while a backup has taken over and announced the VIP with its own MAC.
+   * The returning master must answer the rival's adverts with its own and announce the addresses
+   * again, or neighbours keep sending to the other node, which forwards until it fails.
+   */
+  @Test
+  void masterHearingALessPreferredMasterAdvertisesAndAnnouncesAgain() {
+    CarpStateMachine m = machine(0, false);
+    long t = toMaster(m);
+    long heard = t + 100 * MS;
+    assertThat(m.advertReceived(heard, advert(1, 100, 0)))
+        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
+    assertThat(m.state()).isEqualTo(CarpState.MASTER);
+    // at most once per advert interval
+    assertThat(m.advertReceived(heard + 200 * MS, advert(1, 100, 0))).isEmpty();
+    // announced once more with the next timer advert (after any announcement the rival sent)
+    assertThat(m.tick(heard + S))
+        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
+    assertThat(m.tick(heard + 2 * S)).containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE));
+    // a rival still heard an interval later is answered again
+    assertThat(m.advertReceived(heard + 2 * S + 10 * MS, advert(1, 100, 0)))
+        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
+    // a more preferred master still wins
+    assertThat(m.advertReceived(heard + 3 * S, advert(0, 255, 0)))
+        .contains(
+            change(CarpState.MASTER, CarpState.BACKUP, TransitionReason.HIGHER_PRIORITY_MASTER));
+  }
+
+  /** A master whose advert timer fires more than an interval late was frozen: same reclaim. */
+  @Test
+  void masterWhoseAdvertComesLateByMoreThanAnIntervalAnnouncesAgain() {
+    CarpStateMachine m = machine(0, false);
+    long t = toMaster(m);
+    assertThat(m.tick(t + S)).containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE));
+    long resumed = t + 2 * S + 5 * S; // frozen 5 s past the deadline
+    assertThat(m.tick(resumed))
+        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
+    assertThat(m.tick(resumed + S))
+        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
+    assertThat(m.tick(resumed + 2 * S)).containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE));
+    // late by less than an interval: an ordinary advert
+    assertThat(m.tick(resumed + 3 * S + 900 * MS))
+        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE));
+  }
+
   @Test
   void backupWithoutPreemptStaysAndIsKeptQuietByAdverts() {
     CarpStateMachine m = machine(0, false);
@@ -180,9 +226,13 @@ class CarpStateMachineTest {
   void masterStepsDownWhenLowerAdvskewMasterReturns() {
     CarpStateMachine m = machine(100, false);
     long t = toMaster(m);
-    assertThat(m.advertReceived(t + 1, advert(1, 200, 0))).isEmpty(); // slower: we stay
+    // slower: we stay, and answer (once per interval, see
+    // masterHearingALessPreferredMasterAdvertisesAndAnnouncesAgain)
+    assertThat(m.advertReceived(t + 1, advert(1, 200, 0)))
+        .containsExactly(new SendAdvert(VHID, 1, 100, 0, COOKIE), new Reannounce(VHID));
     assertThat(m.advertReceived(t + 2, advert(2, 0, 0)))
         .isEmpty(); // advbase 2 is slower than 1+100/256
+    assertThat(m.state()).isEqualTo(CarpState.MASTER);
     assertThat(m.advertReceived(t + 3, advert(1, 0, 0)))
         .containsExactly(
             change(CarpState.MASTER, CarpState.BACKUP, TransitionReason.HIGHER_PRIORITY_MASTER),
@@ -269,10 +319,12 @@ class CarpStateMachineTest {
             change(CarpState.MASTER, CarpState.BACKUP, TransitionReason.DEMOTED),
             new ReleaseAddresses(VHID));
 
-    // An undemoted master ignores a faster but demoted one.
+    // An undemoted master stays master over a faster but demoted one (and answers it).
     CarpStateMachine m3 = machine(100, false);
     long t3 = toMaster(m3);
-    assertThat(m3.advertReceived(t3 + 1, advert(1, 0, 5))).isEmpty();
+    assertThat(m3.advertReceived(t3 + 1, advert(1, 0, 5)))
+        .containsExactly(new SendAdvert(VHID, 1, 100, 0, COOKIE), new Reannounce(VHID));
+    assertThat(m3.state()).isEqualTo(CarpState.MASTER);
 
     // A demoted backup with preempt does not preempt a slower, undemoted master.
     CarpStateMachine m4 = machine(0, true);

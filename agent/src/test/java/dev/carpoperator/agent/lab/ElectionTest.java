@@ -3,9 +3,18 @@ package dev.carpoperator.agent.lab;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,6 +26,9 @@ import org.junit.jupiter.api.Test;
 class ElectionTest {
   static final String VIP = "192.0.2.100";
   static final Duration ELECTION = Duration.ofSeconds(25);
+
+  /** Gratuitous ARPs per announcement (AddressActuator.ANNOUNCE_BURST, package-private there). */
+  static final int ANNOUNCE_BURST = 3;
 
   /**
    * a, b, c with advskew 0, 100, 200, no preemption: a must win. Returns once all three are ready:
@@ -156,6 +168,130 @@ class ElectionTest {
 
       l.lab.host("a").restore(NetnsLab.Side.SWITCH);
       l.awaitOnlyHolder(VIP, "a", ELECTION); // preempt: the preferred node takes back when healthy
+    }
+  }
+
+  /**
+   * A master frozen (SIGSTOP) past master-down resumes still MASTER after the backup took over and
+   * announced the address with its own MAC. Host n (no agent) must be sent back to the master: the
+   * other node, backup again, would otherwise go on receiving n's traffic and, being a router,
+   * forwarding it until it fails (the 2-hour torture run's finding, docs/torture.md). Without a new
+   * announcement n keeps b's MAC for as long as it has no reason to ask again.
+   */
+  @Test
+  void aMasterResumingFromAFreezeSendsTheNeighboursBackToItself() {
+    try (AgentLab l = new AgentLab().hosts("a", "b", "n")) {
+      NetnsLab.Host n = l.lab.host("n");
+      String macA = l.lab.host("a").mac();
+      String macB = l.lab.host("b").mac();
+      countAnnouncements(n, VIP, macA, macB);
+      l.startAgent("a", AgentLab.config("a", 1, 0, false, "secret", VIP + "/24"));
+      l.awaitStarted("a", ELECTION);
+      l.startAgent("b", AgentLab.config("b", 1, 100, false, "secret", VIP + "/24"));
+      l.awaitReady("b", ELECTION);
+      l.awaitOnlyHolder(VIP, "a", ELECTION);
+      // a's takeover burst and its delayed re-announce (second advert) are out: from now on an
+      // announcement from a is one the freeze caused
+      int burst = ANNOUNCE_BURST;
+      await().atMost(ELECTION).until(() -> announcements(n, macA) == 2 * burst);
+      n.exec("ping", "-c1", "-W5", VIP).check();
+      assertThat(neighbourMac(n, VIP)).isEqualTo(macA);
+
+      signal(l.agent("a"), "STOP");
+      // b times out and announces the address with its MAC: n follows (a still has the address)
+      await().atMost(ELECTION).until(() -> macB.equals(neighbourMac(n, VIP)));
+
+      signal(l.agent("a"), "CONT");
+      l.awaitOnlyHolder(VIP, "a", ELECTION); // b hears a's adverts and steps down
+      List<String> seen = new ArrayList<>(); // n's entry, each change
+      Callable<Boolean> pointsAtA =
+          () -> {
+            String mac = neighbourMac(n, VIP);
+            if (seen.isEmpty() || !seen.getLast().equals(mac)) seen.add(mac);
+            return mac.equals(macA);
+          };
+      try {
+        await().atMost(Duration.ofSeconds(15)).until(pointsAtA);
+        // and it stays there: b announced nothing after stepping down
+        await()
+            .during(Duration.ofSeconds(4))
+            .atMost(Duration.ofSeconds(6))
+            .pollInterval(Duration.ofMillis(100))
+            .until(pointsAtA);
+      } catch (ConditionTimeoutException e) {
+        throw new AssertionError(
+            "n's neighbour entry for the VIP should end at a's MAC "
+                + macA
+                + " (b's is "
+                + macB
+                + "); it went "
+                + seen
+                + ", announcements from a "
+                + announcements(n, macA)
+                + ", from b "
+                + announcements(n, macB)
+                + "\n"
+                + l.logTails(),
+            e);
+      }
+      assertThat(announcements(n, macA))
+          .as("a announced again after the resume")
+          .isGreaterThan(2 * burst);
+      assertThat(l.agent("a").output())
+          .as("a stayed master throughout")
+          .doesNotContain("\"from\":\"MASTER\"");
+    }
+  }
+
+  /**
+   * Counts, on host {@code h}, the gratuitous ARP requests for {@code vip} from each of the MACs
+   * (nftables counters in an arp table, read by {@link #announcements}).
+   */
+  static void countAnnouncements(NetnsLab.Host h, String vip, String... macs) {
+    h.exec("nft", "add table arp announcements").check();
+    h.exec("nft", "add chain arp announcements in { type filter hook input priority 0; }").check();
+    for (String mac : macs)
+      h.exec(
+              "nft",
+              "add rule arp announcements in ether saddr "
+                  + mac
+                  + " arp operation request arp saddr ip "
+                  + vip
+                  + " arp daddr ip "
+                  + vip
+                  + " counter")
+          .check();
+  }
+
+  static int announcements(NetnsLab.Host h, String mac) {
+    String rules = h.exec("nft", "list chain arp announcements in").stdout();
+    Matcher m = Pattern.compile("ether saddr " + mac + " .* counter packets (\\d+)").matcher(rules);
+    return m.find() ? Integer.parseInt(m.group(1)) : -1;
+  }
+
+  /** The link-layer address host {@code h} has for {@code ip}, or "" when it has none. */
+  static String neighbourMac(NetnsLab.Host h, String ip) {
+    String line = h.exec("ip", "neigh", "show", ip, "dev", NetnsLab.HOST_IF).stdout();
+    Matcher m = Pattern.compile("lladdr (\\S+)").matcher(line);
+    return m.find() ? m.group(1) : "";
+  }
+
+  /**
+   * Sends a signal to an agent and its child processes (SIGSTOP freezes it, SIGCONT resumes it).
+   */
+  static void signal(LabProcess agent, String signal) {
+    List<String> command =
+        new ArrayList<>(List.of("kill", "-" + signal, Long.toString(agent.pid())));
+    agent.process().descendants().forEach(d -> command.add(Long.toString(d.pid())));
+    try {
+      Process kill = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String out = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (kill.waitFor() != 0) throw new AssertionError(command + " failed: " + out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
     }
   }
 
