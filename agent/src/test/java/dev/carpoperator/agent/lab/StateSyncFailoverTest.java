@@ -217,13 +217,7 @@ class StateSyncFailoverTest {
       assertThat(l.missingFromConntrack("fw2", base))
           .as("client ports not in fw2's conntrack\n" + l.diagnostics())
           .isEmpty();
-      TcpStreamsMain.Progress end = l.stopClient(client);
-      assertThat(end.failed())
-          .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
-          .isEmpty();
-      assertThat(end.drained())
-          .as("every connection got every byte it sent back: " + end.describe())
-          .doesNotContain(false);
+      TcpStreamsMain.Progress end = assertEveryByteCameBack(l, client);
       log.info(
           "with sync (source NAT {}): {} connections, {} bytes verified after the failover, fw2 counters {}",
           sourceNat,
@@ -288,13 +282,7 @@ class StateSyncFailoverTest {
       l.awaitMaster("fw2", ELECTION);
       TcpStreamsMain.Progress base = l.awaitProgressAfter(client, System.currentTimeMillis());
       l.awaitAllProgress(client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after fw2 took over");
-      TcpStreamsMain.Progress end = l.stopClient(client);
-      assertThat(end.failed())
-          .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
-          .isEmpty();
-      assertThat(end.drained())
-          .as("every connection got every byte it sent back: " + end.describe())
-          .doesNotContain(false);
+      assertEveryByteCameBack(l, client);
     }
   }
 
@@ -356,13 +344,7 @@ class StateSyncFailoverTest {
       TcpStreamsMain.Progress base = l.awaitProgressAfter(client, System.currentTimeMillis());
       l.awaitAllProgress(
           client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after fw1 took back over");
-      TcpStreamsMain.Progress end = l.stopClient(client);
-      assertThat(end.failed())
-          .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
-          .isEmpty();
-      assertThat(end.drained())
-          .as("every connection got every byte it sent back: " + end.describe())
-          .doesNotContain(false);
+      assertEveryByteCameBack(l, client);
     }
   }
 
@@ -403,13 +385,7 @@ class StateSyncFailoverTest {
       l.awaitMaster("fw1", ELECTION);
       TcpStreamsMain.Progress base = l.awaitProgressAfter(client, System.currentTimeMillis());
       l.awaitAllProgress(client, base, 1L << 20, connections, RECOVERY, "after fw1 took back over");
-      TcpStreamsMain.Progress end = l.stopClient(client);
-      assertThat(end.failed())
-          .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
-          .isEmpty();
-      assertThat(end.drained())
-          .as("every connection got every byte it sent back: " + end.describe())
-          .doesNotContain(false);
+      assertEveryByteCameBack(l, client);
       assertThat(l.agents.agent("fw1").output())
           .as("fw1 logs the window checks it relaxed when it took over")
           .contains("\"event\":\"sync-takeover\"");
@@ -471,5 +447,21 @@ class StateSyncFailoverTest {
       offset += line.length() + 1;
     }
     return -1;
+  }
+
+  /**
+   * Stops the client and checks its summary: no connection saw an error, and every byte each sent
+   * came back. Returns the summary.
+   */
+  private static TcpStreamsMain.Progress assertEveryByteCameBack(
+      FirewallPairLab l, LabProcess client) {
+    TcpStreamsMain.Progress end = l.stopClient(client);
+    assertThat(end.failed())
+        .as("connections with an error: " + end.describe() + "\n" + l.diagnostics())
+        .isEmpty();
+    assertThat(end.drained())
+        .as("every connection got every byte it sent back: " + end.describe())
+        .doesNotContain(false);
+    return end;
   }
 }
