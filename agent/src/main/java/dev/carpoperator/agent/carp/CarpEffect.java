@@ -45,6 +45,14 @@ public sealed interface CarpEffect {
   record Reannounce(int vhid) implements CarpEffect {}
 
   /**
+   * We are MASTER and stay so, but another node may have been master meanwhile (we were frozen or
+   * not heard, and a less preferred master advertised): its traffic went through that node, so, as
+   * after a takeover, this node's own connection-tracking entries may be stale. Followed by a
+   * {@link Reannounce}.
+   */
+  record Reclaim(int vhid) implements CarpEffect {}
+
+  /**
    * We left MASTER: remove the virtual addresses / stop answering for them. Nothing is sent on the
    * wire.
    */

@@ -382,6 +382,7 @@ public final class CarpStateMachine {
     reclaimed = true;
     reclaimedAt = now;
     reannounceCountdown = -1;
+    out.add(new CarpEffect.Reclaim(vhid()));
     sendAdvert(now, out);
     out.add(new CarpEffect.Reannounce(vhid()));
     // once more after any announcement the other node sent after its advert

@@ -393,6 +393,7 @@ public final class CarpEngine implements AutoCloseable {
           if (g == null) actuator.execute(() -> actuator.takeOver(v));
           else if (g.announcedBy(v)) actuator.execute(() -> loadSharing.announce(g));
         }
+        case CarpEffect.Reclaim r -> events.reclaimed(v);
         case CarpEffect.Reannounce r -> {
           if (g == null) actuator.execute(() -> actuator.announce(v));
           else if (g.announcedBy(v)) actuator.execute(() -> loadSharing.announce(g));

@@ -105,6 +105,24 @@ final class EngineEvents {
     }
   }
 
+  /** {@link EngineListener#reclaimed}, logged. */
+  void reclaimed(CarpVhost v) {
+    log.info(
+        "vhid {} stays MASTER; another node may have been master meanwhile: announcing the addresses again",
+        v.vhid(),
+        kv("event", "reclaim"),
+        kv("node", node),
+        kv("interface", v.link.name),
+        kv("vhid", v.vhid()));
+    for (EngineListener l : listeners) {
+      try {
+        l.reclaimed(v.link.name, v.vhid());
+      } catch (RuntimeException e) {
+        log.error("reclaim listener failed", e); // never lets a listener stop the election
+      }
+    }
+  }
+
   /**
    * A vhid is not run because its addresses are the node's own ({@link
    * CarpEngine#ADDRESS_IS_NODE_ADDRESS}).

@@ -32,6 +32,13 @@ public interface EngineListener {
   default void stateChanged(StateChange change) {}
 
   /**
+   * A vhid stayed MASTER but another node may have been master meanwhile (this process was not
+   * running, or a less preferred master advertised): the traffic went through that node, as before
+   * a takeover. The addresses are being announced again.
+   */
+  default void reclaimed(String interfaceName, int vhid) {}
+
+  /**
    * A configured vhid is not run: {@code reason} is a stable code (e.g. {@link
    * CarpEngine#ADDRESS_IS_NODE_ADDRESS}), {@code message} says what to fix. Called again each time
    * the vhid is tried and refused again.

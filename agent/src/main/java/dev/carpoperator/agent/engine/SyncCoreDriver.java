@@ -78,6 +78,20 @@ final class SyncCoreDriver {
     sendDue.run();
   }
 
+  /**
+   * This process was not running for {@code pauseNanos} (frozen, paused): the sync packets of that
+   * time may have been refused as stale, so ask the peers for their table (CARP stays demoted until
+   * it is in, as after a link outage).
+   */
+  void resumed(long pauseNanos) {
+    core.requestBulk(
+        clock.getAsLong(),
+        String.format(
+            "this process did not run for %.1f s: asking peers for the states it may have missed",
+            pauseNanos / 1e9));
+    sendDue.run();
+  }
+
   /** The sync link is back: the states created while it was down never reached us. */
   void linkBack() {
     core.requestBulk(

@@ -60,6 +60,16 @@ public final class SyncEngine implements AutoCloseable {
   static final Inet4Address GROUP = (Inet4Address) InetAddress.ofLiteral(Pfsync.GROUP_V4);
   static final long TICK_MILLIS = 10;
 
+  /**
+   * A gap between two ticks longer than this means the process was not running (frozen, paused):
+   * ask the peers for their table. A third of the envelope's freshness window, so a pause that made
+   * buffered packets stale is always caught, with room for a busy machine's hiccups below it.
+   */
+  static final long PAUSE_NANOS =
+      TimeUnit.MILLISECONDS.toNanos(SyncEnvelope.FRESHNESS_WINDOW_MILLIS / 3);
+
+  private final PauseDetector pauses = new PauseDetector(PAUSE_NANOS);
+
   static final long REFRESH_SECONDS = 10;
 
   static final long LINK_POLL_MILLIS = 200;
@@ -268,8 +278,10 @@ public final class SyncEngine implements AutoCloseable {
   }
 
   /**
-   * Follows {@code carp}: when one of its vhids becomes master, the TCP window checks of this
-   * node's own connections are relaxed ({@link TakeoverWindows}). {@link #close} stops following.
+   * Follows {@code carp}: when one of its vhids becomes master, or stays master after another node
+   * may have been master meanwhile ({@link EngineListener#reclaimed}), the TCP window checks of
+   * this node's own connections are relaxed ({@link TakeoverWindows}). {@link #close} stops
+   * following.
    */
   public void followCarp(CarpEngine carp) {
     EngineListener hook =
@@ -277,6 +289,11 @@ public final class SyncEngine implements AutoCloseable {
           @Override
           public void stateChanged(StateChange change) {
             if (change.to() == dev.carpoperator.agent.carp.CarpState.MASTER) takingOver();
+          }
+
+          @Override
+          public void reclaimed(String interfaceName, int vhid) {
+            takingOver(); // another node forwarded meanwhile, as before a takeover
           }
         };
     carp.addListener(hook);
@@ -338,6 +355,8 @@ public final class SyncEngine implements AutoCloseable {
     try {
       TICKS.run(
           () -> {
+            long pause = pauses.turn(clock.getAsLong());
+            if (pause > 0) driver.resumed(pause);
             if (inbox.takeResync(clock.getAsLong()))
               refresh(); // after an overload, once the queue has drained
             sendDue();

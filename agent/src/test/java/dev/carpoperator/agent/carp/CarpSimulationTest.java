@@ -240,6 +240,7 @@ class CarpSimulationTest {
           case CarpEffect.TakeOverAddresses t -> {}
           case CarpEffect.ReleaseAddresses r -> {}
           case CarpEffect.Reannounce r -> {}
+          case CarpEffect.Reclaim r -> {}
         }
       }
       scheduleTimer(node);

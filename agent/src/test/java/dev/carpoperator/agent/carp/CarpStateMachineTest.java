@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.carpoperator.agent.carp.CarpEffect.Reannounce;
+import dev.carpoperator.agent.carp.CarpEffect.Reclaim;
 import dev.carpoperator.agent.carp.CarpEffect.ReleaseAddresses;
 import dev.carpoperator.agent.carp.CarpEffect.SendAdvert;
 import dev.carpoperator.agent.carp.CarpEffect.StateChanged;
@@ -132,7 +133,8 @@ class CarpStateMachineTest {
     long t = toMaster(m);
     long heard = t + 100 * MS;
     assertThat(m.advertReceived(heard, advert(1, 100, 0)))
-        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
+        .containsExactly(
+            new Reclaim(VHID), new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
     assertThat(m.state()).isEqualTo(CarpState.MASTER);
     // at most once per advert interval
     assertThat(m.advertReceived(heard + 200 * MS, advert(1, 100, 0))).isEmpty();
@@ -142,7 +144,8 @@ class CarpStateMachineTest {
     assertThat(m.tick(heard + 2 * S)).containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE));
     // a rival still heard an interval later is answered again
     assertThat(m.advertReceived(heard + 2 * S + 10 * MS, advert(1, 100, 0)))
-        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
+        .containsExactly(
+            new Reclaim(VHID), new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
     // a more preferred master still wins
     assertThat(m.advertReceived(heard + 3 * S, advert(0, 255, 0)))
         .contains(
@@ -157,7 +160,8 @@ class CarpStateMachineTest {
     assertThat(m.tick(t + S)).containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE));
     long resumed = t + 2 * S + 5 * S; // frozen 5 s past the deadline
     assertThat(m.tick(resumed))
-        .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
+        .containsExactly(
+            new Reclaim(VHID), new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
     assertThat(m.tick(resumed + S))
         .containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE), new Reannounce(VHID));
     assertThat(m.tick(resumed + 2 * S)).containsExactly(new SendAdvert(VHID, 1, 0, 0, COOKIE));
@@ -229,7 +233,8 @@ class CarpStateMachineTest {
     // slower: we stay, and answer (once per interval, see
     // masterHearingALessPreferredMasterAdvertisesAndAnnouncesAgain)
     assertThat(m.advertReceived(t + 1, advert(1, 200, 0)))
-        .containsExactly(new SendAdvert(VHID, 1, 100, 0, COOKIE), new Reannounce(VHID));
+        .containsExactly(
+            new Reclaim(VHID), new SendAdvert(VHID, 1, 100, 0, COOKIE), new Reannounce(VHID));
     assertThat(m.advertReceived(t + 2, advert(2, 0, 0)))
         .isEmpty(); // advbase 2 is slower than 1+100/256
     assertThat(m.state()).isEqualTo(CarpState.MASTER);
@@ -323,7 +328,8 @@ class CarpStateMachineTest {
     CarpStateMachine m3 = machine(100, false);
     long t3 = toMaster(m3);
     assertThat(m3.advertReceived(t3 + 1, advert(1, 0, 5)))
-        .containsExactly(new SendAdvert(VHID, 1, 100, 0, COOKIE), new Reannounce(VHID));
+        .containsExactly(
+            new Reclaim(VHID), new SendAdvert(VHID, 1, 100, 0, COOKIE), new Reannounce(VHID));
     assertThat(m3.state()).isEqualTo(CarpState.MASTER);
 
     // A demoted backup with preempt does not preempt a slower, undemoted master.

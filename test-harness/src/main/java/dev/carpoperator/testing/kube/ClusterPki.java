@@ -3,8 +3,10 @@ package dev.carpoperator.testing.kube;
 import dev.carpoperator.testing.netns.Commands;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -18,6 +20,8 @@ import java.util.List;
  * milliseconds. Test material only, in the lab's own directory.
  */
 public final class ClusterPki {
+  private static final SecureRandom RANDOM = new SecureRandom();
+
   private final Path dir;
 
   private ClusterPki(Path dir) {
@@ -103,7 +107,11 @@ public final class ClusterPki {
         cert("ca").toString(),
         "-CAkey",
         key("ca").toString(),
-        "-CAcreateserial",
+        // a random serial of its own: the shared serial file of -CAcreateserial is not safe when
+        // the
+        // nodes get their certificates in parallel (one openssl read another's half-written file)
+        "-set_serial",
+        randomSerial(),
         "-out",
         cert(name).toString(),
         "-days",
@@ -111,6 +119,11 @@ public final class ClusterPki {
         "-extfile",
         ext.toString());
     return this;
+  }
+
+  /** A positive 127-bit serial number in openssl's hex notation (RFC 5280 allows 20 octets). */
+  private static String randomSerial() {
+    return "0x" + new BigInteger(127, RANDOM).toString(16);
   }
 
   public Path cert(String name) {
