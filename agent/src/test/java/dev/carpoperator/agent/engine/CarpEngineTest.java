@@ -45,6 +45,7 @@ class CarpEngineTest {
   final Map<String, FakeFrameIo> ios = new ConcurrentHashMap<>();
   final List<String> changes = new CopyOnWriteArrayList<>();
   final List<Integer> demotions = new CopyOnWriteArrayList<>();
+  final List<String> reclaims = new CopyOnWriteArrayList<>();
   CarpEngine engine;
 
   static VhostSpec fast(int vhid, int advskew, String... prefixes) {
@@ -76,6 +77,11 @@ class CarpEngineTest {
           @Override
           public void demotionChanged(int advertised) {
             demotions.add(advertised);
+          }
+
+          @Override
+          public void reclaimed(String interfaceName, int vhid) {
+            reclaims.add(interfaceName + " " + vhid);
           }
         });
     return engine;
@@ -156,6 +162,35 @@ class CarpEngineTest {
     io().deliver(peerAdvert(200));
     await().atMost(Duration.ofSeconds(5)).until(() -> engine.state("eth0", 1) == CarpState.MASTER);
     assertThat(changes).contains("1 MASTER preempt");
+  }
+
+  /**
+   * A master that hears a worse master stays master, tells its listeners (the sync relaxes the
+   * window checks of its own connections) and announces the address again.
+   */
+  @Test
+  void aMasterHearingAWorseMasterReclaimsAndAnnouncesAgain() throws Exception {
+    engine(true, List.of(fast(1, 20, VIP))).start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> engine.state("eth0", 1) == CarpState.MASTER);
+    // the takeover's announcement and the delayed one (second advert) are out
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> arpFrames() == 2 * AddressActuator.ANNOUNCE_BURST);
+    assertThat(reclaims).isEmpty();
+    io().deliver(peerAdvert(200));
+    await().atMost(Duration.ofSeconds(5)).until(() -> reclaims.equals(List.of("eth0 1")));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> arpFrames() >= 3 * AddressActuator.ANNOUNCE_BURST);
+    assertThat(engine.state("eth0", 1)).isEqualTo(CarpState.MASTER);
+    assertThat(changes).doesNotContain("1 BACKUP higher-priority-master");
+  }
+
+  /** Gratuitous ARPs sent so far. */
+  long arpFrames() {
+    return io().sent.stream()
+        .filter(f -> f.length > 13 && (f[12] & 0xff) == 0x08 && (f[13] & 0xff) == 0x06)
+        .count();
   }
 
   @Test
