@@ -111,7 +111,14 @@ public final class CarpStateMachine {
   /** Adverts still to send before the delayed re-announce; -1 when none is pending. */
   private int reannounceCountdown = -1;
 
-  /** When {@link #reclaim} last ran, to run it at most once per advert interval. */
+  /**
+   * {@link #reclaim} runs at most once per advert interval and never twice within this (1 s): in
+   * the fast profile an interval is a few tens of ms, and each reclaim costs an announcement and a
+   * pass over the node's connection table.
+   */
+  static final long RECLAIM_MIN_GAP_NANOS = 256 * NANOS_PER_TICK256;
+
+  /** When {@link #reclaim} last ran. */
   private boolean reclaimed;
 
   private long reclaimedAt;
@@ -372,11 +379,12 @@ public final class CarpStateMachine {
    * and with the next timer advert, because neighbours follow the last announcement and the other
    * node, still a router, would go on forwarding what they send it until it fails. keepalived does
    * the same on a lower-priority advert; the BSDs need not, their neighbours see the virtual MAC
-   * move with the adverts. At most once per advert interval, so a rival that cannot hear us (a
-   * one-way link) costs one extra advert and announcement per interval, not one per advert of its.
+   * move with the adverts. At most once per advert interval (and once a second), so a rival that
+   * cannot hear us (a one-way link) costs one extra advert and announcement per interval, not one
+   * per advert of its.
    */
   private void reclaim(long now, List<CarpEffect> out) {
-    if (reclaimed && now - reclaimedAt < advertIntervalNanos) {
+    if (reclaimed && now - reclaimedAt < Math.max(advertIntervalNanos, RECLAIM_MIN_GAP_NANOS)) {
       return;
     }
     reclaimed = true;

@@ -152,6 +152,28 @@ class CarpStateMachineTest {
             change(CarpState.MASTER, CarpState.BACKUP, TransitionReason.HIGHER_PRIORITY_MASTER));
   }
 
+  /**
+   * In the fast profile (intervals of tens of ms) a rival that keeps advertising is answered once a
+   * second.
+   */
+  @Test
+  void fastProfileReclaimsAtMostOnceASecond() {
+    CarpStateMachine m = new CarpStateMachine(VhostConfig.fast(VHID, 10, false), COOKIE);
+    m.start(0);
+    long t = m.nextDeadline().orElseThrow();
+    m.tick(t);
+    assertThat(m.state()).isEqualTo(CarpState.MASTER);
+    long reclaims = 0;
+    for (long at = t + MS; at < t + 3 * S; at += 40 * MS) {
+      reclaims +=
+          m.advertReceived(at, advert(0, 100, 0)).stream()
+              .filter(e -> e instanceof Reclaim)
+              .count();
+    }
+    assertThat(reclaims).isEqualTo(3); // at about t, t + 1 s, t + 2 s
+    assertThat(m.state()).isEqualTo(CarpState.MASTER);
+  }
+
   /** A master whose advert timer fires more than an interval late was frozen: same reclaim. */
   @Test
   void masterWhoseAdvertComesLateByMoreThanAnIntervalAnnouncesAgain() {
