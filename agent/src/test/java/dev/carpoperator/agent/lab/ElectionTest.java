@@ -3,11 +3,7 @@ package dev.carpoperator.agent.lab;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -197,11 +193,11 @@ class ElectionTest {
       n.exec("ping", "-c1", "-W5", VIP).check();
       assertThat(neighbourMac(n, VIP)).isEqualTo(macA);
 
-      signal(l.agent("a"), "STOP");
+      l.agent("a").signal("STOP");
       // b times out and announces the address with its MAC: n follows (a still has the address)
       await().atMost(ELECTION).until(() -> macB.equals(neighbourMac(n, VIP)));
 
-      signal(l.agent("a"), "CONT");
+      l.agent("a").signal("CONT");
       l.awaitOnlyHolder(VIP, "a", ELECTION); // b hears a's adverts and steps down
       List<String> seen = new ArrayList<>(); // n's entry, each change
       Callable<Boolean> pointsAtA =
@@ -274,25 +270,6 @@ class ElectionTest {
     String line = h.exec("ip", "neigh", "show", ip, "dev", NetnsLab.HOST_IF).stdout();
     Matcher m = Pattern.compile("lladdr (\\S+)").matcher(line);
     return m.find() ? m.group(1) : "";
-  }
-
-  /**
-   * Sends a signal to an agent and its child processes (SIGSTOP freezes it, SIGCONT resumes it).
-   */
-  static void signal(LabProcess agent, String signal) {
-    List<String> command =
-        new ArrayList<>(List.of("kill", "-" + signal, Long.toString(agent.pid())));
-    agent.process().descendants().forEach(d -> command.add(Long.toString(d.pid())));
-    try {
-      Process kill = new ProcessBuilder(command).redirectErrorStream(true).start();
-      String out = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (kill.waitFor() != 0) throw new AssertionError(command + " failed: " + out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
   }
 
   @Test

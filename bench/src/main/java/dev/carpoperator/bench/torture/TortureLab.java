@@ -227,13 +227,13 @@ public final class TortureLab implements AutoCloseable {
     synchronized (this) {
       frozen.add(node);
     }
-    signal(p, "STOP");
+    p.signal("STOP");
   }
 
   /** SIGCONT: the frozen agent resumes where it stopped (with timers long overdue). */
   public void thawAgent(String node) {
     LabProcess p = agent(node);
-    signal(p, "CONT");
+    p.signal("CONT");
     synchronized (this) {
       frozen.remove(node);
     }
@@ -241,26 +241,6 @@ public final class TortureLab implements AutoCloseable {
 
   public synchronized boolean agentFrozen(String node) {
     return frozen.contains(node);
-  }
-
-  /** Sends the signal to the process and its descendants (the JVM is the process itself). */
-  private static void signal(LabProcess p, String sig) {
-    List<String> pids = new ArrayList<>();
-    pids.add(Long.toString(p.pid()));
-    p.process().descendants().forEach(d -> pids.add(Long.toString(d.pid())));
-    List<String> cmd = new ArrayList<>(List.of("kill", "-" + sig));
-    cmd.addAll(pids);
-    try {
-      Process k = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0)
-        throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out.strip());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while signalling " + p, e);
-    }
   }
 
   /**

@@ -51,10 +51,7 @@ class TortureTest {
         TortureOptions.of(SEED, CHAOS)
             .withConnections(CONNECTIONS)
             .withFaults(ChaosDriver.Action.CLASSIC);
-    TortureReport r;
-    try (TortureLab lab = TortureLab.create(false)) {
-      r = new ChaosDriver(lab, options, log::info).run();
-    }
+    TortureReport r = chaos(options);
     assertSurvived(r, MIN_FAILOVERS);
     assertThat(r.sessions())
         .as("sessions opened in waves during the chaos\n" + r.summary())
@@ -73,10 +70,7 @@ class TortureTest {
             .withConnections(CONNECTIONS)
             .withSourceNat(true)
             .withFaults(ChaosDriver.Action.CLASSIC);
-    TortureReport r;
-    try (TortureLab lab = TortureLab.create(true)) {
-      r = new ChaosDriver(lab, options, log::info).run();
-    }
+    TortureReport r = chaos(options);
     assertSurvived(r, NAT_MIN_FAILOVERS);
   }
 
@@ -99,16 +93,20 @@ class TortureTest {
             .withConnections(CONNECTIONS)
             .withSourceNat(true)
             .withFaults(ChaosDriver.Action.ALL);
-    TortureReport r;
-    try (TortureLab lab = TortureLab.create(true)) {
-      r = new ChaosDriver(lab, options, log::info).run();
-    }
+    TortureReport r = chaos(options);
     assertSurvived(r, MIN_FAILOVERS);
     // which kinds a step takes depends on who is master when, so not every kind is certain in 5
     // minutes; this seed took all eight in its first 40 steps (about 5 minutes) when measured
     assertThat(r.actions().entrySet().stream().filter(e -> e.getValue() > 0).count())
         .as("kinds of fault the run took\n" + r.summary())
         .isGreaterThanOrEqualTo(6);
+  }
+
+  /** Runs the chaos on a new four-node lab (with source NAT if the options ask for it). */
+  private static TortureReport chaos(TortureOptions options) throws Exception {
+    try (TortureLab lab = TortureLab.create(options.sourceNat())) {
+      return new ChaosDriver(lab, options, log::info).run();
+    }
   }
 
   private static void assertSurvived(TortureReport r, int minFailovers) {

@@ -61,6 +61,28 @@ public final class LabProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Sends {@code signal} ("STOP", "CONT", ...) to the process and its descendants with kill(1):
+   * SIGSTOP freezes an agent (timers, adverts and sync stop; its addresses stay), SIGCONT resumes
+   * it.
+   */
+  public void signal(String signal) {
+    List<String> command =
+        new java.util.ArrayList<>(List.of("kill", "-" + signal, Long.toString(pid())));
+    process.descendants().forEach(d -> command.add(Long.toString(d.pid())));
+    try {
+      Process k = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String out = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0)
+        throw new IllegalStateException(String.join(" ", command) + " failed: " + out.strip());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while signalling " + this, e);
+    }
+  }
+
   public boolean isAlive() {
     return process.isAlive();
   }
