@@ -209,6 +209,56 @@ public final class NodeCluster implements AutoCloseable {
   }
 
   /**
+   * Waits until kube-controller-manager's garbage collector deletes dependents again: a ConfigMap
+   * owned by another is gone after its owner is deleted. After an API server outage the collector
+   * resyncs its informers (and holds its workers while it does), so what depends on it (the pods of
+   * a deleted Deployment) may take a while; a test waits for this before it asserts such a
+   * deletion.
+   */
+  public void awaitGarbageCollector(Duration within) {
+    String ns = "default";
+    String name = "carp-gc-probe-" + Long.toHexString(System.nanoTime());
+    var owner =
+        admin
+            .configMaps()
+            .inNamespace(ns)
+            .resource(
+                new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                    .withNewMetadata()
+                    .withName(name)
+                    .endMetadata()
+                    .build())
+            .create();
+    admin
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName(name + "-dependent")
+                .addNewOwnerReference()
+                .withApiVersion("v1")
+                .withKind("ConfigMap")
+                .withName(name)
+                .withUid(owner.getMetadata().getUid())
+                .endOwnerReference()
+                .endMetadata()
+                .build())
+        .create();
+    admin.configMaps().inNamespace(ns).withName(name).delete();
+    long deadline = System.nanoTime() + within.toNanos();
+    while (admin.configMaps().inNamespace(ns).withName(name + "-dependent").get() != null) {
+      if (System.nanoTime() > deadline)
+        throw new IllegalStateException(
+            "the garbage collector did not delete a dependent ConfigMap within "
+                + within.toSeconds()
+                + " s\n"
+                + diagnostics());
+      ControlPlane.sleep(500);
+    }
+  }
+
+  /**
    * The pods of a namespace with the node each runs on and its phase, e.g. for a failure message.
    */
   public String pods(String namespace) {
@@ -278,6 +328,18 @@ public final class NodeCluster implements AutoCloseable {
     }
     for (KubeNode n : nodes.values()) {
       for (Path l : n.logs()) sb.append(tail(l, 8));
+    }
+    // The controllers' last words without the node-lifecycle noise (what the garbage collector
+    // did).
+    Path cm = controlPlane.workDir().resolve("kube-controller-manager.log");
+    try {
+      List<String> lines =
+          Files.readAllLines(cm).stream().filter(l -> !l.contains("node_lifecycle")).toList();
+      sb.append("--- kube-controller-manager.log\n")
+          .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())))
+          .append('\n');
+    } catch (IOException e) {
+      sb.append("--- ").append(cm).append(": ").append(e).append('\n');
     }
     return sb.toString();
   }
