@@ -5,6 +5,8 @@ import ch.qos.logback.classic.joran.JoranConfigurator;
 import com.sun.net.httpserver.HttpServer;
 import dev.carpoperator.operator.address.VirtualAddressReconciler;
 import dev.carpoperator.operator.cluster.FirewallClusterReconciler;
+import dev.carpoperator.operator.service.AddressPoolReconciler;
+import dev.carpoperator.operator.service.LoadBalancerServiceReconciler;
 import io.javaoperatorsdk.operator.Operator;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -13,8 +15,8 @@ import java.util.function.Consumer;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the operator: both reconcilers, leader election, and /healthz and /readyz on the health
- * port.
+ * Runs the operator: the FirewallCluster, VirtualAddress and LoadBalancer Service reconcilers,
+ * leader election, and /healthz and /readyz on the health port.
  */
 public final class OperatorMain {
   private OperatorMain() {}
@@ -48,6 +50,12 @@ public final class OperatorMain {
             });
     operator.register(new FirewallClusterReconciler(settings));
     operator.register(new VirtualAddressReconciler(metrics));
+    var services =
+        new LoadBalancerServiceReconciler(
+            LoadBalancerServiceReconciler.ServiceClass.fromEnvironment(System.getenv()), metrics);
+    // Only our Services are reconciled (and get the finalizer); the informer still caches all.
+    operator.register(services, o -> o.withGenericFilter(services::interesting));
+    operator.register(new AddressPoolReconciler());
     operator.start();
     return operator;
   }

@@ -1,6 +1,7 @@
 package dev.carpoperator.api.crd;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.carpoperator.api.v1alpha1.AddressPool;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.ItemMaxLength;
 import dev.carpoperator.api.v1alpha1.ListMapKeys;
@@ -33,7 +34,7 @@ import java.util.stream.Stream;
  */
 public final class CrdGeneration {
   public static final List<Class<? extends HasMetadata>> RESOURCES =
-      List.of(VirtualAddress.class, FirewallCluster.class);
+      List.of(VirtualAddress.class, FirewallCluster.class, AddressPool.class);
 
   private CrdGeneration() {}
 

@@ -9,8 +9,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records core/v1 Events on the project's cluster-scoped resources; a failure to record is logged,
- * never thrown.
+ * Records core/v1 Events on the project's resources (in "default" for the cluster-scoped ones) and
+ * on the Services it serves (in their namespace); a failure to record is logged, never thrown.
  */
 public final class EventRecorder {
   private static final Logger log = LoggerFactory.getLogger(EventRecorder.class);
@@ -23,22 +23,25 @@ public final class EventRecorder {
   public static void record(
       KubernetesClient client, HasMetadata on, boolean warning, String reason, String message) {
     String now = Instant.now().toString();
+    String namespace =
+        on.getMetadata().getNamespace() == null ? EVENT_NAMESPACE : on.getMetadata().getNamespace();
     try {
       client
           .v1()
           .events()
-          .inNamespace(EVENT_NAMESPACE)
+          .inNamespace(namespace)
           .resource(
               new EventBuilder()
                   .withNewMetadata()
                   .withGenerateName(on.getMetadata().getName() + ".")
-                  .withNamespace(EVENT_NAMESPACE)
+                  .withNamespace(namespace)
                   .endMetadata()
                   .withInvolvedObject(
                       new ObjectReferenceBuilder()
                           .withApiVersion(on.getApiVersion())
                           .withKind(on.getKind())
                           .withName(on.getMetadata().getName())
+                          .withNamespace(on.getMetadata().getNamespace())
                           .withUid(on.getMetadata().getUid())
                           .build())
                   .withType(warning ? "Warning" : "Normal")

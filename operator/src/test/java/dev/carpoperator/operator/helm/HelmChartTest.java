@@ -138,6 +138,7 @@ class HelmChartTest {
             "ClusterRole -/carp-operator",
             "ClusterRoleBinding -/carp-agent",
             "ClusterRoleBinding -/carp-operator",
+            "CustomResourceDefinition -/addresspools.carp-operator.dev",
             "CustomResourceDefinition -/firewallclusters.carp-operator.dev",
             "CustomResourceDefinition -/virtualaddresses.carp-operator.dev",
             "Deployment carp-system/carp-operator",
