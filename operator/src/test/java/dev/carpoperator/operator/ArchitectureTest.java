@@ -28,7 +28,8 @@ class ArchitectureTest {
         .resideInAPackage("..operator.status..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("..operator.address..", "..operator.cluster..", ROOT)
+        .resideInAnyPackage(
+            "..operator.address..", "..operator.cluster..", "..operator.service..", ROOT)
         .check(MAIN);
   }
 
@@ -46,7 +47,21 @@ class ArchitectureTest {
         .resideInAPackage("..operator.cluster..")
         .should()
         .dependOnClassesThat()
+        .resideInAnyPackage("..operator.address..", "..operator.service..")
+        .check(MAIN);
+    noClasses()
+        .that()
+        .resideInAPackage("..operator.service..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("..operator.address..", "..operator.cluster..")
+        .check(MAIN);
+    noClasses()
+        .that()
         .resideInAPackage("..operator.address..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("..operator.service..")
         .check(MAIN);
   }
 

@@ -112,6 +112,10 @@ public record KubePlan(
       String name = va.getMetadata().getName();
       VirtualAddressSpec spec = va.getSpec();
       if (spec.getAddresses() == null || spec.getAddresses().isEmpty()) continue;
+      // Not one of the nodes the address may live on (a Local Service's nodes with endpoints).
+      if (spec.getEligibleNodes() != null
+          && !spec.getEligibleNodes().isEmpty()
+          && !spec.getEligibleNodes().contains(node)) continue;
       Optional<String> ifName =
           Optional.ofNullable(spec.getInterfaceName())
               .or(() -> interfaces.forPrefix(spec.getAddresses().getFirst()));

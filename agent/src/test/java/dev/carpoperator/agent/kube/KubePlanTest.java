@@ -72,6 +72,25 @@ class KubePlanTest {
   }
 
   @Test
+  void onlyEligibleNodesRunAnAddressThatNamesThem() {
+    VirtualAddress local = va("svc", 7, "192.0.2.200/32");
+    local.getSpec().setEligibleNodes(List.of("minnie"));
+    VirtualAddress lan = va("lan", 1, "192.0.2.1/24");
+    Map<String, String> fw = Map.of("role", "firewall");
+    assertThat(plan("mickey", fw, lan, local).vhosts())
+        .extracting(VhostSpec::vhid)
+        .containsExactly(1);
+    assertThat(plan("minnie", fw, lan, local).vhosts())
+        .extracting(VhostSpec::vhid)
+        .containsExactly(1, 7);
+    local.getSpec().setEligibleNodes(List.of());
+    assertThat(plan("mickey", fw, lan, local).vhosts())
+        .as("an empty list restricts nothing")
+        .extracting(VhostSpec::vhid)
+        .containsExactly(1, 7);
+  }
+
+  @Test
   void theVhidComesFromTheOperatorWhenTheSpecHasNone() {
     VirtualAddress allocated = va("lan", null, "192.0.2.1/24");
     allocated.setStatus(new VirtualAddressStatus());

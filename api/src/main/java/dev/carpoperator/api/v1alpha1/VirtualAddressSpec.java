@@ -123,6 +123,12 @@ public class VirtualAddressSpec {
       "Per-node vhids for load balancing (OpenBSD carpnodes vhid:advskew,...).")
   private List<CarpNode> carpNodes = new ArrayList<>();
 
+  @Size(max = 64)
+  @ItemMaxLength(253)
+  @JsonPropertyDescription(
+      "When set, only these nodes run the vhid (may be master); the others leave it. Empty: every node of the cluster. The operator sets it for Services with externalTrafficPolicy: Local (the nodes with a ready endpoint).")
+  private List<String> eligibleNodes = new ArrayList<>();
+
   @Default("bsd")
   @JsonPropertyDescription(
       "Timing profile: bsd (wire-compatible) or fast (Linux-only, sub-second intervals of advskew/256 s).")
@@ -214,6 +220,14 @@ public class VirtualAddressSpec {
 
   public void setCarpNodes(List<CarpNode> carpNodes) {
     this.carpNodes = carpNodes;
+  }
+
+  public List<String> getEligibleNodes() {
+    return eligibleNodes;
+  }
+
+  public void setEligibleNodes(List<String> eligibleNodes) {
+    this.eligibleNodes = eligibleNodes;
   }
 
   public TimingProfile getProfile() {

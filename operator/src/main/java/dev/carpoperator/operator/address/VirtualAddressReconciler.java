@@ -118,6 +118,10 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
         fwc == null || fwc.getStatus() == null
             ? List.of()
             : fwc.getStatus().getNodes().stream().map(ClusterNodeStatus::getName).toList();
+    // Only the eligible nodes run the vhid (a Local Service's address): only they must report.
+    List<String> eligible = va.getSpec().getEligibleNodes();
+    if (eligible != null && !eligible.isEmpty())
+      selected = selected.stream().filter(eligible::contains).toList();
     AddressStatusAggregator.Result result;
     synchronized (recentAllocations) {
       Set<Integer> others = vhidsOfOthers(va, context);

@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.ServiceStatus;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -63,6 +64,7 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
 
   private static final String ADDRESSES = "loadbalancer-addresses";
   private static final String POOLS = "loadbalancer-pools";
+  private static final String SLICES = "loadbalancer-endpointslices";
 
   /** One allocation at a time: two Services never get the same address. */
   private final Object allocation = new Object();
@@ -70,7 +72,7 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
   /** VirtualAddresses written (or, null holder, deleted) lately, over the informer's view. */
   private final Map<String, Recent> recent = new HashMap<>();
 
-  private record Recent(PoolAllocator.Holder holder, Instant at) {}
+  private record Recent(PoolAllocator.Holder holder, List<String> eligible, Instant at) {}
 
   public LoadBalancerServiceReconciler(ServiceClass serviceClass, OperatorMetrics metrics) {
     this.serviceClass = serviceClass;
@@ -123,8 +125,75 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
                         .map(ResourceID::fromResource)
                         .collect(Collectors.toSet()))
             .build();
+    // A Local Service's endpoints decide which nodes may hold its address.
+    var slices =
+        InformerEventSourceConfiguration.from(EndpointSlice.class, Service.class)
+            .withName(SLICES)
+            .withSecondaryToPrimaryMapper(
+                slice -> {
+                  var labels = slice.getMetadata().getLabels();
+                  String svc = labels == null ? null : labels.get(SERVICE_NAME_LABEL);
+                  return svc == null
+                      ? Set.of()
+                      : Set.of(new ResourceID(svc, slice.getMetadata().getNamespace()));
+                })
+            .build();
     return List.of(
-        new InformerEventSource<>(addresses, context), new InformerEventSource<>(pools, context));
+        new InformerEventSource<>(addresses, context),
+        new InformerEventSource<>(pools, context),
+        new InformerEventSource<>(slices, context));
+  }
+
+  /** The label that ties an EndpointSlice to its Service. */
+  static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+  /**
+   * The nodes that may hold an address used by {@code users}: with {@code externalTrafficPolicy:
+   * Local} kube-proxy serves the address only on nodes with a ready endpoint, so only those; when a
+   * user has policy Cluster, or no node has a ready endpoint (nothing could serve anywhere), no
+   * restriction (an empty list).
+   */
+  private List<String> eligibleNodes(Set<String> users, Context<Service> context) {
+    Set<String> nodes = new TreeSet<>();
+    for (String user : users) {
+      int slash = user.indexOf('/');
+      Service s =
+          context
+              .getPrimaryCache()
+              .get(new ResourceID(user.substring(slash + 1), user.substring(0, slash)))
+              .orElse(null);
+      if (s == null || !"Local".equals(s.getSpec().getExternalTrafficPolicy())) return List.of();
+      nodes.addAll(readyEndpointNodes(s, context));
+    }
+    return List.copyOf(nodes);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Set<String> readyEndpointNodes(Service s, Context<Service> context) {
+    var source =
+        (InformerEventSource<EndpointSlice, Service>)
+            context.eventSourceRetriever().getEventSourceFor(EndpointSlice.class, SLICES);
+    Set<String> nodes = new TreeSet<>();
+    source
+        .list(
+            slice ->
+                s.getMetadata().getNamespace().equals(slice.getMetadata().getNamespace())
+                    && slice.getMetadata().getLabels() != null
+                    && s.getMetadata()
+                        .getName()
+                        .equals(slice.getMetadata().getLabels().get(SERVICE_NAME_LABEL)))
+        .forEach(
+            slice -> {
+              if (slice.getEndpoints() == null) return;
+              for (var e : slice.getEndpoints()) {
+                // EndpointConditions: a missing "ready" means ready.
+                boolean ready =
+                    e.getConditions() == null
+                        || !Boolean.FALSE.equals(e.getConditions().getReady());
+                if (ready && e.getNodeName() != null) nodes.add(e.getNodeName());
+              }
+            });
+    return nodes;
   }
 
   static Set<ResourceID> users(VirtualAddress va) {
@@ -181,8 +250,11 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
         try {
           if (a.release() != null && !a.release().name().equals(a.holder().name()))
             leave(client, a.release(), request.service(), context);
-          if (a.created() || !a.holder().equals(holderNamed(context, a.holder().name())))
-            write(client, a.holder(), context);
+          List<String> eligible = eligibleNodes(a.holder().users(), context);
+          if (a.created()
+              || !a.holder().equals(holderNamed(context, a.holder().name()))
+              || !eligible.equals(eligibleNow(context, a.holder().name())))
+            write(client, a.holder(), eligible, context);
         } catch (KubernetesClientException e) {
           return refuse(
               svc,
@@ -482,7 +554,28 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
   }
 
   /** Creates or updates the VirtualAddress of {@code h}, with the spec its pool gives. */
-  private void write(KubernetesClient client, PoolAllocator.Holder h, Context<Service> context) {
+  /**
+   * The eligible nodes the VirtualAddress has now (as this replica last wrote or the cache shows).
+   */
+  private List<String> eligibleNow(Context<Service> context, String name) {
+    Recent r = recent.get(name);
+    if (r != null && r.holder() != null) return r.eligible();
+    return allAddresses(context).stream()
+        .filter(v -> v.getMetadata().getName().equals(name))
+        .findFirst()
+        .map(
+            v ->
+                v.getSpec().getEligibleNodes() == null
+                    ? List.<String>of()
+                    : List.copyOf(v.getSpec().getEligibleNodes()))
+        .orElse(List.of());
+  }
+
+  private void write(
+      KubernetesClient client,
+      PoolAllocator.Holder h,
+      List<String> eligible,
+      Context<Service> context) {
     AddressPool pool =
         allPools(context).stream()
             .filter(p -> p.getMetadata().getName().equals(h.pool()))
@@ -509,14 +602,20 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
     spec.setPasswordSecretRef(pool.getSpec().getPasswordSecretRef());
     if (pool.getSpec().getAdvbase() != null) spec.setAdvbase(pool.getSpec().getAdvbase());
     spec.setNodes(pool.getSpec().getNodes());
+    spec.setEligibleNodes(eligible);
     va.setSpec(spec);
     client
         .resource(va)
         .fieldManager("carp-operator-loadbalancer")
         .forceConflicts()
         .serverSideApply();
-    recent.put(h.name(), new Recent(h, Instant.now()));
-    log.info("VirtualAddress {} {} for {}", h.name(), h.ips(), h.users());
+    recent.put(h.name(), new Recent(h, eligible, Instant.now()));
+    log.info(
+        "VirtualAddress {} {} for {}{}",
+        h.name(),
+        h.ips(),
+        h.users(),
+        eligible.isEmpty() ? "" : " on " + eligible);
   }
 
   /** {@code service} stops using {@code h}: the address goes with its last user. */
@@ -526,12 +625,13 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
     rest.remove(service);
     if (rest.isEmpty()) {
       client.resources(VirtualAddress.class).withName(h.name()).delete();
-      recent.put(h.name(), new Recent(null, Instant.now()));
+      recent.put(h.name(), new Recent(null, List.of(), Instant.now()));
       log.info("VirtualAddress {} {} released", h.name(), h.ips());
     } else {
       write(
           client,
           new PoolAllocator.Holder(h.name(), h.pool(), h.ips(), h.shareKey(), Set.copyOf(rest)),
+          eligibleNodes(rest, context),
           context);
     }
   }

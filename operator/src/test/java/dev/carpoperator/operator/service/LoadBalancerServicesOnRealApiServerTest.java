@@ -240,7 +240,64 @@ class LoadBalancerServicesOnRealApiServerTest {
     client.resource(fetch("metallb")).delete();
   }
 
+  @Test
+  void aLocalServicesAddressMayLiveOnlyWhereItHasReadyEndpoints() {
+    Service svc = service("local", 80, Map.of());
+    svc.getSpec().setExternalTrafficPolicy("Local");
+    client.resource(svc).create();
+    VirtualAddress va = awaitAddressOf(fetch("local"));
+    assertThat(va.getSpec().getEligibleNodes()).as("no endpoint yet: no restriction").isEmpty();
+    // What the endpointslice controller writes (none runs here).
+    endpoints("local", Map.of("node-a", true, "node-b", false));
+    awaitEligible(va, List.of("node-a"));
+    endpoints("local", Map.of("node-a", true, "node-b", true));
+    awaitEligible(va, List.of("node-a", "node-b"));
+    Service cluster = fetch("local");
+    cluster.getSpec().setExternalTrafficPolicy("Cluster");
+    client.resource(cluster).update();
+    awaitEligible(va, List.of());
+    client.resource(fetch("local")).delete();
+    await().atMost(WAIT).until(() -> servedAddresses().isEmpty());
+  }
+
   // ------------------------------------------------------------------ helpers
+
+  static void endpoints(String service, Map<String, Boolean> readyByNode) {
+    var slice =
+        new io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder()
+            .withNewMetadata()
+            .withName(service + "-slice")
+            .withNamespace(NS)
+            .addToLabels(LoadBalancerServiceReconciler.SERVICE_NAME_LABEL, service)
+            .endMetadata()
+            .withAddressType("IPv4");
+    int i = 10;
+    for (var e : new java.util.TreeMap<>(readyByNode).entrySet()) {
+      slice
+          .addNewEndpoint()
+          .withAddresses("10.244.0." + i++)
+          .withNodeName(e.getKey())
+          .withNewConditions()
+          .withReady(e.getValue())
+          .endConditions()
+          .endEndpoint();
+    }
+    client.resource(slice.build()).forceConflicts().serverSideApply();
+  }
+
+  static void awaitEligible(VirtualAddress va, List<String> nodes) {
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                client
+                    .resources(VirtualAddress.class)
+                    .withName(va.getMetadata().getName())
+                    .get()
+                    .getSpec()
+                    .getEligibleNodes(),
+            n -> n.equals(nodes));
+  }
 
   static void pool(String name, List<String> addresses, boolean autoAssign) {
     AddressPool p = new AddressPool();
