@@ -7,7 +7,6 @@ import dev.carpoperator.api.v1alpha1.CarpApi;
 import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
-import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.SyncMode;
 import dev.carpoperator.api.v1alpha1.SyncSpec;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
@@ -540,28 +539,7 @@ class OperatorOnRealApiServerTest {
 
   /** What an agent does: apply its own entry with its own field manager. */
   static void report(String va, int vhid, String node, CarpState state) {
-    VirtualAddress patch = new VirtualAddress();
-    patch.setMetadata(new ObjectMetaBuilder().withName(va).build());
-    patch.setSpec(null);
-    VirtualAddressStatus status = new VirtualAddressStatus();
-    status.setConditions(null);
-    NodeVhidStatus entry = new NodeVhidStatus();
-    entry.setName(node);
-    entry.setVhid(vhid);
-    entry.setState(state);
-    status.setNodes(List.of(entry));
-    patch.setStatus(status);
-    client
-        .resources(VirtualAddress.class)
-        .withName(va)
-        .subresource("status")
-        .patch(
-            new PatchContext.Builder()
-                .withPatchType(PatchType.SERVER_SIDE_APPLY)
-                .withFieldManager("carp-agent-" + node)
-                .withForce(true)
-                .build(),
-            patch);
+    AgentStatusWrites.report(client, va, vhid, node, state);
   }
 
   static VirtualAddress awaitStatus(

@@ -7,9 +7,8 @@ import dev.carpoperator.api.v1alpha1.AddressPool;
 import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.LoadBalancing;
-import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
-import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import dev.carpoperator.operator.AgentStatusWrites;
 import dev.carpoperator.operator.OperatorMain;
 import dev.carpoperator.operator.OperatorMetrics;
 import dev.carpoperator.operator.OperatorSettings;
@@ -22,8 +21,6 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.Operator;
 import java.time.Duration;
 import java.util.List;
@@ -115,7 +112,7 @@ class LoadBalancerServicesOnRealApiServerTest {
             .atMost(WAIT)
             .until(() -> vhidOf(va.getMetadata().getName()), Optional::isPresent)
             .orElseThrow();
-    report(va.getMetadata().getName(), vhid, NODE, CarpState.MASTER);
+    AgentStatusWrites.report(client, va.getMetadata().getName(), vhid, NODE, CarpState.MASTER);
     Condition held = awaitCondition("web", c -> "True".equals(c.getStatus()));
     assertThat(held.getMessage()).contains(NODE);
     assertThat(fetch("web").getStatus().getLoadBalancer().getIngress())
@@ -385,31 +382,5 @@ class LoadBalancerServicesOnRealApiServerTest {
         .filter(e -> service.equals(e.getInvolvedObject().getName()))
         .map(e -> e.getType() + " " + e.getReason() + " " + e.getMessage())
         .toList();
-  }
-
-  /** What an agent does: apply its own entry with its own field manager. */
-  static void report(String va, int vhid, String node, CarpState state) {
-    VirtualAddress patch = new VirtualAddress();
-    patch.setMetadata(new ObjectMetaBuilder().withName(va).build());
-    patch.setSpec(null);
-    VirtualAddressStatus status = new VirtualAddressStatus();
-    status.setConditions(null);
-    NodeVhidStatus entry = new NodeVhidStatus();
-    entry.setName(node);
-    entry.setVhid(vhid);
-    entry.setState(state);
-    status.setNodes(List.of(entry));
-    patch.setStatus(status);
-    client
-        .resources(VirtualAddress.class)
-        .withName(va)
-        .subresource("status")
-        .patch(
-            new PatchContext.Builder()
-                .withPatchType(PatchType.SERVER_SIDE_APPLY)
-                .withFieldManager("carp-agent-" + node)
-                .withForce(true)
-                .build(),
-            patch);
   }
 }
