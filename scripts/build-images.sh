@@ -7,16 +7,16 @@
 #   scripts/build-images.sh --push             # ... and push them
 #   scripts/build-images.sh --stage-only       # only the Maven build and the contexts (target/images/*), no engine
 #   scripts/build-images.sh --offline          # no registry at all (podman): a Debian base from this machine's apt
-#                                              # mirror with a jlinked Java 25, both images and a pause image, saved
+#                                              # mirror with a jlinked Java 25, both images, a pause image and the lab's backend (lab-echo), saved
 #                                              # as archives for `ctr -n k8s.io images import`; prints their directory
 #                                              # (the last line of stdout)
 #
 # Options: --no-maven uses the jars already in operator/target and agent/target (no Maven run); --tag TAG sets the
 # tag (like CARP_IMAGE_TAG); --push also works with --offline (to a registry you can reach).
-# --offline writes ${CARP_CACHE:-~/.cache/carp-operator}/images/TAG/{carp-operator,carp-agent,pause}.tar and
-# images.env (OPERATOR_IMAGE, AGENT_IMAGE, PAUSE_IMAGE); it caches the root filesystem and the Java runtime by their
+# --offline writes ${CARP_CACHE:-~/.cache/carp-operator}/images/TAG/{carp-operator,carp-agent,pause,lab-echo}.tar and
+# images.env (OPERATOR_IMAGE, AGENT_IMAGE, PAUSE_IMAGE, ECHO_IMAGE); it caches the root filesystem and the Java runtime by their
 # inputs (CARP_REBUILD_BASE=1 makes a new root filesystem, e.g. for security updates) and needs root, podman,
-# mmdebstrap, Go (the pause program) and a JDK 25 (docs/install.md).
+# mmdebstrap, Go (the pause and lab-echo programs) and a JDK 25 (docs/install.md).
 #
 # Environment: CARP_IMAGE_REGISTRY (default ghcr.io/carp-operator), CARP_IMAGE_TAG (default VERSION),
 # CONTAINER_ENGINE (default: podman if present, else docker), CARP_IMAGE_PLATFORM (default linux/amd64, with
@@ -31,6 +31,8 @@ REGISTRY=${CARP_IMAGE_REGISTRY:-ghcr.io/carp-operator}
 JRE_IMAGE=${JRE_IMAGE:-docker.io/library/eclipse-temurin:25-jre-noble}
 CACHE_ROOT=${CARP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/carp-operator}
 PAUSE_REF=localhost/carp-operator/pause:1.0
+# The lab's Service backend (images/lab-echo): not part of the product, built with --offline for ./carp lab.
+ECHO_REF=localhost/carp-operator/lab-echo:1.0
 # The agent's native packages by their Debian bookworm names (the offline base); images/agent/Containerfile
 # installs them from the base's distribution when they are missing.
 AGENT_PACKAGES=(libpcap0.8 iproute2 nftables libnetfilter-conntrack3 libnfnetlink0 conntrack)
@@ -302,6 +304,12 @@ EOF
      GOFLAGS='' GOWORK=off "${GO:-go}" build -trimpath -buildvcs=false \
      -ldflags "-s -w -X main.version=${PAUSE_REF##*:}" -o "$stage/pause/pause" .) \
     || die "go build of images/pause failed"
+  mkdir -p "$stage/lab-echo"
+  cp images/lab-echo/Containerfile "$stage/lab-echo/"
+  (cd images/lab-echo && CGO_ENABLED=0 GOOS=linux GOARCH=$(dpkg --print-architecture) GOTOOLCHAIN=local GOPROXY=off \
+     GOFLAGS='' GOWORK=off "${GO:-go}" build -trimpath -buildvcs=false \
+     -ldflags "-s -w -X main.version=${ECHO_REF##*:}" -o "$stage/lab-echo/lab-echo" .) \
+    || die "go build of images/lab-echo failed"
 fi
 
 built=()
@@ -337,6 +345,9 @@ fi
 log "building $PAUSE_REF"
 podman build --network none --pull=never --platform "$PLATFORM" --build-arg "VERSION=${PAUSE_REF##*:}" \
   -t "$PAUSE_REF" -f "$stage/pause/Containerfile" "$stage/pause" >&2
+log "building $ECHO_REF"
+podman build --network none --pull=never --platform "$PLATFORM" --build-arg "VERSION=${ECHO_REF##*:}" \
+  -t "$ECHO_REF" -f "$stage/lab-echo/Containerfile" "$stage/lab-echo" >&2
 
 # --- 5. the archives: docker-archive keeps each image's name for `ctr images import` -----------------------------
 out="$cache/$TAG"
@@ -354,17 +365,20 @@ save() { # $1: image reference, $2: archive name; skipped when the archive alrea
 save "${built[0]}" carp-operator.tar
 save "${built[1]}" carp-agent.tar
 save "$PAUSE_REF" pause.tar
+save "$ECHO_REF" lab-echo.tar
 cat >"$out/images.env.tmp" <<EOF
 # Written by scripts/build-images.sh --offline. Load on each node: ctr -n k8s.io images import FILE.tar
 OPERATOR_IMAGE=${built[0]}
 AGENT_IMAGE=${built[1]}
 PAUSE_IMAGE=$PAUSE_REF
+ECHO_IMAGE=$ECHO_REF
 OPERATOR_ARCHIVE=carp-operator.tar
 AGENT_ARCHIVE=carp-agent.tar
 PAUSE_ARCHIVE=pause.tar
+ECHO_ARCHIVE=lab-echo.tar
 BASE_IMAGE=$base_ref
 EOF
 mv "$out/images.env.tmp" "$out/images.env"
-log "done in ${SECONDS} s: $(cd "$out" && du -h carp-operator.tar carp-agent.tar pause.tar | tr '\t\n' ' ')"
+log "done in ${SECONDS} s: $(cd "$out" && du -h carp-operator.tar carp-agent.tar pause.tar lab-echo.tar | tr '\t\n' ' ')"
 log "load them on each node: ctr -n k8s.io images import FILE.tar; helm: image.pullPolicy IfNotPresent or Never"
 echo "$out"

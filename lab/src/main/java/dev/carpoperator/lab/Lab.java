@@ -106,7 +106,9 @@ final class Lab implements AutoCloseable {
     for (int i = 0; i < LabNetwork.NODES.size(); i++) {
       specs.add(
           new NodeCluster.NodeSpec(
-              net.node(LabNetwork.NODES.get(i)), 2 + i, List.of(images.pause(), images.agent())));
+              net.node(LabNetwork.NODES.get(i)),
+              2 + i,
+              List.of(images.pause(), images.agent(), images.echo())));
     }
     cluster.addNodes(specs);
     cluster.awaitNodesReady(Duration.ofSeconds(120));
@@ -330,6 +332,30 @@ final class Lab implements AutoCloseable {
       throw new StoryFailure("the session printed no summary:\n" + client.output());
     return last;
   }
+
+  /** One HTTP/1.0 GET from the client host (bash's /dev/tcp: nothing to install); "" on failure. */
+  String httpFromClient(String ip) {
+    var r =
+        net.client.exec(
+            "timeout",
+            "5",
+            "bash",
+            "-c",
+            "exec 3<>/dev/tcp/" + ip + "/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3");
+    return r.ok() ? r.stdout() : "";
+  }
+
+  /** The first address in a Service's {@code status.loadBalancer.ingress}, or null. */
+  String serviceIngress(String namespace, String name) {
+    var svc = admin.services().inNamespace(namespace).withName(name).get();
+    if (svc == null || svc.getStatus() == null || svc.getStatus().getLoadBalancer() == null)
+      return null;
+    var ingress = svc.getStatus().getLoadBalancer().getIngress();
+    return ingress == null || ingress.isEmpty() ? null : ingress.getFirst().getIp();
+  }
+
+  /** The label of examples/active-standby's FirewallCluster's nodeSelector. */
+  static final String CLUSTER_LABEL = "node-restriction.kubernetes.io/carp-cluster";
 
   String kubectl(String... args) {
     return controlPlane.kubectl(args);

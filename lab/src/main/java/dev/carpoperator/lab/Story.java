@@ -392,6 +392,7 @@ final class Story {
             + " sent, echoed and checked byte by byte, through two changes of master:"
             + " no reset, no byte lost");
     lab.stopWatch();
+    loadBalancerService();
 
     return new Result(
         firstMaster,
@@ -406,6 +407,65 @@ final class Story {
         masterWithPreempt,
         back.last.verified()[0],
         summary);
+  }
+
+  /**
+   * The last part: a LoadBalancer Service on an address of a pool, HTTP through it, and the request
+   * path moving to minnie while mickey is out of the cluster and back. Left in place for {@code
+   * --keep}.
+   */
+  private void loadBalancerService() {
+    out.step(
+        "A LoadBalancer Service (examples/load-balancer): an address from the AddressPool, kube-proxy sends the requests on");
+    out.command(
+        "kubectl apply -f examples/load-balancer",
+        lab.kubectl("apply", "-f", lab.root.resolve("examples/load-balancer").toString()));
+    await(
+        Duration.ofMinutes(2),
+        "shop/web's EXTERNAL-IP and an HTTP answer through it",
+        () -> {
+          String ip = lab.serviceIngress("shop", "web");
+          return ip != null && lab.httpFromClient(ip).contains("hello from");
+        });
+    String ip = lab.serviceIngress("shop", "web");
+    out.command("kubectl get svc -n shop", lab.kubectl("get", "svc", "-n", "shop"));
+    out.command("kubectl get cpool", lab.kubectl("get", "cpool"));
+    out.say(
+        "GET http://"
+            + ip
+            + "/ from the client, through "
+            + String.join(",", lab.net.holders(ip))
+            + " (the master of the Service's VirtualAddress): "
+            + lastLine(lab.httpFromClient(ip)));
+
+    out.step(
+        "mickey leaves the FirewallCluster (its label removed): minnie takes the Service's address, and requests go through minnie");
+    out.command(
+        "kubectl label node mickey " + Lab.CLUSTER_LABEL + "-",
+        lab.kubectl("label", "node", "mickey", Lab.CLUSTER_LABEL + "-"));
+    await(
+        Duration.ofSeconds(60),
+        "minnie holding " + ip + " and answering",
+        () ->
+            lab.net.holders(ip).equals(List.of("minnie"))
+                && lab.httpFromClient(ip).contains("hello from"));
+    out.say("GET http://" + ip + "/ through minnie: " + lastLine(lab.httpFromClient(ip)));
+    out.command(
+        "kubectl label node mickey " + Lab.CLUSTER_LABEL + "=" + Lab.CLUSTER,
+        lab.kubectl("label", "node", "mickey", Lab.CLUSTER_LABEL + "=" + Lab.CLUSTER));
+    await(
+        Duration.ofMinutes(2),
+        "mickey's agent back, holding " + ip + " again (preempt)",
+        () ->
+            lab.agentPod("mickey").map(Lab::ready).orElse(false)
+                && lab.net.holders(ip).equals(List.of("mickey"))
+                && lab.httpFromClient(ip).contains("hello from"));
+    out.say("mickey is back and holds " + ip + " again: " + lastLine(lab.httpFromClient(ip)));
+  }
+
+  private static String lastLine(String text) {
+    List<String> lines = text.strip().lines().toList();
+    return lines.isEmpty() ? "(no answer)" : lines.getLast();
   }
 
   /**

@@ -2,8 +2,11 @@ package dev.carpoperator.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.carpoperator.api.v1alpha1.LoadBalancing;
+import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.testing.kube.Helm;
 import dev.carpoperator.testing.kube.LocalImages;
+import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
 import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.io.ByteArrayOutputStream;
@@ -121,7 +124,18 @@ class LabStoryTest {
         .containsPattern("carp-operator-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+control")
         .containsPattern(
             "carp-agent-mickey-minnie-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+\\S+\\s+goofy")
-        .containsPattern("mickey-minnie-lan\\s+1\\s+\\S+\\s+minnie\\s+True");
+        .containsPattern("mickey-minnie-lan\\s+1\\s+\\S+\\s+minnie\\s+True")
+        // The Service part: the EXTERNAL-IP, and answers through mickey, minnie, mickey again.
+        .containsPattern("web\\s+LoadBalancer\\s+\\S+\\s+192\\.0\\.2\\.200\\s")
+        .contains("through minnie: hello from echo-", "holds 192.0.2.200 again: hello from echo-");
+    // The steps below start from the example's resources alone (aLoadBalancerService... applies
+    // the Service again).
+    lab.kubectl(
+        "delete",
+        "-f",
+        lab.root.resolve("examples/load-balancer").toString(),
+        "--ignore-not-found",
+        "--timeout=120s");
     storyPassed = true;
     agentsRunUnderTheRuntimesDefaultSeccompFilter();
   }
@@ -273,12 +287,7 @@ class LabStoryTest {
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void aDeletedAgentPodComesBackAndRejoinsWithoutStealingMastership() {
     assumeStory();
-    lab.await(
-        Duration.ofSeconds(60),
-        "mickey master of both addresses",
-        () ->
-            "mickey".equals(lab.readyMaster(Lab.LAN_VA))
-                && "mickey".equals(lab.readyMaster(Lab.DMZ_VA)));
+    awaitMickeyMasterOfBoth();
     long movedBefore = masterChangedEvents();
     String old = lab.agentPod("minnie").orElseThrow().getMetadata().getUid();
     String deleted =
@@ -341,6 +350,176 @@ class LabStoryTest {
   }
 
   /**
+   * A LoadBalancer Service (examples/load-balancer): the operator gives it an address of the pool,
+   * the agents elect a master for it, kube-proxy on the master sends the client's HTTP request on
+   * to the pod (on the control-plane node), and a TCP session through the Service survives the
+   * failover of the address from mickey to minnie (mickey leaves the FirewallCluster) and the
+   * fail-back when it returns: the state sync carries kube-proxy's translation to the new master. A
+   * second Service with {@code externalTrafficPolicy: Local} has its address only where its
+   * endpoint is (goofy), and the address follows the pod to another node (minnie).
+   */
+  @Test
+  @Order(5)
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void aLoadBalancerServiceServesThroughTheMasterAndItsSessionSurvivesAFailover() {
+    assumeStory();
+    awaitMickeyMasterOfBoth();
+    String example = lab.root.resolve("examples/load-balancer").toString();
+    assertThat(lab.kubectl("apply", "-f", example)).contains("addresspool", "service/web");
+    try {
+      serviceThroughTheMaster(example);
+    } finally {
+      // Whatever happened, the steps after this one run without the Service.
+      try {
+        lab.kubectl("label", "--overwrite", "node", "mickey", Lab.CLUSTER_LABEL + "=mickey-minnie");
+        lab.kubectl("delete", "-f", example + "/local", "--ignore-not-found", "--timeout=120s");
+        lab.kubectl("delete", "-f", example, "--ignore-not-found", "--timeout=120s");
+      } catch (RuntimeException e) {
+        System.out.println("cleaning up after examples/load-balancer: " + e.getMessage());
+      }
+    }
+  }
+
+  private void serviceThroughTheMaster(String example) {
+    lab.await(
+        Duration.ofMinutes(3),
+        "shop/web's EXTERNAL-IP",
+        () -> lab.serviceIngress("shop", "web") != null);
+    String vip = lab.serviceIngress("shop", "web");
+    assertThat(vip).isEqualTo("192.0.2.200");
+    String table = lab.kubectl("get", "svc", "-n", "shop", "web");
+    System.out.println("kubectl get svc -n shop web\n" + table);
+    assertThat(table).contains("LoadBalancer", vip);
+    assertThat(lab.net.holders(vip)).containsExactly("mickey");
+    lab.await(
+        Duration.ofMinutes(2),
+        "an HTTP answer from the pod through " + vip,
+        () -> lab.httpFromClient(vip).contains("on control"));
+    System.out.println(
+        "GET http://" + vip + "/ from the client: " + lab.httpFromClient(vip).strip());
+
+    LabProcess session =
+        lab.net.client.startJava(
+            "service-session", TcpStreamsMain.class, "client", vip, "9000", "2", "1024", "50", "0");
+    try {
+      TcpStreamsMain.Progress before = awaitFlowing(session, null);
+      // Mickey leaves the cluster (its label goes, so does its agent, which bows out): minnie
+      // takes the address and keeps it until mickey comes back, so nothing here races a restart.
+      lab.kubectl("label", "node", "mickey", Lab.CLUSTER_LABEL + "-");
+      lab.await(
+          Duration.ofSeconds(60),
+          "minnie holding " + vip,
+          () -> lab.net.holders(vip).equals(List.of("minnie")));
+      TcpStreamsMain.Progress afterFailover = awaitFlowing(session, before);
+      lab.kubectl("label", "node", "mickey", Lab.CLUSTER_LABEL + "=mickey-minnie");
+      lab.await(
+          Duration.ofMinutes(2),
+          "mickey's agent back and taking " + vip + " again (preempt)",
+          () ->
+              lab.agentPod("mickey").map(Lab::ready).orElse(false)
+                  && lab.net.holders(vip).equals(List.of("mickey")));
+      awaitFlowing(session, afterFailover);
+    } finally {
+      session.stop(Duration.ofMillis(TcpStreamsMain.DRAIN_MILLIS + 5000));
+    }
+    var all = TcpStreamsMain.Progress.parse(session.output());
+    assertThat(all).isNotEmpty();
+    TcpStreamsMain.Progress summary = all.getLast();
+    assertThat(summary.type()).as(session.output()).isEqualTo("summary");
+    assertThat(summary.failed()).as(summary.describe()).isEmpty();
+    assertThat(summary.drained()).as(summary.describe()).containsOnly(true);
+    assertThat(lab.httpFromClient(vip)).contains("on control");
+
+    // externalTrafficPolicy: Local: only a node with a ready endpoint may hold web-local's address
+    // (goofy, once the pod runs there, although mickey is preferred), and it follows the pod.
+    moveBackendTo("goofy");
+    assertThat(lab.kubectl("apply", "-f", example + "/local")).contains("service/web-local");
+    String localVip = "192.0.2.201";
+    lab.await(
+        Duration.ofMinutes(2),
+        "goofy holding " + localVip + " (web-local's only endpoint is there)",
+        () -> lab.net.holders(localVip).equals(List.of("goofy")));
+    lab.await(
+        Duration.ofMinutes(1),
+        "an HTTP answer through " + localVip,
+        () -> lab.httpFromClient(localVip).contains("on goofy"));
+    moveBackendTo("minnie");
+    lab.await(
+        Duration.ofMinutes(3),
+        "minnie holding " + localVip + " and answering, after the pod moved there",
+        () ->
+            lab.net.holders(localVip).equals(List.of("minnie"))
+                && lab.httpFromClient(localVip).contains("on minnie"));
+    System.out.println(lab.kubectl("get", "svc", "-n", "shop"));
+
+    // Deleting the Service releases its address: the VirtualAddress goes, the pool is free again.
+    lab.kubectl("delete", "-f", example + "/20-service.yaml", "--timeout=120s");
+    lab.await(
+        Duration.ofMinutes(2),
+        "the Service's VirtualAddress gone and " + vip + " off every node",
+        () ->
+            lab.admin
+                    .resources(VirtualAddress.class)
+                    .withLabel(LoadBalancing.LABEL_LOAD_BALANCER, "true")
+                    .list()
+                    .getItems()
+                    .isEmpty()
+                && lab.net.holders(vip).isEmpty());
+  }
+
+  private void awaitMickeyMasterOfBoth() {
+    lab.await(
+        Duration.ofSeconds(60),
+        "mickey master of both addresses",
+        () ->
+            "mickey".equals(lab.readyMaster(Lab.LAN_VA))
+                && "mickey".equals(lab.readyMaster(Lab.DMZ_VA)));
+  }
+
+  /** Moves the lab's backend pod (examples/load-balancer's Deployment) to {@code node}. */
+  private void moveBackendTo(String node) {
+    lab.kubectl(
+        "patch",
+        "deployment",
+        "-n",
+        "shop",
+        "echo",
+        "--type=merge",
+        "-p",
+        "{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"kubernetes.io/hostname\":\""
+            + node
+            + "\"}}}}}");
+    lab.kubectl("rollout", "status", "-n", "shop", "deployment/echo", "--timeout=120s");
+  }
+
+  /**
+   * Waits until every connection of {@code session} verified more than {@link Story#FLOWING} bytes
+   * since {@code since} (null: since the start) and none failed; returns that progress line.
+   */
+  private static TcpStreamsMain.Progress awaitFlowing(
+      LabProcess session, TcpStreamsMain.Progress since) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (true) {
+      var all = TcpStreamsMain.Progress.parse(session.output());
+      TcpStreamsMain.Progress last = all.isEmpty() ? null : all.getLast();
+      if (last != null) {
+        assertThat(last.failed()).as(last.describe()).isEmpty();
+        boolean flowing =
+            since == null
+                ? last.connected() == last.connections()
+                    && java.util.Arrays.stream(last.verified()).allMatch(v -> v > Story.FLOWING)
+                : last.progressedSince(since, Story.FLOWING).size() == last.connections();
+        if (flowing) return last;
+      }
+      if (System.nanoTime() > deadline)
+        throw new AssertionError(
+            "the session through the Service did not flow for 60 s: "
+                + (last == null ? session.output() : last.describe()));
+      Lab.sleep(250);
+    }
+  }
+
+  /**
    * The torture's Kubernetes variant, short (docs/torture.md): with sessions running through the
    * addresses, an agent pod deleted, a node's power cut, the API server and etcd stopped for a
    * minute, a {@code helm upgrade} rolling the operator and the agents, each once in a seeded
@@ -348,7 +527,7 @@ class LabStoryTest {
    * alone moves the master away and back, so the run cannot pass without failovers.
    */
   @Test
-  @Order(5)
+  @Order(6)
   @Timeout(value = 25, unit = TimeUnit.MINUTES)
   void kubernetesFaultsInterruptNoSession() {
     assumeStory();
@@ -376,7 +555,7 @@ class LabStoryTest {
    * electing and holding the addresses.
    */
   @Test
-  @Order(6)
+  @Order(7)
   @Timeout(value = 8, unit = TimeUnit.MINUTES)
   void helmUninstallRemovesTheOperatorAndKeepsTheAddresses() {
     assumeStory();
@@ -452,7 +631,19 @@ class LabStoryTest {
       if (p != null && p.verified()[0] - base >= Story.FLOWING) return p;
       Lab.sleep(200);
     }
-    throw new AssertionError("the session moved no traffic for " + within.toSeconds() + " s");
+    TcpStreamsMain.Progress last = lab.session();
+    String out = lab.client == null ? "" : lab.client.output();
+    throw new AssertionError(
+        "the session moved no traffic for "
+            + within.toSeconds()
+            + " s: "
+            + (last == null ? "no progress line" : last.describe())
+            + "; lan VIP on "
+            + lab.net.holders(LabNetwork.LAN_VIP)
+            + ", dmz VIP on "
+            + lab.net.holders(LabNetwork.DMZ_VIP)
+            + "; the client's last output:\n"
+            + out.substring(Math.max(0, out.length() - 1500)));
   }
 
   /** Writes to two streams: the test's output file and the captured copy. */

@@ -52,6 +52,10 @@ public final class KubeNode {
   private final String clusterIf;
   private final List<LabProcess> processes = new ArrayList<>();
 
+  /** Other nodes' pod subnets → their address: routes set now and again at every boot. */
+  private final java.util.Map<String, String> podRoutes =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   KubeNode(
       NetnsLab.Host host,
       String name,
@@ -79,6 +83,17 @@ public final class KubeNode {
 
   public String name() {
     return name;
+  }
+
+  /** The node's pod subnet (its CNI bridge's range). */
+  public String podSubnet() {
+    return podSubnet;
+  }
+
+  /** Routes {@code subnet} (another node's pods) via {@code via}, now and after every boot. */
+  void routePods(String subnet, String via) {
+    podRoutes.put(subnet, via);
+    host.exec("ip", "route", "replace", subnet, "via", via, "dev", clusterIf).check();
   }
 
   /** The node's InternalIP: its address on the cluster network. */
@@ -125,6 +140,9 @@ public final class KubeNode {
     // route). Set at every
     // boot: taking the link down (a power-off) removes it.
     host.exec("ip", "route", "replace", NodeCluster.SERVICE_CIDR, "dev", clusterIf).check();
+    podRoutes.forEach(
+        (subnet, via) ->
+            host.exec("ip", "route", "replace", subnet, "via", via, "dev", clusterIf).check());
     Commands.run("rm", "-f", containerdSocket().toString());
     processes.add(
         host.startSharingMounts(
@@ -372,8 +390,11 @@ public final class KubeNode {
         clusterCIDR: %s
         oomScoreAdj: 0
         # Conntrack limits and timeouts are left as the namespace has them (0 = do not touch): the state-sync tests rely
-        # on the kernel's defaults, and the global table size is not this namespace's to set.
-        conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+        # on the kernel's defaults, and the global table size is not this namespace's to set. tcpBeLiberal: after a
+        # failover, the old master still carries the answers of the Services' connections it masqueraded (addressed to
+        # its own address) but no longer sees the client's data, so strict window tracking would drop those answers
+        # (docs/services.md). It relaxes windows only: a packet of an unknown connection is still invalid (loose=0).
+        conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s, tcpBeLiberal: true}
         healthzBindAddress: 127.0.0.1:10256
         metricsBindAddress: 127.0.0.1:10249
         """

@@ -83,6 +83,15 @@ public record LocalImages(Path dir, Map<String, String> refs) {
     return archive("pause.tar");
   }
 
+  /** The lab's Service backend (images/lab-echo): HTTP on 8080, a TCP echo on 9000. */
+  public Path echo() {
+    return archive("lab-echo.tar");
+  }
+
+  public String echoRef() {
+    return ref("ECHO_IMAGE");
+  }
+
   public String operatorRef() {
     return ref("OPERATOR_IMAGE");
   }

@@ -96,7 +96,10 @@ public final class NodeCluster implements AutoCloseable {
     try {
       cluster.addNodes(
           List.of(
-              new NodeSpec(lab.host(CONTROL_NODE), 1, List.of(images.pause(), images.operator()))));
+              new NodeSpec(
+                  lab.host(CONTROL_NODE),
+                  1,
+                  List.of(images.pause(), images.operator(), images.echo()))));
       return cluster;
     } catch (RuntimeException e) {
       cluster.close();
@@ -153,11 +156,14 @@ public final class NodeCluster implements AutoCloseable {
               },
               r -> Thread.ofPlatform().name("node-" + name).start(r)));
     }
+    List<KubeNode> out;
     try {
-      return started.stream().map(CompletableFuture::join).toList();
+      out = started.stream().map(CompletableFuture::join).toList();
     } catch (CompletionException e) {
       throw e.getCause() instanceof RuntimeException re ? re : e;
     }
+    routePodsBetweenNodes();
+    return out;
   }
 
   /** Waits until the named nodes (all when none is named) are registered and Ready. */
@@ -206,6 +212,16 @@ public final class NodeCluster implements AutoCloseable {
 
   public LocalImages images() {
     return images;
+  }
+
+  /**
+   * Each node routes every other node's pod subnet to that node's address on the cluster network
+   * (flannel's host-gw, by hand): kube-proxy may send a Service's traffic to a pod on another node.
+   */
+  private synchronized void routePodsBetweenNodes() {
+    for (KubeNode n : nodes.values())
+      for (KubeNode other : nodes.values())
+        if (n != other) n.routePods(other.podSubnet(), other.address());
   }
 
   /**

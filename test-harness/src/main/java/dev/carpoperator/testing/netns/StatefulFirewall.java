@@ -16,10 +16,11 @@ import java.util.regex.Pattern;
  * The stateful routing firewall of the labs that route a client network to a server network through
  * CARP gateways (the agent's sync failover tests, the lab): nftables with forward policy drop,
  * established/related accepted, new connections only from the inside interface to the outside one
- * and only with a pure SYN, and {@code nf_conntrack_tcp_loose=0}, so a mid-stream packet of a
- * connection this firewall does not know is INVALID and dropped: a backup passes the traffic of an
- * existing connection only if the state sync gave it the state. Named counters tell what was
- * forwarded and dropped ({@link #counters}).
+ * and only with a pure SYN (in the Kubernetes lab also those kube-proxy's DNAT sends on to a
+ * Service's pod, and those to the node's own pods on its CNI bridge {@code cni0}), and {@code
+ * nf_conntrack_tcp_loose=0}, so a mid-stream packet of a connection this firewall does not know is
+ * INVALID and dropped: a backup passes the traffic of an existing connection only if the state sync
+ * gave it the state. Named counters tell what was forwarded and dropped ({@link #counters}).
  */
 public final class StatefulFirewall {
   /** The nftables table holding the filter chains and the counters. */
@@ -53,6 +54,8 @@ public final class StatefulFirewall {
             ct state established,related counter name "fwd_established" accept
             ct state invalid counter name "drop_invalid" drop
             iifname "%2$s" oifname "%3$s" ct state new tcp flags & (syn | ack | fin | rst) == syn counter name "fwd_new" accept
+            ct state new ct status dnat tcp flags & (syn | ack | fin | rst) == syn accept
+            oifname "cni0" ct state new tcp flags & (syn | ack | fin | rst) == syn accept
             iifname "%2$s" oifname "%3$s" ct state new icmp type echo-request accept
             counter name "drop_other" drop
           }

@@ -1,0 +1,3 @@
+module carp-operator/lab-echo
+
+go 1.19
