@@ -52,7 +52,9 @@ public final class OperatorMain {
     operator.register(new VirtualAddressReconciler(metrics));
     var services =
         new LoadBalancerServiceReconciler(
-            LoadBalancerServiceReconciler.ServiceClass.fromEnvironment(System.getenv()), metrics);
+            new LoadBalancerServiceReconciler.ServiceClass(
+                settings.loadBalancerClass(), settings.loadBalancerDefault()),
+            metrics);
     // Only our Services are reconciled (and get the finalizer); the informer still caches all.
     operator.register(services, o -> o.withGenericFilter(services::interesting));
     operator.register(new AddressPoolReconciler());

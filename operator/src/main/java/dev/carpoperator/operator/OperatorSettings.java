@@ -1,5 +1,6 @@
 package dev.carpoperator.operator;
 
+import dev.carpoperator.api.v1alpha1.LoadBalancing;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
@@ -28,6 +29,8 @@ import org.slf4j.LoggerFactory;
  *     campaigns again); tests that stop an in-process operator turn it off
  * @param agentDefaults what an agent DaemonSet gets when its FirewallCluster's spec.agent leaves a
  *     field out
+ * @param loadBalancerClass the {@code spec.loadBalancerClass} of the Services the operator serves
+ * @param loadBalancerDefault whether it also serves LoadBalancer Services without a class
  */
 public record OperatorSettings(
     String namespace,
@@ -38,7 +41,9 @@ public record OperatorSettings(
     String identity,
     int healthPort,
     boolean exitOnLostLeadership,
-    AgentDefaults agentDefaults) {
+    AgentDefaults agentDefaults,
+    String loadBalancerClass,
+    boolean loadBalancerDefault) {
 
   public static final String DEFAULT_AGENT_IMAGE = "ghcr.io/carp-operator/carp-agent:0.1.0";
 
@@ -61,7 +66,9 @@ public record OperatorSettings(
         identity,
         healthPort,
         exitOnLostLeadership,
-        AgentDefaults.BUILT_IN);
+        AgentDefaults.BUILT_IN,
+        LoadBalancing.DEFAULT_CLASS,
+        false);
   }
 
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
@@ -76,7 +83,13 @@ public record OperatorSettings(
         env.getOrDefault("POD_NAME", "carp-operator-local"),
         Integer.parseInt(env.getOrDefault("CARP_HEALTH_PORT", "8080")),
         true,
-        AgentDefaults.fromEnvironment(env));
+        AgentDefaults.fromEnvironment(env),
+        blankOr(env.get("CARP_LOAD_BALANCER_CLASS"), LoadBalancing.DEFAULT_CLASS),
+        "true".equalsIgnoreCase(env.getOrDefault("CARP_LOAD_BALANCER_DEFAULT", "false")));
+  }
+
+  private static String blankOr(String value, String otherwise) {
+    return value == null || value.isBlank() ? otherwise : value.strip();
   }
 
   /**

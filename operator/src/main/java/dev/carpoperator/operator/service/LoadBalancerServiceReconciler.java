@@ -81,13 +81,6 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
 
   /** Which Services this operator serves: the class, and whether it also takes those without. */
   public record ServiceClass(String name, boolean isDefault) {
-    public static ServiceClass fromEnvironment(Map<String, String> env) {
-      String name = env.getOrDefault("CARP_LOAD_BALANCER_CLASS", LoadBalancing.DEFAULT_CLASS);
-      return new ServiceClass(
-          name.isBlank() ? LoadBalancing.DEFAULT_CLASS : name.strip(),
-          "true".equalsIgnoreCase(env.getOrDefault("CARP_LOAD_BALANCER_DEFAULT", "false")));
-    }
-
     public boolean serves(Service s) {
       if (s.getSpec() == null || !"LoadBalancer".equals(s.getSpec().getType())) return false;
       String c = s.getSpec().getLoadBalancerClass();

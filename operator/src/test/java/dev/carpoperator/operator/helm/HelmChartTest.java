@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.FirewallClusterSpec;
+import dev.carpoperator.api.v1alpha1.LoadBalancing;
 import dev.carpoperator.operator.OperatorSettings;
 import dev.carpoperator.operator.cluster.AgentDaemonSets;
 import dev.carpoperator.testing.kube.Helm;
@@ -210,6 +211,8 @@ class HelmChartTest {
     assertThat(settings.agentImage()).isEqualTo(OperatorSettings.DEFAULT_AGENT_IMAGE);
     assertThat(settings.imagePullPolicy()).isEqualTo("IfNotPresent");
     assertThat(settings.agentDefaults()).isEqualTo(OperatorSettings.AgentDefaults.BUILT_IN);
+    assertThat(settings.loadBalancerClass()).isEqualTo(LoadBalancing.DEFAULT_CLASS);
+    assertThat(settings.loadBalancerDefault()).isFalse();
 
     JsonNode service = find(objects, "Service", "carp-operator-metrics");
     assertThat(service.path("spec").path("selector"))

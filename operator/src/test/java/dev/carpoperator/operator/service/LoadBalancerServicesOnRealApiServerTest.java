@@ -185,27 +185,9 @@ class LoadBalancerServicesOnRealApiServerTest {
     client.resource(service("https", 443, shared)).create();
     VirtualAddress same = awaitAddressOf(fetch("https"));
     assertThat(same.getMetadata().getName()).isEqualTo(va.getMetadata().getName());
-    await()
-        .atMost(WAIT)
-        .until(
-            () ->
-                LoadBalancerServiceReconciler.usersOf(
-                    client
-                        .resources(VirtualAddress.class)
-                        .withName(va.getMetadata().getName())
-                        .get()),
-            u -> u.equals(java.util.Set.of(NS + "/http", NS + "/https")));
+    awaitUsers(va, NS + "/http", NS + "/https");
     client.resource(fetch("http")).delete();
-    await()
-        .atMost(WAIT)
-        .until(
-            () ->
-                LoadBalancerServiceReconciler.usersOf(
-                    client
-                        .resources(VirtualAddress.class)
-                        .withName(va.getMetadata().getName())
-                        .get()),
-            u -> u.equals(java.util.Set.of(NS + "/https")));
+    awaitUsers(va, NS + "/https");
     client.resource(fetch("https")).delete();
     await().atMost(WAIT).until(() -> servedAddresses().isEmpty());
   }
@@ -280,6 +262,19 @@ class LoadBalancerServicesOnRealApiServerTest {
           .endEndpoint();
     }
     client.resource(slice.build()).forceConflicts().serverSideApply();
+  }
+
+  static void awaitUsers(VirtualAddress va, String... services) {
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                LoadBalancerServiceReconciler.usersOf(
+                    client
+                        .resources(VirtualAddress.class)
+                        .withName(va.getMetadata().getName())
+                        .get()),
+            u -> u.equals(java.util.Set.of(services)));
   }
 
   static void awaitEligible(VirtualAddress va, List<String> nodes) {
