@@ -9,8 +9,8 @@ import java.util.Map;
  * @param faults the kinds of fault the run picked from ({@code kill}, {@code sync_cut}, ...)
  * @param failoversByVip master changes per VIP (the VIP moved from one node with a running,
  *     connected agent to another)
- * @param failoversSurvived failovers of the steps after which every session was still intact and
- *     flowing
+ * @param failoversSurvived failovers less those of the steps after which a session was broken or
+ *     not flowing
  * @param sessions sessions in all: the long-lived ones plus every wave opened during the chaos
  * @param interrupted session ({@code <client>#<index>}) → why it counts as interrupted (reset, EOF,
  *     mismatch, stall)
