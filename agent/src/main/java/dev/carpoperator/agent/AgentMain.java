@@ -8,6 +8,8 @@ import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.SyncEngine;
 import dev.carpoperator.agent.engine.VhostSpec;
+import dev.carpoperator.agent.health.HealthChecks;
+import dev.carpoperator.agent.health.NetworkProbe;
 import dev.carpoperator.agent.net.AddressManager;
 import dev.carpoperator.agent.net.AddressRecord;
 import dev.carpoperator.agent.net.PcapFrameIo;
@@ -101,6 +103,13 @@ public final class AgentMain {
             ifName -> PcapFrameIo.builder(ifName).open(),
             System::nanoTime);
     engine.recordAddressesIn(record); // removes only the addresses it added itself
+    HealthChecks health =
+        new HealthChecks(
+            new NetworkProbe(),
+            (address, weight, failing) -> {
+              for (int vhid : address.vhids()) engine.setCheckDemotion(vhid, weight);
+            },
+            engine.metrics().healthObserver());
     engine.demoteUntilReady(config.demotion().untilReady());
     var hooks =
         dev.carpoperator.agent.actions.StandaloneHooks.install(
@@ -141,6 +150,7 @@ public final class AgentMain {
                 () -> {
                   hooks.beforeEngineClose(); // onBackup actions (e.g. bridge down) before the
                   // bow-out
+                  health.close();
                   engine.close(); // bow out so a backup takes over at once
                   if (runningSync != null) runningSync.close();
                   hooks.close();
@@ -149,6 +159,7 @@ public final class AgentMain {
                   stopped.countDown();
                 },
                 "carp-agent-stop"));
+    health.apply(StandaloneConfig.addressChecks(config));
     try {
       engine.start();
       started.set(true);
@@ -156,7 +167,7 @@ public final class AgentMain {
       log.error("cannot start: {}", e.getMessage());
       System.exit(1);
     }
-    StandaloneConfig.watch(configFile, engine); // edits of the file are applied live
+    StandaloneConfig.watch(configFile, engine, health); // edits of the file are applied live
     stopped.await();
   }
 

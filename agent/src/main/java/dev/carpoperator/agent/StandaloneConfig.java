@@ -9,6 +9,8 @@ import dev.carpoperator.agent.config.ConfigLoader;
 import dev.carpoperator.agent.config.VirtualAddressConfig;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.VhostSpec;
+import dev.carpoperator.agent.health.AddressChecks;
+import dev.carpoperator.agent.health.HealthChecks;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
@@ -42,12 +44,20 @@ final class StandaloneConfig {
     return addresses;
   }
 
+  /** The health checks of the file's addresses (those without checks are left out). */
+  static List<AddressChecks> addressChecks(AgentConfig config) {
+    return config.virtualAddresses().stream()
+        .filter(va -> !va.healthChecks().isEmpty())
+        .map(VirtualAddressConfig::addressChecks)
+        .toList();
+  }
+
   /**
    * Watches the config file and applies a changed, valid file to the running engine: unchanged
    * vhids keep running untouched. An invalid file is refused whole with the same messages as at
    * start, and the running config stays.
    */
-  static Thread watch(Path file, CarpEngine engine) throws IOException {
+  static Thread watch(Path file, CarpEngine engine, HealthChecks health) throws IOException {
     Path abs = file.toAbsolutePath();
     WatchService watcher = FileSystems.getDefault().newWatchService();
     abs.getParent()
@@ -68,7 +78,7 @@ final class StandaloneConfig {
                   while (watcher.poll() != null) {
                     /* drain the burst */
                   }
-                  reload(abs, engine);
+                  reload(abs, engine, health);
                 }
               } catch (InterruptedException | ClosedWatchServiceException e) {
                 // agent stopping
@@ -80,11 +90,12 @@ final class StandaloneConfig {
     return t;
   }
 
-  static void reload(Path file, CarpEngine engine) {
+  static void reload(Path file, CarpEngine engine, HealthChecks health) {
     try {
       AgentConfig next = ConfigLoader.load(file);
       engine.reconfigure(next.preempt(), vhostSpecs(next, file.getParent()));
       engine.setMaintenanceDemotion(next.demotion().maintenance());
+      health.apply(addressChecks(next));
     } catch (ConfigException e) {
       log.error(
           "configuration change refused, still running the previous one: {}",

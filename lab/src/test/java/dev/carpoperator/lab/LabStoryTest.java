@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.carpoperator.api.v1alpha1.LoadBalancing;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.testing.kube.Helm;
+import dev.carpoperator.testing.kube.KubeNode;
 import dev.carpoperator.testing.kube.LocalImages;
 import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
@@ -380,6 +381,59 @@ class LabStoryTest {
     }
   }
 
+  /**
+   * The pool's health check (kube-proxy's /healthz on each node): kube-proxy stops on mickey, its
+   * check fails there, and minnie takes the address although mickey is preferred; the Service
+   * answers through minnie. kube-proxy back, mickey takes the address again (preempt).
+   */
+  private void healthCheckMovesTheAddress(String vip) {
+    String va =
+        lab.kubectl(
+            "get",
+            "virtualaddresses",
+            "-l",
+            LoadBalancing.LABEL_LOAD_BALANCER + "=true",
+            "-o",
+            "jsonpath={.items[?(@.spec.addresses[0]=='" + vip + "/32')].metadata.name}");
+    assertThat(va).as("the Service's VirtualAddress").isNotBlank();
+    KubeNode mickey = lab.node("mickey");
+    mickey.stopKubeProxy();
+    try {
+      lab.await(
+          Duration.ofSeconds(60),
+          "minnie holding " + vip + " once mickey's kube-proxy check fails",
+          () -> lab.net.holders(vip).equals(List.of("minnie")));
+      lab.await(
+          Duration.ofSeconds(60),
+          "mickey's status entry naming its failing check",
+          () -> failingChecks(va, "mickey").contains("kube-proxy: connection refused"));
+      System.out.println("mickey's failing checks: " + failingChecks(va, "mickey"));
+      lab.await(
+          Duration.ofMinutes(1),
+          "an HTTP answer through " + vip + " on minnie",
+          () -> lab.httpFromClient(vip).contains("on control"));
+    } finally {
+      mickey.startKubeProxy();
+    }
+    lab.await(
+        Duration.ofMinutes(2),
+        "mickey taking " + vip + " back once its kube-proxy answers again",
+        () -> lab.net.holders(vip).equals(List.of("mickey")));
+    lab.await(
+        Duration.ofMinutes(1),
+        "mickey's failing checks cleared",
+        () -> failingChecks(va, "mickey").isBlank());
+  }
+
+  private String failingChecks(String va, String node) {
+    return lab.kubectl(
+        "get",
+        "virtualaddress",
+        va,
+        "-o",
+        "jsonpath={.status.nodes[?(@.name=='" + node + "')].failingChecks}");
+  }
+
   private void serviceThroughTheMaster(String example) {
     lab.await(
         Duration.ofMinutes(3),
@@ -429,6 +483,8 @@ class LabStoryTest {
     assertThat(summary.failed()).as(summary.describe()).isEmpty();
     assertThat(summary.drained()).as(summary.describe()).containsOnly(true);
     assertThat(lab.httpFromClient(vip)).contains("on control");
+
+    healthCheckMovesTheAddress(vip);
 
     // externalTrafficPolicy: Local: only a node with a ready endpoint may hold web-local's address
     // (goofy, once the pod runs there, although mickey is preferred), and it follows the pod.

@@ -38,7 +38,9 @@ public final class DemotionCounters {
      */
     SYNC_BULK,
     /** Operator maintenance ({@code carpdemote n}). */
-    ADMIN
+    ADMIN,
+    /** Failing health checks of an address: the sum of their weights, in that vhid's group. */
+    HEALTH_CHECK
   }
 
   /**

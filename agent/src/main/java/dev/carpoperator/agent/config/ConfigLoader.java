@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.carpoperator.agent.health.CheckSpec;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.api.v1alpha1.AgentLimits;
 import java.io.IOException;
@@ -94,6 +95,9 @@ public final class ConfigLoader {
     if (!problems.isEmpty()) throw new ConfigException(source, problems);
     return config;
   }
+
+  private static final java.util.regex.Pattern HEALTH_CHECK_NAME =
+      java.util.regex.Pattern.compile("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
 
   static List<String> validate(AgentConfig c, Path baseDir) {
     List<String> p = new ArrayList<>();
@@ -201,6 +205,7 @@ public final class ConfigLoader {
                   + va.peers().get(j)
                   + "' is IPv6; unicast peers are IPv4 only (IPv6 adverts always go to ff02::12, as on OpenBSD)");
       }
+      validateHealthChecks(va, at, p);
       if (va.password() != null && va.passwordFile() != null)
         p.add(at + ": set password or passwordFile, not both");
       if (va.passwordFile() != null) {
@@ -211,6 +216,28 @@ public final class ConfigLoader {
     ActionsValidator.validate(c, p); // actions and notifications
     if (c.sync() != null) validateSync(c.sync(), baseDir, p);
     return p;
+  }
+
+  private static void validateHealthChecks(VirtualAddressConfig va, String at, List<String> p) {
+    if (va.healthChecks().size() > AgentLimits.HEALTH_CHECKS_MAX)
+      p.add(at + ".healthChecks: at most " + AgentLimits.HEALTH_CHECKS_MAX + " checks");
+    Set<String> names = new HashSet<>();
+    for (int j = 0; j < va.healthChecks().size(); j++) {
+      var check = va.healthChecks().get(j);
+      String cat = at + ".healthChecks[" + j + "]";
+      if (check == null) {
+        p.add(cat + ": empty entry");
+        continue;
+      }
+      try {
+        CheckSpec spec = CheckSpec.of(check);
+        if (!HEALTH_CHECK_NAME.matcher(spec.name()).matches())
+          p.add(cat + ".name: '" + spec.name() + "' must be lower-case letters, digits and -");
+        else if (!names.add(spec.name())) p.add(cat + ".name: " + spec.name() + " is listed twice");
+      } catch (IllegalArgumentException e) {
+        p.add(cat + ": " + e.getMessage());
+      }
+    }
   }
 
   private static void validateSync(SyncConfig s, Path baseDir, List<String> p) {

@@ -2,8 +2,12 @@ package dev.carpoperator.agent.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.carpoperator.agent.health.AddressChecks;
+import dev.carpoperator.agent.health.CheckSpec;
+import dev.carpoperator.agent.health.HealthChecks;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.api.v1alpha1.AgentLimits;
+import dev.carpoperator.api.v1alpha1.HealthCheck;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -23,7 +27,8 @@ public record VirtualAddressConfig(
     List<String> peers,
     String profile,
     String balancing,
-    List<CarpNodeConfig> carpNodes) {
+    List<CarpNodeConfig> carpNodes,
+    List<HealthCheck> healthChecks) {
 
   @JsonCreator
   public VirtualAddressConfig(
@@ -37,7 +42,8 @@ public record VirtualAddressConfig(
       @JsonProperty("peers") List<String> peers,
       @JsonProperty("profile") String profile,
       @JsonProperty("balancing") String balancing,
-      @JsonProperty("carpNodes") List<CarpNodeConfig> carpNodes) {
+      @JsonProperty("carpNodes") List<CarpNodeConfig> carpNodes,
+      @JsonProperty("healthChecks") List<HealthCheck> healthChecks) {
     this(
         vhid == null ? -1 : vhid,
         interfaceName,
@@ -52,7 +58,18 @@ public record VirtualAddressConfig(
         carpNodes == null
             ? List.of()
             : Collections.unmodifiableList(
-                new ArrayList<>(carpNodes))); // nulls kept for the validator
+                new ArrayList<>(carpNodes)), // nulls kept for the validator
+        healthChecks == null
+            ? List.of()
+            : Collections.unmodifiableList(new ArrayList<>(healthChecks)));
+  }
+
+  /** The health checks of this address, for {@link HealthChecks} (validated by the loader). */
+  public AddressChecks addressChecks() {
+    List<Integer> vhids =
+        carpNodes.isEmpty() ? List.of(vhid) : carpNodes.stream().map(CarpNodeConfig::vhid).toList();
+    return new AddressChecks(
+        "vhid " + vhids.getFirst(), vhids, healthChecks.stream().map(CheckSpec::of).toList());
   }
 
   public boolean fastProfile() {

@@ -306,7 +306,7 @@ public final class CarpEngine implements AutoCloseable {
 
   /** Loop thread: starts the election of a vhost (INIT until the link has carrier). */
   private void startVhost(CarpVhost v, long now) {
-    v.sm.demotionChanged(now, advertisedDemotion(), false);
+    v.sm.demotionChanged(now, advertisedDemotion(v), false);
     execute(v, v.link.carrier ? v.sm.start(now) : v.sm.linkDown(now));
   }
 
@@ -338,6 +338,23 @@ public final class CarpEngine implements AutoCloseable {
             applyDemotion(
                 demotion.set(
                     DemotionCounters.CARP_GROUP, DemotionCounters.Reason.SYNC_BULK, count)));
+  }
+
+  /**
+   * Health checks: the demotion of one vhid (on every interface that runs it) while checks of its
+   * address fail, the sum of their weights; 0 when they pass. Other vhids are not touched: the
+   * vhid's own demotion group (OpenBSD's interface groups, one per vhid).
+   */
+  public void setCheckDemotion(int vhid, int weight) {
+    runOnLoop(
+        () ->
+            applyDemotion(
+                demotion.set(vhidGroup(vhid), DemotionCounters.Reason.HEALTH_CHECK, weight)));
+  }
+
+  /** The demotion group of one vhid's own counters. */
+  static String vhidGroup(int vhid) {
+    return "vhid-" + vhid;
   }
 
   /** The state of one vhid, read on the loop thread. */
@@ -442,19 +459,27 @@ public final class CarpEngine implements AutoCloseable {
   }
 
   private void applyDemotion(DemotionCounters.Change change) {
-    int advertised = advertisedDemotion();
-    metrics.demotion.set(advertised);
+    int nodeWide = demotion.advertised(List.of());
+    metrics.demotion.set(nodeWide);
     long now = clock.getAsLong();
-    for (CarpVhost v : links.vhosts())
-      execute(v, v.sm.demotionChanged(now, advertised, change.announce()));
-    if (advertised != lastAdvertisedDemotion) {
-      lastAdvertisedDemotion = advertised;
-      events.demotionChanged(advertised);
+    boolean everyVhost = DemotionCounters.CARP_GROUP.equals(change.group());
+    for (CarpVhost v : links.vhosts()) {
+      if (!everyVhost && !change.group().equals(vhidGroup(v.vhid()))) continue;
+      int advertised = advertisedDemotion(v);
+      // A master whose demotion grows advertises at once, so a backup takes over within
+      // milliseconds rather than at the next advert (OpenBSD announces on 0 -> positive).
+      boolean announce = change.announce() || advertised > v.sm.demotion();
+      execute(v, v.sm.demotionChanged(now, advertised, announce));
+    }
+    if (nodeWide != lastAdvertisedDemotion) {
+      lastAdvertisedDemotion = nodeWide;
+      events.demotionChanged(nodeWide);
     }
   }
 
-  private int advertisedDemotion() {
-    return demotion.advertised(List.of(DemotionCounters.CARP_GROUP));
+  /** What a vhost advertises: the node's counters plus those of its own vhid. */
+  private int advertisedDemotion(CarpVhost v) {
+    return demotion.advertised(List.of(vhidGroup(v.vhid())));
   }
 
   /** Runs {@code task} on the loop thread, guarded ({@link LoopGuard}); not once stopped. */

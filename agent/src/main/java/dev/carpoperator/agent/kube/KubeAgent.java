@@ -11,6 +11,8 @@ import dev.carpoperator.agent.config.NotificationsConfig;
 import dev.carpoperator.agent.config.SyncSettings;
 import dev.carpoperator.agent.engine.CarpEngine;
 import dev.carpoperator.agent.engine.SyncEngine;
+import dev.carpoperator.agent.health.HealthChecks;
+import dev.carpoperator.agent.health.NetworkProbe;
 import dev.carpoperator.agent.notify.WebhookNotifier;
 import dev.carpoperator.agent.sync.BulkState;
 import dev.carpoperator.agent.sync.SyncEnvelope;
@@ -71,6 +73,7 @@ public final class KubeAgent implements AutoCloseable {
   private ScheduledFuture<?> pending;
   private CarpEngine engine;
   private StatusReporter reporter;
+  private HealthChecks health;
   private Set<String> lastProblems = Set.of();
   private KubePlan applied;
   private final ActionExecutor actionExecutor;
@@ -241,12 +244,23 @@ public final class KubeAgent implements AutoCloseable {
         engine.demoteUntilReady(
             demotionSpec == null || !Boolean.FALSE.equals(demotionSpec.getUntilReady()));
         startSync(fwc);
+        StatusReporter r = reporter;
+        health =
+            new HealthChecks(
+                new NetworkProbe(),
+                (address, weight, failing) -> {
+                  for (int vhid : address.vhids()) started.setCheckDemotion(vhid, weight);
+                  r.healthChanged(address.key(), weight, failing);
+                },
+                engine.metrics().healthObserver());
+        health.apply(plan.healthChecks()); // first verdicts before the vhids start, if they can
         engine.start();
         engineStarted = true;
       } else if (!samePlan(
           plan, applied)) { // status writes also wake the informers: act only on real changes
         engine.reconfigure(plan.preempt(), plan.vhosts());
         engine.setMaintenanceDemotion(plan.maintenance());
+        health.apply(plan.healthChecks());
         reporter.addressesChanged();
       }
       applied = plan;
@@ -369,7 +383,8 @@ public final class KubeAgent implements AutoCloseable {
     return b != null
         && a.preempt() == b.preempt()
         && a.maintenance() == b.maintenance()
-        && a.vhosts().equals(b.vhosts());
+        && a.vhosts().equals(b.vhosts())
+        && a.healthChecks().equals(b.healthChecks());
   }
 
   private void reportProblems(KubePlan plan) {
@@ -464,6 +479,7 @@ public final class KubeAgent implements AutoCloseable {
     if (secrets != null) secrets.close();
     if (actions != null)
       actions.beforeShutdown(Duration.ofSeconds(15)); // onBackup before the bow-out
+    if (health != null) health.close();
     if (engine != null) engine.close(); // bow out
     if (sync != null) sync.close();
     if (actions != null) actions.close();

@@ -2,10 +2,13 @@ package dev.carpoperator.agent.kube;
 
 import dev.carpoperator.agent.config.CarpAddress;
 import dev.carpoperator.agent.engine.VhostSpec;
+import dev.carpoperator.agent.health.AddressChecks;
+import dev.carpoperator.agent.health.CheckSpec;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.api.v1alpha1.AgentLimits;
 import dev.carpoperator.api.v1alpha1.BalancingMode;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
+import dev.carpoperator.api.v1alpha1.HealthCheck;
 import dev.carpoperator.api.v1alpha1.NodeAdvskew;
 import dev.carpoperator.api.v1alpha1.NodeDemotion;
 import dev.carpoperator.api.v1alpha1.SecretKeyRef;
@@ -28,6 +31,7 @@ import java.util.Optional;
  * #problems()} and that vhid is left out, never run half-configured (for example with a wrong key).
  *
  * @param addressOf which VirtualAddress each vhost belongs to, for status reports
+ * @param healthChecks the checks of the VirtualAddresses this node runs that have any
  */
 public record KubePlan(
     boolean selected,
@@ -36,7 +40,8 @@ public record KubePlan(
     int maintenance,
     List<VhostSpec> vhosts,
     Map<Vhost, String> addressOf,
-    List<String> problems) {
+    List<String> problems,
+    List<AddressChecks> healthChecks) {
 
   /** One vhost of this node: a vhid on an interface (written "eth0/1"). */
   public record Vhost(String interfaceName, int vhid) {
@@ -74,7 +79,7 @@ public record KubePlan(
     List<String> problems = new ArrayList<>();
     if (cluster == null) {
       problems.add("FirewallCluster " + clusterName + " does not exist");
-      return new KubePlan(false, false, true, 0, List.of(), Map.of(), problems);
+      return new KubePlan(false, false, true, 0, List.of(), Map.of(), problems, List.of());
     }
     Map<String, String> selector = cluster.getSpec().getNodeSelector();
     boolean selected =
@@ -98,11 +103,12 @@ public record KubePlan(
                 .orElse(0);
     if (!selected) {
       return new KubePlan(
-          false, preempt, demoteOnLinkDown, maintenance, List.of(), Map.of(), problems);
+          false, preempt, demoteOnLinkDown, maintenance, List.of(), Map.of(), problems, List.of());
     }
 
     List<VhostSpec> vhosts = new ArrayList<>();
     Map<Vhost, String> addressOf = new LinkedHashMap<>();
+    List<AddressChecks> checks = new ArrayList<>();
     List<VirtualAddress> ours =
         addresses.stream()
             .filter(va -> clusterName.equals(va.getSpec().getCluster()))
@@ -197,10 +203,20 @@ public record KubePlan(
                 + " is not run");
         continue;
       }
+      List<CheckSpec> checkSpecs = new ArrayList<>();
+      try {
+        for (HealthCheck c : spec.getHealthChecks()) checkSpecs.add(CheckSpec.of(c));
+      } catch (IllegalArgumentException e) { // the CRD's schema refuses these; an old CRD may not
+        problems.add(name + ": " + e.getMessage() + "; the address runs without health checks");
+        checkSpecs.clear();
+      }
+      if (!checkSpecs.isEmpty())
+        checks.add(new AddressChecks(name, own.stream().map(VhostSpec::vhid).toList(), checkSpecs));
       for (VhostSpec v : own) addressOf.put(Vhost.of(v), name);
       vhosts.addAll(own);
     }
-    return new KubePlan(true, preempt, demoteOnLinkDown, maintenance, vhosts, addressOf, problems);
+    return new KubePlan(
+        true, preempt, demoteOnLinkDown, maintenance, vhosts, addressOf, problems, checks);
   }
 
   private static int advskewOf(String node, List<NodeAdvskew> nodes, int fallback) {

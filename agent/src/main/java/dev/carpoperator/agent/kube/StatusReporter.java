@@ -66,6 +66,10 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
 
   private volatile BulkSyncState syncState;
   private volatile int demotion = -1; // the advertised demotion; -1 until the engine says
+  private final Map<String, Health> health = new ConcurrentHashMap<>(); // by VirtualAddress
+
+  /** What the health checks of one address say on this node. */
+  private record Health(int weight, List<String> failing) {}
 
   public StatusReporter(
       KubernetesClient client, String node, Supplier<Map<KubePlan.Vhost, String>> addressOf) {
@@ -133,6 +137,16 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     if (advertised == demotion) return;
     demotion = advertised;
     for (String va : new LinkedHashSet<>(addressOf.get().values())) markDirty(va);
+  }
+
+  /**
+   * The health checks of one VirtualAddress: {@code weight} is added to the node's demotion in its
+   * entries (the engine adds it to that vhid's adverts), {@code failing} is shown as failingChecks.
+   */
+  public void healthChanged(String va, int weight, List<String> failing) {
+    if (weight == 0 && failing.isEmpty()) health.remove(va);
+    else health.put(va, new Health(weight, List.copyOf(failing)));
+    markDirty(va);
   }
 
   /**
@@ -240,7 +254,10 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
             e.setFailedActions(failedActions);
             e.setActionError(actionError);
             e.syncState(syncState);
-            if (demotion >= 0) e.setDemotion(demotion);
+            Health h = health.get(va);
+            if (demotion >= 0)
+              e.setDemotion(Math.min(255, demotion + (h == null ? 0 : h.weight())));
+            e.setFailingChecks(h == null || h.failing().isEmpty() ? null : h.failing());
             String ifName = key.interfaceName();
             long cumulative = authFailuresOf.applyAsLong(ifName);
             e.setAuthFailures(

@@ -64,6 +64,20 @@ public final class AgentMetrics {
           .name("carp_demotion")
           .help("Demotion count this node advertises (sum of its demotion counters, capped at 255)")
           .register(registry);
+  // Health checks (dev.carpoperator.agent.health)
+  public final Gauge healthCheckUp =
+      Gauge.builder()
+          .name("carp_health_check_up")
+          .help(
+              "1 while a health check of an address passes on this node, 0 while it fails (and demotes the node for that address by its weight)")
+          .labelNames("address", "check")
+          .register(registry);
+  public final Counter healthCheckRuns =
+      Counter.builder()
+          .name("carp_health_check_runs_total")
+          .help("Runs of a health check, by result (ok, failed)")
+          .labelNames("address", "check", "result")
+          .register(registry);
   public final Histogram addressChangeSeconds =
       Histogram.builder()
           .name("carp_address_change_seconds")
@@ -189,5 +203,13 @@ public final class AgentMetrics {
               }
             })
         .buildAndStart();
+  }
+
+  /** Records the health checks' runs. */
+  public dev.carpoperator.agent.health.HealthChecks.Observer healthObserver() {
+    return (address, check, error, passing) -> {
+      healthCheckRuns.labelValues(address, check, error == null ? "ok" : "failed").inc();
+      healthCheckUp.labelValues(address, check).set(passing ? 1 : 0);
+    };
   }
 }

@@ -65,6 +65,75 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void healthChecksParseWithTheirDefaultsAndBadOnesAreNamed() throws Exception {
+    AgentConfig c =
+        ConfigLoader.parse(
+            """
+        node: fw1
+        virtualAddresses:
+          - vhid: 7
+            interface: eth1
+            addresses: ["192.0.2.7/24"]
+            healthChecks:
+              - name: proxy
+                http: {port: 10256, path: /healthz}
+              - name: db
+                tcp: {host: 192.0.2.50, port: 5432}
+                periodSeconds: 5
+                weight: 20
+        """,
+            "test",
+            null);
+    var checks = c.virtualAddresses().getFirst().addressChecks();
+    assertThat(checks.key()).isEqualTo("vhid 7");
+    assertThat(checks.vhids()).containsExactly(7);
+    assertThat(checks.checks().getFirst())
+        .isEqualTo(
+            new dev.carpoperator.agent.health.CheckSpec(
+                "proxy",
+                new dev.carpoperator.agent.health.CheckSpec.Http(
+                    false, "127.0.0.1", 10256, "/healthz", false),
+                2000,
+                1000,
+                3,
+                1,
+                1));
+    assertThat(checks.checks().getLast().periodMillis()).isEqualTo(5000);
+    assertThat(checks.checks().getLast().weight()).isEqualTo(20);
+
+    String bad =
+        """
+        node: fw1
+        virtualAddresses:
+          - vhid: 7
+            interface: eth1
+            addresses: ["192.0.2.7/24"]
+            healthChecks:
+              - name: both
+                tcp: {port: 1}
+                http: {port: 2}
+              - name: noport
+                tcp: {}
+              - name: heavy
+                tcp: {port: 3}
+                weight: 300
+              - name: Bad_Name
+                tcp: {port: 4}
+              - name: fine
+                tcp: {port: 5}
+              - name: fine
+                tcp: {port: 6}
+        """;
+    assertThatThrownBy(() -> ConfigLoader.parse(bad, "test", null))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("healthChecks[0]: health check both: set exactly one of tcp and http")
+        .hasMessageContaining("healthChecks[1]: health check noport: a port is required")
+        .hasMessageContaining("healthChecks[2]: health check heavy: weight must be 1-255, was 300")
+        .hasMessageContaining("healthChecks[3].name: 'Bad_Name' must be lower-case")
+        .hasMessageContaining("healthChecks[5].name: fine is listed twice");
+  }
+
+  @Test
   void metricsAddressMustBeAnIpLiteral() throws Exception {
     assertThat(ConfigLoader.parse(withMetricsAddress("192.0.2.1"), "t", null).metricsAddress())
         .isEqualTo("192.0.2.1");

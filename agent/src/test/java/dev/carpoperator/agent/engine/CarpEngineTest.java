@@ -210,6 +210,44 @@ class CarpEngineTest {
       assertThat(demotions.get(i)).isNotEqualTo(demotions.get(i - 1));
   }
 
+  /**
+   * A failing health check demotes only its own vhid: the master advertises the demotion at once
+   * and yields to a peer that is less preferred but not demoted; the other vhid and the node-wide
+   * demotion are untouched.
+   */
+  @Test
+  void aHealthCheckDemotesOnlyItsOwnVhidAndItsMasterYields() throws Exception {
+    engine(true, List.of(fast(1, 10, VIP), fast(2, 10, "192.0.2.11/24"))).start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> engine.state("eth0", 1) == CarpState.MASTER);
+    await().atMost(Duration.ofSeconds(5)).until(() -> engine.state("eth0", 2) == CarpState.MASTER);
+    int sentBefore = adverts().size();
+
+    engine.setCheckDemotion(1, 7);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                adverts().stream()
+                    .skip(sentBefore)
+                    .anyMatch(p -> (p.payload()[1] & 0xff) == 1 && (p.payload()[4] & 0xff) == 7));
+    assertThat(adverts().stream().skip(sentBefore))
+        .filteredOn(p -> (p.payload()[1] & 0xff) == 2)
+        .allMatch(p -> p.payload()[4] == 0);
+    assertThat(engine.metrics().demotion.get()).isZero(); // node-wide: unchanged
+    assertThat(demotions).doesNotContain(7);
+
+    io().deliver(peerAdvert(200)); // slower, but not demoted: it wins vhid 1
+    await().atMost(Duration.ofSeconds(5)).until(() -> engine.state("eth0", 1) == CarpState.BACKUP);
+    assertThat(engine.state("eth0", 2)).isEqualTo(CarpState.MASTER);
+    await().atMost(Duration.ofSeconds(5)).until(() -> !addresses.present.contains("eth0 " + VIP));
+    assertThat(addresses.present).contains("eth0 192.0.2.11/24");
+    assertThat(changes).contains("1 BACKUP demoted");
+
+    engine.setCheckDemotion(1, 0); // passing again: preempt takes it back from the slower peer
+    io().deliver(peerAdvert(200));
+    await().atMost(Duration.ofSeconds(5)).until(() -> engine.state("eth0", 1) == CarpState.MASTER);
+  }
+
   @Test
   void reconfigureTouchesOnlyWhatChanged() throws Exception {
     engine(true, List.of(fast(1, 10, VIP), fast(2, 10, "192.0.2.11/24"))).start();

@@ -91,6 +91,36 @@ class KubePlanTest {
   }
 
   @Test
+  void healthChecksComeWithTheVhidsTheyDemote() {
+    VirtualAddress svc = va("svc", 7, "192.0.2.200/32");
+    svc.getSpec()
+        .setHealthChecks(
+            List.of(
+                dev.carpoperator.api.v1alpha1.HealthCheck.http(
+                    "kube-proxy",
+                    new dev.carpoperator.api.v1alpha1.HttpCheck(
+                        dev.carpoperator.api.v1alpha1.HttpCheck.Scheme.HTTP,
+                        "127.0.0.1",
+                        10256,
+                        "/healthz"))));
+    VirtualAddress lan = va("lan", 1, "192.0.2.1/24");
+    KubePlan p = plan("mickey", Map.of("role", "firewall"), lan, svc);
+    assertThat(p.healthChecks())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.key()).isEqualTo("svc");
+              assertThat(a.vhids()).containsExactly(7);
+              assertThat(a.checks().getFirst().target().toString())
+                  .isEqualTo("http://127.0.0.1:10256/healthz");
+            });
+    svc.getSpec().setEligibleNodes(List.of("minnie"));
+    assertThat(plan("mickey", Map.of("role", "firewall"), lan, svc).healthChecks())
+        .as("a node that does not run the address does not check it")
+        .isEmpty();
+  }
+
+  @Test
   void theVhidComesFromTheOperatorWhenTheSpecHasNone() {
     VirtualAddress allocated = va("lan", null, "192.0.2.1/24");
     allocated.setStatus(new VirtualAddressStatus());

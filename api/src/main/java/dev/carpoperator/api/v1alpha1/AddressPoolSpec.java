@@ -70,6 +70,12 @@ public class AddressPoolSpec {
       "Per-node advskew of the pool's VirtualAddresses (which node is master when all are up).")
   private List<NodeAdvskew> nodes = new ArrayList<>();
 
+  @Size(max = AgentLimits.HEALTH_CHECKS_MAX)
+  @ListMapKeys("name")
+  @JsonPropertyDescription(
+      "Health checks of the pool's VirtualAddresses (see VirtualAddress spec.healthChecks), e.g. kube-proxy's /healthz on port 10256, so that a node whose kube-proxy is down gives the Service addresses up.")
+  private List<HealthCheck> healthChecks = new ArrayList<>();
+
   public String getCluster() {
     return cluster;
   }
@@ -132,5 +138,13 @@ public class AddressPoolSpec {
 
   public void setNodes(List<NodeAdvskew> nodes) {
     this.nodes = nodes;
+  }
+
+  public List<HealthCheck> getHealthChecks() {
+    return healthChecks;
+  }
+
+  public void setHealthChecks(List<HealthCheck> healthChecks) {
+    this.healthChecks = healthChecks;
   }
 }

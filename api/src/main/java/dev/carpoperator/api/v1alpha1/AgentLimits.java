@@ -79,6 +79,42 @@ public final class AgentLimits {
   public static final int METRICS_PORT_DEFAULT = 9402;
   public static final String METRICS_PORT_DEFAULT_TEXT = "" + METRICS_PORT_DEFAULT;
 
+  /** Health checks (VirtualAddress.spec.healthChecks): how many, how often, how heavy. */
+  public static final int HEALTH_CHECKS_MAX = 8;
+
+  public static final int HEALTH_PERIOD_SECONDS_MIN = 1;
+  public static final int HEALTH_PERIOD_SECONDS_MAX = 300;
+  public static final int HEALTH_PERIOD_SECONDS_DEFAULT = 2;
+  public static final String HEALTH_PERIOD_SECONDS_DEFAULT_TEXT =
+      "" + HEALTH_PERIOD_SECONDS_DEFAULT;
+  public static final int HEALTH_TIMEOUT_SECONDS_MIN = 1;
+  public static final int HEALTH_TIMEOUT_SECONDS_MAX = 60;
+  public static final int HEALTH_TIMEOUT_SECONDS_DEFAULT = 1;
+  public static final String HEALTH_TIMEOUT_SECONDS_DEFAULT_TEXT =
+      "" + HEALTH_TIMEOUT_SECONDS_DEFAULT;
+  public static final int HEALTH_THRESHOLD_MIN = 1;
+  public static final int HEALTH_THRESHOLD_MAX = 100;
+  public static final int HEALTH_FAILURE_THRESHOLD_DEFAULT = 3;
+  public static final String HEALTH_FAILURE_THRESHOLD_DEFAULT_TEXT =
+      "" + HEALTH_FAILURE_THRESHOLD_DEFAULT;
+  public static final int HEALTH_SUCCESS_THRESHOLD_DEFAULT = 1;
+  public static final String HEALTH_SUCCESS_THRESHOLD_DEFAULT_TEXT =
+      "" + HEALTH_SUCCESS_THRESHOLD_DEFAULT;
+
+  /**
+   * Demotion added while a check fails. 1 is enough to move the address to a healthy node (a backup
+   * takes over from a master with a higher demotion, preempt or not); larger weights rank nodes
+   * that fail several checks.
+   */
+  public static final int HEALTH_WEIGHT_MIN = 1;
+
+  public static final int HEALTH_WEIGHT_MAX = 255;
+  public static final int HEALTH_WEIGHT_DEFAULT = 1;
+  public static final String HEALTH_WEIGHT_DEFAULT_TEXT = "" + HEALTH_WEIGHT_DEFAULT;
+
+  /** The node itself: agents run in the host's network namespace. */
+  public static final String HEALTH_HOST_DEFAULT = "127.0.0.1";
+
   private AgentLimits() {}
 
   /** Whether {@code value} lies in {@code [min, max]}. */

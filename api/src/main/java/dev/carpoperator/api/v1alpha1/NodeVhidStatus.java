@@ -3,6 +3,7 @@ package dev.carpoperator.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -48,6 +49,10 @@ public class NodeVhidStatus {
       "The first failure of that run, e.g. \"link br0 up: Cannot find device\".")
   private String actionError;
 
+  @JsonPropertyDescription(
+      "The health checks (spec.healthChecks) failing on this node, each as \"name: why\"; absent when all pass.")
+  private List<String> failingChecks;
+
   @JsonPropertyDescription("When the agent last wrote this entry (RFC 3339).")
   private String lastReport;
 
@@ -56,6 +61,14 @@ public class NodeVhidStatus {
   // A string, not BulkSyncState: a state unknown to this operator must not make the status
   // unreadable
   private String sync;
+
+  public List<String> getFailingChecks() {
+    return failingChecks;
+  }
+
+  public void setFailingChecks(List<String> failingChecks) {
+    this.failingChecks = failingChecks;
+  }
 
   public String getName() {
     return name;

@@ -129,6 +129,12 @@ public class VirtualAddressSpec {
       "When set, only these nodes run the vhid (may be master); the others leave it. Empty: every node of the cluster. The operator sets it for Services with externalTrafficPolicy: Local (the nodes with a ready endpoint).")
   private List<String> eligibleNodes = new ArrayList<>();
 
+  @Size(max = AgentLimits.HEALTH_CHECKS_MAX)
+  @ListMapKeys("name") // each name once
+  @JsonPropertyDescription(
+      "Checks every node runs for this address (TCP connect, HTTP GET): while one fails, the node's demotion for this address grows by its weight and a healthy node takes the address over.")
+  private List<HealthCheck> healthChecks = new ArrayList<>();
+
   @Default("bsd")
   @JsonPropertyDescription(
       "Timing profile: bsd (wire-compatible) or fast (Linux-only, sub-second intervals of advskew/256 s).")
@@ -228,6 +234,14 @@ public class VirtualAddressSpec {
 
   public void setEligibleNodes(List<String> eligibleNodes) {
     this.eligibleNodes = eligibleNodes;
+  }
+
+  public List<HealthCheck> getHealthChecks() {
+    return healthChecks;
+  }
+
+  public void setHealthChecks(List<HealthCheck> healthChecks) {
+    this.healthChecks = healthChecks;
   }
 
   public TimingProfile getProfile() {

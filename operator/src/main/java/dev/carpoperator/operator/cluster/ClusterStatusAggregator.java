@@ -83,10 +83,18 @@ public final class ClusterStatusAggregator {
       // (the DaemonSet's counts still say it).
       s.setAgentReady(addresses.isEmpty() ? null : reporting);
       if (!addresses.isEmpty() && !reporting) notReady.add(name);
-      // The demotion the node advertises (agents update it in every entry when it changes).
+      // The demotion the node advertises (agents update it in every entry when it changes). An
+      // entry with failing health checks adds their weight for its address only: node-wide is what
+      // the other entries say, or the least of them all.
       own.stream()
           .filter(r -> r.getDemotion() != null && parse(r.getSince()) != null)
+          .filter(r -> r.getFailingChecks() == null || r.getFailingChecks().isEmpty())
           .max(Comparator.comparing(r -> parse(r.getSince())))
+          .or(
+              () ->
+                  own.stream()
+                      .filter(r -> r.getDemotion() != null)
+                      .min(Comparator.comparing(NodeVhidStatus::getDemotion)))
           .ifPresent(r -> s.setDemotion(r.getDemotion()));
       if (!syncConfigured) s.setSync(SYNC_DISABLED);
       else if (reporting) {

@@ -2,6 +2,7 @@ package dev.carpoperator.operator.service;
 
 import dev.carpoperator.api.v1alpha1.AddressPool;
 import dev.carpoperator.api.v1alpha1.CarpApi;
+import dev.carpoperator.api.v1alpha1.HealthCheck;
 import dev.carpoperator.api.v1alpha1.LoadBalancing;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressSpec;
@@ -106,7 +107,9 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
             .withName(ADDRESSES)
             .withSecondaryToPrimaryMapper(LoadBalancerServiceReconciler::users)
             .build();
-    // A pool that appears or grows wakes the Services still waiting for an address.
+    // A pool that appears or grows wakes the Services still waiting for an address; any pool
+    // change wakes the served ones too, so that health checks edited on a pool reach its addresses
+    // (pools change rarely: one pass over the Services is cheap).
     var pools =
         InformerEventSourceConfiguration.from(AddressPool.class, Service.class)
             .withName(POOLS)
@@ -114,7 +117,7 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
                 pool ->
                     context
                         .getPrimaryCache()
-                        .list(s -> serviceClass.serves(s) && ingress(s).isEmpty())
+                        .list(serviceClass::serves)
                         .map(ResourceID::fromResource)
                         .collect(Collectors.toSet()))
             .build();
@@ -246,7 +249,8 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
           List<String> eligible = eligibleNodes(a.holder().users(), context);
           if (a.created()
               || !a.holder().equals(holderNamed(context, a.holder().name()))
-              || !eligible.equals(eligibleNow(context, a.holder().name())))
+              || !eligible.equals(eligibleNow(context, a.holder().name()))
+              || healthChecksDiffer(context, a.holder()))
             write(client, a.holder(), eligible, context);
         } catch (KubernetesClientException e) {
           return refuse(
@@ -546,7 +550,6 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
     return out;
   }
 
-  /** Creates or updates the VirtualAddress of {@code h}, with the spec its pool gives. */
   /**
    * The eligible nodes the VirtualAddress has now (as this replica last wrote or the cache shows).
    */
@@ -564,6 +567,25 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
         .orElse(List.of());
   }
 
+  /**
+   * Whether the VirtualAddress of {@code h} lacks the health checks its pool has now (the pool was
+   * edited after the address was made).
+   */
+  private boolean healthChecksDiffer(Context<Service> context, PoolAllocator.Holder h) {
+    List<HealthCheck> wanted =
+        allPools(context).stream()
+            .filter(p -> p.getMetadata().getName().equals(h.pool()))
+            .findFirst()
+            .map(p -> p.getSpec().getHealthChecks())
+            .orElse(List.of());
+    return allAddresses(context).stream()
+        .filter(v -> v.getMetadata().getName().equals(h.name()))
+        .findFirst()
+        .map(v -> !v.getSpec().getHealthChecks().equals(wanted))
+        .orElse(false);
+  }
+
+  /** Creates or updates the VirtualAddress of {@code h}, with the spec its pool gives. */
   private void write(
       KubernetesClient client,
       PoolAllocator.Holder h,
@@ -596,6 +618,7 @@ public class LoadBalancerServiceReconciler implements Reconciler<Service>, Clean
     if (pool.getSpec().getAdvbase() != null) spec.setAdvbase(pool.getSpec().getAdvbase());
     spec.setNodes(pool.getSpec().getNodes());
     spec.setEligibleNodes(eligible);
+    spec.setHealthChecks(pool.getSpec().getHealthChecks());
     va.setSpec(spec);
     client
         .resource(va)

@@ -203,12 +203,34 @@ public final class KubeNode {
                 // directory
                 "--hostname-override=" + name,
                 "--node-ip=" + address)));
+    startKubeProxy();
+  }
+
+  /**
+   * Starts kube-proxy again after {@link #stopKubeProxy} (its config is written by the kubelet's
+   * start).
+   */
+  public void startKubeProxy() {
     processes.add(
         host.startSharingMounts(
             "kube-proxy",
             List.of(
                 binDir.resolve("kube-proxy").toString(),
                 "--config=" + dir.resolve("kube-proxy.yaml"))));
+  }
+
+  /**
+   * Stops kube-proxy alone (SIGTERM), as when it crashes: its rules stay in the kernel and go on
+   * forwarding, but its /healthz on 127.0.0.1:10256 no longer answers.
+   */
+  public void stopKubeProxy() {
+    for (var it = processes.iterator(); it.hasNext(); ) {
+      LabProcess p = it.next();
+      if (p.command().stream().anyMatch(c -> c.endsWith("/kube-proxy"))) {
+        p.stop(Duration.ofSeconds(10));
+        it.remove();
+      }
+    }
   }
 
   /** Whether the kubelet, containerd and kube-proxy processes run. */
