@@ -36,6 +36,9 @@ public final class AddressStatusAggregator {
   public static final String AGENT_MISSING = "AgentMissing";
   public static final String ACTIONS_FAILING = "ActionsFailing";
 
+  /** A node's health checks (spec.healthChecks) fail: it is demoted for this address. */
+  public static final String HEALTH_CHECKS_FAILING = "HealthChecksFailing";
+
   /**
    * A node is still receiving its peers' connection states (its start-up bulk update); CARP holds
    * it demoted.
@@ -60,6 +63,7 @@ public final class AddressStatusAggregator {
           AUTHENTICATION_FAILURES,
           AGENT_MISSING,
           ACTIONS_FAILING,
+          HEALTH_CHECKS_FAILING,
           SYNC_BEHIND,
           ADDRESS_IS_NODE_ADDRESS);
 
@@ -271,6 +275,23 @@ public final class AddressStatusAggregator {
       problems.add(
           new Problem(
               ACTIONS_FAILING, "state-change actions failed on " + String.join(", ", failing)));
+
+    Set<String> unhealthy = new TreeSet<>();
+    for (NodeVhidStatus n : reports) {
+      if (vhids.contains(n.getVhid())
+          && n.getFailingChecks() != null
+          && !n.getFailingChecks().isEmpty())
+        unhealthy.add(n.getName() + " (" + String.join(", ", n.getFailingChecks()) + ")");
+    }
+    if (!unhealthy.isEmpty())
+      problems.add(
+          new Problem(
+              HEALTH_CHECKS_FAILING,
+              "health checks fail on "
+                  + String.join(", ", unhealthy)
+                  + "; "
+                  + (unhealthy.size() == 1 ? "it is" : "they are")
+                  + " demoted for this address"));
 
     Set<String> syncing = new TreeSet<>();
     for (NodeVhidStatus n : reports) {

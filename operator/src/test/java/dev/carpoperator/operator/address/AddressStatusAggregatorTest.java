@@ -247,6 +247,42 @@ class AddressStatusAggregatorTest {
   }
 
   @Test
+  void failingHealthChecksDegradeWithoutUnreadyingAndSayWhereAndWhy() {
+    VirtualAddress va = address();
+    step(va, T0, "b", CarpState.MASTER, "a", CarpState.BACKUP);
+    va.getStatus().getNodes().get(1).setFailingChecks(List.of("kube-proxy: connection refused"));
+    var result = AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(5));
+    assertThat(result.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Degraded");
+              assertThat(c.getStatus()).isEqualTo("True");
+              assertThat(c.getReason()).isEqualTo("HealthChecksFailing");
+              assertThat(c.getMessage())
+                  .isEqualTo(
+                      "health checks fail on a (kube-proxy: connection refused); it is demoted for this address");
+            })
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Ready");
+              assertThat(c.getStatus()).isEqualTo("True");
+            });
+    assertThat(result.events())
+        .extracting(AddressStatusAggregator.Event::reason)
+        .contains("HealthChecksFailing");
+    va.getStatus().getNodes().get(1).setFailingChecks(null);
+    assertThat(
+            AddressStatusAggregator.aggregate(va, true, Set.of(), T0.plusSeconds(6))
+                .status()
+                .getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo("Degraded");
+              assertThat(c.getStatus()).isEqualTo("False");
+            });
+  }
+
+  @Test
   void aSelectedNodeWhoseAgentIsSilentDegradesTheAddress() {
     VirtualAddress va = address();
     step(va, T0, "a", CarpState.MASTER);

@@ -126,6 +126,29 @@ class ClusterStatusAggregatorTest {
   }
 
   @Test
+  void aFailingHealthCheckOfOneAddressIsNotTheNodesDemotion() {
+    NodeVhidStatus unhealthy = entry("mickey", 2, CarpState.BACKUP, 1, T0.minusSeconds(5), T0);
+    unhealthy.setFailingChecks(List.of("kube-proxy: connection refused"));
+    FirewallClusterStatus s =
+        ClusterStatusAggregator.aggregate(
+            cluster(false),
+            List.of("mickey"),
+            List.of(
+                address("lan", entry("mickey", 1, CarpState.MASTER, 0, T0.minusSeconds(60), T0)),
+                address("svc", unhealthy)),
+            1,
+            1,
+            T0);
+    assertThat(node(s, "mickey").getDemotion()).isZero();
+    FirewallClusterStatus onlyUnhealthy =
+        ClusterStatusAggregator.aggregate(
+            cluster(false), List.of("mickey"), List.of(address("svc", unhealthy)), 1, 1, T0);
+    assertThat(node(onlyUnhealthy, "mickey").getDemotion())
+        .as("with no other entry, the least there is")
+        .isEqualTo(1);
+  }
+
+  @Test
   void theDemotionIsTheOneOfTheLatestStateChange() {
     FirewallClusterStatus s =
         ClusterStatusAggregator.aggregate(
