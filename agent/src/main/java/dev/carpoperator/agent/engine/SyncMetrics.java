@@ -71,6 +71,12 @@ final class SyncMetrics {
         .callback(cb -> cb.call(counters.takeoverLoosened.get()))
         .register(registry);
     CounterWithCallback.builder()
+        .name("carp_sync_reply_clashes_resolved")
+        .help(
+            "Peers' untranslated states replaced by a translated state with the same reply tuple (a Service's connection seen on the pod's node and on the master); the opposite case counts in carp_sync_states_rejected{reason=\"reply_clash\"}")
+        .callback(cb -> cb.call(counters.replyClashesResolved.get()))
+        .register(registry);
+    CounterWithCallback.builder()
         .name("carp_sync_bulk_states_received")
         .help("States received in bulk updates")
         .callback(cb -> cb.call(counters.bulkStatesReceived.get()))

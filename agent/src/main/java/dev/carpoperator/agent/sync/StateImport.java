@@ -67,6 +67,7 @@ final class StateImport {
     Tracked t = table.byId(gid);
     if (t == null) t = table.byKey(incoming.key());
     if (t == null) {
+      if (!makeRoomForReply(incoming, null, out)) return;
       t = table.track(gid, incoming);
       t.peerCopyRenewed(now);
       awaited(out, new KernelEffect.Create(incoming), t, true, null, Long.MIN_VALUE, null);
@@ -79,8 +80,10 @@ final class StateImport {
     if (replace) {
       // NAT differs and the kernel cannot change NAT on an entry: replace it (e.g. a BSD peer's
       // outbound state with nat-to arriving after its inbound state).
+      if (!makeRoomForReply(incoming, t, out)) return;
       out.add(new KernelEffect.Delete(current));
       t.entry = incoming;
+      table.indexReply(t);
       write = new KernelEffect.Create(incoming);
     } else {
       ConntrackEntry merged =
@@ -92,6 +95,31 @@ final class StateImport {
     GlobalId added = table.addId(gid, t) ? gid : null;
     t.peerCopyRenewed(now);
     awaited(out, write, t, replace, current, expiryBefore, added);
+  }
+
+  /**
+   * Whether {@code incoming} may go into the table although another state there has its reply tuple
+   * (the kernel refuses such an entry). This happens with a Kubernetes Service of policy Cluster
+   * whose pod runs on a node of the cluster: the master translates the client's connection (DNAT to
+   * the pod, SNAT to itself), and the pod's node tracks the second leg untranslated, with the same
+   * reply tuple. Both nodes sync their entry. The translated one is what a new master needs to go
+   * on forwarding the client's packets, so it wins over a peer's untranslated one, whichever came
+   * first. A state of our own is never replaced (this node forwards it), and of two translated
+   * states the first stays.
+   */
+  private boolean makeRoomForReply(ConntrackEntry incoming, Tracked self, List<KernelEffect> out) {
+    Tracked clash = table.byReply(incoming);
+    if (clash == null || clash == self) return true;
+    boolean incomingTranslated = incoming.sourceNat() || incoming.destinationNat();
+    boolean clashTranslated = clash.entry.sourceNat() || clash.entry.destinationNat();
+    if (clash.id.creator() == hostId || !incomingTranslated || clashTranslated) {
+      counters.stateRejected("reply_clash");
+      return false;
+    }
+    table.untrack(clash);
+    out.add(new KernelEffect.Delete(clash.entry));
+    counters.replyClashesResolved.incrementAndGet();
+    return true;
   }
 
   void updateCompressed(PfsyncMessage.UpdC u, long now, List<KernelEffect> out) {
@@ -207,6 +235,7 @@ final class StateImport {
       return;
     }
     t.entry = f.before();
+    table.indexReply(t);
     t.peerExpiry = f.expiryBefore();
     if (f.addedId() != null) table.removeId(f.addedId(), t);
   }

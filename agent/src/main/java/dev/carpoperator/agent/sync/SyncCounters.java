@@ -23,6 +23,12 @@ public final class SyncCounters {
   /** The node's own TCP entries set BE_LIBERAL when it became master ({@link TakeoverWindows}). */
   public final AtomicLong takeoverLoosened = new AtomicLong();
 
+  /**
+   * A peer's untranslated state removed for a translated one with the same reply tuple ({@code
+   * StateImport}: a Service's second leg on the pod's node).
+   */
+  public final AtomicLong replyClashesResolved = new AtomicLong();
+
   private final Map<String, AtomicLong> packetsRejected = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> statesRejected = new ConcurrentHashMap<>();
 

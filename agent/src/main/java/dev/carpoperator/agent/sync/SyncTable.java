@@ -61,12 +61,39 @@ final class SyncTable {
   private final Map<ConntrackEntry.Key, Tracked> byKey = new HashMap<>();
   private final Map<GlobalId, Tracked> byId = new HashMap<>();
 
+  /**
+   * By reply tuple, as the kernel also hashes entries: two entries with one reply tuple cannot both
+   * be in a kernel table. Kept up to date lazily: {@link #byReply} checks that a hit still has that
+   * reply.
+   */
+  private final Map<ConntrackEntry.Key, Tracked> byReply = new HashMap<>();
+
   Tracked byKey(ConntrackEntry.Key key) {
     return byKey.get(key);
   }
 
   Tracked byId(GlobalId id) {
     return byId.get(id);
+  }
+
+  /** The tracked state whose reply tuple is that of {@code e}, if any. */
+  Tracked byReply(ConntrackEntry e) {
+    ConntrackEntry.Key k = replyKey(e);
+    Tracked t = byReply.get(k);
+    if (t == null) return null;
+    if (byKey.get(t.entry.key()) == t && replyKey(t.entry).equals(k)) return t;
+    byReply.remove(k, t); // stale: the state went or its entry was replaced
+    return null;
+  }
+
+  /** Indexes {@code t} by its entry's reply tuple (after its entry was replaced). */
+  void indexReply(Tracked t) {
+    byReply.put(replyKey(t.entry), t);
+  }
+
+  private static ConntrackEntry.Key replyKey(ConntrackEntry e) {
+    ConntrackEntry.Key k = e.key();
+    return new ConntrackEntry.Key(k.zone(), k.protocol(), e.reply());
   }
 
   boolean contains(ConntrackEntry.Key key) {
@@ -91,11 +118,13 @@ final class SyncTable {
     Tracked t = new Tracked(id, e);
     byKey.put(e.key(), t);
     byId.put(id, t);
+    byReply.put(replyKey(e), t);
     return t;
   }
 
   void untrack(Tracked t) {
     byKey.remove(t.entry.key(), t);
+    byReply.remove(replyKey(t.entry), t);
     for (GlobalId id : t.ids) byId.remove(id, t);
   }
 

@@ -190,4 +190,73 @@ class SyncCoreDecisionsTest {
     allWritten(actions);
     assertThat(bulkSteps).containsExactly("REQUESTING", "RECEIVING", "DONE");
   }
+
+  // A Service of policy Cluster whose pod runs on a node of the cluster: client C connects to the
+  // Service address V; the master M translates (DNAT to the pod P, SNAT to itself), and P's node
+  // tracks the second leg M -> P untranslated. Both entries have the reply tuple P -> M.
+  static final ConntrackEntry.Tuple CLIENT_TO_SERVICE =
+      new ConntrackEntry.Tuple(Entries.ip("198.51.100.10"), Entries.ip("203.0.113.200"), 40000, 80);
+  static final ConntrackEntry.Tuple POD_TO_MASTER =
+      new ConntrackEntry.Tuple(Entries.ip("10.244.1.5"), Entries.ip("192.0.2.11"), 8080, 61000);
+
+  static ConntrackEntry serviceEntry(ConntrackEntry.Tuple original, int nat) {
+    return new ConntrackEntry(
+        ConntrackEntry.AF_INET,
+        ConntrackEntry.PROTO_TCP,
+        original,
+        POD_TO_MASTER,
+        ConntrackEntry.IPS_SEEN_REPLY
+            | ConntrackEntry.IPS_ASSURED
+            | ConntrackEntry.IPS_CONFIRMED
+            | nat,
+        432000,
+        ConntrackEntry.TCP_ESTABLISHED,
+        0,
+        0,
+        0,
+        0,
+        -1,
+        -1,
+        0,
+        0);
+  }
+
+  static final ConntrackEntry TRANSLATED =
+      serviceEntry(CLIENT_TO_SERVICE, ConntrackEntry.IPS_SRC_NAT | ConntrackEntry.IPS_DST_NAT);
+  static final ConntrackEntry SECOND_LEG = serviceEntry(POD_TO_MASTER.inverted(), 0);
+
+  @Test
+  void aTranslatedStateTakesThePlaceOfAPeersUntranslatedOneWithTheSameReply() {
+    allWritten(receive(ins(SECOND_LEG, 1)));
+    List<KernelEffect> actions = receive(ins(TRANSLATED, 2));
+    assertThat(actions).hasSize(2);
+    assertThat(((KernelEffect.Delete) actions.getFirst()).entry().key())
+        .isEqualTo(SECOND_LEG.key());
+    assertThat(((KernelEffect.Create) actions.getLast()).entry().key()).isEqualTo(TRANSLATED.key());
+    allWritten(actions);
+    assertThat(core.tableSize()).isEqualTo(1);
+    assertThat(core.counters().replyClashesResolved.get()).isEqualTo(1);
+
+    // The second leg again (a refresh from the pod's node): the translated state stays.
+    assertThat(receive(ins(SECOND_LEG, 1))).isEmpty();
+    assertThat(core.counters().statesRejected("reply_clash")).isEqualTo(1);
+  }
+
+  @Test
+  void anUntranslatedStateDoesNotGoInWhereATranslatedOneHasItsReply() {
+    allWritten(receive(ins(TRANSLATED, 2)));
+    assertThat(receive(ins(SECOND_LEG, 1))).isEmpty();
+    assertThat(core.tableSize()).isEqualTo(1);
+    assertThat(core.counters().statesRejected("reply_clash")).isEqualTo(1);
+  }
+
+  @Test
+  void aStateOfOurOwnIsNeverReplacedByAPeersClashingOne() {
+    // We are the pod's node: the second leg is ours.
+    core.kernelEvent(ConntrackKernel.EventType.NEW, SECOND_LEG, now);
+    assertThat(receive(ins(TRANSLATED, 2))).isEmpty();
+    assertThat(core.tableSize()).isEqualTo(1);
+    assertThat(core.counters().statesRejected("reply_clash")).isEqualTo(1);
+    assertThat(core.counters().replyClashesResolved.get()).isZero();
+  }
 }
