@@ -230,7 +230,7 @@ public final class ConfigLoader {
         continue;
       }
       try {
-        CheckSpec spec = CheckSpec.of(check);
+        CheckSpec spec = HealthCheckSpecs.of(check);
         if (!HEALTH_CHECK_NAME.matcher(spec.name()).matches())
           p.add(cat + ".name: '" + spec.name() + "' must be lower-case letters, digits and -");
         else if (!names.add(spec.name())) p.add(cat + ".name: " + spec.name() + " is listed twice");

@@ -3,7 +3,6 @@ package dev.carpoperator.agent.config;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.carpoperator.agent.health.AddressChecks;
-import dev.carpoperator.agent.health.CheckSpec;
 import dev.carpoperator.agent.health.HealthChecks;
 import dev.carpoperator.agent.linux.Balancing;
 import dev.carpoperator.api.v1alpha1.AgentLimits;
@@ -69,7 +68,9 @@ public record VirtualAddressConfig(
     List<Integer> vhids =
         carpNodes.isEmpty() ? List.of(vhid) : carpNodes.stream().map(CarpNodeConfig::vhid).toList();
     return new AddressChecks(
-        "vhid " + vhids.getFirst(), vhids, healthChecks.stream().map(CheckSpec::of).toList());
+        "vhid " + vhids.getFirst(),
+        vhids,
+        healthChecks.stream().map(HealthCheckSpecs::of).toList());
   }
 
   public boolean fastProfile() {

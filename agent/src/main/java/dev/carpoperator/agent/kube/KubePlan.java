@@ -1,6 +1,7 @@
 package dev.carpoperator.agent.kube;
 
 import dev.carpoperator.agent.config.CarpAddress;
+import dev.carpoperator.agent.config.HealthCheckSpecs;
 import dev.carpoperator.agent.engine.VhostSpec;
 import dev.carpoperator.agent.health.AddressChecks;
 import dev.carpoperator.agent.health.CheckSpec;
@@ -205,7 +206,7 @@ public record KubePlan(
       }
       List<CheckSpec> checkSpecs = new ArrayList<>();
       try {
-        for (HealthCheck c : spec.getHealthChecks()) checkSpecs.add(CheckSpec.of(c));
+        for (HealthCheck c : spec.getHealthChecks()) checkSpecs.add(HealthCheckSpecs.of(c));
       } catch (IllegalArgumentException e) { // the CRD's schema refuses these; an old CRD may not
         problems.add(name + ": " + e.getMessage() + "; the address runs without health checks");
         checkSpecs.clear();
