@@ -31,6 +31,10 @@ public final class AgentMain {
   private AgentMain() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("manifest")) { // prints files; runs nothing
+      System.exit(ControlPlaneManifest.run(List.of(args).subList(1, args.length)));
+      return;
+    }
     Fatal.installUncaughtHandler(); // an Error that ends any thread ends the agent (Fatal)
     Path configFile = null;
     String cluster = null;
@@ -175,6 +179,7 @@ public final class AgentMain {
     System.err.println(
         "usage: carp-agent --config FILE.yaml          (standalone, see docs/standalone.md)\n"
             + "       carp-agent --kubernetes --cluster NAME  (in Kubernetes; NODE_NAME and POD_NAMESPACE from the environment)\n"
+            + "       carp-agent manifest pod|config ...      (the kube-apiserver's address as a static pod, docs/control-plane.md)\n"
             + "  --runtime-dir DIR  where the agent records the addresses it added (default: runtimeDirectory of the\n"
             + "                     config file, or CARP_RUNTIME_DIR in Kubernetes, else /run/carp-operator)");
   }

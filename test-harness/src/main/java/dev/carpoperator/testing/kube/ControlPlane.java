@@ -1,5 +1,6 @@
 package dev.carpoperator.testing.kube;
 
+import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.netns.NetnsLab;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
@@ -79,6 +80,8 @@ public final class ControlPlane implements AutoCloseable {
   private int apiPort;
   private Path kubeconfig;
   private Path innerKubeconfig;
+  private String etcdForNodes;
+  private List<String> sharedApiFlags = List.of();
 
   private ControlPlane(
       Path binDir,
@@ -167,6 +170,10 @@ public final class ControlPlane implements AutoCloseable {
 
     Path etcdData = Files.createDirectories(workDir.resolve("etcd"));
     String etcdUrl = "http://127.0.0.1:" + etcdClientPort;
+    // For real nodes also on the control plane's address: API servers on nodes use it
+    // (startApiServerOn).
+    String etcdListen = forNodes ? etcdUrl + ",http://" + address + ":" + etcdClientPort : etcdUrl;
+    etcdForNodes = "http://" + address + ":" + etcdClientPort;
     String peerUrl = "http://127.0.0.1:" + etcdPeerPort;
     launch(
         "etcd",
@@ -174,7 +181,7 @@ public final class ControlPlane implements AutoCloseable {
             binDir.resolve("etcd").toString(),
             "--name=carp-test",
             "--data-dir=" + etcdData,
-            "--listen-client-urls=" + etcdUrl,
+            "--listen-client-urls=" + etcdListen,
             "--advertise-client-urls=" + etcdUrl,
             "--listen-peer-urls=" + peerUrl,
             "--initial-advertise-peer-urls=" + peerUrl,
@@ -200,6 +207,14 @@ public final class ControlPlane implements AutoCloseable {
                 "--service-cluster-ip-range=" + serviceCidr,
                 "--allow-privileged=true",
                 "--profiling=false"));
+    sharedApiFlags =
+        List.of(
+            "--token-auth-file=" + tokens,
+            "--service-account-key-file=" + saPub,
+            "--service-account-signing-key-file=" + saKey,
+            "--service-cluster-ip-range=" + serviceCidr,
+            "--allow-privileged=true",
+            "--profiling=false");
     if (forNodes) {
       String serviceIp = firstServiceIp(serviceCidr);
       pki.server(
@@ -453,6 +468,72 @@ public final class ControlPlane implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name + " from " + binDir, e);
     }
+  }
+
+  /**
+   * Another kube-apiserver, in a node's network namespace, on the same etcd, with the same tokens
+   * and service-account keys (as a second control-plane node of a highly available cluster). Its
+   * serving certificate also names {@code extraIps} (a virtual address in front of the API
+   * servers). It does not join the {@code kubernetes} Service's endpoints, so the pods' traffic to
+   * the API is not sent to it. Stop it with {@link LabProcess#stop}.
+   */
+  public LabProcess startApiServerOn(
+      NetnsLab.Host node, String nodeAddress, List<String> extraIps) {
+    if (host == null) throw new IllegalStateException("only a control plane for real nodes");
+    String name = "kube-apiserver-" + node.name();
+    List<String> ips = new ArrayList<>(List.of(nodeAddress, "127.0.0.1"));
+    ips.addAll(extraIps);
+    pki.server(name, ips, List.of("kubernetes", "kubernetes.default", "localhost"));
+    List<String> cmd = new ArrayList<>();
+    cmd.add(binDir.resolve("kube-apiserver").toString());
+    cmd.add("--etcd-servers=" + etcdForNodes);
+    cmd.add("--secure-port=" + NODES_API_PORT);
+    cmd.addAll(sharedApiFlags);
+    cmd.addAll(
+        List.of(
+            "--bind-address=0.0.0.0",
+            "--advertise-address=" + nodeAddress,
+            "--endpoint-reconciler-type=none",
+            "--tls-cert-file=" + pki.cert(name),
+            "--tls-private-key-file=" + pki.key(name),
+            "--client-ca-file=" + pki.caCert(),
+            "--kubelet-client-certificate=" + pki.cert("kube-apiserver-kubelet-client"),
+            "--kubelet-client-key=" + pki.key("kube-apiserver-kubelet-client"),
+            "--kubelet-preferred-address-types=InternalIP",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            "--service-account-issuer=https://kubernetes.default.svc"));
+    return node.startSharingMounts(name, cmd);
+  }
+
+  /**
+   * A kubeconfig for the admin that reaches the API at {@code server} (e.g. a virtual address),
+   * verifying the server's certificate with the cluster's CA.
+   */
+  public Path kubeconfigFor(String server) {
+    if (pki == null) throw new IllegalStateException("only a control plane for real nodes");
+    String yaml =
+        kubeconfigYaml(server, adminToken)
+            .replace(
+                "insecure-skip-tls-verify: true",
+                "certificate-authority: \"" + pki.caCert() + "\"");
+    try {
+      Path file = Files.createTempFile(workDir, "kubeconfig-", ".yaml");
+      Files.writeString(file, yaml);
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** kubectl run in the control plane's network namespace (a client on the nodes' network). */
+  public dev.carpoperator.testing.netns.ExecResult kubectlInside(Path kubeconfig, String... args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(binDir.resolve("kubectl").toString());
+    cmd.add("--kubeconfig=" + kubeconfig);
+    cmd.add("--request-timeout=15s");
+    cmd.addAll(List.of(args));
+    return host.execSharingMounts(Duration.ofSeconds(30), cmd.toArray(String[]::new));
   }
 
   /**

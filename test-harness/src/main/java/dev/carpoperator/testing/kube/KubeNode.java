@@ -106,6 +106,11 @@ public final class KubeNode {
   }
 
   /** containerd's socket, for {@code ctr --address}. */
+  /** The kubelet's staticPodPath: manifests put here run as static pods. */
+  public Path staticPodDirectory() {
+    return dir.resolve("manifests");
+  }
+
   public Path containerdSocket() {
     return dir.resolve("containerd.sock");
   }
