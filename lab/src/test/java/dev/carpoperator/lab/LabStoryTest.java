@@ -13,6 +13,8 @@ import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -411,7 +413,7 @@ class LabStoryTest {
       lab.await(
           Duration.ofMinutes(1),
           "an HTTP answer through " + vip + " on minnie",
-          () -> lab.httpFromClient(vip).contains("on control"));
+          () -> lab.httpFromClient(vip).contains("on goofy"));
     } finally {
       mickey.startKubeProxy();
     }
@@ -423,6 +425,60 @@ class LabStoryTest {
         Duration.ofMinutes(1),
         "mickey's failing checks cleared",
         () -> failingChecks(va, "mickey").isBlank());
+  }
+
+  /**
+   * A Service asking for an address outside every pool: an Event and a condition on the Service say
+   * why, nothing gets an address, and the operator does not restart.
+   */
+  private void aWrongRequestIsAnEventNotACrash() throws Exception {
+    int restartsBefore = operatorRestarts();
+    Path yaml = Files.createTempFile("wrong-address-", ".yaml");
+    Files.writeString(
+        yaml,
+        """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: wrong-address
+          namespace: shop
+          annotations: {"%s": "203.0.113.77"}
+        spec:
+          type: LoadBalancer
+          loadBalancerClass: %s
+          selector: {app: echo}
+          ports: [{port: 80, targetPort: 8080}]
+        """
+            .formatted(LoadBalancing.ANNOTATION_IPS, LoadBalancing.DEFAULT_CLASS));
+    lab.kubectl("apply", "-f", yaml.toString());
+    try {
+      lab.await(
+          Duration.ofMinutes(1),
+          "an AddressNotInPool Event on shop/wrong-address",
+          () ->
+              lab.kubectl(
+                      "get",
+                      "events",
+                      "-n",
+                      "shop",
+                      "--field-selector",
+                      "involvedObject.name=wrong-address,reason=AddressNotInPool",
+                      "-o",
+                      "jsonpath={.items[*].message}")
+                  .contains("203.0.113.77 is in no AddressPool"));
+      assertThat(lab.serviceIngress("shop", "wrong-address")).isNull();
+      assertThat(operatorRestarts()).as("the operator's restarts").isEqualTo(restartsBefore);
+    } finally {
+      lab.kubectl("delete", "service", "wrong-address", "-n", "shop", "--timeout=60s");
+    }
+  }
+
+  private int operatorRestarts() {
+    return lab.admin.pods().inNamespace(Lab.NAMESPACE).list().getItems().stream()
+        .filter(p -> p.getMetadata().getName().startsWith("carp-operator"))
+        .flatMap(p -> p.getStatus().getContainerStatuses().stream())
+        .mapToInt(c -> c.getRestartCount() == null ? 0 : c.getRestartCount())
+        .sum();
   }
 
   private String failingChecks(String va, String node) {
@@ -448,7 +504,7 @@ class LabStoryTest {
     lab.await(
         Duration.ofMinutes(2),
         "an HTTP answer from the pod through " + vip,
-        () -> lab.httpFromClient(vip).contains("on control"));
+        () -> lab.httpFromClient(vip).contains("on goofy"));
     System.out.println(
         "GET http://" + vip + "/ from the client: " + lab.httpFromClient(vip).strip());
 
@@ -482,9 +538,22 @@ class LabStoryTest {
     assertThat(summary.type()).as(session.output()).isEqualTo("summary");
     assertThat(summary.failed()).as(summary.describe()).isEmpty();
     assertThat(summary.drained()).as(summary.describe()).containsOnly(true);
-    assertThat(lab.httpFromClient(vip)).contains("on control");
+    assertThat(lab.httpFromClient(vip)).contains("on goofy");
+    // The pod runs on goofy, which tracks the second leg (mickey -> pod) untranslated and syncs it;
+    // its reply tuple is that of mickey's translated entry. minnie, which carried the sessions, met
+    // the clash and kept the translated entry (either order: replaced or refused).
+    assertThat(
+            agentMetric("minnie", "carp_sync_reply_clashes_resolved_total")
+                + agentMetric("minnie", "carp_sync_states_rejected_total{reason=\"reply_clash\"}"))
+        .as("minnie met the reply-tuple clash of the Service's two entries")
+        .isPositive();
 
     healthCheckMovesTheAddress(vip);
+    try {
+      aWrongRequestIsAnEventNotACrash();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
 
     // externalTrafficPolicy: Local: only a node with a ready endpoint may hold web-local's address
     // (goofy, once the pod runs there, although mickey is preferred), and it follows the pod.
@@ -582,8 +651,175 @@ class LabStoryTest {
    * order, and a wave of new sessions after each. No session may be interrupted, and the upgrade
    * alone moves the master away and back, so the run cannot pass without failovers.
    */
+  /**
+   * The kube-apiserver's address on CARP (docs/control-plane.md): mickey and minnie each run a
+   * second kube-apiserver (on the cluster's etcd) and the agent as a static pod, from the files
+   * {@code carp-agent manifest pod|config} prints. A client on the nodes' network uses the address;
+   * mickey's API server stops, its /livez check fails, minnie takes the address and kubectl goes on
+   * working; mickey's comes back and takes it again.
+   */
   @Test
   @Order(6)
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void theControlPlaneAddressKeepsKubectlWorkingWhileOneApiServerIsDown() throws Exception {
+    assumeStory();
+    String vip = "198.18.0.50";
+    Map<String, LabProcess> apiServers = new java.util.LinkedHashMap<>();
+    List<Path> manifests = new ArrayList<>();
+    Path kubeconfig = lab.controlPlane.kubeconfigFor("https://" + vip + ":6443");
+    try {
+      int advskew = 0;
+      for (String name : List.of("mickey", "minnie")) {
+        KubeNode node = lab.node(name);
+        apiServers.put(
+            name, lab.controlPlane.startApiServerOn(node.host(), node.address(), List.of(vip)));
+        // On a real node: /etc/carp-operator. Lab nodes share the machine's file system.
+        Path configDir = Files.createTempDirectory("carp-control-plane-" + name + "-");
+        Files.writeString(configDir.resolve("control-plane.pass"), "api-address-secret\n");
+        List<String> flags =
+            List.of(
+                "--node",
+                name,
+                "--interface",
+                "k8s0",
+                "--address",
+                vip + "/24",
+                "--vhid",
+                "60",
+                "--advskew",
+                String.valueOf(advskew),
+                "--config-dir",
+                configDir.toString(),
+                "--runtime-dir",
+                "/run/carp-operator-control-plane/" + name,
+                "--image",
+                lab.images.agentRef());
+        Files.writeString(
+            configDir.resolve("control-plane.yaml"), carpAgentManifest("config", flags));
+        String pod = carpAgentManifest("pod", flags);
+        Path manifest = node.staticPodDirectory().resolve("carp-agent-control-plane.yaml");
+        Files.writeString(manifest, pod);
+        manifests.add(manifest);
+        advskew += 100;
+      }
+      lab.await(
+          Duration.ofMinutes(3),
+          "mickey holding the API address " + vip + " (static pods started, /livez passing)",
+          () -> apiAddressHolders(vip).equals(List.of("mickey")));
+      lab.await(
+          Duration.ofMinutes(1),
+          "kubectl through " + vip,
+          () -> lab.controlPlane.kubectlInside(kubeconfig, "get", "nodes").ok());
+      lab.await(
+          Duration.ofMinutes(1),
+          "the static pods' mirror pods in kube-system",
+          () ->
+              lab.kubectl("get", "pods", "-n", "kube-system", "-o", "name")
+                  .contains("carp-agent-control-plane-minnie"));
+      System.out.println(lab.kubectl("get", "pods", "-n", "kube-system", "-o", "wide"));
+
+      System.out.println(
+          "API address "
+              + vip
+              + " on "
+              + apiAddressHolders(vip)
+              + "; stopping mickey's API server");
+      apiServers.get("mickey").stop(Duration.ofSeconds(30));
+      lab.await(
+          Duration.ofSeconds(60),
+          "minnie holding " + vip + " once mickey's API server is down",
+          () -> apiAddressHolders(vip).equals(List.of("minnie")));
+      lab.await(
+          Duration.ofSeconds(60),
+          "kubectl through " + vip + " answered by minnie's API server",
+          () -> lab.controlPlane.kubectlInside(kubeconfig, "get", "nodes").ok());
+      for (int i = 0; i < 3; i++) {
+        var r = lab.controlPlane.kubectlInside(kubeconfig, "get", "nodes");
+        assertThat(r.ok()).as(r.stderr()).isTrue();
+        assertThat(r.stdout()).contains("mickey", "minnie", "goofy");
+      }
+
+      System.out.println(
+          "API address "
+              + vip
+              + " on "
+              + apiAddressHolders(vip)
+              + " with mickey's API server down; kubectl get nodes through it answered");
+      KubeNode mickey = lab.node("mickey");
+      apiServers.put(
+          "mickey",
+          lab.controlPlane.startApiServerOn(mickey.host(), mickey.address(), List.of(vip)));
+      lab.await(
+          Duration.ofMinutes(2),
+          "mickey taking " + vip + " back once its API server answers (preempt)",
+          () -> apiAddressHolders(vip).equals(List.of("mickey")));
+      lab.await(
+          Duration.ofSeconds(60),
+          "kubectl through " + vip + " on mickey again",
+          () -> lab.controlPlane.kubectlInside(kubeconfig, "get", "nodes").ok());
+    } finally {
+      for (Path m : manifests) Files.deleteIfExists(m); // the kubelets stop the agents: bow-out
+      try {
+        lab.await(
+            Duration.ofMinutes(2),
+            "the API address released once the static pods are gone",
+            () -> apiAddressHolders(vip).isEmpty());
+      } finally {
+        apiServers.values().forEach(p -> p.stop(Duration.ofSeconds(30)));
+      }
+    }
+  }
+
+  /**
+   * A sample of the node's agent's metrics (its metrics port listens on the node's address), 0 when
+   * the series does not exist.
+   */
+  private double agentMetric(String node, String series) {
+    String address = lab.node(node).address();
+    String scrape =
+        lab.node(node)
+            .host()
+            .exec(
+                "bash",
+                "-c",
+                "exec 3<>/dev/tcp/"
+                    + address
+                    + "/9402 && printf 'GET /metrics HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3")
+            .stdout();
+    return scrape
+        .lines()
+        .filter(l -> l.startsWith(series + " "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(series.length() + 1).strip()))
+        .sum();
+  }
+
+  /** Nodes whose k8s0 NIC holds {@code vip}. */
+  private List<String> apiAddressHolders(String vip) {
+    List<String> out = new ArrayList<>();
+    for (String name : List.of("mickey", "minnie", "goofy"))
+      if (lab.node(name)
+          .host()
+          .exec("ip", "-o", "addr", "show", "dev", "k8s0")
+          .stdout()
+          .contains(" " + vip + "/")) out.add(name);
+    return out;
+  }
+
+  /** What {@code bin/carp-agent manifest KIND FLAGS} prints, as a user would run it. */
+  private String carpAgentManifest(String kind, List<String> flags) throws Exception {
+    List<String> cmd =
+        new ArrayList<>(List.of(lab.root.resolve("bin/carp-agent").toString(), "manifest", kind));
+    cmd.addAll(flags);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(err).isZero();
+    return out;
+  }
+
+  @Test
+  @Order(7)
   @Timeout(value = 25, unit = TimeUnit.MINUTES)
   void kubernetesFaultsInterruptNoSession() {
     assumeStory();
@@ -611,7 +847,7 @@ class LabStoryTest {
    * electing and holding the addresses.
    */
   @Test
-  @Order(7)
+  @Order(8)
   @Timeout(value = 8, unit = TimeUnit.MINUTES)
   void helmUninstallRemovesTheOperatorAndKeepsTheAddresses() {
     assumeStory();
