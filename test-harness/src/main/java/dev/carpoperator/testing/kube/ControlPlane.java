@@ -195,18 +195,7 @@ public final class ControlPlane implements AutoCloseable {
     Path tokens = workDir.resolve("tokens.csv");
     Files.writeString(tokens, adminToken + ",carp-admin,carp-admin,\"system:masters\"\n");
 
-    List<String> api =
-        new ArrayList<>(
-            List.of(
-                binDir.resolve("kube-apiserver").toString(),
-                "--etcd-servers=" + etcdUrl,
-                "--secure-port=" + innerApiPort,
-                "--token-auth-file=" + tokens,
-                "--service-account-key-file=" + saPub,
-                "--service-account-signing-key-file=" + saKey,
-                "--service-cluster-ip-range=" + serviceCidr,
-                "--allow-privileged=true",
-                "--profiling=false"));
+    // What every API server of this control plane shares (startApiServerOn starts more).
     sharedApiFlags =
         List.of(
             "--token-auth-file=" + tokens,
@@ -215,6 +204,13 @@ public final class ControlPlane implements AutoCloseable {
             "--service-cluster-ip-range=" + serviceCidr,
             "--allow-privileged=true",
             "--profiling=false");
+    List<String> api =
+        new ArrayList<>(
+            List.of(
+                binDir.resolve("kube-apiserver").toString(),
+                "--etcd-servers=" + etcdUrl,
+                "--secure-port=" + innerApiPort));
+    api.addAll(sharedApiFlags);
     if (forNodes) {
       String serviceIp = firstServiceIp(serviceCidr);
       pki.server(
@@ -228,19 +224,7 @@ public final class ControlPlane implements AutoCloseable {
               "localhost"));
       pki.client(
           "kube-apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters");
-      api.addAll(
-          List.of(
-              "--bind-address=0.0.0.0",
-              "--advertise-address=" + address,
-              "--tls-cert-file=" + pki.cert("kube-apiserver"),
-              "--tls-private-key-file=" + pki.key("kube-apiserver"),
-              "--client-ca-file=" + pki.caCert(),
-              "--kubelet-client-certificate=" + pki.cert("kube-apiserver-kubelet-client"),
-              "--kubelet-client-key=" + pki.key("kube-apiserver-kubelet-client"),
-              "--kubelet-preferred-address-types=InternalIP",
-              "--authorization-mode=Node,RBAC",
-              "--enable-admission-plugins=NodeRestriction",
-              "--service-account-issuer=https://kubernetes.default.svc"));
+      api.addAll(nodesApiFlags(address, "kube-apiserver"));
     } else {
       api.addAll(
           List.of(
@@ -489,21 +473,28 @@ public final class ControlPlane implements AutoCloseable {
     cmd.add("--etcd-servers=" + etcdForNodes);
     cmd.add("--secure-port=" + NODES_API_PORT);
     cmd.addAll(sharedApiFlags);
-    cmd.addAll(
-        List.of(
-            "--bind-address=0.0.0.0",
-            "--advertise-address=" + nodeAddress,
-            "--endpoint-reconciler-type=none",
-            "--tls-cert-file=" + pki.cert(name),
-            "--tls-private-key-file=" + pki.key(name),
-            "--client-ca-file=" + pki.caCert(),
-            "--kubelet-client-certificate=" + pki.cert("kube-apiserver-kubelet-client"),
-            "--kubelet-client-key=" + pki.key("kube-apiserver-kubelet-client"),
-            "--kubelet-preferred-address-types=InternalIP",
-            "--authorization-mode=Node,RBAC",
-            "--enable-admission-plugins=NodeRestriction",
-            "--service-account-issuer=https://kubernetes.default.svc"));
+    cmd.addAll(nodesApiFlags(nodeAddress, name));
+    cmd.add("--endpoint-reconciler-type=none");
     return node.startSharingMounts(name, cmd);
+  }
+
+  /**
+   * The flags of an API server for real nodes: on every address, the cluster's CA, Node and RBAC
+   * authorization; {@code certName} names its serving certificate in the PKI.
+   */
+  private List<String> nodesApiFlags(String advertiseAddress, String certName) {
+    return List.of(
+        "--bind-address=0.0.0.0",
+        "--advertise-address=" + advertiseAddress,
+        "--tls-cert-file=" + pki.cert(certName),
+        "--tls-private-key-file=" + pki.key(certName),
+        "--client-ca-file=" + pki.caCert(),
+        "--kubelet-client-certificate=" + pki.cert("kube-apiserver-kubelet-client"),
+        "--kubelet-client-key=" + pki.key("kube-apiserver-kubelet-client"),
+        "--kubelet-preferred-address-types=InternalIP",
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NodeRestriction",
+        "--service-account-issuer=https://kubernetes.default.svc");
   }
 
   /**
