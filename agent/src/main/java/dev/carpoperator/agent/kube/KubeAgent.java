@@ -161,15 +161,22 @@ public final class KubeAgent implements AutoCloseable {
             schedule();
           }
         };
+    // Each waits for its first list while the API server is down or overloaded (PatientInformers).
     clusters =
         inform(
-            client
-                .resources(FirewallCluster.class)
-                .withField("metadata.name", cluster)
-                .inform(handler(replan)));
-    addresses = inform(client.resources(VirtualAddress.class).inform(handler(replan)));
+            PatientInformers.run(
+                client.resources(FirewallCluster.class).withField("metadata.name", cluster),
+                handler(replan),
+                "FirewallCluster " + cluster));
+    addresses =
+        inform(
+            PatientInformers.run(
+                client.resources(VirtualAddress.class), handler(replan), "VirtualAddresses"));
     secrets = SecretSource.start(client, namespace, secretNames, handler(replan));
-    nodes = inform(client.nodes().withField("metadata.name", node).inform(handler(replan)));
+    nodes =
+        inform(
+            PatientInformers.run(
+                client.nodes().withField("metadata.name", node), handler(replan), "Node " + node));
     log.info(
         "watching the API server",
         kv("node", node),

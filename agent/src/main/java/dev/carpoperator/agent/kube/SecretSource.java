@@ -31,10 +31,16 @@ public final class SecretSource implements AutoCloseable {
       ResourceEventHandler<Secret> handler) {
     SecretSource s = new SecretSource(names);
     if (names.isEmpty()) {
-      s.informers.add(client.secrets().inNamespace(namespace).inform(handler));
+      s.informers.add(
+          PatientInformers.run(
+              client.secrets().inNamespace(namespace), handler, "Secrets in " + namespace));
     } else {
       for (String name : names)
-        s.informers.add(client.secrets().inNamespace(namespace).withName(name).inform(handler));
+        s.informers.add(
+            PatientInformers.run(
+                client.secrets().inNamespace(namespace).withName(name),
+                handler,
+                "Secret " + namespace + "/" + name));
     }
     return s;
   }
