@@ -33,8 +33,6 @@ public final class HealthChecks implements AutoCloseable {
 
   /** Per run, for metrics. */
   public interface Observer {
-    Observer NONE = (address, check, error, passing) -> {};
-
     void ran(String address, String check, String error, boolean passing);
   }
 

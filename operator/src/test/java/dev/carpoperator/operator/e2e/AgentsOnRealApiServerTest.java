@@ -592,47 +592,6 @@ class AgentsOnRealApiServerTest {
   }
 
   /**
-   * An agent that starts while the API server cannot be reached (as after an API server restart,
-   * "429: storage is (re)initializing") waits for it and then runs; it used to exit and crash-loop.
-   */
-  @Test
-  @Order(3)
-  void anAgentStartedWhileTheApiServerIsUnreachableWaitsForIt() {
-    awaitMaster("mickey");
-    LabProcess old = agents.get("minnie");
-    old.process().destroy(); // SIGTERM: it bows out as a backup
-    old.stop(Duration.ofSeconds(20));
-    logStart.put("minnie", old.output().length());
-    pods.apiDown();
-    try {
-      startAgent("minnie");
-      await()
-          .atMost(WAIT)
-          .until(() -> agentLog("minnie").contains("\"event\":\"api-unavailable\""));
-      await() // still there, waiting, several retries later
-          .during(Duration.ofSeconds(5))
-          .atMost(Duration.ofSeconds(10))
-          .until(() -> agents.get("minnie").isAlive());
-    } finally {
-      pods.apiUp();
-    }
-    await().atMost(WAIT).until(() -> agentLog("minnie").contains("\"message\":\"agent started\""));
-    await()
-        .atMost(WAIT)
-        .untilAsserted(
-            () ->
-                assertThat(
-                        admin
-                            .resources(VirtualAddress.class)
-                            .withName(VA)
-                            .get()
-                            .getStatus()
-                            .getNodes())
-                    .extracting(st -> st.getName() + "=" + st.getState())
-                    .contains("mickey=MASTER", "minnie=BACKUP"));
-  }
-
-  /**
    * Issue 5: Kubernetes mode takes the state sync from FirewallCluster.spec.sync, its key from a
    * Secret.
    */
@@ -652,19 +611,7 @@ class AgentsOnRealApiServerTest {
       assertThat(agentLog(n)).doesNotContain("\"event\":\"sync-start\"");
     }
     awaitMaster("mickey");
-    await()
-        .atMost(WAIT)
-        .untilAsserted(
-            () ->
-                assertThat(
-                        admin
-                            .resources(VirtualAddress.class)
-                            .withName(VA)
-                            .get()
-                            .getStatus()
-                            .getNodes())
-                    .extracting(s -> s.getName() + "=" + s.getState())
-                    .contains("mickey=MASTER", "minnie=BACKUP"));
+    awaitReported("mickey=MASTER", "minnie=BACKUP");
 
     // The Secret (32 random bytes under a non-default key name) and the reference to it; then a
     // rollout restart.
@@ -802,5 +749,51 @@ class AgentsOnRealApiServerTest {
                         assertThat(c.getReason()).isEqualTo("AsExpected");
                       });
             });
+  }
+
+  /**
+   * An agent that starts while the API server cannot be reached (as after an API server restart,
+   * "429: storage is (re)initializing") waits for it and then runs; it used to exit and crash-loop.
+   */
+  @Test
+  @Order(3)
+  void anAgentStartedWhileTheApiServerIsUnreachableWaitsForIt() {
+    awaitMaster("mickey");
+    LabProcess old = agents.get("minnie");
+    old.process().destroy(); // SIGTERM: it bows out as a backup
+    old.stop(Duration.ofSeconds(20));
+    logStart.put("minnie", old.output().length());
+    pods.apiDown();
+    try {
+      startAgent("minnie");
+      await()
+          .atMost(WAIT)
+          .until(() -> agentLog("minnie").contains("\"event\":\"api-unavailable\""));
+      await() // still there, waiting, several retries later
+          .during(Duration.ofSeconds(5))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> agents.get("minnie").isAlive());
+    } finally {
+      pods.apiUp();
+    }
+    await().atMost(WAIT).until(() -> agentLog("minnie").contains("\"message\":\"agent started\""));
+    awaitReported("mickey=MASTER", "minnie=BACKUP");
+  }
+
+  /** Waits until the address's status shows these "node=STATE" entries, as the agents report. */
+  static void awaitReported(String... nodeStates) {
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(
+                        admin
+                            .resources(VirtualAddress.class)
+                            .withName(VA)
+                            .get()
+                            .getStatus()
+                            .getNodes())
+                    .extracting(s -> s.getName() + "=" + s.getState())
+                    .contains(nodeStates));
   }
 }
