@@ -23,8 +23,12 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.http.BasicBuilder;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.Interceptor;
 import io.javaoperatorsdk.operator.Operator;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,6 +37,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,6 +54,12 @@ class OperatorOnRealApiServerTest {
   static Operator operator;
   static OperatorMetrics metrics = new OperatorMetrics();
   static com.sun.net.httpserver.HttpServer health;
+  static KubernetesClient operatorClient;
+
+  /**
+   * The writes (apply patches) of the DaemonSet of cluster "steady" the operator's client sends.
+   */
+  static final AtomicInteger daemonSetPatches = new AtomicInteger();
 
   @BeforeAll
   static void startOperator() throws IOException {
@@ -70,9 +81,31 @@ class OperatorOnRealApiServerTest {
             "test",
             0,
             false);
+    operatorClient =
+        new KubernetesClientBuilder()
+            .withConfig(client.getConfiguration())
+            .withHttpClientBuilderConsumer(
+                b ->
+                    b.addOrReplaceInterceptor(
+                        "daemonset-patches",
+                        new Interceptor() {
+                          @Override
+                          public void before(
+                              BasicBuilder builder, HttpRequest request, RequestTags tags) {
+                            if (request.method().equals("PATCH")
+                                && request
+                                    .uri()
+                                    .getPath()
+                                    .endsWith("/daemonsets/carp-agent-steady"))
+                              daemonSetPatches.incrementAndGet();
+                          }
+                        }))
+            .build();
     operator =
         OperatorMain.start(
-            settings, metrics, o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+            settings,
+            metrics,
+            o -> o.withKubernetesClient(operatorClient).withCloseClientOnStop(false));
     health = OperatorMain.serveHealth(operator, metrics, 0);
     applyDir(ControlPlaneBinaries.repositoryRoot().resolve("examples/active-standby"));
   }
@@ -81,6 +114,7 @@ class OperatorOnRealApiServerTest {
   static void stop() {
     if (health != null) health.stop(0);
     if (operator != null) operator.stop();
+    if (operatorClient != null) operatorClient.close();
     if (client != null) client.close();
   }
 
@@ -458,6 +492,78 @@ class OperatorOnRealApiServerTest {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /**
+   * A reconcile that changes nothing in the agent DaemonSet sends no write: the operator used to
+   * patch every DaemonSet on every reconcile (every 30 s and on each agent report), because the API
+   * server defaults fieldRef.apiVersion and the desired object left it out.
+   */
+  @Test
+  void theAgentDaemonSetIsPatchedOnlyWhenItChanges() {
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new ObjectMetaBuilder().withName("steady").build());
+    fwc.setSpec(new dev.carpoperator.api.v1alpha1.FirewallClusterSpec());
+    fwc.getSpec().setNodeSelector(Map.of("node-restriction.kubernetes.io/carp-cluster", "steady"));
+    client.resource(fwc).serverSideApply();
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                client
+                    .apps()
+                    .daemonSets()
+                    .inNamespace("carp-agents")
+                    .withName("carp-agent-steady")
+                    .get(),
+            d -> d != null);
+    awaitReconciled("steady", 1);
+    int before = daemonSetPatches.get();
+
+    // preempt is not in the DaemonSet: the reconcile for generation 2 must not write it
+    fwc.getSpec().setPreempt(true);
+    client.resource(fwc).serverSideApply();
+    awaitReconciled("steady", 2);
+    assertThat(daemonSetPatches.get())
+        .as("DaemonSet patches after a no-op reconcile")
+        .isEqualTo(before);
+
+    // a toleration is: that reconcile writes it (the counter sees the operator's patches)
+    fwc.getSpec()
+        .setTolerations(
+            List.of(
+                new io.fabric8.kubernetes.api.model.TolerationBuilder()
+                    .withKey("example.com/firewall")
+                    .withOperator("Exists")
+                    .build()));
+    client.resource(fwc).serverSideApply();
+    awaitReconciled("steady", 3);
+    assertThat(daemonSetPatches.get()).isGreaterThan(before);
+    assertThat(
+            client
+                .apps()
+                .daemonSets()
+                .inNamespace("carp-agents")
+                .withName("carp-agent-steady")
+                .get()
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getTolerations())
+        .singleElement()
+        .satisfies(t -> assertThat(t.getKey()).isEqualTo("example.com/firewall"));
+    client.resource(fwc).delete();
+  }
+
+  static void awaitReconciled(String cluster, long generation) {
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> client.resources(FirewallCluster.class).withName(cluster).get(),
+            f ->
+                f.getStatus() != null
+                    && f.getStatus().getObservedGeneration() != null
+                    && f.getStatus().getObservedGeneration() >= generation);
+  }
 
   static void node(String name, String label, String value) {
     client

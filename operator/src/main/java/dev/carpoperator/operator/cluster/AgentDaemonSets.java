@@ -78,6 +78,8 @@ public final class AgentDaemonSets {
                     .withName("NODE_NAME")
                     .withNewValueFrom()
                     .withNewFieldRef()
+                    .withApiVersion(
+                        "v1") // the API server's default: without it, a patch each reconcile
                     .withFieldPath("spec.nodeName")
                     .endFieldRef()
                     .endValueFrom()
@@ -86,6 +88,8 @@ public final class AgentDaemonSets {
                     .withName("POD_NAMESPACE")
                     .withNewValueFrom()
                     .withNewFieldRef()
+                    .withApiVersion(
+                        "v1") // the API server's default: without it, a patch each reconcile
                     .withFieldPath("metadata.namespace")
                     .endFieldRef()
                     .endValueFrom()
@@ -100,6 +104,8 @@ public final class AgentDaemonSets {
                     .withName("CARP_METRICS_ADDRESS")
                     .withNewValueFrom()
                     .withNewFieldRef()
+                    .withApiVersion(
+                        "v1") // the API server's default: without it, a patch each reconcile
                     .withFieldPath("status.hostIP")
                     .endFieldRef()
                     .endValueFrom()
