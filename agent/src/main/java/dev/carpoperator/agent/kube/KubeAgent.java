@@ -168,10 +168,7 @@ public final class KubeAgent implements AutoCloseable {
                 client.resources(FirewallCluster.class).withField("metadata.name", cluster),
                 handler(replan),
                 "FirewallCluster " + cluster));
-    addresses =
-        inform(
-            PatientInformers.run(
-                client.resources(VirtualAddress.class), handler(replan), "VirtualAddresses"));
+    addresses = inform(AddressWatch.start(client, cluster, handler(replan)).informer());
     secrets = SecretSource.start(client, namespace, secretNames, handler(replan));
     nodes =
         inform(

@@ -50,10 +50,12 @@ final class PatientInformers {
 
   /** Whether a failed request may succeed later without anyone changing anything. */
   static boolean worthWaitingFor(Throwable t) {
-    if (t instanceof KubernetesClientException e) {
-      int code = e.getCode();
-      return code <= 0 || code == 429 || code >= 500; // no answer, throttled, server trouble
-    }
-    return true; // I/O: connection refused, reset, timed out
+    // the informer wraps the API server's answer in a code-less exception: the first code counts
+    for (Throwable c = t; c != null; c = c.getCause())
+      if (c instanceof KubernetesClientException e && e.getCode() > 0) {
+        int code = e.getCode();
+        return code == 429 || code >= 500; // throttled, server trouble
+      }
+    return true; // no HTTP answer: connection refused, reset, timed out
   }
 }

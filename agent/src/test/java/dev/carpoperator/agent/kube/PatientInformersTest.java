@@ -27,5 +27,14 @@ class PatientInformersTest {
     assertThat(PatientInformers.worthWaitingFor(http(401))).isFalse();
     assertThat(PatientInformers.worthWaitingFor(http(403))).isFalse(); // RBAC: fix the Role
     assertThat(PatientInformers.worthWaitingFor(http(404))).isFalse(); // the CRD is not installed
+    // as the informer reports it: the API server's answer is the cause of a code-less wrapper
+    assertThat(
+            PatientInformers.worthWaitingFor(
+                new KubernetesClientException("listSyncAndWatch failed", http(400))))
+        .isFalse();
+    assertThat(
+            PatientInformers.worthWaitingFor(
+                new KubernetesClientException("listSyncAndWatch failed", http(503))))
+        .isTrue();
   }
 }

@@ -3,6 +3,7 @@ package dev.carpoperator.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SelectableField;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
@@ -50,6 +51,8 @@ public class VirtualAddressSpec {
   @Required
   @Pattern("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
   @JsonPropertyDescription("Name of the FirewallCluster whose nodes hold this address.")
+  // a field selector: each agent lists and watches only its own cluster's addresses
+  @SelectableField
   private String cluster;
 
   @Min(AgentLimits.VHID_MIN)
