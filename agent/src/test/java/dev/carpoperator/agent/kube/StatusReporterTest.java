@@ -127,6 +127,44 @@ class StatusReporterTest {
     }
   }
 
+  /**
+   * A report that would write what the API server already has is left out (an agent with hundreds
+   * of addresses re-marks them all on each demotion, sync or action change); a real change is
+   * written.
+   */
+  @Test
+  void anUnchangedReportIsNotWrittenAgain() {
+    try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
+      create(admin);
+      try (StatusReporter r = new StatusReporter(admin, "n1", () -> OWNERS)) {
+        r.stateChanged(change(CarpState.INIT, CarpState.BACKUP, "startup"));
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> entries(admin).equals(List.of("n1=BACKUP")));
+        await().atMost(Duration.ofSeconds(20)).until(() -> r.writes() == 1);
+
+        r.healthChanged(VA, 0, List.of()); // no checks, as before: nothing to write
+        await().atMost(Duration.ofSeconds(20)).until(() -> r.unchangedSkipped() == 1);
+        assertThat(r.writes()).isEqualTo(1);
+
+        r.healthChanged(VA, 20, List.of("web: connection refused"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> r.writes() == 2);
+        assertThat(
+                admin
+                    .resources(VirtualAddress.class)
+                    .withName(VA)
+                    .get()
+                    .getStatus()
+                    .getNodes()
+                    .getFirst()
+                    .getFailingChecks())
+            .containsExactly("web: connection refused");
+      } finally {
+        admin.resources(VirtualAddress.class).withName(VA).delete();
+      }
+    }
+  }
+
   static int demotionOf(KubernetesClient admin) {
     VirtualAddress va = admin.resources(VirtualAddress.class).withName(VA).get();
     if (va.getStatus() == null || va.getStatus().getNodes() == null) return -1;
