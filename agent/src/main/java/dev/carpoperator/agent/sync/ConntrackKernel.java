@@ -28,6 +28,28 @@ public interface ConntrackKernel extends AutoCloseable {
    */
   void apply(ConntrackEntry entry);
 
+  /** One change of {@link #writeAll}: apply the entry, or delete it. */
+  record Change(ConntrackEntry entry, boolean delete) {}
+
+  /**
+   * Carries out the changes in order, each with the outcome {@link #apply} or {@link #delete} would
+   * have had (a delete of a missing entry is no failure); an implementation may send them to the
+   * kernel together. Returns, per change, null or its failure.
+   */
+  default List<ConntrackException> writeAll(List<Change> changes) {
+    List<ConntrackException> out = new java.util.ArrayList<>(changes.size());
+    for (Change c : changes) {
+      try {
+        if (c.delete()) delete(c.entry());
+        else apply(c.entry());
+        out.add(null);
+      } catch (ConntrackException e) {
+        out.add(e);
+      }
+    }
+    return out;
+  }
+
   /**
    * Sets BE_LIBERAL on both directions of the TCP entry with this key and changes nothing else (not
    * its state, timeout or status, which the kernel may have moved since the entry was read): the

@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.sync;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -32,27 +33,33 @@ public final class KernelExecutor {
   }
 
   public void execute(List<KernelEffect> effects) {
+    // consecutive writes go to the kernel together (one round trip, not one per state)
+    List<KernelEffect.Write> run = new ArrayList<>();
     for (KernelEffect a : effects) {
       switch (a) {
-        case KernelEffect.Write w -> write(w);
-        case KernelEffect.DumpForBulk d -> dump(d);
+        case KernelEffect.Write w -> run.add(w);
+        case KernelEffect.DumpForBulk d -> {
+          write(run);
+          dump(d);
+        }
       }
     }
+    write(run);
     outcomes.executed();
   }
 
-  private void write(KernelEffect.Write w) {
-    try {
-      switch (w) {
-        case KernelEffect.Create c -> kernel.apply(c.entry());
-        case KernelEffect.Update u -> kernel.apply(u.entry());
-        case KernelEffect.Delete d -> kernel.delete(d.entry());
-      }
-    } catch (ConntrackException e) {
-      outcomes.writeFailed(w, e);
-      return;
+  private void write(List<KernelEffect.Write> run) {
+    if (run.isEmpty()) return;
+    List<ConntrackKernel.Change> changes = new ArrayList<>(run.size());
+    for (KernelEffect.Write w : run)
+      changes.add(new ConntrackKernel.Change(w.entry(), w instanceof KernelEffect.Delete));
+    List<ConntrackException> failures = kernel.writeAll(changes);
+    for (int i = 0; i < run.size(); i++) {
+      ConntrackException e = failures.get(i);
+      if (e == null) outcomes.written(run.get(i));
+      else outcomes.writeFailed(run.get(i), e);
     }
-    outcomes.written(w);
+    run.clear();
   }
 
   private void dump(KernelEffect.DumpForBulk d) {

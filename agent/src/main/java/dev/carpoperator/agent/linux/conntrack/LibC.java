@@ -6,7 +6,8 @@ import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
 
 /**
- * The few libc calls the event thread needs to wait on its socket and be woken by {@code close()}.
+ * The few libc calls the event thread needs to wait on its socket and be woken by {@code close()},
+ * and the batched writes need to send several requests at once and read their acknowledgements.
  */
 interface LibC extends Library {
   LibC INSTANCE = Native.load("c", LibC.class);
@@ -18,6 +19,7 @@ interface LibC extends Library {
   int EAGAIN = 11;
   int EBUSY = 16;
   int EEXIST = 17;
+  int EINVAL = 22;
   int ENOBUFS = 105;
 
   int F_GETFL = 3;
@@ -39,6 +41,10 @@ interface LibC extends Library {
   NativeLong write(int fd, byte[] buf, NativeLong count);
 
   int close(int fd);
+
+  NativeLong send(int fd, Pointer buf, NativeLong len, int flags);
+
+  NativeLong recv(int fd, Pointer buf, NativeLong len, int flags);
 
   String strerror(int errnum);
 }

@@ -6,6 +6,7 @@ import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_TCP;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
+import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
 import dev.carpoperator.agent.sync.ConntrackEntry;
 import dev.carpoperator.agent.sync.ConntrackEntry.Tuple;
@@ -14,7 +15,9 @@ import dev.carpoperator.agent.sync.ConntrackKernel;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +44,9 @@ public final class NetfilterConntrack implements ConntrackKernel {
 
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
+  /** Room for a batch's acknowledgements, failures included (they echo the request). */
+  private static final int WRITE_RECEIVE_BUFFER = 1 << 20;
+
   private final NfConntrack nfct;
   private final NfctCodec codec;
   private final LibC libc = LibC.INSTANCE;
@@ -63,6 +69,31 @@ public final class NetfilterConntrack implements ConntrackKernel {
    */
   private volatile Error callbackError;
 
+  // Batched writes: netlink headers and constants (linux/netlink.h, nfnetlink_conntrack.h).
+  private static final int NLMSG_HDRLEN = 16;
+  private static final int NFGENMSG_LEN = 4;
+  private static final short NLMSG_ERROR = 2;
+  private static final int IPCTNL_MSG_CT_NEW = 0;
+  private static final int IPCTNL_MSG_CT_DELETE = 2;
+  private static final short ACK_REQUEST = 0x1 | 0x4; // NLM_F_REQUEST | NLM_F_ACK
+  private static final short CREATE_REQUEST = ACK_REQUEST | 0x200 | 0x400; // | EXCL | CREATE
+
+  /**
+   * Requests per send. Each acknowledgement is a socket buffer of its own (about 1 KiB of receive
+   * buffer); this many stay well inside the write socket's receive buffer, so none is dropped.
+   */
+  static final int BATCH_REQUESTS = 64;
+
+  /** A request with NAT and TCP details is under 400 bytes: 64 of them fit. */
+  private static final int BATCH_BYTES = 64 * 1024;
+
+  private final Memory sendBuffer = new Memory(BATCH_BYTES);
+  private final Memory receiveBuffer = new Memory(BATCH_BYTES);
+  private final int writeFd;
+
+  /** Sequence numbers of batched requests: apart from those libnfnetlink gives its own. */
+  private int nextSeq = 1 << 30;
+
   private final AtomicLong writes = new AtomicLong();
   private final AtomicLong writeErrors = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
@@ -77,6 +108,8 @@ public final class NetfilterConntrack implements ConntrackKernel {
     this.writeHandle = writeHandle;
     this.dumpHandle = dumpHandle;
     this.writePortId = nfnl.nfnl_portid(nfct.nfct_nfnlh(writeHandle));
+    this.writeFd = nfct.nfct_fd(writeHandle);
+    nfnl.nfnl_rcvbufsiz(nfct.nfct_nfnlh(writeHandle), WRITE_RECEIVE_BUFFER);
     this.events = new NfctEvents(nfct, nfnl, codec, writePortId, skipped);
     nfct.nfct_callback_register2(dumpHandle, NFCT_T_ALL, dumpCallback, null);
   }
@@ -203,21 +236,173 @@ public final class NetfilterConntrack implements ConntrackKernel {
   @Override
   public synchronized void apply(ConntrackEntry entry) {
     ensureOpen();
-    int errno = request(NFCT_Q_CREATE, entry, NfctCodec.Part.ALL);
-    String op = "create";
-    if (errno == LibC.EEXIST) {
-      op = "update";
-      errno = request(NFCT_Q_UPDATE, entry, NfctCodec.Part.DYNAMIC);
-      if (errno == LibC.EBUSY) {
-        // the kernel already has SEEN_REPLY/ASSURED bits that the entry lacks; they cannot be
-        // cleared, keep them
-        errno = request(NFCT_Q_UPDATE, entry, NfctCodec.Part.DYNAMIC_WITHOUT_STATUS);
+    Outcome o = write(List.of(new Change(entry, false)))[0];
+    if (o.errno != 0) throw failed(o.op, entry, o.errno);
+  }
+
+  @Override
+  public synchronized List<ConntrackException> writeAll(List<Change> changes) {
+    ensureOpen();
+    Outcome[] outcomes = write(changes);
+    List<ConntrackException> out = new ArrayList<>(changes.size());
+    for (int i = 0; i < outcomes.length; i++) {
+      Outcome o = outcomes[i];
+      boolean missing =
+          changes.get(i).delete() && o.errno == LibC.ENOENT; // as delete(): no failure
+      out.add(o.errno == 0 || missing ? null : failed(o.op, changes.get(i).entry(), o.errno));
+    }
+    return out;
+  }
+
+  /** What became of one change: the last request sent for it and its errno (0: done). */
+  private record Outcome(String op, int errno) {}
+
+  /**
+   * The changes as batches of ctnetlink requests, each batch one send and one pass over the
+   * acknowledgements. A change to an entry that a change before it in the same batch touches starts
+   * a new batch: a create answered EEXIST is retried as an update after the batch, and must not
+   * pass a later change of its own entry.
+   */
+  private Outcome[] write(List<Change> changes) {
+    Outcome[] out = new Outcome[changes.size()];
+    int from = 0;
+    while (from < changes.size()) {
+      Set<ConntrackEntry.Key> keys = new HashSet<>();
+      int to = from;
+      while (to < changes.size()
+          && to - from < BATCH_REQUESTS
+          && keys.add(changes.get(to).entry().key())) to++;
+      writeDistinct(changes.subList(from, to), out, from);
+      from = to;
+    }
+    return out;
+  }
+
+  /**
+   * Changes of distinct entries: every create and delete at once; the creates answered EEXIST as
+   * updates of the dynamic part; those answered EBUSY (the kernel has SEEN_REPLY/ASSURED bits the
+   * entry lacks, which cannot be cleared) once more without the status, keeping the kernel's bits.
+   */
+  private void writeDistinct(List<Change> run, Outcome[] out, int base) {
+    List<Request> first = new ArrayList<>(run.size());
+    for (Change c : run)
+      first.add(
+          c.delete()
+              ? new Request(IPCTNL_MSG_CT_DELETE, ACK_REQUEST, c.entry(), NfctCodec.Part.KEY)
+              : new Request(IPCTNL_MSG_CT_NEW, CREATE_REQUEST, c.entry(), NfctCodec.Part.ALL));
+    int[] errno = send(first);
+    List<Integer> existing = new ArrayList<>();
+    for (int i = 0; i < run.size(); i++) {
+      out[base + i] = new Outcome(run.get(i).delete() ? "delete" : "create", errno[i]);
+      if (!run.get(i).delete() && errno[i] == LibC.EEXIST) existing.add(i);
+    }
+    for (NfctCodec.Part part :
+        List.of(NfctCodec.Part.DYNAMIC, NfctCodec.Part.DYNAMIC_WITHOUT_STATUS)) {
+      if (existing.isEmpty()) break;
+      List<Request> updates = new ArrayList<>(existing.size());
+      for (int i : existing)
+        updates.add(new Request(IPCTNL_MSG_CT_NEW, ACK_REQUEST, run.get(i).entry(), part));
+      errno = send(updates);
+      List<Integer> busy = new ArrayList<>();
+      for (int k = 0; k < existing.size(); k++) {
+        int i = existing.get(k);
+        out[base + i] = new Outcome("update", errno[k]);
+        if (errno[k] == LibC.EBUSY) busy.add(i);
+      }
+      existing = busy;
+    }
+    for (Outcome o : java.util.Arrays.copyOfRange(out, base, base + run.size()))
+      if (o.errno == 0) writes.incrementAndGet();
+  }
+
+  /** One ctnetlink request: message type, flags, and what of the entry it carries. */
+  private record Request(int type, short flags, ConntrackEntry entry, NfctCodec.Part part) {}
+
+  /**
+   * Sends the requests on the write socket, as many per send as fit the buffer, and returns each
+   * one's errno from its acknowledgement (0: done).
+   */
+  private int[] send(List<Request> requests) {
+    int[] errno = new int[requests.size()];
+    int i = 0;
+    while (i < requests.size()) {
+      int start = i;
+      int firstSeq = nextSeq;
+      int offset = 0;
+      boolean[] sent = new boolean[Math.min(BATCH_REQUESTS, requests.size() - start)];
+      while (i < requests.size() && i - start < sent.length) {
+        Request r = requests.get(i);
+        Pointer nlh = sendBuffer.share(offset);
+        nlh.setInt(0, NLMSG_HDRLEN + NFGENMSG_LEN);
+        nlh.setShort(4, (short) ((NFNL_SUBSYS_CTNETLINK << 8) | r.type()));
+        nlh.setShort(6, r.flags());
+        nlh.setInt(8, nextSeq++);
+        nlh.setInt(12, 0); // to the kernel
+        nlh.setByte(16, (byte) r.entry().family());
+        nlh.setByte(17, (byte) 0); // NFNETLINK_V0
+        nlh.setShort(18, (short) 0); // res_id
+        Pointer ct = codec.build(r.entry(), r.part());
+        try {
+          if (nfct.nfct_nlmsg_build(nlh, ct) < 0) {
+            int e = Native.getLastError();
+            errno[i] = e != 0 ? e : LibC.EINVAL;
+          } else {
+            sent[i - start] = true;
+            offset += align(nlh.getInt(0));
+          }
+        } finally {
+          nfct.nfct_destroy(ct);
+        }
+        i++;
+      }
+      exchange(offset, firstSeq, sent, errno, start);
+    }
+    return errno;
+  }
+
+  /** One send of {@code length} bytes, then the acknowledgements of the requests marked sent. */
+  private void exchange(int length, int firstSeq, boolean[] sent, int[] errno, int start) {
+    int expected = 0;
+    for (boolean b : sent) if (b) expected++;
+    if (expected == 0) return;
+    long rc = libc.send(writeFd, sendBuffer, new NativeLong(length), 0).longValue();
+    if (rc < 0) {
+      int e = Native.getLastError();
+      for (int k = 0; k < sent.length; k++) if (sent[k]) errno[start + k] = e != 0 ? e : LibC.EIO;
+      return;
+    }
+    boolean[] answered = new boolean[sent.length];
+    int left = expected;
+    while (left > 0) {
+      long n = libc.recv(writeFd, receiveBuffer, new NativeLong(BATCH_BYTES), 0).longValue();
+      if (n < 0) {
+        int e = Native.getLastError();
+        if (e == LibC.EINTR) continue;
+        // acknowledgements lost (ENOBUFS): what became of those requests is unknown
+        for (int k = 0; k < sent.length; k++)
+          if (sent[k] && !answered[k]) errno[start + k] = e != 0 ? e : LibC.EIO;
+        return;
+      }
+      for (int o = 0; o + NLMSG_HDRLEN <= n; ) {
+        int len = receiveBuffer.getInt(o);
+        if (len < NLMSG_HDRLEN) break;
+        int k = receiveBuffer.getInt(o + 8) - firstSeq;
+        if (receiveBuffer.getShort(o + 4) == NLMSG_ERROR
+            && k >= 0
+            && k < sent.length
+            && sent[k]
+            && !answered[k]) {
+          answered[k] = true;
+          errno[start + k] = -receiveBuffer.getInt(o + NLMSG_HDRLEN);
+          left--;
+        }
+        o += align(len);
       }
     }
-    if (errno != 0) {
-      throw failed(op, entry, errno);
-    }
-    writes.incrementAndGet();
+  }
+
+  private static int align(int len) {
+    return (len + 3) & ~3;
   }
 
   @Override
@@ -238,14 +423,13 @@ public final class NetfilterConntrack implements ConntrackKernel {
   @Override
   public synchronized boolean delete(ConntrackEntry entry) {
     ensureOpen();
-    int errno = request(NFCT_Q_DESTROY, entry, NfctCodec.Part.KEY);
+    int errno = write(List.of(new Change(entry, true)))[0].errno;
     if (errno == LibC.ENOENT) {
       return false;
     }
     if (errno != 0) {
       throw failed("delete", entry, errno);
     }
-    writes.incrementAndGet();
     return true;
   }
 

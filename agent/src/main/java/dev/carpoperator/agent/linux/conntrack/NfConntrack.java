@@ -95,6 +95,12 @@ interface NfConntrack extends Library {
 
   int nfct_query(Pointer handle, int query, Pointer data);
 
+  /**
+   * Appends the attributes of {@code ct} to the netlink message at {@code nlh} (whose header and
+   * nfgenmsg the caller wrote) and grows its nlmsg_len: requests built so can be sent together.
+   */
+  int nfct_nlmsg_build(Pointer nlh, Pointer ct);
+
   int nfct_catch(Pointer handle);
 
   Pointer nfct_new();

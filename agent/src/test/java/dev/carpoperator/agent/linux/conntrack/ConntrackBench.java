@@ -52,6 +52,18 @@ public final class ConntrackBench {
       measure("delete", plain, ct::delete);
       measure("delete (NAT entries)", natted, ct::delete);
 
+      // the same through writeAll, as the sync's receiver writes a packet's states (batched)
+      for (int per : List.of(5, NetfilterConntrack.BATCH_REQUESTS)) {
+        batched("writeAll: create, " + per + " per call", plain, per, false, ct);
+        batched(
+            "writeAll: update, " + per + " per call",
+            plain.stream().map(e -> e.withDynamic(e.status(), 1800, e.tcpState())).toList(),
+            per,
+            false,
+            ct);
+        batched("writeAll: delete, " + per + " per call", plain, per, true, ct);
+      }
+
       // the same creates again with a listener on another handle, which hears them all (its port id
       // differs)
       AtomicLong heard = new AtomicLong();
@@ -129,6 +141,19 @@ public final class ConntrackBench {
   static void measure(String what, List<ConntrackEntry> entries, Consumer<ConntrackEntry> op) {
     long t0 = System.nanoTime();
     entries.forEach(op);
+    report(what, entries.size(), System.nanoTime() - t0);
+  }
+
+  static void batched(
+      String what, List<ConntrackEntry> entries, int per, boolean delete, NetfilterConntrack ct) {
+    long t0 = System.nanoTime();
+    for (int i = 0; i < entries.size(); i += per) {
+      List<ConntrackKernel.Change> changes =
+          entries.subList(i, Math.min(entries.size(), i + per)).stream()
+              .map(e -> new ConntrackKernel.Change(e, delete))
+              .toList();
+      for (var failure : ct.writeAll(changes)) if (failure != null) throw failure;
+    }
     report(what, entries.size(), System.nanoTime() - t0);
   }
 

@@ -15,6 +15,7 @@ import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_TCP;
 import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_UDP;
 import static dev.carpoperator.agent.sync.ConntrackEntry.TCP_CLOSE;
 import static dev.carpoperator.agent.sync.ConntrackEntry.TCP_ESTABLISHED;
+import static dev.carpoperator.agent.sync.ConntrackEntry.TCP_FIN_WAIT;
 import static dev.carpoperator.agent.sync.ConntrackEntry.TCP_FLAG_BE_LIBERAL;
 import static dev.carpoperator.agent.sync.ConntrackEntry.TCP_FLAG_SACK_PERM;
 import static dev.carpoperator.agent.sync.ConntrackEntry.TCP_FLAG_WINDOW_SCALE;
@@ -64,6 +65,7 @@ public final class ConntrackScenarios {
       case "overrun" -> overrun();
       case "refused" -> refused();
       case "makeLiberal" -> makeLiberal();
+      case "batch" -> batch();
       case "noNetAdmin" -> noNetAdmin();
       default -> throw new IllegalArgumentException("no such scenario: " + args[0]);
     }
@@ -558,6 +560,84 @@ public final class ConntrackScenarios {
 
       ct.delete(written);
       assertThat(ct.makeLiberal(written)).isFalse();
+    }
+  }
+
+  /**
+   * writeAll: many changes sent together, each with the outcome one apply or delete would have had:
+   * creates, updates of existing entries (EEXIST, then the dynamic part), an update that cannot
+   * clear ASSURED (EBUSY, then without the status), deletes of present and missing entries, a
+   * refused entry amid good ones, and a later change of an entry written earlier in the same list.
+   */
+  static void batch() throws Exception {
+    try (NetfilterConntrack ct = NetfilterConntrack.open()) {
+      int n = 3 * NetfilterConntrack.BATCH_REQUESTS + 7; // several sends, the last one partial
+      List<ConntrackEntry> many = new ArrayList<>();
+      for (int i = 0; i < n; i++)
+        many.add(tcp(43000 + i, new Tuple(SERVER, CLIENT, 443, 43000 + i), TCP_ESTABLISHED, 3600));
+      List<ConntrackKernel.Change> creates =
+          many.stream().map(e -> new ConntrackKernel.Change(e, false)).toList();
+      assertThat(ct.writeAll(creates)).hasSize(n).containsOnlyNulls();
+      List<ConntrackEntry> table = ct.dump();
+      for (ConntrackEntry e : many) {
+        ConntrackEntry d = find(table, e);
+        assertThat(d.status() & e.status()).isEqualTo(e.status());
+        assertSameExceptTimeout(d, e, d.status());
+      }
+
+      // all exist: each create is answered EEXIST and becomes an update
+      List<ConntrackKernel.Change> updates =
+          many.stream()
+              .map(
+                  e ->
+                      new ConntrackKernel.Change(
+                          e.withDynamic(e.status(), 120, TCP_FIN_WAIT), false))
+              .toList();
+      assertThat(ct.writeAll(updates)).containsOnlyNulls();
+      table = ct.dump();
+      for (ConntrackEntry e : many) {
+        assertThat(find(table, e).tcpState()).isEqualTo(TCP_FIN_WAIT);
+        assertThat(find(table, e).timeoutSeconds()).isBetween(60L, 120L);
+      }
+
+      ConntrackEntry first = many.get(0);
+      ConntrackEntry unassured = first.withDynamic(IPS_SEEN_REPLY, 300, TCP_ESTABLISHED); // EBUSY
+      ConntrackEntry badState = tcp(42500, new Tuple(SERVER, CLIENT, 443, 42500), 200, 60);
+      ConntrackEntry fresh =
+          tcp(42501, new Tuple(SERVER, CLIENT, 443, 42501), TCP_ESTABLISHED, 600);
+      ConntrackEntry missing =
+          tcp(42502, new Tuple(SERVER, CLIENT, 443, 42502), TCP_ESTABLISHED, 60);
+      List<ConntrackException> outcomes =
+          ct.writeAll(
+              List.of(
+                  new ConntrackKernel.Change(unassured, false),
+                  new ConntrackKernel.Change(badState, false),
+                  new ConntrackKernel.Change(many.get(1), true),
+                  new ConntrackKernel.Change(missing, true),
+                  new ConntrackKernel.Change(fresh, false),
+                  new ConntrackKernel.Change(fresh, true), // the same entry again: after its create
+                  new ConntrackKernel.Change(many.get(2), true)));
+      assertThat(outcomes.get(0)).isNull();
+      assertThat(outcomes.get(1))
+          .isNotNull()
+          .hasMessageContaining("conntrack create of ct[6 192.0.2.2:42500>203.0.113.10:443")
+          .satisfies(e -> assertThat(e.errno()).isEqualTo(34)); // ERANGE, as apply says
+      assertThat(outcomes.subList(2, 7)).containsOnlyNulls();
+      table = ct.dump();
+      ConntrackEntry kept = find(table, first);
+      assertThat(kept.status() & IPS_ASSURED).as("ASSURED cannot be cleared").isNotZero();
+      assertThat(kept.tcpState()).isEqualTo(TCP_ESTABLISHED);
+      assertThat(kept.timeoutSeconds()).isBetween(240L, 300L);
+      List<ConntrackEntry> finalTable = table;
+      for (ConntrackEntry gone : List.of(many.get(1), many.get(2), fresh, badState))
+        assertThat(finalTable).noneMatch(e -> e.key().equals(gone.key()));
+
+      List<ConntrackKernel.Change> deletes =
+          many.stream().map(e -> new ConntrackKernel.Change(e, true)).toList();
+      assertThat(ct.writeAll(deletes)).containsOnlyNulls(); // two were gone already: no failure
+      List<ConntrackEntry> empty = ct.dump();
+      for (ConntrackEntry e : many) assertThat(empty).noneMatch(x -> x.key().equals(e.key()));
+      assertThat(ct.stats().writeErrors()).isEqualTo(1);
     }
   }
 

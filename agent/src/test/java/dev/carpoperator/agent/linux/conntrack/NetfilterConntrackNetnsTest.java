@@ -93,6 +93,11 @@ class NetfilterConntrackNetnsTest {
   }
 
   @Test
+  void batchedWritesHaveTheOutcomesOfSingleOnes() throws Exception {
+    run(List.of(), "batch");
+  }
+
+  @Test
   void refusedEntriesGiveReadableExceptions() throws Exception {
     run(List.of(), "refused");
   }
