@@ -65,6 +65,10 @@ import java.util.concurrent.Future;
 public final class ScaleBench implements BenchPart {
   static final int PER_CLUSTER = 250;
   static final String NAMESPACE = "carp-system";
+
+  /** The agents' namespace, as the chart and deploy/rbac/ name it. */
+  static final String AGENT_NAMESPACE = "carp-agents";
+
   static final double READY_TARGET_SECONDS = 60;
   static final int TARGET_ADDRESSES = 1000;
 
@@ -115,11 +119,11 @@ public final class ScaleBench implements BenchPart {
       env.controlPlane = ControlPlane.start();
       KubernetesClient admin = env.admin = env.controlPlane.adminClient();
       Crds.install(admin);
-      admin
-          .namespaces()
-          .resource(
-              new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
-          .serverSideApply();
+      for (String ns : List.of(NAMESPACE, AGENT_NAMESPACE))
+        admin
+            .namespaces()
+            .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+            .serverSideApply();
       env.controlPlane.kubectl(
           "apply", "-f", ControlPlaneBinaries.repositoryRoot().resolve("deploy/rbac").toString());
 
@@ -136,7 +140,7 @@ public final class ScaleBench implements BenchPart {
           OperatorMain.start(
               new OperatorSettings(
                   NAMESPACE,
-                  NAMESPACE,
+                  AGENT_NAMESPACE,
                   "carp-operator.dev/bench/carp-agent:local",
                   "IfNotPresent",
                   false,
@@ -192,7 +196,8 @@ public final class ScaleBench implements BenchPart {
       List<LabProcess> agents = new ArrayList<>();
       for (String cluster : clusterNames) {
         DaemonSet ds =
-            env.pods.awaitDaemonSet(NAMESPACE, "carp-agent-" + cluster, Duration.ofSeconds(60));
+            env.pods.awaitDaemonSet(
+                AGENT_NAMESPACE, "carp-agent-" + cluster, Duration.ofSeconds(60));
         for (String node : nodesOf.get(cluster)) agents.add(env.pods.start(node, ds));
         reportPods(admin, ds, 2);
       }
@@ -428,7 +433,7 @@ public final class ScaleBench implements BenchPart {
     admin
         .apps()
         .daemonSets()
-        .inNamespace(NAMESPACE)
+        .inNamespace(ds.getMetadata().getNamespace())
         .withName(ds.getMetadata().getName())
         .subresource("status")
         .patch(PatchContext.of(PatchType.JSON_MERGE), status);
