@@ -216,7 +216,7 @@ public final class NetfilterConntrack implements ConntrackKernel {
 
   private int dumped(Pointer nlh, int type, Pointer ct, Pointer data) {
     try {
-      ConntrackEntry e = codec.toEntry(ct);
+      ConntrackEntry e = read(codec, nlh, ct);
       if (e == null) {
         skipped.incrementAndGet();
       } else if (dumpInto != null) {
@@ -230,6 +230,16 @@ public final class NetfilterConntrack implements ConntrackKernel {
       return NFCT_CB_STOP;
     }
     return NFCT_CB_CONTINUE;
+  }
+
+  /**
+   * The entry of a message the library has parsed into {@code ct}: read from the message's bytes in
+   * Java (CtNetlinkDecoder), or, should that not make sense of it, from the library's object.
+   */
+  static ConntrackEntry read(NfctCodec codec, Pointer nlh, Pointer ct)
+      throws java.net.UnknownHostException {
+    ConntrackEntry e = CtNetlinkDecoder.decode(nlh.getByteBuffer(0, nlh.getInt(0) & 0xffffffffL));
+    return e != null ? e : codec.toEntry(ct);
   }
 
   private void rethrowCallbackError() {

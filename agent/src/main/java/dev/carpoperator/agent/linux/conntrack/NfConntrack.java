@@ -101,6 +101,9 @@ interface NfConntrack extends Library {
    */
   int nfct_nlmsg_build(Pointer nlh, Pointer ct);
 
+  /** Reads a ctnetlink conntrack message into {@code ct} (the tests compare CtNetlinkDecoder). */
+  int nfct_nlmsg_parse(Pointer nlh, Pointer ct);
+
   int nfct_catch(Pointer handle);
 
   Pointer nfct_new();

@@ -174,7 +174,7 @@ final class NfctEvents {
             case NFCT_T_DESTROY -> EventType.DESTROY;
             default -> null;
           };
-      ConntrackEntry e = t == null ? null : codec.toEntry(ct);
+      ConntrackEntry e = t == null ? null : NetfilterConntrack.read(codec, nlh, ct);
       if (e == null) {
         skipped.incrementAndGet();
         return NFCT_CB_CONTINUE;
