@@ -52,7 +52,12 @@ public final class FootprintBench implements BenchPart {
    * MaxRAM.
    */
   static final List<String> IMAGE_OPTIONS =
-      List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:-UsePerfData", "-XX:MaxRAM=192m");
+      List.of(
+          "-XX:+UseSerialGC",
+          "-Xss512k",
+          "-XX:-UsePerfData",
+          "-XX:TrimNativeHeapInterval=5000",
+          "-XX:MaxRAM=192m");
 
   /**
    * A smaller-footprint variant to compare with (opt-in: variants=image,tuned): a capped heap and
@@ -63,6 +68,7 @@ public final class FootprintBench implements BenchPart {
           "-XX:+UseSerialGC",
           "-Xss512k",
           "-XX:-UsePerfData",
+          "-XX:TrimNativeHeapInterval=5000",
           "-XX:MaxRAM=192m",
           "-Xmx24m",
           "-XX:TieredStopAtLevel=1",
@@ -433,7 +439,7 @@ public final class FootprintBench implements BenchPart {
             + main
             + "): "
             + String.join(" ", main.equals("tuned") ? TUNED_OPTIONS : IMAGE_OPTIONS)
-            + ". The agent image runs java -XX:+UseSerialGC -Xss512k -XX:-UsePerfData; -XX:MaxRAM=192m stands in for the DaemonSet's default "
+            + ". The agent image runs java -XX:+UseSerialGC -Xss512k -XX:-UsePerfData -XX:TrimNativeHeapInterval=5000; -XX:MaxRAM=192m stands in for the DaemonSet's default "
             + "192Mi memory limit, from which a container-aware JVM sizes its default heap (a quarter: 48 MiB).");
     notes.add(
         "The agents run from the bench's classpath (the agent's jars plus the operator's and the bench's, loaded only on demand), "

@@ -35,7 +35,11 @@ public final class AgentPods implements AutoCloseable {
 
   /** JVM options of a pod, as bin/carp-agent runs the agent. */
   public static final List<String> JVM_OPTIONS =
-      List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:+ExitOnOutOfMemoryError");
+      List.of(
+          "-XX:+UseSerialGC",
+          "-Xss512k",
+          "-XX:TrimNativeHeapInterval=5000",
+          "-XX:+ExitOnOutOfMemoryError");
 
   private final ControlPlane controlPlane;
   private final KubernetesClient admin;
