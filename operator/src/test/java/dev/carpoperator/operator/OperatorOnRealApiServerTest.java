@@ -131,18 +131,7 @@ class OperatorOnRealApiServerTest {
 
   @Test
   void eachFirewallClusterGetsAnAgentDaemonSet() {
-    DaemonSet ds =
-        await()
-            .atMost(WAIT)
-            .until(
-                () ->
-                    client
-                        .apps()
-                        .daemonSets()
-                        .inNamespace("carp-agents")
-                        .withName("carp-agent-mickey-minnie")
-                        .get(),
-                d -> d != null);
+    DaemonSet ds = awaitDaemonSet("carp-agent-mickey-minnie");
     var pod = ds.getSpec().getTemplate().getSpec();
     assertThat(pod.getHostNetwork()).isTrue();
     assertThat(pod.getNodeSelector())
@@ -505,17 +494,7 @@ class OperatorOnRealApiServerTest {
     fwc.setSpec(new dev.carpoperator.api.v1alpha1.FirewallClusterSpec());
     fwc.getSpec().setNodeSelector(Map.of("node-restriction.kubernetes.io/carp-cluster", "steady"));
     client.resource(fwc).serverSideApply();
-    await()
-        .atMost(WAIT)
-        .until(
-            () ->
-                client
-                    .apps()
-                    .daemonSets()
-                    .inNamespace("carp-agents")
-                    .withName("carp-agent-steady")
-                    .get(),
-            d -> d != null);
+    awaitDaemonSet("carp-agent-steady");
     awaitReconciled("steady", 1);
     int before = daemonSetPatches.get();
 
@@ -552,6 +531,14 @@ class OperatorOnRealApiServerTest {
         .singleElement()
         .satisfies(t -> assertThat(t.getKey()).isEqualTo("example.com/firewall"));
     client.resource(fwc).delete();
+  }
+
+  static DaemonSet awaitDaemonSet(String name) {
+    return await()
+        .atMost(WAIT)
+        .until(
+            () -> client.apps().daemonSets().inNamespace("carp-agents").withName(name).get(),
+            d -> d != null);
   }
 
   static void awaitReconciled(String cluster, long generation) {

@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.linux.conntrack;
 
+import static dev.carpoperator.agent.linux.conntrack.CtNetlink.*;
 import static dev.carpoperator.agent.sync.ConntrackEntry.AF_INET;
 import static dev.carpoperator.agent.sync.ConntrackEntry.AF_INET6;
 import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_ICMP;
@@ -23,18 +24,6 @@ import java.nio.ByteOrder;
  * null, as an entry the codec cannot read does.
  */
 final class CtNetlinkDecoder {
-  private static final int NLMSG_HDRLEN = 16;
-  private static final int NFGENMSG_LEN = 4;
-  private static final int CTA_TUPLE_ORIG = 1;
-  private static final int CTA_TUPLE_REPLY = 2;
-  private static final int CTA_STATUS = 3;
-  private static final int CTA_PROTOINFO = 4;
-  private static final int CTA_TIMEOUT = 7;
-  private static final int CTA_MARK = 8;
-  private static final int CTA_ZONE = 18;
-  private static final int CTA_TUPLE_IP = 1;
-  private static final int CTA_TUPLE_PROTO = 2;
-  private static final int CTA_PROTOINFO_TCP = 1;
 
   /** Protocols whose tuples carry ports (TCP, UDP, DCCP, SCTP, UDP-Lite), as in NfctCodec. */
   private static boolean hasPorts(int protocol) {
@@ -108,11 +97,11 @@ final class CtNetlinkDecoder {
               if (tLen < 5) continue;
               int v = t + 4;
               switch (b.getShort(t + 2) & 0x3fff) {
-                case 1 -> tcpState = b.get(v) & 0xff;
-                case 2 -> wscaleOriginal = b.get(v) & 0xff;
-                case 3 -> wscaleReply = b.get(v) & 0xff;
-                case 4 -> flagsOriginal = b.get(v) & 0xff;
-                case 5 -> flagsReply = b.get(v) & 0xff;
+                case CTA_PROTOINFO_TCP_STATE -> tcpState = b.get(v) & 0xff;
+                case CTA_PROTOINFO_TCP_WSCALE_ORIGINAL -> wscaleOriginal = b.get(v) & 0xff;
+                case CTA_PROTOINFO_TCP_WSCALE_REPLY -> wscaleReply = b.get(v) & 0xff;
+                case CTA_PROTOINFO_TCP_FLAGS_ORIGINAL -> flagsOriginal = b.get(v) & 0xff;
+                case CTA_PROTOINFO_TCP_FLAGS_REPLY -> flagsReply = b.get(v) & 0xff;
                 default -> {}
               }
             }
@@ -192,8 +181,8 @@ final class CtNetlinkDecoder {
             byte[] address = new byte[ql];
             b.get(q + 4, address);
             switch (b.getShort(q + 2) & 0x3fff) {
-              case 1, 3 -> t.source = address; // CTA_IP_V4_SRC, CTA_IP_V6_SRC
-              case 2, 4 -> t.destination = address;
+              case CTA_IP_V4_SRC, CTA_IP_V6_SRC -> t.source = address;
+              case CTA_IP_V4_DST, CTA_IP_V6_DST -> t.destination = address;
               default -> {}
             }
           }
@@ -205,12 +194,13 @@ final class CtNetlinkDecoder {
             if (ql == 0) continue;
             int v = q + 4;
             switch (b.getShort(q + 2) & 0x3fff) {
-              case 1 -> t.protocol = b.get(v) & 0xff; // CTA_PROTO_NUM
-              case 2 -> t.sourcePort = ql >= 2 ? be16(b, v, v + 2) : 0;
-              case 3 -> t.destinationPort = ql >= 2 ? be16(b, v, v + 2) : 0;
-              case 4, 7 -> t.icmpId = ql >= 2 ? be16(b, v, v + 2) : 0; // ICMP, ICMPv6
-              case 5, 8 -> t.icmpType = b.get(v) & 0xff;
-              case 6, 9 -> t.icmpCode = b.get(v) & 0xff;
+              case CTA_PROTO_NUM -> t.protocol = b.get(v) & 0xff;
+              case CTA_PROTO_SRC_PORT -> t.sourcePort = ql >= 2 ? be16(b, v, v + 2) : 0;
+              case CTA_PROTO_DST_PORT -> t.destinationPort = ql >= 2 ? be16(b, v, v + 2) : 0;
+              case CTA_PROTO_ICMP_ID, CTA_PROTO_ICMPV6_ID ->
+                  t.icmpId = ql >= 2 ? be16(b, v, v + 2) : 0;
+              case CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMPV6_TYPE -> t.icmpType = b.get(v) & 0xff;
+              case CTA_PROTO_ICMP_CODE, CTA_PROTO_ICMPV6_CODE -> t.icmpCode = b.get(v) & 0xff;
               default -> {}
             }
           }

@@ -1,5 +1,6 @@
 package dev.carpoperator.agent.linux.conntrack;
 
+import static dev.carpoperator.agent.linux.conntrack.CtNetlink.*;
 import static dev.carpoperator.agent.sync.ConntrackEntry.AF_INET;
 import static dev.carpoperator.agent.sync.ConntrackEntry.AF_INET6;
 import static dev.carpoperator.agent.sync.ConntrackEntry.PROTO_ICMP;
@@ -22,43 +23,6 @@ import java.nio.ByteBuffer;
  * through the library as before.
  */
 final class CtNetlinkEncoder {
-  // linux/netfilter/nfnetlink_conntrack.h
-  private static final int CTA_TUPLE_ORIG = 1;
-  private static final int CTA_TUPLE_REPLY = 2;
-  private static final int CTA_STATUS = 3;
-  private static final int CTA_PROTOINFO = 4;
-  private static final int CTA_NAT_SRC = 6;
-  private static final int CTA_TIMEOUT = 7;
-  private static final int CTA_MARK = 8;
-  private static final int CTA_NAT_DST = 13;
-  private static final int CTA_ZONE = 18;
-  private static final int CTA_TUPLE_IP = 1;
-  private static final int CTA_TUPLE_PROTO = 2;
-  private static final int CTA_IP_V4_SRC = 1;
-  private static final int CTA_IP_V4_DST = 2;
-  private static final int CTA_IP_V6_SRC = 3;
-  private static final int CTA_IP_V6_DST = 4;
-  private static final int CTA_PROTO_NUM = 1;
-  private static final int CTA_PROTO_SRC_PORT = 2;
-  private static final int CTA_PROTO_DST_PORT = 3;
-  private static final int CTA_PROTO_ICMP_ID = 4;
-  private static final int CTA_PROTO_ICMP_TYPE = 5;
-  private static final int CTA_PROTO_ICMP_CODE = 6;
-  private static final int CTA_PROTO_ICMPV6_ID = 7;
-  private static final int CTA_PROTO_ICMPV6_TYPE = 8;
-  private static final int CTA_PROTO_ICMPV6_CODE = 9;
-  private static final int CTA_PROTOINFO_TCP = 1;
-  private static final int CTA_PROTOINFO_TCP_STATE = 1;
-  private static final int CTA_PROTOINFO_TCP_WSCALE_ORIGINAL = 2;
-  private static final int CTA_PROTOINFO_TCP_WSCALE_REPLY = 3;
-  private static final int CTA_PROTOINFO_TCP_FLAGS_ORIGINAL = 4;
-  private static final int CTA_PROTOINFO_TCP_FLAGS_REPLY = 5;
-  private static final int CTA_NAT_V4_MINIP = 1;
-  private static final int CTA_NAT_PROTO = 3;
-  private static final int CTA_NAT_V6_MINIP = 4;
-  private static final int CTA_PROTONAT_PORT_MIN = 1;
-  private static final int CTA_PROTONAT_PORT_MAX = 2;
-  private static final int NLA_F_NESTED = 0x8000;
 
   /** The library always adds IPS_CONFIRMED to a status it sends. */
   private static final int IPS_CONFIRMED = ConntrackEntry.IPS_CONFIRMED;
