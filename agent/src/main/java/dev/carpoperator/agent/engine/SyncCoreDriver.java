@@ -17,7 +17,8 @@ final class SyncCoreDriver {
   /**
    * One full bulk packet (about 5 states) per 250 µs, ~20 000 states/s: below what a receiver
    * writes to its kernel table (~55 000 creates/s on one netlink socket) so that its capture ring
-   * does not fill during a long bulk.
+   * does not fill during a long bulk. Our agents report their progress and are not paced ({@code
+   * BulkSender.WINDOW_PACKETS}).
    */
   static final long BULK_INTERVAL_NANOS = 250_000L;
 

@@ -90,12 +90,21 @@ public sealed interface PfsyncMessage {
   /**
    * BUS: bulk update status.
    *
-   * @param endtime u32; FreeBSD sends the bulk duration, OpenBSD does not rely on it
+   * @param endtime u32; FreeBSD sends the bulk duration, OpenBSD does not rely on it; in a {@link
+   *     #PROGRESS} message the count of bulk packets applied
    * @param status {@link #START} or {@link #END} (other u8 values are carried as received)
    */
   record Bus(int creatorid, int endtime, int status) implements PfsyncMessage {
     public static final int START = 1;
     public static final int END = 2;
+
+    /**
+     * Our extension, sent only in authenticated mode: a requester tells the peer whose bulk it is
+     * receiving ({@code creatorid}) how many of its bulk packets it has applied ({@code endtime}),
+     * and that peer sends as fast as that (docs/state-sync.md). OpenBSD and FreeBSD ignore statuses
+     * other than START and END.
+     */
+    public static final int PROGRESS = 3;
 
     public Bus {
       Checks.u8("status", status);

@@ -53,6 +53,11 @@ final class BulkRequester {
     return state.pending();
   }
 
+  /** The hostid of the peer whose bulk we are receiving (valid while RECEIVING). */
+  int peer() {
+    return peer;
+  }
+
   /** States received in the current (or last) bulk update. */
   long received() {
     return receivedThisRun;

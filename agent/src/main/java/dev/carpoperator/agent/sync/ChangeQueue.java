@@ -96,11 +96,21 @@ final class ChangeQueue {
   }
 
   void control(PfsyncMessage m, long now) {
+    if (isProgress(m)) { // only the latest count matters
+      var i = pendingControl.iterator();
+      while (i.hasNext())
+        if (i.next() instanceof PfsyncMessage.Bus bus
+            && isProgress(bus)
+            && bus.creatorid() == ((PfsyncMessage.Bus) m).creatorid()) {
+          i.remove();
+          pendingBytes -= PfsyncEncoder.encodeMessage(bus).length;
+        }
+    }
     pendingControl.add(m);
     pendingBytes += PfsyncEncoder.encodeMessage(m).length;
     markPending(now);
-    if (m.equals(PfsyncMessage.UpdReq.BULK))
-      oldestPendingAt = now - maxDelayNanos; // nothing to batch it with
+    if (m.equals(PfsyncMessage.UpdReq.BULK) || isProgress(m))
+      oldestPendingAt = now - maxDelayNanos; // nothing to batch it with, and the peer waits for it
   }
 
   /**
@@ -166,6 +176,10 @@ final class ChangeQueue {
     pendingBytes = 0;
     oldestPendingAt = Long.MIN_VALUE;
     return messages.isEmpty() ? List.of() : PfsyncEncoder.pack(messages, packetBudget);
+  }
+
+  private static boolean isProgress(PfsyncMessage m) {
+    return m instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.PROGRESS;
   }
 
   private void markPending(long now) {

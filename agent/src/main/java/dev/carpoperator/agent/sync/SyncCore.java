@@ -32,7 +32,8 @@ import java.util.function.LongSupplier;
  *   <li>Received INS/UPD are written into the kernel (BE_LIBERAL, NAT from the reply tuple); UPD_C
  *       updates a known state, or asks for the full state with UPD_REQ when unknown; DEL_C and CLR
  *       delete ({@link StateImport}); UPD_REQ(0,0) starts a bulk send (BUS START, every state as
- *       UPD paced one packet per {@code bulkInterval}, BUS END: {@link BulkSender}).
+ *       UPD paced one packet per {@code bulkInterval}, BUS END: {@link BulkSender}); a requester
+ *       that reports its progress (BUS PROGRESS, our agents) is sent to as fast as it applies.
  *   <li>At start, it asks for a bulk update and reports {@link BulkState} so the runtime holds CARP
  *       demoted until the table is in (or {@code bulkTimeout} passes without progress: {@link
  *       BulkRequester}).
@@ -99,6 +100,12 @@ public final class SyncCore implements KernelExecutor.Outcomes {
   /** Queued bytes, in packets, that are sent without waiting for the delay. */
   static final int FULL_PACKETS = ChangeQueue.FULL_PACKETS;
 
+  /**
+   * A requester reports its progress to the peer whose bulk it receives every this many bulk
+   * packets applied (authenticated mode; see {@link BulkSender#WINDOW_PACKETS}).
+   */
+  static final int PROGRESS_EVERY = 16;
+
   /** Bulk packets one poll may catch up with (see {@link BulkSender#poll}). */
   static final int MAX_BULK_PACKETS_PER_POLL = BulkSender.MAX_PACKETS_PER_POLL;
 
@@ -123,6 +130,13 @@ public final class SyncCore implements KernelExecutor.Outcomes {
 
   private boolean inPacket;
 
+  private final int hostId;
+
+  /** The session whose bulk we are receiving, and how many of its bulk packets we applied. */
+  private SyncEnvelope.Session bulkSession;
+
+  private long bulkPacketsApplied;
+
   /** A peer asked for our table in the call under way: it ends with a {@link #dumped} request. */
   private boolean bulkDumpWanted;
 
@@ -136,6 +150,7 @@ public final class SyncCore implements KernelExecutor.Outcomes {
   public SyncCore(
       Settings settings, Observer observer, SyncCounters counters, LongSupplier nonces) {
     Objects.requireNonNull(settings);
+    this.hostId = settings.hostId();
     this.observer = observer == null ? new Observer() {} : observer;
     this.counters = counters == null ? new SyncCounters() : counters;
     this.changes =
@@ -265,8 +280,29 @@ public final class SyncCore implements KernelExecutor.Outcomes {
     boolean answersUs = bulk.answeredBy(opened);
     if (answersUs) sessions.anchor(opened.session(), opened.counter());
     boolean statesTrusted = !bulk.pending() || sessions.anchored(opened.session());
+    boolean wasReceiving = bulk.state() == BulkState.RECEIVING;
     byte[] p = opened.pfsync();
-    return receive(p, 0, p.length, now, answersUs, statesTrusted, opened.requestNonce());
+    List<KernelEffect> writes =
+        receive(p, 0, p.length, now, answersUs, statesTrusted, opened.requestNonce());
+    if (answersUs && bulk.state() == BulkState.RECEIVING) reportProgress(opened, wasReceiving, now);
+    return writes;
+  }
+
+  /**
+   * Counts a packet of the bulk we are receiving and, every {@link #PROGRESS_EVERY}, tells its
+   * sender how many we have applied. The report goes out after this packet's writes (the runtime
+   * sends once they are carried out), so the count is of states in the kernel, not in a queue.
+   */
+  private void reportProgress(SyncEnvelope.Opened opened, boolean wasReceiving, long now) {
+    if (!wasReceiving) { // this packet carried the BUS START: the bulk comes from its session
+      bulkSession = opened.session();
+      bulkPacketsApplied = 0;
+    }
+    if (!opened.session().equals(bulkSession)) return; // another peer answering the same request
+    if (++bulkPacketsApplied % PROGRESS_EVERY == 0)
+      changes.control(
+          new PfsyncMessage.Bus(bulk.peer(), (int) bulkPacketsApplied, PfsyncMessage.Bus.PROGRESS),
+          now);
   }
 
   private List<KernelEffect> receive(
@@ -336,6 +372,12 @@ public final class SyncCore implements KernelExecutor.Outcomes {
       List<KernelEffect> out) {
     if (!statesTrusted && carriesState(m)) {
       counters.stateRejected("unanchored");
+      return;
+    }
+    if (m instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.PROGRESS) {
+      // a requester's progress through our bulk (a report for another peer's bulk: not ours)
+      if (bus.creatorid() == hostId)
+        bulkSender.progress(requestNonce, Integer.toUnsignedLong(bus.endtime()), now);
       return;
     }
     if (m instanceof PfsyncMessage.Bus && !busTrusted) {
