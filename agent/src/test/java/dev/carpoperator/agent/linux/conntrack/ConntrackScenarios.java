@@ -66,6 +66,7 @@ public final class ConntrackScenarios {
       case "refused" -> refused();
       case "makeLiberal" -> makeLiberal();
       case "batch" -> batch();
+      case "dump" -> dump();
       case "noNetAdmin" -> noNetAdmin();
       default -> throw new IllegalArgumentException("no such scenario: " + args[0]);
     }
@@ -189,110 +190,114 @@ public final class ConntrackScenarios {
   }
 
   /** IPv6 with destination NAT, UDP, ICMP and ICMPv6 echo, a zone: each dumped back as written. */
-  static void otherKinds() throws Exception {
+  /** IPv6 TCP with NAT, UDP in two zones, ICMP and ICMPv6, an ICMP with source NAT. */
+  static List<ConntrackEntry> otherKindsCorpus() {
     InetAddress v6client = ip("2001:db8::2");
     InetAddress v6vip = ip("2001:db8::100");
     InetAddress v6server = ip("2001:db8::3");
-    List<ConntrackEntry> written =
-        List.of(
-            new ConntrackEntry(
-                AF_INET6,
-                PROTO_TCP,
-                new Tuple(v6client, v6vip, 50000, 80),
-                new Tuple(v6server, v6client, 8080, 50000),
-                IPS_SEEN_REPLY | IPS_ASSURED,
-                600,
-                TCP_ESTABLISHED,
-                LIBERAL_FLAGS,
-                LIBERAL_FLAGS,
-                7,
-                9,
-                -1,
-                -1,
-                7,
-                0),
-            new ConntrackEntry(
-                AF_INET,
-                PROTO_UDP,
-                new Tuple(CLIENT, SERVER, 5353, 53),
-                new Tuple(SERVER, CLIENT, 53, 5353),
-                IPS_SEEN_REPLY,
-                30,
-                -1,
-                0,
-                0,
-                0,
-                0,
-                -1,
-                -1,
-                0,
-                0),
-            new ConntrackEntry(
-                AF_INET,
-                PROTO_UDP,
-                new Tuple(CLIENT, SERVER, 5353, 53),
-                new Tuple(SERVER, CLIENT, 53, 5353),
-                IPS_SEEN_REPLY,
-                30,
-                -1,
-                0,
-                0,
-                0,
-                0,
-                -1,
-                -1,
-                0,
-                12), // same tuple in zone 12: a separate entry
-            new ConntrackEntry(
-                AF_INET,
-                PROTO_ICMP,
-                new Tuple(CLIENT, SERVER, 4711, 4711),
-                new Tuple(SERVER, CLIENT, 4711, 4711),
-                IPS_SEEN_REPLY,
-                30,
-                -1,
-                0,
-                0,
-                0,
-                0,
-                8,
-                0,
-                0,
-                0),
-            new ConntrackEntry(
-                AF_INET6,
-                PROTO_ICMPV6,
-                new Tuple(v6client, v6server, 99, 99),
-                new Tuple(v6server, v6client, 99, 99),
-                0,
-                30,
-                -1,
-                0,
-                0,
-                0,
-                0,
-                128,
-                0,
-                0,
-                0),
-            // source NAT of an echo (the address only: libnetfilter_conntrack cannot write an ICMP
-            // id translation)
-            new ConntrackEntry(
-                AF_INET,
-                PROTO_ICMP,
-                new Tuple(CLIENT, SERVER, 5000, 5000),
-                new Tuple(SERVER, SNAT, 5000, 5000),
-                0,
-                30,
-                -1,
-                0,
-                0,
-                0,
-                0,
-                8,
-                0,
-                0,
-                0));
+    return List.of(
+        new ConntrackEntry(
+            AF_INET6,
+            PROTO_TCP,
+            new Tuple(v6client, v6vip, 50000, 80),
+            new Tuple(v6server, v6client, 8080, 50000),
+            IPS_SEEN_REPLY | IPS_ASSURED,
+            600,
+            TCP_ESTABLISHED,
+            LIBERAL_FLAGS,
+            LIBERAL_FLAGS,
+            7,
+            9,
+            -1,
+            -1,
+            7,
+            0),
+        new ConntrackEntry(
+            AF_INET,
+            PROTO_UDP,
+            new Tuple(CLIENT, SERVER, 5353, 53),
+            new Tuple(SERVER, CLIENT, 53, 5353),
+            IPS_SEEN_REPLY,
+            30,
+            -1,
+            0,
+            0,
+            0,
+            0,
+            -1,
+            -1,
+            0,
+            0),
+        new ConntrackEntry(
+            AF_INET,
+            PROTO_UDP,
+            new Tuple(CLIENT, SERVER, 5353, 53),
+            new Tuple(SERVER, CLIENT, 53, 5353),
+            IPS_SEEN_REPLY,
+            30,
+            -1,
+            0,
+            0,
+            0,
+            0,
+            -1,
+            -1,
+            0,
+            12), // same tuple in zone 12: a separate entry
+        new ConntrackEntry(
+            AF_INET,
+            PROTO_ICMP,
+            new Tuple(CLIENT, SERVER, 4711, 4711),
+            new Tuple(SERVER, CLIENT, 4711, 4711),
+            IPS_SEEN_REPLY,
+            30,
+            -1,
+            0,
+            0,
+            0,
+            0,
+            8,
+            0,
+            0,
+            0),
+        new ConntrackEntry(
+            AF_INET6,
+            PROTO_ICMPV6,
+            new Tuple(v6client, v6server, 99, 99),
+            new Tuple(v6server, v6client, 99, 99),
+            0,
+            30,
+            -1,
+            0,
+            0,
+            0,
+            0,
+            128,
+            0,
+            0,
+            0),
+        // source NAT of an echo (the address only: libnetfilter_conntrack cannot write an ICMP
+        // id translation)
+        new ConntrackEntry(
+            AF_INET,
+            PROTO_ICMP,
+            new Tuple(CLIENT, SERVER, 5000, 5000),
+            new Tuple(SERVER, SNAT, 5000, 5000),
+            0,
+            30,
+            -1,
+            0,
+            0,
+            0,
+            0,
+            8,
+            0,
+            0,
+            0));
+  }
+
+  static void otherKinds() throws Exception {
+    List<ConntrackEntry> written = otherKindsCorpus();
     try (NetfilterConntrack ct = NetfilterConntrack.open()) {
       for (ConntrackEntry e : written) {
         ct.apply(e);
@@ -560,6 +565,40 @@ public final class ConntrackScenarios {
 
       ct.delete(written);
       assertThat(ct.makeLiberal(written)).isFalse();
+    }
+  }
+
+  /**
+   * Our dump (one request, read and decoded in Java) gives what the library's dump gives, entry for
+   * entry: the corpus of other kinds and 5 000 TCP entries with and without NAT, several reads'
+   * worth.
+   */
+  static void dump() throws Exception {
+    try (NetfilterConntrack ct = NetfilterConntrack.open()) {
+      List<ConntrackKernel.Change> changes = new ArrayList<>();
+      for (ConntrackEntry e : otherKindsCorpus()) changes.add(new ConntrackKernel.Change(e, false));
+      for (int i = 0; i < 5_000; i++) {
+        Tuple reply =
+            i % 3 == 0
+                ? new Tuple(SERVER, SNAT, 443, 20_000 + i) // source NAT
+                : new Tuple(SERVER, CLIENT, 443, 20_000 + i);
+        int state = i % 5 == 0 ? TCP_SYN_SENT : TCP_ESTABLISHED;
+        changes.add(new ConntrackKernel.Change(tcp(20_000 + i, reply, state, 3600), false));
+      }
+      assertThat(ct.writeAll(changes)).containsOnlyNulls();
+      List<ConntrackEntry> ours = ct.dump();
+      List<ConntrackEntry> library;
+      try (NetfilterConntrack other = NetfilterConntrack.open()) { // see dumpThroughLibrary
+        library = other.dumpThroughLibrary();
+      }
+      assertThat(ours).hasSize(changes.size()).hasSameSizeAs(library);
+      for (ConntrackEntry l : library) {
+        ConntrackEntry o = find(ours, l);
+        assertThat(fields(o.withDynamic(o.status(), 0, o.tcpState())))
+            .isEqualTo(fields(l.withDynamic(l.status(), 0, l.tcpState())));
+        assertThat(o.timeoutSeconds()).isBetween(l.timeoutSeconds(), l.timeoutSeconds() + 2);
+      }
+      assertThat(ct.skipped()).isZero();
     }
   }
 

@@ -98,6 +98,11 @@ class NetfilterConntrackNetnsTest {
   }
 
   @Test
+  void ourDumpReadsWhatTheLibrarysDumpReads() throws Exception {
+    run(List.of(), "dump");
+  }
+
+  @Test
   void refusedEntriesGiveReadableExceptions() throws Exception {
     run(List.of(), "refused");
   }
