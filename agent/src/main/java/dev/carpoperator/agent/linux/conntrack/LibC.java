@@ -46,5 +46,10 @@ interface LibC extends Library {
 
   NativeLong recv(int fd, Pointer buf, NativeLong len, int flags);
 
+  int SOL_SOCKET = 1;
+  int SO_ATTACH_FILTER = 26;
+
+  int setsockopt(int fd, int level, int optname, Pointer optval, int optlen);
+
   String strerror(int errnum);
 }

@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * the thread that calls {@link #open()}. Three netlink sockets: one for writes (apply, delete), one
  * for dumps and one, opened by {@link #listen}, subscribed to the conntrack event groups. Events
  * whose {@code nlmsg_pid} is the write socket's port id were caused by our own writes and are
- * dropped (counted in {@link Stats#ownEventsIgnored()}): the kernel stamps the requester's port id
- * on the events a ctnetlink request triggers, and 0 on those caused by packets or timeouts.
+ * dropped, by a socket filter in the kernel (or, should it not attach, after reading, counted in
+ * {@link Stats#ownEventsIgnored()}): the kernel stamps the requester's port id on the events a
+ * ctnetlink request triggers, and 0 on those caused by packets or timeouts.
  *
  * <p>An update (apply of an entry that exists) sends the timeout, the mark, the SEEN_REPLY/ASSURED
  * bits and the TCP state, flags and window scales; tuples and NAT stay as created.

@@ -407,7 +407,8 @@ public final class ConntrackScenarios {
       cli("-D", "-p", "udp", "--sport", "7000");
       seen.await(EventType.DESTROY, cliEntry);
       assertThat(seen.all).noneMatch(ownPort);
-      assertThat(ct.stats().ownEventsIgnored() - ownBefore).isEqualTo(3);
+      // dropped by the socket filter in the kernel, not read and dropped here
+      assertThat(ct.stats().ownEventsIgnored() - ownBefore).isZero();
       assertThat(other.stats().ownEventsIgnored()).isZero();
       System.out.println("stats " + ct.stats() + ", other " + other.stats());
 
