@@ -170,6 +170,7 @@ final class NfctEvents {
    * socket's port id (each event is a message of its own). BPF loads words in network order.
    */
   private void attachOwnEventsFilter(int fd) {
+    if (ownPortId == 0) return; // 0 marks the events packets cause: never filter those
     int portId =
         ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
             ? Integer.reverseBytes(ownPortId)
