@@ -213,14 +213,7 @@ public final class NetfilterConntrack implements ConntrackKernel {
     // which capped a dump at ~170 000 entries/s (docs/benchmarks.md).
     int seq = nextSeq++;
     ByteBuffer b = sendView.clear();
-    b.putInt(NLMSG_HDRLEN + NFGENMSG_LEN)
-        .putShort((short) ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET))
-        .putShort(DUMP_REQUEST)
-        .putInt(seq)
-        .putInt(0)
-        .put((byte) 0) // AF_UNSPEC: IPv4 and IPv6
-        .put((byte) 0)
-        .putShort((short) 0);
+    putHeader(b, IPCTNL_MSG_CT_GET, DUMP_REQUEST, seq, 0); // AF_UNSPEC: IPv4 and IPv6
     if (libc.send(dumpFd, sendBuffer, new NativeLong(NLMSG_HDRLEN + NFGENMSG_LEN), 0).longValue()
         < 0) throw dumpFailed(Native.getLastError());
     List<ConntrackEntry> entries = new ArrayList<>();
@@ -432,14 +425,7 @@ public final class NetfilterConntrack implements ConntrackKernel {
       while (i < requests.size() && i - start < sent.length) {
         Request r = requests.get(i);
         ByteBuffer b = sendView.clear().position(offset);
-        b.putInt(NLMSG_HDRLEN + NFGENMSG_LEN)
-            .putShort((short) ((NFNL_SUBSYS_CTNETLINK << 8) | r.type()))
-            .putShort(r.flags())
-            .putInt(nextSeq++)
-            .putInt(0) // to the kernel
-            .put((byte) r.entry().family())
-            .put((byte) 0) // NFNETLINK_V0
-            .putShort((short) 0); // res_id
+        putHeader(b, r.type(), r.flags(), nextSeq++, r.entry().family());
         if (CtNetlinkEncoder.encodes(r.entry())) {
           // in Java: the library's object costs some 20 native calls per entry (CtNetlinkEncoder)
           CtNetlinkEncoder.encode(b, r.entry(), r.part());
@@ -507,6 +493,21 @@ public final class NetfilterConntrack implements ConntrackKernel {
         o += align(len);
       }
     }
+  }
+
+  /**
+   * A ctnetlink request's netlink and nfnetlink headers, the length set to the headers alone (a
+   * request with attributes sets it once they are written).
+   */
+  private static void putHeader(ByteBuffer b, int type, short flags, int seq, int family) {
+    b.putInt(NLMSG_HDRLEN + NFGENMSG_LEN)
+        .putShort((short) ((NFNL_SUBSYS_CTNETLINK << 8) | type))
+        .putShort(flags)
+        .putInt(seq)
+        .putInt(0) // to the kernel
+        .put((byte) family)
+        .put((byte) 0) // NFNETLINK_V0
+        .putShort((short) 0); // res_id
   }
 
   private static int align(int len) {
