@@ -49,7 +49,7 @@ public final class OperatorMain {
               extra.accept(o);
             });
     operator.register(new FirewallClusterReconciler(settings));
-    operator.register(new VirtualAddressReconciler(metrics));
+    operator.register(new VirtualAddressReconciler(metrics, settings.agentNamespace()));
     var services =
         new LoadBalancerServiceReconciler(
             new LoadBalancerServiceReconciler.ServiceClass(

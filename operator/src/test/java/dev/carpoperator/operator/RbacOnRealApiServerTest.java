@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.carpoperator.agent.kube.NodeHeartbeat;
 import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import dev.carpoperator.operator.status.AgentHeartbeats;
 import dev.carpoperator.testing.kube.ControlPlane;
 import dev.carpoperator.testing.kube.ControlPlaneBinaries;
 import dev.carpoperator.testing.kube.Crds;
@@ -16,6 +18,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -150,6 +153,35 @@ class RbacOnRealApiServerTest {
                 .getSpec()
                 .getHolderIdentity())
         .isEqualTo("rbac-test");
+  }
+
+  /**
+   * The agent renews its heartbeat Lease with its own Role, and the operator's Role reads it (the
+   * operator's Lease informers list and watch them).
+   */
+  @Test
+  void theAgentRenewsItsHeartbeatLeaseAndTheOperatorReadsIt() {
+    try (NodeHeartbeat h = NodeHeartbeat.start(agentClient, "carp-agents", "rbac-node")) {
+      await().atMost(WAIT).until(h::renewing);
+    }
+    assertThat(
+            operatorClient
+                .resources(Lease.class)
+                .inNamespace("carp-agents")
+                .withLabelSelector(AgentHeartbeats.LABEL_SELECTOR)
+                .list()
+                .getItems())
+        .extracting(AgentHeartbeats::nodeOf)
+        .contains("rbac-node");
+    assertThatThrownBy(
+            () ->
+                agentClient
+                    .resources(Lease.class)
+                    .inNamespace("carp-system")
+                    .withName("carp-agent-rbac-node")
+                    .get())
+        .as("only the agents' namespace")
+        .isInstanceOf(KubernetesClientException.class);
   }
 
   @Test

@@ -73,6 +73,7 @@ public final class KubeAgent implements AutoCloseable {
   private ScheduledFuture<?> pending;
   private CarpEngine engine;
   private StatusReporter reporter;
+  private NodeHeartbeat heartbeat;
   private HealthChecks health;
   private Set<String> lastProblems = Set.of();
   private KubePlan applied;
@@ -174,6 +175,7 @@ public final class KubeAgent implements AutoCloseable {
         inform(
             PatientInformers.run(
                 client.nodes().withField("metadata.name", node), handler(replan), "Node " + node));
+    heartbeat = NodeHeartbeat.start(client, namespace, node);
     log.info(
         "watching the API server",
         kv("node", node),
@@ -232,10 +234,11 @@ public final class KubeAgent implements AutoCloseable {
         CarpEngine started = engine;
         reporter =
             new StatusReporter(
-                client,
-                node,
-                () -> addressOf,
-                ifName -> started.rejected(ifName, RejectReason.BAD_AUTH));
+                    client,
+                    node,
+                    () -> addressOf,
+                    ifName -> started.rejected(ifName, RejectReason.BAD_AUTH))
+                .heartbeat(heartbeat == null ? () -> false : heartbeat::renewing);
         engine.addListener(reporter);
         // Optional features (actions, the webhook) are read once, when the engine starts; a problem
         // with one is
@@ -489,5 +492,6 @@ public final class KubeAgent implements AutoCloseable {
     if (actions != null) actions.close();
     if (webhook != null) webhook.close(Duration.ofSeconds(3)); // deliver the shutdown's own changes
     if (reporter != null) reporter.close();
+    if (heartbeat != null) heartbeat.close();
   }
 }

@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
@@ -37,8 +38,11 @@ import org.slf4j.LoggerFactory;
  * coalesced per address (at most one every {@link #MIN_INTERVAL_MILLIS}), made by {@link
  * #PARALLEL_WRITES} threads of their own (one writer made an agent with 250 addresses report its
  * masters at about 20 a second), and skipped when the entries are what was last written, except for
- * the periodic refreshes that keep {@code lastReport} fresh. When the API server is unreachable
- * they are retried with backoff and the election goes on regardless.
+ * the periodic refreshes that keep {@code lastReport} fresh. While the node's {@link NodeHeartbeat}
+ * Lease is renewed, that Lease tells the operator the agent is alive and the refreshes are left out
+ * (but for a slow backstop); without it (an older chart's RBAC) they are written as before. When
+ * the API server is unreachable writes are retried with backoff and the election goes on
+ * regardless.
  */
 public final class StatusReporter implements EngineListener, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StatusReporter.class);
@@ -51,6 +55,14 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   static final long MASTER_REFRESH_MILLIS = 10_000;
 
   static final long REFRESH_MILLIS = 60_000;
+
+  /**
+   * With the heartbeat Lease renewed, every entry is still written this often: it heals an entry
+   * the API server lost (an address deleted and created again under the same name within one plan's
+   * debounce).
+   */
+  static final long BACKSTOP_REFRESH_MILLIS = 10 * 60_000;
+
   private static final long MAX_BACKOFF_MILLIS = 30_000;
 
   /** Status writes in flight at once: several addresses' writes share one round trip's wait. */
@@ -78,6 +90,7 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
   private volatile String actionError;
 
   private final ToLongFunction<String> authFailuresOf; // cumulative, per interface
+  private volatile BooleanSupplier heartbeat = () -> false; // the Lease says we are alive
   private final Map<String, RecentCount> recentAuthFailures = new ConcurrentHashMap<>();
   static final long AUTH_WINDOW_MILLIS = 5 * 60_000;
 
@@ -107,6 +120,15 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
     this.addressOf = addressOf;
     this.authFailuresOf = authFailuresOf;
     this.worker = Thread.ofPlatform().name("carp-status").daemon().start(this::run);
+  }
+
+  /**
+   * {@code renewing} tells whether the node's heartbeat Lease is being renewed: while it is, the
+   * refreshes that only keep {@code lastReport} fresh are left out.
+   */
+  public StatusReporter heartbeat(BooleanSupplier renewing) {
+    this.heartbeat = renewing;
+    return this;
   }
 
   @Override
@@ -209,11 +231,15 @@ public final class StatusReporter implements EngineListener, AutoCloseable {
           if (dirty.isEmpty()) dirty.wait(1000);
         }
         long nowMillis = System.currentTimeMillis();
-        if (nowMillis - lastRefresh > REFRESH_MILLIS) { // lastReport stays fresh for "agent alive"
+        boolean leased = heartbeat.getAsBoolean();
+        if (nowMillis - lastRefresh > (leased ? BACKSTOP_REFRESH_MILLIS : REFRESH_MILLIS)) {
+          // lastReport stays fresh for "agent alive" (without the Lease), or heals a lost entry
           Set<String> all = new LinkedHashSet<>(addressOf.get().values());
           refreshDue.addAll(all);
           dirty.addAll(all);
           lastRefresh = nowMillis;
+        } else if (leased) {
+          lastMasterRefresh = nowMillis; // the Lease's renewals show that our masters are alive
         } else if (nowMillis - lastMasterRefresh > MASTER_REFRESH_MILLIS) {
           Map<KubePlan.Vhost, String> owners = addressOf.get();
           latest.forEach(

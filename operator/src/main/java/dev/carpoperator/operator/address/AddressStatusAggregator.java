@@ -7,6 +7,7 @@ import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import dev.carpoperator.operator.status.AgentHeartbeats;
 import dev.carpoperator.operator.status.AgentReports;
 import dev.carpoperator.operator.status.Conditions;
 import java.time.Instant;
@@ -90,6 +91,16 @@ public final class AddressStatusAggregator {
    * shows as two masters.
    */
   static List<String> currentMasters(List<NodeVhidStatus> reports, int vhid) {
+    return currentMasters(reports, vhid, AgentHeartbeats.NONE);
+  }
+
+  /**
+   * The same, with the agents' heartbeat Leases: an entry's master is heard from at the later of
+   * its {@code lastReport} and its node's last Lease renewal (agents that renew a Lease do not
+   * refresh their entries).
+   */
+  static List<String> currentMasters(
+      List<NodeVhidStatus> reports, int vhid, AgentHeartbeats heartbeats) {
     List<NodeVhidStatus> masters =
         reports.stream()
             .filter(n -> Objects.equals(n.getVhid(), vhid) && n.getState() == CarpState.MASTER)
@@ -99,11 +110,14 @@ public final class AddressStatusAggregator {
             a ->
                 masters.stream()
                     .noneMatch(
-                        b ->
-                            b != a
-                                && isAfter(
-                                    b.getSince(),
-                                    a.getLastReport() != null ? a.getLastReport() : a.getSince())))
+                        b -> {
+                          Instant bSince = parse(b.getSince());
+                          Instant aHeard = heartbeats.lastHeard(a);
+                          return b != a
+                              && bSince != null
+                              && aHeard != null
+                              && bSince.isAfter(aHeard);
+                        }))
         .map(NodeVhidStatus::getName)
         .sorted()
         .toList();
@@ -114,15 +128,6 @@ public final class AddressStatusAggregator {
       return t == null ? null : Instant.parse(t);
     } catch (DateTimeParseException e) {
       return null;
-    }
-  }
-
-  private static boolean isAfter(String a, String b) {
-    if (a == null || b == null) return false;
-    try {
-      return Instant.parse(a).isAfter(Instant.parse(b));
-    } catch (DateTimeParseException e) {
-      return false;
     }
   }
 
@@ -140,6 +145,17 @@ public final class AddressStatusAggregator {
       boolean clusterExists,
       List<String> selectedNodes,
       Set<Integer> vhidsOfOthers,
+      Instant now) {
+    return aggregate(va, clusterExists, selectedNodes, vhidsOfOthers, AgentHeartbeats.NONE, now);
+  }
+
+  /** {@code heartbeats}: when each node's agent last renewed its heartbeat Lease. */
+  public static Result aggregate(
+      VirtualAddress va,
+      boolean clusterExists,
+      List<String> selectedNodes,
+      Set<Integer> vhidsOfOthers,
+      AgentHeartbeats heartbeats,
       Instant now) {
     VirtualAddressStatus old = va.getStatus() == null ? new VirtualAddressStatus() : va.getStatus();
     Long generation = va.getMetadata().getGeneration();
@@ -201,7 +217,7 @@ public final class AddressStatusAggregator {
 
     List<String> masters = new ArrayList<>();
     for (int vhid : vhids) {
-      List<String> m = currentMasters(reports, vhid);
+      List<String> m = currentMasters(reports, vhid, heartbeats);
       if (m.isEmpty())
         problems.add(
             new Problem(
@@ -236,7 +252,7 @@ public final class AddressStatusAggregator {
       Instant last =
           reports.stream()
               .filter(r -> n.equals(r.getName()))
-              .map(r -> parse(r.getLastReport() != null ? r.getLastReport() : r.getSince()))
+              .map(heartbeats::lastHeard)
               .filter(Objects::nonNull)
               .max(Instant::compareTo)
               .orElse(null);

@@ -1,13 +1,16 @@
 package dev.carpoperator.operator.address;
 
 import dev.carpoperator.api.v1alpha1.CarpNode;
+import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.ClusterNodeStatus;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.operator.OperatorMetrics;
+import dev.carpoperator.operator.status.AgentHeartbeats;
 import dev.carpoperator.operator.status.EventRecorder;
 import dev.carpoperator.operator.status.OncePerGeneration;
 import dev.carpoperator.operator.status.StatusPatches;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -28,6 +31,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,8 +72,18 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
 
   private static final String BY_CLUSTER = "by-cluster";
 
+  /** The agents' namespace, where their heartbeat Leases are; null: Leases are not watched. */
+  private final String agentNamespace;
+
+  private InformerEventSource<Lease, VirtualAddress> leases;
+
   public VirtualAddressReconciler(OperatorMetrics metrics) {
+    this(metrics, null);
+  }
+
+  public VirtualAddressReconciler(OperatorMetrics metrics, String agentNamespace) {
     this.metrics = metrics;
+    this.agentNamespace = agentNamespace;
   }
 
   /**
@@ -100,7 +114,49 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
                         ? Set.<ResourceID>of()
                         : Set.of(new ResourceID(va.getSpec().getCluster())))
             .build();
-    return List.of(new InformerEventSource<>(config, context));
+    if (agentNamespace == null) return List.of(new InformerEventSource<>(config, context));
+    // A renewal matters to an address only where this node's MASTER entry may be superseded by
+    // another node's: the renewal shows this master alive, i.e. a split brain.
+    leases =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Lease.class, VirtualAddress.class)
+                .withNamespaces(Set.of(agentNamespace))
+                .withLabelSelector(AgentHeartbeats.LABEL_SELECTOR)
+                .withSecondaryToPrimaryMapper(
+                    lease ->
+                        contestedMastersOf(
+                            AgentHeartbeats.nodeOf(lease), context.getPrimaryCache().list()))
+                .build(),
+            context);
+    return List.of(new InformerEventSource<>(config, context), leases);
+  }
+
+  /** The addresses where {@code node} and another node both have a MASTER entry for one vhid. */
+  static Set<ResourceID> contestedMastersOf(String node, Stream<VirtualAddress> addresses) {
+    if (node == null) return Set.of();
+    return addresses
+        .filter(
+            va -> {
+              if (va.getStatus() == null || va.getStatus().getNodes() == null) return false;
+              var nodes = va.getStatus().getNodes();
+              return nodes.stream()
+                  .filter(n -> node.equals(n.getName()) && n.getState() == CarpState.MASTER)
+                  .anyMatch(
+                      own ->
+                          nodes.stream()
+                              .anyMatch(
+                                  other ->
+                                      !node.equals(other.getName())
+                                          && other.getState() == CarpState.MASTER
+                                          && Objects.equals(other.getVhid(), own.getVhid())));
+            })
+        .map(ResourceID::fromResource)
+        .collect(Collectors.toSet());
+  }
+
+  /** When each node's agent last renewed its heartbeat Lease (none known without the informer). */
+  private AgentHeartbeats heartbeats() {
+    return leases == null ? AgentHeartbeats.NONE : AgentHeartbeats.of(leases.list(agentNamespace));
   }
 
   @Override
@@ -126,7 +182,8 @@ public class VirtualAddressReconciler implements Reconciler<VirtualAddress> {
     synchronized (recentAllocations) {
       Set<Integer> others = vhidsOfOthers(va, context);
       result =
-          AddressStatusAggregator.aggregate(va, clusterExists, selected, others, Instant.now());
+          AddressStatusAggregator.aggregate(
+              va, clusterExists, selected, others, heartbeats(), Instant.now());
       if (va.getSpec().getVhid() == null && result.status().getVhid() != null)
         recentAllocations.put(va.getMetadata().getName(), result.status().getVhid());
     }

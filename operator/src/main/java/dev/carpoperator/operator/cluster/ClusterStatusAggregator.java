@@ -6,6 +6,7 @@ import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
+import dev.carpoperator.operator.status.AgentHeartbeats;
 import dev.carpoperator.operator.status.AgentReports;
 import dev.carpoperator.operator.status.Conditions;
 import java.time.Instant;
@@ -13,6 +14,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A FirewallCluster's status from what the operator knows: the nodes its selector picks, its agent
@@ -56,6 +58,19 @@ public final class ClusterStatusAggregator {
       int desiredAgents,
       int readyAgents,
       Instant now) {
+    return aggregate(
+        cluster, selectedNodes, addresses, desiredAgents, readyAgents, AgentHeartbeats.NONE, now);
+  }
+
+  /** {@code heartbeats}: when each node's agent last renewed its heartbeat Lease. */
+  public static FirewallClusterStatus aggregate(
+      FirewallCluster cluster,
+      List<String> selectedNodes,
+      List<VirtualAddress> addresses,
+      int desiredAgents,
+      int readyAgents,
+      AgentHeartbeats heartbeats,
+      Instant now) {
     FirewallClusterStatus old =
         cluster.getStatus() == null ? new FirewallClusterStatus() : cluster.getStatus();
     Long generation = cluster.getMetadata().getGeneration();
@@ -70,13 +85,19 @@ public final class ClusterStatusAggregator {
     List<String> syncNotRunning = new ArrayList<>();
     for (String name : selectedNodes.stream().sorted().distinct().toList()) {
       List<NodeVhidStatus> own = reports.stream().filter(r -> name.equals(r.getName())).toList();
+      // The entry written last carries the node's latest sync state.
       NodeVhidStatus lastWritten =
           own.stream()
-              .filter(r -> lastSeen(r) != null)
-              .max(Comparator.comparing(ClusterStatusAggregator::lastSeen))
+              .filter(r -> AgentHeartbeats.NONE.lastHeard(r) != null)
+              .max(Comparator.comparing(AgentHeartbeats.NONE::lastHeard))
               .orElse(null);
-      boolean reporting =
-          lastWritten != null && !lastSeen(lastWritten).isBefore(now.minus(AgentReports.SILENCE));
+      Instant lastHeard =
+          own.stream()
+              .map(heartbeats::lastHeard)
+              .filter(Objects::nonNull)
+              .max(Comparator.naturalOrder())
+              .orElse(null);
+      boolean reporting = lastHeard != null && !lastHeard.isBefore(now.minus(AgentReports.SILENCE));
       ClusterNodeStatus s = new ClusterNodeStatus();
       s.setName(name);
       // Without an address there is nothing for an agent to report: readiness is unknown per node
@@ -195,10 +216,6 @@ public final class ClusterStatusAggregator {
                   case TIMED_OUT -> SYNC_BEHIND;
                 })
         .orElse(reported.getSync());
-  }
-
-  private static Instant lastSeen(NodeVhidStatus r) {
-    return parse(r.getLastReport() != null ? r.getLastReport() : r.getSince());
   }
 
   private static Instant parse(String t) {

@@ -5,11 +5,13 @@ import dev.carpoperator.api.v1alpha1.FirewallClusterStatus;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.operator.OperatorSettings;
+import dev.carpoperator.operator.status.AgentHeartbeats;
 import dev.carpoperator.operator.status.EventRecorder;
 import dev.carpoperator.operator.status.OncePerGeneration;
 import dev.carpoperator.operator.status.StatusPatches;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -51,6 +53,8 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
   private static final String ADDRESSES = "virtualaddresses";
   private InformerEventSource<Node, FirewallCluster> nodes;
   private InformerEventSource<VirtualAddress, FirewallCluster> addresses;
+  private static final String LEASES = "heartbeat-leases";
+  private InformerEventSource<Lease, FirewallCluster> leases;
 
   private volatile long lastSweep = System.nanoTime();
 
@@ -101,7 +105,25 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
                 .withOnUpdateFilter((now, before) -> !summary(now).equals(summary(before)))
                 .build(),
             context);
-    return List.of(daemonSet.eventSource(context).orElseThrow(), nodes, addresses);
+    // The agents' heartbeats: a Lease that appears or goes reconciles every cluster (few); its
+    // renewals do not, the periodic reconcile looks at their age.
+    leases =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Lease.class, FirewallCluster.class)
+                .withName(LEASES)
+                .withNamespaces(Set.of(settings.agentNamespace()))
+                .withLabelSelector(AgentHeartbeats.LABEL_SELECTOR)
+                .withSecondaryToPrimaryMapper(
+                    lease ->
+                        context
+                            .getPrimaryCache()
+                            .list()
+                            .map(ResourceID::fromResource)
+                            .collect(Collectors.toSet()))
+                .withOnUpdateFilter((now, before) -> false)
+                .build(),
+            context);
+    return List.of(daemonSet.eventSource(context).orElseThrow(), nodes, addresses, leases);
   }
 
   /** What of an address the cluster status depends on, besides the age of the reports. */
@@ -144,7 +166,13 @@ public class FirewallClusterReconciler implements Reconciler<FirewallCluster> {
             .toList();
     FirewallClusterStatus next =
         ClusterStatusAggregator.aggregate(
-            cluster, selectedNodes(cluster), own, desired, ready, Instant.now());
+            cluster,
+            selectedNodes(cluster),
+            own,
+            desired,
+            ready,
+            AgentHeartbeats.of(leases.list(settings.agentNamespace())),
+            Instant.now());
     FirewallClusterStatus old =
         cluster.getStatus() == null ? new FirewallClusterStatus() : cluster.getStatus();
     UpdateControl<FirewallCluster> control =

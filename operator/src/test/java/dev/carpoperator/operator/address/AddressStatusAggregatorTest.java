@@ -6,10 +6,12 @@ import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import dev.carpoperator.operator.status.AgentHeartbeats;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -306,5 +308,61 @@ class AddressStatusAggregatorTest {
             va, true, List.of("a", "b"), Set.of(), T0.plusSeconds(240));
     assertThat(later.status().getConditions())
         .anySatisfy(c -> assertThat(c.getMessage()).startsWith("a, b are selected"));
+  }
+
+  /**
+   * Agents that renew a heartbeat Lease do not refresh their entries: the Lease's renewal is when
+   * the master was last heard from.
+   */
+  @Test
+  void theHeartbeatLeaseTellsASilentOldMasterFromASplitBrain() {
+    // a became master at 12:00:00 and wrote nothing since; b took over at 12:00:08.
+    var entries =
+        List.of(
+            entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:00Z"),
+            entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+    // a's Lease was last renewed before b's takeover: a is gone, b is the master.
+    var crashed = new AgentHeartbeats(Map.of("a", T0.plusSeconds(5), "b", T0.plusSeconds(9)));
+    assertThat(AddressStatusAggregator.currentMasters(entries, 1, crashed)).containsExactly("b");
+    // a's Lease was renewed after b's takeover: a is alive and still MASTER, a split brain.
+    var alive = new AgentHeartbeats(Map.of("a", T0.plusSeconds(15), "b", T0.plusSeconds(15)));
+    assertThat(AddressStatusAggregator.currentMasters(entries, 1, alive)).containsExactly("a", "b");
+    // Without Leases (agents of an older version), the entries' own times decide, as before.
+    assertThat(AddressStatusAggregator.currentMasters(entries, 1, AgentHeartbeats.NONE))
+        .containsExactly("b");
+  }
+
+  @Test
+  void aRenewedLeaseKeepsAnAgentWithOldEntriesFromBeingReportedMissing() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
+    for (NodeVhidStatus n : va.getStatus().getNodes()) n.setLastReport(T0.toString());
+    Instant tenMinutesLater = T0.plusSeconds(600);
+    var leased =
+        AddressStatusAggregator.aggregate(
+            va,
+            true,
+            List.of("a", "b"),
+            Set.of(),
+            new AgentHeartbeats(Map.of("a", tenMinutesLater, "b", tenMinutesLater.minusSeconds(5))),
+            tenMinutesLater);
+    assertThat(leased.status().getConditions())
+        .anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Degraded=False"));
+    // b's Lease stopped four minutes ago: b's agent is missing, a's is not.
+    var bGone =
+        AddressStatusAggregator.aggregate(
+            va,
+            true,
+            List.of("a", "b"),
+            Set.of(),
+            new AgentHeartbeats(
+                Map.of("a", tenMinutesLater, "b", tenMinutesLater.minusSeconds(240))),
+            tenMinutesLater);
+    assertThat(bGone.status().getConditions())
+        .anySatisfy(
+            c -> {
+              assertThat(c.getReason()).isEqualTo("AgentMissing");
+              assertThat(c.getMessage()).startsWith("b is selected by FirewallCluster c");
+            });
   }
 }

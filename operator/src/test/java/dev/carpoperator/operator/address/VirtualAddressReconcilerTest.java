@@ -8,8 +8,10 @@ import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
 import dev.carpoperator.operator.OperatorMetrics;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** The reconciler's memory follows the addresses: it shrinks when they, or their entries, go. */
@@ -63,5 +65,28 @@ class VirtualAddressReconcilerTest {
     r.transitions(reported("lan", "mickey", CarpState.MASTER));
     r.transitions(reported("lan"));
     assertThat(r.remembered()).isZero();
+  }
+
+  /**
+   * A Lease renewal reconciles only the addresses where its node's MASTER entry competes with
+   * another node's: there the renewal may show a split brain; elsewhere it changes nothing.
+   */
+  @Test
+  void aLeaseRenewalReconcilesOnlyTheAddressesWithTwoMasters() {
+    var contested = reported("contested", "mickey", CarpState.MASTER, "minnie", CarpState.MASTER);
+    var calm = reported("calm", "mickey", CarpState.MASTER, "minnie", CarpState.BACKUP);
+    var others = reported("others", "minnie", CarpState.MASTER, "donald", CarpState.MASTER);
+    var none = reported("none");
+    assertThat(
+            VirtualAddressReconciler.contestedMastersOf(
+                "mickey", Stream.of(contested, calm, others, none)))
+        .extracting(ResourceID::getName)
+        .containsExactly("contested");
+    assertThat(
+            VirtualAddressReconciler.contestedMastersOf(
+                "minnie", Stream.of(contested, calm, others, none)))
+        .extracting(ResourceID::getName)
+        .containsExactlyInAnyOrder("contested", "others");
+    assertThat(VirtualAddressReconciler.contestedMastersOf(null, Stream.of(contested))).isEmpty();
   }
 }

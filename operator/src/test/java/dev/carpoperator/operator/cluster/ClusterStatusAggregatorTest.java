@@ -11,6 +11,7 @@ import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
 import dev.carpoperator.api.v1alpha1.SyncSpec;
 import dev.carpoperator.api.v1alpha1.VirtualAddress;
 import dev.carpoperator.api.v1alpha1.VirtualAddressStatus;
+import dev.carpoperator.operator.status.AgentHeartbeats;
 import dev.carpoperator.operator.status.StatusPatches;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -243,6 +244,29 @@ class ClusterStatusAggregatorTest {
             c, List.of("a"), addresses, 1, 1, T0.plus(Duration.ofMinutes(4)));
     assertThat(StatusPatches.sameStatus(c.getStatus(), silent)).isFalse();
     assertThat(node(silent, "a").getAgentReady()).isFalse();
+  }
+
+  /** An agent renewing its heartbeat Lease is ready however old its entries are. */
+  @Test
+  void aRenewedHeartbeatLeaseKeepsTheAgentReady() {
+    List<VirtualAddress> addresses =
+        List.of(
+            address(
+                "lan",
+                entry("a", 1, CarpState.MASTER, 0, T0, T0),
+                entry("b", 1, CarpState.BACKUP, 0, T0, T0)));
+    Instant later = T0.plus(Duration.ofMinutes(10));
+    FirewallClusterStatus s =
+        ClusterStatusAggregator.aggregate(
+            cluster(false),
+            List.of("a", "b"),
+            addresses,
+            2,
+            2,
+            new AgentHeartbeats(java.util.Map.of("a", later.minusSeconds(3))),
+            later);
+    assertThat(node(s, "a").getAgentReady()).as("Lease renewed 3 s ago").isTrue();
+    assertThat(node(s, "b").getAgentReady()).as("no Lease, entries 10 minutes old").isFalse();
   }
 
   @Test

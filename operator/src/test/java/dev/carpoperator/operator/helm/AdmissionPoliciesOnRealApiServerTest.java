@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.carpoperator.agent.kube.NodeHeartbeat;
 import dev.carpoperator.api.v1alpha1.CarpState;
 import dev.carpoperator.api.v1alpha1.FirewallCluster;
 import dev.carpoperator.api.v1alpha1.NodeVhidStatus;
@@ -24,6 +25,8 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -91,6 +94,10 @@ class AdmissionPoliciesOnRealApiServerTest {
       // deploy/rbac)
       if (kind.equals("ClusterRole")
           && o.path("metadata").path("name").asText().equals("carp-agent")) apply(o);
+      // and its heartbeat Role in the agents' namespace
+      if ((kind.equals("Role") || kind.equals("RoleBinding"))
+          && o.path("metadata").path("name").asText().equals("carp-agent-heartbeat"))
+        created.add(apply(o));
     }
     created.add(
         admin
@@ -206,6 +213,71 @@ class AdmissionPoliciesOnRealApiServerTest {
                   .getVhid())
           .isEqualTo(9);
     }
+  }
+
+  /** An agent may renew only its own node's heartbeat Lease, held by its node. */
+  @Test
+  void anAgentRenewsOnlyItsOwnNodesHeartbeatLease() {
+    try (KubernetesClient agentA = clientWithToken(podBoundToken("policy-node-a"));
+        KubernetesClient unbound = clientWithToken(unboundToken())) {
+      // Until the policy is in force, a Lease for node b passes: wait for the refusal first.
+      java.util.concurrent.atomic.AtomicInteger probe =
+          new java.util.concurrent.atomic.AtomicInteger();
+      await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(250))
+          .alias("the policy to refuse node b's Lease")
+          .until(
+              () ->
+                  refused(
+                      () ->
+                          agentA
+                              .resource(
+                                  lease(
+                                      "carp-agent-policy-node-b-" + probe.incrementAndGet(),
+                                      "policy-node-b"))
+                              .create()));
+      assertThatThrownBy(
+              () -> agentA.resource(lease("carp-agent-policy-node-b", "policy-node-b")).create())
+          .isInstanceOf(KubernetesClientException.class)
+          .hasMessageContaining(
+              "an agent may renew only the heartbeat Lease of its own node (carp-agent-policy-node-a)");
+      assertThatThrownBy(
+              () -> agentA.resource(lease("carp-agent-policy-node-a", "policy-node-b")).create())
+          .as("its own Lease, but held by another node")
+          .isInstanceOf(KubernetesClientException.class);
+      assertThatThrownBy(
+              () -> unbound.resource(lease("carp-agent-policy-node-a", "policy-node-a")).create())
+          .isInstanceOf(KubernetesClientException.class)
+          .hasMessageContaining("must be bound to a pod on a node");
+
+      // Its own, as NodeHeartbeat writes it: created, then renewed by a merge patch.
+      try (NodeHeartbeat h = NodeHeartbeat.start(agentA, NS, "policy-node-a")) {
+        await().atMost(WAIT).until(h::renewing);
+      }
+      assertThat(
+              admin
+                  .resources(Lease.class)
+                  .inNamespace(NS)
+                  .withName("carp-agent-policy-node-a")
+                  .get()
+                  .getSpec()
+                  .getHolderIdentity())
+          .isEqualTo("policy-node-a");
+    }
+  }
+
+  private static Lease lease(String name, String holder) {
+    return new LeaseBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withNamespace(NS)
+        .endMetadata()
+        .withNewSpec()
+        .withHolderIdentity(holder)
+        .withLeaseDurationSeconds(40)
+        .endSpec()
+        .build();
   }
 
   @Test

@@ -144,10 +144,12 @@ class HelmChartTest {
             "CustomResourceDefinition -/virtualaddresses.carp-operator.dev",
             "Deployment carp-system/carp-operator",
             "Namespace -/carp-agents",
+            "Role carp-agents/carp-agent-heartbeat",
             "Role carp-agents/carp-agent-secrets",
             "Role carp-system/carp-operator",
             "Role carp-agents/carp-operator-agents",
             "Role default/carp-operator-events",
+            "RoleBinding carp-agents/carp-agent-heartbeat",
             "RoleBinding carp-agents/carp-agent-secrets",
             "RoleBinding carp-system/carp-operator",
             "RoleBinding carp-agents/carp-operator-agents",
@@ -155,7 +157,9 @@ class HelmChartTest {
             "Service carp-system/carp-operator-metrics",
             "ServiceAccount carp-agents/carp-agent",
             "ServiceAccount carp-system/carp-operator",
+            "ValidatingAdmissionPolicy -/carp-operator-agent-heartbeat",
             "ValidatingAdmissionPolicy -/carp-operator-agent-status",
+            "ValidatingAdmissionPolicyBinding -/carp-operator-agent-heartbeat",
             "ValidatingAdmissionPolicyBinding -/carp-operator-agent-status");
     for (JsonNode o : objects) {
       JsonNode labels = o.path("metadata").path("labels");

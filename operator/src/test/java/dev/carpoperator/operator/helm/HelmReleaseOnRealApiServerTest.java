@@ -183,7 +183,7 @@ class HelmReleaseOnRealApiServerTest {
         }
       }
     }
-    assertThat(checked).isEqualTo(14);
+    assertThat(checked).isEqualTo(16);
   }
 
   @Test

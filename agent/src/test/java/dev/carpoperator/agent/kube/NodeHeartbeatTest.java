@@ -1,0 +1,131 @@
+package dev.carpoperator.agent.kube;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.carpoperator.testing.kube.ControlPlane;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The agent's heartbeat Lease on a real API server. */
+class NodeHeartbeatTest {
+  static final String NS = "heartbeat-test";
+
+  /** A clock the test moves. */
+  static final class TestClock extends Clock {
+    Instant now = Instant.parse("2026-12-07T12:00:00.123456Z");
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+
+  @BeforeAll
+  static void namespace() {
+    try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
+      admin
+          .namespaces()
+          .resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
+          .serverSideApply();
+    }
+  }
+
+  @Test
+  void theLeaseIsCreatedThenRenewed() {
+    try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
+      TestClock clock = new TestClock();
+      NodeHeartbeat h = new NodeHeartbeat(admin, NS, "mickey", clock);
+      assertThat(h.renewing()).as("not before the first renewal").isFalse();
+      h.renew();
+      Lease lease =
+          admin.resources(Lease.class).inNamespace(NS).withName("carp-agent-mickey").get();
+      assertThat(lease.getMetadata().getLabels()).containsAllEntriesOf(NodeHeartbeat.LABELS);
+      assertThat(lease.getSpec().getHolderIdentity()).isEqualTo("mickey");
+      assertThat(lease.getSpec().getLeaseDurationSeconds())
+          .isEqualTo(NodeHeartbeat.LEASE_DURATION_SECONDS);
+      assertThat(lease.getSpec().getRenewTime().toInstant()).isEqualTo(clock.now);
+      assertThat(h.renewing()).isTrue();
+
+      clock.now = clock.now.plusSeconds(10);
+      h.renew();
+      lease = admin.resources(Lease.class).inNamespace(NS).withName("carp-agent-mickey").get();
+      assertThat(lease.getSpec().getRenewTime().toInstant())
+          .as("renewed, to the microsecond")
+          .isEqualTo(clock.now);
+      assertThat(lease.getSpec().getAcquireTime().toInstant())
+          .as("acquired when created")
+          .isEqualTo(clock.now.minusSeconds(10));
+
+      clock.now = clock.now.plus(NodeHeartbeat.RENEW_INTERVAL.multipliedBy(2));
+      assertThat(h.renewing()).as("two intervals without a renewal").isFalse();
+      h.close();
+    }
+  }
+
+  /**
+   * An agent whose Role lacks the Lease permission (an older chart's RBAC) says so and is not
+   * renewing, so that its status reporter refreshes its entries as before.
+   */
+  @Test
+  void withoutThePermissionTheHeartbeatIsNotRenewing() throws Exception {
+    try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
+      admin
+          .serviceAccounts()
+          .inNamespace(NS)
+          .resource(
+              new ServiceAccountBuilder()
+                  .withNewMetadata()
+                  .withName("no-lease")
+                  .endMetadata()
+                  .build())
+          .serverSideApply();
+      String token =
+          admin
+              .serviceAccounts()
+              .inNamespace(NS)
+              .withName("no-lease")
+              .tokenRequest(
+                  new TokenRequestBuilder()
+                      .withNewSpec()
+                      .withExpirationSeconds(3600L)
+                      .endSpec()
+                      .build())
+              .getStatus()
+              .getToken();
+      try (KubernetesClient forbidden =
+              new KubernetesClientBuilder()
+                  .withConfig(ControlPlane.shared().config(token))
+                  .build();
+          NodeHeartbeat h = NodeHeartbeat.start(forbidden, NS, "minnie")) {
+        // The first attempt runs at once; wait until it has been made (and failed).
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!h.failing() && System.nanoTime() < deadline) Thread.sleep(50);
+        assertThat(h.failing()).as("the renewal was refused").isTrue();
+        assertThat(h.renewing()).isFalse();
+      }
+      assertThat(admin.resources(Lease.class).inNamespace(NS).withName("carp-agent-minnie").get())
+          .isNull();
+    }
+  }
+}
