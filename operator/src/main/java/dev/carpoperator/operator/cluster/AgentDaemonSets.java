@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.ProbeBuilder;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,6 +40,19 @@ public final class AgentDaemonSets {
   public static final String RUNTIME_DIR = "/run/carp-operator";
 
   static final String RUNTIME_VOLUME = "run";
+
+  /**
+   * Agents without state sync run on the JIT's first tier only (C1): what they run is not hot
+   * enough for C2 to pay, and C2's compilations were most of an agent's CPU while 1,000 addresses
+   * arrived (competing with the API server on small nodes) and left it about 20 MiB more resident
+   * (./carp bench scale; docs/benchmarks.md). State sync's packet path needs C2: under C1 an agent
+   * followed 14,000 conntrack changes a second instead of 40,000 (./carp bench sync), so a cluster
+   * with {@code spec.sync} keeps the default compilers. The java launcher reads {@code
+   * JDK_JAVA_OPTIONS} before the image's own options.
+   */
+  static final String JIT_ENV = "JDK_JAVA_OPTIONS";
+
+  static final String C1_ONLY = "-XX:TieredStopAtLevel=1";
 
   private AgentDaemonSets() {}
 
@@ -128,6 +142,10 @@ public final class AgentDaemonSets {
                     .withName("CARP_RUNTIME_DIR")
                     .withValue(RUNTIME_DIR + "/$(NODE_NAME)")
                     .build())
+            .addAllToEnv(
+                cluster.getSpec().getSync() == null
+                    ? List.of(new EnvVarBuilder().withName(JIT_ENV).withValue(C1_ONLY).build())
+                    : List.of())
             // The agent's record of the addresses it added: on the host, so that it outlives a pod
             // restart (tmpfs, as
             // the addresses, cleared at reboot).

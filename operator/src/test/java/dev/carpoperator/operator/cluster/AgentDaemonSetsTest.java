@@ -87,4 +87,26 @@ class AgentDaemonSetsTest {
         .as("liveness alone would allow only this long")
         .isLessThan(AgentDaemonSets.STARTUP_SECONDS);
   }
+
+  /** Agents without state sync run on C1 only; with it, on the default compilers. */
+  @Test
+  void agentsWithoutStateSyncRunOnTheFirstJitTierOnly() {
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
+    fwc.setSpec(new FirewallClusterSpec());
+    var settings = OperatorSettings.fromEnvironment(Map.of());
+    assertThat(env(AgentDaemonSets.desired(fwc, settings)))
+        .containsEntry("JDK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1");
+    var sync = new dev.carpoperator.api.v1alpha1.SyncSpec();
+    sync.setInterfaceName("pfsync0");
+    fwc.getSpec().setSync(sync);
+    assertThat(env(AgentDaemonSets.desired(fwc, settings))).doesNotContainKey("JDK_JAVA_OPTIONS");
+  }
+
+  static Map<String, String> env(io.fabric8.kubernetes.api.model.apps.DaemonSet ds) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    for (EnvVar e : ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv())
+      out.put(e.getName(), e.getValue());
+    return out;
+  }
 }
