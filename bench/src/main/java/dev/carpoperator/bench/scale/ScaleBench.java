@@ -190,9 +190,12 @@ public final class ScaleBench implements BenchPart {
             .serverSideApply();
       }
 
+      List<String> agentJvmOptions = new ArrayList<>(AGENT_JVM_OPTIONS);
+      String extra = ctx.option("scale.agentJvmOptions", "").trim();
+      if (!extra.isEmpty()) agentJvmOptions.addAll(List.of(extra.split("\\s+")));
       env.pods =
           AgentPods.open(
-              env.controlPlane, admin, env.lab, AgentMain.class.getName(), AGENT_JVM_OPTIONS);
+              env.controlPlane, admin, env.lab, AgentMain.class.getName(), agentJvmOptions);
       List<LabProcess> agents = new ArrayList<>();
       for (String cluster : clusterNames) {
         DaemonSet ds =
@@ -648,6 +651,9 @@ public final class ScaleBench implements BenchPart {
             + String.join(" ", AgentPods.JVM_OPTIONS)
             + " "
             + String.join(" ", AGENT_JVM_OPTIONS.subList(0, 2))
+            + (ctx.option("scale.agentJvmOptions", "").isBlank()
+                ? ""
+                : " " + ctx.option("scale.agentJvmOptions", "").trim())
             + ") in network namespaces; only the kubelet is replaced (AgentPods).");
     notes.add(
         "A vhid is 1–255 per FirewallCluster, so the addresses are spread over "

@@ -65,6 +65,9 @@ public final class SyncPart implements BenchPart {
 
   private int nextGroup = 10;
 
+  /** JVM options for the agents (sync.agentJvmOptions), e.g. to compare compilers. */
+  private List<String> agentJvmOptions = List.of();
+
   /** Things the reader should know about individual runs (watcher overruns), added to the notes. */
   private final List<String> caveats = new ArrayList<>();
 
@@ -81,6 +84,8 @@ public final class SyncPart implements BenchPart {
   @Override
   public void run(BenchContext ctx) throws Exception {
     List<String> impls = csv(ctx.option("sync.impls", "agent50,agent0,conntrackd"));
+    String jvm = ctx.option("sync.agentJvmOptions", "").trim();
+    agentJvmOptions = jvm.isEmpty() ? List.of() : List.of(jvm.split("\\s+"));
     List<Integer> rates =
         ints(
             ctx.option(
@@ -314,7 +319,14 @@ public final class SyncPart implements BenchPart {
       Files.writeString(conf, agentConfig(h, impl.equals("agent0") ? 0 : 50));
       Path log = lab.dir().resolve(h + "-" + h + "-agent.log");
       logStart.put(h, Files.exists(log) ? (int) Files.size(log) : 0);
-      daemons.put(h, host.startJava(h + "-agent", AgentMain.class, "--config", conf.toString()));
+      daemons.put(
+          h,
+          host.startJava(
+              h + "-agent",
+              AgentMain.class.getName(),
+              agentJvmOptions,
+              "--config",
+              conf.toString()));
     }
   }
 
@@ -635,6 +647,8 @@ public final class SyncPart implements BenchPart {
             + ": FTFW over multicast on sync0, DisableExternalCache on (states injected into b's kernel "
             + "table, where the agent writes them too), StartupResync on; its default scheduler, which is real-time (SCHED_RR priority 99) "
             + "while the agents, the generator and the watcher run at normal priority: on a busy machine conntrackd gets the CPU first.");
+    if (!agentJvmOptions.isEmpty())
+      notes.add("The agents ran with the JVM options " + String.join(" ", agentJvmOptions) + ".");
     notes.addAll(caveats);
     notes.add(
         String.format(
