@@ -82,6 +82,9 @@ public final class ScaleBench implements BenchPart {
           "-XX:MaxRAM=192m",
           "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener");
 
+  /** The DaemonSet's JDK_JAVA_OPTIONS (the operator's choice of compilers), for the report. */
+  private String daemonSetJavaOptions = "";
+
   @Override
   public String name() {
     return "scale";
@@ -201,6 +204,10 @@ public final class ScaleBench implements BenchPart {
         DaemonSet ds =
             env.pods.awaitDaemonSet(
                 AGENT_NAMESPACE, "carp-agent-" + cluster, Duration.ofSeconds(60));
+        ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv().stream()
+            .filter(e -> e.getName().equals("JDK_JAVA_OPTIONS") && e.getValue() != null)
+            .findFirst()
+            .ifPresent(e -> daemonSetJavaOptions = e.getValue());
         for (String node : nodesOf.get(cluster)) agents.add(env.pods.start(node, ds));
         reportPods(admin, ds, 2);
       }
@@ -654,6 +661,9 @@ public final class ScaleBench implements BenchPart {
             + (ctx.option("scale.agentJvmOptions", "").isBlank()
                 ? ""
                 : " " + ctx.option("scale.agentJvmOptions", "").trim())
+            + (daemonSetJavaOptions.isEmpty()
+                ? ""
+                : "; the DaemonSet's JDK_JAVA_OPTIONS " + daemonSetJavaOptions)
             + ") in network namespaces; only the kubelet is replaced (AgentPods).");
     notes.add(
         "A vhid is 1–255 per FirewallCluster, so the addresses are spread over "
