@@ -1,14 +1,13 @@
 package dev.carpoperator.agent.kube;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.carpoperator.testing.kube.ControlPlane;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -88,7 +87,7 @@ class NodeHeartbeatTest {
    * renewing, so that its status reporter refreshes its entries as before.
    */
   @Test
-  void withoutThePermissionTheHeartbeatIsNotRenewing() throws Exception {
+  void withoutThePermissionTheHeartbeatIsNotRenewing() {
     try (KubernetesClient admin = ControlPlane.shared().adminClient()) {
       admin
           .serviceAccounts()
@@ -100,28 +99,11 @@ class NodeHeartbeatTest {
                   .endMetadata()
                   .build())
           .serverSideApply();
-      String token =
-          admin
-              .serviceAccounts()
-              .inNamespace(NS)
-              .withName("no-lease")
-              .tokenRequest(
-                  new TokenRequestBuilder()
-                      .withNewSpec()
-                      .withExpirationSeconds(3600L)
-                      .endSpec()
-                      .build())
-              .getStatus()
-              .getToken();
       try (KubernetesClient forbidden =
-              new KubernetesClientBuilder()
-                  .withConfig(ControlPlane.shared().config(token))
-                  .build();
+              ControlPlane.shared().serviceAccountClient(admin, NS, "no-lease");
           NodeHeartbeat h = NodeHeartbeat.start(forbidden, NS, "minnie")) {
-        // The first attempt runs at once; wait until it has been made (and failed).
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!h.failing() && System.nanoTime() < deadline) Thread.sleep(50);
-        assertThat(h.failing()).as("the renewal was refused").isTrue();
+        // The first attempt runs at once: wait until it has been made and refused.
+        await().atMost(Duration.ofSeconds(30)).until(h::failing);
         assertThat(h.renewing()).isFalse();
       }
       assertThat(admin.resources(Lease.class).inNamespace(NS).withName("carp-agent-minnie").get())

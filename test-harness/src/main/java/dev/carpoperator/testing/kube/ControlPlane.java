@@ -403,6 +403,35 @@ public final class ControlPlane implements AutoCloseable {
         .build();
   }
 
+  /**
+   * A token of ServiceAccount {@code namespace/name}, valid for an hour, requested by {@code admin}
+   * (TokenRequest; not bound to a pod).
+   */
+  public static String serviceAccountToken(KubernetesClient admin, String namespace, String name) {
+    return admin
+        .serviceAccounts()
+        .inNamespace(namespace)
+        .withName(name)
+        .tokenRequest(
+            new io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder()
+                .withNewSpec()
+                .withExpirationSeconds(3600L)
+                .endSpec()
+                .build())
+        .getStatus()
+        .getToken();
+  }
+
+  /**
+   * A client acting as ServiceAccount {@code namespace/name} (see {@link #serviceAccountToken}).
+   */
+  public KubernetesClient serviceAccountClient(
+      KubernetesClient admin, String namespace, String name) {
+    return new KubernetesClientBuilder()
+        .withConfig(config(serviceAccountToken(admin, namespace, name)))
+        .build();
+  }
+
   public KubernetesClient adminClient() {
     return new KubernetesClientBuilder().withConfig(adminConfig()).build();
   }
