@@ -29,6 +29,7 @@ final class SyncCoreDriver {
   private final KernelExecutor kernelActions;
   private final LongSupplier clock;
   private final Runnable sendDue;
+  private final boolean batching; // maxDelayMillis > 0: the ChangeQueue batches by itself
 
   /**
    * @param packetBudget pfsync bytes per packet (the link's budget less the envelope)
@@ -56,15 +57,27 @@ final class SyncCoreDriver {
     this.kernelActions = new KernelExecutor(kernel, core);
     this.clock = clock;
     this.sendDue = sendDue;
+    this.batching = settings.maxDelayMillis() > 0;
   }
 
   SyncCore core() {
     return core;
   }
 
-  void kernelEvent(ConntrackKernel.EventType type, ConntrackEntry entry) {
+  /**
+   * A conntrack event. {@code moreWaiting}: more of the loop's inputs are queued behind it. With
+   * none waiting, what is due goes at once (full packets, and everything when maxDelayMillis is 0),
+   * so an idle node adds no delay. With more waiting, only a burst of full packets goes at once;
+   * the rest waits for the last of them (or the loop's tick, every 10 ms): under load the changes
+   * leave in full packets instead of one packet per event, which a cold agent with maxDelayMillis 0
+   * could not send 10 000 times a second (its queue filled and events were dropped). With a
+   * batching delay (maxDelayMillis above 0) the queue batches by itself and every event is followed
+   * by a send, as before: holding those sends back made the default agent fall behind at 30 000
+   * changes a second in two runs of ./carp bench sync (docs/benchmarks.md).
+   */
+  void kernelEvent(ConntrackKernel.EventType type, ConntrackEntry entry, boolean moreWaiting) {
     core.kernelEvent(type, entry, clock.getAsLong());
-    sendDue.run(); // full packets, and everything when maxDelayMillis is 0, go now, not at the tick
+    if (!moreWaiting || batching || core.changesFull()) sendDue.run();
   }
 
   void received(SyncValidationResult.Plain plain) {

@@ -237,7 +237,9 @@ public final class SyncEngine implements AutoCloseable {
         new ConntrackKernel.Listener() {
           @Override
           public void event(ConntrackKernel.EventType type, ConntrackEntry entry) {
-            offer(SyncInbox.Input.CONNTRACK_EVENT, () -> driver.kernelEvent(type, entry));
+            offer(
+                SyncInbox.Input.CONNTRACK_EVENT,
+                () -> driver.kernelEvent(type, entry, inbox.pending() > 0));
           }
 
           @Override

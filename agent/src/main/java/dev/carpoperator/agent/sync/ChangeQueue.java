@@ -133,9 +133,12 @@ final class ChangeQueue {
    * part-filled.
    */
   boolean due(long now) {
-    return oldestPendingAt != Long.MIN_VALUE
-        && (now - oldestPendingAt >= maxDelayNanos
-            || pendingBytes >= (long) FULL_PACKETS * packetBudget);
+    return oldestPendingAt != Long.MIN_VALUE && (now - oldestPendingAt >= maxDelayNanos || full());
+  }
+
+  /** A burst's worth ({@link #FULL_PACKETS} packets) is queued. */
+  boolean full() {
+    return pendingBytes >= (long) FULL_PACKETS * packetBudget;
   }
 
   /** Everything queued, as pfsync packets; the queue is empty afterwards. */

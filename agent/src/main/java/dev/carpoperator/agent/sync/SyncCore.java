@@ -501,6 +501,15 @@ public final class SyncCore implements KernelExecutor.Outcomes {
     return out;
   }
 
+  /**
+   * True when a burst of full packets ({@code FULL_PACKETS}) of changes is queued: the runtime
+   * sends it even while more inputs wait, so that a loaded node's changes leave as they fill
+   * packets rather than all at its next tick.
+   */
+  public boolean changesFull() {
+    return changes.full();
+  }
+
   /** True while a bulk send is still under way (the runtime then polls at the bulk pace). */
   public boolean bulkSending() {
     return bulkSender.sending();
