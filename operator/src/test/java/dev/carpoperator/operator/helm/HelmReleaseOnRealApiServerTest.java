@@ -14,7 +14,6 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -449,18 +448,8 @@ class HelmReleaseOnRealApiServerTest {
               deployment.getMetadata().getNamespace(),
               POD);
       String token =
-          admin
-              .serviceAccounts()
-              .inNamespace(deployment.getMetadata().getNamespace())
-              .withName(podSpec.getServiceAccountName())
-              .tokenRequest(
-                  new TokenRequestBuilder()
-                      .withNewSpec()
-                      .withExpirationSeconds(3600L)
-                      .endSpec()
-                      .build())
-              .getStatus()
-              .getToken();
+          ControlPlane.serviceAccountToken(
+              admin, deployment.getMetadata().getNamespace(), podSpec.getServiceAccountName());
       Path dir = Files.createDirectories(work.resolve("operator-" + name));
       Path kubeconfig =
           Files.writeString(
