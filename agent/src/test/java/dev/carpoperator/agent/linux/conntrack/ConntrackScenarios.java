@@ -647,6 +647,8 @@ public final class ConntrackScenarios {
           tcp(42501, new Tuple(SERVER, CLIENT, 443, 42501), TCP_ESTABLISHED, 600);
       ConntrackEntry missing =
           tcp(42502, new Tuple(SERVER, CLIENT, 443, 42502), TCP_ESTABLISHED, 60);
+      // last of its send: the only request that asks for an acknowledgement gets an error instead
+      ConntrackEntry badLast = tcp(42503, new Tuple(SERVER, CLIENT, 443, 42503), 200, 60);
       List<ConntrackException> outcomes =
           ct.writeAll(
               List.of(
@@ -656,20 +658,25 @@ public final class ConntrackScenarios {
                   new ConntrackKernel.Change(missing, true),
                   new ConntrackKernel.Change(fresh, false),
                   new ConntrackKernel.Change(fresh, true), // the same entry again: after its create
-                  new ConntrackKernel.Change(many.get(2), true)));
+                  new ConntrackKernel.Change(many.get(2), true),
+                  new ConntrackKernel.Change(badLast, false)));
       assertThat(outcomes.get(0)).isNull();
       assertThat(outcomes.get(1))
           .isNotNull()
           .hasMessageContaining("conntrack create of ct[6 192.0.2.2:42500>203.0.113.10:443")
           .satisfies(e -> assertThat(e.errno()).isEqualTo(34)); // ERANGE, as apply says
       assertThat(outcomes.subList(2, 7)).containsOnlyNulls();
+      assertThat(outcomes.get(7))
+          .isNotNull()
+          .hasMessageContaining("conntrack create of ct[6 192.0.2.2:42503>203.0.113.10:443")
+          .satisfies(e -> assertThat(e.errno()).isEqualTo(34));
       table = ct.dump();
       ConntrackEntry kept = find(table, first);
       assertThat(kept.status() & IPS_ASSURED).as("ASSURED cannot be cleared").isNotZero();
       assertThat(kept.tcpState()).isEqualTo(TCP_ESTABLISHED);
       assertThat(kept.timeoutSeconds()).isBetween(240L, 300L);
       List<ConntrackEntry> finalTable = table;
-      for (ConntrackEntry gone : List.of(many.get(1), many.get(2), fresh, badState))
+      for (ConntrackEntry gone : List.of(many.get(1), many.get(2), fresh, badState, badLast))
         assertThat(finalTable).noneMatch(e -> e.key().equals(gone.key()));
 
       List<ConntrackKernel.Change> deletes =
@@ -677,7 +684,7 @@ public final class ConntrackScenarios {
       assertThat(ct.writeAll(deletes)).containsOnlyNulls(); // two were gone already: no failure
       List<ConntrackEntry> empty = ct.dump();
       for (ConntrackEntry e : many) assertThat(empty).noneMatch(x -> x.key().equals(e.key()));
-      assertThat(ct.stats().writeErrors()).isEqualTo(1);
+      assertThat(ct.stats().writeErrors()).isEqualTo(2);
     }
   }
 
