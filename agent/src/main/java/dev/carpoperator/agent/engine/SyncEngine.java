@@ -133,6 +133,8 @@ public final class SyncEngine implements AutoCloseable {
   private volatile boolean closed;
 
   /** A loosening at takeover is queued on the loop (several vhids become master together). */
+  private boolean refreshWaiting; // loop thread only
+
   private final java.util.concurrent.atomic.AtomicBoolean takeoverQueued =
       new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -261,7 +263,8 @@ public final class SyncEngine implements AutoCloseable {
     submit(() -> core.start(clock.getAsLong(), table, true));
     io.start(this::onFrame);
     loop.schedule(this::tick, TICK_MILLIS, TimeUnit.MILLISECONDS);
-    loop.scheduleWithFixedDelay(this::refresh, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
+    loop.scheduleWithFixedDelay(
+        this::periodicRefresh, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
     loop.scheduleWithFixedDelay(
         this::pollLink, LINK_POLL_MILLIS, LINK_POLL_MILLIS, TimeUnit.MILLISECONDS);
     LOG.info(
@@ -361,6 +364,7 @@ public final class SyncEngine implements AutoCloseable {
             if (pause > 0) driver.resumed(pause);
             if (inbox.takeResync(clock.getAsLong()))
               refresh(); // after an overload, once the queue has drained
+            else if (refreshWaiting && !core.refreshWaits()) periodicRefresh();
             sendDue();
             tableSize = core.tableSize();
           });
@@ -378,6 +382,12 @@ public final class SyncEngine implements AutoCloseable {
   private void pollLink() {
     if (closed) return;
     if (demotion.linkPolled(!Carrier.isUp(settings.interfaceName()))) driver.linkBack();
+  }
+
+  /** The periodic refresh, put off while a bulk is under way ({@link SyncCore#refreshWaits}). */
+  private void periodicRefresh() {
+    refreshWaiting = core.refreshWaits();
+    if (!refreshWaiting) refresh();
   }
 
   private void refresh() {

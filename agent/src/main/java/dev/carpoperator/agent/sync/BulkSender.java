@@ -18,7 +18,9 @@ import java.util.Set;
  * BUS END, paced one packet per {@code bulkInterval} as OpenBSD does. A requester that reports its
  * progress (our agents, authenticated mode: BUS {@link PfsyncMessage.Bus#PROGRESS}) gets the bulk
  * as fast as it applies it instead: up to {@link #WINDOW_PACKETS} packets beyond what it has
- * applied. Part of {@link SyncCore}; not thread-safe.
+ * applied. Each state is mapped to its UPD when its packet is built, so a bulk sends the state as
+ * it is then, and skips one that left the table since the bulk started. Part of {@link SyncCore};
+ * not thread-safe.
  */
 final class BulkSender {
 
@@ -43,8 +45,17 @@ final class BulkSender {
   private final int hostId;
   private final int packetBudget;
   private final long intervalNanos;
+  private final SyncTable table;
 
-  private final ArrayDeque<PfsyncMessage> out = new ArrayDeque<>();
+  /** The bulk still to send: BUS START (if not sent yet), the states, BUS END. */
+  private boolean startDue;
+
+  private final ArrayDeque<Tracked> states = new ArrayDeque<>();
+  private boolean endDue;
+
+  /** A message built that did not fit the last packet: the first of the next. */
+  private PfsyncMessage carried;
+
   private long nextPacketAt;
 
   /** Nonces of the requests the bulk under way answers, newest last. */
@@ -61,15 +72,16 @@ final class BulkSender {
 
   private long lastProgressAt;
 
-  BulkSender(int hostId, int packetBudget, long intervalNanos) {
+  BulkSender(int hostId, int packetBudget, long intervalNanos, SyncTable table) {
     this.hostId = hostId;
     this.packetBudget = packetBudget;
     this.intervalNanos = intervalNanos;
+    this.table = table;
   }
 
   /** True while a bulk send is under way. */
   boolean sending() {
-    return !out.isEmpty();
+    return endDue;
   }
 
   /**
@@ -115,10 +127,11 @@ final class BulkSender {
 
   /** A new bulk of {@code states}, its first packet due at {@code now}. */
   void start(Collection<Tracked> states, long now) {
-    out.clear();
-    out.add(new PfsyncMessage.Bus(hostId, 0, PfsyncMessage.Bus.START));
-    for (Tracked t : states) out.add(new PfsyncMessage.Upd(t.state()));
-    out.add(new PfsyncMessage.Bus(hostId, 0, PfsyncMessage.Bus.END));
+    this.states.clear();
+    this.states.addAll(states);
+    startDue = true;
+    endDue = true;
+    carried = null;
     nextPacketAt = now;
     sent = 0;
     applied.clear();
@@ -128,22 +141,18 @@ final class BulkSender {
   /**
    * A request while a bulk is under way (the requester's retry, or another peer): as OpenBSD's
    * pfsync_bulk_start, go on from where the bulk is and wrap around to the states already sent,
-   * behind a new BUS START, instead of dumping the table and starting over. At 250 000 states the
-   * dump alone outlasts the requester's 2 s retry, and each retry restarted the bulk (./carp bench
-   * sync: 305 454 states sent for 250 000).
+   * behind a new BUS START, instead of starting over. At 250 000 states a restart outlasted the
+   * requester's 2 s retry, and each retry restarted the bulk (./carp bench sync: 305 454 states
+   * sent for 250 000).
    */
-  void extend(Collection<Tracked> states) {
-    if (out.peekFirst() instanceof PfsyncMessage.Bus first
-        && first.status() == PfsyncMessage.Bus.START) return; // nothing sent yet
+  void extend(Collection<Tracked> all) {
+    if (startDue) return; // nothing sent yet
     Set<GlobalId> queued = new HashSet<>();
-    for (PfsyncMessage m : out) {
-      if (m instanceof PfsyncMessage.Upd u)
-        queued.add(new GlobalId(u.state().id(), u.state().creatorid()));
-    }
-    PfsyncMessage end = out.pollLast();
-    out.addFirst(new PfsyncMessage.Bus(hostId, 0, PfsyncMessage.Bus.START));
-    for (Tracked t : states) if (!queued.contains(t.id)) out.add(new PfsyncMessage.Upd(t.state()));
-    out.add(end);
+    for (Tracked t : states) queued.add(t.id);
+    if (carried instanceof PfsyncMessage.Upd u)
+      queued.add(new GlobalId(u.state().id(), u.state().creatorid()));
+    startDue = true;
+    for (Tracked t : all) if (!queued.contains(t.id)) states.add(t);
   }
 
   /**
@@ -158,7 +167,7 @@ final class BulkSender {
   void poll(long now, long requestNonce, List<SyncCore.Outgoing> into) {
     nextPacketAt = Math.max(nextPacketAt, now - MAX_PACKETS_PER_POLL * intervalNanos);
     boolean reporting = allReport();
-    while (!out.isEmpty()) {
+    while (endDue) {
       if (windowOpen()) {
         nextPacketAt = now; // no catching up on the pacing once the window closes
       } else if (reporting && now - lastProgressAt < PROGRESS_STALL_NANOS) {
@@ -169,21 +178,47 @@ final class BulkSender {
         break;
       }
       PfsyncPacketBuilder b = new PfsyncPacketBuilder(packetBudget);
-      // BUS START goes alone: a packet groups messages by action, and START must reach the peer
-      // before the states.
-      while (!out.isEmpty() && b.add(out.peek())) {
-        if (out.poll() instanceof PfsyncMessage.Bus bus && bus.status() == PfsyncMessage.Bus.START)
-          break;
+      if (startDue) {
+        // BUS START goes alone: a packet groups messages by action, and START must reach the peer
+        // before the states.
+        b.add(new PfsyncMessage.Bus(hostId, 0, PfsyncMessage.Bus.START));
+        startDue = false;
+      } else {
+        fill(b);
       }
       long[] echoes =
           answering.isEmpty() ? NO_ECHOES : answering.stream().mapToLong(Long::longValue).toArray();
       into.add(new SyncCore.Outgoing(b.build(), requestNonce, echoes));
       sent++;
     }
-    if (out.isEmpty()) { // the BUS END went out with them
+    if (!endDue) { // the BUS END went out with them
       answering.clear();
       joinedAt.clear();
       applied.clear();
     }
+  }
+
+  /** As many states as fit, then BUS END if they are all out and it fits too. */
+  private void fill(PfsyncPacketBuilder b) {
+    while (true) {
+      PfsyncMessage m = carried != null ? carried : next();
+      carried = null;
+      if (m == null) return;
+      if (!b.add(m)) {
+        carried = m;
+        return;
+      }
+      if (m instanceof PfsyncMessage.Bus) {
+        endDue = false;
+        return;
+      }
+    }
+  }
+
+  /** The next message of the bulk, built now: a state still in the table, else BUS END. */
+  private PfsyncMessage next() {
+    for (Tracked t; (t = states.poll()) != null; )
+      if (table.byId(t.id) == t) return new PfsyncMessage.Upd(t.state());
+    return endDue ? new PfsyncMessage.Bus(hostId, 0, PfsyncMessage.Bus.END) : null;
   }
 }

@@ -55,13 +55,4 @@ public sealed interface KernelEffect {
       return "delete";
     }
   }
-
-  /**
-   * A peer asked for our whole table: dump the kernel's and hand it to the core ({@link
-   * KernelExecutor.Outcomes#dumped}), which sends what the kernel has now, not what it last heard.
-   * Always the last action of a call, so the dump sees the writes before it.
-   *
-   * @param now when the request was handled (monotonic nanoseconds)
-   */
-  record DumpForBulk(long now) implements KernelEffect {}
 }

@@ -16,10 +16,6 @@ public final class KernelExecutor {
 
     void writeFailed(KernelEffect.Write write, ConntrackException e);
 
-    void dumped(KernelEffect.DumpForBulk dump, List<ConntrackEntry> table);
-
-    void dumpFailed(KernelEffect.DumpForBulk dump, ConntrackException e);
-
     /** Every action of the list has been carried out and its outcome reported. */
     void executed();
   }
@@ -38,10 +34,6 @@ public final class KernelExecutor {
     for (KernelEffect a : effects) {
       switch (a) {
         case KernelEffect.Write w -> run.add(w);
-        case KernelEffect.DumpForBulk d -> {
-          write(run);
-          dump(d);
-        }
       }
     }
     write(run);
@@ -60,16 +52,5 @@ public final class KernelExecutor {
       else outcomes.writeFailed(run.get(i), e);
     }
     run.clear();
-  }
-
-  private void dump(KernelEffect.DumpForBulk d) {
-    List<ConntrackEntry> table;
-    try {
-      table = kernel.dump();
-    } catch (ConntrackException e) {
-      outcomes.dumpFailed(d, e);
-      return;
-    }
-    outcomes.dumped(d, table);
   }
 }

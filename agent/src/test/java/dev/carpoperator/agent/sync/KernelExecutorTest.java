@@ -28,16 +28,6 @@ class KernelExecutorTest {
             }
 
             @Override
-            public void dumped(KernelEffect.DumpForBulk d, List<ConntrackEntry> table) {
-              outcomes.add("dumped " + table.size() + " at " + d.now());
-            }
-
-            @Override
-            public void dumpFailed(KernelEffect.DumpForBulk d, ConntrackException e) {
-              outcomes.add("dump failed");
-            }
-
-            @Override
             public void executed() {
               outcomes.add("executed");
             }
@@ -54,8 +44,7 @@ class KernelExecutorTest {
             new KernelEffect.Create(a),
             new KernelEffect.Create(b),
             new KernelEffect.Update(closing),
-            new KernelEffect.Delete(b),
-            new KernelEffect.DumpForBulk(7)));
+            new KernelEffect.Delete(b)));
     assertThat(kernel.table).containsOnlyKeys(a.key());
     assertThat(kernel.table.get(a.key()).tcpState()).isEqualTo(ConntrackEntry.TCP_FIN_WAIT);
     assertThat(kernel.creates).isEqualTo(2);
@@ -67,7 +56,6 @@ class KernelExecutorTest {
             "written create 40001",
             "written update 40000",
             "written delete 40001",
-            "dumped 1 at 7",
             "executed");
   }
 

@@ -3,6 +3,8 @@ package dev.carpoperator.agent.sync;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.carpoperator.agent.pfsync.Pfsync;
+import dev.carpoperator.agent.pfsync.PfsyncDecodeResult;
+import dev.carpoperator.agent.pfsync.PfsyncDecoder;
 import dev.carpoperator.agent.pfsync.PfsyncEncoder;
 import dev.carpoperator.agent.pfsync.PfsyncMessage;
 import java.util.ArrayList;
@@ -133,20 +135,65 @@ class SyncCoreDecisionsTest {
   }
 
   @Test
-  void aBulkRequestAsksForADumpAfterTheWritesOfItsPacket() {
+  void aBulkRequestIsServedFromTheTableAtOnceWithTheStatesOfItsPacket() {
     ConntrackEntry e = Entries.tcp(40007, ConntrackEntry.TCP_ESTABLISHED);
     List<KernelEffect> actions = receive(PfsyncMessage.UpdReq.BULK, ins(e, 1));
-    assertThat(actions).hasSize(2);
+    assertThat(actions).as("no dump of the kernel first").singleElement();
     assertThat(actions.getFirst()).isInstanceOf(KernelEffect.Create.class);
-    assertThat(actions.getLast()).isEqualTo(new KernelEffect.DumpForBulk(now));
-    assertThat(core.bulkSending()).as("not before the dump is in").isFalse();
-
-    core.dumped(new KernelEffect.DumpForBulk(now), List.of(e));
+    allWritten(actions);
     assertThat(core.bulkSending()).isTrue();
     assertThat(core.counters().bulksServed.get()).isEqualTo(1);
     assertThat(receive(PfsyncMessage.UpdReq.BULK))
-        .as("a request while the bulk is under way extends it: no new dump")
+        .as("a request while the bulk is under way extends it")
         .isEmpty();
+    assertThat(core.counters().bulksServed.get()).isEqualTo(1);
+    assertThat(sentUntilTheBulkEnds())
+        .containsExactly("BUS START", "UPD 40007", "BUS END")
+        .as("the state the packet brought is in the bulk");
+  }
+
+  @Test
+  void aStateGoneAfterTheBulkStartedIsNotSentAndAChangedOneIsSentAsItIsNow() {
+    ConntrackEntry gone = Entries.tcp(40010, ConntrackEntry.TCP_ESTABLISHED);
+    ConntrackEntry changed = Entries.tcp(40011, ConntrackEntry.TCP_ESTABLISHED);
+    core.start(now, List.of(gone, changed), false);
+    assertThat(receive(PfsyncMessage.UpdReq.BULK)).isEmpty();
+    core.kernelEvent(ConntrackKernel.EventType.DESTROY, gone, now);
+    ConntrackEntry closing =
+        changed.withDynamic(changed.status(), 120, ConntrackEntry.TCP_FIN_WAIT);
+    core.kernelEvent(ConntrackKernel.EventType.UPDATE, closing, now);
+    assertThat(sentUntilTheBulkEnds()).containsExactly("BUS START", "UPD 40011", "BUS END");
+    assertThat(bulkStates)
+        .singleElement()
+        .satisfies(s -> assertThat(s.tcpState()).isEqualTo(ConntrackEntry.TCP_FIN_WAIT));
+  }
+
+  /** The states of the bulk {@link #sentUntilTheBulkEnds} saw last. */
+  final List<ConntrackEntry> bulkStates = new ArrayList<>();
+
+  /** Polls until BUS END has gone: the bulk's messages, as "BUS START", "UPD port", "BUS END". */
+  List<String> sentUntilTheBulkEnds() {
+    bulkStates.clear();
+    List<String> seen = new ArrayList<>();
+    for (int polls = 0; polls < 100 && core.bulkSending(); polls++) {
+      now += 2 * MS;
+      for (SyncCore.Outgoing o : core.pollPackets(now)) {
+        var d = (PfsyncDecodeResult.Decoded) PfsyncDecoder.decode(o.pfsync());
+        for (PfsyncMessage m : d.messages()) {
+          switch (m) {
+            case PfsyncMessage.Bus b ->
+                seen.add(b.status() == PfsyncMessage.Bus.START ? "BUS START" : "BUS END");
+            case PfsyncMessage.Upd u -> {
+              ConntrackEntry e = StateMapper.toEntry(u.state()).entry();
+              bulkStates.add(e);
+              seen.add("UPD " + e.original().sourcePort());
+            }
+            default -> {}
+          }
+        }
+      }
+    }
+    return seen;
   }
 
   @Test

@@ -260,13 +260,18 @@ class SyncCoreTest {
       a.core.kernelEvent(NEW, e, now);
     }
     a.core.poll(now + S); // sent before b existed
+    assertThat(a.core.refreshWaits()).isFalse();
     b.core.start(now, List.of(), true);
     assertThat(b.core.bulkState()).isEqualTo(BulkState.REQUESTING);
     exchange();
     assertThat(b.core.bulkState()).as("paced: one packet per 2 ms").isEqualTo(BulkState.RECEIVING);
+    assertThat(a.core.refreshWaits()).as("the sender's periodic dump waits").isTrue();
+    assertThat(b.core.refreshWaits()).as("and the receiver's").isTrue();
     run(100 * MS);
     assertThat(b.bulkStates)
         .containsExactly(BulkState.REQUESTING, BulkState.RECEIVING, BulkState.DONE);
+    assertThat(a.core.refreshWaits()).isFalse();
+    assertThat(b.core.refreshWaits()).isFalse();
     assertThat(b.kernel.table).hasSize(50);
     assertThat(b.core.bulkReceived()).isEqualTo(50);
     List<PfsyncMessage> bulk = messages(a.sent);
