@@ -317,9 +317,12 @@ public final class SyncEngine implements AutoCloseable {
 
   private void loosenOwnWindows() {
     takeoverQueued.set(false);
+    long started = clock.getAsLong();
+    List<ConntrackEntry> table;
     List<ConntrackEntry> loosen;
     try {
-      loosen = TakeoverWindows.toLoosen(kernel.dump());
+      table = kernel.dump();
+      loosen = TakeoverWindows.toLoosen(table);
     } catch (ConntrackException e) {
       warn(
           "dump",
@@ -336,12 +339,17 @@ public final class SyncEngine implements AutoCloseable {
       }
     }
     counters.takeoverLoosened.addAndGet(done);
-    if (done > 0)
-      LOG.info(
-          "became master: TCP window checks relaxed on {} connections this node tracked itself (their windows may be stale)",
-          done,
-          kv("event", "sync-takeover"),
-          kv("connections", done));
+    long millis = (clock.getAsLong() - started) / 1_000_000;
+    // always logged: the dump holds up the sync loop (about 1 s at 250 000 states)
+    LOG.info(
+        "became master: TCP window checks relaxed on {} connections this node tracked itself (their windows may be stale), {} entries in the table, {} ms",
+        done,
+        table.size(),
+        millis,
+        kv("event", "sync-takeover"),
+        kv("connections", done),
+        kv("tableEntries", table.size()),
+        kv("millis", millis));
   }
 
   /**
