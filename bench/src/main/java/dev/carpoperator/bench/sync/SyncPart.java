@@ -43,7 +43,8 @@ import java.util.regex.Pattern;
  *
  * Options: {@code sync.impls} (agent50, agent0, conntrackd), {@code sync.rates} (new connections
  * per second), {@code sync.seconds} (per rate), {@code sync.lifetimeMs} (how long a connection
- * lives), {@code sync.bulkSizes}.
+ * lives), {@code sync.leadInSeconds} (2: the churn runs that long before each rate's measured
+ * entries, so that the generator's JVM start-up is not measured; 0: none), {@code sync.bulkSizes}.
  */
 public final class SyncPart implements BenchPart {
   static final String PART = "sync";
@@ -65,6 +66,7 @@ public final class SyncPart implements BenchPart {
   private final Map<String, Integer> logStart = new LinkedHashMap<>();
 
   private int nextGroup = 10;
+  private double leadInSeconds;
 
   /** JVM options for the agents (sync.agentJvmOptions), e.g. to compare compilers. */
   private List<String> agentJvmOptions = List.of();
@@ -93,6 +95,7 @@ public final class SyncPart implements BenchPart {
                 "sync.rates", ctx.quick() ? "1000,5000" : "1000,5000,10000,20000,30000,40000"));
     double seconds = Double.parseDouble(ctx.option("sync.seconds", ctx.quick() ? "3" : "10"));
     int lifetimeMs = ctx.intOption("sync.lifetimeMs", 1000, 1000);
+    leadInSeconds = Double.parseDouble(ctx.option("sync.leadInSeconds", ctx.quick() ? "1" : "2"));
     List<Integer> bulkSizes =
         ints(ctx.option("sync.bulkSizes", ctx.quick() ? "10000" : "10000,100000,250000"));
     List<String> bulkImpls =
@@ -102,7 +105,7 @@ public final class SyncPart implements BenchPart {
     // per rate: the run, the last lifetime, the watcher's idle wait and two JVM starts; per bulk:
     // restarts, the fill (~50k/s) and the bulk (~35k/s measured at 250k, JVM start included)
     double estimate =
-        impls.size() * (3 + rates.size() * (seconds + lifetimeMs / 1e3 + 2))
+        impls.size() * (3 + rates.size() * (leadInSeconds + seconds + lifetimeMs / 1e3 + 2))
             + bulkImpls.size()
                 * bulkSizes.stream().mapToDouble(n -> 6 + n / 50_000.0 + n / 35_000.0).sum();
     BenchContext.say(
@@ -207,6 +210,7 @@ public final class SyncPart implements BenchPart {
 
   private ChurnOutcome churn(int rate, double seconds, int lifetimeMs) throws Exception {
     int group = nextGroup++;
+    int leadGroup = leadInSeconds > 0 ? nextGroup++ : 0;
     int n = (int) Math.round(rate * seconds);
     Path createdFile = lab.dir().resolve("created-" + group);
     Path arrivedFile = lab.dir().resolve("arrived-" + group);
@@ -231,7 +235,9 @@ public final class SyncPart implements BenchPart {
                 str(rate),
                 Double.toString(seconds),
                 str(lifetimeMs),
-                createdFile.toString());
+                createdFile.toString(),
+                str(leadGroup),
+                Double.toString(leadInSeconds));
     if (churner.waitFor(Duration.ofSeconds((long) seconds + 60)) != 0)
       throw new IllegalStateException("churn failed:\n" + churner.output());
     if (watcher.waitFor(Duration.ofSeconds(90)) != 0)
@@ -651,7 +657,11 @@ public final class SyncPart implements BenchPart {
             + "as a connection accepted through the master would create them), not packets; lag = b's NEW event time minus the write time, "
             + "both CLOCK_MONOTONIC. The generator and both daemons share this machine's "
             + Runtime.getRuntime().availableProcessors()
-            + " cores.");
+            + " cores. Each rate starts a new generator JVM, which churns for "
+            + leadInSeconds
+            + " s on entries nobody measures before the measured ones (sync.leadInSeconds): its own start-up"
+            + " and JIT would otherwise take CPU from the daemons in the measured part's first seconds, from"
+            + " the agents (normal priority) more than from conntrackd (real-time).");
     notes.add(
         "conntrackd "
             + conntrackdVersion()

@@ -42,10 +42,13 @@ import java.util.concurrent.locks.LockSupport;
  *       namespace's table; exits when all n arrived or nothing arrived for idleMs (60 s before the
  *       first), writing the arrival times (0: never) to file; prints {@code READY}, {@code COUNT
  *       n}, {@code OVERRUNS n}.
- *   <li>{@code churn g rate seconds lifetimeMs file}: creates rate entries per second for that
- *       long, paced per millisecond, and deletes each lifetimeMs after its creation (the rest at
- *       the end); writes the creation times to file; prints {@code CHURN created startNanos
- *       endNanos}.
+ *   <li>{@code churn g rate seconds lifetimeMs file [leadGroup leadSeconds]}: creates rate entries
+ *       per second for that long, paced per millisecond, and deletes each lifetimeMs after its
+ *       creation (the rest at the end); writes the creation times to file; prints {@code CHURN
+ *       created startNanos endNanos}. With a lead-in, the same churn runs leadSeconds before, on
+ *       entries of leadGroup that nobody watches: this JVM's own start-up (its JIT takes CPU from
+ *       the daemons, and from the agents' normal priority more than from conntrackd's real-time
+ *       one) then falls before the measured entries.
  *   <li>{@code fill g n}: n entries as fast as one netlink socket takes them; prints {@code FILLED
  *       n nanos}.
  *   <li>{@code until n timeoutMs}: polls the table's size (nf_conntrack_count) every millisecond;
@@ -78,7 +81,9 @@ public final class SyncProbe {
               Integer.parseInt(args[2]),
               Double.parseDouble(args[3]),
               Long.parseLong(args[4]),
-              Path.of(args[5]));
+              Path.of(args[5]),
+              args.length > 7 ? Integer.parseInt(args[6]) : 0,
+              args.length > 7 ? Double.parseDouble(args[7]) : 0);
       case "fill" -> fill(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
       case "until" -> until(Long.parseLong(args[1]), Long.parseLong(args[2]));
       default -> throw new IllegalArgumentException("no such mode: " + args[0]);
@@ -162,14 +167,23 @@ public final class SyncProbe {
     }
   }
 
-  private static void churn(int group, int rate, double seconds, long lifetimeMs, Path file)
+  private static void churn(
+      int group,
+      int rate,
+      double seconds,
+      long lifetimeMs,
+      Path file,
+      int leadGroup,
+      double leadSeconds)
       throws IOException {
-    int n = (int) Math.round(rate * seconds);
+    int lead = leadGroup > 0 ? (int) Math.round(rate * leadSeconds) : 0;
+    int n = lead + (int) Math.round(rate * seconds);
     long[] created = new long[n];
     ArrayDeque<Integer> live = new ArrayDeque<>();
     long lifetime = lifetimeMs * 1_000_000L;
     ConntrackEntry[] entries = new ConntrackEntry[n];
-    for (int i = 0; i < n; i++) entries[i] = entry(group, i);
+    for (int i = 0; i < n; i++)
+      entries[i] = i < lead ? entry(leadGroup, i) : entry(group, i - lead);
     try (NetfilterConntrack ct = NetfilterConntrack.open()) {
       ct.dump(); // warm the native paths up
       long t0 = System.nanoTime();
@@ -193,8 +207,9 @@ public final class SyncProbe {
         LockSupport.parkNanos(200_000);
       }
       long t1 = System.nanoTime();
-      System.out.println("CHURN " + n + " " + t0 + " " + t1);
-      Timestamps.write(file, created);
+      long[] measured = java.util.Arrays.copyOfRange(created, lead, n);
+      System.out.println("CHURN " + measured.length + " " + created[lead] + " " + t1);
+      Timestamps.write(file, measured);
       while (!live.isEmpty()) {
         int i = live.peek();
         long wait = created[i] + lifetime - System.nanoTime();
