@@ -151,6 +151,7 @@ final class BulkSender {
     for (Tracked t : states) queued.add(t.id);
     if (carried instanceof PfsyncMessage.Upd u)
       queued.add(new GlobalId(u.state().id(), u.state().creatorid()));
+    if (carried instanceof PfsyncMessage.Bus) carried = null; // BUS END: it comes after the rest
     startDue = true;
     for (Tracked t : all) if (!queued.contains(t.id)) states.add(t);
   }
