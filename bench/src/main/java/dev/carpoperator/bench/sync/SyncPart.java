@@ -326,6 +326,7 @@ public final class SyncPart implements BenchPart {
       Files.writeString(conf, agentConfig(h, impl.equals("agent0") ? 0 : 50));
       Path log = lab.dir().resolve(h + "-" + h + "-agent.log");
       logStart.put(h, Files.exists(log) ? (int) Files.size(log) : 0);
+      // each host its own address record: the lab's hosts share the machine's /run
       daemons.put(
           h,
           host.startJava(
@@ -333,7 +334,9 @@ public final class SyncPart implements BenchPart {
               AgentMain.class.getName(),
               agentJvmOptions,
               "--config",
-              conf.toString()));
+              conf.toString(),
+              "--runtime-dir",
+              lab.dir().resolve(h + "-run").toString()));
     }
   }
 
