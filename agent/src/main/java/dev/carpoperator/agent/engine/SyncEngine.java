@@ -132,9 +132,9 @@ public final class SyncEngine implements AutoCloseable {
   private MulticastMembership membership;
   private volatile boolean closed;
 
-  /** A loosening at takeover is queued on the loop (several vhids become master together). */
-  private boolean refreshWaiting; // loop thread only
+  private boolean refreshWaiting; // loop thread only: the periodic refresh waits for a bulk
 
+  /** A loosening at takeover is queued on the loop (several vhids become master together). */
   private final java.util.concurrent.atomic.AtomicBoolean takeoverQueued =
       new java.util.concurrent.atomic.AtomicBoolean();
 

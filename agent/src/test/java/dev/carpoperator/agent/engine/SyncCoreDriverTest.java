@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.carpoperator.agent.sync.ConntrackEntry;
 import dev.carpoperator.agent.sync.ConntrackKernel;
+import dev.carpoperator.agent.sync.Entries;
 import dev.carpoperator.agent.sync.SyncCore;
 import dev.carpoperator.agent.sync.SyncCounters;
-import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,29 +49,8 @@ class SyncCoreDriverTest {
     public void close() {}
   }
 
-  static ConntrackEntry tcp(int clientPort) throws Exception {
-    var orig =
-        new ConntrackEntry.Tuple(
-            InetAddress.getByName("198.51.100.10"),
-            InetAddress.getByName("203.0.113.10"),
-            clientPort,
-            80);
-    return new ConntrackEntry(
-        ConntrackEntry.AF_INET,
-        ConntrackEntry.PROTO_TCP,
-        orig,
-        orig.inverted(),
-        ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED | ConntrackEntry.IPS_CONFIRMED,
-        432000,
-        3, // ESTABLISHED
-        0,
-        0,
-        7,
-        9,
-        -1,
-        -1,
-        0,
-        0);
+  static ConntrackEntry tcp(int clientPort) {
+    return Entries.tcp(clientPort, ConntrackEntry.TCP_ESTABLISHED);
   }
 
   /** The driver with maxDelayMillis 0, its packets collected. */

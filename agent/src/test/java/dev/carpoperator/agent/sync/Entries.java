@@ -6,10 +6,10 @@ import java.net.UnknownHostException;
 /**
  * Conntrack entries for tests, as the kernel would report them for a client behind the firewalls.
  */
-final class Entries {
+public final class Entries {
   private Entries() {}
 
-  static InetAddress ip(String literal) {
+  public static InetAddress ip(String literal) {
     try {
       return InetAddress.getByName(literal);
     } catch (UnknownHostException e) {
@@ -18,7 +18,7 @@ final class Entries {
   }
 
   /** An established TCP connection client:port -> server:80, routed without NAT. */
-  static ConntrackEntry tcp(int clientPort, int tcpState) {
+  public static ConntrackEntry tcp(int clientPort, int tcpState) {
     var orig = new ConntrackEntry.Tuple(ip("198.51.100.10"), ip("203.0.113.10"), clientPort, 80);
     return new ConntrackEntry(
         ConntrackEntry.AF_INET,
