@@ -28,6 +28,11 @@ import org.slf4j.LoggerFactory;
  * from, so the agent no longer rewrites every VirtualAddress entry to say it is alive: with 1,000
  * addresses those refreshes were about 100 status writes a second, most of the API server's work.
  *
+ * <p>Every renewal also sets {@code acquireTime} to when this run of the agent started. Status
+ * entries written before that are an earlier run's (a node that crashed and came back): the
+ * operator does not take this run's renewals as a sign that those entries still hold, so a stale
+ * MASTER entry is superseded at once rather than showing as a second master until rewritten.
+ *
  * <p>While renewals fail (the chart of an older version has no Lease permission, the API server is
  * down) {@link #renewing()} is false and the {@link StatusReporter} goes back to refreshing its
  * entries.
@@ -53,6 +58,7 @@ public final class NodeHeartbeat implements AutoCloseable {
   private final String namespace;
   private final String node;
   private final Clock clock;
+  private final Instant startedAt; // this run's acquireTime: before any status entry it writes
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
           Thread.ofPlatform().name("carp-heartbeat").daemon().factory());
@@ -64,6 +70,7 @@ public final class NodeHeartbeat implements AutoCloseable {
     this.namespace = namespace;
     this.node = node;
     this.clock = clock;
+    this.startedAt = clock.instant();
   }
 
   /** Starts renewing at once, then every {@link #RENEW_INTERVAL}. */
@@ -115,7 +122,10 @@ public final class NodeHeartbeat implements AutoCloseable {
     }
   }
 
-  /** One renewal: a merge patch of renewTime, or the Lease created when it is not there. */
+  /**
+   * One renewal: a merge patch of renewTime (and this run's acquireTime), or the Lease created when
+   * it is not there.
+   */
   void renew() {
     Instant now = clock.instant();
     String time = MICRO_TIME.format(now);
@@ -127,7 +137,9 @@ public final class NodeHeartbeat implements AutoCloseable {
               + node
               + "\",\"leaseDurationSeconds\":"
               + LEASE_DURATION_SECONDS
-              + ",\"renewTime\":\""
+              + ",\"acquireTime\":\""
+              + MICRO_TIME.format(startedAt)
+              + "\",\"renewTime\":\""
               + time
               + "\"}}");
     } catch (KubernetesClientException e) {
@@ -143,7 +155,7 @@ public final class NodeHeartbeat implements AutoCloseable {
           new LeaseSpecBuilder()
               .withHolderIdentity(node)
               .withLeaseDurationSeconds(LEASE_DURATION_SECONDS)
-              .withAcquireTime(now.atZone(ZoneOffset.UTC))
+              .withAcquireTime(startedAt.atZone(ZoneOffset.UTC))
               .withRenewTime(now.atZone(ZoneOffset.UTC))
               .build());
       client.resources(Lease.class).inNamespace(namespace).resource(lease).create();

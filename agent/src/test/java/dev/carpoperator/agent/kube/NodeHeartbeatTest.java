@@ -79,6 +79,20 @@ class NodeHeartbeatTest {
       clock.now = clock.now.plus(NodeHeartbeat.RENEW_INTERVAL.multipliedBy(2));
       assertThat(h.renewing()).as("two intervals without a renewal").isFalse();
       h.close();
+
+      // The node comes back: its new agent's renewals carry the new run's start as acquireTime,
+      // which tells the operator that entries written before it are the old run's.
+      clock.now = clock.now.plusSeconds(60);
+      Instant restarted = clock.now;
+      NodeHeartbeat again = new NodeHeartbeat(admin, NS, "mickey", clock);
+      clock.now = clock.now.plusSeconds(2);
+      again.renew();
+      lease = admin.resources(Lease.class).inNamespace(NS).withName("carp-agent-mickey").get();
+      assertThat(lease.getSpec().getAcquireTime().toInstant())
+          .as("acquired when this run started")
+          .isEqualTo(restarted);
+      assertThat(lease.getSpec().getRenewTime().toInstant()).isEqualTo(clock.now);
+      again.close();
     }
   }
 

@@ -250,12 +250,8 @@ public final class AddressStatusAggregator {
     List<String> silent = new ArrayList<>();
     for (String n : selectedNodes) {
       Instant last =
-          reports.stream()
-              .filter(r -> n.equals(r.getName()))
-              .map(heartbeats::lastHeard)
-              .filter(Objects::nonNull)
-              .max(Instant::compareTo)
-              .orElse(null);
+          heartbeats.agentLastHeard(
+              n, reports.stream().filter(r -> n.equals(r.getName())).toList());
       if (last == null || last.isBefore(now.minus(AgentReports.SILENCE))) silent.add(n);
     }
     if (!silent.isEmpty())

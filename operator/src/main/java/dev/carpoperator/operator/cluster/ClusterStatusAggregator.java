@@ -14,7 +14,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * A FirewallCluster's status from what the operator knows: the nodes its selector picks, its agent
@@ -91,12 +90,7 @@ public final class ClusterStatusAggregator {
               .filter(r -> AgentHeartbeats.NONE.lastHeard(r) != null)
               .max(Comparator.comparing(AgentHeartbeats.NONE::lastHeard))
               .orElse(null);
-      Instant lastHeard =
-          own.stream()
-              .map(heartbeats::lastHeard)
-              .filter(Objects::nonNull)
-              .max(Comparator.naturalOrder())
-              .orElse(null);
+      Instant lastHeard = heartbeats.agentLastHeard(name, own);
       boolean reporting = lastHeard != null && !lastHeard.isBefore(now.minus(AgentReports.SILENCE));
       ClusterNodeStatus s = new ClusterNodeStatus();
       s.setName(name);

@@ -332,6 +332,36 @@ class AddressStatusAggregatorTest {
         .containsExactly("b");
   }
 
+  /**
+   * a's node lost power while a was MASTER; b took over; a's node came back and its new agent
+   * renewed the Lease before rewriting its entries. The old MASTER entry is the earlier run's: a is
+   * not a second master (the operator used to report "master moved from b to a+b" for a moment).
+   */
+  @Test
+  void aRestartedAgentsRenewalDoesNotReviveItsEarlierRunsMasterEntry() {
+    var entries =
+        List.of(
+            entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:00Z"),
+            entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+    var restarted =
+        new AgentHeartbeats(
+            Map.of("a", T0.plusSeconds(31), "b", T0.plusSeconds(30)),
+            Map.of("a", T0.plusSeconds(30), "b", T0.minusSeconds(60)));
+    assertThat(AddressStatusAggregator.currentMasters(entries, 1, restarted)).containsExactly("b");
+    // Once the new run reports MASTER again (a preempts back) its entry is its own: while b's
+    // Lease is renewed after that and b's BACKUP entry has not come, both are masters.
+    var preempted =
+        List.of(
+            entry("a", CarpState.MASTER, "2026-11-24T12:00:35Z", "2026-11-24T12:00:35Z"),
+            entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+    var bothRenewed =
+        new AgentHeartbeats(
+            Map.of("a", T0.plusSeconds(36), "b", T0.plusSeconds(36)),
+            Map.of("a", T0.plusSeconds(30), "b", T0.minusSeconds(60)));
+    assertThat(AddressStatusAggregator.currentMasters(preempted, 1, bothRenewed))
+        .containsExactly("a", "b");
+  }
+
   @Test
   void aRenewedLeaseKeepsAnAgentWithOldEntriesFromBeingReportedMissing() {
     VirtualAddress va = address();
@@ -364,5 +394,26 @@ class AddressStatusAggregatorTest {
               assertThat(c.getReason()).isEqualTo("AgentMissing");
               assertThat(c.getMessage()).startsWith("b is selected by FirewallCluster c");
             });
+  }
+
+  @Test
+  void aRestartedAgentWhoseEntriesAreOldIsNotMissing() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
+    for (NodeVhidStatus n : va.getStatus().getNodes()) n.setLastReport(T0.toString());
+    Instant tenMinutesLater = T0.plusSeconds(600);
+    // b's agent restarted a second ago and has not rewritten its entry yet: it runs all the same.
+    var result =
+        AddressStatusAggregator.aggregate(
+            va,
+            true,
+            List.of("a", "b"),
+            Set.of(),
+            new AgentHeartbeats(
+                Map.of("a", tenMinutesLater, "b", tenMinutesLater),
+                Map.of("b", tenMinutesLater.minusSeconds(1))),
+            tenMinutesLater);
+    assertThat(result.status().getConditions())
+        .anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Degraded=False"));
   }
 }
