@@ -201,8 +201,9 @@ final class Story {
     // first round and mickey
     // preempts a few milliseconds later ("master moved from minnie to mickey"): both end with
     // mickey master.
-    // From any node or nodes: all three start at once, and for a moment two may both report
-    // MASTER, which the operator tells as it saw it ("master moved from goofy+mickey to mickey").
+    // All three start at once, and for a moment two may both report MASTER: a split brain, which
+    // the operator shows in the Degraded condition and not as a move, so the Event names the last
+    // single master before mickey, if there was one.
     await(
         Duration.ofSeconds(30),
         "an Event per address announcing mickey as master",

@@ -333,9 +333,15 @@ public final class AddressStatusAggregator {
     // A failover usually passes through "no master" (the backup waits out master-down), so compare
     // with the last
     // master seen rather than with the previous status.
+    // A split brain ("a+b") is reported by the Degraded condition; it is not a new master. Nodes
+    // that start together are all MASTER for a moment: counting that as two failovers with Events
+    // "master moved from a to a+b" and "from a+b to b" only made noise. The last single master is
+    // what the next Event compares with.
+    boolean splitBrain = masters.stream().anyMatch(m -> m.contains("+"));
     String previous = old.getLastMaster() != null ? old.getLastMaster() : old.getMaster();
-    next.setLastMaster(master != null ? master : previous);
-    if (master != null && !master.equals(previous)) {
+    if (previous != null && previous.contains("+")) previous = null; // written by an older operator
+    next.setLastMaster(master != null && !splitBrain ? master : previous);
+    if (master != null && !splitBrain && !master.equals(previous)) {
       next.setLastTransitionTime(now.toString());
       if (previous != null) {
         next.setFailoverCount(next.getFailoverCount() + 1);

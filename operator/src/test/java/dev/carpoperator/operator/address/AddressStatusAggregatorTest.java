@@ -94,6 +94,38 @@ class AddressStatusAggregatorTest {
     assertThat(lastEvents).isEmpty();
   }
 
+  /**
+   * Nodes that start together are all MASTER for a moment. The split brain degrades the address; it
+   * is not a failover, and the Event when it ends names the single masters before and after.
+   */
+  @Test
+  void aSplitBrainIsNoFailoverAndItsEndIsComparedWithTheLastSingleMaster() {
+    VirtualAddress va = address();
+    step(va, T0, "a", CarpState.MASTER, "b", CarpState.MASTER);
+    assertThat(va.getStatus().getMaster()).isEqualTo("a+b");
+    assertThat(va.getStatus().getLastMaster()).isNull();
+    assertThat(lastEvents)
+        .extracting(AddressStatusAggregator.Event::reason)
+        .doesNotContain("MasterElected", "MasterChanged");
+    assertThat(va.getStatus().getConditions())
+        .anySatisfy(c -> assertThat(c.getReason()).isEqualTo("MultipleMasters"));
+
+    step(va, T0.plusSeconds(1), "a", CarpState.BACKUP, "b", CarpState.MASTER);
+    assertThat(lastEvents)
+        .extracting(AddressStatusAggregator.Event::message)
+        .contains("b is master");
+    assertThat(va.getStatus().getFailoverCount()).isZero();
+
+    step(va, T0.plusSeconds(2), "a", CarpState.MASTER, "b", CarpState.MASTER); // a preempts
+    assertThat(va.getStatus().getLastMaster()).isEqualTo("b");
+    assertThat(va.getStatus().getFailoverCount()).isZero();
+    step(va, T0.plusSeconds(3), "a", CarpState.MASTER, "b", CarpState.BACKUP);
+    assertThat(lastEvents)
+        .extracting(AddressStatusAggregator.Event::message)
+        .contains("master moved from b to a");
+    assertThat(va.getStatus().getFailoverCount()).isEqualTo(1);
+  }
+
   @Test
   void readyKeepsItsTransitionTimeWhileNothingChanges() {
     VirtualAddress va = address();
