@@ -29,6 +29,18 @@ public record BenchContext(Path outDir, boolean quick, Map<String, String> optio
     new ResultStore(outDir).write(result);
   }
 
+  /**
+   * The command that reproduces this run of {@code part}: the options given (every part's, sorted)
+   * and --quick; a report states it with its figures.
+   */
+  public String command(String part) {
+    StringBuilder b = new StringBuilder("sudo ./carp bench");
+    if (quick) b.append(" --quick");
+    new java.util.TreeMap<>(options)
+        .forEach((k, v) -> b.append(' ').append(k).append('=').append(v));
+    return b.append(' ').append(part).toString();
+  }
+
   /** Progress for the terminal: {@code [bench part] message}. */
   public static void say(String part, String message) {
     System.out.printf("[bench %s] %s%n", part, message);

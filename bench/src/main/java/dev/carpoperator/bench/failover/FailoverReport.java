@@ -131,7 +131,7 @@ final class FailoverReport {
         FailoverBench.PART,
         "Failover: this agent vs ucarp and keepalived",
         Instant.now(),
-        command(ctx),
+        ctx.command(FailoverBench.PART),
         Machine.describe(),
         tables,
         plots,
@@ -343,15 +343,5 @@ final class FailoverReport {
     if (problems.isEmpty()) notes.add("Every failover completed.");
     else notes.add("Problems (" + problems.size() + "): " + String.join(" | ", problems));
     return notes;
-  }
-
-  private static String command(BenchContext ctx) {
-    return "sudo ./carp bench"
-        + (ctx.quick() ? " --quick" : "")
-        + ctx.options().entrySet().stream()
-            .map(e -> " " + e.getKey() + "=" + e.getValue())
-            .reduce("", String::concat)
-        + " "
-        + FailoverBench.PART;
   }
 }

@@ -495,22 +495,12 @@ public final class FootprintBench implements BenchPart {
         name(),
         "Footprint: agent memory and CPU",
         Instant.now(),
-        command(ctx),
+        ctx.command(name()),
         Machine.describe(),
         List.of(table),
         plots,
         samples,
         notes);
-  }
-
-  private String command(BenchContext ctx) {
-    return "./carp bench"
-        + (ctx.quick() ? " --quick" : "")
-        + ctx.options().entrySet().stream()
-            .map(e -> " " + e.getKey() + "=" + e.getValue())
-            .reduce("", String::concat)
-        + " "
-        + name();
   }
 
   private static String fmt1(double v) {

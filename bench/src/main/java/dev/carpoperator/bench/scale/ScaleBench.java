@@ -736,7 +736,7 @@ public final class ScaleBench implements BenchPart {
         name(),
         "Scale: operator with " + count + " VirtualAddresses",
         Instant.now(),
-        command(ctx),
+        ctx.command(name()),
         Machine.describe(),
         List.of(
             summary,
@@ -759,16 +759,6 @@ public final class ScaleBench implements BenchPart {
                     + "with a master reported (agents), and Ready (operator).")),
         samples,
         notes);
-  }
-
-  private String command(BenchContext ctx) {
-    return "./carp bench"
-        + (ctx.quick() ? " --quick" : "")
-        + ctx.options().entrySet().stream()
-            .map(e -> " " + e.getKey() + "=" + e.getValue())
-            .reduce("", String::concat)
-        + " "
-        + name();
   }
 
   private static String fmt(double v) {
