@@ -199,16 +199,18 @@ class FrontEndsAgreeTest {
             interface: eth2
             encrypt: true
             maxDelayMillis: 10
+            realtimePriority: 20
             bulkUpdateTimeoutSeconds: 120
             keySecretRef: {name: sync-key, namespace: carp-system}
             """,
             SyncSpec.class);
     var sync =
         new dev.carpoperator.agent.config.SyncConfig(
-            "eth2", null, null, "sync.key", true, 120, null, 10);
+            "eth2", null, null, "sync.key", true, 120, null, 10, 20);
     assertThat(SyncSettings.of(spec, key))
         .usingRecursiveComparison()
         .ignoringFields("hostId")
         .isEqualTo(SyncSettings.of(sync, key));
+    assertThat(SyncSettings.of(spec, key).realtimePriority()).isEqualTo(20);
   }
 }

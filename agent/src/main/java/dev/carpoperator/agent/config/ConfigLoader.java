@@ -297,6 +297,12 @@ public final class ConfigLoader {
         s.maxDelayMillis(),
         AgentLimits.SYNC_MAX_DELAY_MILLIS_MIN,
         AgentLimits.SYNC_MAX_DELAY_MILLIS_MAX);
+    checkRange(
+        p,
+        "sync.realtimePriority",
+        s.realtimePriority(),
+        AgentLimits.SYNC_REALTIME_PRIORITY_MIN,
+        AgentLimits.SYNC_REALTIME_PRIORITY_MAX);
   }
 
   /**

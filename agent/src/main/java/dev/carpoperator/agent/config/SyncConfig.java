@@ -17,6 +17,8 @@ import java.util.List;
  * @param bulkUpdateTimeoutSeconds how long CARP stays demoted waiting for the peers' table at start
  * @param hostId this node's pf hostid (creatorid), 1..4294967295; random when absent
  * @param maxDelayMillis longest a state change waits to be batched with others
+ * @param realtimePriority SCHED_RR priority (1..99) of the threads a state passes through, as
+ *     conntrackd's {@code Scheduler}; 0 (default) leaves them at normal priority
  */
 public record SyncConfig(
     String interfaceName,
@@ -26,7 +28,8 @@ public record SyncConfig(
     boolean encrypt,
     int bulkUpdateTimeoutSeconds,
     Long hostId,
-    int maxDelayMillis) {
+    int maxDelayMillis,
+    int realtimePriority) {
 
   public static final String AUTHENTICATED = "authenticated";
   public static final String BSD_COMPATIBLE = "bsd-compatible";
@@ -40,7 +43,8 @@ public record SyncConfig(
       @JsonProperty("encrypt") Boolean encrypt,
       @JsonProperty("bulkUpdateTimeoutSeconds") Integer bulkUpdateTimeoutSeconds,
       @JsonProperty("hostId") Long hostId,
-      @JsonProperty("maxDelayMillis") Integer maxDelayMillis) {
+      @JsonProperty("maxDelayMillis") Integer maxDelayMillis,
+      @JsonProperty("realtimePriority") Integer realtimePriority) {
     this(
         interfaceName,
         peers == null ? List.of() : List.copyOf(peers),
@@ -51,7 +55,8 @@ public record SyncConfig(
             ? AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_DEFAULT
             : bulkUpdateTimeoutSeconds,
         hostId,
-        maxDelayMillis == null ? AgentLimits.SYNC_MAX_DELAY_MILLIS_DEFAULT : maxDelayMillis);
+        maxDelayMillis == null ? AgentLimits.SYNC_MAX_DELAY_MILLIS_DEFAULT : maxDelayMillis,
+        realtimePriority == null ? 0 : realtimePriority);
   }
 
   public boolean authenticated() {

@@ -24,7 +24,8 @@ public final class SyncSettings {
         config.encrypt(),
         config.hostId(),
         config.maxDelayMillis(),
-        config.bulkUpdateTimeoutSeconds());
+        config.bulkUpdateTimeoutSeconds(),
+        config.realtimePriority());
   }
 
   /** FirewallCluster.spec.sync (validated by the CRD); the host id is random, as pf's default. */
@@ -36,7 +37,8 @@ public final class SyncSettings {
         Boolean.TRUE.equals(spec.getEncrypt()),
         null,
         spec.getMaxDelayMillis(),
-        spec.getBulkUpdateTimeoutSeconds());
+        spec.getBulkUpdateTimeoutSeconds(),
+        spec.getRealtimePriority() == null ? 0 : spec.getRealtimePriority());
   }
 
   private static SyncEngine.Settings build(
@@ -46,7 +48,8 @@ public final class SyncSettings {
       boolean encrypt,
       Long hostId,
       Integer maxDelayMillis,
-      Integer bulkTimeoutSeconds) {
+      Integer bulkTimeoutSeconds,
+      int realtimePriority) {
     return new SyncEngine.Settings(
         interfaceName,
         peers == null ? List.of() : peers.stream().map(SyncSettings::ipv4).toList(),
@@ -56,7 +59,8 @@ public final class SyncSettings {
         maxDelayMillis == null ? AgentLimits.SYNC_MAX_DELAY_MILLIS_DEFAULT : maxDelayMillis,
         bulkTimeoutSeconds == null
             ? AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_DEFAULT
-            : bulkTimeoutSeconds);
+            : bulkTimeoutSeconds,
+        realtimePriority);
   }
 
   /** An IPv4 literal, as both front ends validate the peers (never a DNS lookup). */

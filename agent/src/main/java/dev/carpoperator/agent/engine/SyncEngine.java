@@ -5,6 +5,7 @@ import static net.logstash.logback.argument.StructuredArguments.kv;
 import dev.carpoperator.agent.engine.plumbing.LoopGuard;
 import dev.carpoperator.agent.engine.plumbing.RateLimitedWarnings;
 import dev.carpoperator.agent.engine.plumbing.UnicastPeers;
+import dev.carpoperator.agent.linux.sched.RealtimeThreads;
 import dev.carpoperator.agent.net.CarpFrames;
 import dev.carpoperator.agent.net.Carrier;
 import dev.carpoperator.agent.net.FrameIo;
@@ -102,6 +103,8 @@ public final class SyncEngine implements AutoCloseable {
    * @param hostId creatorid
    * @param maxDelayMillis batching delay
    * @param bulkTimeoutSeconds give up waiting for the peers' table after this long without progress
+   * @param realtimePriority SCHED_RR priority of the threads a state passes through (1..99), as
+   *     conntrackd's Scheduler; 0 leaves them at normal priority
    */
   public record Settings(
       String interfaceName,
@@ -110,7 +113,8 @@ public final class SyncEngine implements AutoCloseable {
       boolean encrypt,
       int hostId,
       int maxDelayMillis,
-      int bulkTimeoutSeconds) {}
+      int bulkTimeoutSeconds,
+      int realtimePriority) {}
 
   private final Settings settings;
   private final ConntrackKernel kernel;
@@ -128,6 +132,7 @@ public final class SyncEngine implements AutoCloseable {
   private final MacAddress mac;
   private final int mtu;
   private final RateLimitedWarnings warnings;
+  private final RealtimeThreads realtime;
   private volatile int tableSize; // for the metrics scrape; written by the loop thread
   private MulticastMembership membership;
   private volatile boolean closed;
@@ -170,6 +175,7 @@ public final class SyncEngine implements AutoCloseable {
     this.demotion = new SyncDemotion(settings.interfaceName(), demotion);
     this.clock = System::nanoTime;
     this.warnings = new RateLimitedWarnings(WARN_EVERY_NANOS, clock);
+    this.realtime = new RealtimeThreads(settings.realtimePriority());
     NetworkInterface nic = NetworkInterface.getByName(settings.interfaceName());
     if (nic == null)
       throw new IOException("sync interface " + settings.interfaceName() + " does not exist");
@@ -189,7 +195,13 @@ public final class SyncEngine implements AutoCloseable {
     this.loop =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
-              Thread t = new Thread(r, "sync-loop");
+              Thread t =
+                  new Thread(
+                      () -> {
+                        realtime.enter("sync-loop");
+                        r.run();
+                      },
+                      "sync-loop");
               t.setDaemon(true);
               return t;
             });
@@ -239,6 +251,7 @@ public final class SyncEngine implements AutoCloseable {
         new ConntrackKernel.Listener() {
           @Override
           public void event(ConntrackKernel.EventType type, ConntrackEntry entry) {
+            realtime.enter("conntrack-events");
             offer(
                 SyncInbox.Input.CONNTRACK_EVENT,
                 () -> driver.kernelEvent(type, entry, inbox.pending() > 0));
@@ -481,6 +494,7 @@ public final class SyncEngine implements AutoCloseable {
   // ------------------------------------------------------------------ receive thread
 
   private void onFrame(byte[] frame) {
+    realtime.enter("sync-receive");
     if (!(FrameParser.parse(frame) instanceof FrameParser.Packet p)
         || p.protocol() != Pfsync.IPPROTO_PFSYNC) return;
     if (p.srcMac().equals(mac)) return; // our own multicast, looped back by the capture

@@ -364,6 +364,7 @@ class ConfigLoaderTest {
     assertThat(s.encrypt()).isFalse();
     assertThat(s.bulkUpdateTimeoutSeconds()).isEqualTo(30);
     assertThat(s.maxDelayMillis()).isEqualTo(50);
+    assertThat(s.realtimePriority()).as("normal priority unless asked").isZero();
     assertThat(s.hostId()).isNull();
     assertThat(ConfigLoader.parse(BASE, "agent.yaml", dir).sync())
         .as("no section, no sync")
@@ -411,7 +412,7 @@ class ConfigLoaderTest {
                 ConfigLoader.parse(
                     BASE
                         + """
-        sync: {peers: ["2001:db8::1", "nope"], mode: bsd-compatible, encrypt: true, bulkUpdateTimeoutSeconds: 0, hostId: 0, maxDelayMillis: 5000}
+        sync: {peers: ["2001:db8::1", "nope"], mode: bsd-compatible, encrypt: true, bulkUpdateTimeoutSeconds: 0, hostId: 0, maxDelayMillis: 5000, realtimePriority: 100}
         """,
                     "agent.yaml",
                     dir))
@@ -425,7 +426,8 @@ class ConfigLoaderTest {
                         "sync.encrypt: needs mode: authenticated (pfsync peers cannot read encrypted states)",
                         "sync.bulkUpdateTimeoutSeconds: must be 1-3600, got 0",
                         "sync.hostId: must be 1-4294967295, got 0",
-                        "sync.maxDelayMillis: must be 0-1000, got 5000"));
+                        "sync.maxDelayMillis: must be 0-1000, got 5000",
+                        "sync.realtimePriority: must be 0-99, got 100"));
     assertThatThrownBy(
             () ->
                 ConfigLoader.parse(

@@ -67,7 +67,7 @@ class SyncCoreDriverTest {
     Harness(int maxDelayMillis) {
       var settings =
           new SyncEngine.Settings(
-              "sync0", List.of(), new byte[20], false, 0x1234, maxDelayMillis, 30);
+              "sync0", List.of(), new byte[20], false, 0x1234, maxDelayMillis, 30, 0);
       driver =
           new SyncCoreDriver(
               settings,

@@ -30,7 +30,7 @@ public final class SyncNodeMain {
     int snaplen = Integer.parseInt(args[3]);
     var settings =
         new SyncEngine.Settings(
-            ifName, List.of(), key, false, SyncEngine.randomHostId(), maxDelay, 30);
+            ifName, List.of(), key, false, SyncEngine.randomHostId(), maxDelay, 30, 0);
     PrometheusRegistry registry = new PrometheusRegistry();
     SyncEngine sync =
         new SyncEngine(

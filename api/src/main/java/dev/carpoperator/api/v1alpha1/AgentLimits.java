@@ -52,6 +52,14 @@ public final class AgentLimits {
   public static final String SYNC_MAX_DELAY_MILLIS_DEFAULT_TEXT =
       "" + SYNC_MAX_DELAY_MILLIS_DEFAULT;
 
+  /**
+   * State sync: SCHED_RR priority of the sync threads (conntrackd's Scheduler); 0, the default,
+   * leaves them at normal priority.
+   */
+  public static final int SYNC_REALTIME_PRIORITY_MIN = 0;
+
+  public static final int SYNC_REALTIME_PRIORITY_MAX = 99;
+
   /** State sync: how long a starting node waits for the bulk update, in seconds. */
   public static final int SYNC_BULK_TIMEOUT_SECONDS_MIN = 1;
 

@@ -62,6 +62,12 @@ public class SyncSpec {
       "Longest a state change waits to be batched with others into one packet, in milliseconds.")
   private Integer maxDelayMillis = AgentLimits.SYNC_MAX_DELAY_MILLIS_DEFAULT;
 
+  @Min(AgentLimits.SYNC_REALTIME_PRIORITY_MIN)
+  @Max(AgentLimits.SYNC_REALTIME_PRIORITY_MAX)
+  @JsonPropertyDescription(
+      "Real-time (SCHED_RR) priority, 1-99, of the agent threads a state change passes through, as conntrackd's Scheduler option: on a busy node they then run before ordinary work. The agent pods get the SYS_NICE capability for it. 0 or absent: normal priority.")
+  private Integer realtimePriority;
+
   @Default(AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_DEFAULT_TEXT)
   @Min(AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MIN)
   @Max(AgentLimits.SYNC_BULK_TIMEOUT_SECONDS_MAX)
@@ -75,6 +81,14 @@ public class SyncSpec {
 
   public void setEncrypt(Boolean encrypt) {
     this.encrypt = encrypt;
+  }
+
+  public Integer getRealtimePriority() {
+    return realtimePriority;
+  }
+
+  public void setRealtimePriority(Integer realtimePriority) {
+    this.realtimePriority = realtimePriority;
   }
 
   public Integer getMaxDelayMillis() {

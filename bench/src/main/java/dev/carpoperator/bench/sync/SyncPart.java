@@ -41,10 +41,11 @@ import java.util.regex.Pattern;
  *       holding N entries.
  * </ol>
  *
- * Options: {@code sync.impls} (agent50, agent0, conntrackd), {@code sync.rates} (new connections
- * per second), {@code sync.seconds} (per rate), {@code sync.lifetimeMs} (how long a connection
- * lives), {@code sync.leadInSeconds} (2: the churn runs that long before each rate's measured
- * entries, so that the generator's JVM start-up is not measured; 0: none), {@code sync.bulkSizes}.
+ * Options: {@code sync.impls} (agent50, agent0, agent0rt: maxDelayMillis 0 with the sync threads at
+ * real-time priority 99, as conntrackd runs; conntrackd), {@code sync.rates} (new connections per
+ * second), {@code sync.seconds} (per rate), {@code sync.lifetimeMs} (how long a connection lives),
+ * {@code sync.leadInSeconds} (2: the churn runs that long before each rate's measured entries, so
+ * that the generator's JVM start-up is not measured; 0: none), {@code sync.bulkSizes}.
  */
 public final class SyncPart implements BenchPart {
   static final String PART = "sync";
@@ -123,7 +124,14 @@ public final class SyncPart implements BenchPart {
     Map<String, Map<Integer, BulkOutcome>> bulk = new LinkedHashMap<>();
     List<String> notes = new ArrayList<>();
     Map<String, List<Double>> samples = new LinkedHashMap<>();
-    try (NetnsLab l = NetnsLab.create()) {
+    int busyThreads = ctx.intOption("sync.busyThreads", 0, 0);
+    if (busyThreads > 0)
+      notes.add(
+          busyThreads
+              + " threads that only spin ran at normal priority throughout (sync.busyThreads): a"
+              + " node whose other work keeps its cores busy.");
+    try (NetnsLab l = NetnsLab.create();
+        BusyNeighbours busy = new BusyNeighbours(busyThreads)) {
       lab = l;
       l.addHost("a", "192.0.2.11/24");
       l.addHost("b", "192.0.2.12/24");
@@ -323,7 +331,8 @@ public final class SyncPart implements BenchPart {
       daemons.put(h, host.start("conntrackd", "conntrackd", "-C", conf.toString()));
     } else {
       Path conf = lab.dir().resolve(h + "-agent.yaml");
-      Files.writeString(conf, agentConfig(h, impl.equals("agent0") ? 0 : 50));
+      Files.writeString(
+          conf, agentConfig(h, impl.startsWith("agent0") ? 0 : 50, impl.endsWith("rt") ? 99 : 0));
       Path log = lab.dir().resolve(h + "-" + h + "-agent.log");
       logStart.put(h, Files.exists(log) ? (int) Files.size(log) : 0);
       // each host its own address record: the lab's hosts share the machine's /run
@@ -431,7 +440,7 @@ public final class SyncPart implements BenchPart {
   /**
    * Both agents as a user would run them: CARP on eth0, authenticated sync on sync0 (multicast).
    */
-  static String agentConfig(String h, int maxDelayMillis) {
+  static String agentConfig(String h, int maxDelayMillis, int realtimePriority) {
     return """
         node: %s
         preempt: true
@@ -449,8 +458,9 @@ public final class SyncPart implements BenchPart {
           mode: authenticated
           keyFile: sync.key
           maxDelayMillis: %d
+          realtimePriority: %d
         """
-        .formatted(h, METRICS_PORT, h.equals("a") ? 0 : 100, maxDelayMillis);
+        .formatted(h, METRICS_PORT, h.equals("a") ? 0 : 100, maxDelayMillis, realtimePriority);
   }
 
   /**
@@ -653,7 +663,11 @@ public final class SyncPart implements BenchPart {
 
     // the issue's targets
     double agentTput =
-        Math.max(throughput.getOrDefault("agent50", 0.0), throughput.getOrDefault("agent0", 0.0));
+        throughput.entrySet().stream()
+            .filter(e -> e.getKey().startsWith("agent"))
+            .mapToDouble(Map.Entry::getValue)
+            .max()
+            .orElse(0.0);
     double ctdTput = throughput.getOrDefault("conntrackd", 0.0);
     notes.add(
         "Churn generator: conntrack entries written and deleted through ctnetlink in a's table at a set rate (TCP ESTABLISHED, "
@@ -670,7 +684,7 @@ public final class SyncPart implements BenchPart {
             + conntrackdVersion()
             + ": FTFW over multicast on sync0, DisableExternalCache on (states injected into b's kernel "
             + "table, where the agent writes them too), StartupResync on; its default scheduler, which is real-time (SCHED_RR priority 99) "
-            + "while the agents, the generator and the watcher run at normal priority: on a busy machine conntrackd gets the CPU first.");
+            + "while the agents (but for agent0rt's sync threads, SCHED_RR 99 too), the generator and the watcher run at normal priority: on a busy machine conntrackd gets the CPU first.");
     if (!agentJvmOptions.isEmpty())
       notes.add("The agents ran with the JVM options " + String.join(" ", agentJvmOptions) + ".");
     notes.addAll(caveats);
@@ -721,7 +735,7 @@ public final class SyncPart implements BenchPart {
                 big.text()));
       }
     }
-    String cmd = "sudo ./carp bench " + (ctx.quick() ? "--quick " : "") + PART;
+    String cmd = ctx.command(PART);
     return new Result(
         PART,
         "State sync: this agent vs conntrackd",
@@ -750,6 +764,7 @@ public final class SyncPart implements BenchPart {
     return switch (impl) {
       case "agent50" -> "agent (maxDelayMillis 50, default)";
       case "agent0" -> "agent (maxDelayMillis 0)";
+      case "agent0rt" -> "agent (maxDelayMillis 0, realtimePriority 99)";
       case "conntrackd" -> "conntrackd FTFW";
       default -> impl;
     };

@@ -67,6 +67,14 @@ public final class AgentDaemonSets {
     return labels;
   }
 
+  /** NET_ADMIN and NET_RAW, and SYS_NICE when the sync threads are to run at real-time priority. */
+  static List<String> capabilities(FirewallCluster cluster) {
+    var sync = cluster.getSpec().getSync();
+    boolean realtime =
+        sync != null && sync.getRealtimePriority() != null && sync.getRealtimePriority() > 0;
+    return realtime ? List.of("NET_ADMIN", "NET_RAW", "SYS_NICE") : List.of("NET_ADMIN", "NET_RAW");
+  }
+
   public static DaemonSet desired(FirewallCluster cluster, OperatorSettings settings) {
     AgentSpec agent =
         cluster.getSpec().getAgent() == null ? new AgentSpec() : cluster.getSpec().getAgent();
@@ -171,14 +179,15 @@ public final class AgentDaemonSets {
             .withStartupProbe(startupProbe(metricsPort))
             .withLivenessProbe(probe("/-/healthy", metricsPort, 10))
             .withReadinessProbe(probe("/-/ready", metricsPort, 5))
-            // Only what CARP needs: raw frames (NET_RAW) and address changes (NET_ADMIN); nothing
-            // else.
+            // Only what CARP needs: raw frames (NET_RAW) and address changes (NET_ADMIN); the
+            // sync's
+            // real-time priority, when asked for, needs SYS_NICE. Nothing else.
             .withNewSecurityContext()
             .withAllowPrivilegeEscalation(false)
             .withReadOnlyRootFilesystem(true)
             .withRunAsNonRoot(false)
             .withNewCapabilities()
-            .withAdd("NET_ADMIN", "NET_RAW")
+            .withAdd(capabilities(cluster))
             .withDrop("ALL")
             .endCapabilities()
             // The runtime's default syscall filter: raw sockets, netlink and ip(8) need nothing

@@ -103,6 +103,37 @@ class AgentDaemonSetsTest {
     assertThat(env(AgentDaemonSets.desired(fwc, settings))).doesNotContainKey("JDK_JAVA_OPTIONS");
   }
 
+  /** SYS_NICE only when the sync threads are to run at real-time priority. */
+  @Test
+  void realTimeSyncThreadsAddTheNiceCapabilityOnly() {
+    FirewallCluster fwc = new FirewallCluster();
+    fwc.setMetadata(new ObjectMetaBuilder().withName("edge").build());
+    fwc.setSpec(new FirewallClusterSpec());
+    var settings = OperatorSettings.fromEnvironment(Map.of());
+    var sync = new dev.carpoperator.api.v1alpha1.SyncSpec();
+    sync.setInterfaceName("pfsync0");
+    fwc.getSpec().setSync(sync);
+    assertThat(added(AgentDaemonSets.desired(fwc, settings)))
+        .containsExactly("NET_ADMIN", "NET_RAW");
+    sync.setRealtimePriority(0);
+    assertThat(added(AgentDaemonSets.desired(fwc, settings)))
+        .containsExactly("NET_ADMIN", "NET_RAW");
+    sync.setRealtimePriority(50);
+    assertThat(added(AgentDaemonSets.desired(fwc, settings)))
+        .containsExactly("NET_ADMIN", "NET_RAW", "SYS_NICE");
+  }
+
+  static java.util.List<String> added(io.fabric8.kubernetes.api.model.apps.DaemonSet ds) {
+    return ds.getSpec()
+        .getTemplate()
+        .getSpec()
+        .getContainers()
+        .getFirst()
+        .getSecurityContext()
+        .getCapabilities()
+        .getAdd();
+  }
+
   static Map<String, String> env(io.fabric8.kubernetes.api.model.apps.DaemonSet ds) {
     Map<String, String> out = new java.util.LinkedHashMap<>();
     for (EnvVar e : ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv())
