@@ -16,7 +16,8 @@ public interface ConntrackKernel extends AutoCloseable {
 
   /**
    * Every entry in this network namespace's table (all zones). Throws {@link ConntrackException} on
-   * failure.
+   * failure. May run on another thread than the writes, at the same time (the sync engine reads its
+   * periodic dumps apart from its loop).
    */
   List<ConntrackEntry> dump();
 

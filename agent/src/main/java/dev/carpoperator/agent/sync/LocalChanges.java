@@ -70,7 +70,7 @@ final class LocalChanges {
           t.localActivity = true;
           changes.queue(t.id, Pending.INS, now);
         } else {
-          t.entry = e;
+          table.replace(t, e);
           t.localActivity = true;
           changes.queue(t.id, Pending.UPD_C, now);
         }
@@ -84,15 +84,32 @@ final class LocalChanges {
   }
 
   /**
+   * A dump is about to be read off the loop: from now the table notes the keys that change, so that
+   * {@link #refresh} does not take the dump's older view of them.
+   */
+  void dumpStarting() {
+    table.startJournal();
+  }
+
+  /** The dump started by {@link #dumpStarting} failed: stop noting. */
+  void dumpAbandoned() {
+    table.endJournal();
+  }
+
+  /**
    * Reconciles with a full dump of the kernel table: announces states whose timer the kernel
    * refreshed (traffic here) once the peers' copy has less than half of the local lifetime left,
    * picks up entries whose events were lost (netlink overrun), forgets entries that vanished, and
    * re-sends the states this node owns every {@link #REANNOUNCE_NANOS} (repairing lost packets).
    */
   void refresh(List<ConntrackEntry> dump, long now) {
+    // Keys that changed while the dump was read (off this thread): their events and imports came
+    // after the dump saw them, so they are newer than the dump, whether there or not.
+    Set<ConntrackEntry.Key> changedSince = table.endJournal();
     Set<ConntrackEntry.Key> seen = new HashSet<>();
     for (ConntrackEntry e : dump) {
       seen.add(e.key());
+      if (changedSince.contains(e.key())) continue;
       Tracked t = table.byKey(e.key());
       if (t == null) {
         event(ConntrackKernel.EventType.NEW, e, now);
@@ -106,14 +123,14 @@ final class LocalChanges {
       boolean owned = t.id.creator() == hostId || t.localActivity;
       boolean due =
           owned && (t.lastAnnounced == Long.MIN_VALUE || now - t.lastAnnounced >= REANNOUNCE_NANOS);
-      t.entry = e;
+      table.replace(t, e);
       if (changed || peerCopyAging || due) {
         t.localActivity = true;
         changes.queue(t.id, Pending.UPD_C, now);
       }
     }
     for (Tracked t : table.snapshot()) {
-      if (seen.contains(t.entry.key())) continue;
+      if (seen.contains(t.entry.key()) || changedSince.contains(t.entry.key())) continue;
       table.untrack(t);
       if (announcesDeletion(t)) changes.queueDelete(t, now);
     }

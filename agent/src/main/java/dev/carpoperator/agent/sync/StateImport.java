@@ -82,14 +82,14 @@ final class StateImport {
       // outbound state with nat-to arriving after its inbound state).
       if (!makeRoomForReply(incoming, t, out)) return;
       out.add(new KernelEffect.Delete(current));
-      t.entry = incoming;
+      table.replace(t, incoming);
       table.indexReply(t);
       write = new KernelEffect.Create(incoming);
     } else {
       ConntrackEntry merged =
           merge(current, incoming.status(), incoming.timeoutSeconds(), incoming.tcpState(), t, now);
       if (merged == null) return;
-      t.entry = merged;
+      table.replace(t, merged);
       write = new KernelEffect.Update(merged);
     }
     GlobalId added = table.addId(gid, t) ? gid : null;
@@ -145,7 +145,7 @@ final class StateImport {
         merge(current, status, Integer.toUnsignedLong(u.expire()), tcpState, t, now);
     if (merged == null) return;
     long expiryBefore = t.peerExpiry;
-    t.entry = merged;
+    table.replace(t, merged);
     t.peerCopyRenewed(now);
     awaited(out, new KernelEffect.Update(merged), t, false, current, expiryBefore, null);
   }
@@ -230,11 +230,11 @@ final class StateImport {
     if (f == null || f.t().entry != w.entry()) return;
     Tracked t = f.t();
     if (f.forget()) {
-      if (f.before() != null) t.entry = f.before();
+      if (f.before() != null) table.replace(t, f.before());
       table.untrack(t);
       return;
     }
-    t.entry = f.before();
+    table.replace(t, f.before());
     table.indexReply(t);
     t.peerExpiry = f.expiryBefore();
     if (f.addedId() != null) table.removeId(f.addedId(), t);

@@ -234,6 +234,21 @@ public final class SyncCore implements KernelExecutor.Outcomes {
     local.refresh(dump, now);
   }
 
+  /**
+   * The dump for the next {@link #refresh} is being read elsewhere while this core goes on: the
+   * changes made meanwhile are newer than the dump for their connections, and {@link #refresh}
+   * keeps them rather than the dump's view (nor takes a connection created meanwhile, and absent
+   * from the dump, for one that vanished).
+   */
+  public void dumpStarting() {
+    local.dumpStarting();
+  }
+
+  /** The dump announced by {@link #dumpStarting} failed; no refresh follows. */
+  public void dumpAbandoned() {
+    local.dumpAbandoned();
+  }
+
   // ---------------------------------------------------------------- received packets
 
   /**

@@ -4,8 +4,10 @@ import dev.carpoperator.agent.pfsync.PfsyncState;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The states the sync knows (local ones and the peers'), by kernel key and by pfsync id: what
@@ -114,7 +116,39 @@ final class SyncTable {
     return List.copyOf(byKey.values());
   }
 
+  /**
+   * Keys whose state was tracked, replaced or untracked since {@link #startJournal}; null when no
+   * journal is kept. A dump read off the loop thread is older than these changes for these keys.
+   */
+  private Set<ConntrackEntry.Key> journal;
+
+  /** Starts noting the keys that change (a dump is being read elsewhere). */
+  void startJournal() {
+    journal = new HashSet<>();
+  }
+
+  /**
+   * The keys that changed since {@link #startJournal} (empty if none was started); stops noting.
+   */
+  Set<ConntrackEntry.Key> endJournal() {
+    Set<ConntrackEntry.Key> keys = journal == null ? Set.of() : journal;
+    journal = null;
+    return keys;
+  }
+
+  private void noteChanged(ConntrackEntry.Key key) {
+    if (journal != null) journal.add(key);
+  }
+
+  /** Replaces {@code t}'s entry (a newer view of the same connection). */
+  void replace(Tracked t, ConntrackEntry e) {
+    noteChanged(t.entry.key());
+    noteChanged(e.key());
+    t.entry = e;
+  }
+
   Tracked track(GlobalId id, ConntrackEntry e) {
+    noteChanged(e.key());
     Tracked t = new Tracked(id, e);
     byKey.put(e.key(), t);
     byId.put(id, t);
@@ -123,6 +157,7 @@ final class SyncTable {
   }
 
   void untrack(Tracked t) {
+    noteChanged(t.entry.key());
     byKey.remove(t.entry.key(), t);
     byReply.remove(replyKey(t.entry), t);
     for (GlobalId id : t.ids) byId.remove(id, t);

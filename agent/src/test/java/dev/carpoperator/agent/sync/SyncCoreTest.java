@@ -499,6 +499,45 @@ class SyncCoreTest {
     assertThat(b.kernel.table).containsOnlyKeys(kept.key());
   }
 
+  /**
+   * The refresh's dump is read off the loop while events go on: what changed meanwhile is newer
+   * than the dump. A connection opened meanwhile (not in the dump) is not taken for one that
+   * vanished, one closed meanwhile (still in the dump) is not brought back, and a change made
+   * meanwhile is not undone by the dump's older view. Without the journal the first two go wrong.
+   */
+  @Test
+  void whatChangedWhileTheDumpWasReadIsNewerThanTheDump() {
+    startBoth();
+    ConntrackEntry closing = Entries.tcp(40040, ConntrackEntry.TCP_ESTABLISHED);
+    ConntrackEntry finishing = Entries.tcp(40041, ConntrackEntry.TCP_ESTABLISHED);
+    a.core.kernelEvent(NEW, closing, now);
+    a.core.kernelEvent(NEW, finishing, now);
+    run(100 * MS);
+    List<ConntrackEntry> dump = List.of(closing, finishing); // as the dump thread read them
+
+    a.core.dumpStarting();
+    ConntrackEntry opened = Entries.tcp(40042, ConntrackEntry.TCP_ESTABLISHED);
+    ConntrackEntry finished = Entries.tcp(40041, ConntrackEntry.TCP_FIN_WAIT);
+    a.core.kernelEvent(NEW, opened, now);
+    a.core.kernelEvent(DESTROY, closing, now);
+    a.core.kernelEvent(UPDATE, finished, now);
+    run(100 * MS);
+    now += 2 * S;
+    a.core.refresh(dump, now);
+    run(100 * MS);
+
+    assertThat(b.kernel.table).containsOnlyKeys(opened.key(), finished.key());
+    assertThat(b.kernel.table.get(finished.key()).tcpState())
+        .isEqualTo(ConntrackEntry.TCP_FIN_WAIT);
+    assertThat(a.core.tableSize()).isEqualTo(2);
+
+    // The next refresh, with no dump read elsewhere, takes the dump as it is again.
+    now += S;
+    a.core.refresh(List.of(opened), now);
+    run(100 * MS);
+    assertThat(b.kernel.table).containsOnlyKeys(opened.key());
+  }
+
   @Test
   void kernelRefusalIsCountedAndNothingElseBreaks() {
     startBoth();

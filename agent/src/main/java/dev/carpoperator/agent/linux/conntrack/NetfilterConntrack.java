@@ -107,6 +107,15 @@ public final class NetfilterConntrack implements ConntrackKernel {
   private final Memory dumpBuffer = new Memory(DUMP_BUFFER_BYTES);
   private final int dumpFd;
 
+  /**
+   * Guards the dump socket and its buffers, apart from the writes' lock (this object): a dump read
+   * on another thread does not hold up the sync loop's writes.
+   */
+  private final Object dumpLock = new Object();
+
+  private final Memory dumpRequest = new Memory(NLMSG_HDRLEN + NFGENMSG_LEN);
+  private int nextDumpSeq = 1; // the dump socket's own sequence numbers (under dumpLock)
+
   /** The send buffer as Java writes it (native order, as netlink headers are). */
   private final ByteBuffer sendView =
       sendBuffer.getByteBuffer(0, BATCH_BYTES).order(ByteOrder.nativeOrder());
@@ -210,16 +219,24 @@ public final class NetfilterConntrack implements ConntrackKernel {
         : "";
   }
 
+  /** Safe beside writes on another thread: the dump has a socket and a lock of its own. */
   @Override
-  public synchronized List<ConntrackEntry> dump() {
-    ensureOpen();
+  public List<ConntrackEntry> dump() {
+    synchronized (dumpLock) {
+      ensureOpen();
+      return dumpLocked();
+    }
+  }
+
+  private List<ConntrackEntry> dumpLocked() {
     // One dump request, the kernel's answer read in 64 KiB reads and decoded in Java: the
     // library's nfct_query parsed every entry into an object and called back into Java for it,
     // which capped a dump at ~170 000 entries/s (docs/benchmarks.md).
-    int seq = nextSeq++;
-    ByteBuffer b = sendView.clear();
+    int seq = nextDumpSeq++;
+    ByteBuffer b =
+        dumpRequest.getByteBuffer(0, NLMSG_HDRLEN + NFGENMSG_LEN).order(ByteOrder.nativeOrder());
     putHeader(b, IPCTNL_MSG_CT_GET, DUMP_REQUEST, seq, 0); // AF_UNSPEC: IPv4 and IPv6
-    if (libc.send(dumpFd, sendBuffer, new NativeLong(NLMSG_HDRLEN + NFGENMSG_LEN), 0).longValue()
+    if (libc.send(dumpFd, dumpRequest, new NativeLong(NLMSG_HDRLEN + NFGENMSG_LEN), 0).longValue()
         < 0) throw dumpFailed(Native.getLastError());
     List<ConntrackEntry> entries = new ArrayList<>();
     while (true) {
@@ -257,6 +274,12 @@ public final class NetfilterConntrack implements ConntrackKernel {
   private ConntrackEntry dumpedEntry(ByteBuffer message, int offset) {
     ConntrackEntry e = CtNetlinkDecoder.decode(message);
     if (e != null) return e;
+    synchronized (this) { // the codec is the writes'
+      return dumpedThroughLibrary(offset);
+    }
+  }
+
+  private ConntrackEntry dumpedThroughLibrary(int offset) {
     Pointer ct = nfct.nfct_new();
     try {
       if (nfct.nfct_nlmsg_parse(dumpBuffer.share(offset), ct) < 0) return null;
@@ -279,7 +302,15 @@ public final class NetfilterConntrack implements ConntrackKernel {
    * handle that has not run {@link #dump}: the kernel sizes a dump's batches for the largest read
    * the socket has seen (32 KiB after ours), and the library reads 8 KiB, losing the rest of each.
    */
-  synchronized List<ConntrackEntry> dumpThroughLibrary() {
+  List<ConntrackEntry> dumpThroughLibrary() {
+    synchronized (dumpLock) {
+      synchronized (this) {
+        return dumpThroughLibraryLocked();
+      }
+    }
+  }
+
+  private List<ConntrackEntry> dumpThroughLibraryLocked() {
     ensureOpen();
     List<ConntrackEntry> entries = new ArrayList<>();
     dumpInto = entries;
@@ -639,14 +670,16 @@ public final class NetfilterConntrack implements ConntrackKernel {
   /** Stops the event thread (waking its poll) and closes the sockets. Idempotent. */
   @Override
   public void close() {
-    synchronized (this) {
-      if (closed) {
-        return;
+    synchronized (dumpLock) { // a dump in progress ends first
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        closed = true;
+        events.stop();
+        nfct.nfct_close(writeHandle);
+        nfct.nfct_close(dumpHandle);
       }
-      closed = true;
-      events.stop();
-      nfct.nfct_close(writeHandle);
-      nfct.nfct_close(dumpHandle);
     }
     events.join(CLOSE_WAIT);
   }

@@ -600,6 +600,40 @@ public final class ConntrackScenarios {
         assertThat(o.timeoutSeconds()).isBetween(l.timeoutSeconds(), l.timeoutSeconds() + 2);
       }
       assertThat(ct.skipped()).isZero();
+
+      // The sync engine reads its dumps on a thread of their own while its loop writes: both go
+      // through, and each dump holds what was there before the writes and at most what after.
+      int before = ours.size();
+      List<ConntrackKernel.Change> more = new ArrayList<>();
+      for (int i = 0; i < 5_000; i++)
+        more.add(
+            new ConntrackKernel.Change(
+                tcp(30_000 + i, new Tuple(SERVER, CLIENT, 443, 30_000 + i), TCP_ESTABLISHED, 3600),
+                false));
+      List<Integer> sizes = java.util.Collections.synchronizedList(new ArrayList<>());
+      java.util.concurrent.atomic.AtomicReference<Throwable> dumpError =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.atomic.AtomicBoolean writing =
+          new java.util.concurrent.atomic.AtomicBoolean(true);
+      Thread dumper =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    try {
+                      do sizes.add(ct.dump().size());
+                      while (writing.get());
+                    } catch (Throwable t) {
+                      dumpError.set(t);
+                    }
+                  });
+      for (int i = 0; i < more.size(); i += 64)
+        assertThat(ct.writeAll(more.subList(i, Math.min(more.size(), i + 64)))).containsOnlyNulls();
+      writing.set(false);
+      dumper.join();
+      assertThat(dumpError.get()).isNull();
+      assertThat(sizes).isNotEmpty().allMatch(n -> n >= before && n <= before + more.size());
+      assertThat(ct.dump()).hasSize(before + more.size());
+      assertThat(ct.skipped()).isZero();
     }
   }
 
