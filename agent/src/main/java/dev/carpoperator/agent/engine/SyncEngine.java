@@ -138,7 +138,6 @@ public final class SyncEngine implements AutoCloseable {
   private volatile boolean closed;
 
   private boolean refreshWaiting; // loop thread only: the periodic refresh waits for a bulk
-  private boolean dumping; // loop thread only: a refresh's dump is being read
   private boolean refreshAgain; // loop thread only: another refresh was asked for meanwhile
 
   /** Reads the refresh's dumps, at normal priority, so that the loop goes on meanwhile. */
@@ -425,16 +424,14 @@ public final class SyncEngine implements AutoCloseable {
    * dump begun after the loss).
    */
   private void refresh() {
-    if (dumping) {
+    if (core.dumpUnderWay()) {
       refreshAgain = true;
       return;
     }
-    dumping = true;
     core.dumpStarting();
     try {
       dumper.execute(this::readDump);
     } catch (RejectedExecutionException e) { // closing
-      dumping = false;
       core.dumpAbandoned();
     }
   }
@@ -447,7 +444,6 @@ public final class SyncEngine implements AutoCloseable {
     } catch (RuntimeException e) {
       submit(
           () -> {
-            dumping = false;
             refreshAgain = false; // the next periodic refresh tries again
             core.dumpAbandoned();
             if (!closed) warn("dump", "cannot dump the conntrack table: " + e.getMessage());
@@ -456,7 +452,6 @@ public final class SyncEngine implements AutoCloseable {
     }
     submit(
         () -> {
-          dumping = false;
           core.refresh(table, clock.getAsLong());
           if (refreshAgain) {
             refreshAgain = false;

@@ -91,6 +91,10 @@ final class LocalChanges {
     table.startJournal();
   }
 
+  boolean dumpUnderWay() {
+    return table.journaling();
+  }
+
   /** The dump started by {@link #dumpStarting} failed: stop noting. */
   void dumpAbandoned() {
     table.endJournal();

@@ -244,6 +244,11 @@ public final class SyncCore implements KernelExecutor.Outcomes {
     local.dumpStarting();
   }
 
+  /** Between {@link #dumpStarting} and the {@link #refresh} or {@link #dumpAbandoned} after it. */
+  public boolean dumpUnderWay() {
+    return local.dumpUnderWay();
+  }
+
   /** The dump announced by {@link #dumpStarting} failed; no refresh follows. */
   public void dumpAbandoned() {
     local.dumpAbandoned();

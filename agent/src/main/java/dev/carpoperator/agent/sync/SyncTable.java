@@ -123,6 +123,10 @@ final class SyncTable {
   private Set<ConntrackEntry.Key> journal;
 
   /** Starts noting the keys that change (a dump is being read elsewhere). */
+  boolean journaling() {
+    return journal != null;
+  }
+
   void startJournal() {
     journal = new HashSet<>();
   }

@@ -516,6 +516,7 @@ class SyncCoreTest {
     List<ConntrackEntry> dump = List.of(closing, finishing); // as the dump thread read them
 
     a.core.dumpStarting();
+    assertThat(a.core.dumpUnderWay()).isTrue();
     ConntrackEntry opened = Entries.tcp(40042, ConntrackEntry.TCP_ESTABLISHED);
     ConntrackEntry finished = Entries.tcp(40041, ConntrackEntry.TCP_FIN_WAIT);
     a.core.kernelEvent(NEW, opened, now);
@@ -524,6 +525,7 @@ class SyncCoreTest {
     run(100 * MS);
     now += 2 * S;
     a.core.refresh(dump, now);
+    assertThat(a.core.dumpUnderWay()).isFalse();
     run(100 * MS);
 
     assertThat(b.kernel.table).containsOnlyKeys(opened.key(), finished.key());

@@ -216,6 +216,7 @@ public final class AddressStatusAggregator {
                   + " own address (a typo?); fix spec.addresses (the agent log says which)"));
 
     List<String> masters = new ArrayList<>();
+    boolean splitBrain = false; // a vhid with more than one master
     for (int vhid : vhids) {
       List<String> m = currentMasters(reports, vhid, heartbeats);
       if (m.isEmpty())
@@ -234,6 +235,7 @@ public final class AddressStatusAggregator {
                     + vhid
                     + " (split brain: check the link between them, passwords and vhids)"));
       if (!m.isEmpty()) masters.add(m.size() == 1 ? m.getFirst() : String.join("+", m));
+      splitBrain |= m.size() > 1;
     }
     Set<String> authFailing = new TreeSet<>();
     for (NodeVhidStatus n : reports)
@@ -337,7 +339,6 @@ public final class AddressStatusAggregator {
     // that start together are all MASTER for a moment: counting that as two failovers with Events
     // "master moved from a to a+b" and "from a+b to b" only made noise. The last single master is
     // what the next Event compares with.
-    boolean splitBrain = masters.stream().anyMatch(m -> m.contains("+"));
     String previous = old.getLastMaster() != null ? old.getLastMaster() : old.getMaster();
     if (previous != null && previous.contains("+")) previous = null; // written by an older operator
     next.setLastMaster(master != null && !splitBrain ? master : previous);

@@ -179,9 +179,8 @@ public final class AgentDaemonSets {
             .withStartupProbe(startupProbe(metricsPort))
             .withLivenessProbe(probe("/-/healthy", metricsPort, 10))
             .withReadinessProbe(probe("/-/ready", metricsPort, 5))
-            // Only what CARP needs: raw frames (NET_RAW) and address changes (NET_ADMIN); the
-            // sync's
-            // real-time priority, when asked for, needs SYS_NICE. Nothing else.
+            // Only what CARP needs: raw frames (NET_RAW) and address changes (NET_ADMIN), and
+            // SYS_NICE for the sync's real-time priority when asked for. Nothing else.
             .withNewSecurityContext()
             .withAllowPrivilegeEscalation(false)
             .withReadOnlyRootFilesystem(true)

@@ -371,25 +371,23 @@ class AddressStatusAggregatorTest {
    */
   @Test
   void aRestartedAgentsRenewalDoesNotReviveItsEarlierRunsMasterEntry() {
+    var bTookOver = entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z");
     var entries =
         List.of(
             entry("a", CarpState.MASTER, "2026-11-24T12:00:00Z", "2026-11-24T12:00:00Z"),
-            entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+            bTookOver);
+    var runStarts = Map.of("a", T0.plusSeconds(30), "b", T0.minusSeconds(60));
     var restarted =
-        new AgentHeartbeats(
-            Map.of("a", T0.plusSeconds(31), "b", T0.plusSeconds(30)),
-            Map.of("a", T0.plusSeconds(30), "b", T0.minusSeconds(60)));
+        new AgentHeartbeats(Map.of("a", T0.plusSeconds(31), "b", T0.plusSeconds(30)), runStarts);
     assertThat(AddressStatusAggregator.currentMasters(entries, 1, restarted)).containsExactly("b");
     // Once the new run reports MASTER again (a preempts back) its entry is its own: while b's
     // Lease is renewed after that and b's BACKUP entry has not come, both are masters.
     var preempted =
         List.of(
             entry("a", CarpState.MASTER, "2026-11-24T12:00:35Z", "2026-11-24T12:00:35Z"),
-            entry("b", CarpState.MASTER, "2026-11-24T12:00:08Z", "2026-11-24T12:00:08Z"));
+            bTookOver);
     var bothRenewed =
-        new AgentHeartbeats(
-            Map.of("a", T0.plusSeconds(36), "b", T0.plusSeconds(36)),
-            Map.of("a", T0.plusSeconds(30), "b", T0.minusSeconds(60)));
+        new AgentHeartbeats(Map.of("a", T0.plusSeconds(36), "b", T0.plusSeconds(36)), runStarts);
     assertThat(AddressStatusAggregator.currentMasters(preempted, 1, bothRenewed))
         .containsExactly("a", "b");
   }
@@ -400,27 +398,23 @@ class AddressStatusAggregatorTest {
     step(va, T0, "a", CarpState.MASTER, "b", CarpState.BACKUP);
     for (NodeVhidStatus n : va.getStatus().getNodes()) n.setLastReport(T0.toString());
     Instant tenMinutesLater = T0.plusSeconds(600);
-    var leased =
-        AddressStatusAggregator.aggregate(
-            va,
-            true,
-            List.of("a", "b"),
-            Set.of(),
-            new AgentHeartbeats(Map.of("a", tenMinutesLater, "b", tenMinutesLater.minusSeconds(5))),
-            tenMinutesLater);
-    assertThat(leased.status().getConditions())
+    java.util.function.Function<AgentHeartbeats, List<io.fabric8.kubernetes.api.model.Condition>>
+        conditionsWith =
+            heartbeats ->
+                AddressStatusAggregator.aggregate(
+                        va, true, List.of("a", "b"), Set.of(), heartbeats, tenMinutesLater)
+                    .status()
+                    .getConditions();
+    assertThat(
+            conditionsWith.apply(
+                new AgentHeartbeats(
+                    Map.of("a", tenMinutesLater, "b", tenMinutesLater.minusSeconds(5)))))
         .anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Degraded=False"));
     // b's Lease stopped four minutes ago: b's agent is missing, a's is not.
-    var bGone =
-        AddressStatusAggregator.aggregate(
-            va,
-            true,
-            List.of("a", "b"),
-            Set.of(),
-            new AgentHeartbeats(
-                Map.of("a", tenMinutesLater, "b", tenMinutesLater.minusSeconds(240))),
-            tenMinutesLater);
-    assertThat(bGone.status().getConditions())
+    assertThat(
+            conditionsWith.apply(
+                new AgentHeartbeats(
+                    Map.of("a", tenMinutesLater, "b", tenMinutesLater.minusSeconds(240)))))
         .anySatisfy(
             c -> {
               assertThat(c.getReason()).isEqualTo("AgentMissing");
@@ -428,17 +422,11 @@ class AddressStatusAggregatorTest {
             });
     // b's agent restarted a second ago and has not rewritten its entry yet: it runs all the same
     // (its renewal does not vouch for the old entry, but for the agent).
-    var bRestarted =
-        AddressStatusAggregator.aggregate(
-            va,
-            true,
-            List.of("a", "b"),
-            Set.of(),
-            new AgentHeartbeats(
-                Map.of("a", tenMinutesLater, "b", tenMinutesLater),
-                Map.of("b", tenMinutesLater.minusSeconds(1))),
-            tenMinutesLater);
-    assertThat(bRestarted.status().getConditions())
+    assertThat(
+            conditionsWith.apply(
+                new AgentHeartbeats(
+                    Map.of("a", tenMinutesLater, "b", tenMinutesLater),
+                    Map.of("b", tenMinutesLater.minusSeconds(1)))))
         .anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Degraded=False"));
   }
 }
