@@ -151,6 +151,11 @@ public final class SyncEngine implements AutoCloseable {
   private CarpEngine followed;
   private EngineListener takeoverHook;
 
+  /** The vhids this node is master of ("interface/vhid"), from the followed CARP engine. */
+  private final Set<String> masterOf = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private final EventsDuringBulk eventsDuringBulk = new EventsDuringBulk(); // loop thread only
+
   private Inet4Address cachedSource; // loop thread only
   private Set<Inet4Address> localPeers = Set.of(); // peers that are this node's own addresses
   private long cachedSourceAt;
@@ -194,7 +199,7 @@ public final class SyncEngine implements AutoCloseable {
             settings.key() == null ? null : new SyncEnvelope(settings.key(), settings.encrypt()),
             counters);
     int budget = Pfsync.payloadBudget(mtu) - (sealer == null ? 0 : SyncEnvelope.TRAILER_LENGTH);
-    var log = new SyncCoreLog(this.demotion::bulkStateChanged, this::warn);
+    var log = new SyncCoreLog(this::bulkStepped, this::warn);
     this.driver = new SyncCoreDriver(settings, budget, kernel, log, counters, clock, this::sendDue);
     this.core = driver.core();
     this.loop =
@@ -311,7 +316,14 @@ public final class SyncEngine implements AutoCloseable {
         new EngineListener() {
           @Override
           public void stateChanged(StateChange change) {
-            if (change.to() == dev.carpoperator.agent.carp.CarpState.MASTER) takingOver();
+            String key = change.interfaceName() + "/" + change.vhid();
+            if (change.to() == dev.carpoperator.agent.carp.CarpState.MASTER) {
+              masterOf.add(key);
+              submit(() -> carryOut(eventsDuringBulk.becameMaster()));
+              takingOver();
+            } else if (change.from() == dev.carpoperator.agent.carp.CarpState.MASTER) {
+              masterOf.remove(key);
+            }
           }
 
           @Override
@@ -397,6 +409,50 @@ public final class SyncEngine implements AutoCloseable {
     } finally {
       if (!closed)
         loop.schedule(this::tick, core.bulkSending() ? 1 : TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** A step of our own bulk update: CARP's demotion, and the kernel events we follow meanwhile. */
+  private void bulkStepped(BulkState to) {
+    demotion.bulkStateChanged(to);
+    carryOut(eventsDuringBulk.bulkStateChanged(to, !masterOf.isEmpty()));
+  }
+
+  private void carryOut(EventsDuringBulk.Step step) {
+    switch (step) {
+      case NONE -> {}
+      case STOP_FOLLOWING -> {
+        try {
+          kernel.followNewAndUpdates(false);
+          LOG.info(
+              "not following this node's new and updated connections while the bulk update comes"
+                  + " in; a dump catches them up afterwards",
+              kv("event", "sync-bulk-events"),
+              kv("following", false));
+        } catch (ConntrackException e) {
+          eventsDuringBulk.stopRefused();
+          warn("events", "cannot pause the conntrack events during the bulk: " + e.getMessage());
+        }
+      }
+      case FOLLOW_AGAIN_AND_REFRESH -> {
+        try {
+          kernel.followNewAndUpdates(true);
+        } catch (ConntrackException e) {
+          // only the periodic refresh would see this node's changes now: say so loudly
+          LOG.error(
+              "cannot follow the conntrack events again after the bulk update: "
+                  + e.getMessage()
+                  + "; this node's changes reach the peers only with the refresh every "
+                  + REFRESH_SECONDS
+                  + " s",
+              kv("event", "sync-error"));
+        }
+        refreshWaiting = true; // the tick refreshes once nothing holds the refresh back
+        LOG.info(
+            "following this node's connections again; a refresh from a dump follows",
+            kv("event", "sync-bulk-events"),
+            kv("following", true));
+      }
     }
   }
 

@@ -71,6 +71,14 @@ public interface ConntrackKernel extends AutoCloseable {
    */
   void listen(Listener listener);
 
+  /**
+   * Stops ({@code false}) or resumes delivering NEW and UPDATE events to the listener; DESTROY
+   * events go on. While nobody listens for them the kernel does not build them, which makes writes
+   * cheaper (the bulk update, docs/state-sync.md). What changed meanwhile is found by the next
+   * dump. Throws {@link ConntrackException} when the kernel refuses.
+   */
+  void followNewAndUpdates(boolean follow);
+
   Stats stats();
 
   @Override

@@ -41,6 +41,9 @@ class SyncCoreDriverTest {
     public void listen(Listener listener) {}
 
     @Override
+    public void followNewAndUpdates(boolean follow) {}
+
+    @Override
     public Stats stats() {
       return null;
     }

@@ -40,6 +40,11 @@ final class FuzzKernel implements ConntrackKernel {
   }
 
   @Override
+  public void followNewAndUpdates(boolean follow) {
+    throw new UnsupportedOperationException("events are driven directly");
+  }
+
+  @Override
   public Stats stats() {
     return new Stats(0, 0, 0, 0, 0);
   }

@@ -3,6 +3,7 @@ package dev.carpoperator.agent.lab;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.carpoperator.agent.linux.conntrack.TableWriterMain;
 import dev.carpoperator.testing.netns.LabProcess;
 import dev.carpoperator.testing.traffic.TcpStreamsMain;
 import java.time.Duration;
@@ -284,6 +285,109 @@ class StateSyncFailoverTest {
       l.awaitAllProgress(client, base, FLOWING_BYTES, CONNECTIONS, RECOVERY, "after fw2 took over");
       assertEveryByteCameBack(l, client);
     }
+  }
+
+  /**
+   * A node receiving a bulk update leaves the conntrack NEW and UPDATE event groups until it is in
+   * (the kernel then builds no event for each state it writes). Its own connections opened
+   * meanwhile must still reach the peer: the refresh from a dump after the bulk announces them. fw1
+   * holds 50 000 states, so fw2's bulk lasts long enough for entries written every 10 ms on fw2 to
+   * fall inside the window its log shows; the test checks that some did.
+   */
+  @Test
+  void ownConnectionsOpenedWhileTheBulkComesInReachThePeer() throws Exception {
+    try (FirewallPairLab l = FirewallPairLab.create(false)) {
+      LabProcess fill = l.fw("fw1").startJava("fill", TableWriterMain.class, "fill", "50000", "0");
+      assertThat(fill.waitFor(Duration.ofMinutes(2))).as(fill.output()).isZero();
+      LabProcess fw1 =
+          l.startAgent(
+              "fw1",
+              l.withSync(FirewallPairLab.agentConfig("fw1", 0, true))
+                  + "  bulkUpdateTimeoutSeconds: 5\n");
+      await().atMost(ELECTION).until(() -> fw1.output().contains("\"to\":\"TIMED_OUT\""));
+
+      // fw2's own connections, one every 10 ms, from before its agent starts until after its bulk
+      LabProcess trickle =
+          l.fw("fw2").startJava("trickle", TableWriterMain.class, "trickle", "6000", "2", "10");
+      await().atMost(Duration.ofSeconds(30)).until(() -> trickle.output().contains("CREATED"));
+      LabProcess fw2 =
+          l.startAgent("fw2", l.withSync(FirewallPairLab.agentConfig("fw2", 100, true)));
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> firstLine(fw2.output(), BULK_DONE) >= 0);
+      Thread.sleep(1000); // some written after the window too
+      trickle.close();
+
+      long paused = logTime(fw2.output(), List.of(BULK_EVENTS, "\"following\":false"));
+      long resumed = logTime(fw2.output(), List.of(BULK_EVENTS, "\"following\":true"));
+      assertThat(paused)
+          .as("fw2 stopped following its events for the bulk\n" + l.diagnostics())
+          .isPositive();
+      assertThat(resumed).as("fw2 followed its events again after the bulk").isGreaterThan(paused);
+      Map<Integer, Long> created = new java.util.TreeMap<>();
+      for (String line : trickle.output().split("\n"))
+        if (line.startsWith("CREATED ")) {
+          String[] f = line.split(" ");
+          created.put(Integer.parseInt(f[2]), Long.parseLong(f[1]));
+        }
+      List<Integer> inWindow =
+          created.entrySet().stream()
+              .filter(e -> e.getValue() > paused && e.getValue() < resumed)
+              .map(Map.Entry::getKey)
+              .toList();
+      assertThat(inWindow)
+          .as("entries fw2 wrote while not following its events (window %d ms)", resumed - paused)
+          .isNotEmpty();
+      log.info(
+          "fw2 did not follow its events for {} ms; {} of its {} entries were written then",
+          resumed - paused,
+          inWindow.size(),
+          created.size());
+
+      try {
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(500))
+            .until(() -> trickledOn(l, "fw1").containsAll(created.keySet()));
+      } catch (ConditionTimeoutException e) {
+        List<Integer> missing = new java.util.ArrayList<>(created.keySet());
+        missing.removeAll(trickledOn(l, "fw1"));
+        throw new AssertionError(
+            missing.size()
+                + " of fw2's "
+                + created.size()
+                + " own entries never reached fw1 ("
+                + inWindow.size()
+                + " written while fw2 did not follow its events); missing: "
+                + missing.subList(0, Math.min(20, missing.size()))
+                + "\n"
+                + l.diagnostics(),
+            e);
+      }
+    }
+  }
+
+  static final String BULK_EVENTS = "\"event\":\"sync-bulk-events\"";
+
+  /** The source ports of the trickled entries (TableWriterMain's set 2) in a firewall's table. */
+  private static java.util.Set<Integer> trickledOn(FirewallPairLab l, String fw) {
+    String out = l.fw(fw).exec("conntrack", "-L", "-p", "tcp", "-d", "203.0.113.21").stdout();
+    java.util.Set<Integer> ports = new java.util.HashSet<>();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("sport=(\\d+)").matcher(out);
+    while (m.find()) ports.add(Integer.parseInt(m.group(1)));
+    return ports;
+  }
+
+  /** The epoch millis of the first log line with every one of {@code parts}, or -1. */
+  private static long logTime(String output, List<String> parts) {
+    for (String line : output.split("\n", -1))
+      if (parts.stream().allMatch(line::contains)) {
+        java.util.regex.Matcher m =
+            java.util.regex.Pattern.compile("\"@timestamp\":\"([^\"]+)\"").matcher(line);
+        if (m.find()) return java.time.Instant.parse(m.group(1)).toEpochMilli();
+      }
+    return -1;
   }
 
   /**

@@ -67,6 +67,11 @@ final class InMemoryConntrack implements ConntrackKernel {
   }
 
   @Override
+  public void followNewAndUpdates(boolean follow) {
+    throw new UnsupportedOperationException("tests call SyncCore.kernelEvent directly");
+  }
+
+  @Override
   public Stats stats() {
     return new Stats(0, 0, 0, creates + updates + deletes, 0);
   }

@@ -48,6 +48,9 @@ interface LibC extends Library {
 
   int SOL_SOCKET = 1;
   int SO_ATTACH_FILTER = 26;
+  int SOL_NETLINK = 270;
+  int NETLINK_ADD_MEMBERSHIP = 1;
+  int NETLINK_DROP_MEMBERSHIP = 2;
 
   int setsockopt(int fd, int level, int optname, Pointer optval, int optlen);
 

@@ -634,6 +634,11 @@ public final class NetfilterConntrack implements ConntrackKernel {
   }
 
   @Override
+  public void followNewAndUpdates(boolean follow) {
+    events.followNewAndUpdates(follow);
+  }
+
+  @Override
   public Stats stats() {
     return new Stats(
         events.events.get(),

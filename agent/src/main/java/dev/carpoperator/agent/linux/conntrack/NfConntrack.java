@@ -20,6 +20,9 @@ interface NfConntrack extends Library {
   int NF_NETLINK_CONNTRACK_NEW = 0x1;
   int NF_NETLINK_CONNTRACK_UPDATE = 0x2;
   int NF_NETLINK_CONNTRACK_DESTROY = 0x4;
+  // the same groups by number (enum nfnetlink_groups), for NETLINK_ADD/DROP_MEMBERSHIP
+  int NFNLGRP_CONNTRACK_NEW = 1;
+  int NFNLGRP_CONNTRACK_UPDATE = 2;
 
   // enum nf_conntrack_msg_type
   int NFCT_T_NEW = 1;
