@@ -12,6 +12,8 @@ import dev.carpoperator.agent.sync.BulkState;
  * when the peer's states start coming, unless this node is master of a vhid (then its connections
  * matter at once), and follow again, followed by a refresh from a dump, when the bulk ends in any
  * way or this node becomes master. The refresh announces what opened, changed or closed meanwhile.
+ * (The kernel's mask of listeners is shared by all network namespaces: with another NEW listener on
+ * the machine, such as a second lab node, the events are built anyway.)
  *
  * <p>Pure; the engine carries out the steps on the sync loop.
  */

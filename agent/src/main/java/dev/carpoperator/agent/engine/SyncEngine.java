@@ -140,11 +140,14 @@ public final class SyncEngine implements AutoCloseable {
   private boolean refreshWaiting; // loop thread only: the periodic refresh waits for a bulk
   private boolean refreshAgain; // loop thread only: another refresh was asked for meanwhile
 
-  /** Reads the refresh's dumps, at normal priority, so that the loop goes on meanwhile. */
+  /**
+   * Reads the refresh's and the takeover's dumps, at normal priority, so that the loop goes on
+   * meanwhile.
+   */
   private final java.util.concurrent.ExecutorService dumper =
       Executors.newSingleThreadExecutor(Thread.ofPlatform().name("sync-dump").daemon().factory());
 
-  /** A loosening at takeover is queued on the loop (several vhids become master together). */
+  /** A loosening at takeover is queued once (several vhids become master together). */
   private final java.util.concurrent.atomic.AtomicBoolean takeoverQueued =
       new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -338,13 +341,22 @@ public final class SyncEngine implements AutoCloseable {
 
   /**
    * This node became master of a vhid: relax the window checks of its own TCP connections, on the
-   * loop, once for changes that come together.
+   * dump thread, once for changes that come together.
    */
   public void takingOver() {
     if (closed || !takeoverQueued.compareAndSet(false, true)) return;
-    submit(this::loosenOwnWindows);
+    try {
+      dumper.execute(this::loosenOwnWindows);
+    } catch (RejectedExecutionException e) { // closing
+      takeoverQueued.set(false);
+    }
   }
 
+  /**
+   * On the dump thread, so that the loop goes on replicating meanwhile: on the loop, the dump held
+   * it for about a second at 250 000 entries, just when a failover needs it. The kernel binding
+   * serialises these updates with the loop's writes.
+   */
   private void loosenOwnWindows() {
     takeoverQueued.set(false);
     long started = clock.getAsLong();
@@ -353,11 +365,12 @@ public final class SyncEngine implements AutoCloseable {
     try {
       table = kernel.dump();
       loosen = TakeoverWindows.toLoosen(table);
-    } catch (ConntrackException e) {
-      warn(
-          "dump",
-          "cannot dump the conntrack table to relax the windows of this node's connections at takeover: "
-              + e.getMessage());
+    } catch (RuntimeException e) { // a refusal, or closing
+      if (!closed)
+        warn(
+            "dump",
+            "cannot dump the conntrack table to relax the windows of this node's connections at takeover: "
+                + e.getMessage());
       return;
     }
     int done = 0;
@@ -366,11 +379,15 @@ public final class SyncEngine implements AutoCloseable {
         if (kernel.makeLiberal(e)) done++;
       } catch (ConntrackException ex) {
         warn("takeover", "cannot relax the TCP window check of " + e + ": " + ex.getMessage());
+      } catch (RuntimeException ex) { // closing
+        if (closed) return;
+        throw ex;
       }
     }
     counters.takeoverLoosened.addAndGet(done);
     long millis = (clock.getAsLong() - started) / 1_000_000;
-    // always logged: the dump holds up the sync loop (about 1 s at 250 000 states)
+    // always logged: until this is done, this node's own connections may stall (about 1 s at
+    // 250 000 entries)
     LOG.info(
         "became master: TCP window checks relaxed on {} connections this node tracked itself (their windows may be stale), {} entries in the table, {} ms",
         done,

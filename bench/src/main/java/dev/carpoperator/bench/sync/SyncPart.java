@@ -385,8 +385,8 @@ public final class SyncPart implements BenchPart {
       if (impl.startsWith("agent")) {
         String log = currentLog("a");
         Matcher m = SYNC_START_STATES.matcher(log);
-        // and a is master with its takeover done: its dump of the table at the takeover holds up
-        // its sync loop for about a second at 250 000 states, which is a's start, not the bulk
+        // and a is master with its takeover done: its dump of the table at the takeover takes
+        // about a second of CPU at 250 000 states, which is a's start, not the bulk
         if (m.find() && log.contains(TAKEOVER)) held = Long.parseLong(m.group(1));
       } else {
         held = conntrackdInternalCache("a");

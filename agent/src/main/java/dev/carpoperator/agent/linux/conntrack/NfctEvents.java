@@ -206,8 +206,9 @@ final class NfctEvents {
    * Leaves ({@code false}) or rejoins ({@code true}) the NEW and UPDATE groups; DESTROY stays. The
    * kernel builds an event only when its group has a listener, and building them was a quarter of
    * the time a backup spent writing a bulk update's states (for events our own socket filter then
-   * dropped). Events queued before leaving are still read. No-op before {@link #start} and after
-   * the socket is closed.
+   * dropped). The kernel's mask of listeners is one for all network namespaces: another NEW
+   * listener anywhere on the machine keeps the events built. Events queued before leaving are still
+   * read. No-op before {@link #start} and after the socket is closed.
    */
   synchronized void followNewAndUpdates(boolean follow) {
     if (eventFd < 0) return;
