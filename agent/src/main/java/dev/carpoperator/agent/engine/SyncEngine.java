@@ -154,7 +154,10 @@ public final class SyncEngine implements AutoCloseable {
   private CarpEngine followed;
   private EngineListener takeoverHook;
 
-  /** The vhids this node is master of ("interface/vhid"), from the followed CARP engine. */
+  /**
+   * The vhids this node is master of ({@link VhidDiff#key}), kept from the followed CARP engine's
+   * transitions: asking that engine would block the sync loop on the CARP loop.
+   */
   private final Set<String> masterOf = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private final EventsDuringBulk eventsDuringBulk = new EventsDuringBulk(); // loop thread only
@@ -319,7 +322,7 @@ public final class SyncEngine implements AutoCloseable {
         new EngineListener() {
           @Override
           public void stateChanged(StateChange change) {
-            String key = change.interfaceName() + "/" + change.vhid();
+            String key = VhidDiff.key(change.interfaceName(), change.vhid());
             if (change.to() == dev.carpoperator.agent.carp.CarpState.MASTER) {
               masterOf.add(key);
               submit(() -> carryOut(eventsDuringBulk.becameMaster()));

@@ -381,13 +381,11 @@ class StateSyncFailoverTest {
 
   /** The epoch millis of the first log line with every one of {@code parts}, or -1. */
   private static long logTime(String output, List<String> parts) {
-    for (String line : output.split("\n", -1))
-      if (parts.stream().allMatch(line::contains)) {
-        java.util.regex.Matcher m =
-            java.util.regex.Pattern.compile("\"@timestamp\":\"([^\"]+)\"").matcher(line);
-        if (m.find()) return java.time.Instant.parse(m.group(1)).toEpochMilli();
-      }
-    return -1;
+    int at = firstLine(output, parts);
+    if (at < 0) return -1;
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("\"@timestamp\":\"([^\"]+)\"").matcher(output);
+    return m.find(at) ? java.time.Instant.parse(m.group(1)).toEpochMilli() : -1;
   }
 
   /**
